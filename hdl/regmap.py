@@ -1,0 +1,284 @@
+# Ref: docs/architecture.md, "Register map" (rendered from this file)
+"""The card's hardware/software contract: configuration header and BAR0 registers.
+
+This module is the single source of truth for every register offset, field
+position, access type and reset value. The CSR block (:mod:`.csr`) is
+generated from it, the driver and the behavioural model encode and decode
+through it, and ``pacsim regmap`` renders it into the documentation. No
+offset is typed anywhere else.
+"""
+import enum
+from dataclasses import dataclass, field
+
+__all__ = [
+    "Access", "Field", "Register", "RegisterMap", "BAR0", "CONFIG",
+    "IDENTITY", "VERSION", "DmaError", "PCI_IDS",
+]
+
+
+class Access(enum.Enum):
+    """How software may access a field."""
+    RO = "ro"        #: read-only; driven by the hardware
+    RW = "rw"        #: read/write storage
+    RW1C = "rw1c"    #: read; writing 1 clears the bit (event flags)
+    W1S = "w1s"      #: write 1 to trigger an action; reads as 0
+
+
+@dataclass(frozen=True)
+class Field:
+    """A bit field of a register: ``width`` bits starting at bit ``offset``."""
+    name: str
+    offset: int
+    width: int
+    access: Access
+    reset: int = 0
+    doc: str = ""
+
+    @property
+    def mask(self) -> int:
+        return ((1 << self.width) - 1) << self.offset
+
+    def extract(self, value: int) -> int:
+        return (value >> self.offset) & ((1 << self.width) - 1)
+
+
+@dataclass(frozen=True)
+class Register:
+    """A 32-bit register at a byte ``offset`` made of non-overlapping fields."""
+    name: str
+    offset: int
+    fields: tuple
+    doc: str = ""
+    _by_name: dict = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})
+        used = 0
+        for f in self.fields:
+            if f.mask & used or f.offset + f.width > 32:
+                raise ValueError(f"{self.name}.{f.name}: overlaps or exceeds 32 bits")
+            used |= f.mask
+
+    def __getattr__(self, name):
+        try:
+            return self.__dict__["_by_name"][name]
+        except KeyError:
+            raise AttributeError(f"register {self.__dict__.get('name')} has no field {name!r}") from None
+
+    @property
+    def reset_value(self) -> int:
+        return sum(f.reset << f.offset for f in self.fields)
+
+    def encode(self, **values) -> int:
+        """Pack field values into a register word; unknown or too-wide values raise."""
+        word = 0
+        for name, value in values.items():
+            f = self._by_name.get(name)
+            if f is None:
+                raise KeyError(f"register {self.name} has no field {name!r}")
+            if not 0 <= int(value) < (1 << f.width):
+                raise ValueError(f"{self.name}.{name}={value} does not fit {f.width} bits")
+            word |= int(value) << f.offset
+        return word
+
+    def decode(self, word: int) -> dict:
+        """Unpack a register word into ``{field name: value}``."""
+        return {f.name: f.extract(word) for f in self.fields}
+
+
+class RegisterMap:
+    """An ordered set of registers in one address space of ``size`` bytes."""
+
+    def __init__(self, name: str, size: int, registers):
+        self.name = name
+        self.size = size
+        self.registers = tuple(registers)
+        self._by_name = {}
+        offsets = set()
+        for reg in self.registers:
+            if reg.offset % 4 or reg.offset >= size or reg.offset in offsets:
+                raise ValueError(f"{name}.{reg.name}: bad or duplicate offset {reg.offset:#x}")
+            offsets.add(reg.offset)
+            self._by_name[reg.name] = reg
+
+    def __getattr__(self, name):
+        try:
+            return self.__dict__["_by_name"][name]
+        except KeyError:
+            raise AttributeError(f"{self.__dict__.get('name')} has no register {name!r}") from None
+
+    def __iter__(self):
+        return iter(self.registers)
+
+    def at(self, offset: int):
+        """The register at byte ``offset``, or None."""
+        for reg in self.registers:
+            if reg.offset == offset:
+                return reg
+        return None
+
+    def render_markdown(self) -> str:
+        """The map as a Markdown table (used by the docs and ``pacsim regmap``)."""
+        lines = [f"### {self.name} ({self.size} bytes)", "",
+                 "| offset | register | bits | field | access | reset | description |",
+                 "|---|---|---|---|---|---|---|"]
+        for reg in self.registers:
+            lines.append(f"| `{reg.offset:#05x}` | **{reg.name}** | | | | `{reg.reset_value:#010x}` | {reg.doc} |")
+            for f in sorted(reg.fields, key=lambda f: -f.offset):
+                hi = f.offset + f.width - 1
+                bits = f"{hi}:{f.offset}" if f.width > 1 else f"{f.offset}"
+                lines.append(f"| | | {bits} | `{f.name}` | {f.access.value} | `{f.reset:#x}` | {f.doc} |")
+        return "\n".join(lines) + "\n"
+
+
+RO, RW, RW1C, W1S = Access.RO, Access.RW, Access.RW1C, Access.W1S
+
+
+class DmaError(enum.IntEnum):
+    """Completion code of a DMA command (``DMA_STATUS.error``)."""
+    NONE = 0            #: completed
+    MASTER_ABORT = 1    #: no target claimed a card-initiated transaction
+    TARGET_ABORT = 2    #: the target aborted a card-initiated transaction
+    BAD_ALIGNMENT = 3   #: source or destination address not 4-byte aligned
+    BAD_LENGTH = 4      #: length is zero, not a multiple of 4, or too large
+    BUS_MASTER_OFF = 5  #: started while COMMAND.bus_master is 0
+    PARITY = 6          #: data parity error on a card DMA transfer (PERR#)
+    BUSY = 7            #: started while a command was still running
+
+
+#: Identity of the card in PCI configuration space. 0x7AC5 is not assigned by
+#: the PCI-SIG: a simulation-only vendor ID, chosen so no real driver binds.
+PCI_IDS = {
+    "vendor_id": 0x7AC5,
+    "device_id": 0x0001,
+    "subsystem_vendor_id": 0x7AC5,
+    "subsystem_id": 0x0001,
+    "revision_id": 0x01,
+    "class_code": 0x10_00_00,   # encryption/decryption controller, network and computing
+    "interrupt_pin": 1,         # INTA#
+    "min_gnt": 0x08,            # units of 250 ns
+    "max_lat": 0x00,
+}
+
+#: ``IDENT`` reads "PAC1" in ASCII.
+IDENTITY = 0x5041_4331
+#: Register-map version: bump the minor for additions, the major for changes.
+VERSION = (0, 1, 0)
+
+#: Type-0 configuration header: the fields the card implements. Other
+#: dwords of the 256-byte space read as 0 and ignore writes.
+CONFIG = RegisterMap("Configuration header (type 0)", 256, [
+    Register("ID", 0x00, (
+        Field("vendor_id", 0, 16, RO, PCI_IDS["vendor_id"], "simulation-only vendor"),
+        Field("device_id", 16, 16, RO, PCI_IDS["device_id"], "PAC"),
+    ), "Vendor and device ID"),
+    Register("COMMAND_STATUS", 0x04, (
+        Field("io_space", 0, 1, RO, 0, "no I/O BAR: hard-wired 0"),
+        Field("memory_space", 1, 1, RW, 0, "respond to BAR0 memory accesses"),
+        Field("bus_master", 2, 1, RW, 0, "allow the card's DMA to master the bus"),
+        Field("parity_error_response", 6, 1, RW, 0, "assert PERR# and report data parity errors"),
+        Field("serr_enable", 8, 1, RW, 0, "drive SERR# on address parity errors"),
+        Field("interrupt_disable", 10, 1, RW, 0, "keep INTA# deasserted"),
+        Field("interrupt_status", 19, 1, RO, 0, "an interrupt is pending (before interrupt_disable)"),
+        Field("master_data_parity_error", 24, 1, RW1C, 0, "card as master saw PERR# or bad read parity"),
+        Field("devsel_timing", 25, 2, RO, 1, "medium DEVSEL#"),
+        Field("signaled_target_abort", 27, 1, RW1C, 0, "card as target aborted a transaction"),
+        Field("received_target_abort", 28, 1, RW1C, 0, "card's DMA was target-aborted"),
+        Field("received_master_abort", 29, 1, RW1C, 0, "card's DMA was master-aborted"),
+        Field("signaled_system_error", 30, 1, RW1C, 0, "card asserted SERR#"),
+        Field("detected_parity_error", 31, 1, RW1C, 0, "card saw an address or data parity error"),
+    ), "Command (bits 15:0) and status (bits 31:16) registers"),
+    Register("CLASS_REVISION", 0x08, (
+        Field("revision_id", 0, 8, RO, PCI_IDS["revision_id"]),
+        Field("class_code", 8, 24, RO, PCI_IDS["class_code"], "0x10 encryption controller"),
+    ), "Revision ID and class code"),
+    Register("BIST_HEADER_LATENCY_CACHE", 0x0C, (
+        Field("cache_line_size", 0, 8, RW, 0, "in dwords; memory read line when set"),
+        Field("latency_timer", 8, 8, RW, 0, "bus clocks the card may keep the bus after GNT# is removed"),
+        Field("header_type", 16, 8, RO, 0, "type 0, single function"),
+    ), "Cache line size, latency timer, header type, BIST"),
+    Register("BAR0", 0x10, (
+        Field("space", 0, 1, RO, 0, "memory space"),
+        Field("type", 1, 2, RO, 0, "32-bit decoder"),
+        Field("prefetchable", 3, 1, RO, 0, "registers have side effects"),
+        Field("address", 12, 20, RW, 0, "base address, 4 KiB aligned (the BAR size)"),
+    ), "Base address register 0: the card's registers"),
+    Register("SUBSYSTEM", 0x2C, (
+        Field("subsystem_vendor_id", 0, 16, RO, PCI_IDS["subsystem_vendor_id"]),
+        Field("subsystem_id", 16, 16, RO, PCI_IDS["subsystem_id"]),
+    ), "Subsystem vendor and subsystem ID"),
+    Register("INTERRUPT", 0x3C, (
+        Field("interrupt_line", 0, 8, RW, 0, "system's routing, not used by the card"),
+        Field("interrupt_pin", 8, 8, RO, PCI_IDS["interrupt_pin"], "INTA#"),
+        Field("min_gnt", 16, 8, RO, PCI_IDS["min_gnt"]),
+        Field("max_lat", 24, 8, RO, PCI_IDS["max_lat"]),
+    ), "Interrupt line and pin, MIN_GNT, MAX_LAT"),
+])
+
+#: BAR0: the card's control and status registers.
+BAR0 = RegisterMap("BAR0 registers", 4096, [
+    Register("IDENT", 0x000, (
+        Field("ident", 0, 32, RO, IDENTITY, 'reads 0x50414331, "PAC1"'),
+    ), "Card identity"),
+    Register("VERSION", 0x004, (
+        Field("patch", 0, 8, RO, VERSION[2]),
+        Field("minor", 8, 8, RO, VERSION[1]),
+        Field("major", 16, 8, RO, VERSION[0]),
+    ), "Register-map version"),
+    Register("CAPS", 0x008, (
+        Field("copy", 0, 1, RO, 1, "DMA copy command"),
+        Field("burst_words", 8, 8, RO, 0, "DMA burst buffer, 32-bit words (build parameter)"),
+    ), "Capabilities of this build"),
+    Register("SCRATCH", 0x00C, (
+        Field("scratch", 0, 32, RW, 0, "free for software; bus tests"),
+    ), "Scratch register"),
+    Register("CONTROL", 0x010, (
+        Field("reset", 0, 1, W1S, 0, "reset the card's engines and registers (not config space); "
+              "accesses are retried until it completes"),
+    ), "Card control"),
+    Register("INT_STATUS", 0x014, (
+        Field("copy_done", 0, 1, RW1C, 0, "a copy command completed"),
+        Field("dma_error", 1, 1, RW1C, 0, "a DMA command ended with an error (see DMA_STATUS)"),
+    ), "Interrupt status: INTA# is asserted while (INT_STATUS & INT_ENABLE) != 0"),
+    Register("INT_ENABLE", 0x018, (
+        Field("copy_done", 0, 1, RW, 0),
+        Field("dma_error", 1, 1, RW, 0),
+    ), "Interrupt enable"),
+    Register("COPY_SRC", 0x020, (
+        Field("address", 0, 32, RW, 0, "host byte address, 4-byte aligned"),
+    ), "Copy source"),
+    Register("COPY_DST", 0x024, (
+        Field("address", 0, 32, RW, 0, "host byte address, 4-byte aligned"),
+    ), "Copy destination"),
+    Register("COPY_LEN", 0x028, (
+        Field("length", 0, 24, RW, 0, "bytes, a non-zero multiple of 4, at most 16 MiB - 4"),
+    ), "Copy length"),
+    Register("COPY_CTRL", 0x02C, (
+        Field("start", 0, 1, W1S, 0, "start the copy described by COPY_SRC/DST/LEN"),
+    ), "Copy control"),
+    Register("DMA_STATUS", 0x030, (
+        Field("busy", 0, 1, RO, 0, "a command is running"),
+        Field("error", 4, 4, RO, 0, "DmaError code of the last command"),
+    ), "DMA status"),
+    Register("DMA_COUNT", 0x034, (
+        Field("bytes", 0, 32, RO, 0, "bytes written by the last command"),
+    ), "Bytes done"),
+    Register("DMA_ERROR_ADDR", 0x038, (
+        Field("address", 0, 32, RO, 0, "bus address of the transaction that failed"),
+    ), "Address of the last DMA error"),
+    Register("DMA_RETRIES", 0x040, (
+        Field("count", 0, 32, RO, 0, "target retries seen by the card's master since reset"),
+    ), "Retry counter"),
+    Register("DMA_DISCONNECTS", 0x044, (
+        Field("count", 0, 32, RO, 0, "target disconnects seen by the card's master since reset"),
+    ), "Disconnect counter"),
+    Register("DMA_LATENCY_EXPIRIES", 0x048, (
+        Field("count", 0, 32, RO, 0, "bursts ended by the latency timer after GNT# was removed"),
+    ), "Latency-timer counter"),
+    Register("DMA_TRANSACTIONS", 0x04C, (
+        Field("count", 0, 32, RO, 0, "bus transactions started by the card's master since reset"),
+    ), "Transaction counter"),
+    Register("PCI_PARITY_ERRORS", 0x050, (
+        Field("count", 0, 32, RO, 0, "address and data parity errors detected by the card"),
+    ), "Parity error counter"),
+])
