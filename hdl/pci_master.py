@@ -42,6 +42,11 @@ port                       dir   width meaning
 ``start``                  In    1     pulse: begin the command below
 ``write``                  In    1     1: buffer to host memory, 0: host to buffer
 ``address``                In    32    host byte address, dword aligned
+``command``                In    4     if non-zero: the bus command to use
+                                       instead of the memory command chosen
+                                       above (the host bridge's config cycles)
+``byte_enables``           In    4     active-high byte enables of every data
+                                       phase (all four on the card)
 ``words``                  In    w     dwords to move, 1..depth
 ``busy``                   Out   1     a command is running
 ``moved``                  Out   w     dwords moved so far by this command
@@ -101,6 +106,7 @@ class PciMaster(wiring.Component):
             "latency_timer": In(8), "cache_line_size": In(8),
             "parity_error_response": In(1),
             "start": In(1), "write": In(1), "address": In(32), "words": In(w),
+            "command": In(4), "byte_enables": In(4, init=0xF),
             "busy": Out(1), "moved": Out(w), "owner": Out(1), "done": Out(1),
             "status": Out(MasterStatus), "error_address": Out(32),
             "buf_addr": Out(w), "buf_wdata": Out(32), "buf_we": Out(1),
@@ -116,6 +122,8 @@ class PciMaster(wiring.Component):
 
         is_write = Signal()
         base = Signal(32)
+        command_q = Signal(4)
+        byte_enables_q = Signal(4)
         total = Signal(w)       # dwords in the command
         idx = Signal(w)         # dwords moved so far
         left = Signal(w)        # dwords left in the command
@@ -153,7 +161,9 @@ class PciMaster(wiring.Component):
         ]
 
         command = Signal(4)
-        with m.If(is_write):
+        with m.If(command_q != 0):
+            m.d.comb += command.eq(command_q)
+        with m.Elif(is_write):
             m.d.comb += command.eq(PciCommand.MEM_WRITE)
         with m.Elif((left == 1) | (self.cache_line_size == 0)):
             m.d.comb += command.eq(PciCommand.MEM_READ)
@@ -177,6 +187,7 @@ class PciMaster(wiring.Component):
                 with m.If(self.start):
                     m.d.sync += [
                         is_write.eq(self.write), base.eq(self.address),
+                        command_q.eq(self.command), byte_enables_q.eq(self.byte_enables),
                         total.eq(self.words), idx.eq(0),
                         self.status.eq(MasterStatus.OK), self.busy.eq(1),
                         self.req_n.eq(0),
@@ -203,7 +214,7 @@ class PciMaster(wiring.Component):
                     self.irdy_n_o.eq(0),
                     self.frame_n_o.eq(left == 1),
                     self.ad_oe.eq(is_write),
-                    self.cbe_n_o.eq(0),
+                    self.cbe_n_o.eq(~byte_enables_q),
                     devsel_seen.eq(0), waited.eq(0),
                     first_phase.eq(1), stopped.eq(0),
                 ]

@@ -323,9 +323,9 @@ class PacDevice:
                 await self.clear_config_errors(*_STATUS_BITS_OF_ERROR[code])
             raise DmaFailed(code, src=src_address, dst=dst_address, length=length,
                             address=address, bytes_done=done)
-        if code is not DmaError.NONE or done != length:
+        if status["busy"] or done != length:
             raise PacError(f"copy signalled completion with DMA_STATUS {status} and "
-                           f"DMA_COUNT {done}; expected error NONE and {length} bytes")
+                           f"DMA_COUNT {done}; expected busy 0 and {length} bytes")
         return CopyResult(bytes=done, clocks=self.bus.clocks() - start)
 
     async def _wait_events(self, deadline: int, src: int, dst: int, length: int, timeout: int) -> dict:

