@@ -83,13 +83,13 @@ class CardIdentity:
 @dataclass(frozen=True)
 class CopyResult:
     """Outcome of a completed copy: ``bytes`` copied and the PCI ``clocks`` it
-    took, from programming the registers to acknowledging the interrupt."""
+    took, from programming the registers to reading back the completion."""
     bytes: int
     clocks: int
 
 
 class PacDevice:
-    """One PAC on a :class:`PciBus`. Create it with :meth:`probe`."""
+    """One PAC on a :class:`PciBus` (``bus``). Create it with :meth:`probe`."""
 
     def __init__(self, bus: PciBus, device: int, bar0: int, identity: CardIdentity):
         """Wrap an already configured card; use :meth:`probe` instead."""

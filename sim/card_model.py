@@ -12,6 +12,21 @@ forward with :meth:`CardModel.advance_to`.
 Timing rule: each card-initiated transaction takes effect when it starts; the
 engine starts its next transaction when the previous one has ended, and a
 command completes (status, interrupt) when its last transaction has ended.
+CONTROL.reset and RST# act at once.
+
+Where the contract leaves room, the model does this:
+
+- CAPS.burst_words reads the build's ``burst_words`` (the map's reset value
+  0 stands for "build parameter"); CONTROL.reset keeps it.
+- COPY_SRC/DST/LEN are latched at the start; later writes do not affect a
+  running command.
+- DMA_COUNT follows each chunk written. After a target abort of a write it
+  includes the data phases completed before the aborted one.
+- DMA_ERROR_ADDR is the address of the failed data phase: for a master abort
+  the transaction's first address, for a target abort the aborted phase.
+- A start refused with BUSY sets error = BUSY and DMA_COUNT = 0; the running
+  command goes on (DMA_COUNT again follows its chunks) and, on success,
+  leaves error as it is (so it still reads BUSY).
 """
 import enum
 from dataclasses import dataclass
@@ -25,7 +40,7 @@ __all__ = ["CardModel", "DmaTarget", "Burst", "Termination"]
 class Termination(enum.Enum):
     """How a card-initiated bus transaction ended."""
     COMPLETED = "completed"        #: every data phase transferred
-    DISCONNECT = "disconnect"      #: the target stopped after ``phases``; the master continues in a new transaction
+    DISCONNECT = "disconnect"      #: the target stopped after ``phases``; the master goes on in a new one
     MASTER_ABORT = "master_abort"  #: no target claimed the address
     TARGET_ABORT = "target_abort"  #: the target aborted after ``phases`` data phases
 
@@ -98,7 +113,8 @@ class CardModel:
             raise ValueError(f"burst_words={burst_words}: expected at least 1 word")
         self._target = target
         self._burst_words = burst_words
-        self._caps = BAR0.CAPS.encode(**{**BAR0.CAPS.decode(BAR0.CAPS.reset_value), "burst_words": burst_words})
+        caps = BAR0.CAPS.decode(BAR0.CAPS.reset_value)
+        self._caps = BAR0.CAPS.encode(**{**caps, "burst_words": burst_words})
         self._now = 0
         self.power_on_reset()
 
@@ -233,7 +249,8 @@ class CardModel:
 
     def _copy(self, src: int, dst: int, length: int):
         """The copy command: chunks of ``burst_words`` read then written, in
-        forward order. A generator yielding the clocks of each transaction."""
+        forward order; DMA_COUNT follows each chunk written. A generator
+        yielding the clocks of each transaction."""
         done = 0
         while done < length:
             words = min(self._burst_words, (length - done) // 4)
@@ -248,6 +265,7 @@ class CardModel:
                 self._finish(abort.code, done + 4 * abort.words, abort.address)
                 return
             done += 4 * words
+            self._regs[BAR0.DMA_COUNT] = BAR0.DMA_COUNT.encode(bytes=done)
         self._finish(DmaError.NONE, done)
 
     def _transfer(self, address: int, count: int, words=None):

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 from ..hdl.regmap import BAR0
 from ..host.bus import DmaBuffer, MasterAbort, PciBus
+from .allocator import Allocator
 from .card_model import Burst, CardModel, Termination
 
-__all__ = ["ModelBus", "HostMemory", "FirstFitAllocator", "PciCosts", "COSTS"]
+__all__ = ["ModelBus", "HostMemory", "PciCosts", "COSTS"]
 
 
 @dataclass(frozen=True)
@@ -51,48 +52,6 @@ class PciCosts:
 
 #: The default cost model.
 COSTS = PciCosts()
-
-
-class FirstFitAllocator:
-    """First-fit allocation of a ``size``-byte address range starting at 0."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._free = [(0, size)]    # (start, length), sorted by start, never adjacent
-        self._used = {}             # start -> length
-
-    def alloc(self, size: int, align: int) -> int:
-        """Start address of ``size`` free bytes aligned to ``align`` bytes."""
-        if size <= 0 or align <= 0:
-            raise ValueError(f"alloc({size}, align={align}): expected positive size and alignment")
-        for index, (start, length) in enumerate(self._free):
-            address = -(-start // align) * align
-            if address + size <= start + length:
-                pieces = [(start, address - start), (address + size, start + length - address - size)]
-                self._free[index:index + 1] = [piece for piece in pieces if piece[1]]
-                self._used[address] = size
-                return address
-        raise MemoryError(f"no {size} free bytes aligned to {align} in {self.size} bytes of "
-                          f"host memory ({self.free_bytes} bytes free)")
-
-    def free(self, address: int) -> None:
-        """Return the allocation starting at ``address``."""
-        try:
-            size = self._used.pop(address)
-        except KeyError:
-            raise ValueError(f"{address:#010x} is not the start of an allocated block") from None
-        blocks = sorted(self._free + [(address, size)])
-        self._free = []
-        for start, length in blocks:
-            if self._free and self._free[-1][0] + self._free[-1][1] == start:
-                self._free[-1] = (self._free[-1][0], self._free[-1][1] + length)
-            else:
-                self._free.append((start, length))
-
-    @property
-    def free_bytes(self) -> int:
-        """Bytes not allocated."""
-        return sum(length for _, length in self._free)
 
 
 class HostMemory:
@@ -155,7 +114,9 @@ class HostMemory:
 class ModelBus(PciBus):
     """PCI bus 0 with host memory and the behavioural card; no simulator.
 
-    ``memory_size`` bytes of host memory at bus address 0; the card at
+    ``memory_size`` bytes of host memory at bus address 0 (buffers come from
+    the shared first-fit :class:`Allocator`, which keeps the first 4 KiB
+    free); the card at
     device ``card_device`` (None: an empty bus) with a DMA chunk of
     ``burst_words`` 32-bit words; timing from ``costs``. Every transaction
     takes effect at its end; the clock counts PCI clocks.
@@ -166,14 +127,14 @@ class ModelBus(PciBus):
 
     def __init__(self, memory_size: int = 1 << 20, *, card_device: int | None = 4,
                  burst_words: int = 128, costs: PciCosts = COSTS):
-        if not 0 < memory_size <= self.MMIO_WINDOW[0]:
-            raise ValueError(f"memory_size {memory_size:#x}: expected 1 byte to "
-                             f"{self.MMIO_WINDOW[0]:#x} (below the MMIO window)")
+        if not Allocator.RESERVED < memory_size <= self.MMIO_WINDOW[0]:
+            raise ValueError(f"memory_size {memory_size:#x}: expected more than "
+                             f"{Allocator.RESERVED:#x} and at most {self.MMIO_WINDOW[0]:#x} bytes")
         if card_device is not None and card_device not in self.DEVICES:
             raise ValueError(f"card_device {card_device}: expected one of {self.DEVICES}")
         self.costs = costs
         self.memory = HostMemory(memory_size, costs)
-        self._allocator = FirstFitAllocator(memory_size)
+        self._allocator = Allocator(0, memory_size)
         self.card_device = card_device
         self.card = None if card_device is None else CardModel(self.memory, burst_words=burst_words)
         self._clock = 0
@@ -278,13 +239,13 @@ class ModelBus(PciBus):
 
     def alloc(self, size: int, align: int = 64) -> DmaBuffer:
         """Allocate ``size`` zero-filled bytes of host memory aligned to ``align`` bytes."""
-        address = self._allocator.alloc(size, align)
-        self.memory.data[address:address + size] = bytes(size)
-        return DmaBuffer(address, size)
+        buffer = self._allocator.alloc(size, align)
+        self.memory.data[buffer.address:buffer.address + size] = bytes(size)
+        return buffer
 
     def free(self, buffer: DmaBuffer) -> None:
         """Return host memory allocated by :meth:`alloc`."""
-        self._allocator.free(buffer.address)
+        self._allocator.free(buffer)
 
     def host_write(self, address: int, data: bytes) -> None:
         """CPU store into host memory (no bus time)."""

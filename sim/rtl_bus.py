@@ -46,7 +46,7 @@ class RtlBus(PciBus):
     def __init__(self, dut, retry_limit_clocks: int = 4096):
         self.dut = dut
         self.retry_limit_clocks = retry_limit_clocks
-        self.hostmem_size = len(dut.hostmem.mem)
+        self.hostmem_size = 4 * len(dut.hostmem.mem)
         self.allocator = Allocator(HOSTMEM_BASE, self.hostmem_size)
         self._violation_reported = False
 
@@ -170,7 +170,7 @@ class RtlBus(PciBus):
 
     def _word_index(self, address: int) -> int:
         index = (address - HOSTMEM_BASE) // 4
-        if not 0 <= index < self.hostmem_size:
+        if not 0 <= index < self.hostmem_size // 4:
             raise ValueError(f"address {address:#010x} is outside host memory")
         return index
 
