@@ -11,7 +11,8 @@ the copy engine with its burst buffer, the soft-reset sequencer, the event
 counters and the INTA# logic. ``burst_words`` (a power of two, 4-128) sets the
 buffer size and so the longest burst the card masters.
 """
-from amaranth import ClockDomain, ClockSignal, Const, Module, Mux, ResetSignal, Signal
+from amaranth import (ClockDomain, ClockSignal, Const, DomainRenamer, Elaboratable, Module, Mux,
+                      ResetSignal, Signal)
 from amaranth.hdl import ResetInserter
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
@@ -41,16 +42,25 @@ class PacCard(wiring.Component):
         super().__init__(wiring.Signature(members))
 
     def elaborate(self, platform):
+        # The card's logic is written for ``sync``; here ``sync`` becomes the
+        # card-local ``pci`` domain clocked by CLK and reset by RST#, so the
+        # card nests in any design (a bench with its own ``sync``).
         m = Module()
-        m.domains.sync = ClockDomain("sync", local=True, async_reset=True)
-        m.d.comb += [ClockSignal("sync").eq(self.clk), ResetSignal("sync").eq(~self.rst_n)]
+        m.domains.pci = ClockDomain("pci", local=True, async_reset=True)
+        m.d.comb += [ClockSignal("pci").eq(self.clk), ResetSignal("pci").eq(~self.rst_n)]
+        m.submodules.core = DomainRenamer({"sync": "pci"})(_CardCore(self))
+        return m
+
+    def elaborate_core(self, platform):
+        """The card's logic in the ``sync`` domain (see :meth:`elaborate`)."""
+        m = Module()
 
         soft_reset = Signal()       # one-clock pulse at the end of CONTROL.reset
         m.submodules.config = config = RegisterBlock(CONFIG)
         m.submodules.bar = bar = ResetInserter(soft_reset)(RegisterBlock(BAR0))
         m.submodules.target = target = PciTarget()
         m.submodules.master = master = PciMaster(self.burst_words)
-        m.submodules.copy = copy = DmaCopy(self.burst_words)
+        m.submodules.copy = copy = ResetInserter(soft_reset)(DmaCopy(self.burst_words))
         m.submodules.buffer = buffer = Memory(shape=32, depth=self.burst_words, init=[])
 
         cfg = config.field
@@ -181,3 +191,13 @@ class PacCard(wiring.Component):
         m.d.sync += self.inta_n_oe.eq(pending & ~cfg("COMMAND_STATUS", "interrupt_disable"))
         return m
 
+
+
+class _CardCore(Elaboratable):
+    """Elaborates :meth:`PacCard.elaborate_core` as a submodule of its own."""
+
+    def __init__(self, card):
+        self.card = card
+
+    def elaborate(self, platform):
+        return self.card.elaborate_core(platform)

@@ -201,7 +201,6 @@ class PciMaster(wiring.Component):
                     m.d.sync += [
                         addr_phase.eq(1),
                         self.frame_n_oe.eq(1), self.frame_n_o.eq(0),
-                        self.irdy_n_oe.eq(1), self.irdy_n_o.eq(1),
                         self.ad_oe.eq(1), self.cbe_n_oe.eq(1), self.cbe_n_o.eq(command),
                         lt_count.eq(0),
                     ]
@@ -209,9 +208,11 @@ class PciMaster(wiring.Component):
                     m.next = "ADDRESS"
 
             with m.State("ADDRESS"):
+                # IRDY# is driven from the first data phase on: the previous
+                # owner may have driven it in the clock before our address.
                 m.d.sync += [
                     addr_phase.eq(0),
-                    self.irdy_n_o.eq(0),
+                    self.irdy_n_oe.eq(1), self.irdy_n_o.eq(0),
                     self.frame_n_o.eq(left == 1),
                     self.ad_oe.eq(is_write),
                     self.cbe_n_o.eq(~byte_enables_q),

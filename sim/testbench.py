@@ -1,0 +1,202 @@
+"""The PCI test bench: the card on a bus with a host bridge, host memory, an arbiter and a checker.
+
+Everything that acts per clock is HDL, so cocotb works per transaction:
+
+=============== ================================================= ==========
+agent           what                                              arbiter
+=============== ================================================= ==========
+0 ``card``      the PAC (:class:`~pacsim.hdl.card.PacCard`)       master 0
+1 host bridge   a :class:`~pacsim.hdl.pci_master.PciMaster`       master 1
+                with a burst buffer, commanded from cocotb
+2 ``hostmem``   :class:`~.vip.hostmem.HostMemory`, the memory
+                the card's DMA reads and writes
+=============== ================================================= ==========
+
+plus :class:`~.vip.resolution.BusResolver`, :class:`~.vip.arbiter.Arbiter`
+and :class:`~.vip.checker.ProtocolChecker` (and, on Icarus, the X/Z monitor).
+The card's IDSEL is AD[11 + :data:`CARD_DEVICE`].
+
+Top-level ports (Python's handles on the bench):
+
+===================== ===== ===== ============================================
+port                  dir   width meaning
+===================== ===== ===== ============================================
+``clk`` ``rst``       In    1     PCI CLK; RST# asserted while ``rst`` is 1
+``hb_start``          In    1     pulse: the host bridge runs one transaction
+``hb_command``        In    4     PCI command (0: memory read/write by
+                                  ``hb_write``)
+``hb_write``          In    1     1: data from ``hb_buffer`` to the target
+``hb_address``        In    32    byte address (config: IDSEL bits + offset)
+``hb_words``          In    5     dwords, 1..16
+``hb_byte_enables``   In    4     active-high byte enables of every data phase
+``hb_par_invert``     In    1     fault injection: invert the bridge's PAR
+``hb_busy``           Out   1     the transaction is running
+``hb_status``         Out   2     MasterStatus when it ended
+``hb_buffer``         mem   16x32 burst data (cocotb reads/writes it directly)
+``mem_*``             In          host-memory behaviour (see HostMemory)
+``mem_reads`` ...     Out   32    host-memory counters (reads, writes,
+                                  retries, disconnects, target_aborts,
+                                  parity_errors)
+``arb_preempt``       In    16    arbiter pre-emption, clocks (0 = never)
+``inta_n``            Out   1     resolved INTA#
+``chk_*``             Out         protocol checker status; ``chk_clear`` In
+===================== ===== ===== ============================================
+"""
+from amaranth import Cat, ClockDomain, ClockSignal, Elaboratable, Module, ResetSignal, Signal
+from amaranth.lib.memory import Memory
+
+from ..hdl.card import PacCard
+from ..hdl.pci_master import MasterStatus, PciMaster
+from ..hdl.pci_port import OPEN_DRAIN_SIGNALS, TRISTATE_SIGNALS
+from .vip.arbiter import Arbiter
+from .vip.checker import ProtocolChecker
+from .vip.hostmem import HostMemory
+from .vip.resolution import BusResolver, PciBusSignature, connect_agent
+from .vip.rules import Rule
+
+__all__ = ["PciTestbench", "CARD_DEVICE", "HOSTMEM_BASE", "MMIO_WINDOW", "BRIDGE_BURST_WORDS",
+           "MEMORY_CONFIG", "MEMORY_STATS"]
+
+#: The card's device number on bus 0 (its IDSEL is AD[11 + CARD_DEVICE]).
+CARD_DEVICE = 4
+#: Host memory starts at bus address 0.
+HOSTMEM_BASE = 0x0000_0000
+#: Where the host may place BARs: (base, size).
+MMIO_WINDOW = (0x8000_0000, 0x1000_0000)
+#: Longest host-bridge burst, dwords.
+BRIDGE_BURST_WORDS = 16
+
+#: Host-memory configuration inputs, exposed as ``mem_<name>``.
+MEMORY_CONFIG = ("devsel_speed", "seed", "wait_rate", "initial_wait", "retry_rate",
+                 "disconnect_rate", "abort_lo", "abort_hi", "perr_enable")
+#: Host-memory counters, exposed as ``mem_<name>``.
+MEMORY_STATS = ("reads", "writes", "retries", "disconnects", "target_aborts", "parity_errors")
+
+
+class PciTestbench(Elaboratable):
+    """Elaboratable bench; convert with ``ports=bench.ports()``."""
+
+    def __init__(self, burst_words: int = 128, hostmem_bytes: int = 256 * 1024, xcheck: bool = False):
+        self.card = PacCard(burst_words=burst_words)
+        self.bridge = PciMaster(BRIDGE_BURST_WORDS)
+        self.hostmem = HostMemory(HOSTMEM_BASE, hostmem_bytes)
+        self.xcheck = xcheck
+
+        self.clk = Signal()
+        self.rst = Signal()
+        self.hb_start = Signal()
+        self.hb_command = Signal(4)
+        self.hb_write = Signal()
+        self.hb_address = Signal(32)
+        self.hb_words = Signal(5)
+        self.hb_byte_enables = Signal(4)
+        self.hb_par_invert = Signal()
+        self.hb_busy = Signal()
+        self.hb_status = Signal(2)
+        self.arb_preempt = Signal(16)
+        self.inta_n = Signal(init=1)
+        self.chk_clear = Signal()
+        self.chk_violations = Signal(len(Rule))
+        self.chk_first_rule = Signal(8)
+        self.chk_first_cycle = Signal(32)
+        self.chk_count = Signal(32)
+        self.chk_cycle = Signal(32)
+        self.mem_config = {name: Signal(len(getattr(self.hostmem, name)), name=f"mem_{name}")
+                           for name in MEMORY_CONFIG}
+        self.mem_stats = {name: Signal(32, name=f"mem_{name}") for name in MEMORY_STATS}
+
+    def ports(self):
+        inputs = [self.clk, self.rst, self.hb_start, self.hb_command, self.hb_write,
+                  self.hb_address, self.hb_words, self.hb_byte_enables, self.hb_par_invert,
+                  self.arb_preempt, self.chk_clear, *self.mem_config.values()]
+        outputs = [self.hb_busy, self.hb_status, self.inta_n, self.chk_violations,
+                   self.chk_first_rule, self.chk_first_cycle, self.chk_count, self.chk_cycle,
+                   *self.mem_stats.values()]
+        return inputs + outputs
+
+    def elaborate(self, platform):
+        m = Module()
+        m.domains.sync = ClockDomain("sync")
+        m.d.comb += [ClockSignal("sync").eq(self.clk), ResetSignal("sync").eq(self.rst)]
+
+        m.submodules.card = card = self.card
+        m.submodules.bridge = bridge = self.bridge
+        m.submodules.hostmem = hostmem = self.hostmem
+        m.submodules.res = res = BusResolver(3)
+        m.submodules.arbiter = arbiter = Arbiter(2)
+        m.submodules.checker = checker = ProtocolChecker(n_agents=3, n_masters=2)
+        m.submodules.hb_buffer = hb_buffer = Memory(shape=32, depth=BRIDGE_BURST_WORDS, init=[])
+
+        # Named copies of the resolved bus for waveforms.
+        for name, width in TRISTATE_SIGNALS.items():
+            wire = Signal(width, name=f"bus_{name}")
+            m.d.comb += wire.eq(getattr(res.bus, name))
+        for name in OPEN_DRAIN_SIGNALS:
+            wire = Signal(name=f"bus_{name}")
+            m.d.comb += wire.eq(getattr(res.bus, name))
+
+        # --- the card
+        m.d.comb += [card.clk.eq(ClockSignal("sync")), card.rst_n.eq(~ResetSignal("sync"))]
+        connect_agent(m, res.agent[0], card)
+        card_idsel = Signal(name="card_idsel")
+        m.d.comb += [card_idsel.eq(res.bus.ad[11 + CARD_DEVICE]), card.idsel.eq(card_idsel)]
+
+        # --- the host bridge: a PciMaster with a buffer cocotb fills and reads
+        port = PciBusSignature().create(path=("hb",))
+        for name in PciBusSignature().members:
+            if hasattr(bridge, name):
+                ours = getattr(port, name)
+                if name.endswith("_i"):
+                    m.d.comb += getattr(bridge, name).eq(ours)
+                elif name == "par_o":
+                    m.d.comb += ours.eq(bridge.par_o ^ self.hb_par_invert)
+                else:
+                    m.d.comb += ours.eq(getattr(bridge, name))
+        connect_agent(m, res.agent[1], port)
+        wr, rd = hb_buffer.write_port(), hb_buffer.read_port()
+        m.d.comb += [
+            bridge.trdy_n_i.eq(res.bus.trdy_n), bridge.devsel_n_i.eq(res.bus.devsel_n),
+            bridge.stop_n_i.eq(res.bus.stop_n), bridge.perr_n_i.eq(res.bus.perr_n),
+            wr.addr.eq(bridge.buf_addr), wr.data.eq(bridge.buf_wdata), wr.en.eq(bridge.buf_we),
+            rd.addr.eq(bridge.buf_addr), bridge.buf_rdata.eq(rd.data),
+            bridge.start.eq(self.hb_start), bridge.command.eq(self.hb_command),
+            bridge.write.eq(self.hb_write), bridge.address.eq(self.hb_address),
+            bridge.words.eq(self.hb_words), bridge.byte_enables.eq(self.hb_byte_enables),
+            bridge.parity_error_response.eq(1),
+            self.hb_busy.eq(bridge.busy), self.hb_status.eq(bridge.status),
+        ]
+
+        # --- host memory
+        connect_agent(m, res.agent[2], hostmem.bus)
+        for name, signal in self.mem_config.items():
+            m.d.comb += getattr(hostmem, name).eq(signal)
+        for name, signal in self.mem_stats.items():
+            m.d.comb += signal.eq(getattr(hostmem, name))
+
+        # --- arbitration: master 0 = card, master 1 = host bridge
+        card_req_n, card_gnt_n = Signal(name="card_req_n"), Signal(name="card_gnt_n")
+        hb_req_n, hb_gnt_n = Signal(name="hb_req_n"), Signal(name="hb_gnt_n")
+        m.d.comb += [
+            card_req_n.eq(card.req_n), hb_req_n.eq(bridge.req_n),
+            arbiter.req_n.eq(Cat(card_req_n, hb_req_n)),
+            card_gnt_n.eq(arbiter.gnt_n[0]), hb_gnt_n.eq(arbiter.gnt_n[1]),
+            card.gnt_n.eq(card_gnt_n), bridge.gnt_n.eq(hb_gnt_n),
+            arbiter.frame_n.eq(res.bus.frame_n), arbiter.irdy_n.eq(res.bus.irdy_n),
+            arbiter.trdy_n.eq(res.bus.trdy_n), arbiter.stop_n.eq(res.bus.stop_n),
+            arbiter.preempt.eq(self.arb_preempt),
+        ]
+
+        # --- protocol checker (and the X/Z monitor on 4-state simulators)
+        for name in res.bus.signature.members:
+            m.d.comb += getattr(checker.bus, name).eq(getattr(res.bus, name))
+        m.d.comb += [
+            checker.gnt_n.eq(arbiter.gnt_n), checker.clear.eq(self.chk_clear),
+            self.chk_violations.eq(checker.violations), self.chk_first_rule.eq(checker.first_rule),
+            self.chk_first_cycle.eq(checker.first_cycle), self.chk_count.eq(checker.count),
+            self.chk_cycle.eq(checker.cycle), self.inta_n.eq(res.bus.inta_n),
+        ]
+        if self.xcheck:
+            from .vip.xcheck import XCheck
+            m.submodules.xcheck = xcheck = XCheck(res)
+            m.d.comb += checker.xz.eq(xcheck.xz_seen)
+        return m
