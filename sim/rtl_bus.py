@@ -23,7 +23,7 @@ from ..hdl.pci_master import MasterStatus
 from ..hdl.pci_protocol import PciCommand
 from ..host.bus import DmaBuffer, MasterAbort, PciBus, RetryLimit, TargetAbort
 from .allocator import Allocator
-from .testbench import BRIDGE_BURST_WORDS, CARD_DEVICE, HOSTMEM_BASE, MMIO_WINDOW
+from .testbench import BRIDGE_BURST_WORDS, HOSTMEM_BASE, MEMORY_STATS, MMIO_WINDOW
 from .vip.rules import Rule
 
 __all__ = ["RtlBus", "ProtocolViolation", "PCI_CLOCK_NS"]
@@ -206,6 +206,10 @@ class RtlBus(PciBus):
 
     def mmio_window(self) -> tuple:
         return MMIO_WINDOW
+
+    def memory_stats(self) -> dict:
+        """The host-memory target's counters (data phases, terminations, errors)."""
+        return {name: int(getattr(self.dut, f"mem_{name}").value) for name in MEMORY_STATS}
 
     # --- interrupts and time
 
