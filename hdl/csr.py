@@ -28,7 +28,7 @@ Per field ``f`` of register ``R`` (names lower case, ``r_f``):
 
 Byte enables gate every write action lane by lane.
 """
-from amaranth import Cat, Module, Mux, Signal, unsigned
+from amaranth import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -73,6 +73,19 @@ class RegisterBlock(wiring.Component):
         reg = getattr(self.regmap, register_name)
         return getattr(self, port_name(reg, getattr(reg, field_name)))
 
+    def _read_word(self, reg):
+        """The register's read value: its fields in place, 0 in the gaps and for W1S."""
+        parts, bit = [], 0
+        for f in sorted(reg.fields, key=lambda f: f.offset):
+            if f.offset > bit:
+                parts.append(Const(0, f.offset - bit))
+            parts.append(Const(0, f.width) if f.access is Access.W1S
+                         else getattr(self, port_name(reg, f)))
+            bit = f.offset + f.width
+        if bit < 32:
+            parts.append(Const(0, 32 - bit))
+        return Cat(*parts)
+
     def elaborate(self, platform):
         m = Module()
         # Expand byte enables to a bit mask.
@@ -82,12 +95,7 @@ class RegisterBlock(wiring.Component):
         with m.Switch(self.addr):
             for reg in self.regmap:
                 with m.Case(reg.offset // 4):
-                    word = Signal(32, name=f"{reg.name.lower()}_word")
-                    for f in reg.fields:
-                        if f.access is not Access.W1S:
-                            m.d.comb += word[f.offset:f.offset + f.width].eq(
-                                getattr(self, port_name(reg, f)))
-                    m.d.comb += self.rdata.eq(word)
+                    m.d.comb += self.rdata.eq(self._read_word(reg))
             with m.Default():
                 m.d.comb += self.rdata.eq(0)
 

@@ -23,6 +23,8 @@ __all__ = ["BenchConfig", "SIMULATORS", "build", "run", "simulator_from_env", "w
 SIMULATORS = ("verilator", "icarus")
 TOPLEVEL = "pacsim_tb"
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+#: Waveform dump module for Icarus (the runner's own needs SystemVerilog).
+ICARUS_DUMP = Path(__file__).with_name("icarus_dump.v")
 
 
 class BuildError(RuntimeError):
@@ -81,7 +83,7 @@ def _source_digest() -> str:
     import amaranth
     digest = hashlib.sha256(amaranth.__version__.encode())
     sources = [*(_PACKAGE_ROOT / "hdl").rglob("*.py"), *(_PACKAGE_ROOT / "sim" / "vip").rglob("*"),
-               _PACKAGE_ROOT / "sim" / "testbench.py", Path(__file__)]
+               _PACKAGE_ROOT / "sim" / "testbench.py", Path(__file__), ICARUS_DUMP]
     for path in sorted(p for p in sources if p.suffix in (".py", ".v")):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
@@ -123,11 +125,19 @@ def build(config: BenchConfig, log=None) -> Path:
         source.write_text(text)
         sources = [source]
         if config.simulator == "icarus":
-            from .vip.xcheck import XCHECK_SOURCE
-            sources.append(XCHECK_SOURCE)
+            from .vip.xcheck import XCHECK_VERILOG
+            sources.append(XCHECK_VERILOG)
         say(f"compiling {len(text) // 1024} KiB of Verilog with {config.simulator}")
         runner = _runner(config.simulator)
         build_args = []
+        if config.simulator == "icarus":
+            # Verilog-2005 semantics: declaration initialisers are events at
+            # time 0, which Amaranth's combinational blocks rely on to settle
+            # (under -g2012 they stay X until an input changes).
+            build_args = ["-g2005"]
+            if config.waves:
+                sources.append(ICARUS_DUMP)
+                build_args += ["-s", "pacsim_icarus_dump"]
         if config.simulator == "verilator":
             build_args = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-O3",
                           "--x-assign", "fast", "--x-initial", "fast"]
@@ -136,7 +146,8 @@ def build(config: BenchConfig, log=None) -> Path:
         try:
             runner.build(sources=sources, hdl_toplevel=TOPLEVEL, build_dir=build_dir,
                          build_args=build_args, timescale=("1ns", "1ps"),
-                         waves=config.waves, log_file=build_dir / "build.log")
+                         waves=config.waves and config.simulator == "verilator",
+                         log_file=build_dir / "build.log")
         except (SystemExit, Exception) as error:  # noqa: BLE001
             raise BuildError(f"{config.simulator} build failed; see {build_dir / 'build.log'}") from error
         stamp.write_text("ok\n")

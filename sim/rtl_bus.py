@@ -16,7 +16,7 @@ Use inside a cocotb test::
 """
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, FallingEdge, First, ReadOnly, RisingEdge, Timer
+from cocotb.triggers import ClockCycles, FallingEdge, First, Lock, ReadOnly, RisingEdge, Timer
 from cocotb.utils import get_sim_time
 
 from ..hdl.pci_master import MasterStatus
@@ -48,7 +48,7 @@ class RtlBus(PciBus):
         self.retry_limit_clocks = retry_limit_clocks
         self.hostmem_size = 4 * len(dut.hostmem.mem)
         self.allocator = Allocator(HOSTMEM_BASE, self.hostmem_size)
-        self._violation_reported = False
+        self._bridge = Lock()    # one host transaction at a time
 
     @classmethod
     async def start(cls, dut, **memory_config):
@@ -97,6 +97,10 @@ class RtlBus(PciBus):
 
     async def _transaction(self, command, address, words=1, write=False, byte_enables=0xF,
                            data=()):
+        async with self._bridge:
+            return await self._bridge_transaction(command, address, words, write, byte_enables, data)
+
+    async def _bridge_transaction(self, command, address, words, write, byte_enables, data):
         dut = self.dut
         for i, value in enumerate(data):
             dut.hb_buffer[i].value = value & 0xFFFF_FFFF
@@ -117,7 +121,10 @@ class RtlBus(PciBus):
                              "(target kept retrying or the bus hung)")
         await ReadOnly()
         status = MasterStatus(int(dut.hb_status.value))
-        values = [int(dut.hb_buffer[i].value) for i in range(words)] if not write else []
+        if status is MasterStatus.OK and not write:
+            values = [int(dut.hb_buffer[i].value) for i in range(words)]
+        else:
+            values = []
         await RisingEdge(dut.clk)
         if status is MasterStatus.MASTER_ABORT:
             raise MasterAbort(f"no device claimed the access at {address:#010x}")
@@ -165,7 +172,9 @@ class RtlBus(PciBus):
     # --- host memory
 
     def alloc(self, size: int, align: int = 64) -> DmaBuffer:
-        return self.allocator.alloc(size, align)
+        buffer = self.allocator.alloc(size, align)
+        self.host_write(buffer.address, bytes(size))
+        return buffer
 
     def free(self, buffer: DmaBuffer) -> None:
         self.allocator.free(buffer)

@@ -29,9 +29,13 @@ port                  dir   width meaning
 ``hb_address``        In    32    byte address (config: IDSEL bits + offset)
 ``hb_words``          In    5     dwords, 1..16
 ``hb_byte_enables``   In    4     active-high byte enables of every data phase
-``hb_par_invert``     In    1     fault injection: invert the bridge's PAR
+``hb_par_invert``     In    2     fault injection: invert the bridge's PAR
+                                  for the address phase (bit 0) and for
+                                  data phases (bit 1)
 ``hb_busy``           Out   1     the transaction is running
 ``hb_status``         Out   2     MasterStatus when it ended
+``hb_retries``        Out   32    Retries the bridge has been answered with
+``hb_disconnects``    Out   32    Disconnects the bridge has been answered with
 ``hb_buffer``         mem   16x32 burst data (cocotb reads/writes it directly)
 ``mem_*``             In          host-memory behaviour (see HostMemory)
 ``mem_reads`` ...     Out   32    host-memory counters (reads, writes,
@@ -42,7 +46,7 @@ port                  dir   width meaning
 ``chk_*``             Out         protocol checker status; ``chk_clear`` In
 ===================== ===== ===== ============================================
 """
-from amaranth import Cat, ClockDomain, ClockSignal, Elaboratable, Module, ResetSignal, Signal
+from amaranth import Cat, ClockDomain, ClockSignal, Elaboratable, Module, Mux, ResetSignal, Signal
 from amaranth.lib.memory import Memory
 
 from ..hdl.card import PacCard
@@ -90,9 +94,11 @@ class PciTestbench(Elaboratable):
         self.hb_address = Signal(32)
         self.hb_words = Signal(5)
         self.hb_byte_enables = Signal(4)
-        self.hb_par_invert = Signal()
+        self.hb_par_invert = Signal(2)
         self.hb_busy = Signal()
         self.hb_status = Signal(2)
+        self.hb_retries = Signal(32)
+        self.hb_disconnects = Signal(32)
         self.arb_preempt = Signal(16)
         self.inta_n = Signal(init=1)
         self.chk_clear = Signal()
@@ -109,7 +115,7 @@ class PciTestbench(Elaboratable):
         inputs = [self.clk, self.rst, self.hb_start, self.hb_command, self.hb_write,
                   self.hb_address, self.hb_words, self.hb_byte_enables, self.hb_par_invert,
                   self.arb_preempt, self.chk_clear, *self.mem_config.values()]
-        outputs = [self.hb_busy, self.hb_status, self.inta_n, self.chk_violations,
+        outputs = [self.hb_busy, self.hb_status, self.hb_retries, self.hb_disconnects, self.inta_n, self.chk_violations,
                    self.chk_first_rule, self.chk_first_cycle, self.chk_count, self.chk_cycle,
                    *self.mem_stats.values()]
         return inputs + outputs
@@ -143,13 +149,18 @@ class PciTestbench(Elaboratable):
 
         # --- the host bridge: a PciMaster with a buffer cocotb fills and reads
         port = PciBusSignature().create(path=("hb",))
+        # PAR in the clock after the address phase covers the address.
+        par_for_address = Signal()
+        m.d.sync += par_for_address.eq(bridge.frame_n_oe & ~bridge.irdy_n_oe)
+        par_invert = Signal()
+        m.d.comb += par_invert.eq(Mux(par_for_address, self.hb_par_invert[0], self.hb_par_invert[1]))
         for name in PciBusSignature().members:
             if hasattr(bridge, name):
                 ours = getattr(port, name)
                 if name.endswith("_i"):
                     m.d.comb += getattr(bridge, name).eq(ours)
                 elif name == "par_o":
-                    m.d.comb += ours.eq(bridge.par_o ^ self.hb_par_invert)
+                    m.d.comb += ours.eq(bridge.par_o ^ par_invert)
                 else:
                     m.d.comb += ours.eq(getattr(bridge, name))
         connect_agent(m, res.agent[1], port)
@@ -165,6 +176,10 @@ class PciTestbench(Elaboratable):
             bridge.parity_error_response.eq(1),
             self.hb_busy.eq(bridge.busy), self.hb_status.eq(bridge.status),
         ]
+        with m.If(bridge.retry):
+            m.d.sync += self.hb_retries.eq(self.hb_retries + 1)
+        with m.If(bridge.disconnect):
+            m.d.sync += self.hb_disconnects.eq(self.hb_disconnects + 1)
 
         # --- host memory
         connect_agent(m, res.agent[2], hostmem.bus)
@@ -197,6 +212,8 @@ class PciTestbench(Elaboratable):
         ]
         if self.xcheck:
             from .vip.xcheck import XCheck
-            m.submodules.xcheck = xcheck = XCheck(res)
-            m.d.comb += checker.xz.eq(xcheck.xz_seen)
+            m.submodules.xcheck = xcheck = XCheck(n_agents=3)
+            for name in res.bus.signature.members:
+                m.d.comb += getattr(xcheck.bus, name).eq(getattr(res.bus, name))
+            m.d.comb += [xcheck.clear.eq(self.chk_clear), checker.xz.eq(xcheck.xz_seen)]
         return m
