@@ -89,8 +89,11 @@ def cmd_demo(args) -> int:
         header.add_row(f"{entry['offset']:#04x}", name, f"{entry['value']:#010x}", fields)
     console.print(header)
     ident = report["identity"]
-    console.print(f"BAR0 assigned at {report['bar0']:#010x}; identity: "
-                  + ", ".join(f"{k}={v}" for k, v in ident.items()))
+    console.print(f"BAR0: {ident['bar0_size']} bytes of memory space, assigned at {report['bar0']:#010x}")
+    console.print(f"card: vendor {ident['vendor_id']:#06x} device {ident['device_id']:#06x} "
+                  f"revision {ident['revision_id']} class {ident['class_code']:#08x}, register map "
+                  f"v{'.'.join(map(str, ident['version']))}, capabilities "
+                  + ", ".join(f"{k}={v}" for k, v in ident["caps"].items()))
 
     copies = Table(title="Copies (bus-master DMA, completion by INTA#)")
     for column in ("bytes", "src", "dst", "PCI clocks", "bytes/clock", "verified"):
@@ -105,7 +108,7 @@ def cmd_demo(args) -> int:
     console.print(report["checker"])
     if waves_dir:
         dump = waves_dir / "pacsim_tb.fst"
-        save = write_save_file(waves_dir / "pacsim.gtkw", dump, args.sim)
+        save = write_save_file(waves_dir / "pacsim.gtkw", dump)
         console.print(f"waveform: {dump}\nGTKWave save file: {save}\nopen with: gtkwave {save}")
     return 0
 

@@ -8,8 +8,9 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # Icarus Verilog (second simulator), GTKWave (to look at waveforms), make and
-# a C++ compiler for Verilator's generated model, perl for the verilator script.
-PKGS="iverilog gtkwave make g++ perl"
+# a C++ compiler for Verilator's generated model, perl for the verilator script,
+# lz4 and zlib headers for its FST waveform writer.
+PKGS="iverilog gtkwave make g++ perl liblz4-dev zlib1g-dev"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

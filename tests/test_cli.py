@@ -1,0 +1,82 @@
+"""The ``pacsim`` command line: verilog, regmap, demo (with waves) and bench."""
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from pacsim.hdl.pci_port import PciSignature
+from pacsim.hdl.regmap import BAR0, CONFIG
+from pacsim.sim.waves import SIGNAL_GROUPS, signal_path
+
+
+def pacsim(*args, timeout=600):
+    result = subprocess.run([sys.executable, "-m", "pacsim.cli", *args], capture_output=True,
+                            text=True, timeout=timeout)
+    assert result.returncode == 0, f"pacsim {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def test_verilog_has_the_pci_ports_and_compiles(tmp_path):
+    out = tmp_path / "card.v"
+    pacsim("verilog", "-o", str(out))
+    text = out.read_text()
+    header = re.search(r"module pac_card\((.*?)\);", text, re.S).group(1)
+    ports = {p.strip() for p in header.split(",")}
+    assert ports == set(PciSignature().members) | {"clk", "rst_n"}
+    if shutil.which("iverilog"):
+        subprocess.run(["iverilog", "-g2005", "-o", str(tmp_path / "card.vvp"), str(out)], check=True)
+
+
+def test_regmap_lists_every_register_and_field():
+    text = pacsim("regmap")
+    for regmap in (CONFIG, BAR0):
+        for reg in regmap:
+            assert f"**{reg.name}**" in text
+            for field in reg.fields:
+                assert f"`{field.name}`" in text
+
+
+@pytest.mark.slow
+def test_demo_with_waves(tmp_path):
+    text = pacsim("demo", "--waves", str(tmp_path))
+    assert "protocol checker: clean" in text
+    assert text.count(" yes ") == 3 and " NO " not in text
+    assert "BAD_ALIGNMENT" in text
+    dump, save = tmp_path / "pacsim_tb.fst", tmp_path / "pacsim.gtkw"
+    assert dump.stat().st_size > 0 and save.exists()
+    if not shutil.which("fst2vcd"):
+        pytest.skip("fst2vcd (gtkwave) is needed to read the dump's signal list")
+    header = subprocess.run(["fst2vcd", str(dump)], capture_output=True, text=True).stdout
+    header = header[:header.index("$enddefinitions")]
+    names, scope = set(), []
+    for line in header.splitlines():
+        words = line.split()
+        if words[:1] == ["$scope"]:
+            scope.append(words[2])
+        elif words[:1] == ["$upscope"]:
+            scope.pop()
+        elif words[:1] == ["$var"]:
+            width = int(words[2])
+            names.add(".".join(scope + [words[4]]) + (words[5] if width > 1 else ""))
+    saved = set(save.read_text().splitlines())
+    for signals in SIGNAL_GROUPS.values():
+        for signal, width in signals:
+            path = signal_path("pacsim_tb", signal, width)
+            assert path in saved
+            assert path in names, f"{path} is not in the dump"
+
+
+@pytest.mark.slow
+def test_bench_dma_json():
+    rows = [json.loads(line) for line in pacsim("bench", "dma", "--json", "--bytes", "8192").splitlines()]
+    assert [row["bus"] for row in rows] == ["rtl", "model"]
+    keys = {"bench", "bus", "simulator", "bytes", "pci_clocks", "bytes_per_clock", "bus_utilization",
+            "wall_s", "sim_clocks_per_second"}
+    for row in rows:
+        assert keys <= set(row)
+        assert row["bench"] == "dma" and row["bytes"] == 8192
+        assert row["bytes_per_clock"] == pytest.approx(8192 / row["pci_clocks"], rel=1e-3)
+        assert 0 < row["bus_utilization"] <= 1
