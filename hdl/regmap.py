@@ -264,7 +264,7 @@ BAR0 = RegisterMap("BAR0 registers", 4096, [
         Field("bytes", 0, 32, RO, 0, "bytes written by the last command"),
     ), "Bytes done"),
     Register("DMA_ERROR_ADDR", 0x038, (
-        Field("address", 0, 32, RO, 0, "bus address of the transaction that failed"),
+        Field("address", 0, 32, RO, 0, "bus address of the data phase that failed"),
     ), "Address of the last DMA error"),
     Register("DMA_RETRIES", 0x040, (
         Field("count", 0, 32, RO, 0, "target retries seen by the card's master since reset"),

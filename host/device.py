@@ -30,6 +30,9 @@ COPY_TIMEOUT_BASE_CLOCKS = 10_000
 COPY_TIMEOUT_CLOCKS_PER_WORD = 16
 
 #: Config status bits a failed DMA command sets, which :meth:`PacDevice.copy` clears.
+#: Codes with which the card refuses a start (nothing was moved).
+_REFUSALS = (DmaError.BUSY, DmaError.BUS_MASTER_OFF, DmaError.BAD_ALIGNMENT, DmaError.BAD_LENGTH)
+
 _STATUS_BITS_OF_ERROR = {
     DmaError.MASTER_ABORT: ("received_master_abort",),
     DmaError.TARGET_ABORT: ("received_target_abort",),
@@ -321,6 +324,10 @@ class PacDevice:
             if code in _STATUS_BITS_OF_ERROR:
                 address = (await self.read_fields("DMA_ERROR_ADDR"))["address"]
                 await self.clear_config_errors(*_STATUS_BITS_OF_ERROR[code])
+            # A refused start moved nothing; DMA_COUNT then belongs to the
+            # command that is still running (BUSY) or to none.
+            if code in _REFUSALS:
+                done = 0
             raise DmaFailed(code, src=src_address, dst=dst_address, length=length,
                             address=address, bytes_done=done)
         if status["busy"] or done != length:

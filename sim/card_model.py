@@ -24,9 +24,9 @@ Where the contract leaves room, the model does this:
   includes the data phases completed before the aborted one.
 - DMA_ERROR_ADDR is the address of the failed data phase: for a master abort
   the transaction's first address, for a target abort the aborted phase.
-- A start refused with BUSY sets error = BUSY and DMA_COUNT = 0; the running
-  command goes on (DMA_COUNT again follows its chunks) and, on success,
-  leaves error as it is (so it still reads BUSY).
+- A start refused with BUSY sets error = BUSY and leaves DMA_COUNT to the
+  running command, which goes on and, on success, leaves error as it is (so
+  it still reads BUSY). Other refusals set DMA_COUNT = 0.
 """
 import enum
 from dataclasses import dataclass
@@ -223,7 +223,8 @@ class CardModel:
         code = self._rejection()
         if code is not None:
             self._set(BAR0.DMA_STATUS, error=code)
-            self._regs[BAR0.DMA_COUNT] = BAR0.DMA_COUNT.encode(bytes=0)
+            if code is not DmaError.BUSY:   # DMA_COUNT belongs to the running command
+                self._regs[BAR0.DMA_COUNT] = BAR0.DMA_COUNT.encode(bytes=0)
             self._set(BAR0.INT_STATUS, dma_error=1)
             return
         src = self._get(BAR0.COPY_SRC)["address"]

@@ -80,3 +80,12 @@ def test_bench_dma_json():
         assert row["bench"] == "dma" and row["bytes"] == 8192
         assert row["bytes_per_clock"] == pytest.approx(8192 / row["pci_clocks"], rel=1e-3)
         assert 0 < row["bus_utilization"] <= 1
+
+
+def test_readme_register_map_is_generated_from_the_map():
+    from pathlib import Path
+
+    from pacsim.cli import REGMAP_BEGIN, REGMAP_END, render_regmap
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = readme.split(REGMAP_BEGIN, 1)[1].split(REGMAP_END, 1)[0]
+    assert block.strip() == render_regmap().strip(), "run: pacsim regmap --update README.md"

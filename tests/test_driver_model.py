@@ -224,7 +224,7 @@ def test_overlapping_copy_follows_the_chunking():
     run(body())
 
 
-def test_busy_refusal_zeroes_count_and_the_running_copy_completes():
+def test_busy_refusal_keeps_the_running_count_and_the_copy_completes():
     async def body():
         bus = ModelBus()
         dev = await fresh_device(bus)
@@ -232,8 +232,10 @@ def test_busy_refusal_zeroes_count_and_the_running_copy_completes():
         await start_raw(dev, src.address, dst.address, 8192)
         await bus.wait_interrupt(1000)               # let a few chunks through
         assert 0 < await dev.read("DMA_COUNT") < 8192
+        running = await dev.read("DMA_COUNT")
         error = await raises(DmaFailed, dev.copy(src, dst, 8192))
         assert (error.code, error.bytes_done, error.address) == (DmaError.BUSY, 0, None)
+        assert await dev.read("DMA_COUNT") >= running
         assert await bus.wait_interrupt(100_000)
         assert await dev.read("DMA_COUNT") == 8192
     run(body())
