@@ -6,10 +6,12 @@ the conventional PCI signal set of :class:`~.pci_port.PciSignature` (see
 there for names, widths and the ``_i/_o/_oe`` split).
 
 Inside: the configuration header and the BAR0 registers (both generated
-from :mod:`.regmap`), the PCI target that serves them, the bus master and
-the copy engine with its burst buffer, the soft-reset sequencer, the event
-counters and the INTA# logic. ``burst_words`` (a power of two, 4-128) sets the
-buffer size and so the longest burst the card masters.
+from :mod:`.regmap`) and windows (channel contexts, counters), the PCI
+target that serves them, the bus master, the ring engine with its input and
+output buffers and the datapath (:mod:`.crypto_pipe`), the soft-reset
+sequencer, the event counters and the coalesced INTA# logic. Build
+parameters: ``burst_words`` (a power of two, 4-128: the longest burst the
+card masters), ``channels`` (1-256) and ``buffer_words`` (each data buffer).
 """
 from amaranth import (ClockDomain, ClockSignal, Const, DomainRenamer, Elaboratable, Module, Mux,
                       ResetSignal, Signal)
@@ -18,12 +20,16 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In
 
+from .channel_store import ChannelStore, CounterBank
+from .crypto_pipe import CryptoPipe
 from .csr import RegisterBlock
-from .dma_copy import DmaCopy
+from .layouts import AlgUnit
 from .pci_master import MasterStatus, PciMaster
 from .pci_port import PciSignature
 from .pci_target import PciTarget
-from .regmap import BAR0, CONFIG
+from .regmap import BAR0, CONFIG, MAX_CHANNELS, WINDOWS
+from .ring_engine import BufferSelect, RingEngine
+from .stream_buffer import InBuffer, OutBuffer
 
 __all__ = ["PacCard", "SOFT_RESET_CLOCKS"]
 
@@ -32,10 +38,16 @@ SOFT_RESET_CLOCKS = 32
 
 
 class PacCard(wiring.Component):
-    def __init__(self, burst_words: int = 128):
+    def __init__(self, burst_words: int = 128, channels: int = 64, buffer_words: int = 512):
         if not (4 <= burst_words <= 128 and burst_words & (burst_words - 1) == 0):
             raise ValueError(f"burst_words must be a power of two in 4..128, not {burst_words}")
+        if not 1 <= channels <= MAX_CHANNELS:
+            raise ValueError(f"channels must be 1..{MAX_CHANNELS}, not {channels}")
+        if buffer_words < 2 * burst_words or buffer_words & (buffer_words - 1):
+            raise ValueError(f"buffer_words must be a power of two of at least 2 bursts, not {buffer_words}")
         self.burst_words = burst_words
+        self.channels = channels
+        self.buffer_words = buffer_words
         members = dict(PciSignature().members)
         members["clk"] = In(1)
         members["rst_n"] = In(1, init=1)
@@ -54,14 +66,21 @@ class PacCard(wiring.Component):
     def elaborate_core(self, platform):
         """The card's logic in the ``sync`` domain (see :meth:`elaborate`)."""
         m = Module()
-
         soft_reset = Signal()       # one-clock pulse at the end of CONTROL.reset
+        reset_domain = ResetInserter(soft_reset)
+        bar_bits = (BAR0.size - 1).bit_length()
         m.submodules.config = config = RegisterBlock(CONFIG)
-        m.submodules.bar = bar = ResetInserter(soft_reset)(RegisterBlock(BAR0))
-        m.submodules.target = target = PciTarget()
+        m.submodules.bar = bar = reset_domain(RegisterBlock(BAR0))
+        m.submodules.target = target = PciTarget(bar_bits=bar_bits)
         m.submodules.master = master = PciMaster(self.burst_words)
-        m.submodules.copy = copy = ResetInserter(soft_reset)(DmaCopy(self.burst_words))
-        m.submodules.buffer = buffer = Memory(shape=32, depth=self.burst_words, init=[])
+        m.submodules.ring = ring = reset_domain(
+            RingEngine(self.burst_words, self.buffer_words, counter_bits=(4 * self.channels - 1).bit_length()))
+        m.submodules.inbuf = inbuf = reset_domain(InBuffer(self.buffer_words))
+        m.submodules.outbuf = outbuf = reset_domain(OutBuffer(self.buffer_words))
+        m.submodules.pipe = pipe = reset_domain(CryptoPipe())
+        m.submodules.store = store = ChannelStore(self.channels)
+        m.submodules.channel_counters = chan_counters = CounterBank(4 * self.channels)
+        m.submodules.alg_counters = alg_counters = CounterBank(len(AlgUnit) * 8)
 
         cfg = config.field
         reg = bar.field
@@ -95,14 +114,28 @@ class PacCard(wiring.Component):
                 m.d.comb += getattr(self, name + suffix).eq(getattr(target, name + suffix))
         m.d.comb += [self.serr_n_oe.eq(target.serr_n_oe), self.req_n.eq(master.req_n)]
 
-        # --- target <-> register blocks and configuration
+        # --- target <-> configuration space and BAR0 (registers and windows)
+        word = target.bar_addr
+        regions = {name: (offset // 4, offset // 4 + entries * size // 4)
+                   for name, (offset, size), entries in (
+                       ("ALG_COUNTERS", WINDOWS["ALG_COUNTERS"], len(AlgUnit)),
+                       ("CHANNEL_COUNTERS", WINDOWS["CHANNEL_COUNTERS"], self.channels),
+                       ("CONTEXT", WINDOWS["CONTEXT"], self.channels))}
+        hit = {name: (word >= lo) & (word < hi) for name, (lo, hi) in regions.items()}
         m.d.comb += [
             config.addr.eq(target.cfg_addr), config.we.eq(target.cfg_we),
             config.wdata.eq(target.cfg_wdata), config.wbe.eq(target.cfg_wbe),
             target.cfg_rdata.eq(config.rdata),
-            bar.addr.eq(target.bar_addr), bar.we.eq(target.bar_we),
-            bar.wdata.eq(target.bar_wdata), bar.wbe.eq(target.bar_wbe),
-            target.bar_rdata.eq(bar.rdata),
+            bar.addr.eq(word), bar.we.eq(target.bar_we), bar.wdata.eq(target.bar_wdata),
+            bar.wbe.eq(target.bar_wbe),
+            alg_counters.bar_addr.eq(word - regions["ALG_COUNTERS"][0]),
+            chan_counters.bar_addr.eq(word - regions["CHANNEL_COUNTERS"][0]),
+            store.bar_addr.eq(word - regions["CONTEXT"][0]),
+            store.bar_we.eq(target.bar_we & hit["CONTEXT"]),
+            store.bar_wdata.eq(target.bar_wdata), store.bar_wbe.eq(target.bar_wbe),
+            target.bar_rdata.eq(Mux(hit["CONTEXT"], store.bar_rdata,
+                                Mux(hit["CHANNEL_COUNTERS"], chan_counters.bar_rdata,
+                                Mux(hit["ALG_COUNTERS"], alg_counters.bar_rdata, bar.rdata)))),
             target.bar_base.eq(cfg("BAR0", "address")),
             target.memory_space.eq(cfg("COMMAND_STATUS", "memory_space")),
             target.parity_error_response.eq(cfg("COMMAND_STATUS", "parity_error_response")),
@@ -110,49 +143,87 @@ class PacCard(wiring.Component):
             target.master_busy.eq(master.owner),
         ]
 
-        # --- master <-> buffer, copy engine, configuration
-        wr = buffer.write_port()
-        rd = buffer.read_port()
+        # --- the master's buffer: descriptor scratch, input or output buffer
+        select = ring.buffer_select
         m.d.comb += [
-            wr.addr.eq(master.buf_addr), wr.data.eq(master.buf_wdata), wr.en.eq(master.buf_we),
-            rd.addr.eq(master.buf_addr), master.buf_rdata.eq(rd.data),
+            ring.scratch_addr.eq(master.buf_addr), ring.scratch_wdata.eq(master.buf_wdata),
+            ring.scratch_we.eq(master.buf_we & (select == BufferSelect.SCRATCH)),
+            inbuf.bus_addr.eq(master.buf_addr), inbuf.bus_wdata.eq(master.buf_wdata),
+            inbuf.bus_we.eq(master.buf_we & (select == BufferSelect.IN)),
+            outbuf.bus_addr.eq(master.buf_addr),
+            master.buf_rdata.eq(Mux(select == BufferSelect.OUT, outbuf.bus_rdata, ring.scratch_rdata)),
             master.latency_timer.eq(cfg("BIST_HEADER_LATENCY_CACHE", "latency_timer")),
             master.cache_line_size.eq(cfg("BIST_HEADER_LATENCY_CACHE", "cache_line_size")),
             master.parity_error_response.eq(cfg("COMMAND_STATUS", "parity_error_response")),
-            master.start.eq(copy.m_start), master.write.eq(copy.m_write),
-            master.address.eq(copy.m_address), master.words.eq(copy.m_words),
-            copy.m_done.eq(master.done), copy.m_status.eq(master.status),
-            copy.m_error_address.eq(master.error_address), copy.m_moved.eq(master.moved),
-            copy.m_parity_error.eq(master.master_parity_error),
-            copy.start.eq(reg("COPY_CTRL", "start")),
-            copy.src.eq(reg("COPY_SRC", "address")),
-            copy.dst.eq(reg("COPY_DST", "address")),
-            copy.length.eq(reg("COPY_LEN", "length")),
-            copy.bus_master.eq(cfg("COMMAND_STATUS", "bus_master")),
+            master.write.eq(ring.m_write), master.address.eq(ring.m_address),
+            master.words.eq(ring.m_words),
+            ring.m_done.eq(master.done), ring.m_status.eq(master.status),
+            ring.m_error_address.eq(master.error_address), ring.m_moved.eq(master.moved),
+            ring.m_parity_error.eq(master.master_parity_error),
         ]
+        # Data buffers: the master's bursts at their bases, the datapath between.
+        m.d.comb += [
+            inbuf.commit.eq(ring.in_commit), outbuf.commit.eq(ring.out_commit),
+            inbuf.commit_words.eq(ring.commit_words), outbuf.commit_words.eq(ring.commit_words),
+            inbuf.flush.eq(ring.in_flush), outbuf.flush.eq(ring.out_flush),
+            ring.in_free.eq(inbuf.free), ring.out_count.eq(outbuf.count),
+        ]
+        wiring.connect(m, inbuf.o, pipe.i)
+        wiring.connect(m, pipe.o, outbuf.i)
+        m.d.comb += [
+            pipe.start.eq(ring.job_start), pipe.opcode.eq(ring.job_opcode),
+            pipe.words.eq(ring.job_words), pipe.skip_words.eq(ring.job_skip_words),
+            pipe.use_cipher.eq(ring.job_cipher), pipe.use_mac.eq(ring.job_mac),
+            pipe.icv_words.eq(ring.job_icv_words),
+            pipe.cipher_context.eq(store.cipher_context), pipe.mac_context.eq(store.mac_context),
+            ring.job_done.eq(pipe.done), ring.job_mac_ok.eq(pipe.mac_ok),
+            store.cipher_channel.eq(ring.cipher_channel), store.mac_channel.eq(ring.mac_channel),
+            ring.cipher_context.eq(store.cipher_context), ring.mac_context.eq(store.mac_context),
+            ring.channels.eq(self.channels),
+            ring.enable.eq(reg("RING_CTRL", "enable")), ring.kick.eq(reg("RING_CTRL", "kick")),
+        ]
+        for name in ("cmd", "src", "dst", "res"):
+            ring_reg = name.upper()
+            m.d.comb += [
+                getattr(ring, f"{name}_base").eq(reg(f"{ring_reg}_RING_BASE", "address")),
+                getattr(ring, f"{name}_size").eq(reg(f"{ring_reg}_RING_SIZE", "entries")),
+                reg(f"{ring_reg}_RING_INDEX", "index").eq(getattr(ring, f"{name}_index")),
+            ]
 
-        # --- soft reset: retry BAR0 accesses, let the DMA finish its burst,
-        # then reset the registers and counters
+        # --- counters: the ring engine adds, CONTROL.reset clears
+        for bank, counters in enumerate((chan_counters, alg_counters)):
+            m.d.comb += [
+                counters.add.eq(ring.count_add & (ring.count_bank == bank)),
+                counters.add_addr.eq(ring.count_addr), counters.add_value.eq(ring.count_value),
+                counters.clear.eq(soft_reset),
+            ]
+
+        # --- soft reset: retry BAR0 accesses, let the master finish its
+        # burst, then reset the registers, rings, buffers and counters
         resetting = Signal()
         countdown = Signal(range(SOFT_RESET_CLOCKS + 1))
         with m.If(reg("CONTROL", "reset")):
             m.d.sync += [resetting.eq(1), countdown.eq(SOFT_RESET_CLOCKS)]
         with m.Elif(resetting & (countdown != 0)):
             m.d.sync += countdown.eq(countdown - 1)
-        with m.Elif(resetting & ~copy.busy):
+        with m.Elif(resetting & ~master.busy):
             m.d.sync += resetting.eq(0)
             m.d.comb += soft_reset.eq(1)
-        m.d.comb += [target.retry.eq(resetting), copy.abort.eq(resetting)]
+        m.d.comb += [
+            target.retry.eq(resetting | chan_counters.clearing | alg_counters.clearing),
+            master.start.eq(ring.m_start & ~resetting),
+        ]
 
         # --- status to the register blocks
         m.d.comb += [
             reg("CAPS", "burst_words").eq(Const(self.burst_words, 8)),
-            reg("DMA_STATUS", "busy").eq(copy.busy),
-            reg("DMA_STATUS", "error").eq(copy.error),
-            reg("DMA_COUNT", "bytes").eq(copy.count),
-            reg("DMA_ERROR_ADDR", "address").eq(copy.error_address),
-            bar.int_status_copy_done_set.eq(copy.done & ~resetting),
-            bar.int_status_dma_error_set.eq(copy.failed & ~resetting),
+            reg("CHANNELS", "count").eq(self.channels),
+            reg("RING_STATUS", "busy").eq(ring.busy),
+            reg("RING_STATUS", "cmd_empty").eq(ring.cmd_empty),
+            reg("RING_STATUS", "result_full").eq(ring.result_full),
+            reg("RING_STATUS", "aborted").eq(ring.aborted),
+            reg("RING_STATUS", "abort_status").eq(ring.abort_status),
+            reg("JOBS", "count").eq(ring.jobs),
         ]
         counters = {
             "DMA_RETRIES": master.retry,
@@ -181,16 +252,37 @@ class PacCard(wiring.Component):
             config.command_status_master_data_parity_error_set.eq(master.master_parity_error),
         ]
 
-        # --- INTA#: level, registered
-        pending = Signal()
+        # --- result interrupts, coalesced by count and time
+        pending = Signal(9)
+        waited = Signal(24)
+        threshold = reg("COALESCE", "count")
+        timeout = reg("COALESCE", "timeout")
+        pending_now = Signal(9)
+        m.d.comb += pending_now.eq(pending + ring.result)
+        fire = (pending_now != 0) & ((pending_now >= threshold) |
+                                     ((timeout != 0) & (waited >= timeout)))
+        with m.If(soft_reset | fire):
+            m.d.sync += [pending.eq(0), waited.eq(0)]
+        with m.Else():
+            m.d.sync += pending.eq(pending_now)
+            with m.If(pending != 0):
+                m.d.sync += waited.eq(waited + 1)
+        aborted_before = Signal()
+        m.d.sync += aborted_before.eq(ring.aborted)
         m.d.comb += [
-            pending.eq((bar.int_status_copy_done & bar.int_enable_copy_done) |
-                       (bar.int_status_dma_error & bar.int_enable_dma_error)),
-            config.command_status_interrupt_status.eq(pending),
+            bar.int_status_result_set.eq(fire & ~resetting),
+            bar.int_status_ring_error_set.eq(ring.aborted & ~aborted_before),
         ]
-        m.d.sync += self.inta_n_oe.eq(pending & ~cfg("COMMAND_STATUS", "interrupt_disable"))
-        return m
 
+        # --- INTA#: level, registered
+        pending_irq = Signal()
+        m.d.comb += [
+            pending_irq.eq((bar.int_status_result & bar.int_enable_result) |
+                           (bar.int_status_ring_error & bar.int_enable_ring_error)),
+            config.command_status_interrupt_status.eq(pending_irq),
+        ]
+        m.d.sync += self.inta_n_oe.eq(pending_irq & ~cfg("COMMAND_STATUS", "interrupt_disable"))
+        return m
 
 
 class _CardCore(Elaboratable):

@@ -19,7 +19,7 @@ from .regmap import Access, Field, Register, RegisterMap
 __all__ = [
     "Opcode", "Service", "CipherAlg", "CipherMode", "IvSource", "MacAlg", "Direction",
     "ResultStatus", "AlgUnit", "COUNTER_KINDS", "CMD", "SEG", "RESULT", "CONTEXT",
-    "CHANNEL_COUNTERS", "ALG_COUNTERS", "NO_CHANNEL", "CIPHER_BLOCK_BYTES", "CIPHER_KEY_BYTES",
+    "CHANNEL_COUNTERS", "ALG_COUNTERS", "NO_CHANNEL", "MAX_SEGMENTS", "CIPHER_BLOCK_BYTES", "CIPHER_KEY_BYTES",
     "MAC_DIGEST_BYTES", "alg_unit",
 ]
 
@@ -120,6 +120,8 @@ MAC_DIGEST_BYTES = {MacAlg.HMAC_MD5: 16, MacAlg.HMAC_SHA1: 20, MacAlg.DES_MAC: 8
 
 #: Command slot value meaning "no channel".
 NO_CHANNEL = 0xFF
+#: Most segment descriptors one command may use per direction.
+MAX_SEGMENTS = 8
 
 
 def alg_unit(service: Service, alg: int) -> AlgUnit:

@@ -32,7 +32,7 @@ port                    dir   width meaning
 ``stop_n_o/_oe``        Out   1     STOP#
 ``perr_n_o/_oe``        Out   1     PERR# (write-data parity error)
 ``serr_n_oe``           Out   1     SERR# pull-down (address parity error)
-``bar_base``            In    20    BAR0 address bits 31:12
+``bar_base``            In    32-n  BAR0 address bits 31:n (n = ``bar_bits``)
 ``memory_space``        In    1     COMMAND.memory_space
 ``parity_error_response`` In  1     COMMAND.parity_error_response
 ``serr_enable``         In    1     COMMAND.serr_enable
@@ -60,46 +60,27 @@ def parity37(ad, cbe_n):
 
 
 class PciTarget(wiring.Component):
-    ad_i: In(32)
-    cbe_n_i: In(4)
-    par_i: In(1)
-    frame_n_i: In(1, init=1)
-    irdy_n_i: In(1, init=1)
-    idsel: In(1)
-    ad_o: Out(32)
-    ad_oe: Out(1)
-    par_o: Out(1)
-    par_oe: Out(1)
-    trdy_n_o: Out(1, init=1)
-    trdy_n_oe: Out(1)
-    devsel_n_o: Out(1, init=1)
-    devsel_n_oe: Out(1)
-    stop_n_o: Out(1, init=1)
-    stop_n_oe: Out(1)
-    perr_n_o: Out(1, init=1)
-    perr_n_oe: Out(1)
-    serr_n_oe: Out(1)
+    """See the module docstring; ``bar_bits`` = log2 of the BAR0 size in bytes."""
 
-    bar_base: In(20)
-    memory_space: In(1)
-    parity_error_response: In(1)
-    serr_enable: In(1)
-    retry: In(1)
-    master_busy: In(1)
-
-    cfg_addr: Out(6)
-    cfg_we: Out(1)
-    cfg_wdata: Out(32)
-    cfg_wbe: Out(4)
-    cfg_rdata: In(32)
-    bar_addr: Out(10)
-    bar_we: Out(1)
-    bar_wdata: Out(32)
-    bar_wbe: Out(4)
-    bar_rdata: In(32)
-
-    parity_error: Out(1)
-    system_error: Out(1)
+    def __init__(self, bar_bits: int = 12):
+        self.bar_bits = bar_bits
+        super().__init__({
+            "ad_i": In(32), "cbe_n_i": In(4), "par_i": In(1),
+            "frame_n_i": In(1, init=1), "irdy_n_i": In(1, init=1), "idsel": In(1),
+            "ad_o": Out(32), "ad_oe": Out(1), "par_o": Out(1), "par_oe": Out(1),
+            "trdy_n_o": Out(1, init=1), "trdy_n_oe": Out(1),
+            "devsel_n_o": Out(1, init=1), "devsel_n_oe": Out(1),
+            "stop_n_o": Out(1, init=1), "stop_n_oe": Out(1),
+            "perr_n_o": Out(1, init=1), "perr_n_oe": Out(1), "serr_n_oe": Out(1),
+            "bar_base": In(32 - bar_bits), "memory_space": In(1),
+            "parity_error_response": In(1), "serr_enable": In(1),
+            "retry": In(1), "master_busy": In(1),
+            "cfg_addr": Out(6), "cfg_we": Out(1), "cfg_wdata": Out(32), "cfg_wbe": Out(4),
+            "cfg_rdata": In(32),
+            "bar_addr": Out(bar_bits - 2), "bar_we": Out(1), "bar_wdata": Out(32),
+            "bar_wbe": Out(4), "bar_rdata": In(32),
+            "parity_error": Out(1), "system_error": Out(1),
+        })
 
     def elaborate(self, platform):
         m = Module()
@@ -133,7 +114,7 @@ class PciTarget(wiring.Component):
         m.d.comb += select_cfg.eq(is_cfg)   # the one being decoded (below)
         m.d.comb += [
             self.cfg_addr.eq(word[:6]),
-            self.bar_addr.eq(word[:10]),
+            self.bar_addr.eq(word[:self.bar_bits - 2]),
             rdata.eq(Mux(select_cfg, self.cfg_rdata, self.bar_rdata)),
             self.cfg_wdata.eq(self.ad_i),
             self.bar_wdata.eq(self.ad_i),
@@ -143,7 +124,7 @@ class PciTarget(wiring.Component):
 
         # Last dword of the BAR: a burst must be disconnected there.
         bar_last = Signal()
-        m.d.comb += bar_last.eq(word[:10] == 0x3FF)
+        m.d.comb += bar_last.eq(word[:self.bar_bits - 2] == (1 << (self.bar_bits - 2)) - 1)
 
         with m.FSM(name="target"):
             with m.State("IDLE"):
@@ -166,7 +147,7 @@ class PciTarget(wiring.Component):
                     addr_parity_error.eq(self.par_i != addr_parity),
                     cfg_hit.eq(idsel_q & (addr_q[:2] == 0) &
                                ((cmd_q == PciCommand.CONFIG_READ) | (cmd_q == PciCommand.CONFIG_WRITE))),
-                    mem_hit.eq(self.memory_space & (addr_q[12:] == self.bar_base) &
+                    mem_hit.eq(self.memory_space & (addr_q[self.bar_bits:] == self.bar_base) &
                                _one_of(cmd_q, MEMORY_READS + MEMORY_WRITES)),
                     cmd_read.eq(_one_of(cmd_q, MEMORY_READS + (PciCommand.CONFIG_READ,))),
                     select_cfg.eq(cfg_hit),

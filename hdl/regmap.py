@@ -11,8 +11,8 @@ import enum
 from dataclasses import dataclass, field
 
 __all__ = [
-    "Access", "Field", "Register", "RegisterMap", "BAR0", "CONFIG",
-    "IDENTITY", "VERSION", "DmaError", "PCI_IDS",
+    "Access", "Field", "Register", "RegisterMap", "BAR0", "CONFIG", "RINGS", "WINDOWS",
+    "MAX_CHANNELS", "IDENTITY", "VERSION", "PCI_IDS",
 ]
 
 
@@ -92,7 +92,7 @@ class RegisterMap:
     def __init__(self, name: str, size: int, registers):
         self.name = name
         self.size = size
-        self.registers = tuple(registers)
+        self.registers = tuple(sorted(registers, key=lambda reg: reg.offset))
         self._by_name = {}
         offsets = set()
         for reg in self.registers:
@@ -134,18 +134,6 @@ class RegisterMap:
 RO, RW, RW1C, W1S = Access.RO, Access.RW, Access.RW1C, Access.W1S
 
 
-class DmaError(enum.IntEnum):
-    """Completion code of a DMA command (``DMA_STATUS.error``)."""
-    NONE = 0            #: completed
-    MASTER_ABORT = 1    #: no target claimed a card-initiated transaction
-    TARGET_ABORT = 2    #: the target aborted a card-initiated transaction
-    BAD_ALIGNMENT = 3   #: source or destination address not 4-byte aligned
-    BAD_LENGTH = 4      #: length is zero, not a multiple of 4, or too large
-    BUS_MASTER_OFF = 5  #: started while COMMAND.bus_master is 0
-    PARITY = 6          #: data parity error on a card DMA transfer (PERR#)
-    BUSY = 7            #: started while a command was still running
-
-
 #: Identity of the card in PCI configuration space. 0x7AC5 is not assigned by
 #: the PCI-SIG: a simulation-only vendor ID, chosen so no real driver binds.
 PCI_IDS = {
@@ -163,7 +151,7 @@ PCI_IDS = {
 #: ``IDENT`` reads "PAC1" in ASCII.
 IDENTITY = 0x5041_4331
 #: Register-map version: bump the minor for additions, the major for changes.
-VERSION = (0, 1, 0)
+VERSION = (1, 0, 0)
 
 #: Type-0 configuration header: the fields the card implements. Other
 #: dwords of the 256-byte space read as 0 and ignore writes.
@@ -201,7 +189,7 @@ CONFIG = RegisterMap("Configuration header (type 0)", 256, [
         Field("space", 0, 1, RO, 0, "memory space"),
         Field("type", 1, 2, RO, 0, "32-bit decoder"),
         Field("prefetchable", 3, 1, RO, 0, "registers have side effects"),
-        Field("address", 12, 20, RW, 0, "base address, 4 KiB aligned (the BAR size)"),
+        Field("address", 16, 16, RW, 0, "base address, 64 KiB aligned (the BAR size)"),
     ), "Base address register 0: the card's registers"),
     Register("SUBSYSTEM", 0x2C, (
         Field("subsystem_vendor_id", 0, 16, RO, PCI_IDS["subsystem_vendor_id"]),
@@ -215,8 +203,38 @@ CONFIG = RegisterMap("Configuration header (type 0)", 256, [
     ), "Interrupt line and pin, MIN_GNT, MAX_LAT"),
 ])
 
-#: BAR0: the card's control and status registers.
-BAR0 = RegisterMap("BAR0 registers", 4096, [
+#: Rings of the crypto datapath, in register order.
+RINGS = ("CMD", "SRC", "DST", "RES")
+
+#: BAR0 windows: (byte offset, bytes per entry). Each entry is laid out by
+#: the map of the same name in :mod:`.layouts`.
+WINDOWS = {
+    "ALG_COUNTERS": (0x0800, 32),        # one entry per layouts.AlgUnit
+    "CHANNEL_COUNTERS": (0x1000, 16),    # one entry per channel
+    "CONTEXT": (0x8000, 128),            # one entry per channel
+}
+
+#: Most channels any build may have (the windows are sized for it).
+MAX_CHANNELS = 256
+
+
+def _ring_registers(index, name):
+    base = 0x100 + 0x10 * index
+    return [
+        Register(f"{name}_RING_BASE", base, (
+            Field("address", 0, 32, RW, 0, "host byte address of entry 0, 16-byte aligned"),
+        ), f"{name} ring base"),
+        Register(f"{name}_RING_SIZE", base + 4, (
+            Field("entries", 0, 13, RW, 0, "entries in the ring, a power of two 2..4096"),
+        ), f"{name} ring size"),
+        Register(f"{name}_RING_INDEX", base + 8, (
+            Field("index", 0, 12, RO, 0, "entry the card reads or writes next"),
+        ), f"{name} ring index (the card's)"),
+    ]
+
+
+#: BAR0: the card's control and status registers, then the windows above.
+BAR0 = RegisterMap("BAR0 registers", 65536, [
     Register("IDENT", 0x000, (
         Field("ident", 0, 32, RO, IDENTITY, 'reads 0x50414331, "PAC1"'),
     ), "Card identity"),
@@ -226,46 +244,47 @@ BAR0 = RegisterMap("BAR0 registers", 4096, [
         Field("major", 16, 8, RO, VERSION[0]),
     ), "Register-map version"),
     Register("CAPS", 0x008, (
-        Field("copy", 0, 1, RO, 1, "DMA copy command"),
-        Field("burst_words", 8, 8, RO, 0, "DMA burst buffer, 32-bit words (build parameter)"),
+        Field("copy", 0, 1, RO, 1, "COPY command"),
+        Field("crypto", 1, 1, RO, 1, "ENCODE/DECODE commands with cipher and MAC channels"),
+        Field("burst_words", 8, 8, RO, 0, "DMA burst, 32-bit words (build parameter)"),
     ), "Capabilities of this build"),
     Register("SCRATCH", 0x00C, (
         Field("scratch", 0, 32, RW, 0, "free for software; bus tests"),
     ), "Scratch register"),
     Register("CONTROL", 0x010, (
-        Field("reset", 0, 1, W1S, 0, "reset the card's engines and registers (not config space); "
-              "accesses are retried until it completes"),
+        Field("reset", 0, 1, W1S, 0, "reset the card's engines, rings, registers and counters (not "
+              "config space, not channel contexts); BAR0 accesses are retried until it completes"),
     ), "Card control"),
     Register("INT_STATUS", 0x014, (
-        Field("copy_done", 0, 1, RW1C, 0, "a copy command completed"),
-        Field("dma_error", 1, 1, RW1C, 0, "a DMA command ended with an error (see DMA_STATUS)"),
+        Field("result", 0, 1, RW1C, 0, "results were written (after coalescing, see COALESCE)"),
+        Field("ring_error", 1, 1, RW1C, 0, "the rings stopped on a descriptor transfer error"),
     ), "Interrupt status: INTA# is asserted while (INT_STATUS & INT_ENABLE) != 0"),
     Register("INT_ENABLE", 0x018, (
-        Field("copy_done", 0, 1, RW, 0),
-        Field("dma_error", 1, 1, RW, 0),
+        Field("result", 0, 1, RW, 0),
+        Field("ring_error", 1, 1, RW, 0),
     ), "Interrupt enable"),
-    Register("COPY_SRC", 0x020, (
-        Field("address", 0, 32, RW, 0, "host byte address, 4-byte aligned"),
-    ), "Copy source"),
-    Register("COPY_DST", 0x024, (
-        Field("address", 0, 32, RW, 0, "host byte address, 4-byte aligned"),
-    ), "Copy destination"),
-    Register("COPY_LEN", 0x028, (
-        Field("length", 0, 24, RW, 0, "bytes, a non-zero multiple of 4, at most 16 MiB - 4"),
-    ), "Copy length"),
-    Register("COPY_CTRL", 0x02C, (
-        Field("start", 0, 1, W1S, 0, "start the copy described by COPY_SRC/DST/LEN"),
-    ), "Copy control"),
-    Register("DMA_STATUS", 0x030, (
-        Field("busy", 0, 1, RO, 0, "a command is running"),
-        Field("error", 4, 4, RO, 0, "DmaError code of the last command"),
-    ), "DMA status"),
-    Register("DMA_COUNT", 0x034, (
-        Field("bytes", 0, 32, RO, 0, "bytes written by the last command"),
-    ), "Bytes done"),
-    Register("DMA_ERROR_ADDR", 0x038, (
-        Field("address", 0, 32, RO, 0, "bus address of the data phase that failed"),
-    ), "Address of the last DMA error"),
+    Register("CHANNELS", 0x01C, (
+        Field("count", 0, 9, RO, 0, "channels of this build (build parameter, at most 256)"),
+    ), "Channel count"),
+    Register("RING_CTRL", 0x020, (
+        Field("kick", 0, 1, W1S, 0, "new commands or free result slots: look at the rings again"),
+        Field("enable", 1, 1, RW, 0, "process the rings; cleared, the card stops after the current job"),
+    ), "Ring control"),
+    Register("RING_STATUS", 0x024, (
+        Field("busy", 0, 1, RO, 0, "a job is being processed"),
+        Field("cmd_empty", 1, 1, RO, 0, "idle: the next command is not owned by the card"),
+        Field("result_full", 2, 1, RO, 0, "waiting: the next result slot is not owned by the card"),
+        Field("aborted", 3, 1, RO, 0, "stopped: a descriptor transfer failed (CONTROL.reset restarts)"),
+        Field("abort_status", 8, 8, RO, 0, "ResultStatus of the transfer that stopped the rings"),
+    ), "Ring status"),
+    Register("COALESCE", 0x028, (
+        Field("count", 0, 8, RW, 1, "results per interrupt (0 acts as 1)"),
+        Field("timeout", 8, 24, RW, 0, "PCI clocks after a result before interrupting anyway (0: none)"),
+    ), "Result interrupt coalescing"),
+    Register("JOBS", 0x02C, (
+        Field("count", 0, 32, RO, 0, "results written since reset"),
+    ), "Job counter"),
+    *[reg for i, name in enumerate(RINGS) for reg in _ring_registers(i, name)],
     Register("DMA_RETRIES", 0x040, (
         Field("count", 0, 32, RO, 0, "target retries seen by the card's master since reset"),
     ), "Retry counter"),

@@ -1,0 +1,213 @@
+# Ref: RFC 2104
+"""HMAC-SHA1 / HMAC-MD5 (RFC 2104) from precomputed pad states.
+
+HMAC(K, m) = H((K ^ opad) || H((K ^ ipad) || m)). The card never sees the
+key: per channel it stores only the two chaining states after compressing
+the 64-byte blocks K ^ ipad and K ^ opad (``inner_iv``, ``outer_iv``), which
+the host computes once per key with :func:`hmac_pad_states` (second section
+of this file). Truncation to 96 bits (HMAC-MD5-96, RFC 2403; HMAC-SHA1-96,
+RFC 2404) is the caller's: the top 96 bits of ``o.payload``.
+
+Hardware: a :class:`~.hash_unit.HashUnit` hashes the message from
+``inner_iv`` with a 64-byte prefix; its digest (20 or 16 bytes) plus the
+fixed padding and length field ((64 + digest) * 8 bits) forms the single
+outer block, which a second core compresses from ``outer_iv``.
+
+Ports (``sync`` = the card's 33 MHz PCI CLK; "clock" below = one CLK):
+
+============== ===== ======== ===============================================
+port           dir   width    meaning
+============== ===== ======== ===============================================
+``start``      In    1        pulse: begin a MAC. Honoured only while
+                              ``busy`` is low (ignored otherwise).
+``inner_iv``   In    160/128  state after K ^ ipad (core ``iv`` packing:
+                              SHA-1 ``H0<<128 | ... | H4``, MD5
+                              ``A<<96 | ... | D``); sampled with ``start``
+``outer_iv``   In    160/128  state after K ^ opad; sampled with ``start``
+``i.payload``  In    36       the message as
+                              :data:`~.hash_unit.WORD` words: ``data``
+                              [31:0] (first byte in ``data[0:8]``),
+                              ``last`` [32], ``bytes`` [35:33] (message
+                              bytes in the last word, 0..4); exactly as
+                              :class:`~.hash_unit.HashUnit`'s ``i``
+``i.valid``    In    1        ``i.payload`` holds a word
+``i.ready``    Out   1        a word is taken in a clock with ``i.valid &
+                              i.ready`` (does not depend on ``i.valid``)
+``o.payload``  Out   160/128  the MAC bytes packed big-endian,
+                              ``int.from_bytes(hmac.digest(...), "big")``
+``o.valid``    Out   1        the MAC is ready; held with a stable payload
+                              until taken
+``o.ready``    In    1        the MAC is taken in a clock with ``o.valid &
+                              o.ready``; ``busy`` falls at that edge
+``busy``       Out   1        from the edge after ``start`` until the MAC is
+                              taken
+============== ===== ======== ===============================================
+
+Throughput over the message: :attr:`clocks_per_block` (the inner
+:class:`~.hash_unit.HashUnit`'s: 21 for SHA-1, 17 for MD5). Latency: the MAC
+is valid :attr:`outer_clocks` clocks (the outer core's clocks per block, 21 or
+17) after the inner digest is ready; with ``start`` in clock 0 and a word
+offered in every clock from clock 1, ``o.valid`` rises in clock
+17 + B * :attr:`clocks_per_block` + :attr:`outer_clocks`, B = (message bytes
++ 9 + 63) // 64.
+"""
+import hashlib
+import struct
+
+from amaranth import C, Cat, Module
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .hash_unit import DIGEST_BITS, WORD, HashUnit, digest_bytes, make_core
+from .md5 import MD5_IV, MD5_S, MD5_T, md5_word_index
+from .sha1 import SHA1_IV
+
+__all__ = ["Hmac", "hmac_pad_states", "sha1_compress", "md5_compress"]
+
+BLOCK_BYTES = 64
+
+
+class Hmac(wiring.Component):
+    """HMAC over a word stream from precomputed pad states (see the module doc).
+
+    Parameters
+    ----------
+    algorithm : ``"sha1"`` or ``"md5"``
+    per_clock : int
+        Rounds (SHA-1) or steps (MD5) per clock of both cores.
+
+    Attributes
+    ----------
+    inner : :class:`~.hash_unit.HashUnit`
+    outer : :class:`~.sha1.Sha1Core` or :class:`~.md5.Md5Core`
+    clocks_per_block : int
+        Steady-state clocks per 64-byte message block.
+    outer_clocks : int
+        Clocks from the inner digest to the MAC.
+    """
+
+    def __init__(self, algorithm: str, per_clock: int = 4):
+        self.algorithm = algorithm
+        self.inner = HashUnit(algorithm, per_clock)
+        self.outer = make_core(algorithm, per_clock)
+        self.clocks_per_block = self.inner.clocks_per_block
+        self.outer_clocks = self.outer.clocks_per_block
+        width = DIGEST_BITS[algorithm]
+        super().__init__({
+            "start": In(1), "inner_iv": In(width), "outer_iv": In(width),
+            "i": In(stream.Signature(WORD)),
+            "o": Out(stream.Signature(width)),
+            "busy": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.inner = inner = self.inner
+        m.submodules.outer = outer = self.outer
+        width = DIGEST_BITS[self.algorithm]
+
+        # The outer block: inner digest || 0x80 || zeros || length of opad block + digest.
+        bits = (BLOCK_BYTES + width // 8) * 8
+        order = "big" if self.algorithm == "sha1" else "little"
+        length_field = int.from_bytes(bits.to_bytes(8, order), "big")
+        outer_block = Cat(C(length_field, 64), C(0, 512 - 64 - 8 - width), C(0x80, 8),
+                          inner.o.payload)
+
+        wiring.connect(m, wiring.flipped(self.i), inner.i)
+        m.d.comb += [
+            inner.iv.eq(self.inner_iv),
+            inner.prefix_bytes.eq(BLOCK_BYTES),
+            outer.iv.eq(self.outer_iv),
+            outer.i.payload.eq(outer_block),
+            outer.i.valid.eq(inner.o.valid),
+            inner.o.ready.eq(outer.i.ready),
+            self.o.payload.eq(digest_bytes(self.algorithm, outer.state)),
+        ]
+
+        with m.FSM(name="hmac") as fsm:
+            with m.State("IDLE"):
+                m.d.comb += [inner.start.eq(self.start), outer.init.eq(self.start)]
+                with m.If(self.start):
+                    m.next = "INNER"
+            with m.State("INNER"):
+                with m.If(inner.o.valid & inner.o.ready):
+                    m.next = "OUTER"
+            with m.State("OUTER"):
+                m.d.comb += self.o.valid.eq(~outer.busy)
+                with m.If(self.o.valid & self.o.ready):
+                    m.next = "IDLE"
+        m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
+        return m
+
+
+# ---------------------------------------------------------------------------
+# Host side (pure Python, no hardware): the per-key pad states a channel
+# stores, and the reference compression functions they need.
+# ---------------------------------------------------------------------------
+
+_MASK = 0xFFFFFFFF
+
+
+def _rotl(x: int, n: int) -> int:
+    return ((x << n) | (x >> (32 - n))) & _MASK
+
+
+def _unpack(state: int, words: int) -> list[int]:
+    return [(state >> (32 * (words - 1 - k))) & _MASK for k in range(words)]
+
+
+def _pack(words: list[int]) -> int:
+    return sum(w << (32 * (len(words) - 1 - k)) for k, w in enumerate(words))
+
+
+def sha1_compress(state: int, block: bytes) -> int:
+    """One SHA-1 compression (FIPS 180-4 6.1.2) of a 64-byte ``block``;
+    ``state`` and the result are packed ``H0<<128 | ... | H4``."""
+    w = list(struct.unpack(">16I", block))
+    for t in range(16, 80):
+        w.append(_rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1))
+    h = _unpack(state, 5)
+    a, b, c, d, e = h
+    for t in range(80):
+        if t < 20:
+            f, k = (b & c) | (~b & d), 0x5A827999
+        elif t < 40:
+            f, k = b ^ c ^ d, 0x6ED9EBA1
+        elif t < 60:
+            f, k = (b & c) | (b & d) | (c & d), 0x8F1BBCDC
+        else:
+            f, k = b ^ c ^ d, 0xCA62C1D6
+        a, b, c, d, e = (_rotl(a, 5) + f + e + k + w[t]) & _MASK, a, _rotl(b, 30), c, d
+    return _pack([(x + y) & _MASK for x, y in zip(h, (a, b, c, d, e))])
+
+
+def md5_compress(state: int, block: bytes) -> int:
+    """One MD5 compression (RFC 1321 3.4) of a 64-byte ``block``; ``state``
+    and the result are packed ``A<<96 | B<<64 | C<<32 | D``."""
+    x = struct.unpack("<16I", block)
+    h = _unpack(state, 4)
+    a, b, c, d = h
+    for i in range(64):
+        f = ((b & c) | (~b & d), (b & d) | (c & ~d), b ^ c ^ d, c ^ (b | (~d & _MASK)))[i // 16]
+        total = (a + (f & _MASK) + MD5_T[i] + x[md5_word_index(i)]) & _MASK
+        a, b, c, d = d, (b + _rotl(total, MD5_S[i])) & _MASK, b, c
+    return _pack([(p + q) & _MASK for p, q in zip(h, (a, b, c, d))])
+
+
+def hmac_pad_states(algorithm: str, key: bytes) -> tuple[int, int]:
+    """``(inner_iv, outer_iv)`` for :class:`Hmac`: the ``algorithm`` state
+    after compressing (K ^ ipad) and (K ^ opad), RFC 2104 section 2. A key
+    longer than 64 bytes is hashed first; a shorter one is zero-padded."""
+    if algorithm == "sha1":
+        compress, iv = sha1_compress, SHA1_IV
+    elif algorithm == "md5":
+        compress, iv = md5_compress, MD5_IV
+    else:
+        raise ValueError(f"algorithm must be 'sha1' or 'md5', not {algorithm!r}")
+    key = bytes(key)
+    if len(key) > BLOCK_BYTES:
+        key = hashlib.new(algorithm, key).digest()
+    key = key.ljust(BLOCK_BYTES, b"\0")
+    inner = compress(iv, bytes(k ^ 0x36 for k in key))
+    outer = compress(iv, bytes(k ^ 0x5C for k in key))
+    return inner, outer
