@@ -1,21 +1,46 @@
 # Ref: docs/rings.md, "Jobs" (COPY, ENCODE, DECODE data layout)
-"""The datapath between the input and output buffers.
+"""The datapath between the input and output buffers: cipher and MAC units in packet order.
+
+A job's words pass in phases:
+
+- COPY: every word straight through.
+- HEADER (``skip_words``): to the output unchanged, and into the MAC. With
+  a CBC cipher channel taking its IV from the packet, the header's last
+  block is loaded as IV1 before the payload.
+- PAYLOAD: ENCODE sends input words through the cipher and the ciphertext
+  to the output and the MAC; DECODE sends the input (ciphertext) to the MAC
+  and the cipher, and the plaintext to the output. Without a cipher channel
+  the payload is copied (and MACed).
+- TRAILER: ENCODE appends the ICV; DECODE feeds the packet's trailing ICV to
+  the MAC unit's comparator (``mac_ok``).
 
 Ports (``sync``): ``start`` In(1) pulse with the job: ``opcode`` In(4),
 ``words`` In(22) (source dwords), ``skip_words`` In(14), ``use_cipher``/
 ``use_mac`` In(1), ``icv_words`` In(3), ``cipher_context``/``mac_context``
-In(1024) (stable for the whole job); ``i`` In(stream of 32-bit words from the
-input buffer), ``o`` Out(stream of 32-bit words to the output buffer),
-``done`` Out(1) (level, from the last output word until the next start),
-``mac_ok`` Out(1) (DECODE: the packet's ICV matched; 1 otherwise).
+In(1024) (stable for the whole job; validated by :class:`~.job_check.JobCheck`);
+``i`` In(stream of 32-bit words from the input buffer), ``o`` Out(stream of
+32-bit words to the output buffer), ``done`` Out(1) (level, from the end of
+the job until the next start), ``mac_ok`` Out(1) (DECODE with a MAC channel:
+the packet's ICV matched; 1 otherwise). Word byte order is PCI's (first byte
+in bits [7:0]).
 """
-from amaranth import Module, Signal
+from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .channel_store import CONTEXT_BITS
+from .cipher_unit import CipherUnit
+from .job_check import context_field
+from .layouts import CONTEXT, CipherAlg, CipherMode, IvSource, MacAlg, Opcode
+from .mac_unit import MacUnit
 
 __all__ = ["CryptoPipe"]
+
+
+def _words(context, first: str, count: int):
+    """``count`` context dwords starting at register ``first``, as one value (first dword lowest)."""
+    start = getattr(CONTEXT, first).offset * 8
+    return context[start:start + 32 * count]
 
 
 class CryptoPipe(wiring.Component):
@@ -30,18 +55,155 @@ class CryptoPipe(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        left = Signal(22)
+        m.submodules.cipher = cipher = CipherUnit()
+        m.submodules.mac = mac = MacUnit()
+
+        decode = Signal()
+        use_cipher = Signal()
+        use_mac = Signal()
+        header_left = Signal(14)
+        payload_in = Signal(22)     # payload words still to take from the input
+        payload_out = Signal(22)    # payload words still to send to the output
+        trailer_left = Signal(3)
+        history = Signal(128)       # the last four header words, newest on top
+
+        cctx, mctx = self.cipher_context, self.mac_context
+        cipher_alg = context_field(cctx, "CONFIG", "alg")
+        aes = cipher_alg >= CipherAlg.AES128
+        iv_from_packet = ((context_field(cctx, "CONFIG", "mode") == CipherMode.CBC) &
+                          (context_field(cctx, "CONFIG", "iv_source") == IvSource.PACKET))
+        mac_alg = context_field(mctx, "CONFIG", "alg")
+        inner, outer = _words(mctx, "INNER0", 5), _words(mctx, "OUTER0", 5)
+
+        def state(words):
+            """HMAC chaining words (H0 first) packed as the Hmac engine expects."""
+            w = [words[32 * k:32 * k + 32] for k in range(5)]
+            return Mux(mac_alg == MacAlg.HMAC_MD5, Cat(w[3], w[2], w[1], w[0]), Cat(w[4], w[3], w[2], w[1], w[0]))
+
+        trailer = Mux(self.opcode == Opcode.DECODE, self.icv_words, 0)
+        m.d.comb += [
+            cipher.alg.eq(cipher_alg), cipher.mode.eq(context_field(cctx, "CONFIG", "mode")),
+            cipher.decrypt.eq(self.opcode == Opcode.DECODE),
+            cipher.key.eq(_words(cctx, "KEY0", 8)), cipher.iv.eq(_words(cctx, "IV0", 6)),
+            cipher.iv_in.eq(Mux(aes, history, history[64:])),
+            mac.alg.eq(mac_alg), mac.icv_words.eq(self.icv_words),
+            mac.length_words.eq(self.words - trailer), mac.check.eq(self.opcode == Opcode.DECODE),
+            mac.inner_iv.eq(state(inner)), mac.outer_iv.eq(state(outer)),
+            mac.key.eq(_words(mctx, "KEY0", 2)),
+        ]
+
+        forks = []
+
+        def fork(source, first, second, second_used):
+            """``source`` to ``first`` and (when ``second_used``) ``second``.
+
+            Each side takes the word in its own clock (a flag remembers who
+            has it), so no ``valid`` depends on the other side's ``ready``.
+            Returns the condition under which the source word is consumed.
+            """
+            taken = Signal(2, name=f"fork{len(forks)}_taken")
+            forks.append(taken)
+            want = Cat(Const(1), second_used)
+            go = Cat(first.valid & first.ready, second.valid & second.ready)
+            have = taken | go | ~want
+            m.d.comb += [
+                first.payload.eq(source.payload), second.payload.eq(source.payload),
+                first.valid.eq(source.valid & ~taken[0]),
+                second.valid.eq(source.valid & ~taken[1] & second_used),
+                source.ready.eq(have.all()),
+            ]
+            with m.If(source.valid & have.all()):
+                m.d.sync += taken.eq(0)
+            with m.Else():
+                m.d.sync += taken.eq(taken | go)
+            return source.valid & have.all()
+
         with m.FSM(name="pipe"):
             with m.State("IDLE"):
                 with m.If(self.start):
-                    m.d.sync += [left.eq(self.words), self.done.eq(0), self.mac_ok.eq(1)]
-                    m.next = "COPY"
+                    m.d.comb += [cipher.start.eq(self.use_cipher), mac.start.eq(self.use_mac)]
+                    m.d.sync += [
+                        self.done.eq(0), self.mac_ok.eq(1),
+                        decode.eq(self.opcode == Opcode.DECODE),
+                        use_cipher.eq(self.use_cipher), use_mac.eq(self.use_mac),
+                        header_left.eq(self.skip_words),
+                        payload_in.eq(self.words - self.skip_words - trailer),
+                        payload_out.eq(self.words - self.skip_words - trailer),
+                        trailer_left.eq(self.icv_words),
+                    ]
+                    with m.If(self.opcode == Opcode.COPY):
+                        m.d.sync += payload_in.eq(self.words)
+                        m.next = "COPY"
+                    with m.Else():
+                        m.next = "HEADER"
+
             with m.State("COPY"):
                 m.d.comb += [self.o.payload.eq(self.i.payload), self.o.valid.eq(self.i.valid),
                              self.i.ready.eq(self.o.ready)]
                 with m.If(self.i.valid & self.o.ready):
-                    m.d.sync += left.eq(left - 1)
-                    with m.If(left == 1):
+                    m.d.sync += payload_in.eq(payload_in - 1)
+                    with m.If(payload_in == 1):
                         m.d.sync += self.done.eq(1)
                         m.next = "IDLE"
+
+            with m.State("HEADER"):
+                with m.If(header_left == 0):
+                    m.next = "IV"
+                with m.Else():
+                    with m.If(fork(self.i, self.o, mac.i, use_mac)):
+                        m.d.sync += [header_left.eq(header_left - 1),
+                                     history.eq(Cat(history[32:], self.i.payload))]
+
+            with m.State("IV"):
+                with m.If(~use_cipher):
+                    m.next = "PAYLOAD"
+                with m.Elif(cipher.ready):
+                    m.d.comb += cipher.iv_load.eq(iv_from_packet)
+                    m.next = "PAYLOAD"
+
+            with m.State("PAYLOAD"):
+                feeding = payload_in != 0
+                with m.If(~use_cipher):
+                    source = stream.Signature(32).create()
+                    m.d.comb += [source.payload.eq(self.i.payload), source.valid.eq(self.i.valid & feeding),
+                                 self.i.ready.eq(source.ready & feeding)]
+                    with m.If(fork(source, self.o, mac.i, use_mac)):
+                        m.d.sync += [payload_in.eq(payload_in - 1), payload_out.eq(payload_out - 1)]
+                with m.Elif(decode):
+                    # Ciphertext into the MAC and the cipher; plaintext out.
+                    source = stream.Signature(32).create()
+                    m.d.comb += [source.payload.eq(self.i.payload), source.valid.eq(self.i.valid & feeding),
+                                 self.i.ready.eq(source.ready & feeding)]
+                    with m.If(fork(source, cipher.i, mac.i, use_mac)):
+                        m.d.sync += payload_in.eq(payload_in - 1)
+                    wiring.connect(m, cipher.o, wiring.flipped(self.o))
+                    with m.If(cipher.o.valid & self.o.ready):
+                        m.d.sync += payload_out.eq(payload_out - 1)
+                with m.Else():
+                    # Plaintext into the cipher; ciphertext out and into the MAC.
+                    m.d.comb += [cipher.i.payload.eq(self.i.payload), cipher.i.valid.eq(self.i.valid & feeding),
+                                 self.i.ready.eq(cipher.i.ready & feeding)]
+                    with m.If(self.i.valid & cipher.i.ready & feeding):
+                        m.d.sync += payload_in.eq(payload_in - 1)
+                    with m.If(fork(cipher.o, self.o, mac.i, use_mac)):
+                        m.d.sync += payload_out.eq(payload_out - 1)
+                with m.If(payload_out == 0):
+                    m.next = "TRAILER"
+
+            with m.State("TRAILER"):
+                with m.If(~use_mac):
+                    m.d.sync += self.done.eq(1)
+                    m.next = "IDLE"
+                with m.Elif(decode):
+                    wiring.connect(m, wiring.flipped(self.i), mac.expect)
+                    with m.If(mac.checked):
+                        m.d.sync += [self.done.eq(1), self.mac_ok.eq(mac.match)]
+                        m.next = "IDLE"
+                with m.Else():
+                    wiring.connect(m, mac.icv, wiring.flipped(self.o))
+                    with m.If(mac.icv.valid & self.o.ready):
+                        m.d.sync += trailer_left.eq(trailer_left - 1)
+                        with m.If(trailer_left == 1):
+                            m.d.sync += self.done.eq(1)
+                            m.next = "IDLE"
         return m

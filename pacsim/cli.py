@@ -1,8 +1,9 @@
 """The ``pacsim`` command line.
 
 Subcommands: ``demo`` (build the card, probe it over PCI, run copies),
-``bench dma`` (copy throughput, JSON lines with ``--json``), ``verilog``
-(the card's Verilog), ``regmap`` (the register map as Markdown).
+``bench dma|crypto`` (throughput, JSON lines with ``--json``), ``synth``
+(area), ``verilog`` (the card's Verilog), ``regmap`` (the register map as
+Markdown).
 """
 import argparse
 import json
@@ -150,6 +151,14 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_synth(args) -> int:
+    from .sim.synth import names, synthesise
+    for name in args.designs or names():
+        row = synthesise(name)
+        print(json.dumps(row) if args.json else ", ".join(f"{k}={v}" for k, v in row.items()))
+    return 0
+
+
 def main(argv=None) -> int:
     from .sim.build import SIMULATORS, simulator_from_env
 
@@ -177,6 +186,11 @@ def main(argv=None) -> int:
     p.add_argument("--sim", choices=SIMULATORS, default=simulator_from_env())
     p.add_argument("--bytes", type=int, default=65536, help="copy size (default 64 KiB)")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("synth", help="generic Yosys synthesis: cells, flip-flops, memory bits")
+    p.add_argument("designs", nargs="*", help="designs (default: the card and every engine)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(func=cmd_synth)
 
     args = parser.parse_args(argv)
     return args.func(args)
