@@ -77,7 +77,8 @@ class PacCard(wiring.Component):
             RingEngine(self.burst_words, self.buffer_words, counter_bits=(4 * self.channels - 1).bit_length()))
         m.submodules.inbuf = inbuf = reset_domain(InBuffer(self.buffer_words))
         m.submodules.outbuf = outbuf = reset_domain(OutBuffer(self.buffer_words))
-        m.submodules.pipe = pipe = reset_domain(CryptoPipe())
+        pipe_reset = Signal()       # CONTROL.reset, or a job's transfer failed
+        m.submodules.pipe = pipe = ResetInserter(pipe_reset)(CryptoPipe())
         m.submodules.store = store = ChannelStore(self.channels)
         m.submodules.channel_counters = chan_counters = CounterBank(4 * self.channels)
         m.submodules.alg_counters = alg_counters = CounterBank(len(AlgUnit) * 8)
@@ -177,10 +178,12 @@ class PacCard(wiring.Component):
             pipe.icv_words.eq(ring.job_icv_words),
             pipe.cipher_context.eq(store.cipher_context), pipe.mac_context.eq(store.mac_context),
             ring.job_done.eq(pipe.done), ring.job_mac_ok.eq(pipe.mac_ok),
+            pipe_reset.eq(soft_reset | ring.job_abort),
             store.cipher_channel.eq(ring.cipher_channel), store.mac_channel.eq(ring.mac_channel),
             ring.cipher_context.eq(store.cipher_context), ring.mac_context.eq(store.mac_context),
             ring.channels.eq(self.channels),
             ring.enable.eq(reg("RING_CTRL", "enable")), ring.kick.eq(reg("RING_CTRL", "kick")),
+            ring.bus_master.eq(cfg("COMMAND_STATUS", "bus_master")),
         ]
         for name in ("cmd", "src", "dst", "res"):
             ring_reg = name.upper()

@@ -53,13 +53,16 @@ class ChannelStore(wiring.Component):
         m.d.comb += dword.eq(self.bar_addr % _CONTEXT_WORDS)
 
         write = contexts.write_port(granularity=8)
+        defined = Signal(_CONTEXT_WORDS)      # dwords the CONTEXT layout defines
         host_read = contexts.read_port(domain="comb")
         m.d.comb += [
             write.addr.eq(channel), host_read.addr.eq(channel),
             write.data.eq(self.bar_wdata.replicate(_CONTEXT_WORDS)),
-            self.bar_rdata.eq(host_read.data.word_select(dword, 32)),
+            self.bar_rdata.eq(host_read.data.word_select(dword, 32) & defined.bit_select(dword, 1).replicate(32)),
         ]
-        with m.If(self.bar_we & (channel < self.channels)):
+        # Only the context's defined dwords hold data; the rest read 0.
+        m.d.comb += defined.eq(sum(1 << (reg.offset // 4) for reg in CONTEXT))
+        with m.If(self.bar_we & (channel < self.channels) & defined.bit_select(dword, 1)):
             m.d.comb += write.en.word_select(dword, 4).eq(self.bar_wbe)
 
         for name in ("cipher", "mac"):

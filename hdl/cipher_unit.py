@@ -13,12 +13,14 @@ port            dir   width  meaning
                              blocks in the cores, undelivered words) is
                              discarded. May come at any time; one
                              ``start`` per message.
-``ready``       Out   1      the parameters are loaded and words may flow:
-                             high from the clock after ``start`` (DES
-                             family) or after the AES key expansion, 1 +
-                             ``AesCore.key_expansion_clocks`` + 1 clocks
-                             after ``start`` (13, 15, 17 for 128, 192,
-                             256-bit keys); low after reset
+``ready``       Out   1      the parameters are loaded and words may flow;
+                             low after reset. ``ready_clocks[alg]``: clock
+                             edges from the one sampling ``start`` to the one
+                             after which ``ready`` is high: 1 for the DES
+                             family; AES 2 + ``AesCore.key_expansion_clocks``
+                             + 1 (the key load clock, the expansion, the
+                             edge into RUN) = 14, 16, 18 for 128, 192,
+                             256-bit keys
 ``alg``         In    4      a ``CipherAlg`` (sampled with ``start``;
                              values that are not AES or 3DES run as DES)
 ``mode``        In    1      a ``CipherMode`` (sampled with ``start``)
@@ -31,16 +33,18 @@ port            dir   width  meaning
 ``iv``          In    192    IV bytes, same packing: IV1 at byte 0 (8 bytes,
                              AES 16); ``TDES_OUTER`` IV2, IV3 at bytes 8, 16
                              (sampled with ``start``; unused in ECB)
-``iv_load``     In    1      pulse while ``ready``, before the first word:
-                             IV1 := ``iv_in`` (the IV taken from the packet)
+``iv_load``     In    1      pulse while ``ready``, before or with the first
+                             word: IV1 := ``iv_in`` (the IV taken from the
+                             packet)
 ``iv_in``       In    128    IV1 bytes, same packing (DES family bytes 0-7)
 ``i``           In    stream 32-bit message words, byte 0 (lowest address)
                              in bits [7:0]; ``i.ready`` is low until
-                             ``ready``, then high while the block being
-                             assembled has room (it depends combinationally
-                             on the unit's internal back-pressure and so on
-                             ``o.ready``). The message is a whole number of
-                             blocks (8 bytes DES family, 16 AES).
+                             ``ready`` and during ``start``, then high while
+                             the block being assembled has room (it depends
+                             combinationally on ``start`` and the unit's
+                             internal back-pressure, and so on ``o.ready``,
+                             never on ``i.valid``). The message is a whole
+                             number of blocks (8 bytes DES family, 16 AES).
 ``o``           Out   stream 32-bit result words in the same order and
                              packing, from a register held until ``o.ready``
 ``busy``        Out   1      key expansion, a partial block, a block in a
@@ -94,9 +98,11 @@ Timing (``o.ready`` held high, words offered back to back):
   3DES inner CBC encryption 12 (three DES latencies), 3DES otherwise 4,
   outer CBC included.
 * ``latency[alg]``: clocks from the edge that accepts the last word of a
-  block to the edge after which the first result word is on ``o`` (block
-  and chain idle before): the core's latency + 2 (assembler register, result
-  splitter register) -- AES 7, 8, 9; DES 6; 3DES 14.
+  block to the edge that can deliver its first result word (block path
+  idle before): the edge into the assembler's block register, the core's
+  latency (``AesCore``: ``clocks_per_block`` + 1 to the edge its result
+  leaves; DES ``latency``), the edge into the result splitter -- AES 8, 9,
+  10; DES 6; 3DES 14.
 """
 from amaranth import Cat, Module, Mux, ResetInserter, Signal
 from amaranth.lib import fifo, stream, wiring
@@ -142,7 +148,7 @@ class _Chaining:
     chaining block to ``iv``."""
 
     def __init__(self, m, name, width, depth, flush, *, enc, dec, load, iv):
-        self.enc, self.dec = enc, dec
+        self.enc = enc
         m.submodules[f"{name}_masks"] = self.masks = ResetInserter({"sync": flush})(
             fifo.SyncFIFO(width=width, depth=depth))
         self.chain = Signal(width, name=f"{name}_chain")     # CBC-E: last output; CBC-D: last input
@@ -210,11 +216,15 @@ class CipherUnit(wiring.Component):
         des = self._des[0]
         self.clocks_per_block = {}
         self.latency = {}
+        self.ready_clocks = {}
         for alg in CipherAlg:
+            # the start edge; AES: the key load edge, the expansion, the edge into RUN
+            self.ready_clocks[alg] = (2 + self._aes.key_expansion_clocks[AES_KEY_BITS[alg]] + 1
+                                      if alg in AES_KEY_BITS else 1)
             if alg in AES_KEY_BITS:
                 pipelined = self._aes.clocks_per_block[AES_KEY_BITS[alg]]
                 chained = {False: pipelined + 1, True: pipelined}   # CBC-E: result register, then the block
-                self.latency[alg] = pipelined + 2
+                self.latency[alg] = pipelined + 3
             elif alg is CipherAlg.DES:
                 pipelined = des.clocks_per_block
                 chained = {False: des.latency, True: pipelined}
@@ -322,7 +332,7 @@ class CipherUnit(wiring.Component):
             blocks_in.valid.eq(full),
             blocks_in.payload.eq(Mux(wide, _swap_bytes(assembled, 16),
                                      _swap_bytes(assembled[64:], 8))),
-            self.i.ready.eq(control.ongoing("RUN") & (~full | blocks_in.ready)),
+            self.i.ready.eq(control.ongoing("RUN") & ~self.start & (~full | blocks_in.ready)),
             take_word.eq(self.i.valid & self.i.ready),
         ]
         with m.If(take_word):
@@ -363,8 +373,8 @@ class CipherUnit(wiring.Component):
         # Outer CBC decryption runs the stages in reverse: stage 1 chains with
         # IV3, stage 3 with IV1 (also the in-band IV1).
         core1_in, core1_out = wire("core1_in", 128), wire("core1_out", 128)
-        x1_out, x3_out = wire("x1_out", 128), wire("x3_out", 64)
-        x2_out = wire("x2_out", 64)
+        x1_out, up2 = wire("x1_out", 128), wire("up2", 64)
+        x2_out, x3_out = wire("x2_out", 64), wire("x3_out", 64)
         inner, outer, outer_dec, start_outer_dec = Signal(), Signal(), Signal(), Signal()
         iv1_start, iv3_start, iv1_in = Signal(128), Signal(64), Signal(128)
         m.d.comb += [
@@ -389,7 +399,7 @@ class CipherUnit(wiring.Component):
                            iv=Mux(self.start, Mux(start_outer_dec, iv1_start, iv3_start), iv1_in))
         stage1.enter(m, blocks_in, core1_in)
         _leave(m, core1_out, x1_out, [(stage1, ~inner)])
-        stage2.enter(m, x1_out, des[1].i)
+        stage2.enter(m, up2, des[1].i)
         _leave(m, des[1].o, x2_out, [(stage2, 1)])
         stage3.enter(m, x2_out, des[2].i)
         _leave(m, des[2].o, x3_out, [(stage3, 1), (stage1, inner)])
@@ -401,6 +411,7 @@ class CipherUnit(wiring.Component):
             _join(m, core1_in, des[0].i)
             _join(m, des[0].o, core1_out)
         with m.If(inner | outer):
+            _join(m, x1_out, up2)
             _join(m, x3_out, blocks_out)
         with m.Else():
             _join(m, x1_out, blocks_out)

@@ -9,8 +9,11 @@ needs to know. :func:`count_plan` lists the counter additions for a job.
 
 Ports (all combinational): ``opcode`` In(4), ``length`` In(24), ``skip``
 In(16), ``cipher_channel``/``mac_channel`` In(8), ``cipher_context``/
-``mac_context`` In(1024), ``channels`` In(9), ``dst_total`` In(28);
-``status`` Out(8), ``out_bytes`` Out(24), ``use_cipher``/``use_mac`` Out(1),
+``mac_context`` In(1024), ``channels`` In(9), ``src_total``/``dst_total``
+In(28) (bytes of the source and destination segments);
+``status`` Out(8), ``out_bytes`` Out(24), ``payload_bytes`` Out(24) (the
+cipher region: what a good job adds to its channels' BYTES),
+``use_cipher``/``use_mac`` Out(1),
 ``icv_bytes`` Out(5), ``cipher_unit``/``mac_unit`` Out(4) (AlgUnit) with
 ``cipher_unit_known``/``mac_unit_known`` Out(1).
 """
@@ -51,8 +54,9 @@ class JobCheck(wiring.Component):
             "opcode": In(4), "length": In(24), "skip": In(16),
             "cipher_channel": In(8), "mac_channel": In(8),
             "cipher_context": In(CONTEXT_BITS), "mac_context": In(CONTEXT_BITS),
-            "channels": In(9), "dst_total": In(28),
-            "status": Out(8), "out_bytes": Out(24), "use_cipher": Out(1), "use_mac": Out(1),
+            "channels": In(9), "src_total": In(28), "dst_total": In(28),
+            "status": Out(8), "out_bytes": Out(24), "payload_bytes": Out(24),
+            "use_cipher": Out(1), "use_mac": Out(1),
             "icv_bytes": Out(5), "cipher_unit": Out(4), "mac_unit": Out(4),
             "cipher_unit_known": Out(1), "mac_unit_known": Out(1),
         })
@@ -111,14 +115,14 @@ class JobCheck(wiring.Component):
 
         trailer = Mux(decode, self.icv_bytes, 0)
         region = Signal(25)
-        m.d.comb += region.eq(self.length - self.skip - trailer)
+        m.d.comb += [region.eq(self.length - self.skip - trailer), self.payload_bytes.eq(region)]
         m.d.comb += self.out_bytes.eq(Mux(self.opcode == Opcode.ENCODE, self.length + self.icv_bytes,
                                           Mux(decode, self.length - self.icv_bytes, self.length)))
         lengths_bad = ((self.length == 0) | (self.length[:2] != 0) |
                        (crypto & ((self.skip[:2] != 0) | (self.length < self.skip + trailer))) |
                        (self.use_cipher & ((region & (block - 1)) != 0)) |
                        (self.use_cipher & iv_in_packet & (self.skip < block)) |
-                       (self.dst_total < self.out_bytes))
+                       (self.src_total < self.length) | (self.dst_total < self.out_bytes))
 
         def any_slot(key, invert=False):
             result = Const(0)
@@ -144,10 +148,10 @@ class JobCheck(wiring.Component):
         return m
 
 
-def count_plan(check, status, opcode, cipher_channel, mac_channel, length, channels, addr_width):
+def count_plan(check, status, opcode, cipher_channel, mac_channel, channels, addr_width):
     """Counter additions for a finished job: ``[(enable, bank, address, value)]``.
 
-    Bank 0 holds the channel counters (channel * 4 + GOOD/FAIL/DISCARD/BYTES),
+    A channel named in both slots counts once. Bank 0 holds the channel counters (channel * 4 + GOOD/FAIL/DISCARD/BYTES),
     bank 1 the algorithm-unit counters (unit * 8 + the COUNTER_KINDS index).
     """
     good = status == ResultStatus.OK
@@ -155,10 +159,11 @@ def count_plan(check, status, opcode, cipher_channel, mac_channel, length, chann
     kind = Mux(good, 0, Mux(failed, 1, 2))            # GOOD, FAIL, DISCARD
     decode = opcode == Opcode.DECODE
     plan = []
-    for use, channel in ((check.use_cipher, cipher_channel), (check.use_mac, mac_channel)):
+    for use, channel in ((check.use_cipher, cipher_channel),
+                         (check.use_mac & ~(check.use_cipher & (mac_channel == cipher_channel)), mac_channel)):
         known = use & (channel < channels)
         plan.append((known, 0, (channel * 4 + kind)[:addr_width], Const(1, 32)))
-        plan.append((known & good, 0, (channel * 4 + 3)[:addr_width], length))
+        plan.append((known & good, 0, (channel * 4 + 3)[:addr_width], check.payload_bytes))
     for use, unit, known in ((check.use_cipher, check.cipher_unit, check.cipher_unit_known),
                              (check.use_mac, check.mac_unit, check.mac_unit_known)):
         plan.append((use & known, 1, (unit * 8 + Mux(decode, 3, 0) + kind)[:addr_width], Const(1, 32)))

@@ -235,7 +235,7 @@ class MacUnit(wiring.Component):
                 with m.If(self.start):
                     m.d.sync += [
                         alg.eq(self.alg), icv_words.eq(self.icv_words), check.eq(self.check),
-                        key.eq(byteswap(self.key)), remaining.eq(self.length_words),
+                        key.eq(self.key), remaining.eq(self.length_words),
                         index.eq(0), have_first.eq(0), self.checked.eq(0), self.match.eq(0),
                         *(icv[k].eq(0) for k in range(MAX_WORDS)),
                     ]

@@ -15,6 +15,7 @@ Ports (``sync``):
 port                        dir   meaning
 =========================== ===== ======================================================
 ``enable`` ``kick``         In    RING_CTRL.enable; RING_CTRL.kick (pulse)
+``bus_master``              In    COMMAND.bus_master: jobs start only while it is set
 ``<r>_base`` ``<r>_size``   In    ring base (bytes) and entries, r in cmd/src/dst/res
 ``<r>_index``               Out   the card's next entry of each ring
 ``busy`` ``cmd_empty``      Out   RING_STATUS fields
@@ -27,7 +28,8 @@ port                        dir   meaning
 ``buffer_select``           Out   which buffer the master's burst uses (BufferSelect)
 ``cipher_channel``          Out   channels named by the current command, to the channel
 ``mac_channel``                   store; ``*_context`` In: their contexts
-``job_*``                   Out   job parameters and ``job_start`` to the datapath;
+``job_*``                   Out   job parameters and ``job_start`` to the datapath,
+                                  ``job_abort`` (reset it after a failed transfer);
                                   ``job_done``/``job_mac_ok`` In from it
 ``count_*``                 Out   counter additions (see :class:`~.channel_store.CounterBank`)
 =========================== ===== ======================================================
@@ -59,6 +61,11 @@ def _pack(register, **values):
     return word[:32]
 
 
+def _ring_ok(base, size):
+    """A usable ring: base 16-byte aligned, size a power of two in 2..4096."""
+    return (base[:4] == 0) & (size >= 2) & (size <= 4096) & ((size & (size - 1)) == 0)
+
+
 def _field(register, name, word):
     f = getattr(register, name)
     return word[f.offset:f.offset + f.width]
@@ -70,7 +77,7 @@ class RingEngine(wiring.Component):
         bw = burst.bit_length()
         cw = (buffer_words - 1).bit_length() + 1
         ports = {
-            "enable": In(1), "kick": In(1),
+            "enable": In(1), "kick": In(1), "bus_master": In(1),
             "busy": Out(1), "cmd_empty": Out(1), "result_full": Out(1), "aborted": Out(1),
             "abort_status": Out(8), "result": Out(1),
             "m_start": Out(1), "m_write": Out(1), "m_address": Out(32), "m_words": Out(bw),
@@ -87,7 +94,7 @@ class RingEngine(wiring.Component):
             "job_start": Out(1), "job_opcode": Out(4), "job_words": Out(22),
             "job_skip_words": Out(14), "job_cipher": Out(1), "job_mac": Out(1),
             "job_icv_words": Out(3),
-            "job_done": In(1), "job_mac_ok": In(1),
+            "job_done": In(1), "job_mac_ok": In(1), "job_abort": Out(1),
             "channels": In(9),
             "count_add": Out(1), "count_bank": Out(1), "count_addr": Out(counter_bits),
             "count_value": Out(32), "jobs": Out(32),
@@ -122,7 +129,8 @@ class RingEngine(wiring.Component):
                     for d in ("src", "dst")}
         seg_len = {d: Array(Signal(24, name=f"{d}_seg_len{i}") for i in range(MAX_SEGMENTS))
                    for d in ("src", "dst")}
-        seg_count = Signal(range(MAX_SEGMENTS + 2))
+        seg_count = Signal(13)           # descriptors read for this job in this ring
+        src_total = Signal(28)
         dst_total = Signal(28)
         bad_descriptor = Signal()
 
@@ -132,7 +140,8 @@ class RingEngine(wiring.Component):
             check.opcode.eq(opcode), check.length.eq(length), check.skip.eq(skip),
             check.cipher_channel.eq(cipher_channel), check.mac_channel.eq(mac_channel),
             check.cipher_context.eq(self.cipher_context), check.mac_context.eq(self.mac_context),
-            check.channels.eq(self.channels), check.dst_total.eq(dst_total),
+            check.channels.eq(self.channels), check.src_total.eq(src_total),
+            check.dst_total.eq(dst_total),
         ]
         m.d.comb += [
             self.job_opcode.eq(opcode), self.job_words.eq(length[2:]),
@@ -193,19 +202,25 @@ class RingEngine(wiring.Component):
 
         # --- counting a finished job: JOBS, then per-channel and per-unit counters
         count_step = Signal(range(8))
-        plan = count_plan(check, status, opcode, cipher_channel, mac_channel, length,
+        plan = count_plan(check, status, opcode, cipher_channel, mac_channel,
                           self.channels, len(self.count_addr))
 
         m.d.comb += self.busy.eq(0)
         with m.FSM(name="ring"):
             with m.State("IDLE"):
-                with m.If(self.enable & kicked):
-                    m.d.sync += [kicked.eq(0), self.cmd_empty.eq(0)]
+                with m.If(self.enable & self.bus_master & kicked):
+                    m.d.sync += self.cmd_empty.eq(0)
                     m.next = "FETCH_CMD"
 
             with m.State("FETCH_CMD"):
-                master(0, entry("cmd", CMD.size), 4)
-                m.next = "FETCH_CMD_WAIT"
+                with m.If(~(_ring_ok(self.cmd_base, self.cmd_size) & _ring_ok(self.src_base, self.src_size) &
+                            _ring_ok(self.dst_base, self.dst_size) & _ring_ok(self.res_base, self.res_size))):
+                    m.d.sync += self.abort_status.eq(ResultStatus.BAD_DESCRIPTOR)
+                    m.next = "ABORTED"
+                with m.Else():
+                    m.d.sync += kicked.eq(0)
+                    master(0, entry("cmd", CMD.size), 4)
+                    m.next = "FETCH_CMD_WAIT"
             with m.State("FETCH_CMD_WAIT"):
                 with m.If(self.m_done):
                     with m.If(failed):
@@ -217,6 +232,7 @@ class RingEngine(wiring.Component):
                     with m.Else():
                         m.d.sync += [w.eq(scratch[i]) for i, w in enumerate(cmd_word)]
                         m.d.sync += [seg_count.eq(0), bad_descriptor.eq(0), dst_total.eq(0),
+                                     src_total.eq(0),
                                      status.eq(ResultStatus.OK), out_bytes.eq(0),
                                      error_address.eq(0), parity.eq(0)]
                         m.next = "FETCH_SRC"
@@ -247,10 +263,14 @@ class RingEngine(wiring.Component):
                                 m.d.sync += bad_descriptor.eq(1)
                             with m.If((seg_length == 0) | (seg_length[:2] != 0) | (seg_address[:2] != 0)):
                                 m.d.sync += bad_descriptor.eq(1)
-                            if ring == "dst":
-                                m.d.sync += dst_total.eq(dst_total + seg_length)
+                            total = dst_total if ring == "dst" else src_total
+                            m.d.sync += total.eq(total + seg_length)
                             with m.If(_field(SEG.CONTROL, "last", scratch[0])):
                                 m.d.sync += seg_count.eq(0)
+                                m.next = nxt
+                            with m.Elif(seg_count + 1 >= getattr(self, f"{ring}_size")):
+                                # A ring's worth without a last one: give up on this job.
+                                m.d.sync += [bad_descriptor.eq(1), seg_count.eq(0)]
                                 m.next = nxt
                             with m.Else():
                                 m.d.sync += seg_count.eq(seg_count + 1)
@@ -263,6 +283,7 @@ class RingEngine(wiring.Component):
 
             with m.State("SLOT"):
                 m.d.comb += self.busy.eq(1)
+                m.d.sync += kicked.eq(0)
                 master(0, entry("res", RESULT.size), 1)
                 m.next = "SLOT_WAIT"
             with m.State("SLOT_WAIT"):
@@ -272,7 +293,7 @@ class RingEngine(wiring.Component):
                         m.d.sync += self.abort_status.eq(bus_status)
                         m.next = "ABORTED"
                     with m.Elif(~_field(RESULT.STATUS, "own", scratch[0])):
-                        m.d.sync += [self.result_full.eq(1), kicked.eq(0)]
+                        m.d.sync += self.result_full.eq(1)
                         m.next = "SLOT_FULL"
                     with m.Elif(status == ResultStatus.OK):
                         m.d.comb += self.job_start.eq(1)
@@ -288,7 +309,7 @@ class RingEngine(wiring.Component):
             with m.State("SLOT_FULL"):
                 m.d.comb += self.busy.eq(1)
                 with m.If(kicked):
-                    m.d.sync += [self.result_full.eq(0), kicked.eq(0)]
+                    m.d.sync += self.result_full.eq(0)
                     m.next = "SLOT"
 
             with m.State("MOVE"):
@@ -344,7 +365,8 @@ class RingEngine(wiring.Component):
                         m.next = "MOVE"
 
             with m.State("JOB_FAILED"):
-                m.d.comb += [self.busy.eq(1), self.in_flush.eq(1), self.out_flush.eq(1)]
+                m.d.comb += [self.busy.eq(1), self.in_flush.eq(1), self.out_flush.eq(1),
+                             self.job_abort.eq(1)]
                 m.next = "RESULT"
 
             with m.State("RESULT"):
@@ -397,7 +419,7 @@ class RingEngine(wiring.Component):
                                          self.count_addr.eq(addr), self.count_value.eq(value)]
                 m.d.sync += count_step.eq(count_step + 1)
                 with m.If(count_step == len(additions) - 1):
-                    with m.If(self.enable):
+                    with m.If(self.enable & self.bus_master):
                         m.next = "FETCH_CMD"
                     with m.Else():
                         m.next = "IDLE"

@@ -1,51 +1,71 @@
-"""The PAC host driver: finds the card on a :class:`PciBus` and runs its commands.
+"""The PAC host driver: finds the card on a :class:`PciBus`, keeps its
+descriptor rings and channels, and runs jobs (docs/rings.md).
 
 The driver awaits nothing but :class:`PciBus` methods, so the same code runs
 under cocotb against the RTL and under ``asyncio`` against the behavioural
-model. Every register offset and bit position comes from
-:mod:`pacsim.hdl.regmap`. Addresses are bus byte addresses, lengths are
-bytes, times are PCI clocks.
+model. Every register offset, field position and descriptor layout comes
+from :mod:`pacsim.hdl.regmap` and :mod:`pacsim.hdl.layouts`. Addresses are
+bus byte addresses, lengths are bytes, times are PCI clocks.
 
-The driver does not pre-check what the card itself validates (alignment,
-length, bus mastering, a command already running): those reach the card and
-come back as :class:`DmaFailed` with the card's error code.
+The driver does not pre-check what the card itself validates (segment
+alignment and lengths, job lengths, channel use): those reach the card and
+come back as a :class:`JobResult` status (or :class:`JobFailed` from the
+one-job conveniences). It refuses only what cannot be encoded into a
+descriptor or context (:class:`InvalidArgument`, :class:`InvalidKey`).
+
+Ring policy: all four rings are in host memory, written and read with CPU
+stores and loads. At most ``CMD entries - 1`` commands are in flight, so a
+command entry is never rewritten before the card has cleared its ``own``
+bit (the card clears it after writing the result, and a later result
+proves it did); at most one job per result slot is in flight, so the
+result ring never fills by itself. Segment entries are given back (zeroed)
+when their job's result is collected. ``RING_CTRL.enable`` stays 1.
 """
+import collections
 from dataclasses import dataclass
 
-from ..hdl.regmap import BAR0, CONFIG, IDENTITY, PCI_IDS, VERSION, Access, DmaError
+from ..hdl.layouts import (ALG_COUNTERS, CHANNEL_COUNTERS, CIPHER_BLOCK_BYTES, CMD, CONTEXT, NO_CHANNEL,
+                           RESULT, SEG, AlgUnit, CipherAlg, CipherMode, Direction, IvSource, MacAlg,
+                           Opcode, ResultStatus, Service)
+from ..hdl.regmap import BAR0, CONFIG, IDENTITY, PCI_IDS, RINGS, VERSION, WINDOWS, Access
 from .bus import DmaBuffer, PciBus
-from .errors import CardNotFound, CardTimeout, DmaFailed, PacError, UnsupportedCard
+from .channels import Channel, cipher_context, mac_context
+from .errors import (CardNotFound, CardTimeout, ChannelsExhausted, InvalidArgument, PacError, RingAborted,
+                     RingFull, UnsupportedCard)
+from .jobs import DriverStatus, Job, JobResult, channel_number
+from .rings import Ring
 
-__all__ = ["PacDevice", "CardIdentity", "CopyResult", "COUNTERS", "default_copy_timeout"]
+__all__ = ["PacDevice", "CardIdentity", "CopyResult", "COUNTERS", "default_timeout"]
 
 #: BAR0 registers :meth:`PacDevice.counters` reports (event counters since reset).
-COUNTERS = ("DMA_TRANSACTIONS", "DMA_RETRIES", "DMA_DISCONNECTS",
+COUNTERS = ("JOBS", "DMA_TRANSACTIONS", "DMA_RETRIES", "DMA_DISCONNECTS",
             "DMA_LATENCY_EXPIRIES", "PCI_PARITY_ERRORS")
 
-#: PCI clocks allowed for CONTROL.reset to complete (the RTL needs 32 plus retries).
-RESET_TIMEOUT_CLOCKS = 2_000
-#: Default copy timeout: a fixed allowance plus a per-word allowance, in PCI
-#: clocks; several times what a copy takes with retries and disconnects.
-COPY_TIMEOUT_BASE_CLOCKS = 10_000
-COPY_TIMEOUT_CLOCKS_PER_WORD = 16
+#: Default timeout of waiting for results: a fixed allowance plus a
+#: per-dword allowance for the data in flight, in PCI clocks; several times
+#: what the slowest engine (3DES CBC encrypt, 12 clocks per 8 bytes) and the
+#: bus (a read and a write per dword) need, with retries and disconnects.
+TIMEOUT_BASE_CLOCKS = 10_000
+TIMEOUT_CLOCKS_PER_WORD = 16
 
-#: Config status bits a failed DMA command sets, which :meth:`PacDevice.copy` clears.
-#: Codes with which the card refuses a start (nothing was moved).
-_REFUSALS = (DmaError.BUSY, DmaError.BUS_MASTER_OFF, DmaError.BAD_ALIGNMENT, DmaError.BAD_LENGTH)
-
-_STATUS_BITS_OF_ERROR = {
-    DmaError.MASTER_ABORT: ("received_master_abort",),
-    DmaError.TARGET_ABORT: ("received_target_abort",),
-    DmaError.PARITY: ("master_data_parity_error", "detected_parity_error"),
+#: Config status bits a failed job sets, which the driver clears when it collects the result.
+_STATUS_BITS_OF_RESULT = {
+    ResultStatus.MASTER_ABORT: ("received_master_abort",),
+    ResultStatus.TARGET_ABORT: ("received_target_abort",),
+    ResultStatus.PARITY: ("master_data_parity_error", "detected_parity_error"),
 }
+#: Statuses whose RESULT.ADDRESS is meaningful.
+_ADDRESSED = (ResultStatus.MASTER_ABORT, ResultStatus.TARGET_ABORT)
+_RING_LAYOUT = {"CMD": CMD, "SRC": SEG, "DST": SEG, "RES": RESULT}
+_RING_SIZES = tuple(1 << n for n in range(1, 13))
 
 _BAR0_REGISTERS = {reg.name: reg for reg in BAR0}
 _CONFIG_REGISTERS = {reg.name: reg for reg in CONFIG}
 
 
-def default_copy_timeout(length: int) -> int:
-    """PCI clocks :meth:`PacDevice.copy` waits for a ``length``-byte copy by default."""
-    return COPY_TIMEOUT_BASE_CLOCKS + COPY_TIMEOUT_CLOCKS_PER_WORD * (max(length, 0) // 4)
+def default_timeout(data_bytes: int) -> int:
+    """PCI clocks to wait for jobs moving ``data_bytes`` (source plus destination) by default."""
+    return TIMEOUT_BASE_CLOCKS + TIMEOUT_CLOCKS_PER_WORD * (max(data_bytes, 0) // 4)
 
 
 def _byte_enables(reg, *field_names) -> int:
@@ -65,6 +85,17 @@ def _lookup(registers: dict, space: str, name: str):
                        f"{', '.join(registers)}") from None
 
 
+def _encode(reg, what: str, **values) -> int:
+    """``reg.encode(**values)``, with an error naming ``what`` and the field's range."""
+    try:
+        return reg.encode(**values)
+    except ValueError:
+        name, value = next((n, v) for n, v in values.items()
+                           if not 0 <= int(v) < (1 << getattr(reg, n).width))
+        width = getattr(reg, name).width
+        raise InvalidArgument(f"{what} {value} does not fit {width} bits; expected 0 to {(1 << width) - 1}") from None
+
+
 @dataclass(frozen=True)
 class CardIdentity:
     """What the card says it is.
@@ -72,7 +103,8 @@ class CardIdentity:
     ``vendor_id``/``device_id``/``revision_id``/``class_code`` come from its
     configuration header, ``version`` is ``(major, minor, patch)`` of its
     register map, ``caps`` the decoded CAPS register (``burst_words`` in
-    32-bit words), ``bar0_size`` the size of its register BAR in bytes.
+    32-bit words), ``bar0_size`` the size of its register BAR in bytes,
+    ``channels`` its channel count (CHANNELS.count).
     """
     vendor_id: int
     device_id: int
@@ -81,25 +113,48 @@ class CardIdentity:
     version: tuple
     caps: dict
     bar0_size: int
+    channels: int
 
 
 @dataclass(frozen=True)
 class CopyResult:
     """Outcome of a completed copy: ``bytes`` copied and the PCI ``clocks`` it
-    took, from programming the registers to reading back the completion."""
+    took, from writing the descriptors to collecting the result."""
     bytes: int
     clocks: int
 
 
-class PacDevice:
-    """One PAC on a :class:`PciBus` (``bus``). Create it with :meth:`probe`."""
+@dataclass(frozen=True)
+class _InFlight:
+    """A submitted job and the ring entries it holds."""
+    job: Job
+    sources: tuple
+    destinations: tuple
+    data_bytes: int
 
-    def __init__(self, bus: PciBus, device: int, bar0: int, identity: CardIdentity):
+
+class PacDevice:
+    """One PAC on a :class:`PciBus` (``bus``). Create it with :meth:`probe`.
+
+    ``driver_counters`` counts what the driver saw: ``jobs_submitted``,
+    ``results_collected``, ``ring_full`` (batches refused with
+    :class:`RingFull`), ``jobs_lost`` (to a reset), ``ring_aborts``.
+    """
+
+    def __init__(self, bus: PciBus, device: int, bar0: int, identity: CardIdentity | None):
         """Wrap an already configured card; use :meth:`probe` instead."""
         self.bus = bus
         self._device = device
         self._bar0 = bar0
         self._identity = identity
+        self.rings = {}
+        self._coalesce = (1, 0)
+        self._channels = {}
+        self._in_flight = collections.deque()
+        self._unclaimed = []
+        self._next_tag = 1
+        self.driver_counters = dict.fromkeys(
+            ("jobs_submitted", "results_collected", "ring_full", "jobs_lost", "ring_aborts"), 0)
 
     @property
     def device(self) -> int:
@@ -113,26 +168,49 @@ class PacDevice:
 
     @property
     def identity(self) -> CardIdentity:
-        """Identity, version and capabilities read at probe time."""
+        """Identity, version, capabilities and channel count read at probe time."""
         return self._identity
+
+    @property
+    def channels(self) -> dict:
+        """Open channels: ``{number: Channel}``."""
+        return dict(self._channels)
+
+    @property
+    def in_flight(self) -> int:
+        """Jobs submitted whose results have not been collected."""
+        return len(self._in_flight)
 
     # -- discovery ---------------------------------------------------------
 
     @classmethod
-    async def probe(cls, bus: PciBus, *, latency_timer: int = 64,
-                    cache_line_dwords: int = 16) -> "PacDevice":
+    async def probe(cls, bus: PciBus, *, latency_timer: int = 64, cache_line_dwords: int = 16,
+                    command_entries: int = 64, segment_entries: int = 64, result_entries: int = 64,
+                    coalesce_count: int = 1, coalesce_timeout: int = 0) -> "PacDevice":
         """Find the card, configure it and return a ready driver.
 
         Scans ``bus.DEVICES`` for the PCI_IDS vendor/device, sizes BAR0 and
         assigns it at the first suitably aligned address of the MMIO window,
         sets the latency timer (PCI clocks) and cache line size (dwords),
         enables memory space, bus mastering, parity error response and SERR#,
-        checks IDENT and the register-map major version, reads CAPS, resets
-        the card and enables its interrupts.
+        checks IDENT and the register-map major version, reads CAPS and
+        CHANNELS, allocates the rings in host memory (``command_entries``
+        commands, ``segment_entries`` source and destination segments,
+        ``result_entries`` results; powers of two 2..4096), closes every
+        channel, then resets the card and starts the rings
+        (:meth:`reset`) with result coalescing ``coalesce_count`` results /
+        ``coalesce_timeout`` PCI clocks.
 
-        Raises :class:`CardNotFound` if no device matches and
-        :class:`UnsupportedCard` if the card is not one this driver speaks.
+        Raises :class:`CardNotFound` if no device matches,
+        :class:`UnsupportedCard` if the card is not one this driver speaks and
+        :class:`InvalidArgument` for ring sizes the card does not take.
         """
+        entries = {"CMD": command_entries, "SRC": segment_entries, "DST": segment_entries,
+                   "RES": result_entries}
+        for name, count in entries.items():
+            if count not in _RING_SIZES:
+                raise InvalidArgument(f"{name} ring of {count} entries; expected a power of two "
+                                      f"from {_RING_SIZES[0]} to {_RING_SIZES[-1]}")
         device = await cls._find(bus)
         command = CONFIG.COMMAND_STATUS
         command_bytes = _byte_enables(command, *(f.name for f in command.fields if f.access is Access.RW))
@@ -162,8 +240,13 @@ class PacDevice:
         dev._identity = CardIdentity(
             vendor_id=header["vendor_id"], device_id=header["device_id"],
             revision_id=klass["revision_id"], class_code=klass["class_code"],
-            version=version, caps=await dev.read_fields("CAPS"), bar0_size=bar0_size)
+            version=version, caps=await dev.read_fields("CAPS"), bar0_size=bar0_size,
+            channels=(await dev.read_fields("CHANNELS"))["count"])
+        dev.rings = {name: Ring(bus, name, _RING_LAYOUT[name], entries[name]) for name in RINGS}
+        dev._coalesce = (coalesce_count, coalesce_timeout)
         await dev.clear_config_errors()
+        for number in range(dev.identity.channels):
+            await dev._write_context_config(number, 0)
         await dev.reset()
         return dev
 
@@ -266,105 +349,391 @@ class PacDevice:
         await self.config_write("COMMAND_STATUS", reg.encode(**{name: 1 for name in names}),
                                 _byte_enables(reg, *names))
 
+    # -- counters ------------------------------------------------------------
+
     async def counters(self) -> dict:
-        """Event counters since the last reset: ``{register name: count}``."""
+        """Card event counters since the last reset: ``{register name: count}``."""
         return {name: await self.read(name) for name in COUNTERS}
 
-    # -- commands ----------------------------------------------------------
+    def _window(self, name: str, index: int) -> int:
+        """Bus byte address of entry ``index`` of the BAR0 window ``name``."""
+        base, entry_bytes = WINDOWS[name]
+        return self._bar0 + base + index * entry_bytes
 
-    async def reset(self) -> None:
-        """Reset the card's registers and engines (CONTROL.reset), wait until
-        DMA_STATUS reads idle, then enable the copy_done and dma_error interrupts.
+    async def channel_counters(self, channel) -> dict:
+        """Counters of a channel (a :class:`Channel` or a number):
+        ``{"good", "fail", "discard": jobs, "bytes": payload bytes of good jobs}``."""
+        number = self._channel_in_range(channel_number(channel))
+        words = await self.bus.mem_read(self._window("CHANNEL_COUNTERS", number), CHANNEL_COUNTERS.size // 4)
+        return {reg.name.lower(): words[reg.offset // 4] for reg in CHANNEL_COUNTERS}
 
-        Raises :class:`CardTimeout` if the card is still busy after
-        ``RESET_TIMEOUT_CLOCKS`` PCI clocks.
+    async def alg_counters(self) -> dict:
+        """Algorithm unit counters: ``{AlgUnit: {kind: count}}``, kinds as in layouts.COUNTER_KINDS."""
+        per_unit = WINDOWS["ALG_COUNTERS"][1] // 4
+        words = await self.bus.mem_read(self._window("ALG_COUNTERS", 0), len(AlgUnit) * per_unit)
+        return {unit: {reg.name.lower(): words[unit * per_unit + reg.offset // 4] for reg in ALG_COUNTERS}
+                for unit in AlgUnit}
+
+    # -- reset and rings -----------------------------------------------------
+
+    async def reset(self) -> list:
+        """Reset the card (CONTROL.reset), wait until BAR0 answers again, and
+        restart the rings from scratch: every entry cleared, indices 0, every
+        result slot armed, COALESCE, the result and ring_error interrupts and
+        ``RING_CTRL.enable``. Channels stay open (the card keeps contexts).
+
+        Returns a :class:`JobResult` with status ``DriverStatus.LOST_TO_RESET``
+        for every job submitted and not collected, in submission order.
         """
         await self.write("CONTROL", BAR0.CONTROL.encode(reset=1))
-        deadline = self.bus.clocks() + RESET_TIMEOUT_CLOCKS
-        while (status := await self.read_fields("DMA_STATUS"))["busy"]:
-            if self.bus.clocks() > deadline:
-                raise CardTimeout(f"DMA_STATUS still reads busy {RESET_TIMEOUT_CLOCKS} PCI clocks "
-                                  f"after CONTROL.reset ({status}); expected busy = 0")
-        await self.write("INT_ENABLE", BAR0.INT_ENABLE.encode(copy_done=1, dma_error=1))
+        ident = await self.read("IDENT")       # the card retries BAR0 accesses until reset completes
+        if ident != IDENTITY:
+            raise PacError(f"IDENT reads {ident:#010x} after CONTROL.reset; expected {IDENTITY:#010x}")
+        status = await self.read_fields("RING_STATUS")
+        if status["busy"] or status["aborted"]:
+            raise PacError(f"RING_STATUS {status} after CONTROL.reset; expected busy = 0 and aborted = 0")
+        lost = [JobResult(entry.job.tag, DriverStatus.LOST_TO_RESET, 0, None, entry.job)
+                for entry in self._in_flight]
+        self._in_flight.clear()
+        self.driver_counters["jobs_lost"] += len(lost)
+        for name in RINGS:
+            ring = self.rings[name]
+            ring.start()
+            base, size = getattr(BAR0, f"{name}_RING_BASE"), getattr(BAR0, f"{name}_RING_SIZE")
+            await self.write(base.name, base.encode(address=ring.buffer.address))
+            await self.write(size.name, size.encode(entries=ring.entries))
+        for index in range(self.rings["RES"].entries):
+            self.rings["RES"].arm(index)
+        await self.set_coalescing(*self._coalesce)
+        await self.write("INT_ENABLE", BAR0.INT_ENABLE.encode(result=1, ring_error=1))
+        await self.write("RING_CTRL", BAR0.RING_CTRL.encode(enable=1))
+        return lost
 
-    async def copy(self, src, dst, length: int, *, timeout_clocks: int | None = None) -> CopyResult:
-        """Copy ``length`` bytes of host memory from ``src`` to ``dst`` by the card's DMA.
+    async def set_coalescing(self, count: int, timeout_clocks: int) -> None:
+        """Interrupt after ``count`` results (0 acts as 1) or ``timeout_clocks``
+        PCI clocks after the first result not yet signalled (0: no timeout);
+        kept across :meth:`reset`."""
+        await self.write("COALESCE", _encode(BAR0.COALESCE, "coalescing", count=count, timeout=timeout_clocks))
+        self._coalesce = (count, timeout_clocks)
 
-        ``src``/``dst`` are :class:`DmaBuffer` objects (copied from/to their
-        start) or bus byte addresses. Waits for INTA# at most
-        ``timeout_clocks`` PCI clocks (default :func:`default_copy_timeout`),
-        acknowledges the interrupt and returns a :class:`CopyResult`.
+    async def kick(self) -> None:
+        """Make the card look at the rings again (``RING_CTRL.kick``; enable stays 1)."""
+        await self.write("RING_CTRL", BAR0.RING_CTRL.encode(enable=1, kick=1))
 
-        Raises :class:`DmaFailed` with the card's error code (rejected command,
-        master/target abort, parity), :class:`CardTimeout` if no completion is
-        signalled in time, and ValueError for what the card cannot see (a
-        buffer shorter than ``length``, a value that does not fit its register).
+    def _room(self) -> dict:
+        """Free entries per ring under the driver's policy (see the module doc)."""
+        rings = self.rings
+        return {"CMD": rings["CMD"].entries - 1 - rings["CMD"].used,
+                "SRC": rings["SRC"].entries - rings["SRC"].used,
+                "DST": rings["DST"].entries - rings["DST"].used,
+                "RES": rings["RES"].entries - len(self._in_flight)}
+
+    # -- channels ------------------------------------------------------------
+
+    def _channel_in_range(self, number: int) -> int:
+        if not 0 <= number < self.identity.channels:
+            raise InvalidArgument(f"channel {number}; expected 0 to {self.identity.channels - 1} "
+                                  f"(the card has {self.identity.channels} channels)")
+        return number
+
+    def _free_channel(self) -> int:
+        usable = min(self.identity.channels, NO_CHANNEL)
+        for number in range(usable):
+            if number not in self._channels:
+                return number
+        raise ChannelsExhausted(f"all {usable} channels of the card are open (CHANNELS.count = "
+                                f"{self.identity.channels}); expected one to be closed before opening another")
+
+    async def _write_context_config(self, number: int, config: int) -> None:
+        await self.bus.mem_write(self._window("CONTEXT", number) + CONTEXT.CONFIG.offset, [config])
+
+    async def _open(self, words: dict, config: int, make) -> Channel:
+        """Write a context (every word but CONFIG, in bursts of consecutive
+        registers, then CONFIG) into the lowest free channel."""
+        number = self._free_channel()
+        base = self._window("CONTEXT", number)
+        regs = [reg for reg in CONTEXT if reg is not CONTEXT.CONFIG]
+        run = [regs[0]]
+        for reg in regs[1:] + [None]:
+            if reg is not None and reg.offset == run[-1].offset + 4:
+                run.append(reg)
+                continue
+            await self.bus.mem_write(base + run[0].offset, [words[r.name] for r in run])
+            run = [reg]
+        await self._write_context_config(number, config)
+        channel = make(number)
+        self._channels[number] = channel
+        return channel
+
+    async def open_cipher_channel(self, alg: CipherAlg, direction: Direction, key: bytes, *,
+                                  mode: CipherMode = CipherMode.CBC, iv_source: IvSource = IvSource.PACKET,
+                                  iv: bytes = b"") -> Channel:
+        """Open a cipher channel in the lowest free number.
+
+        ``key``: CIPHER_KEY_BYTES[alg] bytes (3DES K1‖K2‖K3, 2-key K1‖K2).
+        ``iv``: ECB none; CBC with ``IvSource.CONTEXT`` one block (3DES
+        outer: IV1‖IV2‖IV3); CBC with ``IvSource.PACKET`` none (3DES outer:
+        IV2‖IV3). Raises :class:`InvalidKey`/:class:`InvalidArgument` for
+        wrong sizes, :class:`ChannelsExhausted` when every channel is open.
         """
-        src_address = self._dma_address(src, length, "source")
-        dst_address = self._dma_address(dst, length, "destination")
-        length_word = self._length_word(length)
-        timeout = default_copy_timeout(length) if timeout_clocks is None else timeout_clocks
-        start = self.bus.clocks()
-        both = BAR0.INT_STATUS.encode(copy_done=1, dma_error=1)
-        await self.write("INT_STATUS", both)   # drop events nobody acknowledged
-        await self.write("COPY_SRC", BAR0.COPY_SRC.encode(address=src_address))
-        await self.write("COPY_DST", BAR0.COPY_DST.encode(address=dst_address))
-        await self.write("COPY_LEN", length_word)
-        await self.write("COPY_CTRL", BAR0.COPY_CTRL.encode(start=1))
-        events = await self._wait_events(start + timeout, src_address, dst_address, length, timeout)
-        await self.write("INT_STATUS", BAR0.INT_STATUS.encode(**events))
-        status = await self.read_fields("DMA_STATUS")
-        done = (await self.read_fields("DMA_COUNT"))["bytes"]
-        code = DmaError(status["error"])
-        if events["dma_error"]:
-            if code is DmaError.NONE:
-                raise PacError(f"INT_STATUS.dma_error set but DMA_STATUS.error reads NONE "
-                               f"({status}); expected an error code")
-            address = None
-            if code in _STATUS_BITS_OF_ERROR:
-                address = (await self.read_fields("DMA_ERROR_ADDR"))["address"]
-                await self.clear_config_errors(*_STATUS_BITS_OF_ERROR[code])
-            # A refused start moved nothing; DMA_COUNT then belongs to the
-            # command that is still running (BUSY) or to none.
-            if code in _REFUSALS:
-                done = 0
-            raise DmaFailed(code, src=src_address, dst=dst_address, length=length,
-                            address=address, bytes_done=done)
-        if status["busy"] or done != length:
-            raise PacError(f"copy signalled completion with DMA_STATUS {status} and "
-                           f"DMA_COUNT {done}; expected busy 0 and {length} bytes")
-        return CopyResult(bytes=done, clocks=self.bus.clocks() - start)
+        words, config = cipher_context(alg, direction, key, mode, iv_source, iv)
+        alg = CipherAlg(alg)
+        return await self._open(words, config, lambda number: Channel(
+            number, Service.CIPHER, alg, Direction(direction), block_bytes=CIPHER_BLOCK_BYTES[alg],
+            mode=CipherMode(mode), iv_source=IvSource(iv_source)))
 
-    async def _wait_events(self, deadline: int, src: int, dst: int, length: int, timeout: int) -> dict:
-        """Wait for INTA# with copy_done or dma_error pending; returns the INT_STATUS fields."""
+    async def open_mac_channel(self, alg: MacAlg, direction: Direction, key: bytes, *,
+                               icv_bytes: int = 12) -> Channel:
+        """Open a MAC channel in the lowest free number: HMAC with any key
+        (the driver writes its pad states), DES-MAC with an 8-byte key;
+        ``icv_bytes`` a multiple of 4 from 4 to the digest size."""
+        words, config = mac_context(alg, direction, key, icv_bytes)
+        return await self._open(words, config, lambda number: Channel(
+            number, Service.MAC, MacAlg(alg), Direction(direction), icv_bytes=icv_bytes))
+
+    async def close_channel(self, channel) -> None:
+        """Close an open channel (a :class:`Channel` or its number): CONFIG = 0."""
+        number = channel_number(channel)
+        if number not in self._channels:
+            raise InvalidArgument(f"channel {number} is not open; open channels: {sorted(self._channels)}")
+        await self._write_context_config(number, 0)
+        del self._channels[number]
+
+    # -- jobs ----------------------------------------------------------------
+
+    def _descriptors(self, job: Job) -> tuple:
+        """``(command words without own and tag, source words, destination words)``."""
+        def segments(pieces, what):
+            words = []
+            for i, (address, length) in enumerate(pieces):
+                control = _encode(SEG.CONTROL, f"{what} segment length", length=length)
+                words.append({"CONTROL": control | SEG.CONTROL.encode(last=int(i == len(pieces) - 1), own=1),
+                              "ADDRESS": _encode(SEG.ADDRESS, f"{what} segment address", address=address)})
+            return words
+        control = _encode(CMD.CONTROL, "opcode or channel", opcode=job.opcode,
+                          cipher_channel=channel_number(job.cipher), mac_channel=channel_number(job.mac))
+        command = {"CONTROL": control, "LENGTH": _encode(CMD.LENGTH, "command length", length=job.source_length),
+                   "SKIP": _encode(CMD.SKIP, "command skip", skip=job.skip)}
+        return (command, segments(job.source_segments(), "source"),
+                segments(job.destination_segments(), "destination"))
+
+    async def submit(self, jobs) -> list:
+        """Hand a batch of :class:`Job` objects to the card: their source and
+        destination segment descriptors, then their commands, then one kick.
+        Assigns and returns their tags.
+
+        Raises :class:`RingFull` (nothing of the batch written) if the
+        command ring, a segment ring or the result slots lack room for the
+        whole batch, and :class:`InvalidArgument` for values that do not fit
+        a descriptor.
+        """
+        jobs = list(jobs)
+        planned = [self._descriptors(job) for job in jobs]
+        need = {"CMD": len(jobs), "SRC": sum(len(p[1]) for p in planned),
+                "DST": sum(len(p[2]) for p in planned), "RES": len(jobs)}
+        room = self._room()
+        short = [f"{name} needs {need[name]} entries, {room[name]} free" for name in need if need[name] > room[name]]
+        if short:
+            self.driver_counters["ring_full"] += 1
+            raise RingFull(f"a batch of {len(jobs)} job(s) does not fit the rings: {'; '.join(short)} "
+                           f"({len(self._in_flight)} job(s) in flight); expected results collected first")
+        placed = []
+        for job, (_, sources, destinations) in zip(jobs, planned):
+            job.tag = self._next_tag
+            self._next_tag = self._next_tag % 0xFFFF_FFFF + 1
+            placed.append((self._place("SRC", sources), self._place("DST", destinations)))
+        for job, (command, _, _), (sources, destinations) in zip(jobs, planned, placed):
+            self._place("CMD", [{**command, "CONTROL": command["CONTROL"] | CMD.CONTROL.encode(own=1),
+                                 "TAG": CMD.TAG.encode(tag=job.tag)}])
+            data = sum(n for _, n in job.source_segments()) + sum(n for _, n in job.destination_segments())
+            self._in_flight.append(_InFlight(job, sources, destinations, data))
+        self.driver_counters["jobs_submitted"] += len(jobs)
+        await self.kick()
+        return [job.tag for job in jobs]
+
+    def _place(self, name: str, entries: list) -> tuple:
+        """Write descriptors (``{register: word}`` each) at the next entries of a ring; their indices."""
+        ring = self.rings[name]
+        indices = tuple(ring.take(len(entries)))
+        for index, words in zip(indices, entries):
+            ring.write(index, **words)
+        return indices
+
+    async def collect(self, timeout_clocks: int | None = None) -> list:
+        """Wait for INTA#, acknowledge INT_STATUS.result, and return the
+        results the card has written, in ring order (each slot re-armed).
+        Results collected earlier by :meth:`run` for other jobs come first,
+        without waiting. Returns [] when nothing is in flight.
+
+        ``timeout_clocks`` (default :func:`default_timeout` of the data in
+        flight): raises :class:`CardTimeout` if no interrupt with new
+        results comes in time. If the card stopped its rings, resets it
+        (see :meth:`reset`) and raises :class:`RingAborted`.
+        """
+        if self._unclaimed:
+            results, self._unclaimed = self._unclaimed, []
+            return results
+        return await self._collect(timeout_clocks)
+
+    async def _collect(self, timeout_clocks: int | None) -> list:
+        if not self._in_flight:
+            return []
+        if timeout_clocks is None:
+            timeout_clocks = default_timeout(sum(entry.data_bytes for entry in self._in_flight))
+        deadline = self.bus.clocks() + timeout_clocks
         while (remaining := deadline - self.bus.clocks()) > 0 and await self.bus.wait_interrupt(remaining):
             events = await self.read_fields("INT_STATUS")
-            if events["copy_done"] or events["dma_error"]:
-                return events
-        status = await self.read_fields("DMA_STATUS")
-        raise CardTimeout(
-            f"copy of {length} bytes from {src:#010x} to {dst:#010x} not signalled within "
-            f"{timeout} PCI clocks; expected INTA# with INT_STATUS.copy_done or dma_error "
-            f"(DMA_STATUS {status}, DMA_COUNT {await self.read('DMA_COUNT')}, "
-            f"INT_STATUS {await self.read_fields('INT_STATUS')}, "
-            f"INT_ENABLE {await self.read_fields('INT_ENABLE')}, "
-            f"interrupt_disable {(await self.config_status())['interrupt_disable']})")
+            if events["ring_error"]:
+                await self._ring_aborted()
+            if events["result"]:
+                await self.write("INT_STATUS", BAR0.INT_STATUS.encode(result=1))
+            results = await self._reap()
+            if results:
+                return results
+        raise CardTimeout(await self._timeout_report(timeout_clocks))
+
+    async def _timeout_report(self, timeout_clocks: int) -> str:
+        indices = {name: (await self.read_fields(f"{name}_RING_INDEX"))["index"] for name in RINGS}
+        return (f"no result signalled within {timeout_clocks} PCI clocks for {len(self._in_flight)} job(s) "
+                f"in flight (oldest: {self._in_flight[0].job.describe()}); expected INTA# with "
+                f"INT_STATUS.result (RING_STATUS {await self.read_fields('RING_STATUS')}, ring indices "
+                f"{indices}, INT_STATUS {await self.read_fields('INT_STATUS')}, "
+                f"INT_ENABLE {await self.read_fields('INT_ENABLE')}, "
+                f"COALESCE {await self.read_fields('COALESCE')}, "
+                f"interrupt_disable {(await self.config_status())['interrupt_disable']})")
+
+    async def _reap(self) -> list:
+        """Read the results the card has written (own = 0), oldest first; re-arm their slots."""
+        ring = self.rings["RES"]
+        results, seen = [], set()
+        while self._in_flight:
+            words = ring.read(ring.head)
+            status = RESULT.STATUS.decode(words["STATUS"])
+            if status["own"]:
+                break
+            entry = self._in_flight[0]
+            tag = RESULT.TAG.decode(words["TAG"])["tag"]
+            if tag != entry.job.tag:
+                raise PacError(f"result slot {ring.head} holds tag {tag}; expected {entry.job.tag} "
+                               f"({entry.job.describe()}, the oldest job in flight: results come in "
+                               "command order)")
+            echo = (status["opcode"], status["cipher_channel"], status["mac_channel"])
+            sent = (entry.job.opcode, channel_number(entry.job.cipher), channel_number(entry.job.mac))
+            if echo != sent:
+                raise PacError(f"result slot {ring.head} echoes (opcode, cipher channel, MAC channel) "
+                               f"{echo}; expected {sent} from {entry.job.describe()}")
+            try:
+                code = ResultStatus(status["status"])
+            except ValueError:
+                raise PacError(f"result slot {ring.head} holds status {status['status']}; expected a "
+                               f"ResultStatus ({entry.job.describe()})") from None
+            ring.arm(ring.head)
+            ring.head = (ring.head + 1) % ring.entries
+            self._in_flight.popleft()
+            self._release(entry)
+            address = RESULT.ADDRESS.decode(words["ADDRESS"])["address"] if code in _ADDRESSED else None
+            results.append(JobResult(tag, code, RESULT.BYTES.decode(words["BYTES"])["bytes"], address, entry.job))
+            seen.add(code)
+        bits = [bit for code in seen for bit in _STATUS_BITS_OF_RESULT.get(code, ())]
+        if bits:
+            await self.clear_config_errors(*bits)
+        self.driver_counters["results_collected"] += len(results)
+        return results
+
+    def _release(self, entry: _InFlight) -> None:
+        """Give a collected job's ring entries back (segment entries zeroed)."""
+        self.rings["CMD"].used -= 1
+        for name, indices in (("SRC", entry.sources), ("DST", entry.destinations)):
+            ring = self.rings[name]
+            for index in indices:
+                ring.write(index)
+            ring.used -= len(indices)
+
+    async def _ring_aborted(self):
+        status = await self.read_fields("RING_STATUS")
+        try:
+            abort = ResultStatus(status["abort_status"])
+        except ValueError:
+            raise PacError(f"RING_STATUS {status}: abort_status is not a ResultStatus") from None
+        lost = await self.reset()
+        await self.clear_config_errors()
+        self.driver_counters["ring_aborts"] += 1
+        raise RingAborted(abort, lost)
+
+    async def run(self, jobs, timeout_clocks: int | None = None) -> list:
+        """Submit a batch and collect until each of its jobs has a result;
+        returns them in submission order. Results of other jobs collected on
+        the way are kept for :meth:`collect`. ``timeout_clocks`` applies to
+        each wait (default from the data in flight); after a
+        :class:`CardTimeout` the jobs stay in flight (collect them later, or
+        :meth:`reset`)."""
+        jobs = list(jobs)
+        tags = await self.submit(jobs)
+        results = {}
+        while len(results) < len(tags):
+            for result in await self._collect(timeout_clocks):
+                if result.tag in tags:
+                    results[result.tag] = result
+                else:
+                    self._unclaimed.append(result)
+        return [results[tag] for tag in tags]
+
+    # -- one-job conveniences -----------------------------------------------------
+
+    async def copy(self, src, dst, length: int, *, timeout_clocks: int | None = None) -> CopyResult:
+        """Copy ``length`` bytes of host memory from ``src`` to ``dst`` as one COPY job.
+
+        ``src``/``dst`` are :class:`DmaBuffer` objects (copied from/to their
+        start) or bus byte addresses. Returns a :class:`CopyResult`; raises
+        :class:`JobFailed` with the card's status (segment refused, bad
+        length, master/target abort, ...), :class:`CardTimeout` if no result
+        is signalled in time, and :class:`InvalidArgument` for what the card
+        cannot see (a buffer shorter than ``length``, a value that does not
+        fit its field).
+        """
+        source = (self._dma_address(src, length, "source"), length)
+        destination = (self._dma_address(dst, length, "destination"), length)
+        start = self.bus.clocks()
+        (result,) = await self.run([Job(Opcode.COPY, source, destination)], timeout_clocks)
+        result.check()
+        return CopyResult(bytes=result.bytes, clocks=self.bus.clocks() - start)
+
+    async def encode(self, packet: bytes, *, skip: int = 0, cipher: Channel | None = None,
+                     mac: Channel | None = None, timeout_clocks: int | None = None) -> bytes:
+        """ENCODE one packet (bytes) through temporary host buffers; returns
+        header + ciphertext + ICV. Raises :class:`JobFailed` unless OK."""
+        output = len(packet) + (mac.icv_bytes if mac is not None else 0)
+        return await self._packet(Opcode.ENCODE, packet, output, skip, cipher, mac, timeout_clocks)
+
+    async def decode(self, packet: bytes, *, skip: int = 0, cipher: Channel | None = None,
+                     mac: Channel | None = None, timeout_clocks: int | None = None) -> bytes:
+        """DECODE one packet (bytes, ICV at its end); returns header +
+        plaintext. Raises :class:`JobFailed` unless OK (MAC_MISMATCH: the
+        output is dropped)."""
+        output = len(packet) - (mac.icv_bytes if mac is not None else 0)
+        return await self._packet(Opcode.DECODE, packet, output, skip, cipher, mac, timeout_clocks)
+
+    async def _packet(self, opcode, packet, output, skip, cipher, mac, timeout_clocks) -> bytes:
+        source = self.bus.alloc(max(len(packet), 4))
+        destination = self.bus.alloc(max(output, 4))
+        try:
+            self.bus.host_write(source.address, bytes(packet))
+            job = Job(opcode, (source.address, len(packet)), (destination.address, max(output, 0)),
+                      skip=skip, cipher=cipher, mac=mac)
+            (result,) = await self.run([job], timeout_clocks)
+            result.check()
+            return self.bus.host_read(destination.address, result.bytes)
+        finally:
+            self.bus.free(source)
+            self.bus.free(destination)
 
     @staticmethod
     def _dma_address(where, length: int, what: str) -> int:
         if isinstance(where, DmaBuffer):
             if length > where.size:
-                raise ValueError(f"{what} buffer at {where.address:#010x} holds {where.size} bytes; "
-                                 f"the copy needs {length}")
+                raise InvalidArgument(f"{what} buffer at {where.address:#010x} holds {where.size} bytes; "
+                                      f"the copy needs {length}")
             where = where.address
         if not 0 <= where <= 0xFFFF_FFFF:
-            raise ValueError(f"{what} address {where:#x} is not a 32-bit bus address")
+            raise InvalidArgument(f"{what} address {where:#x} is not a 32-bit bus address")
         return where
-
-    @staticmethod
-    def _length_word(length: int) -> int:
-        try:
-            return BAR0.COPY_LEN.encode(length=length)
-        except ValueError:
-            raise ValueError(f"length {length} bytes does not fit COPY_LEN; expected 0 to "
-                             f"{(1 << BAR0.COPY_LEN.length.width) - 1} bytes") from None

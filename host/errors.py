@@ -3,12 +3,22 @@
 Every driver error derives from :class:`PacError`. Failures of host-initiated
 bus transactions are the bus's own exceptions (:class:`BusError` and its
 subclasses), re-exported here so callers can import all errors from one place.
+
+- :class:`CardNotFound`, :class:`UnsupportedCard`: probing.
+- :class:`CardTimeout`: no interrupt in time.
+- :class:`InvalidArgument` (also a ValueError), :class:`InvalidKey`: what the
+  driver refuses before anything reaches the card.
+- :class:`ChannelsExhausted`, :class:`RingFull`: no room on the card or in a ring.
+- :class:`JobFailed`: a job's result status is not OK.
+- :class:`RingAborted`: the card stopped its rings on a descriptor transfer
+  error; the driver has reset it.
 """
-from ..hdl.regmap import DmaError
+from ..hdl.layouts import MAX_SEGMENTS, ResultStatus
 from .bus import BusError, MasterAbort, RetryLimit, TargetAbort
 
 __all__ = [
-    "PacError", "CardNotFound", "CardTimeout", "DmaFailed", "UnsupportedCard",
+    "PacError", "CardNotFound", "CardTimeout", "UnsupportedCard", "InvalidArgument", "InvalidKey",
+    "ChannelsExhausted", "RingFull", "RingAborted", "JobFailed",
     "BusError", "MasterAbort", "TargetAbort", "RetryLimit",
 ]
 
@@ -29,64 +39,87 @@ class UnsupportedCard(PacError):
     """The card's identity or register-map major version is not the one this driver speaks."""
 
 
-#: Codes with which the card refuses a command at start (nothing is transferred).
-REJECTIONS = frozenset({DmaError.BUSY, DmaError.BUS_MASTER_OFF,
-                        DmaError.BAD_ALIGNMENT, DmaError.BAD_LENGTH})
+class InvalidArgument(PacError, ValueError):
+    """A value the driver cannot hand to the card (does not fit a field, wrong size)."""
 
 
-class DmaFailed(PacError):
-    """A DMA command ended with an error code in ``DMA_STATUS.error``.
+class InvalidKey(InvalidArgument):
+    """A key or IV of the wrong size for its algorithm."""
 
-    Attributes: ``code`` (:class:`DmaError`), ``src``/``dst`` (bus byte
-    addresses) and ``length`` (bytes) of the command, ``address`` (bus byte
-    address of the failed data phase from ``DMA_ERROR_ADDR``; None when the
-    card rejected the command before any transfer) and ``bytes_done`` (bytes
-    written to the destination, from ``DMA_COUNT``).
+
+class ChannelsExhausted(PacError):
+    """Every channel of the card is open."""
+
+
+class RingFull(PacError):
+    """A ring lacks room for a whole batch of jobs; nothing of the batch was written."""
+
+
+class RingAborted(PacError):
+    """The card stopped its rings (``RING_STATUS.aborted``) after a descriptor
+    transfer failed with ``status`` (a :class:`ResultStatus`). The driver has
+    reset the card and re-initialised the rings; ``lost`` are the results
+    (lost to reset) of the jobs that were in flight."""
+
+    def __init__(self, status: ResultStatus, lost: list):
+        self.status = status
+        self.lost = lost
+        super().__init__(
+            f"the card stopped its rings: a descriptor transfer failed with {status.name} "
+            f"(RING_STATUS.aborted); expected the rings in host memory to be reachable by the "
+            f"card's DMA. The card was reset; {len(lost)} job(s) in flight were lost")
+
+
+#: What each failure status means, completed by :meth:`JobFailed._describe`.
+_MEANING = {
+    ResultStatus.MAC_MISMATCH: "the computed ICV differs from the packet's; expected equal "
+                               "(wrong key, or the packet was altered); drop the output",
+    ResultStatus.BAD_OPCODE: "the opcode is unknown; expected COPY, ENCODE or DECODE",
+    ResultStatus.BAD_CHANNEL: "a channel number is not below the card's channel count",
+    ResultStatus.CHANNEL_CLOSED: "a named channel is not open",
+    ResultStatus.CHANNEL_MISMATCH: "a channel's service or direction does not fit its slot and the "
+                                   "opcode; expected a cipher channel in the cipher slot, a MAC "
+                                   "channel in the MAC slot, both of the opcode's direction, and at "
+                                   "least one for ENCODE/DECODE",
+    ResultStatus.BAD_CONTEXT: "a channel's context names an unknown algorithm or mode, or an ICV "
+                              "length that is not a multiple of 4 in 4..digest bytes",
+    ResultStatus.BAD_LENGTH: "the lengths do not fit; expected length and skip multiples of 4, "
+                             "skip within the packet, the cipher region a multiple of the cipher "
+                             "block (with an IV block before it when the IV comes from the packet), "
+                             "source segments holding the length and destination segments the output",
+    ResultStatus.BAD_DESCRIPTOR: "a segment descriptor was refused; expected each owned by the card, "
+                                 "with a non-zero length that is a multiple of 4, a 4-byte aligned "
+                                 f"address, and at most {MAX_SEGMENTS} per direction",
+    ResultStatus.PARITY: "a data parity error occurred during the job",
+}
+
+
+class JobFailed(PacError):
+    """A job's result status is not OK.
+
+    Attributes: ``status`` (a :class:`ResultStatus`, or
+    :attr:`~.jobs.DriverStatus.LOST_TO_RESET`), ``address`` (failing bus
+    byte address for MASTER_ABORT/TARGET_ABORT, else None), ``bytes``
+    (output bytes written), ``job`` (the :class:`~.jobs.Job`).
     """
 
-    def __init__(self, code: DmaError, *, src: int, dst: int, length: int,
-                 address: int | None = None, bytes_done: int = 0):
-        self.code = DmaError(code)
-        if self.code is DmaError.NONE:
-            raise ValueError("DmaFailed needs an error code, got DmaError.NONE")
-        self.src, self.dst, self.length = src, dst, length
-        self.address = address
-        self.bytes_done = bytes_done
+    def __init__(self, status, *, job, address: int | None = None, bytes: int = 0):
+        if status == ResultStatus.OK:
+            raise ValueError("JobFailed needs a failure status, got ResultStatus.OK")
+        self.status = status
+        self.job, self.address, self.bytes = job, address, bytes
         super().__init__(self._describe())
 
-    @property
-    def rejected(self) -> bool:
-        """True when the card refused the command at start (no bus transfer)."""
-        return self.code in REJECTIONS
-
     def _describe(self) -> str:
-        code = self.code
-        if self.rejected:
-            return f"copy rejected by the card: {self._rejection_reason()} ({code.name})"
+        status = self.status
         where = f"bus address {self.address:#010x}" if self.address is not None else "an unknown address"
-        reason = {
-            DmaError.MASTER_ABORT: f"no target claimed the card's access to {where}; "
-                                   "expected host memory there",
-            DmaError.TARGET_ABORT: f"the target aborted the card's access to {where}",
-            DmaError.PARITY: f"data parity error on the card's access to {where}",
-        }[code]
-        return (f"copy of {self.length} bytes from {self.src:#010x} to {self.dst:#010x} "
-                f"failed after {self.bytes_done} bytes: {reason} ({code.name})")
-
-    def _rejection_reason(self) -> str:
-        code = self.code
-        if code is DmaError.BAD_ALIGNMENT:
-            wrong = [f"{what} address {address:#010x}"
-                     for what, address in (("source", self.src), ("destination", self.dst))
-                     if address % 4]
-            if not wrong:
-                return (f"the card reports a misaligned address, but source {self.src:#010x} "
-                        f"and destination {self.dst:#010x} are both 4-byte aligned")
-            verb = "is" if len(wrong) == 1 else "are"
-            return f"{' and '.join(wrong)} {verb} not 4-byte aligned"
-        if code is DmaError.BAD_LENGTH:
-            return f"length {self.length} bytes is not a non-zero multiple of 4"
-        if code is DmaError.BUS_MASTER_OFF:
-            return ("COMMAND_STATUS.bus_master is 0; expected 1 so the card may master the bus "
-                    "(set it in configuration space)")
-        return "a previous command is still running (DMA_STATUS.busy = 1); wait for it to complete"
+        if not isinstance(status, ResultStatus):
+            reason = ("the card was reset before the job's result was collected; "
+                      "expected it to be submitted again")
+        elif status is ResultStatus.MASTER_ABORT:
+            reason = f"no target claimed the card's access to {where}; expected host memory there"
+        elif status is ResultStatus.TARGET_ABORT:
+            reason = f"the target aborted the card's access to {where}"
+        else:
+            reason = _MEANING[status]
+        return f"{self.job.describe()} failed after {self.bytes} output bytes: {reason} ({status.name})"

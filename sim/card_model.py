@@ -1,38 +1,69 @@
-"""Behavioural model of the PAC: configuration space, BAR0 registers, the copy
-engine and INTA#, with no HDL simulator.
+"""Behavioural model of the PAC: configuration space, BAR0 registers and
+windows, the descriptor-ring engine (docs/rings.md) and INTA#, with no HDL
+simulator.
 
 It implements the same contract as the RTL, through :mod:`pacsim.hdl.regmap`
-(every register is stored and decoded by its :class:`Register`; access types
-drive the write semantics). It knows nothing of bus timing: its DMA engine
-runs bus transactions through a :class:`DmaTarget` (host memory, provided by
+and :mod:`pacsim.hdl.layouts` (every register, descriptor and context word
+is stored and decoded by its :class:`Register`; access types drive the
+write semantics). It knows nothing of bus timing: its bus master runs
+transactions through a :class:`DmaTarget` (host memory, provided by
 :class:`pacsim.sim.model_bus.ModelBus`), which says how each transaction
 ended and how many PCI clocks it took, and the bus moves the model's time
-forward with :meth:`CardModel.advance_to`.
+forward with :meth:`CardModel.advance_to`. Engine time comes from
+:class:`~.pci_costs.PciCosts`; what a job does with its data is
+:mod:`.card_jobs`.
 
-Timing rule: each card-initiated transaction takes effect when it starts; the
-engine starts its next transaction when the previous one has ended, and a
-command completes (status, interrupt) when its last transaction has ended.
+Timing rule: each card-initiated transaction takes effect when it starts;
+the ring engine starts its next transaction when the previous one has ended.
 CONTROL.reset and RST# act at once.
 
-Where the contract leaves room, the model does this:
+Where docs/rings.md is silent, the model does this (the RTL follows it):
 
-- CAPS.burst_words reads the build's ``burst_words`` (the map's reset value
-  0 stands for "build parameter"); CONTROL.reset keeps it.
-- COPY_SRC/DST/LEN are latched at the start; later writes do not affect a
-  running command.
-- DMA_COUNT follows each chunk written. After a target abort of a write it
-  includes the data phases completed before the aborted one.
-- DMA_ERROR_ADDR is the address of the failed data phase: for a master abort
-  the transaction's first address, for a target abort the aborted phase.
-- A start refused with BUSY sets error = BUSY and leaves DMA_COUNT to the
-  running command, which goes on and, on success, leaves error as it is (so
-  it still reads BUSY). Other refusals set DMA_COUNT = 0.
+- The card is idle after reset (RST# or CONTROL.reset; ``RING_STATUS``
+  reads 0), after finding the command ring empty (``cmd_empty``) and when
+  a job ends with ``RING_CTRL.enable`` or ``COMMAND.bus_master`` at 0. It
+  leaves idle, clearing ``cmd_empty``, once ``enable``, ``bus_master`` and a
+  remembered kick are all 1; otherwise it goes on to the next command after
+  each job without a kick.
+- A kick is remembered until the card starts reading a command or a result
+  slot's STATUS: one that arrives during such a read, or while the card is
+  busy, makes its next wait (idle, ``result_full``) end at once. The
+  ``result_full`` wait ends on a kick alone.
+- ``RING_STATUS.busy`` is 1 from reading an owned command until its result
+  is written (a ``result_full`` wait included).
+- The card reads a whole descriptor in one transaction (command 4 dwords,
+  segment 2, a result slot's STATUS 1), writes a result as one 4-dword
+  transaction and releases a command by writing its first dword; it never
+  writes segment descriptors. Results come in command order.
+- A ring whose base is not 16-byte aligned or whose size is not a power of
+  two in 2..4096 stops the rings when the card accesses it
+  (``aborted``, ``abort_status = BAD_DESCRIPTOR``, ``ring_error``).
+- An unowned segment descriptor ends that ring's descriptors for the job
+  (the other ring is still read up to its ``last``). A job reads at most
+  one ring's worth of descriptors per ring: no ``last`` among them is
+  ``BAD_DESCRIPTOR``.
+- Output is written as it is produced, in order: a bus error while moving
+  data leaves ``BYTES`` = output bytes written before it (for an aborted
+  write, the data phases of that transaction that completed count).
+- A card-initiated transaction that is master- or target-aborted sets
+  ``received_master_abort``/``received_target_abort`` in configuration
+  space, for descriptors and data alike.
+- RST# clears the channel contexts; CONTROL.reset keeps them. Context and
+  counter entries of channels at or above ``CHANNELS.count`` and the
+  unused dwords of each entry read 0 and ignore writes.
+- CAPS.burst_words and CHANNELS.count read the build's values (the map's
+  reset value 0 stands for "build parameter"); CONTROL.reset keeps them.
 """
 import enum
+import struct
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
-from ..hdl.regmap import BAR0, CONFIG, Access, DmaError
+from ..hdl.layouts import (ALG_COUNTERS, CHANNEL_COUNTERS, CMD, CONTEXT, RESULT, SEG, AlgUnit,
+                           CipherAlg, CipherMode, Direction, MacAlg, MAX_SEGMENTS, Opcode, ResultStatus)
+from ..hdl.regmap import BAR0, CONFIG, MAX_CHANNELS, WINDOWS, Access
+from .card_jobs import Command, Context, JobStream, outcome, validate
+from .pci_costs import COSTS, PciCosts
 
 __all__ = ["CardModel", "DmaTarget", "Burst", "Termination"]
 
@@ -66,18 +97,32 @@ class DmaTarget(Protocol):
         """One memory-write transaction of up to ``len(words)`` dwords at byte ``address``."""
 
 
-_ABORT_CODE = {Termination.MASTER_ABORT: DmaError.MASTER_ABORT,
-               Termination.TARGET_ABORT: DmaError.TARGET_ABORT}
-_ABORT_STATUS_BIT = {DmaError.MASTER_ABORT: "received_master_abort",
-                     DmaError.TARGET_ABORT: "received_target_abort"}
+_ABORT_STATUS = {Termination.MASTER_ABORT: ResultStatus.MASTER_ABORT,
+                 Termination.TARGET_ABORT: ResultStatus.TARGET_ABORT}
+_ABORT_CONFIG_BIT = {ResultStatus.MASTER_ABORT: "received_master_abort",
+                     ResultStatus.TARGET_ABORT: "received_target_abort"}
+#: Descriptor layout of each ring.
+_ENTRY = {"CMD": CMD, "SRC": SEG, "DST": SEG, "RES": RESULT}
+#: Ring sizes the card accepts.
+_RING_SIZES = {1 << n for n in range(1, 13)}
+#: Yielded by the ring engine: wait for a kick.
+_WAIT = None
 
 
 class _Aborted(Exception):
     """A transfer ended by an abort after ``words`` dwords, at ``address``."""
 
-    def __init__(self, code: DmaError, address: int, words: int):
-        super().__init__(code, address, words)
-        self.code, self.address, self.words = code, address, words
+    def __init__(self, status: ResultStatus, address: int, words: int):
+        super().__init__(status, address, words)
+        self.status, self.address, self.words = status, address, words
+
+
+class _RingAbort(Exception):
+    """A descriptor transfer failed (or a ring is misprogrammed): the rings stop."""
+
+    def __init__(self, status: ResultStatus):
+        super().__init__(status)
+        self.status = status
 
 
 def _lanes(byte_enables: int) -> int:
@@ -100,37 +145,60 @@ def _store(reg, old: int, value: int, byte_enables: int) -> tuple:
     return new, triggered
 
 
+def _words(layout, **values) -> list:
+    """A descriptor's dwords in address order from ``{register name: word}``."""
+    words = [0] * (layout.size // 4)
+    for name, word in values.items():
+        words[getattr(layout, name).offset // 4] = word
+    return words
+
+
 class CardModel:
     """The PAC as seen from the bus: configuration space, BAR0 and INTA#.
 
     ``target`` carries the card's DMA transactions; ``burst_words`` is the
-    build's DMA chunk size in 32-bit words (reported in CAPS). All addresses
-    are bus byte addresses; times are PCI clocks.
+    build's DMA chunk in 32-bit words (CAPS), ``channels`` its channel count
+    (CHANNELS), ``costs`` the engines' timing. Addresses are bus byte
+    addresses; times are PCI clocks.
     """
 
-    def __init__(self, target: DmaTarget, *, burst_words: int = 128):
+    def __init__(self, target: DmaTarget, *, burst_words: int = 128, channels: int = 16,
+                 costs: PciCosts = COSTS):
         if burst_words < 1:
             raise ValueError(f"burst_words={burst_words}: expected at least 1 word")
+        if not 1 <= channels <= MAX_CHANNELS:
+            raise ValueError(f"channels={channels}: expected 1 to {MAX_CHANNELS}")
         self._target = target
         self._burst_words = burst_words
+        self._channel_count = channels
+        self._costs = costs
         caps = BAR0.CAPS.decode(BAR0.CAPS.reset_value)
-        self._caps = BAR0.CAPS.encode(**{**caps, "burst_words": burst_words})
+        self._build = {BAR0.CAPS: BAR0.CAPS.encode(**{**caps, "burst_words": burst_words}),
+                       BAR0.CHANNELS: BAR0.CHANNELS.encode(count=channels)}
         self._now = 0
         self.power_on_reset()
 
     # -- reset -------------------------------------------------------------
 
     def power_on_reset(self) -> None:
-        """RST#: configuration space, BAR0 and engines to their reset state."""
+        """RST#: configuration space, BAR0, channel contexts and engines to their reset state."""
         self._config = {reg: reg.reset_value for reg in CONFIG}
+        self._contexts = [{reg: reg.reset_value for reg in CONTEXT} for _ in range(self._channel_count)]
         self._reset_bar0()
 
     def _reset_bar0(self) -> None:
-        """CONTROL.reset: BAR0 registers to reset values, running command dropped."""
+        """CONTROL.reset: registers, ring state and counters to reset values,
+        the running job dropped; channel contexts kept."""
         self._regs = {reg: reg.reset_value for reg in BAR0}
-        self._regs[BAR0.CAPS] = self._caps
-        self._engine = None
-        self._next_event = None
+        self._regs.update(self._build)
+        self._channel_counters = [{reg: 0 for reg in CHANNEL_COUNTERS} for _ in range(self._channel_count)]
+        self._alg_counters = [{reg: 0 for reg in ALG_COUNTERS} for _ in AlgUnit]
+        self._kick = False
+        self._unsignalled = 0
+        self._first_unsignalled = None
+        self._dma_clocks = 0           # PCI clocks of the running job's transfers
+        self._engine = self._rings()
+        self._engine_at = self._now
 
     # -- configuration space ----------------------------------------------
 
@@ -149,9 +217,15 @@ class CardModel:
         reg = CONFIG.at(offset)
         if reg is not None:
             self._config[reg], _ = _store(reg, self._config[reg], value, byte_enables)
+            if reg is CONFIG.COMMAND_STATUS:
+                self._wake()
 
     def _command(self) -> dict:
         return CONFIG.COMMAND_STATUS.decode(self._config[CONFIG.COMMAND_STATUS])
+
+    def _config_flag(self, name: str) -> None:
+        status = CONFIG.COMMAND_STATUS
+        self._config[status] |= status.encode(**{name: 1})
 
     # -- BAR0 --------------------------------------------------------------
 
@@ -165,21 +239,37 @@ class CardModel:
         """Whether the card answers a memory access at ``address`` (memory space on, inside BAR0)."""
         return bool(self._command()["memory_space"]) and self.bar0 <= address < self.bar0 + BAR0.size
 
+    def _locate(self, offset: int) -> tuple:
+        """``(storage dict, register)`` of the BAR0 dword at ``offset``, or ``(None, None)``."""
+        reg = BAR0.at(offset)
+        if reg is not None:
+            return self._regs, reg
+        for name, layout, entries in (("ALG_COUNTERS", ALG_COUNTERS, self._alg_counters),
+                                      ("CHANNEL_COUNTERS", CHANNEL_COUNTERS, self._channel_counters),
+                                      ("CONTEXT", CONTEXT, self._contexts)):
+            base, size = WINDOWS[name]
+            index, inner = divmod(offset - base, size)
+            if 0 <= index < len(entries):
+                reg = layout.at(inner)
+                return (entries[index], reg) if reg is not None else (None, None)
+        return None, None
+
     def mem_read(self, address: int) -> int:
-        """BAR0 dword at bus ``address`` (which the card claims); unimplemented offsets read 0."""
-        reg = BAR0.at(address - self.bar0)
-        return 0 if reg is None else self._regs[reg]
+        """BAR0 dword at bus ``address`` (which the card claims); unimplemented dwords read 0."""
+        storage, reg = self._locate(address - self.bar0)
+        return 0 if reg is None else storage[reg]
 
     def mem_write(self, address: int, value: int, byte_enables: int = 0xF) -> None:
         """Write the BAR0 dword at bus ``address``; W1S fields trigger their action."""
-        reg = BAR0.at(address - self.bar0)
+        storage, reg = self._locate(address - self.bar0)
         if reg is None:
             return
-        self._regs[reg], triggered = _store(reg, self._regs[reg], value, byte_enables)
+        storage[reg], triggered = _store(reg, storage[reg], value, byte_enables)
         if reg is BAR0.CONTROL and "reset" in triggered:
             self._reset_bar0()
-        if reg is BAR0.COPY_CTRL and "start" in triggered:
-            self._start_copy()
+        if reg is BAR0.RING_CTRL:
+            self._kick = self._kick or "kick" in triggered
+            self._wake()
 
     def _get(self, reg) -> dict:
         return reg.decode(self._regs[reg])
@@ -201,103 +291,268 @@ class CardModel:
         """INTA# asserted: an enabled interrupt is pending and interrupt_disable is 0."""
         return self._interrupt_pending() and not self._command()["interrupt_disable"]
 
+    def _coalesce_deadline(self) -> int | None:
+        timeout = self._get(BAR0.COALESCE)["timeout"]
+        return self._first_unsignalled + timeout if self._unsignalled and timeout else None
+
+    def _result_written(self) -> None:
+        """Coalescing: signal after COALESCE.count results (0 acts as 1)."""
+        if not self._unsignalled:
+            self._first_unsignalled = self._now
+        self._unsignalled += 1
+        if self._unsignalled >= max(self._get(BAR0.COALESCE)["count"], 1):
+            self._signal_results()
+
+    def _signal_results(self) -> None:
+        self._set(BAR0.INT_STATUS, result=1)
+        self._unsignalled = 0
+        self._first_unsignalled = None
+
     # -- time ----------------------------------------------------------------
 
+    def _wake(self) -> None:
+        """A register write the waiting ring engine may be waiting for: let it look."""
+        if self._engine is not None and self._engine_at is None:
+            self._engine_at = self._now
+
     def next_event(self) -> int | None:
-        """PCI clock of the engine's next step, or None when idle."""
-        return self._next_event
+        """PCI clock of the card's next step (ring engine or coalescing timeout), or None."""
+        events = [t for t in (self._engine_at, self._coalesce_deadline()) if t is not None]
+        return min(events) if events else None
 
     def advance_to(self, clock: int) -> None:
-        """Run the engine's steps due up to PCI clock ``clock``."""
-        while self._engine is not None and self._next_event <= clock:
-            self._now = self._next_event
-            try:
-                self._next_event += next(self._engine)
-            except StopIteration:
-                self._engine = self._next_event = None
+        """Run the card's steps due up to PCI clock ``clock``."""
+        while (event := self.next_event()) is not None and event <= clock:
+            self._now = max(self._now, event)
+            deadline = self._coalesce_deadline()
+            if deadline is not None and deadline <= self._now:
+                self._signal_results()
+            if self._engine_at is not None and self._engine_at <= self._now:
+                try:
+                    delay = next(self._engine)
+                except StopIteration:
+                    self._engine = None
+                    delay = _WAIT
+                self._engine_at = None if delay is _WAIT else self._now + delay
         self._now = max(self._now, clock)
 
-    # -- copy engine -------------------------------------------------------
+    # -- ring engine -----------------------------------------------------------
 
-    def _start_copy(self) -> None:
-        code = self._rejection()
-        if code is not None:
-            self._set(BAR0.DMA_STATUS, error=code)
-            if code is not DmaError.BUSY:   # DMA_COUNT belongs to the running command
-                self._regs[BAR0.DMA_COUNT] = BAR0.DMA_COUNT.encode(bytes=0)
-            self._set(BAR0.INT_STATUS, dma_error=1)
-            return
-        src = self._get(BAR0.COPY_SRC)["address"]
-        dst = self._get(BAR0.COPY_DST)["address"]
-        length = self._get(BAR0.COPY_LEN)["length"]
-        self._set(BAR0.DMA_STATUS, busy=1, error=DmaError.NONE)
-        self._regs[BAR0.DMA_COUNT] = BAR0.DMA_COUNT.encode(bytes=0)
-        self._engine = self._copy(src, dst, length)
-        self._next_event = self._now
+    def _runnable(self) -> bool:
+        return bool(self._get(BAR0.RING_CTRL)["enable"] and self._command()["bus_master"])
 
-    def _rejection(self) -> DmaError | None:
-        """Start-time validation, in the card's order; None if the command is accepted."""
-        if self._get(BAR0.DMA_STATUS)["busy"]:
-            return DmaError.BUSY
-        if not self._command()["bus_master"]:
-            return DmaError.BUS_MASTER_OFF
-        if self._get(BAR0.COPY_SRC)["address"] % 4 or self._get(BAR0.COPY_DST)["address"] % 4:
-            return DmaError.BAD_ALIGNMENT
-        length = self._get(BAR0.COPY_LEN)["length"]
-        if length == 0 or length % 4:
-            return DmaError.BAD_LENGTH
-        return None
-
-    def _copy(self, src: int, dst: int, length: int):
-        """The copy command: chunks of ``burst_words`` read then written, in
-        forward order; DMA_COUNT follows each chunk written. A generator
-        yielding the clocks of each transaction."""
-        done = 0
-        while done < length:
-            words = min(self._burst_words, (length - done) // 4)
+    def _rings(self):
+        """The ring engine: a generator yielding the PCI clocks of each step,
+        or ``_WAIT`` to wait for a register write; it returns when the rings stop."""
+        while True:
+            while not (self._kick and self._runnable()):        # idle
+                yield _WAIT
+            self._set(BAR0.RING_STATUS, cmd_empty=0)
             try:
-                data = yield from self._transfer(src + done, words)
-            except _Aborted as abort:
-                self._finish(abort.code, done, abort.address)
+                while (yield from self._job()) and self._runnable():
+                    pass
+            except _RingAbort as abort:
+                self._set(BAR0.RING_STATUS, busy=0, result_full=0, aborted=1, abort_status=abort.status)
+                self._set(BAR0.INT_STATUS, ring_error=1)
                 return
+
+    def _ring(self, name: str) -> tuple:
+        """``(base, entries, index)`` of a ring; a misprogrammed ring stops the rings."""
+        base = self._get(getattr(BAR0, f"{name}_RING_BASE"))["address"]
+        entries = self._get(getattr(BAR0, f"{name}_RING_SIZE"))["entries"]
+        if base % 16 or entries not in _RING_SIZES:
+            raise _RingAbort(ResultStatus.BAD_DESCRIPTOR)
+        return base, entries, self._get(getattr(BAR0, f"{name}_RING_INDEX"))["index"]
+
+    def _advance(self, name: str) -> None:
+        _, entries, index = self._ring(name)
+        self._set(getattr(BAR0, f"{name}_RING_INDEX"), index=(index + 1) % entries)
+
+    def _descriptor(self, name: str, words=None, count: int | None = None):
+        """Read ``count`` dwords of (or write ``words`` to) the entry at the
+        ring's index; a bus error stops the rings."""
+        base, _, index = self._ring(name)
+        address = base + index * _ENTRY[name].size
+        try:
+            return (yield from self._transfer(address, count if words is None else len(words), words))
+        except _Aborted as abort:
+            raise _RingAbort(abort.status) from None
+
+    def _job(self):
+        """One command: read, segments, validation, result slot, data, result,
+        counters. Returns False if the command ring was empty."""
+        self._kick = False
+        command = Command.decode((yield from self._descriptor("CMD", count=CMD.size // 4)))
+        if not command.own:
+            self._set(BAR0.RING_STATUS, cmd_empty=1)
+            return False
+        self._set(BAR0.RING_STATUS, busy=1)
+        source, source_good = yield from self._segments("SRC")
+        destination, destination_good = yield from self._segments("DST")
+        contexts = [Context.decode(words) for words in self._contexts]
+        status = ResultStatus.BAD_DESCRIPTOR
+        if source_good and destination_good:
+            status = validate(command, sum(n for _, n in source), sum(n for _, n in destination), contexts)
+        yield from self._result_slot()
+        stream = JobStream(command, contexts) if status is ResultStatus.OK else None
+        written, address = 0, 0
+        if stream is not None:
+            status, written, address = yield from self._run(stream, source, destination)
+        result = _words(RESULT,
+                        STATUS=RESULT.STATUS.encode(status=status, cipher_channel=command.cipher_channel,
+                                                    mac_channel=command.mac_channel, opcode=command.opcode),
+                        TAG=RESULT.TAG.encode(tag=command.tag),
+                        BYTES=RESULT.BYTES.encode(bytes=written % (1 << RESULT.BYTES.bytes.width)),
+                        ADDRESS=RESULT.ADDRESS.encode(address=address))
+        yield from self._descriptor("RES", words=result)
+        yield from self._descriptor("CMD", words=[command.control & ~CMD.CONTROL.own.mask])
+        self._advance("CMD")
+        self._advance("RES")
+        self._bump(BAR0.JOBS)
+        self._count(command, status, contexts, stream)
+        self._set(BAR0.RING_STATUS, busy=0)
+        self._result_written()
+        return True
+
+    def _segments(self, name: str):
+        """Read one job's segment descriptors from ring ``name``: ``(segments, accepted)``."""
+        _, entries, _ = self._ring(name)
+        segments, accepted = [], True
+        for count in range(1, entries + 1):
+            word = dict(zip((reg.name for reg in SEG), (yield from self._descriptor(name, count=SEG.size // 4))))
+            control = SEG.CONTROL.decode(word["CONTROL"])
+            address = SEG.ADDRESS.decode(word["ADDRESS"])["address"]
+            if not control["own"]:
+                return segments, False            # not consumed
+            self._advance(name)
+            length = control["length"]
+            if length == 0 or length % 4 or address % 4 or count > MAX_SEGMENTS:
+                accepted = False
+            segments.append((address, length))
+            if control["last"]:
+                return segments, accepted
+        return segments, False
+
+    def _result_slot(self):
+        """Wait until the next result slot is owned by the card."""
+        while True:
+            self._kick = False
+            (word,) = yield from self._descriptor("RES", count=1)
+            if RESULT.STATUS.decode(word)["own"]:
+                return
+            self._set(BAR0.RING_STATUS, result_full=1)
+            while not self._kick:
+                yield _WAIT
+            self._set(BAR0.RING_STATUS, result_full=0)
+
+    def _run(self, stream: JobStream, source, destination):
+        """Move a validated job's data: read the source in chunks, write the
+        output as it is produced. Returns ``(status, bytes written, failing address)``."""
+        self._dma_clocks = 0
+        writer = _Output(destination)
+        remaining = stream.command.length
+        try:
+            for address, length in source:
+                take = min(length, remaining)
+                for offset in range(0, take, 4 * self._burst_words):
+                    words = min(self._burst_words, (take - offset) // 4)
+                    data = yield from self._transfer(address + offset, words)
+                    yield from self._write(writer, stream.feed(struct.pack(f"<{words}I", *data)))
+                remaining -= take
+                if not remaining:
+                    break
+            engine = self._engine_clocks(stream)
+            if engine > self._dma_clocks:
+                yield engine - self._dma_clocks
+            tail, status = stream.finish()
+            yield from self._write(writer, tail)
+        except _Aborted as abort:
+            return abort.status, writer.written, abort.address
+        return status, writer.written, 0
+
+    def _write(self, writer: "_Output", data: bytes):
+        for address, start, count in writer.pieces(len(data), 4 * self._burst_words):
+            words = struct.unpack(f"<{count // 4}I", data[start:start + count])
             try:
-                yield from self._transfer(dst + done, words, data)
+                yield from self._transfer(address, len(words), words)
             except _Aborted as abort:
-                self._finish(abort.code, done + 4 * abort.words, abort.address)
-                return
-            done += 4 * words
-            self._regs[BAR0.DMA_COUNT] = BAR0.DMA_COUNT.encode(bytes=done)
-        self._finish(DmaError.NONE, done)
+                writer.written += 4 * abort.words
+                raise
+            writer.written += count
+
+    def _engine_clocks(self, stream: JobStream) -> int:
+        direction = Direction.DECODE if stream.decode else Direction.ENCODE
+        cipher = mac = None
+        if stream.cipher is not None:
+            cipher = (CipherAlg(stream.cipher.alg), CipherMode(stream.cipher.mode), direction)
+        if stream.mac is not None:
+            mac = MacAlg(stream.mac.alg)
+        return self._costs.engine_clocks(cipher=cipher, cipher_bytes=stream.payload_bytes,
+                                         mac=mac, mac_bytes=stream.auth_end)
 
     def _transfer(self, address: int, count: int, words=None):
         """Move ``count`` dwords at ``address`` (a read when ``words`` is None)
         in as many transactions as the target needs; returns the dwords read.
-        Raises :class:`_Aborted` on a master or target abort."""
+        Raises :class:`_Aborted` on a master or target abort (after flagging
+        it in configuration space)."""
         data, done = [], 0
         while done < count:
             at = (address + 4 * done) & 0xFFFF_FFFF
             burst = (self._target.burst_read(at, count - done) if words is None
                      else self._target.burst_write(at, words[done:]))
             self._bump(BAR0.DMA_TRANSACTIONS)
+            self._dma_clocks += burst.clocks
             yield burst.clocks
             data.extend(burst.data)
             done += burst.phases
-            if burst.termination in _ABORT_CODE:
-                raise _Aborted(_ABORT_CODE[burst.termination], (address + 4 * done) & 0xFFFF_FFFF, done)
+            if burst.termination in _ABORT_STATUS:
+                status = _ABORT_STATUS[burst.termination]
+                self._config_flag(_ABORT_CONFIG_BIT[status])
+                raise _Aborted(status, (address + 4 * done) & 0xFFFF_FFFF, done)
             if burst.termination is Termination.DISCONNECT:
                 self._bump(BAR0.DMA_DISCONNECTS)
         return data
 
-    def _finish(self, code: DmaError, written: int, error_address: int | None = None) -> None:
-        """End the running command. Success leaves DMA_STATUS.error as it is
-        (NONE since the start, or BUSY if a later start was refused)."""
-        self._regs[BAR0.DMA_COUNT] = BAR0.DMA_COUNT.encode(bytes=written)
-        if code is DmaError.NONE:
-            self._set(BAR0.DMA_STATUS, busy=0)
-            self._set(BAR0.INT_STATUS, copy_done=1)
+    # -- counters --------------------------------------------------------------
+
+    def _count(self, command: Command, status: ResultStatus, contexts, stream) -> None:
+        """Per-channel and per-algorithm counters of a finished ENCODE/DECODE job."""
+        if command.opcode not in (Opcode.ENCODE, Opcode.DECODE):
             return
-        self._set(BAR0.DMA_STATUS, busy=0, error=code)
-        self._regs[BAR0.DMA_ERROR_ADDR] = BAR0.DMA_ERROR_ADDR.encode(address=error_address)
-        self._set(BAR0.INT_STATUS, dma_error=1)
-        status = CONFIG.COMMAND_STATUS
-        self._config[status] |= status.encode(**{_ABORT_STATUS_BIT[code]: 1})
+        kind = outcome(status)
+        direction = Opcode(command.opcode).name.lower()
+        named = {(service, number) for service, number in command.channels if number < len(contexts)}
+        for number in {number for _, number in named}:
+            counters = self._channel_counters[number]
+            self._add(counters, getattr(CHANNEL_COUNTERS, kind.upper()), 1)
+            if stream is not None and kind == "good":
+                self._add(counters, CHANNEL_COUNTERS.BYTES, stream.payload_bytes)
+        units = {contexts[number].unit() for service, number in named
+                 if contexts[number].open and contexts[number].service == service}
+        for unit in units - {None}:
+            self._add(self._alg_counters[unit], getattr(ALG_COUNTERS, f"{direction}_{kind}".upper()), 1)
+
+    @staticmethod
+    def _add(counters: dict, reg, amount: int) -> None:
+        counters[reg] = (counters[reg] + amount) % (1 << reg.count.width)
+
+
+class _Output:
+    """Where a job's output goes: its destination segments, filled in order."""
+
+    def __init__(self, segments):
+        self.segments = segments
+        self.written = 0
+
+    def pieces(self, length: int, burst_bytes: int):
+        """``(bus address, offset in the data, bytes)`` of each write of the
+        next ``length`` output bytes: within one segment, at most a burst."""
+        start, position = self.written, 0
+        base = 0
+        for address, size in self.segments:
+            while start + position < base + size and position < length:
+                offset = start + position - base
+                count = min(size - offset, length - position, burst_bytes)
+                yield address + offset, position, count
+                position += count
+            base += size

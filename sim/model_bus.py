@@ -2,8 +2,8 @@
 
 Host memory is a bytearray at bus address 0; the card model sits at one
 device number; a virtual PCI clock advances by the cost of every transaction
-(:class:`PciCosts`). Memory faults can be injected so the driver's DMA error
-paths run on the model too.
+(:class:`~.pci_costs.PciCosts`). Memory faults can be injected so the
+driver's DMA error paths run on the model too.
 
 Simplifications, by design: host and card transactions do not contend for
 the bus (a host access during a copy does not delay it); the host memory
@@ -12,46 +12,14 @@ DMA_LATENCY_EXPIRIES and PCI_PARITY_ERRORS stay 0; DMA_DISCONNECTS counts the
 disconnects of bursts that run past the end of claimed memory.
 """
 import struct
-from dataclasses import dataclass
 
 from ..hdl.regmap import BAR0
 from ..host.bus import DmaBuffer, MasterAbort, PciBus
 from .allocator import Allocator
 from .card_model import Burst, CardModel, Termination
+from .pci_costs import COSTS, PciCosts
 
 __all__ = ["ModelBus", "HostMemory", "PciCosts", "COSTS"]
-
-
-@dataclass(frozen=True)
-class PciCosts:
-    """PCI clocks of bus events: the model's whole timing, in one place.
-
-    A transaction of ``n`` data phases costs address phase + DEVSEL wait
-    (medium decode; on reads it covers the AD turnaround) + ``n`` + idle,
-    i.e. ``n + 4``: a single config or memory access takes 5 clocks, a DMA
-    chunk of ``n`` words ``n + 4`` each way.
-    """
-    address_phase: int = 1      #: FRAME# asserted, address and command on AD/C/BE#
-    devsel_wait: int = 2        #: medium DEVSEL#: the first data phase completes 2 clocks later
-    idle: int = 1               #: FRAME# and IRDY# deasserted between transactions
-    master_abort_wait: int = 5  #: clocks without DEVSEL# before the initiator master-aborts
-    abort_phase: int = 1        #: the clock the target signals target abort (STOP#, no TRDY#)
-
-    def transaction(self, phases: int) -> int:
-        """Clocks of a claimed transaction that completes ``phases`` data phases."""
-        return self.address_phase + self.devsel_wait + phases + self.idle
-
-    def master_abort(self) -> int:
-        """Clocks of a transaction no target claims."""
-        return self.address_phase + self.master_abort_wait + self.idle
-
-    def target_abort(self, phases: int) -> int:
-        """Clocks of a transaction target-aborted after ``phases`` data phases."""
-        return self.transaction(phases) + self.abort_phase
-
-
-#: The default cost model.
-COSTS = PciCosts()
 
 
 class HostMemory:
@@ -116,17 +84,17 @@ class ModelBus(PciBus):
 
     ``memory_size`` bytes of host memory at bus address 0 (buffers come from
     the shared first-fit :class:`Allocator`, which keeps the first 4 KiB
-    free); the card at
-    device ``card_device`` (None: an empty bus) with a DMA chunk of
-    ``burst_words`` 32-bit words; timing from ``costs``. Every transaction
-    takes effect at its end; the clock counts PCI clocks.
+    free); the card at device ``card_device`` (None: an empty bus) with a
+    DMA chunk of ``burst_words`` 32-bit words and ``channels`` channels;
+    timing from ``costs``. Every transaction takes effect at its end; the
+    clock counts PCI clocks.
     """
 
     #: ``(base, size)`` of the BAR address range, in bytes.
     MMIO_WINDOW = (0x8000_0000, 0x1000_0000)
 
     def __init__(self, memory_size: int = 1 << 20, *, card_device: int | None = 4,
-                 burst_words: int = 128, costs: PciCosts = COSTS):
+                 burst_words: int = 128, channels: int = 16, costs: PciCosts = COSTS):
         if not Allocator.RESERVED < memory_size <= self.MMIO_WINDOW[0]:
             raise ValueError(f"memory_size {memory_size:#x}: expected more than "
                              f"{Allocator.RESERVED:#x} and at most {self.MMIO_WINDOW[0]:#x} bytes")
@@ -136,7 +104,9 @@ class ModelBus(PciBus):
         self.memory = HostMemory(memory_size, costs)
         self._allocator = Allocator(0, memory_size)
         self.card_device = card_device
-        self.card = None if card_device is None else CardModel(self.memory, burst_words=burst_words)
+        self.card = None
+        if card_device is not None:
+            self.card = CardModel(self.memory, burst_words=burst_words, channels=channels, costs=costs)
         self._clock = 0
 
     # -- time --------------------------------------------------------------

@@ -13,10 +13,11 @@ import cocotb
 from cocotb.triggers import ClockCycles
 
 from pacsim.hdl.pci_protocol import PciCommand
-from pacsim.hdl.regmap import BAR0, CONFIG, DmaError
+from pacsim.hdl.layouts import ResultStatus
+from pacsim.hdl.regmap import BAR0, CONFIG
 from pacsim.host.bus import MasterAbort
 from pacsim.host.device import PacDevice
-from pacsim.host.errors import DmaFailed
+from pacsim.host.errors import JobFailed
 from pacsim.sim.rtl_bus import RtlBus
 from pacsim.sim.vip.rules import Rule
 
@@ -65,10 +66,10 @@ async def target_abort_on_write_stops_at_the_failing_dword(dut):
     try:
         await device.copy(src, dst, size)
         raise AssertionError("the copy into a target-aborting range succeeded")
-    except DmaFailed as failure:
-        assert failure.code is DmaError.TARGET_ABORT
+    except JobFailed as failure:
+        assert failure.status is ResultStatus.TARGET_ABORT
         assert failure.address == dst.address + offset
-        assert failure.bytes_done == offset
+        assert failure.bytes == offset
     assert bus.host_read(dst.address, offset) == data[:offset]
     assert bus.host_read(dst.address + offset, size - offset) == bytes(size - offset)
     # The card goes on working once the range is harmless again.
@@ -79,7 +80,7 @@ async def target_abort_on_write_stops_at_the_failing_dword(dut):
 
 @cocotb.test()
 async def target_abort_on_read(dut):
-    """A target-abort in the source ends the copy before that chunk is written."""
+    """A target-abort in the source fails the job at that address; nothing past it is written."""
     bus = await RtlBus.start(dut)
     device = await PacDevice.probe(bus)
     size, offset = 8192, 3 * 4 * BURST + 40
@@ -88,10 +89,12 @@ async def target_abort_on_read(dut):
     try:
         await device.copy(src, dst, size)
         raise AssertionError("the copy from a target-aborting range succeeded")
-    except DmaFailed as failure:
-        assert failure.code is DmaError.TARGET_ABORT
+    except JobFailed as failure:
+        assert failure.status is ResultStatus.TARGET_ABORT
         assert failure.address == src.address + offset
-        assert failure.bytes_done == 3 * 4 * BURST     # whole chunks written before it
+        # What was written before the failing read is the source's beginning.
+        assert failure.bytes <= offset and failure.bytes % 4 == 0
+        assert bus.host_read(dst.address, failure.bytes) == bus.host_read(src.address, failure.bytes)
     await bus.finish()
 
 

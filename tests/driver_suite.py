@@ -2,26 +2,38 @@
 
 Each ``check_<name>(bus)`` coroutine takes a fresh :class:`PciBus` (the
 behavioural :class:`ModelBus` under asyncio, or the RTL bus under cocotb),
-asserts RST#, and checks the card's contract against expectations derived
-from the register map and the PCI rules, not from either implementation.
-:data:`CHECKS` lists them all. Data is random from fixed seeds; each copy
-moves at most 64 KiB so the RTL runs them in seconds.
+asserts RST#, and checks the card's contract (the register map,
+docs/rings.md and the PCI rules) against expectations derived from that
+contract, never from either implementation: crypto outputs come from
+:mod:`crypto_reference` (``cryptography``, ``hmac``, published vectors).
+:data:`CHECKS` lists them all. Data is random from fixed seeds; a job moves
+at most 64 KiB and a check runs few jobs, so the RTL runs them in seconds.
+Waits are for INTA# or bounded polls, never assumed latencies. No check
+needs more than 4 channels open at once.
 """
 import random
 
-from pacsim.hdl.regmap import BAR0, CONFIG, IDENTITY, PCI_IDS, VERSION, Access, DmaError
-from pacsim.host.device import COUNTERS, PacDevice, default_copy_timeout
-from pacsim.host.errors import CardTimeout, DmaFailed, MasterAbort
+from crypto_reference import (FIPS81_DES_CBC, FIPS113_DES_MAC, cipher_reference, mac_reference,
+                              nist_cipher_vectors, rfc2202_vectors)
+from pacsim.hdl.layouts import (ALG_COUNTERS, CHANNEL_COUNTERS, CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CMD, CONTEXT,
+                                COUNTER_KINDS, MAC_DIGEST_BYTES, MAX_SEGMENTS, NO_CHANNEL, RESULT, AlgUnit,
+                                CipherAlg, CipherMode, Direction, IvSource, MacAlg, Opcode, ResultStatus, alg_unit)
+from pacsim.hdl.regmap import BAR0, CONFIG, IDENTITY, MAX_CHANNELS, PCI_IDS, RINGS, VERSION, WINDOWS, Access
+from pacsim.host.device import COUNTERS, PacDevice
+from pacsim.host.errors import CardTimeout, ChannelsExhausted, JobFailed, MasterAbort, RingAborted, RingFull
+from pacsim.host.jobs import DriverStatus, Job
 
 #: A DMA address no target claims: outside host memory and outside the MMIO
 #: window of both buses (host memory is well below 1 GiB on both).
 UNCLAIMED_ADDRESS = 0x4000_0000
-#: Bytes of random data kept on each side of a copy's destination.
+#: Bytes of random data kept on each side of a destination.
 GUARD = 64
 #: PCI clocks within which a registered INTA# follows its cause.
 INTA_SETTLE_CLOCKS = 16
-#: PCI clocks allowed to the card to finish a command that is being polled.
+#: PCI clocks allowed to the card to reach a state that is being polled.
 POLL_CLOCKS = 20_000
+#: ESP header before the IV: SPI and sequence number, bytes.
+ESP_HEADER = 8
 
 
 # -- helpers -----------------------------------------------------------------
@@ -68,20 +80,18 @@ def burst_bytes(dev) -> int:
     return 4 * dev.identity.caps["burst_words"]
 
 
-async def start_raw(dev, src: int, dst: int, length: int) -> None:
-    """Program and start a copy by register writes only (no driver bookkeeping)."""
-    await dev.write("COPY_SRC", src)
-    await dev.write("COPY_DST", dst)
-    await dev.write("COPY_LEN", length)
-    await dev.write("COPY_CTRL", BAR0.COPY_CTRL.encode(start=1))
+def window_address(dev, name: str, index: int, reg=None) -> int:
+    """Bus address of entry ``index`` (and register ``reg``) of a BAR0 window."""
+    base, entry_bytes = WINDOWS[name]
+    return dev.bar0 + base + index * entry_bytes + (reg.offset if reg is not None else 0)
 
 
-async def wait_idle(dev, clocks: int = POLL_CLOCKS) -> dict:
-    """Poll DMA_STATUS until busy reads 0; return its fields."""
+async def poll(dev, reg_name: str, predicate, clocks: int = POLL_CLOCKS) -> dict:
+    """Read a BAR0 register until ``predicate(fields)`` holds; return its fields."""
     deadline = dev.bus.clocks() + clocks
-    while (status := await dev.read_fields("DMA_STATUS"))["busy"]:
-        assert dev.bus.clocks() < deadline, f"DMA_STATUS still busy after {clocks} PCI clocks: {status}"
-    return status
+    while not predicate(fields := await dev.read_fields(reg_name)):
+        assert dev.bus.clocks() < deadline, f"{reg_name} = {fields} after {clocks} PCI clocks"
+    return fields
 
 
 class Buffers:
@@ -96,12 +106,23 @@ class Buffers:
         self.held.append(buffer)
         return buffer
 
+    def filled(self, data: bytes):
+        """A buffer holding ``data``."""
+        buffer = self.alloc(max(len(data), 4))
+        self.bus.host_write(buffer.address, data)
+        return buffer
+
     async def __aenter__(self):
         return self
 
     async def __aexit__(self, *exc):
         for buffer in self.held:
             self.bus.free(buffer)
+
+
+async def run_one(dev, job) -> object:
+    (result,) = await dev.run([job])
+    return result
 
 
 async def copy_and_verify(dev, rng, length: int) -> None:
@@ -133,33 +154,104 @@ async def copy_and_verify(dev, rng, length: int) -> None:
             "bytes after dst changed"
         assert bus.host_read(src.address, length) == data, "the copy changed its source"
         delta = {name: after[name] - before[name] for name in COUNTERS}
+        assert delta["JOBS"] == 1, f"JOBS moved by {delta['JOBS']} for one copy"
+        # Descriptors: command, source and destination segment, result slot
+        # STATUS, result, command own clear; then up to a few reads of the next
+        # (empty) command. Data: a read and a write per burst.
         chunks = -(-length // burst_bytes(dev))
+        descriptors = 6
         restarts = delta["DMA_RETRIES"] + delta["DMA_DISCONNECTS"] + delta["DMA_LATENCY_EXPIRIES"]
-        assert 2 * chunks <= delta["DMA_TRANSACTIONS"] <= 2 * chunks + restarts, (
-            f"{length} bytes in {chunks} chunk(s): expected 2 transactions per chunk plus one per "
+        low = 2 * chunks + descriptors
+        assert low <= delta["DMA_TRANSACTIONS"] <= low + 4 + restarts, (
+            f"{length} bytes in {chunks} burst(s): expected {low} transactions (2 per burst, "
+            f"{descriptors} for descriptors) plus up to 4 command polls and one per "
             f"retry/disconnect/latency expiry; counters moved by {delta}")
+
+
+def esp_packet(rng, block: int, payload_bytes: int, iv_in_packet: bool = True) -> tuple:
+    """``(packet, skip)``: SPI and sequence number, the IV block when it
+    travels in the packet, then ``payload_bytes`` of random payload."""
+    header = rng.randbytes(ESP_HEADER + (block if iv_in_packet else 0))
+    return header + rng.randbytes(payload_bytes), len(header)
+
+
+def cipher_key(rng, alg: CipherAlg) -> bytes:
+    return rng.randbytes(CIPHER_KEY_BYTES[alg])
+
+
+async def open_pair(dev, alg, key, **options) -> tuple:
+    """An ENCODE and a DECODE cipher channel with the same key and options."""
+    return (await dev.open_cipher_channel(alg, Direction.ENCODE, key, **options),
+            await dev.open_cipher_channel(alg, Direction.DECODE, key, **options))
+
+
+async def open_mac_pair(dev, alg, key, **options) -> tuple:
+    return (await dev.open_mac_channel(alg, Direction.ENCODE, key, **options),
+            await dev.open_mac_channel(alg, Direction.DECODE, key, **options))
+
+
+async def close_all(dev) -> None:
+    for number in list(dev.channels):
+        await dev.close_channel(number)
+
+
+def expected_esp(packet: bytes, skip: int, cipher=None, cipher_key_bytes=b"", cipher_ivs=b"",
+                 mac=None, mac_key=b"") -> bytes:
+    """Reference ENCODE output: header, payload encrypted per ``cipher``
+    (a Channel), ICV over header + ciphertext per ``mac`` (a Channel)."""
+    header, payload = packet[:skip], packet[skip:]
+    if cipher is not None:
+        ivs = cipher_ivs
+        if cipher.mode is CipherMode.CBC and cipher.iv_source is IvSource.PACKET:
+            ivs = header[-cipher.block_bytes:] + cipher_ivs
+        payload = cipher_reference(cipher.alg, cipher.mode, cipher_key_bytes, ivs, payload)
+    out = header + payload
+    if mac is not None:
+        out += mac_reference(mac.alg, mac_key, out)[:mac.icv_bytes]
+    return out
+
+
+def assert_untouched(bus, buffer, background: bytes, what: str) -> None:
+    assert bus.host_read(buffer.address, len(background)) == background, f"{what}: the destination was written"
 
 
 # -- configuration space -------------------------------------------------------
 
 async def check_probe_finds_card(bus):
-    """probe() finds the card, identifies it and leaves it ready."""
+    """probe() finds the card, identifies it, programs the rings and leaves it
+    ready: every result slot armed, interrupts enabled, every channel closed."""
     dev = await fresh_device(bus)
     ident = dev.identity
     assert dev.device == await find_card(bus)
     for name in ("vendor_id", "device_id", "revision_id", "class_code"):
         assert getattr(ident, name) == PCI_IDS[name], f"identity {name}={getattr(ident, name):#x}"
     assert ident.version == VERSION, f"version {ident.version}; expected {VERSION}"
-    assert ident.caps["copy"] == 1, f"CAPS {ident.caps}: the copy command is missing"
-    assert ident.caps["burst_words"] >= 1, f"CAPS {ident.caps}: no burst buffer"
+    assert ident.caps["copy"] == 1 and ident.caps["crypto"] == 1, f"CAPS {ident.caps}: a command is missing"
+    assert ident.caps["burst_words"] >= 1, f"CAPS {ident.caps}: no DMA burst"
+    assert 1 <= ident.channels <= MAX_CHANNELS, f"CHANNELS.count = {ident.channels}"
     assert ident.bar0_size == BAR0.size
     base, size = bus.mmio_window()
     assert base <= dev.bar0 and dev.bar0 + BAR0.size <= base + size, f"BAR0 at {dev.bar0:#x}"
     assert dev.bar0 % BAR0.size == 0, f"BAR0 at {dev.bar0:#x} is not aligned to its size"
     assert (await dev.read("IDENT")).to_bytes(4, "big") == b"PAC1"
     assert await dev.read("IDENT") == IDENTITY
-    assert await dev.read_fields("INT_ENABLE") == {"copy_done": 1, "dma_error": 1}
-    assert await dev.read_fields("DMA_STATUS") == {"busy": 0, "error": DmaError.NONE}
+    assert await dev.read_fields("INT_ENABLE") == {"result": 1, "ring_error": 1}
+    assert await dev.read_fields("RING_CTRL") == {"kick": 0, "enable": 1}
+    assert await dev.read_fields("COALESCE") == {"count": 1, "timeout": 0}
+    status = await dev.read_fields("RING_STATUS")
+    assert (status["busy"], status["result_full"], status["aborted"]) == (0, 0, 0), status
+    assert await dev.read("JOBS") == 0
+    for name in RINGS:
+        ring = dev.rings[name]
+        assert (await dev.read_fields(f"{name}_RING_BASE"))["address"] == ring.buffer.address
+        assert ring.buffer.address % 16 == 0, f"{name} ring at {ring.buffer.address:#x}"
+        assert (await dev.read_fields(f"{name}_RING_SIZE"))["entries"] == 64
+        assert (await dev.read_fields(f"{name}_RING_INDEX"))["index"] == 0
+    armed = [RESULT.STATUS.decode(dev.rings["RES"].read(i)["STATUS"])["own"] for i in range(64)]
+    assert armed == [1] * 64, "probe left result slots unarmed"
+    for number in range(ident.channels):
+        (config,) = await bus.mem_read(window_address(dev, "CONTEXT", number, CONTEXT.CONFIG))
+        assert config == 0, f"channel {number} CONFIG = {config:#x} after probe; expected closed (0)"
     assert not bus.interrupt_asserted()
 
 
@@ -213,7 +305,7 @@ async def check_empty_slots_read_all_ones(bus):
 
 
 async def check_bar0_sizing(bus):
-    """BAR0 is a 32-bit non-prefetchable memory BAR of BAR0.size bytes."""
+    """BAR0 is a 32-bit non-prefetchable memory BAR of BAR0.size (64 KiB) bytes."""
     await bus.reset()
     device = await find_card(bus)
     await bus.config_write(device, CONFIG.BAR0.offset, 0xFFFF_FFFF)
@@ -261,7 +353,7 @@ async def check_command_bits(bus):
         f"byte-enabled write of the cache line size byte gave {timing}"
 
 
-# -- BAR0 registers --------------------------------------------------------------
+# -- BAR0 registers and windows ----------------------------------------------------
 
 async def check_scratch_read_write(bus):
     """SCRATCH stores every value; byte enables write only the selected bytes."""
@@ -281,99 +373,157 @@ async def check_scratch_read_write(bus):
                                   f"{byte_enables:#06b}: {word:#010x}; expected {expected:#010x}")
 
 
+def implemented_offsets(channels: int) -> set:
+    """BAR0 offsets the contract implements for a card of ``channels`` channels."""
+    offsets = {reg.offset for reg in BAR0}
+    for name, layout, entries in (("ALG_COUNTERS", ALG_COUNTERS, len(AlgUnit)),
+                                  ("CHANNEL_COUNTERS", CHANNEL_COUNTERS, channels),
+                                  ("CONTEXT", CONTEXT, channels)):
+        base, size = WINDOWS[name]
+        offsets |= {base + n * size + reg.offset for n in range(entries) for reg in layout}
+    return offsets
+
+
 async def check_unimplemented_bar0_offsets(bus):
-    """BAR0 offsets outside the map read 0 and ignore writes."""
+    """BAR0 dwords outside the map read 0 and ignore writes: every hole among
+    the registers, the holes of window entries, entries past the card's
+    channel count, and a random sample of the rest."""
     dev = await fresh_device(bus)
+    channels = dev.identity.channels
     await dev.write("SCRATCH", 0x1234_5678)
-    holes = [offset for offset in range(0, BAR0.size, 4) if BAR0.at(offset) is None]
+    implemented = implemented_offsets(channels)
+    first_window = min(base for base, _ in WINDOWS.values())
+    candidates = set(range(0, first_window, 4))
+    for name, entries in (("ALG_COUNTERS", len(AlgUnit)), ("CHANNEL_COUNTERS", channels), ("CONTEXT", channels)):
+        base, size = WINDOWS[name]
+        for n in {0, entries - 1, entries, entries + 1} & set(range(MAX_CHANNELS)):
+            candidates |= set(range(base + n * size, base + (n + 1) * size, 4))
+    rng = random.Random(20)
+    candidates |= {4 * rng.randrange(BAR0.size // 4) for _ in range(128)} | {BAR0.size - 4}
+    holes = sorted(offset for offset in candidates if offset not in implemented and offset < BAR0.size)
     for offset in holes:
         await bus.mem_write(dev.bar0 + offset, [0xFFFF_FFFF])
     for offset in holes:
         (word,) = await bus.mem_read(dev.bar0 + offset)
-        assert word == 0, f"BAR0 offset {offset:#05x} reads {word:#010x}; expected 0"
+        assert word == 0, f"BAR0 offset {offset:#06x} reads {word:#010x}; expected 0"
     assert await dev.read("SCRATCH") == 0x1234_5678, "a write to a hole changed SCRATCH"
+    for number in (0, channels - 1):
+        (config,) = await bus.mem_read(window_address(dev, "CONTEXT", number, CONTEXT.CONFIG))
+        assert config == 0, f"a write to a hole changed channel {number}'s CONFIG to {config:#x}"
 
 
 async def check_read_only_registers_ignore_writes(bus):
-    """Registers made of RO fields keep their value when written."""
+    """Registers made of RO fields, and the counter windows, keep their value when written."""
     dev = await fresh_device(bus)
+    await copy_and_verify(dev, random.Random(21), 64)
     for reg in BAR0:
         if all(f.access is Access.RO for f in reg.fields):
             value = await dev.read(reg.name)
             await dev.write(reg.name, ~value & 0xFFFF_FFFF)
             word = await dev.read(reg.name)
             assert word == value, f"{reg.name} changed from {value:#010x} to {word:#010x} by a write"
+    for name, layout, index in (("CHANNEL_COUNTERS", CHANNEL_COUNTERS, dev.identity.channels - 1),
+                                ("ALG_COUNTERS", ALG_COUNTERS, AlgUnit.AES)):
+        for reg in layout:
+            address = window_address(dev, name, index, reg)
+            (value,) = await bus.mem_read(address)
+            await bus.mem_write(address, [~value & 0xFFFF_FFFF])
+            (word,) = await bus.mem_read(address)
+            assert word == value, f"{name}[{index}].{reg.name} changed from {value} to {word} by a write"
 
 
 async def check_int_status_rw1c(bus):
-    """INT_STATUS bits are set by events and cleared only by writing 1;
-    INTA# and COMMAND_STATUS.interrupt_status follow INT_STATUS & INT_ENABLE."""
+    """INT_STATUS bits are set by events (a result; a descriptor bus error) and
+    cleared only by writing 1; INTA# and COMMAND_STATUS.interrupt_status
+    follow INT_STATUS & INT_ENABLE."""
     dev = await fresh_device(bus)
+    rng = random.Random(22)
     await dev.write("INT_ENABLE", 0)
     async with Buffers(bus) as buffers:
-        src, dst = buffers.alloc(64), buffers.alloc(64)
-        await start_raw(dev, src.address, dst.address, 0)          # refused: BAD_LENGTH
-        assert await dev.read_fields("INT_STATUS") == {"copy_done": 0, "dma_error": 1}
-        await start_raw(dev, src.address, dst.address, 64)
-        await wait_idle(dev)
-    both = {"copy_done": 1, "dma_error": 1}
-    assert await dev.read_fields("INT_STATUS") == both
+        src, dst = buffers.filled(rng.randbytes(64)), buffers.alloc(64)
+        await dev.submit([Job(Opcode.COPY, src, dst)])
+        assert await poll(dev, "INT_STATUS", lambda f: f["result"]) == {"result": 1, "ring_error": 0}
+        await dev.write("CMD_RING_BASE", UNCLAIMED_ADDRESS)     # the next command read fails
+        await dev.kick()
+        both = await poll(dev, "INT_STATUS", lambda f: f["ring_error"])
+        assert both == {"result": 1, "ring_error": 1}, both
+        status = await dev.read_fields("RING_STATUS")
+        assert status["aborted"] == 1 and status["abort_status"] == ResultStatus.MASTER_ABORT, status
     assert not await bus.wait_interrupt(INTA_SETTLE_CLOCKS), "INTA# asserted with INT_ENABLE = 0"
     assert (await dev.config_status())["interrupt_status"] == 0
 
     await dev.write("INT_STATUS", 0)
     assert await dev.read_fields("INT_STATUS") == both, "writing 0 cleared INT_STATUS bits"
-    await dev.write("INT_ENABLE", BAR0.INT_ENABLE.encode(copy_done=1))
-    assert await bus.wait_interrupt(INTA_SETTLE_CLOCKS), "INTA# not asserted for enabled copy_done"
+    await dev.write("INT_ENABLE", BAR0.INT_ENABLE.encode(result=1))
+    assert await bus.wait_interrupt(INTA_SETTLE_CLOCKS), "INTA# not asserted for an enabled result"
     assert (await dev.config_status())["interrupt_status"] == 1
-    await dev.write("INT_STATUS", BAR0.INT_STATUS.encode(dma_error=1))
-    assert await dev.read_fields("INT_STATUS") == {"copy_done": 1, "dma_error": 0}
+    await dev.write("INT_STATUS", BAR0.INT_STATUS.encode(ring_error=1))
+    assert await dev.read_fields("INT_STATUS") == {"result": 1, "ring_error": 0}
     assert await bus.wait_interrupt(INTA_SETTLE_CLOCKS) and bus.interrupt_asserted()
-    await dev.write("INT_STATUS", BAR0.INT_STATUS.encode(copy_done=1))
-    assert await dev.read_fields("INT_STATUS") == {"copy_done": 0, "dma_error": 0}
+    await dev.write("INT_STATUS", BAR0.INT_STATUS.encode(result=1))
+    assert await dev.read_fields("INT_STATUS") == {"result": 0, "ring_error": 0}
     assert not await bus.wait_interrupt(INTA_SETTLE_CLOCKS), "INTA# stays asserted after clearing"
     assert (await dev.config_status())["interrupt_status"] == 0
+
+    await dev.clear_config_errors()
+    lost = await dev.reset()
+    assert [r.status for r in lost] == [DriverStatus.LOST_TO_RESET], lost
+    await copy_and_verify(dev, rng, 64)
 
 
 async def check_w1s_fields_read_zero(bus):
     """Writing 1 to a W1S field triggers its action; the field reads 0."""
     dev = await fresh_device(bus)
     triggers = {reg.name for reg in BAR0 if any(f.access is Access.W1S for f in reg.fields)}
-    assert triggers == {"CONTROL", "COPY_CTRL"}, f"W1S registers {triggers}: extend this check"
+    assert triggers == {"CONTROL", "RING_CTRL"}, f"W1S registers {triggers}: extend this check"
 
     await dev.write("SCRATCH", 0x5A5A_5A5A)
     await dev.write("CONTROL", BAR0.CONTROL.encode(reset=1))
     assert await dev.read("CONTROL") == 0, "CONTROL.reset reads back 1"
     assert await dev.read("SCRATCH") == BAR0.SCRATCH.reset_value, "CONTROL.reset did not reset SCRATCH"
+    await dev.reset()
 
-    await dev.write("COPY_LEN", 0)
-    await dev.write("COPY_CTRL", BAR0.COPY_CTRL.encode(start=1))
-    assert await dev.read("COPY_CTRL") == 0, "COPY_CTRL.start reads back 1"
-    assert (await dev.read_fields("DMA_STATUS"))["error"] == DmaError.BAD_LENGTH, \
-        "COPY_CTRL.start with COPY_LEN = 0 was not refused with BAD_LENGTH"
+    await dev.kick()
+    assert await dev.read_fields("RING_CTRL") == {"kick": 0, "enable": 1}, "RING_CTRL.kick reads back 1"
+    await copy_and_verify(dev, random.Random(23), 64)
 
 
 async def check_control_reset_restores_registers(bus):
-    """CONTROL.reset puts every BAR0 register back to its reset value (CAPS is
-    the build's) and leaves configuration space alone."""
+    """CONTROL.reset puts every BAR0 register and counter back to its reset
+    value (CAPS and CHANNELS are the build's), keeps channel contexts, and
+    leaves configuration space alone."""
     dev = await fresh_device(bus)
     rng = random.Random(2)
-    await copy_and_verify(dev, rng, 256)                        # counters and DMA_COUNT move
+    key, mac_key = cipher_key(rng, CipherAlg.AES128), rng.randbytes(20)
+    cipher = await dev.open_cipher_channel(CipherAlg.AES128, Direction.ENCODE, key)
+    mac = await dev.open_mac_channel(MacAlg.HMAC_SHA1, Direction.ENCODE, mac_key)
+    packet, skip = esp_packet(rng, 16, 64)
+    encoded = await dev.encode(packet, skip=skip, cipher=cipher, mac=mac)
+    await copy_and_verify(dev, rng, 256)                        # counters move
+    contexts = {n: await bus.mem_read(window_address(dev, "CONTEXT", n), CONTEXT.size // 4)
+                for n in (cipher.number, mac.number)}
+
+    await dev.write("RING_CTRL", 0)                             # stop the card before scribbling
     for reg in BAR0:
-        if writable_mask(reg):
+        if writable_mask(reg) and reg is not BAR0.RING_CTRL:
             await dev.write(reg.name, rng.getrandbits(32))
-    await start_raw(dev, 0x1001, 0x2000, 64)                    # refused: BAD_ALIGNMENT
-    caps = await dev.read("CAPS")
+    build = {name: await dev.read(name) for name in ("CAPS", "CHANNELS")}
     config = {reg.name: await dev.config_read(reg.name) for reg in CONFIG}
-    assert (await dev.read_fields("DMA_STATUS"))["error"] == DmaError.BAD_ALIGNMENT
 
     await dev.write("CONTROL", BAR0.CONTROL.encode(reset=1))
-    await wait_idle(dev)
 
     for reg in BAR0:
         word = await dev.read(reg.name)
-        expected = caps if reg is BAR0.CAPS else reg.reset_value
+        expected = build.get(reg.name, reg.reset_value)
         assert word == expected, f"{reg.name} = {word:#010x} after CONTROL.reset; expected {expected:#010x}"
+    for number in range(dev.identity.channels):
+        counters = await dev.channel_counters(number)
+        assert not any(counters.values()), f"channel {number} counters {counters} after CONTROL.reset"
+    for unit, counters in (await dev.alg_counters()).items():
+        assert not any(counters.values()), f"{unit.name} counters {counters} after CONTROL.reset"
+    for number, words in contexts.items():
+        now = await bus.mem_read(window_address(dev, "CONTEXT", number), CONTEXT.size // 4)
+        assert now == words, f"CONTROL.reset changed channel {number}'s context"
     pending = CONFIG.COMMAND_STATUS.interrupt_status.mask
     for reg in CONFIG:
         word = await dev.config_read(reg.name)
@@ -382,30 +532,46 @@ async def check_control_reset_restores_registers(bus):
     assert (await dev.config_status())["interrupt_status"] == 0
     assert not bus.interrupt_asserted()
 
+    await dev.reset()
+    assert await dev.encode(packet, skip=skip, cipher=cipher, mac=mac) == encoded, \
+        "the channels kept across CONTROL.reset encode differently"
 
-async def check_control_reset_aborts_running_copy(bus):
-    """CONTROL.reset during a copy stops it without an interrupt; the card
-    then copies normally."""
+
+async def check_reset_with_jobs_in_flight(bus):
+    """reset() with jobs in flight: each gets LOST_TO_RESET, the card stops
+    at once (no interrupt, the later jobs move nothing), counters and
+    indices restart from 0, channels survive and new jobs run."""
     dev = await fresh_device(bus)
     rng = random.Random(3)
+    key = cipher_key(rng, CipherAlg.TDES_INNER)
+    cipher = await dev.open_cipher_channel(CipherAlg.TDES_INNER, Direction.ENCODE, key)
+    packet, skip = esp_packet(rng, 8, 64)
+    encoded = await dev.encode(packet, skip=skip, cipher=cipher)
     length = 16 * 1024
     async with Buffers(bus) as buffers:
-        src, dst = buffers.alloc(length), buffers.alloc(length)
-        bus.host_write(src.address, rng.randbytes(length))
-        background = rng.randbytes(length)
-        bus.host_write(dst.address, background)
-        await start_raw(dev, src.address, dst.address, length)
-        await dev.write("CONTROL", BAR0.CONTROL.encode(reset=1))
-        assert await wait_idle(dev) == {"busy": 0, "error": DmaError.NONE}
-        await dev.write("INT_ENABLE", BAR0.INT_ENABLE.encode(copy_done=1, dma_error=1))
-        assert not await bus.wait_interrupt(8 * length // 4), "interrupt for a copy aborted by reset"
-        assert await dev.read_fields("INT_STATUS") == {"copy_done": 0, "dma_error": 0}
-        assert await dev.read("DMA_COUNT") == 0
+        src = buffers.filled(rng.randbytes(length))
+        destinations = [buffers.alloc(length) for _ in range(4)]
+        backgrounds = [rng.randbytes(length) for _ in destinations]
+        for dst, background in zip(destinations, backgrounds):
+            bus.host_write(dst.address, background)
+        jobs = [Job(Opcode.COPY, src, dst) for dst in destinations]
+        tags = await dev.submit(jobs)
+        lost = await dev.reset()
+        assert [(r.tag, r.status, r.job) for r in lost] == \
+               [(tag, DriverStatus.LOST_TO_RESET, job) for tag, job in zip(tags, jobs)], lost
+        assert dev.driver_counters["jobs_lost"] == 4 and dev.in_flight == 0
+        assert not await bus.wait_interrupt(8 * length // 4), "an interrupt for jobs lost to reset"
+        assert await dev.read_fields("INT_STATUS") == {"result": 0, "ring_error": 0}
+        assert await dev.read("JOBS") == 0
+        for name in RINGS:
+            assert (await dev.read_fields(f"{name}_RING_INDEX"))["index"] == 0, f"{name} index after reset"
         tail = burst_bytes(dev)
-        assert bus.host_read(dst.address + length - tail, tail) == background[-tail:], \
-            "the last chunk was written: the copy ran on after CONTROL.reset"
-    await dev.reset()
+        assert bus.host_read(destinations[0].address + length - tail, tail) == backgrounds[0][-tail:], \
+            "the first copy ran on after CONTROL.reset"
+        for dst, background in zip(destinations[1:], backgrounds[1:]):
+            assert_untouched(bus, dst, background, "a job behind the reset")
     await copy_and_verify(dev, rng, 512)
+    assert await dev.encode(packet, skip=skip, cipher=cipher) == encoded, "the channel did not survive reset()"
 
 
 # -- copies ----------------------------------------------------------------------
@@ -419,135 +585,417 @@ async def check_copy_random_data(bus):
         await copy_and_verify(dev, rng, length)
 
 
-async def check_bad_alignment(bus):
-    """A misaligned source or destination is refused with BAD_ALIGNMENT, before
-    the length is looked at; the card still works afterwards."""
+async def check_copy_scatter_gather(bus):
+    """A COPY gathers up to MAX_SEGMENTS source pieces and scatters them over
+    up to MAX_SEGMENTS destination pieces, in order, leaving guards alone."""
     dev = await fresh_device(bus)
     rng = random.Random(5)
-    async with Buffers(bus) as buffers:
-        src, dst = buffers.alloc(256), buffers.alloc(256)
-        background = rng.randbytes(dst.size)
-        bus.host_write(dst.address, background)
-        for src_offset, dst_offset, length in ((3, 0, 64), (0, 2, 64), (1, 1, 64), (1, 0, 6)):
-            copy = dev.copy(src.address + src_offset, dst.address + dst_offset, length)
-            error = await raises(DmaFailed, copy)
-            assert error.code is DmaError.BAD_ALIGNMENT, f"offsets {src_offset}/{dst_offset}: {error}"
-            assert error.bytes_done == 0 and error.address is None, error
-            assert "not 4-byte aligned" in str(error), str(error)
-        assert bus.host_read(dst.address, dst.size) == background, "a refused copy wrote memory"
-    await copy_and_verify(dev, rng, 128)
+    for source_count, destination_count in ((3, 4), (MAX_SEGMENTS, MAX_SEGMENTS), (1, MAX_SEGMENTS)):
+        sizes = [4 * rng.randrange(1, 100) for _ in range(source_count)]
+        total = sum(sizes)
+        cuts = sorted(rng.sample(range(1, total // 4), destination_count - 1))
+        pieces = [4 * (b - a) for a, b in zip([0] + cuts, cuts + [total // 4])]
+        async with Buffers(bus) as buffers:
+            data = rng.randbytes(total)
+            sources, offset = [], 0
+            for size in sizes:
+                sources.append((buffers.filled(data[offset:offset + size]).address, size))
+                offset += size
+            areas = [buffers.alloc(size + 2 * GUARD) for size in pieces]
+            backgrounds = [rng.randbytes(area.size) for area in areas]
+            for area, background in zip(areas, backgrounds):
+                bus.host_write(area.address, background)
+            destinations = [(area.address + GUARD, size) for area, size in zip(areas, pieces)]
+            result = (await run_one(dev, Job(Opcode.COPY, sources, destinations))).check()
+            assert result.bytes == total
+            offset = 0
+            for area, size, background in zip(areas, pieces, backgrounds):
+                assert bus.host_read(area.address + GUARD, size) == data[offset:offset + size], \
+                    f"{source_count}->{destination_count} pieces: piece at byte {offset} differs"
+                assert bus.host_read(area.address, GUARD) == background[:GUARD]
+                assert bus.host_read(area.address + GUARD + size, GUARD) == background[-GUARD:]
+                offset += size
 
 
-async def check_bad_length(bus):
-    """Zero or non-multiple-of-4 lengths are refused with BAD_LENGTH."""
+async def check_many_jobs_in_flight(bus):
+    """Two batches of copies submitted back to back (the second while the card
+    works on the first) all complete, in order, with their data."""
     dev = await fresh_device(bus)
     rng = random.Random(6)
     async with Buffers(bus) as buffers:
-        src, dst = buffers.alloc(64), buffers.alloc(64)
-        for length in (0, 2, 6, 63):
-            error = await raises(DmaFailed, dev.copy(src, dst, length))
-            assert error.code is DmaError.BAD_LENGTH, f"length {length}: {error}"
-            assert f"length {length} bytes" in str(error), str(error)
-    await copy_and_verify(dev, rng, 64)
+        batches, expected = [], {}
+        for _ in range(2):
+            jobs = []
+            for _ in range(12):
+                length = 4 * rng.randrange(1, 512)
+                data = rng.randbytes(length)
+                dst = buffers.alloc(length)
+                jobs.append(Job(Opcode.COPY, buffers.filled(data), dst))
+                expected[id(jobs[-1])] = data
+            batches.append(jobs)
+        tags = await dev.submit(batches[0]) + await dev.submit(batches[1])
+        assert len(set(tags)) == len(tags) and dev.in_flight == len(tags)
+        results = []
+        while len(results) < len(tags):
+            results += await dev.collect()
+        assert [r.tag for r in results] == tags, "results did not come in command order"
+        for result in results:
+            result.check()
+            job = result.job
+            data = expected[id(job)]
+            assert result.bytes == len(data)
+            assert bus.host_read(job.destination.address, len(data)) == data, f"{job.describe()}: data differs"
+    assert await dev.read("JOBS") == len(tags)
+    assert dev.driver_counters["results_collected"] == len(tags)
 
 
-async def check_bus_master_off(bus):
-    """With COMMAND.bus_master = 0 a start is refused with BUS_MASTER_OFF, ahead
-    of alignment and length checks."""
-    dev = await fresh_device(bus)
+async def check_ring_full_refuses_the_whole_batch(bus):
+    """A batch larger than the free command or segment entries raises RingFull
+    and writes nothing; a batch that fits then runs."""
+    dev = await fresh_device(bus, command_entries=4, segment_entries=8)
     rng = random.Random(7)
     async with Buffers(bus) as buffers:
-        src, dst = buffers.alloc(64), buffers.alloc(64)
-        await dev.set_command(bus_master=0)
-        for src_address, length in ((src.address, 64), (src.address + 1, 6)):
-            error = await raises(DmaFailed, dev.copy(src_address, dst, length))
-            assert error.code is DmaError.BUS_MASTER_OFF, str(error)
-        assert (await dev.config_status())["bus_master"] == 0
-        await dev.set_command(bus_master=1)
-    await copy_and_verify(dev, rng, 64)
+        src, dst = buffers.filled(rng.randbytes(64)), buffers.alloc(64)
+        error = await raises(RingFull, dev.submit([Job(Opcode.COPY, src, dst) for _ in range(4)]))
+        assert "CMD needs 4 entries, 3 free" in str(error), str(error)
+        pieces = [(src.address + 16 * i, 16) for i in range(3)]
+        error = await raises(RingFull, dev.submit([Job(Opcode.COPY, pieces, dst) for _ in range(3)]))
+        assert "SRC needs 9 entries, 8 free" in str(error), str(error)
+        assert dev.driver_counters["ring_full"] == 2 and dev.in_flight == 0
+        for name in ("CMD", "SRC", "DST"):
+            ring = dev.rings[name]
+            assert bus.host_read(ring.buffer.address, ring.buffer.size) == bytes(ring.buffer.size), \
+                f"a refused batch wrote the {name} ring"
+        assert not await bus.wait_interrupt(2_000) and await dev.read("JOBS") == 0
+        results = await dev.run([Job(Opcode.COPY, src, dst) for _ in range(3)])
+        assert [r.status for r in results] == [ResultStatus.OK] * 3
 
 
 async def check_master_abort(bus):
-    """A copy from or to an address nobody claims fails with MASTER_ABORT at that
-    address, sets received_master_abort (the driver clears it) and leaves the
-    card working."""
+    """A job reading or writing an address nobody claims fails with MASTER_ABORT
+    at that address and the output bytes written before it; the driver
+    clears received_master_abort; the card goes on."""
     dev = await fresh_device(bus)
     rng = random.Random(8)
     base, size = bus.mmio_window()
     assert not base <= UNCLAIMED_ADDRESS < base + size
     length = 1024
     async with Buffers(bus) as buffers:
-        src, dst = buffers.alloc(length), buffers.alloc(length)
+        data = rng.randbytes(length)
+        src, dst = buffers.filled(data), buffers.alloc(length)
         background = rng.randbytes(length)
         bus.host_write(dst.address, background)
         for copy_src, copy_dst in ((src.address, UNCLAIMED_ADDRESS), (UNCLAIMED_ADDRESS, dst.address)):
-            error = await raises(DmaFailed, dev.copy(copy_src, copy_dst, length))
-            assert error.code is DmaError.MASTER_ABORT, str(error)
-            assert error.address == UNCLAIMED_ADDRESS, str(error)
-            assert error.bytes_done == 0, str(error)
+            error = await raises(JobFailed, dev.copy(copy_src, copy_dst, length))
+            assert error.status is ResultStatus.MASTER_ABORT, str(error)
+            assert error.address == UNCLAIMED_ADDRESS and error.bytes == 0, str(error)
+            assert f"bus address {UNCLAIMED_ADDRESS:#010x}" in str(error), str(error)
             assert (await dev.config_status())["received_master_abort"] == 0, "driver left the bit set"
-        assert bus.host_read(dst.address, length) == background, "a failed read-side copy wrote dst"
+        assert_untouched(bus, dst, background, "a failed read-side copy")
 
-        await dev.write("INT_ENABLE", 0)
-        await start_raw(dev, src.address, UNCLAIMED_ADDRESS, length)
-        status = await wait_idle(dev)
-        assert status == {"busy": 0, "error": DmaError.MASTER_ABORT}, status
-        assert await dev.read_fields("INT_STATUS") == {"copy_done": 0, "dma_error": 1}
-        assert await dev.read("DMA_ERROR_ADDR") == UNCLAIMED_ADDRESS
-        assert await dev.read("DMA_COUNT") == 0
-        assert (await dev.config_status())["received_master_abort"] == 1
-        await dev.clear_config_errors()
-        assert (await dev.config_status())["received_master_abort"] == 0
-    await dev.reset()
+        half = length // 2
+        result = await run_one(dev, Job(Opcode.COPY, src, [(dst.address, half), (UNCLAIMED_ADDRESS, half)]))
+        assert (result.status, result.address, result.bytes) == (ResultStatus.MASTER_ABORT, UNCLAIMED_ADDRESS, half), result
+        assert bus.host_read(dst.address, half) == data[:half], "the piece before the failure is wrong"
     await copy_and_verify(dev, rng, 1024)
 
 
-async def check_busy(bus):
-    """A start while a copy runs is refused with BUSY; the running copy goes on
-    and completes correctly."""
+async def check_descriptor_bus_error_aborts_rings(bus):
+    """A descriptor transfer that fails stops the rings (RING_STATUS.aborted,
+    INT_STATUS.ring_error); collect() resets the card and raises RingAborted
+    with the jobs in flight lost; the card then works."""
     dev = await fresh_device(bus)
     rng = random.Random(9)
-    length = 16 * 1024
     async with Buffers(bus) as buffers:
-        src, dst = buffers.alloc(length), buffers.alloc(length)
-        data = rng.randbytes(length)
-        bus.host_write(src.address, data)
-        await start_raw(dev, src.address, dst.address, length)
-        error = await raises(DmaFailed, dev.copy(src, dst, length))
-        assert error.code is DmaError.BUSY, str(error)
-        assert await bus.wait_interrupt(default_copy_timeout(length)), "the running copy never completed"
-        assert await dev.read_fields("INT_STATUS") == {"copy_done": 1, "dma_error": 0}
-        assert (await dev.read_fields("DMA_STATUS"))["busy"] == 0
-        assert await dev.read("DMA_COUNT") == length
-        assert bus.host_read(dst.address, length) == data, "the copy that kept running is corrupt"
-        await dev.write("INT_STATUS", BAR0.INT_STATUS.encode(copy_done=1))
+        src, dst = buffers.filled(rng.randbytes(256)), buffers.alloc(256)
+        background = rng.randbytes(256)
+        bus.host_write(dst.address, background)
+        await dev.write("RES_RING_BASE", UNCLAIMED_ADDRESS)     # the result slot read fails
+        (tag,) = await dev.submit([Job(Opcode.COPY, src, dst)])
+        error = await raises(RingAborted, dev.collect())
+        assert error.status is ResultStatus.MASTER_ABORT, str(error)
+        assert [(r.tag, r.status) for r in error.lost] == [(tag, DriverStatus.LOST_TO_RESET)], error.lost
+        assert_untouched(bus, dst, background, "a job whose result slot could not be read")
+    status = await dev.read_fields("RING_STATUS")
+    assert status["aborted"] == 0, f"RING_STATUS {status} after the driver's reset"
+    assert (await dev.read_fields("RES_RING_BASE"))["address"] == dev.rings["RES"].buffer.address
+    assert (await dev.config_status())["received_master_abort"] == 0
+    assert dev.driver_counters["ring_aborts"] == 1
     await copy_and_verify(dev, rng, 256)
 
 
-# -- interrupt and decoding ----------------------------------------------------------
+# -- refused jobs ------------------------------------------------------------------
+
+async def refused_then_good(dev, rng, job, status: ResultStatus, dst, background, what: str) -> None:
+    """Run a job the card must refuse with ``status`` (no data moved), then a good copy."""
+    result = await run_one(dev, job)
+    assert result.status is status, f"{what}: {result.status!r}; expected {status!r}"
+    assert result.bytes == 0, f"{what}: a refused job reports {result.bytes} bytes"
+    assert_untouched(dev.bus, dst, background, what)
+    await copy_and_verify(dev, rng, 64)
+
+
+async def check_bad_descriptor(bus):
+    """Unowned, zero-length, unaligned or too many segment descriptors give
+    BAD_DESCRIPTOR; the rings stay in step (the next job is fine)."""
+    dev = await fresh_device(bus)
+    rng = random.Random(10)
+    async with Buffers(bus) as buffers:
+        src, dst = buffers.filled(rng.randbytes(128)), buffers.alloc(128)
+        background = rng.randbytes(128)
+        bus.host_write(dst.address, background)
+        s, d = src.address, dst.address
+        many = MAX_SEGMENTS + 1
+        cases = {
+            "no source segment (the next one is not owned)": Job(Opcode.COPY, [], (d, 64), length=64),
+            "zero-length source segment": Job(Opcode.COPY, [(s, 0), (s, 64)], (d, 64), length=64),
+            "unaligned source address": Job(Opcode.COPY, (s + 2, 64), (d, 64)),
+            "unaligned destination address": Job(Opcode.COPY, (s, 64), (d + 1, 64)),
+            "destination length not a multiple of 4": Job(Opcode.COPY, (s, 64), [(d, 6), (d + 8, 58)], length=64),
+            "too many source segments": Job(Opcode.COPY, [(s + 4 * i, 4) for i in range(many)], (d, 4 * many)),
+            "too many destination segments": Job(Opcode.COPY, (s, 4 * many), [(d + 4 * i, 4) for i in range(many)]),
+        }
+        for what, job in cases.items():
+            await refused_then_good(dev, rng, job, ResultStatus.BAD_DESCRIPTOR, dst, background, what)
+        error = await raises(JobFailed, dev.copy(s + 2, d, 64))
+        assert error.status is ResultStatus.BAD_DESCRIPTOR and "segment descriptor" in str(error), str(error)
+
+
+async def check_bad_length(bus):
+    """Lengths that do not fit the job give BAD_LENGTH and move nothing."""
+    dev = await fresh_device(bus)
+    rng = random.Random(11)
+    key, mac_key = cipher_key(rng, CipherAlg.AES128), rng.randbytes(20)
+    cipher = await dev.open_cipher_channel(CipherAlg.AES128, Direction.ENCODE, key)
+    mac = await dev.open_mac_channel(MacAlg.HMAC_SHA1, Direction.ENCODE, mac_key)
+    mac_decode = await dev.open_mac_channel(MacAlg.HMAC_SHA1, Direction.DECODE, mac_key)
+    async with Buffers(bus) as buffers:
+        src, dst = buffers.filled(rng.randbytes(256)), buffers.alloc(256)
+        background = rng.randbytes(256)
+        bus.host_write(dst.address, background)
+        s, d = src.address, dst.address
+        block = 16
+        esp = ESP_HEADER + block
+        cases = {
+            "COPY length not a multiple of 4": Job(Opcode.COPY, (s, 8), (d, 8), length=6),
+            "COPY length 0": Job(Opcode.COPY, (s, 8), (d, 8), length=0),
+            "destination smaller than the output": Job(Opcode.COPY, (s, 64), (d, 32), length=64),
+            "source segments shorter than the length": Job(Opcode.COPY, (s, 32), (d, 64), length=64),
+            "cipher region not a whole number of blocks": Job(Opcode.ENCODE, (s, esp + 20), (d, 256),
+                                                              skip=esp, cipher=cipher, mac=mac),
+            "skip not a multiple of 4": Job(Opcode.ENCODE, (s, 40), (d, 256), skip=10, mac=mac),
+            "no IV block before the payload": Job(Opcode.ENCODE, (s, ESP_HEADER + 32), (d, 256),
+                                                  skip=ESP_HEADER, cipher=cipher),
+            "skip beyond the packet": Job(Opcode.ENCODE, (s, 40), (d, 256), skip=48, mac=mac),
+            "no room for the ICV": Job(Opcode.ENCODE, (s, esp + 32), (d, esp + 32), skip=esp, cipher=cipher, mac=mac),
+            "DECODE shorter than its ICV": Job(Opcode.DECODE, (s, 8), (d, 256), mac=mac_decode),
+        }
+        for what, job in cases.items():
+            await refused_then_good(dev, rng, job, ResultStatus.BAD_LENGTH, dst, background, what)
+
+
+async def check_bad_opcode(bus):
+    """Unknown opcodes give BAD_OPCODE, ahead of any channel check."""
+    dev = await fresh_device(bus)
+    rng = random.Random(12)
+    known = {int(op) for op in Opcode}
+    async with Buffers(bus) as buffers:
+        src, dst = buffers.filled(rng.randbytes(64)), buffers.alloc(64)
+        background = rng.randbytes(64)
+        bus.host_write(dst.address, background)
+        for opcode in sorted({0, max(known) + 1, (1 << CMD.CONTROL.opcode.width) - 1} - known):
+            job = Job(opcode, src, dst, cipher=NO_CHANNEL - 1, mac=NO_CHANNEL - 2)
+            await refused_then_good(dev, rng, job, ResultStatus.BAD_OPCODE, dst, background, f"opcode {opcode}")
+
+
+async def check_channel_statuses(bus):
+    """BAD_CHANNEL, CHANNEL_CLOSED and CHANNEL_MISMATCH, in the card's order,
+    each followed by a good job."""
+    dev = await fresh_device(bus)
+    rng = random.Random(13)
+    key, mac_key = cipher_key(rng, CipherAlg.AES128), rng.randbytes(20)
+    cipher, cipher_decode = await open_pair(dev, CipherAlg.AES128, key)
+    mac = await dev.open_mac_channel(MacAlg.HMAC_SHA1, Direction.ENCODE, mac_key)
+    spare = await dev.open_cipher_channel(CipherAlg.AES128, Direction.ENCODE, key)
+    closed = spare.number
+    await dev.close_channel(spare)
+    packet, skip = esp_packet(rng, 16, 32)
+    beyond = dev.identity.channels
+    async with Buffers(bus) as buffers:
+        src, dst = buffers.filled(packet), buffers.alloc(256)
+        background = rng.randbytes(256)
+        bus.host_write(dst.address, background)
+        encode = lambda **slots: Job(Opcode.ENCODE, src, dst, skip=skip, **slots)
+        cases = [
+            ("a closed channel", encode(cipher=closed, mac=mac), ResultStatus.CHANNEL_CLOSED),
+            ("no channel for ENCODE", encode(), ResultStatus.CHANNEL_MISMATCH),
+            ("a MAC channel in the cipher slot", encode(cipher=mac), ResultStatus.CHANNEL_MISMATCH),
+            ("a cipher channel in the MAC slot", encode(cipher=cipher, mac=cipher), ResultStatus.CHANNEL_MISMATCH),
+            ("a DECODE channel in an ENCODE job", encode(cipher=cipher_decode, mac=mac),
+             ResultStatus.CHANNEL_MISMATCH),
+            ("ENCODE channels in a DECODE job", Job(Opcode.DECODE, src, dst, skip=skip, cipher=cipher),
+             ResultStatus.CHANNEL_MISMATCH),
+            ("closed before mismatch", encode(cipher=mac, mac=closed), ResultStatus.CHANNEL_CLOSED),
+        ]
+        if beyond < NO_CHANNEL:
+            cases += [("a channel beyond CHANNELS.count", encode(cipher=beyond), ResultStatus.BAD_CHANNEL),
+                      ("bad channel before closed", encode(cipher=closed, mac=beyond), ResultStatus.BAD_CHANNEL)]
+        for what, job, status in cases:
+            result = await run_one(dev, job)
+            assert result.status is status, f"{what}: {result.status!r}; expected {status!r}"
+            assert_untouched(bus, dst, background, what)
+            out = await dev.encode(packet, skip=skip, cipher=cipher, mac=mac)
+            assert out == expected_esp(packet, skip, cipher, key, mac=mac, mac_key=mac_key), \
+                f"the good job after '{what}' is wrong"
+
+
+async def check_bad_context(bus):
+    """An open channel whose context names an unknown algorithm or a bad ICV
+    length gives BAD_CONTEXT (after the mismatch check); restored, it works."""
+    dev = await fresh_device(bus)
+    rng = random.Random(14)
+    key, mac_key = cipher_key(rng, CipherAlg.AES128), rng.randbytes(20)
+    cipher = await dev.open_cipher_channel(CipherAlg.AES128, Direction.ENCODE, key)
+    mac = await dev.open_mac_channel(MacAlg.HMAC_SHA1, Direction.ENCODE, mac_key)
+    packet, skip = esp_packet(rng, 16, 32)
+    config = CONTEXT.CONFIG
+    good = {n: (await bus.mem_read(window_address(dev, "CONTEXT", n, config)))[0] for n in (cipher.number, mac.number)}
+    unknown_cipher = max(set(range(1 << config.alg.width)) - {int(a) for a in CipherAlg})
+    unknown_mac = max(set(range(1 << config.alg.width)) - {int(a) for a in MacAlg})
+    digest = MAC_DIGEST_BYTES[MacAlg.HMAC_SHA1]
+    cases = [(cipher, {"alg": 0}), (cipher, {"alg": unknown_cipher}), (mac, {"alg": unknown_mac}),
+             (mac, {"icv_bytes": 6}), (mac, {"icv_bytes": 0}), (mac, {"icv_bytes": digest + 4})]
+    async with Buffers(bus) as buffers:
+        src, dst = buffers.filled(packet), buffers.alloc(256)
+        background = rng.randbytes(256)
+        bus.host_write(dst.address, background)
+        for channel, change in cases:
+            address = window_address(dev, "CONTEXT", channel.number, config)
+            await bus.mem_write(address, [config.encode(**{**config.decode(good[channel.number]), **change})])
+            result = await run_one(dev, Job(Opcode.ENCODE, src, dst, skip=skip, cipher=cipher, mac=mac))
+            assert result.status is ResultStatus.BAD_CONTEXT, f"channel {channel.number} {change}: {result.status!r}"
+            if channel is mac:
+                swapped = await run_one(dev, Job(Opcode.ENCODE, src, dst, skip=skip, cipher=mac))
+                assert swapped.status is ResultStatus.CHANNEL_MISMATCH, "BAD_CONTEXT checked before the mismatch"
+            assert_untouched(bus, dst, background, f"channel {channel.number} {change}")
+            await bus.mem_write(address, [good[channel.number]])
+            out = await dev.encode(packet, skip=skip, cipher=cipher, mac=mac)
+            assert out == expected_esp(packet, skip, cipher, key, mac=mac, mac_key=mac_key)
+
+
+# -- result ring and interrupts ------------------------------------------------------
+
+async def check_result_ring_full_and_recovery(bus):
+    """With result slots 2 and 3 not armed the card stops before the third job
+    (RING_STATUS.result_full, nothing moved); re-armed, it waits for a kick,
+    then finishes."""
+    dev = await fresh_device(bus)
+    rng = random.Random(15)
+    results_ring = dev.rings["RES"]
+    for index in (2, 3):
+        results_ring.write(index)                      # not armed
+    async with Buffers(bus) as buffers:
+        data = [rng.randbytes(512) for _ in range(4)]
+        jobs = [Job(Opcode.COPY, buffers.filled(d), buffers.alloc(512)) for d in data]
+        backgrounds = [rng.randbytes(512) for _ in jobs]
+        for job, background in zip(jobs, backgrounds):
+            bus.host_write(job.destination.address, background)
+        await dev.submit(jobs)
+        status = await poll(dev, "RING_STATUS", lambda f: f["result_full"])
+        assert status["aborted"] == 0, status
+        assert (await dev.read_fields("CMD_RING_INDEX"))["index"] == 2
+        assert (await dev.read_fields("RES_RING_INDEX"))["index"] == 2
+        assert await dev.read("JOBS") == 2
+        assert (await dev.read_fields("INT_STATUS"))["result"] == 1, "the two results were not signalled"
+        assert (await dev.read_fields("RING_STATUS"))["result_full"] == 1, "the card stopped waiting unkicked"
+        for job, background in zip(jobs[2:], backgrounds[2:]):
+            assert_untouched(bus, job.destination, background, "a job waiting for its result slot")
+        for index in (2, 3):
+            results_ring.arm(index)
+        results = await dev.collect()
+        assert [r.job for r in results] == jobs[:2], results
+        assert not await bus.wait_interrupt(1_000), "the card went on without a kick"
+        assert await dev.read("JOBS") == 2 and (await dev.read_fields("RING_STATUS"))["result_full"] == 1
+        await dev.kick()
+        while len(results) < 4:
+            results += await dev.collect()
+        assert [r.job for r in results] == jobs
+        for result, job, d in zip(results, jobs, data):
+            assert result.ok and bus.host_read(job.destination.address, 512) == d, result
+    assert (await dev.read_fields("RING_STATUS"))["result_full"] == 0
+
+
+async def check_coalescing_by_count(bus):
+    """COALESCE.count = 3: two results raise no interrupt, the third does;
+    count 0 acts as 1."""
+    dev = await fresh_device(bus, coalesce_count=3)
+    rng = random.Random(16)
+    assert await dev.read_fields("COALESCE") == {"count": 3, "timeout": 0}
+    async with Buffers(bus) as buffers:
+        jobs = [Job(Opcode.COPY, buffers.filled(rng.randbytes(64)), buffers.alloc(64)) for _ in range(3)]
+        await dev.submit(jobs[:2])
+        await poll(dev, "RES_RING_INDEX", lambda f: f["index"] == 2)
+        assert not await bus.wait_interrupt(1_000), "INTA# after 2 results with COALESCE.count = 3"
+        assert (await dev.read_fields("INT_STATUS"))["result"] == 0
+        await dev.submit(jobs[2:])
+        assert await bus.wait_interrupt(POLL_CLOCKS), "no INTA# after the third result"
+        assert (await dev.read_fields("INT_STATUS"))["result"] == 1
+        results = await dev.collect()
+        assert [r.job for r in results] == jobs and all(r.ok for r in results)
+        assert not bus.interrupt_asserted()
+        await dev.set_coalescing(0, 0)
+        (result,) = await dev.run([jobs[0]], timeout_clocks=POLL_CLOCKS)
+        assert result.ok, "COALESCE.count = 0 did not act as 1"
+
+
+async def check_coalescing_by_timeout(bus):
+    """COALESCE.timeout: a lone result (count not reached) interrupts about
+    ``timeout`` PCI clocks after it was written, not before."""
+    timeout = 2_000
+    slack = 64
+    dev = await fresh_device(bus, coalesce_count=8, coalesce_timeout=timeout)
+    rng = random.Random(17)
+    async with Buffers(bus) as buffers:
+        job = Job(Opcode.COPY, buffers.filled(rng.randbytes(64)), buffers.alloc(64))
+        await dev.submit([job])
+        deadline = bus.clocks() + POLL_CLOCKS
+        while True:
+            before = bus.clocks()
+            if (await dev.read_fields("RES_RING_INDEX"))["index"] == 1:
+                seen = bus.clocks()
+                break
+            assert bus.clocks() < deadline, "the result was never written"
+        assert not bus.interrupt_asserted()
+        assert not await bus.wait_interrupt(max(before + timeout - slack - bus.clocks(), 0)), \
+            f"INTA# earlier than {timeout} PCI clocks after the result"
+        assert await bus.wait_interrupt(seen + timeout + slack - bus.clocks()), \
+            f"no INTA# {timeout} PCI clocks after the result"
+        (result,) = await dev.collect()
+        assert result.job is job and result.ok
+
 
 async def check_interrupt_disable(bus):
     """interrupt_disable keeps INTA# deasserted (the driver times out) while
-    COMMAND_STATUS.interrupt_status shows the pending completion."""
+    COMMAND_STATUS.interrupt_status shows the pending result."""
     dev = await fresh_device(bus)
-    rng = random.Random(10)
+    rng = random.Random(18)
     length = 256
     async with Buffers(bus) as buffers:
-        src, dst = buffers.alloc(length), buffers.alloc(length)
         data = rng.randbytes(length)
-        bus.host_write(src.address, data)
+        src, dst = buffers.filled(data), buffers.alloc(length)
         await dev.set_command(interrupt_disable=1)
         start = bus.clocks()
-        error = await raises(CardTimeout, dev.copy(src, dst, length, timeout_clocks=2_000))
+        error = await raises(CardTimeout, dev.run([Job(Opcode.COPY, src, dst)], timeout_clocks=2_000))
         assert bus.clocks() - start >= 2_000, "the driver gave up before its timeout"
         assert "2000 PCI clocks" in str(error), str(error)
         assert not bus.interrupt_asserted(), "INTA# asserted with interrupt_disable = 1"
         assert (await dev.config_status())["interrupt_status"] == 1
-        assert await dev.read_fields("INT_STATUS") == {"copy_done": 1, "dma_error": 0}
+        assert await dev.read_fields("INT_STATUS") == {"result": 1, "ring_error": 0}
         assert bus.host_read(dst.address, length) == data
-    await dev.set_command(interrupt_disable=0)
-    assert await bus.wait_interrupt(INTA_SETTLE_CLOCKS), "INTA# not asserted once re-enabled"
-    await dev.write("INT_STATUS", BAR0.INT_STATUS.encode(copy_done=1))
+        await dev.set_command(interrupt_disable=0)
+        assert await bus.wait_interrupt(INTA_SETTLE_CLOCKS), "INTA# not asserted once re-enabled"
+        (result,) = await dev.collect()
+        assert result.ok and result.bytes == length
     assert not await bus.wait_interrupt(INTA_SETTLE_CLOCKS)
     assert (await dev.config_status())["interrupt_status"] == 0
 
@@ -565,6 +1013,231 @@ async def check_memory_space_off(bus):
     assert await dev.read("SCRATCH") == 0x0BAD_F00D, "a master-aborted write reached SCRATCH"
 
 
+async def check_bus_master_off_holds_jobs(bus):
+    """With COMMAND.bus_master = 0 the card starts no job; once it is 1
+    again, a kick runs the waiting job."""
+    dev = await fresh_device(bus)
+    rng = random.Random(19)
+    async with Buffers(bus) as buffers:
+        data = rng.randbytes(256)
+        src, dst = buffers.filled(data), buffers.alloc(256)
+        background = rng.randbytes(256)
+        bus.host_write(dst.address, background)
+        await dev.set_command(bus_master=0)
+        await dev.submit([Job(Opcode.COPY, src, dst)])
+        assert not await bus.wait_interrupt(2_000), "a job ran with bus_master = 0"
+        assert await dev.read("JOBS") == 0 and (await dev.read_fields("RES_RING_INDEX"))["index"] == 0
+        assert_untouched(bus, dst, background, "bus_master = 0")
+        await dev.set_command(bus_master=1)
+        await dev.kick()
+        (result,) = await dev.collect()
+        assert result.ok and bus.host_read(dst.address, 256) == data
+
+
+# -- crypto ----------------------------------------------------------------------------
+
+CIPHER_VARIANTS = [(CipherMode.CBC, IvSource.PACKET), (CipherMode.CBC, IvSource.CONTEXT),
+                   (CipherMode.ECB, IvSource.PACKET)]
+
+
+async def check_cipher_known_answers(bus):
+    """NIST CAVP multi-block vectors (DES, 2- and 3-key 3DES, AES-128/192/256;
+    CBC and ECB) and FIPS 81: ENCODE with the IV from the context and from
+    the packet, DECODE of the ciphertext."""
+    dev = await fresh_device(bus)
+    vectors = []
+    for alg, mode in ((CipherAlg.DES, CipherMode.CBC), (CipherAlg.TDES_2KEY, CipherMode.CBC),
+                      (CipherAlg.TDES_INNER, CipherMode.CBC), (CipherAlg.AES128, CipherMode.CBC),
+                      (CipherAlg.AES192, CipherMode.CBC), (CipherAlg.AES256, CipherMode.CBC),
+                      (CipherAlg.TDES_INNER, CipherMode.ECB), (CipherAlg.AES128, CipherMode.ECB)):
+        for section in ("ENCRYPT", "DECRYPT"):
+            vectors += [(alg, mode, v) for v in nist_cipher_vectors(alg, mode, section, (1, 3))]
+    key, iv, plaintext, ciphertext = FIPS81_DES_CBC
+    vectors.append((CipherAlg.DES, CipherMode.CBC, {"key": key, "iv": iv, "plaintext": plaintext,
+                                                    "ciphertext": ciphertext, "count": "FIPS 81"}))
+    for alg, mode, v in vectors:
+        what = f"{alg.name}-{mode.name} vector {v['count']}"
+        context_iv = v["iv"] if mode is CipherMode.CBC else b""
+        encode, decode = await open_pair(dev, alg, v["key"], mode=mode, iv_source=IvSource.CONTEXT, iv=context_iv)
+        assert await dev.encode(v["plaintext"], cipher=encode) == v["ciphertext"], f"{what}: ENCODE"
+        assert await dev.decode(v["ciphertext"], cipher=decode) == v["plaintext"], f"{what}: DECODE"
+        await close_all(dev)
+        if mode is CipherMode.CBC:
+            encode = await dev.open_cipher_channel(alg, Direction.ENCODE, v["key"])
+            out = await dev.encode(v["iv"] + v["plaintext"], skip=len(v["iv"]), cipher=encode)
+            assert out == v["iv"] + v["ciphertext"], f"{what}: ENCODE with the IV in the packet"
+            await close_all(dev)
+
+
+async def check_cipher_round_trips(bus):
+    """Every CipherAlg in CBC (IV from the packet and from the context) and
+    ECB: ENCODE matches the reference, DECODE gives the packet back."""
+    dev = await fresh_device(bus)
+    rng = random.Random(24)
+    for alg in CipherAlg:
+        block = CIPHER_BLOCK_BYTES[alg]
+        for mode, iv_source in CIPHER_VARIANTS:
+            what = f"{alg.name}-{mode.name}-{iv_source.name}"
+            key = cipher_key(rng, alg)
+            blocks = 3 if alg is CipherAlg.TDES_OUTER else 1      # 3DES outer: IV1..IV3
+            if mode is CipherMode.ECB:
+                ivs, iv = b"", b""
+            elif iv_source is IvSource.CONTEXT:
+                ivs = iv = rng.randbytes(blocks * block)
+            else:
+                iv = rng.randbytes((blocks - 1) * block)        # IV2‖IV3 from the context
+                ivs = iv
+            packet, skip = esp_packet(rng, block, block * rng.randrange(1, 9),
+                                      iv_in_packet=mode is CipherMode.CBC and iv_source is IvSource.PACKET)
+            encode, decode = await open_pair(dev, alg, key, mode=mode, iv_source=iv_source, iv=iv)
+            out = await dev.encode(packet, skip=skip, cipher=encode)
+            assert out == expected_esp(packet, skip, encode, key, ivs), f"{what}: ENCODE differs from the reference"
+            assert await dev.decode(out, skip=skip, cipher=decode) == packet, f"{what}: DECODE"
+            await close_all(dev)
+
+
+async def check_mac_known_answers(bus):
+    """RFC 2202 HMAC-SHA1/MD5 vectors (whole ICV and 96-bit) and the FIPS 113
+    DES-MAC example, as MAC-only ENCODE jobs."""
+    dev = await fresh_device(bus)
+    for alg in (MacAlg.HMAC_SHA1, MacAlg.HMAC_MD5):
+        for key, message, digest in rfc2202_vectors(alg):
+            for icv_bytes in (len(digest), 12):
+                mac = await dev.open_mac_channel(alg, Direction.ENCODE, key, icv_bytes=icv_bytes)
+                out = await dev.encode(message, mac=mac)
+                assert out == message + digest[:icv_bytes], f"{alg.name} RFC 2202 key {key.hex()}: ICV"
+                await dev.close_channel(mac)
+    key, message, expected = FIPS113_DES_MAC
+    mac = await dev.open_mac_channel(MacAlg.DES_MAC, Direction.ENCODE, key, icv_bytes=len(expected))
+    assert await dev.encode(message, mac=mac) == message + expected, "DES-MAC FIPS 113 example"
+
+
+async def check_mac_round_trips_and_mismatch(bus):
+    """Every MacAlg, alone and after AES-128-CBC (ESP: MAC over header and
+    ciphertext): ENCODE matches the reference ICV, DECODE restores the
+    packet, an altered ICV or ciphertext gives MAC_MISMATCH."""
+    dev = await fresh_device(bus)
+    rng = random.Random(25)
+    for alg in MacAlg:
+        key_sizes = (MAC_DIGEST_BYTES[alg], 80) if alg is not MacAlg.DES_MAC else (8,)
+        for key_bytes in key_sizes:
+            for with_cipher in (False, True):
+                what = f"{alg.name} ({key_bytes}-byte key{', AES-128-CBC' if with_cipher else ''})"
+                mac_key = rng.randbytes(key_bytes)
+                icv_bytes = 8 if alg is MacAlg.DES_MAC else 12
+                mac, mac_decode = await open_mac_pair(dev, alg, mac_key, icv_bytes=icv_bytes)
+                cipher = cipher_decode = None
+                key = cipher_key(rng, CipherAlg.AES128)
+                if with_cipher:
+                    cipher, cipher_decode = await open_pair(dev, CipherAlg.AES128, key)
+                packet, skip = esp_packet(rng, 16, 16 * rng.randrange(1, 6), iv_in_packet=with_cipher)
+                out = await dev.encode(packet, skip=skip, cipher=cipher, mac=mac)
+                assert out == expected_esp(packet, skip, cipher, key, mac=mac, mac_key=mac_key), f"{what}: ENCODE"
+                assert await dev.decode(out, skip=skip, cipher=cipher_decode, mac=mac_decode) == packet, \
+                    f"{what}: DECODE"
+                for position in (len(out) - 1, skip + 3):
+                    altered = bytearray(out)
+                    altered[position] ^= 0x40
+                    error = await raises(JobFailed, dev.decode(bytes(altered), skip=skip, cipher=cipher_decode,
+                                                               mac=mac_decode))
+                    assert error.status is ResultStatus.MAC_MISMATCH, f"{what}, byte {position} altered: {error}"
+                await close_all(dev)
+
+
+async def check_channel_exhaustion(bus):
+    """Channels are allocated lowest first; with all open, opening raises
+    ChannelsExhausted naming the card's count; a closed number is reused."""
+    dev = await fresh_device(bus)
+    rng = random.Random(26)
+    usable = min(dev.identity.channels, NO_CHANNEL)
+    opened = [await dev.open_mac_channel(MacAlg.DES_MAC, Direction.ENCODE, rng.randbytes(8), icv_bytes=4)
+              for _ in range(usable)]
+    assert [c.number for c in opened] == list(range(usable))
+    error = await raises(ChannelsExhausted, dev.open_cipher_channel(CipherAlg.DES, Direction.ENCODE,
+                                                                    rng.randbytes(8)))
+    assert str(dev.identity.channels) in str(error), str(error)
+    middle = opened[usable // 2]
+    await dev.close_channel(middle)
+    again = await dev.open_cipher_channel(CipherAlg.DES, Direction.ENCODE, rng.randbytes(8))
+    assert again.number == middle.number
+    packet = rng.randbytes(16)
+    out = await dev.encode(packet, mac=opened[0])
+    assert len(out) == len(packet) + 4
+
+
+async def check_channel_and_alg_counters(bus):
+    """Per-channel (GOOD/FAIL/DISCARD/BYTES) and per-algorithm-unit counters
+    after good, failed (MAC mismatch) and refused jobs: a refused job counts
+    in every channel it names, and in the unit of each of them that is open
+    and in its own slot; COPY and unknown opcodes count in neither; a
+    channel's counters outlive its closing."""
+    dev = await fresh_device(bus)
+    rng = random.Random(27)
+    expected = {number: dict.fromkeys(("good", "fail", "discard", "bytes"), 0)
+                for number in range(dev.identity.channels)}
+    units = {unit: dict.fromkeys(COUNTER_KINDS, 0) for unit in AlgUnit}
+    jobs = 0
+
+    def count(kind: str, direction: str, payload: int, *channels, unit_channels=None):
+        """Expected counts of an ENCODE/DECODE job naming ``channels``; the
+        units of ``unit_channels`` (default: all of them, each open and in
+        its own slot) count too."""
+        nonlocal jobs
+        jobs += 1
+        for channel in channels:
+            expected[channel.number][kind] += 1
+            expected[channel.number]["bytes"] += payload if kind == "good" else 0
+        for channel in channels if unit_channels is None else unit_channels:
+            units[alg_unit(channel.service, channel.alg)][f"{direction}_{kind}"] += 1
+
+    async with Buffers(bus) as buffers:
+        src, dst = buffers.filled(rng.randbytes(256)), buffers.alloc(256)
+        des_mac = await dev.open_mac_channel(MacAlg.DES_MAC, Direction.ENCODE, rng.randbytes(8), icv_bytes=8)
+        packet = rng.randbytes(40)
+        await dev.encode(packet, mac=des_mac)
+        count("good", "encode", len(packet), des_mac)
+        await dev.close_channel(des_mac)            # its number is reused below; counters accumulate
+        refused = await run_one(dev, Job(Opcode.ENCODE, src, dst, mac=des_mac))
+        assert refused.status is ResultStatus.CHANNEL_CLOSED
+        count("discard", "encode", 0, des_mac, unit_channels=())            # closed: no unit
+
+        key, mac_key = cipher_key(rng, CipherAlg.AES256), rng.randbytes(16)
+        cipher, cipher_decode = await open_pair(dev, CipherAlg.AES256, key)
+        mac, mac_decode = await open_mac_pair(dev, MacAlg.HMAC_MD5, mac_key)
+        encoded = []
+        for _ in range(3):
+            packet, skip = esp_packet(rng, 16, 16 * rng.randrange(1, 5))
+            encoded.append((await dev.encode(packet, skip=skip, cipher=cipher, mac=mac), skip))
+            count("good", "encode", len(packet) - skip, cipher, mac)
+        refused = await run_one(dev, Job(Opcode.ENCODE, (src.address, 44), dst, skip=24, cipher=cipher, mac=mac))
+        assert refused.status is ResultStatus.BAD_LENGTH
+        count("discard", "encode", 0, cipher, mac)
+        refused = await run_one(dev, Job(Opcode.DECODE, (src.address, 8), dst, mac=mac_decode))
+        assert refused.status is ResultStatus.BAD_LENGTH
+        count("discard", "decode", 0, mac_decode)
+        refused = await run_one(dev, Job(Opcode.ENCODE, src, dst, cipher=mac))
+        assert refused.status is ResultStatus.CHANNEL_MISMATCH
+        count("discard", "encode", 0, mac, unit_channels=())                # a MAC channel in the cipher slot
+        refused = await run_one(dev, Job(Opcode.ENCODE, src, dst, cipher=cipher_decode, mac=mac))
+        assert refused.status is ResultStatus.CHANNEL_MISMATCH
+        count("discard", "encode", 0, cipher_decode, mac)                    # wrong direction, right slots
+        for opcode in (Opcode.COPY, 0):                                      # in JOBS only
+            await run_one(dev, Job(opcode, src, dst, cipher=cipher, mac=mac))
+            jobs += 1
+        for out, skip in encoded[:2]:
+            await dev.decode(out, skip=skip, cipher=cipher_decode, mac=mac_decode)
+            count("good", "decode", len(out) - mac.icv_bytes - skip, cipher_decode, mac_decode)
+        out, skip = encoded[2]
+        await raises(JobFailed, dev.decode(out[:-1] + bytes([out[-1] ^ 1]), skip=skip, cipher=cipher_decode,
+                                           mac=mac_decode))
+        count("fail", "decode", 0, cipher_decode, mac_decode)
+
+    for number, counters in expected.items():
+        assert await dev.channel_counters(number) == counters, f"channel {number} counters"
+    assert await dev.alg_counters() == units
+    assert await dev.read("JOBS") == jobs
+
+
 CHECKS = [
     check_probe_finds_card,
     check_config_header_after_reset,
@@ -578,13 +1251,28 @@ CHECKS = [
     check_int_status_rw1c,
     check_w1s_fields_read_zero,
     check_control_reset_restores_registers,
-    check_control_reset_aborts_running_copy,
+    check_reset_with_jobs_in_flight,
     check_copy_random_data,
-    check_bad_alignment,
-    check_bad_length,
-    check_bus_master_off,
+    check_copy_scatter_gather,
+    check_many_jobs_in_flight,
+    check_ring_full_refuses_the_whole_batch,
     check_master_abort,
-    check_busy,
+    check_descriptor_bus_error_aborts_rings,
+    check_bad_descriptor,
+    check_bad_length,
+    check_bad_opcode,
+    check_channel_statuses,
+    check_bad_context,
+    check_result_ring_full_and_recovery,
+    check_coalescing_by_count,
+    check_coalescing_by_timeout,
     check_interrupt_disable,
     check_memory_space_off,
+    check_bus_master_off_holds_jobs,
+    check_cipher_known_answers,
+    check_cipher_round_trips,
+    check_mac_known_answers,
+    check_mac_round_trips_and_mismatch,
+    check_channel_exhaustion,
+    check_channel_and_alg_counters,
 ]

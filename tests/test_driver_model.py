@@ -1,19 +1,28 @@
 """The driver against the behavioural card model (no simulator).
 
-Runs every check of :mod:`driver_suite` on a fresh :class:`ModelBus`, then
-tests what only the model offers: its cost model, its allocator and its
-fault injection.
+Runs every check of :mod:`driver_suite` on a fresh :class:`ModelBus` (the
+default build, and a small one: 4 channels, 16-dword bursts), then tests
+what only the model offers: its cost model, its allocator, fault injection,
+raw ring states, and the driver's own refusals and messages.
 """
 import asyncio
 import random
 
 import pytest
 
-from driver_suite import CHECKS, Buffers, fresh_device, raises, start_raw, wait_idle
-from pacsim.hdl.regmap import BAR0, CONFIG, DmaError
+from driver_suite import CHECKS, ESP_HEADER, Buffers, esp_packet, fresh_device, poll, raises, window_address
+from pacsim.hdl.engines.aes import AesCore
+from pacsim.hdl.engines.des import DesCore, TripleDesCore
+from pacsim.hdl.engines.hmac import Hmac
+from pacsim.hdl.layouts import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CMD, CONTEXT, RESULT, SEG, CipherAlg,
+                                CipherMode, Direction, IvSource, MacAlg, Opcode, ResultStatus)
+from pacsim.hdl.regmap import BAR0, CONFIG
 from pacsim.host.bus import DmaBuffer
 from pacsim.host.device import PacDevice
-from pacsim.host.errors import CardNotFound, DmaFailed, UnsupportedCard
+from pacsim.host.errors import (CardNotFound, ChannelsExhausted, InvalidArgument, InvalidKey, JobFailed, PacError,
+                                RingAborted, UnsupportedCard)
+from pacsim.host.jobs import DriverStatus, Job
+from pacsim.sim.bench_model import bench_crypto_model, bench_dma_model
 from pacsim.sim.model_bus import COSTS, ModelBus
 
 
@@ -26,6 +35,15 @@ def test_suite_on_model(check):
     run(check(ModelBus()))
 
 
+@pytest.mark.parametrize("check", CHECKS, ids=[check.__name__ for check in CHECKS])
+def test_suite_on_a_small_model(check):
+    run(check(ModelBus(channels=4, burst_words=16)))
+
+
+async def copy_job(buffers, rng, length: int) -> Job:
+    return Job(Opcode.COPY, buffers.filled(rng.randbytes(length)), buffers.alloc(length))
+
+
 # -- cost model ------------------------------------------------------------------
 
 def test_costs_grow_with_data_phases():
@@ -33,6 +51,14 @@ def test_costs_grow_with_data_phases():
     assert all(a < b for a, b in zip(costs, costs[1:]))
     assert COSTS.master_abort() > COSTS.transaction(1)
     assert COSTS.target_abort(3) > COSTS.transaction(3)
+
+
+def test_engine_costs_are_the_default_engines():
+    assert COSTS.des_block == DesCore().clocks_per_block
+    assert COSTS.tdes_chained_block == TripleDesCore().latency
+    assert dict(COSTS.aes_block) == {bits // 8: clocks for bits, clocks in AesCore().clocks_per_block.items()}
+    assert COSTS.sha1_block == Hmac("sha1").clocks_per_block
+    assert COSTS.md5_block == Hmac("md5").clocks_per_block
 
 
 def test_every_host_transaction_takes_its_cost():
@@ -51,7 +77,7 @@ def test_every_host_transaction_takes_its_cost():
     run(body())
 
 
-def test_copy_time_grows_with_length_and_covers_its_bursts():
+def test_copy_time_is_its_descriptors_and_bursts():
     async def body():
         bus = ModelBus()
         dev = await fresh_device(bus)
@@ -60,12 +86,32 @@ def test_copy_time_grows_with_length_and_covers_its_bursts():
         clocks = []
         for length in (4, 64, 4 * burst, 4 * burst + 4, 16 * 1024, 64 * 1024):
             result = await dev.copy(src, dst, length)
-            words = length // 4
-            chunks = [min(burst, words - i) for i in range(0, words, burst)]
-            dma = sum(2 * COSTS.transaction(n) for n in chunks)
-            assert dma <= result.clocks <= dma + 20 * COSTS.transaction(1), (length, result, dma)
+            card = COSTS.descriptor_clocks(1, 1) + COSTS.data_clocks(length, length, burst)
+            assert card <= result.clocks <= card + 20 * COSTS.transaction(1), (length, result, card)
             clocks.append(result.clocks)
         assert clocks == sorted(clocks) and len(set(clocks)) == len(clocks)
+    run(body())
+
+
+def test_chained_3des_encode_waits_for_the_engine_and_decode_does_not():
+    async def body():
+        bus = ModelBus()
+        dev = await fresh_device(bus)
+        key = random.Random(30).randbytes(24)
+        encode = await dev.open_cipher_channel(CipherAlg.TDES_INNER, Direction.ENCODE, key,
+                                               iv_source=IvSource.CONTEXT, iv=bytes(8))
+        decode = await dev.open_cipher_channel(CipherAlg.TDES_INNER, Direction.DECODE, key,
+                                               iv_source=IvSource.CONTEXT, iv=bytes(8))
+        data = bytes(4096)
+        start = bus.clocks()
+        out = await dev.encode(data, cipher=encode)
+        encode_clocks = bus.clocks() - start
+        start = bus.clocks()
+        await dev.decode(out, cipher=decode)
+        decode_clocks = bus.clocks() - start
+        blocks = len(data) // 8
+        assert encode_clocks >= blocks * COSTS.tdes_chained_block
+        assert decode_clocks < blocks * COSTS.tdes_chained_block <= encode_clocks
     run(body())
 
 
@@ -83,11 +129,157 @@ def test_wait_interrupt_returns_at_once_when_inta_is_asserted():
     async def body():
         bus = ModelBus()
         dev = await fresh_device(bus)
-        await start_raw(dev, 0, 0, 0)          # refused: BAD_LENGTH, dma_error pending
-        before = bus.clocks()
-        assert await bus.wait_interrupt(1000)
-        assert bus.clocks() == before
+        async with Buffers(bus) as buffers:
+            await dev.submit([await copy_job(buffers, random.Random(31), 64)])
+            assert await bus.wait_interrupt(10_000)
+            before = bus.clocks()
+            assert await bus.wait_interrupt(1000)
+            assert bus.clocks() == before
     run(body())
+
+
+def test_coalescing_timeout_fires_exactly_after_the_first_result():
+    async def body():
+        bus = ModelBus()
+        dev = await fresh_device(bus, coalesce_count=4, coalesce_timeout=500)
+        async with Buffers(bus) as buffers:
+            job = await copy_job(buffers, random.Random(32), 64)
+            await dev.submit([job])
+            fields = await poll(dev, "RES_RING_INDEX", lambda f: f["index"] == 1)
+            assert fields["index"] == 1
+            written = bus.card._first_unsignalled
+            assert await bus.wait_interrupt(10_000)
+            assert bus.clocks() == written + 500
+    run(body())
+
+
+# -- raw ring states ------------------------------------------------------------------
+
+def test_result_descriptor_and_command_after_a_job():
+    async def body():
+        bus = ModelBus()
+        dev = await fresh_device(bus)
+        key = bytes(range(8))
+        cipher = await dev.open_cipher_channel(CipherAlg.DES, Direction.ENCODE, key)
+        mac = await dev.open_mac_channel(MacAlg.DES_MAC, Direction.ENCODE, key, icv_bytes=4)
+        await dev.write("INT_ENABLE", 0)
+        packet, skip = esp_packet(random.Random(33), 8, 64)
+        async with Buffers(bus) as buffers:
+            (tag,) = await dev.submit([Job(Opcode.ENCODE, buffers.filled(packet), buffers.alloc(128),
+                                           skip=skip, cipher=cipher, mac=mac)])
+            await poll(dev, "INT_STATUS", lambda f: f["result"])
+            result = dev.rings["RES"].read(0)
+            assert RESULT.STATUS.decode(result["STATUS"]) == {
+                "status": ResultStatus.OK, "cipher_channel": cipher.number, "mac_channel": mac.number,
+                "opcode": Opcode.ENCODE, "own": 0}
+            assert RESULT.TAG.decode(result["TAG"])["tag"] == tag
+            assert RESULT.BYTES.decode(result["BYTES"])["bytes"] == len(packet) + 4
+            assert result["ADDRESS"] == 0
+            command = CMD.CONTROL.decode(dev.rings["CMD"].read(0)["CONTROL"])
+            assert command["own"] == 0 and command["opcode"] == Opcode.ENCODE, "the card did not release the command"
+            assert SEG.CONTROL.decode(dev.rings["SRC"].read(0)["CONTROL"])["own"] == 1, "the card changed a segment"
+    run(body())
+
+
+def test_busy_and_result_full_while_waiting_for_a_slot():
+    async def body():
+        bus = ModelBus()
+        dev = await fresh_device(bus)
+        dev.rings["RES"].write(0)
+        async with Buffers(bus) as buffers:
+            await dev.submit([await copy_job(buffers, random.Random(34), 64)])
+            status = await poll(dev, "RING_STATUS", lambda f: f["result_full"])
+            assert status["busy"] == 1 and status["cmd_empty"] == 0
+    run(body())
+
+
+def test_unowned_segment_in_the_middle_is_not_consumed():
+    async def body():
+        bus = ModelBus()
+        dev = await fresh_device(bus)
+        async with Buffers(bus) as buffers:
+            src, dst = buffers.filled(bytes(64)), buffers.alloc(64)
+            await dev.submit([Job(Opcode.COPY, [(src.address, 32), (src.address + 32, 32)], dst)])
+            second = dev.rings["SRC"].read(1)      # the card has not run yet: no bus time passed
+            dev.rings["SRC"].write(1, CONTROL=second["CONTROL"] & ~SEG.CONTROL.own.mask, ADDRESS=second["ADDRESS"])
+            (result,) = await dev.collect()
+            assert result.status is ResultStatus.BAD_DESCRIPTOR
+            assert (await dev.read_fields("SRC_RING_INDEX"))["index"] == 1
+            assert (await dev.read_fields("DST_RING_INDEX"))["index"] == 1
+        await dev.reset()                            # the driver and the card are out of step
+    run(body())
+
+
+def test_segments_without_last_within_a_ring_are_refused():
+    async def body():
+        bus = ModelBus()
+        dev = await fresh_device(bus, segment_entries=2)
+        async with Buffers(bus) as buffers:
+            src, dst = buffers.filled(bytes(64)), buffers.alloc(64)
+            await dev.submit([Job(Opcode.COPY, [(src.address, 32), (src.address + 32, 32)], dst)])
+            second = dev.rings["SRC"].read(1)
+            dev.rings["SRC"].write(1, CONTROL=second["CONTROL"] & ~SEG.CONTROL.last.mask, ADDRESS=second["ADDRESS"])
+            (result,) = await dev.collect()
+            assert result.status is ResultStatus.BAD_DESCRIPTOR
+            assert (await dev.read_fields("SRC_RING_INDEX"))["index"] == 0     # both read, wrapped
+    run(body())
+
+
+@pytest.mark.parametrize("inject,ring,status", [
+    ("inject_target_abort", "RES", ResultStatus.TARGET_ABORT),
+    ("inject_master_abort", "SRC", ResultStatus.MASTER_ABORT),
+    ("inject_master_abort", "CMD", ResultStatus.MASTER_ABORT),
+])
+def test_descriptor_bus_errors_abort_the_rings(inject, ring, status):
+    async def body():
+        bus = ModelBus()
+        dev = await fresh_device(bus)
+        async with Buffers(bus) as buffers:
+            buffer = dev.rings[ring].buffer
+            getattr(bus, inject)(buffer.address, buffer.size)
+            error = await raises(RingAborted, dev.run([await copy_job(buffers, random.Random(35), 64)]))
+            assert error.status is status and len(error.lost) == 1
+            assert f"failed with {status.name}" in str(error)
+            bus.clear_faults()
+            assert (await dev.config_status())[f"received_{status.name.lower()}"] == 0
+            (result,) = await dev.run([await copy_job(buffers, random.Random(36), 64)])
+            assert result.ok
+    run(body())
+
+
+def test_a_misprogrammed_ring_stops_the_rings():
+    async def body():
+        bus = ModelBus()
+        dev = await fresh_device(bus)
+        await dev.write("SRC_RING_SIZE", 3)
+        async with Buffers(bus) as buffers:
+            error = await raises(RingAborted, dev.run([await copy_job(buffers, random.Random(37), 64)]))
+            assert error.status is ResultStatus.BAD_DESCRIPTOR
+    run(body())
+
+
+def test_rst_clears_contexts_control_reset_keeps_them():
+    async def body():
+        bus = ModelBus()
+        dev = await fresh_device(bus)
+        channel = await dev.open_mac_channel(MacAlg.HMAC_SHA1, Direction.ENCODE, b"key")
+        address = window_address(dev, "CONTEXT", channel.number, CONTEXT.CONFIG)
+        await dev.reset()
+        assert CONTEXT.CONFIG.decode((await bus.mem_read(address))[0])["open"] == 1
+        await bus.reset()
+        await bus.config_write(dev.device, CONFIG.BAR0.offset, dev.bar0)
+        await dev.set_command(memory_space=1)
+        assert (await bus.mem_read(address))[0] == 0
+    run(body())
+
+
+def test_channel_count_is_the_build_parameter():
+    async def body():
+        dev = await fresh_device(ModelBus(channels=5))
+        assert dev.identity.channels == 5 == (await dev.read_fields("CHANNELS"))["count"]
+    run(body())
+    with pytest.raises(ValueError, match="channels=0"):
+        ModelBus(channels=0)
 
 
 # -- allocator ---------------------------------------------------------------------
@@ -135,7 +327,7 @@ def test_alloc_zero_fills_reused_memory():
     assert bus.host_read(again.address, 256) == bytes(256)
 
 
-# -- fault injection and error paths ---------------------------------------------------
+# -- data bus errors -------------------------------------------------------------------
 
 def test_target_abort_on_write_reports_the_failed_data_phase():
     async def body():
@@ -148,23 +340,14 @@ def test_target_abort_on_write_reports_the_failed_data_phase():
         bus.host_write(src.address, data)
         failing = dst.address + burst + 40
         bus.inject_target_abort(failing, 4)
-        error = await raises(DmaFailed, dev.copy(src, dst, length))
-        assert error.code is DmaError.TARGET_ABORT
-        assert error.address == failing
-        assert error.bytes_done == burst + 40
+        error = await raises(JobFailed, dev.copy(src, dst, length))
+        assert (error.status, error.address, error.bytes) == (ResultStatus.TARGET_ABORT, failing, burst + 40)
         assert f"bus address {failing:#010x}" in str(error) and "(TARGET_ABORT)" in str(error)
         written = bus.host_read(dst.address, length)
         assert written[:burst + 40] == data[:burst + 40]
         assert written[burst + 40:] == bytes(length - burst - 40)
         assert (await dev.config_status())["received_target_abort"] == 0
-        assert (await dev.counters())["DMA_TRANSACTIONS"] == 4     # read, write, read, aborted write
-
-        await dev.write("INT_ENABLE", 0)
-        await start_raw(dev, src.address, dst.address, length)
-        assert await wait_idle(dev) == {"busy": 0, "error": DmaError.TARGET_ABORT}
-        assert (await dev.config_status())["received_target_abort"] == 1
         bus.clear_faults()
-        await dev.reset()
         assert (await dev.copy(src, dst, length)).bytes == length
     run(body())
 
@@ -175,21 +358,20 @@ def test_target_abort_on_read_writes_nothing():
         dev = await fresh_device(bus)
         src, dst = bus.alloc(256), bus.alloc(256)
         bus.inject_target_abort(src.address + 8, 4)
-        error = await raises(DmaFailed, dev.copy(src, dst, 256))
-        assert (error.code, error.address, error.bytes_done) == (DmaError.TARGET_ABORT, src.address + 8, 0)
+        error = await raises(JobFailed, dev.copy(src, dst, 256))
+        assert (error.status, error.address, error.bytes) == (ResultStatus.TARGET_ABORT, src.address + 8, 0)
     run(body())
 
 
-def test_injected_master_abort_after_a_chunk():
+def test_injected_master_abort_after_a_burst():
     async def body():
         bus = ModelBus()
         dev = await fresh_device(bus)
         burst = 4 * dev.identity.caps["burst_words"]
         src, dst = bus.alloc(2 * burst), bus.alloc(2 * burst)
         bus.inject_master_abort(dst.address + burst, burst)
-        error = await raises(DmaFailed, dev.copy(src, dst, 2 * burst))
-        expected = (DmaError.MASTER_ABORT, dst.address + burst, burst)
-        assert (error.code, error.address, error.bytes_done) == expected
+        error = await raises(JobFailed, dev.copy(src, dst, 2 * burst))
+        assert (error.status, error.address, error.bytes) == (ResultStatus.MASTER_ABORT, dst.address + burst, burst)
         assert (await dev.config_status())["received_master_abort"] == 0
     run(body())
 
@@ -200,14 +382,13 @@ def test_burst_past_the_end_of_memory_disconnects_then_master_aborts():
         bus = ModelBus(size)
         dev = await fresh_device(bus)
         dst = bus.alloc(64)
-        error = await raises(DmaFailed, dev.copy(size - 8, dst, 16))
-        assert (error.code, error.address, error.bytes_done) == (DmaError.MASTER_ABORT, size, 0)
-        counters = await dev.counters()
-        assert (counters["DMA_DISCONNECTS"], counters["DMA_TRANSACTIONS"]) == (1, 2)
+        error = await raises(JobFailed, dev.copy(size - 8, dst, 16))
+        assert (error.status, error.address, error.bytes) == (ResultStatus.MASTER_ABORT, size, 0)
+        assert (await dev.counters())["DMA_DISCONNECTS"] == 1
     run(body())
 
 
-def test_overlapping_copy_follows_the_chunking():
+def test_overlapping_copy_follows_the_bursts():
     async def body():
         bus = ModelBus(burst_words=4)
         dev = await fresh_device(bus)
@@ -217,50 +398,84 @@ def test_overlapping_copy_follows_the_chunking():
         bus.host_write(region.address, bytes(data))
         src, dst, length, chunk = 0, 8, 200, 16
         await dev.copy(region.address + src, region.address + dst, length)
-        for done in range(0, length, chunk):        # read a chunk, then write it, forward
+        for done in range(0, length, chunk):        # read a burst, then write it, forward
             n = min(chunk, length - done)
             data[dst + done:dst + done + n] = data[src + done:src + done + n]
         assert bus.host_read(region.address, 256) == bytes(data)
     run(body())
 
 
-def test_busy_refusal_keeps_the_running_count_and_the_copy_completes():
+def test_mac_mismatch_reports_the_output_written():
     async def body():
         bus = ModelBus()
         dev = await fresh_device(bus)
-        src, dst = bus.alloc(8192), bus.alloc(8192)
-        await start_raw(dev, src.address, dst.address, 8192)
-        await bus.wait_interrupt(1000)               # let a few chunks through
-        assert 0 < await dev.read("DMA_COUNT") < 8192
-        running = await dev.read("DMA_COUNT")
-        error = await raises(DmaFailed, dev.copy(src, dst, 8192))
-        assert (error.code, error.bytes_done, error.address) == (DmaError.BUSY, 0, None)
-        assert await dev.read("DMA_COUNT") >= running
-        assert await bus.wait_interrupt(100_000)
-        assert await dev.read("DMA_COUNT") == 8192
+        mac = await dev.open_mac_channel(MacAlg.HMAC_MD5, Direction.DECODE, b"k" * 16)
+        packet = bytes(48)
+        error = await raises(JobFailed, dev.decode(packet, mac=mac))
+        assert (error.status, error.bytes) == (ResultStatus.MAC_MISMATCH, len(packet) - mac.icv_bytes)
+        assert "drop the output (MAC_MISMATCH)" in str(error)
     run(body())
 
 
-# -- driver-side errors ---------------------------------------------------------------
+# -- the driver's own refusals and messages ----------------------------------------------
 
-def test_dma_failed_messages_say_what_and_what_was_expected():
-    aligned = DmaFailed(DmaError.BAD_ALIGNMENT, src=0x1003, dst=0x2000, length=64)
-    assert str(aligned) == ("copy rejected by the card: source address 0x00001003 is not "
-                            "4-byte aligned (BAD_ALIGNMENT)")
-    both = DmaFailed(DmaError.BAD_ALIGNMENT, src=0x1001, dst=0x2002, length=64)
-    assert "source address 0x00001001 and destination address 0x00002002 are not" in str(both)
-    length = DmaFailed(DmaError.BAD_LENGTH, src=0, dst=0, length=6)
-    assert "length 6 bytes is not a non-zero multiple of 4 (BAD_LENGTH)" in str(length)
-    master = DmaFailed(DmaError.BUS_MASTER_OFF, src=0, dst=0, length=4)
-    assert "bus_master is 0; expected 1" in str(master)
-    abort = DmaFailed(DmaError.MASTER_ABORT, src=0x100, dst=0x4000_0000, length=1024,
-                      address=0x4000_0000, bytes_done=0)
-    assert str(abort) == ("copy of 1024 bytes from 0x00000100 to 0x40000000 failed after 0 bytes: "
-                          "no target claimed the card's access to bus address 0x40000000; "
-                          "expected host memory there (MASTER_ABORT)")
-    assert abort.rejected is False and master.rejected is True
+@pytest.mark.parametrize("alg", list(CipherAlg))
+def test_cipher_keys_of_the_wrong_size_are_refused(alg):
+    async def body():
+        dev = await fresh_device(ModelBus())
+        expected = CIPHER_KEY_BYTES[alg]
+        with pytest.raises(InvalidKey, match=f"{alg.name} key of {expected + 1} bytes; expected {expected} bytes"):
+            await dev.open_cipher_channel(alg, Direction.ENCODE, bytes(expected + 1))
+        assert dev.channels == {}
+    run(body())
+
+
+def test_iv_and_icv_sizes_are_checked():
+    async def body():
+        dev = await fresh_device(ModelBus())
+        key = bytes(16)
+        with pytest.raises(InvalidArgument, match="IV of 8 bytes; expected 16 bytes .CBC with the IV from the context"):
+            await dev.open_cipher_channel(CipherAlg.AES128, Direction.ENCODE, key, iv_source=IvSource.CONTEXT,
+                                          iv=bytes(8))
+        with pytest.raises(InvalidArgument, match="expected 0 bytes .ECB takes no IV"):
+            await dev.open_cipher_channel(CipherAlg.AES128, Direction.ENCODE, key, mode=CipherMode.ECB, iv=bytes(16))
+        with pytest.raises(InvalidArgument, match="expected 16 bytes .CBC with IV1 from the packet, IV2‖IV3"):
+            await dev.open_cipher_channel(CipherAlg.TDES_OUTER, Direction.ENCODE, bytes(24))
+        with pytest.raises(InvalidArgument, match="ICV of 6 bytes; expected a multiple of 4 from 4 to 20 bytes"):
+            await dev.open_mac_channel(MacAlg.HMAC_SHA1, Direction.ENCODE, key, icv_bytes=6)
+        with pytest.raises(InvalidKey, match="DES_MAC key of 16 bytes; expected 8 bytes"):
+            await dev.open_mac_channel(MacAlg.DES_MAC, Direction.ENCODE, key, icv_bytes=8)
+        with pytest.raises(InvalidArgument, match="channel 3 is not open"):
+            await dev.close_channel(3)
+        with pytest.raises(InvalidArgument, match="channel 99; expected 0 to 15"):
+            await dev.channel_counters(99)
+        assert dev.channels == {}
+    run(body())
+
+
+def test_channels_exhausted_names_the_count():
+    async def body():
+        dev = await fresh_device(ModelBus(channels=2))
+        for _ in range(2):
+            await dev.open_mac_channel(MacAlg.HMAC_MD5, Direction.ENCODE, b"k")
+        with pytest.raises(ChannelsExhausted, match="all 2 channels of the card are open .CHANNELS.count = 2"):
+            await dev.open_mac_channel(MacAlg.HMAC_MD5, Direction.ENCODE, b"k")
+    run(body())
+
+
+def test_job_failed_messages_say_what_and_what_was_expected():
+    job = Job(Opcode.COPY, (0x100, 1024), (0x4000_0000, 1024), tag=5)
+    abort = JobFailed(ResultStatus.MASTER_ABORT, job=job, address=0x4000_0000, bytes=0)
+    assert str(abort) == ("COPY job (tag 5, 1024 bytes) failed after 0 output bytes: no target claimed the "
+                          "card's access to bus address 0x40000000; expected host memory there (MASTER_ABORT)")
+    refused = JobFailed(ResultStatus.BAD_DESCRIPTOR, job=job)
+    assert "expected each owned by the card, with a non-zero length that is a multiple of 4" in str(refused)
+    lost = JobFailed(DriverStatus.LOST_TO_RESET, job=job)
+    assert "reset before the job's result was collected" in str(lost) and "(LOST_TO_RESET)" in str(lost)
+    odd = Job(9, [], [], length=8, skip=4, cipher=3, tag=1)
+    assert odd.describe() == "opcode-9 job (tag 1, 8 bytes, skip 4, cipher channel 3)"
     with pytest.raises(ValueError):
-        DmaFailed(DmaError.NONE, src=0, dst=0, length=4)
+        JobFailed(ResultStatus.OK, job=job)
 
 
 def test_driver_refuses_what_the_card_cannot_see():
@@ -268,15 +483,23 @@ def test_driver_refuses_what_the_card_cannot_see():
         bus = ModelBus()
         dev = await fresh_device(bus)
         small, big = bus.alloc(64), bus.alloc(1024)
-        with pytest.raises(ValueError, match="holds 64 bytes; the copy needs 128"):
+        with pytest.raises(InvalidArgument, match="holds 64 bytes; the copy needs 128"):
             await dev.copy(small, big, 128)
-        with pytest.raises(ValueError, match="does not fit COPY_LEN"):
+        with pytest.raises(InvalidArgument, match="length 16777216 does not fit 24 bits; expected 0 to 16777215"):
             await dev.copy(0, 0, 1 << 24)
-        with pytest.raises(ValueError, match="not a 32-bit bus address"):
+        with pytest.raises(InvalidArgument, match="not a 32-bit bus address"):
             await dev.copy(1 << 32, big, 4)
+        with pytest.raises(InvalidArgument, match="expected a DmaBuffer, an .address, length. pair"):
+            await dev.submit([Job(Opcode.COPY, "nowhere", big)])
         with pytest.raises(KeyError, match="no register 'NOPE'"):
             await dev.read("NOPE")
+        assert dev.in_flight == 0
     run(body())
+
+
+def test_probe_refuses_ring_sizes_the_card_does_not_take():
+    with pytest.raises(InvalidArgument, match="CMD ring of 48 entries; expected a power of two from 2 to 4096"):
+        run(PacDevice.probe(ModelBus(), command_entries=48))
 
 
 def test_probe_on_an_empty_bus_raises_card_not_found():
@@ -316,6 +539,20 @@ def test_probe_rejects_an_unsupported_card(register, value, message):
         run(PacDevice.probe(_ForgedRegister(register, value)))
 
 
+def test_a_result_out_of_order_is_reported():
+    async def body():
+        bus = ModelBus()
+        dev = await fresh_device(bus)
+        async with Buffers(bus) as buffers:
+            await dev.submit([await copy_job(buffers, random.Random(38), 64)])
+            assert await bus.wait_interrupt(10_000)
+            written = dev.rings["RES"].read(0)
+            dev.rings["RES"].write(0, **{**written, "TAG": 12345})     # forge the card's result
+            with pytest.raises(PacError, match="result slot 0 holds tag 12345; expected 1"):
+                await dev.collect()
+    run(body())
+
+
 def test_buffers_are_returned():
     async def body():
         bus = ModelBus(64 * 1024)
@@ -323,3 +560,33 @@ def test_buffers_are_returned():
             async with Buffers(bus) as buffers:
                 buffers.alloc(48 * 1024)
     run(body())
+
+
+# -- benches -------------------------------------------------------------------------
+
+def test_bench_dma_model_row():
+    row = bench_dma_model(8192)
+    assert row["bench"] == "dma" and row["bytes"] == 8192 and 0 < row["bytes_per_clock"] < 2
+
+
+def test_bench_crypto_model_rows():
+    rows = {alg: bench_crypto_model(alg, 256) for alg in
+            ("aes128-cbc+hmac-sha1-96", "3des-cbc+hmac-sha1-96", "des-cbc+hmac-md5-96")}
+    for alg, row in rows.items():
+        assert set(row) == {"bench", "bus", "alg", "packet_bytes", "engine_clocks_per_block", "bytes_per_pci_clock",
+                            "mbit_s_at_33mhz", "core_clock_mhz", "sim_clocks_per_second"}
+        assert (row["bench"], row["bus"], row["alg"], row["packet_bytes"], row["core_clock_mhz"]) == \
+               ("crypto", "model", alg, 256, 33)
+        assert 0 < row["bytes_per_pci_clock"] < 2, row      # every byte crosses the bus twice
+        assert row["mbit_s_at_33mhz"] == pytest.approx(row["bytes_per_pci_clock"] * 8 * 33, abs=0.1)
+    assert rows["3des-cbc+hmac-sha1-96"]["engine_clocks_per_block"] == COSTS.tdes_chained_block
+    assert rows["3des-cbc+hmac-sha1-96"]["bytes_per_pci_clock"] < rows["aes128-cbc+hmac-sha1-96"]["bytes_per_pci_clock"]
+    with pytest.raises(ValueError, match="unknown crypto bench 'rot13'"):
+        bench_crypto_model("rot13", 256)
+    with pytest.raises(ValueError, match="expected a positive multiple of 16"):
+        bench_crypto_model("aes128-cbc+hmac-sha1-96", 100)
+
+
+def test_esp_header_matches_the_bench():
+    packet, skip = esp_packet(random.Random(39), CIPHER_BLOCK_BYTES[CipherAlg.AES128], 32)
+    assert skip == ESP_HEADER + 16 and len(packet) == skip + 32

@@ -1,16 +1,24 @@
-"""Consistency of the register map, the single source of truth."""
+"""Consistency of the register map and the descriptor/context/counter
+layouts, the single source of truth."""
 import random
 
 import pytest
 
-from pacsim.hdl.regmap import BAR0, CONFIG, IDENTITY, PCI_IDS, VERSION, Access, DmaError
+from pacsim.hdl.layouts import (ALG_COUNTERS, CHANNEL_COUNTERS, CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CMD, CONTEXT,
+                                COUNTER_KINDS, MAC_DIGEST_BYTES, MAX_SEGMENTS, NO_CHANNEL, RESULT, SEG, AlgUnit,
+                                CipherAlg, CipherMode, Direction, IvSource, MacAlg, Opcode, ResultStatus, Service,
+                                alg_unit)
+from pacsim.hdl.regmap import (BAR0, CONFIG, IDENTITY, MAX_CHANNELS, PCI_IDS, RINGS, VERSION, WINDOWS, Access)
 
-MAPS = [CONFIG, BAR0]
-REGISTERS = [(regmap, reg) for regmap in MAPS for reg in regmap]
-IDS = [f"{regmap is CONFIG and 'CONFIG' or 'BAR0'}.{reg.name}" for regmap, reg in REGISTERS]
+MAPS = {"CONFIG": CONFIG, "BAR0": BAR0, "CMD": CMD, "SEG": SEG, "RESULT": RESULT, "CONTEXT": CONTEXT,
+        "CHANNEL_COUNTERS": CHANNEL_COUNTERS, "ALG_COUNTERS": ALG_COUNTERS}
+REGISTERS = [(regmap, reg) for regmap in MAPS.values() for reg in regmap]
+IDS = [f"{name}.{reg.name}" for name, regmap in MAPS.items() for reg in regmap]
+#: Entries of each BAR0 window in the largest build.
+WINDOW_ENTRIES = {"ALG_COUNTERS": len(AlgUnit), "CHANNEL_COUNTERS": MAX_CHANNELS, "CONTEXT": MAX_CHANNELS}
 
 
-@pytest.mark.parametrize("regmap", MAPS, ids=["CONFIG", "BAR0"])
+@pytest.mark.parametrize("regmap", MAPS.values(), ids=MAPS.keys())
 def test_offsets_unique_aligned_inside(regmap):
     offsets = [reg.offset for reg in regmap]
     assert len(offsets) == len(set(offsets))
@@ -55,7 +63,7 @@ def test_encode_decode_round_trip(regmap, reg):
         reg.encode(no_such_field=1)
 
 
-@pytest.mark.parametrize("regmap", MAPS, ids=["CONFIG", "BAR0"])
+@pytest.mark.parametrize("regmap", MAPS.values(), ids=MAPS.keys())
 def test_render_markdown_lists_every_register_and_field(regmap):
     text = regmap.render_markdown()
     for reg in regmap:
@@ -77,19 +85,130 @@ def test_pci_ids_are_the_config_reset_values():
 
 
 def test_bar0_size_matches_the_bar_decoder():
-    assert BAR0.size == 1 << CONFIG.BAR0.address.offset
+    assert BAR0.size == 1 << CONFIG.BAR0.address.offset == 64 * 1024
     assert CONFIG.BAR0.address.offset + CONFIG.BAR0.address.width == 32
 
 
-def test_identity_version_and_error_codes_fit():
+def test_identity_and_version():
     assert IDENTITY.to_bytes(4, "big") == b"PAC1"
     assert BAR0.IDENT.reset_value == IDENTITY
     version = BAR0.VERSION.decode(BAR0.VERSION.reset_value)
     assert (version["major"], version["minor"], version["patch"]) == VERSION
-    assert max(DmaError) < (1 << BAR0.DMA_STATUS.error.width)
-    assert DmaError.NONE == 0
 
 
 def test_interrupt_enable_mirrors_interrupt_status():
     assert [(f.name, f.offset, f.width) for f in BAR0.INT_STATUS.fields] == \
            [(f.name, f.offset, f.width) for f in BAR0.INT_ENABLE.fields]
+
+
+# -- windows and rings --------------------------------------------------------------
+
+def _extent(name: str) -> range:
+    base, entry_bytes = WINDOWS[name]
+    return range(base, base + WINDOW_ENTRIES[name] * entry_bytes)
+
+
+def test_windows_fit_bar0_and_overlap_nothing():
+    extents = {name: _extent(name) for name in WINDOWS}
+    for name, extent in extents.items():
+        assert extent.start % 4 == 0 and extent.stop <= BAR0.size, f"{name} {extent} outside BAR0"
+        for reg in BAR0:
+            assert reg.offset not in extent, f"register {reg.name} inside the {name} window"
+        for other, other_extent in extents.items():
+            if other != name:
+                assert extent.stop <= other_extent.start or other_extent.stop <= extent.start, (name, other)
+
+
+@pytest.mark.parametrize("name,layout", [("ALG_COUNTERS", ALG_COUNTERS), ("CHANNEL_COUNTERS", CHANNEL_COUNTERS),
+                                         ("CONTEXT", CONTEXT)])
+def test_window_entries_are_their_layouts(name, layout):
+    assert WINDOWS[name][1] == layout.size
+    assert layout.size & (layout.size - 1) == 0, f"{name} entries are not a power of two"
+    assert WINDOWS[name][0] % layout.size == 0
+
+
+def test_max_channels_fit_the_windows_and_registers():
+    assert (1 << BAR0.CHANNELS.count.width) - 1 >= MAX_CHANNELS
+    for name in ("CHANNEL_COUNTERS", "CONTEXT"):
+        assert _extent(name).stop <= BAR0.size
+    for reg, field in ((CMD.CONTROL, "cipher_channel"), (CMD.CONTROL, "mac_channel"),
+                       (RESULT.STATUS, "cipher_channel"), (RESULT.STATUS, "mac_channel")):
+        assert 1 << getattr(reg, field).width >= MAX_CHANNELS, f"{reg.name}.{field}"
+        assert NO_CHANNEL < 1 << getattr(reg, field).width
+
+
+def test_ring_registers():
+    assert RINGS == ("CMD", "SRC", "DST", "RES")
+    for name in RINGS:
+        base, size, index = (getattr(BAR0, f"{name}_RING_{what}") for what in ("BASE", "SIZE", "INDEX"))
+        assert base.address.width == 32
+        assert (1 << size.entries.width) > 4096, f"{name}_RING_SIZE cannot hold 4096 entries"
+        assert (1 << index.index.width) == 4096, f"{name}_RING_INDEX does not span 4096 entries"
+        assert index.index.access is Access.RO
+
+
+def test_descriptor_sizes_and_ownership():
+    assert (CMD.size, SEG.size, RESULT.size) == (16, 8, 16)
+    for layout, reg in ((CMD, CMD.CONTROL), (SEG, SEG.CONTROL), (RESULT, RESULT.STATUS)):
+        assert reg.offset == 0, f"{layout.name}: ownership must be in the first dword"
+        assert reg.own.offset == 31 and reg.own.width == 1
+        assert max(r.offset for r in layout) + 4 <= layout.size
+    assert RESULT.BYTES.bytes.width >= CMD.LENGTH.length.width
+    assert SEG.CONTROL.length.width == CMD.LENGTH.length.width
+
+
+# -- codes fit their fields -------------------------------------------------------------
+
+@pytest.mark.parametrize("codes,fields", [
+    (Opcode, [CMD.CONTROL.opcode, RESULT.STATUS.opcode]),
+    (ResultStatus, [RESULT.STATUS.status, BAR0.RING_STATUS.abort_status]),
+    (Direction, [CONTEXT.CONFIG.direction]),
+    (Service, [CONTEXT.CONFIG.service]),
+    (CipherAlg, [CONTEXT.CONFIG.alg]),
+    (MacAlg, [CONTEXT.CONFIG.alg]),
+    (CipherMode, [CONTEXT.CONFIG.mode]),
+    (IvSource, [CONTEXT.CONFIG.iv_source]),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_every_code_fits_its_fields(codes, fields):
+    for field in fields:
+        assert max(codes) < (1 << field.width), f"{codes.__name__} does not fit {field.name}"
+        assert min(codes) >= 0
+
+
+def test_status_and_opcode_zero_meanings():
+    assert ResultStatus.OK == 0
+    assert 0 not in {int(op) for op in Opcode}, "opcode 0 (an empty descriptor) must not be a command"
+    assert 0 not in {int(a) for a in CipherAlg} | {int(a) for a in MacAlg}, "alg 0 must be invalid"
+
+
+def test_context_holds_every_key_iv_and_state():
+    key_regs = [reg for reg in CONTEXT if reg.name.startswith("KEY")]
+    iv_regs = [reg for reg in CONTEXT if reg.name.startswith("IV")]
+    inner = [reg for reg in CONTEXT if reg.name.startswith("INNER")]
+    outer = [reg for reg in CONTEXT if reg.name.startswith("OUTER")]
+    assert 4 * len(key_regs) >= max(CIPHER_KEY_BYTES.values())
+    assert 4 * len(iv_regs) >= 3 * CIPHER_BLOCK_BYTES[CipherAlg.TDES_OUTER]
+    assert 4 * len(iv_regs) >= CIPHER_BLOCK_BYTES[CipherAlg.AES128]
+    assert 4 * len(inner) == 4 * len(outer) >= max(MAC_DIGEST_BYTES[MacAlg.HMAC_SHA1], MAC_DIGEST_BYTES[MacAlg.HMAC_MD5])
+    for group in (key_regs, iv_regs, inner, outer):
+        offsets = [reg.offset for reg in group]
+        assert offsets == list(range(offsets[0], offsets[0] + 4 * len(group), 4)), "not consecutive"
+    assert (1 << CONTEXT.CONFIG.icv_bytes.width) > max(MAC_DIGEST_BYTES.values())
+
+
+def test_tables_cover_every_algorithm():
+    assert set(CIPHER_BLOCK_BYTES) == set(CIPHER_KEY_BYTES) == set(CipherAlg)
+    assert set(MAC_DIGEST_BYTES) == set(MacAlg)
+    units = {alg_unit(Service.CIPHER, a) for a in CipherAlg} | {alg_unit(Service.MAC, a) for a in MacAlg}
+    assert units == set(AlgUnit) - {AlgUnit.LZS}
+    with pytest.raises(ValueError):
+        alg_unit(Service.NONE, 1)
+    assert MAX_SEGMENTS >= 1
+
+
+def test_counter_layouts():
+    assert [reg.name.lower() for reg in ALG_COUNTERS] == list(COUNTER_KINDS)
+    assert [reg.name for reg in CHANNEL_COUNTERS] == ["GOOD", "FAIL", "DISCARD", "BYTES"]
+    assert all(f.access is Access.RO for layout in (ALG_COUNTERS, CHANNEL_COUNTERS)
+               for reg in layout for f in reg.fields)
+    assert list(AlgUnit) == sorted(AlgUnit) and AlgUnit(0) is list(AlgUnit)[0]

@@ -62,7 +62,7 @@ clock that stores the previous result.
 (four schedule words) per clock.
 """
 from amaranth import Cat, Const, Module, Mux, Signal
-from amaranth.lib import data, memory, stream, wiring
+from amaranth.lib import data, enum, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 __all__ = ["AesCore", "SBOX", "INV_SBOX"]
@@ -149,12 +149,14 @@ def columns_map(f, bs):
 
 # -- key schedule plan --------------------------------------------------------
 
-class KeyOp:
-    """How a schedule word is derived from the word before it."""
-    XOR, SUB, ROT_SUB_RCON = 0, 1, 2
+class KeyOp(enum.Enum, shape=2):
+    """What is XORed into w[i-Nk] to make schedule word w[i]."""
+    XOR = 0             # w[i-1]
+    SUB = 1             # SubWord(w[i-1])
+    ROT_SUB_RCON = 2    # SubWord(RotWord(w[i-1])) ^ Rcon[i/Nk]
 
 
-WordPlan = data.StructLayout({"from_key": 1, "op": 2, "rcon": 8})
+WordPlan = data.StructLayout({"from_key": 1, "op": KeyOp, "rcon": 8})
 StepPlan = data.ArrayLayout(WordPlan, 4)
 
 
@@ -217,19 +219,21 @@ class AesCore(wiring.Component):
         key = Signal(256)                     # left-aligned: word 0 in [255:224]
         size = Signal(range(3))               # index into KEY_BITS
         dec = Signal()
+
+        def per_size(values):                 # {bits: value} -> value for `size`
+            return Mux(size == 0, values[128], Mux(size == 1, values[192], values[256]))
+
         nr = Signal(range(15))
-        last_step = Signal(range(15))
+        last_step = Signal(range(15))         # the clock of a block's final round
         m.d.comb += [
-            nr.eq(Mux(size == 0, NR[128], Mux(size == 1, NR[192], NR[256]))),
-            last_step.eq(Mux(size == 0, self.clocks_per_block[128] - 1,
-                         Mux(size == 1, self.clocks_per_block[192] - 1,
-                             self.clocks_per_block[256] - 1))),
+            nr.eq(per_size(NR)),
+            last_step.eq(per_size({bits: n - 1 for bits, n in self.clocks_per_block.items()})),
         ]
 
         # -- key expansion: round key c from the last eight schedule words ----
         m.submodules.plan = plan = memory.Memory(
             shape=StepPlan, depth=3 * PLAN_STEPS,
-            init=[step for bits in KEY_BITS
+            init=[step for bits in KEY_BITS                       # unused rows: zero
                   for step in key_plan(bits) + [[{}] * 4] * (PLAN_STEPS - NR[bits] - 1)])
         plan_rd = plan.read_port(domain="comb")
         c = Signal(range(15))                 # expansion step
@@ -239,14 +243,15 @@ class AesCore(wiring.Component):
         def word(v, n):                       # word n of a left-aligned 256-bit value
             return v[(7 - n) * 32:(8 - n) * 32]
 
+        # the word positions of a step that ever need SubWord (0 and 2)
         sub_positions = {k for bits in KEY_BITS for step in key_plan(bits)
                          for k, w in enumerate(step) if w["op"] != KeyOp.XOR}
         prev = word(window, 7)
         new = []
         for k in range(4):
             ctrl = plan_rd.data[k]
-            older = Mux(size == 0, word(window, 4 + k),     # w[n - Nk]
-                        Mux(size == 1, word(window, 2 + k), word(window, k)))
+            older = per_size({bits: word(window, 8 - NK[bits] + k)    # w[n - Nk]
+                              for bits in KEY_BITS})
             mixed = Signal(32, name=f"ks_t{k}")
             if k in sub_positions:
                 subbed = Cat(*(substitute(prev[8 * b:8 * b + 8], Const(0, 1)) for b in range(4)))
@@ -338,7 +343,7 @@ class AesCore(wiring.Component):
                 m.d.comb += self.i.ready.eq(self.key_ready & ~self.key_load)
                 accept()
             with m.State("ROUNDS"):
-                with m.If(0):
+                with m.If(self.key_load):
                     m.next = "IDLE"
                 with m.Elif(step != last_step):
                     m.d.sync += [state.eq(result), step.eq(step + 1)]

@@ -2,56 +2,57 @@
 """DES block cipher (FIPS 46-3) and the 3DES EDE block function (SP 800-67).
 
 Bit order everywhere: a 64-bit block or key is ``int.from_bytes(8 bytes,
-"big")``, so FIPS bit 1 (the leftmost) is bit 63 of the value.
+"big")``, so FIPS bit 1 (the leftmost) is bit 63 of the value. All ports are
+in the ``sync`` domain (PCI CLK).
 
-:class:`DesCore` — one DES block per ``16 / rounds_per_clock`` clocks.
-
-Ports (``sync`` = PCI CLK):
+:class:`DesCore` (``rounds_per_clock`` = 1, 2, 4, 8 or 16; default 4)
 
 ============== ===== ===== ===================================================
 port           dir   width meaning
 ============== ===== ===== ===================================================
 ``key``        In    64    the 8 key bytes; the parity bits (LSB of every
-                           byte) are ignored. Sampled with the block on the
-                           ``i`` handshake clock.
+                           byte) are ignored. Sampled on the ``i`` handshake
+                           clock, free to change afterwards.
 ``decrypt``    In    1     0 encrypt, 1 decrypt; sampled like ``key``.
-``i``          In    64    stream of input blocks (``valid``/``ready``/
-                           ``payload``). ``i.ready`` is 1 when idle, and
-                           while a result is offered it follows ``o.ready``
-                           combinationally, so back-to-back blocks do not
-                           lose a clock.
-``o``          Out   64    stream of results; held with ``o.valid`` until
-                           ``o.ready``. ``o.payload`` is combinational from
-                           the state registers (final permutation = wiring).
+``i``          In    64    stream (``valid``, ``ready``, ``payload``) of input
+                           blocks. ``i.ready`` is 1 while idle; while a result
+                           is offered it equals ``o.ready`` (combinational),
+                           so a new block enters on the clock the result
+                           leaves. It never depends on ``i.valid``.
+``o``          Out   64    stream of results. ``o.payload`` is held with
+                           ``o.valid`` until ``o.ready``; it is wired from the
+                           state registers (IP^-1 is only wiring).
 ``busy``       Out   1     a block has been accepted and its result has not
                            been taken yet.
 ============== ===== ===== ===================================================
 
-Timing: the clock that accepts a block already computes its first
-``rounds_per_clock`` rounds (the input and the key go through IP, PC-1 and
-those rounds combinationally); each further clock does ``rounds_per_clock``
-more. ``o.valid`` rises ``latency = 16 / rounds_per_clock`` clocks after the
-accepting clock edge, i.e. the result can be taken on the ``latency``-th
-edge after the ``i`` handshake edge, and a new block can be accepted on that
-same edge. Steady state (``i.valid`` and ``o.ready`` held high):
-``clocks_per_block = 16 / rounds_per_clock`` — 16, 8, 4, 2, 1 clocks for 1,
-2, 4, 8, 16 rounds per clock.
+Python attributes: ``clocks_per_block`` = ``latency`` = ``16 //
+rounds_per_clock`` (16, 8, 4, 2, 1).
 
-Subkeys are generated on the fly: the C/D halves (after PC-1) are rotated
-left by the FIPS schedule before each encryption round; for decryption the
-same registers start from C0/D0 (= C16/D16, the schedule rotates 28 bits in
-total) and rotate right by the reversed schedule (0, 1, 2, 2, ...) before
-each round, which yields K16 ... K1. Each unrolled round stage selects its
-rotation amount from (clock step, direction) with a small case.
+Timing: the clock edge that accepts a block (``i`` handshake) already
+computes its first ``rounds_per_clock`` rounds (input through IP, key through
+PC-1, then the rounds, all combinational); each further edge does
+``rounds_per_clock`` more. ``o.valid`` is high after edge ``latency - 1``
+counted from the accepting edge, so the result is taken at the earliest on
+edge ``latency`` — which can accept the next block. Latency (``i`` handshake
+to ``o`` handshake) and steady-state throughput (``i.valid`` and ``o.ready``
+held high) are therefore both ``16 / rounds_per_clock`` clocks; 4 by default.
 
-:class:`TripleDesCore` — the EDE block function: encrypt
-``E_k3(D_k2(E_k1(x)))``, decrypt ``D_k1(E_k2(D_k3(x)))``; 2-key 3DES is
-``key3 = key1``, single DES is ``key1 = key2 = key3``.
+Subkeys are generated on the fly, not precomputed: the C/D halves (after
+PC-1) are rotated left by the FIPS schedule before each encryption round; for
+decryption the same registers start from C0 D0 (= C16 D16, as the schedule
+rotates 28 bits in total) and rotate right by the schedule reversed (0, 1, 2,
+2, ...), which yields K16 ... K1. Each unrolled round selects its rotation
+from (clock within the block, direction) with a small case.
+
+:class:`TripleDesCore` (same ``rounds_per_clock``) — the EDE block function:
+encrypt ``E_k3(D_k2(E_k1(x)))``, decrypt ``D_k1(E_k2(D_k3(x)))``; 2-key 3DES
+is ``key3 = key1``, single DES ``key1 = key2 = key3``.
 
 ============== ===== ===== ===================================================
 port           dir   width meaning
 ============== ===== ===== ===================================================
-``key1``       In    64    key bytes as for :class:`DesCore`; all three keys
+``key1``       In    64    key bytes as for :class:`DesCore`. The three keys
 ``key2``       In    64    and ``decrypt`` are sampled on the ``i``
 ``key3``       In    64    handshake clock and travel with the block.
 ``decrypt``    In    1     0 encrypt, 1 decrypt.
@@ -60,15 +61,14 @@ port           dir   width meaning
 ``busy``       Out   1     any of the three stages holds a block.
 ============== ===== ===== ===================================================
 
-It is a pipeline of three :class:`DesCore` stages, the handshake between
-them combinational, so up to three blocks are in flight:
-``clocks_per_block = 16 / rounds_per_clock`` (ECB, CBC decrypt, or
-interleaved messages) and ``latency = 3 * 16 / rounds_per_clock`` clocks
-from the ``i`` handshake edge to the first edge the result can be taken
-(12 for the default 4 rounds per clock). A dependent chain (CBC encrypt,
-CBC-MAC) therefore runs at one block per ``latency`` clocks.
+A pipeline of three :class:`DesCore` stages with combinational handshakes
+between them, so up to three blocks are in flight: ``clocks_per_block = 16 /
+rounds_per_clock`` (ECB, CBC decryption, interleaved messages), ``latency = 3
+* 16 / rounds_per_clock`` clocks from ``i`` handshake to ``o`` handshake (4
+and 12 by default). A dependent chain (CBC encryption, CBC-MAC) runs at one
+block per ``latency`` clocks.
 """
-from amaranth import Array, Cat, Const, Elaboratable, Module, Mux, Signal
+from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -192,6 +192,11 @@ SBOXES = [
 ROUNDS_PER_CLOCK = (1, 2, 4, 8, 16)
 
 
+def _check_rounds_per_clock(rounds_per_clock):
+    if rounds_per_clock not in ROUNDS_PER_CLOCK:
+        raise ValueError(f"rounds_per_clock must be one of {ROUNDS_PER_CLOCK}")
+
+
 def _permute(value, table):
     """``table`` applied to ``value`` in FIPS bit numbering (bit 1 = MSB)."""
     width = len(value)
@@ -199,13 +204,14 @@ def _permute(value, table):
 
 
 def _sbox(index, six_bits):
-    """S-box ``index`` (0 = S1) as a 64-entry lookup on the raw 6-bit input."""
+    """S-box ``index`` (0 = S1) as a 64 x 4-bit constant, word-selected by the
+    raw 6-bit input."""
     table = SBOXES[index]
     flat = [table[(v >> 4 & 2) | (v & 1)][v >> 1 & 15] for v in range(64)]
-    return Array(Const(x, 4) for x in flat)[six_bits]
+    return Const(sum(x << 4 * v for v, x in enumerate(flat)), 256).word_select(six_bits, 4)
 
 
-class _Round(Elaboratable):
+class _Round(wiring.Component):
     """One unrolled DES round: rotate C/D by ``amounts[index]`` (constants,
     left, mod 28), take the subkey PC2(C D), then L' = R, R' = L ^ f(R, K).
 
@@ -215,11 +221,13 @@ class _Round(Elaboratable):
 
     def __init__(self, amounts):
         self.amounts = amounts
-        self.index = Signal(range(len(amounts)))
-        self.lr = Signal(64)        # in: L (high) R (low)
-        self.cd = Signal(56)        # in: C (high) D (low)
-        self.lr_out = Signal(64)
-        self.cd_out = Signal(56)
+        super().__init__({
+            "index": In(range(len(amounts))),
+            "lr": In(64),        # L (high) R (low)
+            "cd": In(56),        # C (high) D (low)
+            "lr_out": Out(64),
+            "cd_out": Out(56),
+        })
 
     def elaborate(self, platform):
         m = Module()
@@ -232,8 +240,10 @@ class _Round(Elaboratable):
         x = Signal(48)              # E(R) ^ K, the S-box inputs
         m.d.comb += x.eq(_permute(r, E) ^ _permute(self.cd_out, PC2))
         # S1 reads FIPS bits 1-6 (the top of x) and yields output bits 1-4.
-        sboxes = [_sbox(i, x[42 - 6 * i:48 - 6 * i]) for i in range(8)]
-        m.d.comb += self.lr_out.eq(Cat(l ^ _permute(Cat(reversed(sboxes)), P), r))
+        s_out = Signal(32)
+        m.d.comb += s_out.eq(Cat(reversed([_sbox(i, x[42 - 6 * i:48 - 6 * i])
+                                            for i in range(8)])))
+        m.d.comb += self.lr_out.eq(Cat(l ^ _permute(s_out, P), r))
         return m
 
 
@@ -241,8 +251,7 @@ class DesCore(wiring.Component):
     """One DES engine; see the module docstring for ports and timing."""
 
     def __init__(self, rounds_per_clock: int = 4):
-        if rounds_per_clock not in ROUNDS_PER_CLOCK:
-            raise ValueError(f"rounds_per_clock must be one of {ROUNDS_PER_CLOCK}")
+        _check_rounds_per_clock(rounds_per_clock)
         self.rounds_per_clock = rounds_per_clock
         self.clocks_per_block = 16 // rounds_per_clock
         self.latency = self.clocks_per_block
@@ -275,12 +284,12 @@ class DesCore(wiring.Component):
         lr_out, cd_out = lr_in, cd_in
         for j in range(n):
             # rotation before round k * n + j, at index decrypt * steps + k
-            stage = m.submodules[f"round{j}"] = _Round(
+            rnd = m.submodules[f"round{j}"] = _Round(
                 [SHIFTS[k * n + j] for k in range(steps)]
                 + [-DECRYPT_SHIFTS[k * n + j] % 28 for k in range(steps)])
-            m.d.comb += [stage.index.eq(Cat(step_in, decrypt_in)),
-                         stage.lr.eq(lr_out), stage.cd.eq(cd_out)]
-            lr_out, cd_out = stage.lr_out, stage.cd_out
+            m.d.comb += [rnd.index.eq(Cat(step_in, decrypt_in)),
+                         rnd.lr.eq(lr_out), rnd.cd.eq(cd_out)]
+            lr_out, cd_out = rnd.lr_out, rnd.cd_out
 
         with m.If(advance):
             m.d.sync += [lr.eq(lr_out), cd.eq(cd_out), decrypt.eq(decrypt_in),
@@ -314,10 +323,10 @@ class TripleDesCore(wiring.Component):
     """The 3DES EDE block function; see the module docstring."""
 
     def __init__(self, rounds_per_clock: int = 4):
-        self.stages = [DesCore(rounds_per_clock) for _ in range(3)]
+        _check_rounds_per_clock(rounds_per_clock)
         self.rounds_per_clock = rounds_per_clock
-        self.clocks_per_block = self.stages[0].clocks_per_block
-        self.latency = 3 * self.stages[0].latency
+        self.clocks_per_block = 16 // rounds_per_clock
+        self.latency = 3 * self.clocks_per_block
         super().__init__({
             "key1": In(64), "key2": In(64), "key3": In(64), "decrypt": In(1),
             "i": In(stream.Signature(64)), "o": Out(stream.Signature(64)),
@@ -326,38 +335,37 @@ class TripleDesCore(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        s1, s2, s3 = self.stages
-        m.submodules.stage1 = s1
-        m.submodules.stage2 = s2
-        m.submodules.stage3 = s3
+        m.submodules.stage1 = s1 = DesCore(self.rounds_per_clock)
+        m.submodules.stage2 = s2 = DesCore(self.rounds_per_clock)
+        m.submodules.stage3 = s3 = DesCore(self.rounds_per_clock)
 
         wiring.connect(m, wiring.flipped(self.i), s1.i)
         wiring.connect(m, s1.o, s2.i)
         wiring.connect(m, s2.o, s3.i)
         wiring.connect(m, s3.o, wiring.flipped(self.o))
 
-        # The keys and direction of the block in stage 1 / stage 2, for the
-        # stage after it; loaded when that block enters the stage.
-        key_2nd = Signal(64)
-        key_3rd_s1 = Signal(64)
-        decrypt_s1 = Signal()
-        key_3rd_s2 = Signal(64)
-        decrypt_s2 = Signal()
+        # Side-band of the block each stage holds: what its later stages
+        # need, loaded when the block enters the stage.
+        s1_key2 = Signal(64)        # key of stage 2
+        s1_key_last = Signal(64)    # key of stage 3: key3 to encrypt, key1 to decrypt
+        s1_decrypt = Signal()
+        s2_key_last = Signal(64)
+        s2_decrypt = Signal()
 
         with m.If(self.i.valid & self.i.ready):
-            m.d.sync += [key_2nd.eq(self.key2),
-                         key_3rd_s1.eq(Mux(self.decrypt, self.key1, self.key3)),
-                         decrypt_s1.eq(self.decrypt)]
+            m.d.sync += [s1_key2.eq(self.key2),
+                         s1_key_last.eq(Mux(self.decrypt, self.key1, self.key3)),
+                         s1_decrypt.eq(self.decrypt)]
         with m.If(s1.o.valid & s1.o.ready):
-            m.d.sync += [key_3rd_s2.eq(key_3rd_s1), decrypt_s2.eq(decrypt_s1)]
+            m.d.sync += [s2_key_last.eq(s1_key_last), s2_decrypt.eq(s1_decrypt)]
 
         m.d.comb += [
             s1.key.eq(Mux(self.decrypt, self.key3, self.key1)),
             s1.decrypt.eq(self.decrypt),
-            s2.key.eq(key_2nd),
-            s2.decrypt.eq(~decrypt_s1),
-            s3.key.eq(key_3rd_s2),
-            s3.decrypt.eq(decrypt_s2),
+            s2.key.eq(s1_key2),
+            s2.decrypt.eq(~s1_decrypt),
+            s3.key.eq(s2_key_last),
+            s3.decrypt.eq(s2_decrypt),
             self.busy.eq(s1.busy | s2.busy | s3.busy),
         ]
         return m

@@ -72,7 +72,7 @@ from amaranth.lib.wiring import In, Out
 from .md5 import Md5Core
 from .sha1 import Sha1Core
 
-__all__ = ["HashUnit", "WORD", "DIGEST_BITS", "byteswap", "digest_bytes"]
+__all__ = ["HashUnit", "WORD", "DIGEST_BITS", "byteswap", "digest_bytes", "make_core"]
 
 #: Payload layout of the message word stream.
 WORD = data.StructLayout({"data": 32, "last": 1, "bytes": 3})
@@ -181,7 +181,7 @@ class HashUnit(wiring.Component):
                     m.next = "ABSORB"
             with m.State("ABSORB"):
                 m.d.comb += self.i.ready.eq(~full)
-                with m.If(self.i.valid):
+                with m.If(self.i.valid & ~full):
                     with m.If(payload.last):
                         put(last_word)
                         m.d.sync += [length.eq(length + n), need_80.eq(n == 4)]

@@ -57,6 +57,15 @@ SHA1_IV = 0x67452301_EFCDAB89_98BADCFE_10325476_C3D2E1F0
 _K = (0x5A827999, 0x6ED9EBA1, 0x8F1BBCDC, 0xCA62C1D6)
 
 
+def _logic(kind, b, c, d):
+    """f_t of FIPS 180-4 4.1.1: Ch, Parity or Maj."""
+    if kind == "ch":
+        return (b & c) | (~b & d)
+    if kind == "maj":
+        return (b & c) | (b & d) | (c & d)
+    return b ^ c ^ d
+
+
 def table_mux(m, select, out, keys, make):
     """Drive ``out`` (comb) with ``make(keys[select])``.
 
@@ -123,11 +132,7 @@ class Sha1Core(wiring.Component):
         a, b, c, d, e = work
         for j in range(r):
             f = Signal(32, name=f"f{j}")
-            table_mux(m, step, f, kind, lambda fn, b=b, c=c, d=d: {
-                "ch": lambda: (b & c) | (~b & d),
-                "parity": lambda: b ^ c ^ d,
-                "maj": lambda: (b & c) | (b & d) | (c & d),
-            }[fn]())
+            table_mux(m, step, f, kind, lambda fn, b=b, c=c, d=d: _logic(fn, b, c, d))
             temp = Signal(32, name=f"a{j + 1}")
             m.d.comb += temp.eq(a.rotate_left(5) + f + e + k_t + ext[j])
             b_rot = Signal(32, name=f"c{j + 1}")

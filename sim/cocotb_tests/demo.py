@@ -3,7 +3,7 @@
 Everything printed by the demo comes from this run: the configuration
 header as read over the bus, the BAR the driver assigned, the card's
 identity, copies completed by interrupt (checked against the source), one
-rejected command, the card's counters and the protocol checker's verdict.
+refused job, the card's counters and the protocol checker's verdict.
 """
 import random
 
@@ -11,7 +11,7 @@ import cocotb
 
 from pacsim.hdl.regmap import CONFIG
 from pacsim.host.device import PacDevice
-from pacsim.host.errors import DmaFailed
+from pacsim.host.errors import JobFailed
 from pacsim.sim.report import write_report
 from pacsim.sim.rtl_bus import RtlBus
 
@@ -41,7 +41,7 @@ async def demo(dut):
     try:
         await device.copy(0x1002, 0x2000, 64)
         rejected = "the card accepted an unaligned source"
-    except DmaFailed as error:
+    except JobFailed as error:
         rejected = str(error)
     counters = await device.counters()
     await bus.finish()

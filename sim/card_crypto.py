@@ -1,0 +1,130 @@
+"""The model's crypto: streaming ciphers and MACs built from what a channel
+context holds (keys, IVs, HMAC pad states), as docs/rings.md defines them.
+
+Ciphers come from ``cryptography`` (DES is 3DES with K1 = K2 = K3; 3DES
+outer CBC is three single-DES CBC passes), HMAC from the channel's pad
+states with the compression functions of :mod:`pacsim.hdl.engines.hmac`
+(a channel holds no key), DES-MAC is the last block of DES-CBC with a zero
+IV. Every stream takes data in any pieces and returns output for the
+complete blocks seen so far, as the card's engines produce it.
+"""
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from ..hdl.engines.hmac import md5_compress, sha1_compress
+from ..hdl.layouts import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CipherAlg, CipherMode, MacAlg
+
+__all__ = ["CipherStream", "HmacStream", "DesMacStream"]
+
+_DES_BYTES = CIPHER_BLOCK_BYTES[CipherAlg.DES]
+
+
+def _des(key: bytes):
+    """Single DES as 3DES with K1 = K2 = K3."""
+    return TripleDES(key * 3)
+
+
+def _context(algorithm, mode: CipherMode, iv: bytes, decrypt: bool):
+    cipher = Cipher(algorithm, modes.ECB() if mode == CipherMode.ECB else modes.CBC(iv))
+    return cipher.decryptor() if decrypt else cipher.encryptor()
+
+
+class CipherStream:
+    """Encrypts (``decrypt`` False) or decrypts a stream with a channel's
+    cipher. ``key`` holds at least the algorithm's key bytes (3DES 2-key:
+    K1‖K2, the card uses K1 as K3); ``ivs`` the IV field bytes with IV1
+    replaced by the packet's when the IV comes from the packet (3DES outer:
+    IV1, IV2, IV3 at bytes 0, 8, 16)."""
+
+    def __init__(self, alg: CipherAlg, mode: CipherMode, decrypt: bool, key: bytes, ivs: bytes):
+        alg = CipherAlg(alg)
+        key = key[:CIPHER_KEY_BYTES[alg]]
+        block = CIPHER_BLOCK_BYTES[alg]
+        if alg is CipherAlg.TDES_OUTER and mode == CipherMode.CBC:
+            k1, k2, k3 = (key[i:i + _DES_BYTES] for i in range(0, 3 * _DES_BYTES, _DES_BYTES))
+            iv1, iv2, iv3 = (ivs[i:i + _DES_BYTES] for i in range(0, 3 * _DES_BYTES, _DES_BYTES))
+            if decrypt:   # D_k3 (IV3), E_k2 (IV2), D_k1 (IV1)
+                passes = [(k3, iv3, True), (k2, iv2, False), (k1, iv1, True)]
+            else:         # E_k1 (IV1), D_k2 (IV2), E_k3 (IV3)
+                passes = [(k1, iv1, False), (k2, iv2, True), (k3, iv3, False)]
+            self._stages = [_context(_des(k), mode, iv, d) for k, iv, d in passes]
+            return
+        if alg is CipherAlg.DES:
+            algorithm = _des(key)
+        elif alg is CipherAlg.TDES_2KEY:
+            algorithm = TripleDES(key + key[:_DES_BYTES])
+        elif alg in (CipherAlg.TDES_INNER, CipherAlg.TDES_OUTER):
+            algorithm = TripleDES(key)
+        else:
+            algorithm = algorithms.AES(key)
+        self._stages = [_context(algorithm, mode, ivs[:block], decrypt)]
+
+    def update(self, data: bytes) -> bytes:
+        """Feed ``data``; returns the output of every block completed so far."""
+        for stage in self._stages:
+            data = stage.update(data)
+        return data
+
+
+class HmacStream:
+    """HMAC (RFC 2104) from the channel's pad states: the inner hash starts
+    from ``inner`` after one 64-byte block (K ⊕ ipad), the outer from
+    ``outer``. States are packed as :func:`~pacsim.hdl.engines.hmac.hmac_pad_states`
+    returns them (SHA-1 ``H0<<128 | … | H4``, MD5 ``A<<96 | … | D``)."""
+
+    _BLOCK = 64
+
+    def __init__(self, alg: MacAlg, inner: int, outer: int):
+        sha1 = MacAlg(alg) is MacAlg.HMAC_SHA1
+        self._compress = sha1_compress if sha1 else md5_compress
+        self._words = 5 if sha1 else 4
+        self._order = "big" if sha1 else "little"   # of the length field and of the digest words
+        self._outer = outer
+        self._state = inner
+        self._buffer = b""
+        self._length = self._BLOCK                  # the pad block already hashed
+
+    def _digest_bytes(self, state: int) -> bytes:
+        words = [(state >> 32 * (self._words - 1 - i)) & 0xFFFF_FFFF for i in range(self._words)]
+        return b"".join(w.to_bytes(4, self._order) for w in words)
+
+    def _finish(self, state: int, tail: bytes, length: int) -> int:
+        padded = tail + b"\x80" + bytes(-(len(tail) + 9) % self._BLOCK) + (8 * length).to_bytes(8, self._order)
+        for i in range(0, len(padded), self._BLOCK):
+            state = self._compress(state, padded[i:i + self._BLOCK])
+        return state
+
+    def update(self, data: bytes) -> None:
+        self._length += len(data)
+        data = self._buffer + data
+        whole = len(data) - len(data) % self._BLOCK
+        for i in range(0, whole, self._BLOCK):
+            self._state = self._compress(self._state, data[i:i + self._BLOCK])
+        self._buffer = data[whole:]
+
+    def digest(self) -> bytes:
+        inner = self._digest_bytes(self._finish(self._state, self._buffer, self._length))
+        return self._digest_bytes(self._finish(self._outer, inner, self._BLOCK + len(inner)))
+
+
+class DesMacStream:
+    """DES-MAC (ANSI X9.9): DES-CBC with a zero IV, the MAC is the last
+    ciphertext block; a final partial block is padded with zero bytes, an
+    empty message is one zero block (ISO/IEC 9797-1 padding method 1)."""
+
+    def __init__(self, key: bytes):
+        self._cbc = _context(_des(key[:_DES_BYTES]), CipherMode.CBC, bytes(_DES_BYTES), False)
+        self._length = 0
+        self._last = bytes(_DES_BYTES)
+
+    def update(self, data: bytes) -> None:
+        self._length += len(data)
+        out = self._cbc.update(data)
+        if out:
+            self._last = out[-_DES_BYTES:]
+
+    def digest(self) -> bytes:
+        pad = -self._length % _DES_BYTES or (_DES_BYTES if self._length == 0 else 0)
+        if pad:
+            self.update(bytes(pad))
+        return self._last

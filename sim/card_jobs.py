@@ -1,0 +1,261 @@
+"""What the model does with one job, apart from bus transfers: decoding
+commands and channel contexts, validating a job (docs/rings.md, "Jobs",
+in the card's order), the data path from input to output, and how a job is
+counted.
+
+Decisions where docs/rings.md is silent (the RTL follows them):
+
+- ``length`` 0 is ``BAD_LENGTH``; so are source segments that together hold
+  fewer than ``length`` bytes (extra source bytes are not read).
+- COPY ignores ``skip`` and both channel slots. Only ENCODE and DECODE jobs
+  are counted per channel and per algorithm (COPY and BAD_OPCODE jobs count
+  in ``JOBS`` only).
+- Channel checks go check by check over both slots (cipher slot first):
+  any ``BAD_CHANNEL``, then any ``CHANNEL_CLOSED``, then any mismatch.
+- "skip <= cipher region start" is read as ``skip`` <= ``length`` (ENCODE)
+  or ``length - icv_bytes`` (DECODE), with or without a cipher channel.
+- ``IvSource.PACKET`` needs ``skip >= block`` only in CBC mode (ECB has no IV).
+- DES-MAC pads a final partial block with zeros (ISO/IEC 9797-1 method 1).
+- A MAC_MISMATCH result's ``BYTES`` is the output written (all of it).
+- Per-channel ``BYTES`` counts the cipher region (``length - skip``, minus
+  the ICV on decode) of good jobs, for the cipher and the MAC channel alike.
+- A job counts once per distinct channel it names below the card's channel
+  count, and once per distinct algorithm unit of those of its channels that
+  are open, of their slot's service and of a known algorithm.
+"""
+import struct
+from dataclasses import dataclass
+
+from ..hdl.layouts import (CIPHER_BLOCK_BYTES, CMD, CONTEXT, MAC_DIGEST_BYTES, NO_CHANNEL, CipherAlg,
+                           CipherMode, Direction, IvSource, MacAlg, Opcode, ResultStatus, Service, alg_unit)
+from .card_crypto import CipherStream, DesMacStream, HmacStream
+
+__all__ = ["Command", "Context", "validate", "JobStream", "outcome", "FAILURES"]
+
+#: Statuses of jobs that failed in processing (counted as ``FAIL``); OK is
+#: ``GOOD`` and every other status is a refusal (``DISCARD``).
+FAILURES = frozenset({ResultStatus.MAC_MISMATCH, ResultStatus.MASTER_ABORT,
+                      ResultStatus.TARGET_ABORT, ResultStatus.PARITY})
+
+_OPCODES = {int(op) for op in Opcode}
+_DIRECTION = {Opcode.ENCODE: Direction.ENCODE, Opcode.DECODE: Direction.DECODE}
+
+
+def outcome(status: ResultStatus) -> str:
+    """``"good"``, ``"fail"`` or ``"discard"``: how a status is counted."""
+    if status is ResultStatus.OK:
+        return "good"
+    return "fail" if status in FAILURES else "discard"
+
+
+def _dwords_bytes(words) -> bytes:
+    return struct.pack(f"<{len(words)}I", *words)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command descriptor as the card read it (``control``: its first dword)."""
+    control: int
+    own: int
+    opcode: int
+    cipher_channel: int
+    mac_channel: int
+    length: int
+    skip: int
+    tag: int
+
+    @classmethod
+    def decode(cls, words) -> "Command":
+        word = {reg.name: words[reg.offset // 4] for reg in CMD}
+        control = CMD.CONTROL.decode(word["CONTROL"])
+        return cls(control=word["CONTROL"], own=control["own"], opcode=control["opcode"],
+                   cipher_channel=control["cipher_channel"], mac_channel=control["mac_channel"],
+                   length=CMD.LENGTH.decode(word["LENGTH"])["length"],
+                   skip=CMD.SKIP.decode(word["SKIP"])["skip"], tag=CMD.TAG.decode(word["TAG"])["tag"])
+
+    @property
+    def channels(self) -> list:
+        """``(slot service, channel number)`` of each named slot, cipher slot first."""
+        return [(service, number) for service, number in
+                ((Service.CIPHER, self.cipher_channel), (Service.MAC, self.mac_channel))
+                if number != NO_CHANNEL]
+
+
+@dataclass(frozen=True)
+class Context:
+    """A channel context decoded from its registers (``{register: word}``)."""
+    open: int
+    direction: int
+    service: int
+    alg: int
+    mode: int
+    iv_source: int
+    icv_bytes: int
+    key: bytes
+    ivs: bytes
+    inner: tuple
+    outer: tuple
+
+    @classmethod
+    def decode(cls, words: dict) -> "Context":
+        config = CONTEXT.CONFIG.decode(words[CONTEXT.CONFIG])
+        group = lambda prefix: [words[reg] for reg in CONTEXT if reg.name.startswith(prefix)]
+        return cls(**config, key=_dwords_bytes(group("KEY")), ivs=_dwords_bytes(group("IV")),
+                   inner=tuple(group("INNER")), outer=tuple(group("OUTER")))
+
+    @property
+    def known_alg(self) -> bool:
+        """Whether ``alg`` names an algorithm of the channel's service."""
+        kinds = {Service.CIPHER: CipherAlg, Service.MAC: MacAlg}.get(self.service)
+        return kinds is not None and self.alg in {int(a) for a in kinds}
+
+    def valid(self) -> bool:
+        """The ``BAD_CONTEXT`` check: known algorithm and mode; a MAC's
+        ``icv_bytes`` a multiple of 4 in 4..digest bytes."""
+        if not self.known_alg:
+            return False
+        if self.service == Service.CIPHER:
+            return self.mode in {int(m) for m in CipherMode}
+        return self.icv_bytes % 4 == 0 and 4 <= self.icv_bytes <= MAC_DIGEST_BYTES[MacAlg(self.alg)]
+
+    def unit(self):
+        """The :class:`AlgUnit` counting this channel's jobs, or None."""
+        return alg_unit(Service(self.service), self.alg) if self.known_alg else None
+
+    def packed(self, words: tuple) -> int:
+        """HMAC state words (SHA-1 H0..H4, MD5 A..D) packed as the hash cores take them."""
+        count = MAC_DIGEST_BYTES[MacAlg(self.alg)] // 4
+        return sum(w << 32 * (count - 1 - i) for i, w in enumerate(words[:count]))
+
+
+def _slot_contexts(command: Command, contexts) -> tuple:
+    cipher = contexts[command.cipher_channel] if command.cipher_channel != NO_CHANNEL else None
+    mac = contexts[command.mac_channel] if command.mac_channel != NO_CHANNEL else None
+    return cipher, mac
+
+
+def validate(command: Command, source_bytes: int, destination_bytes: int, contexts) -> ResultStatus:
+    """The card's checks of a job whose segment descriptors were accepted
+    (``source_bytes``/``destination_bytes``: their total lengths), in the
+    order of docs/rings.md; ``contexts`` is one :class:`Context` per channel."""
+    length, skip = command.length, command.skip
+    if command.opcode not in _OPCODES:
+        return ResultStatus.BAD_OPCODE
+    opcode = Opcode(command.opcode)
+    if opcode is Opcode.COPY:
+        good = length > 0 and length % 4 == 0 and source_bytes >= length and destination_bytes >= length
+        return ResultStatus.OK if good else ResultStatus.BAD_LENGTH
+    named = command.channels
+    if any(number >= len(contexts) for _, number in named):
+        return ResultStatus.BAD_CHANNEL
+    if any(not contexts[number].open for _, number in named):
+        return ResultStatus.CHANNEL_CLOSED
+    if not named or any(contexts[number].service != service or contexts[number].direction != _DIRECTION[opcode]
+                        for service, number in named):
+        return ResultStatus.CHANNEL_MISMATCH
+    if not all(contexts[number].valid() for _, number in named):
+        return ResultStatus.BAD_CONTEXT
+    cipher, mac = _slot_contexts(command, contexts)
+    stream = JobStream.layout(command, cipher, mac)
+    good = (length > 0 and length % 4 == 0 and skip % 4 == 0 and skip <= stream["auth_end"]
+            and source_bytes >= length and destination_bytes >= stream["output_bytes"])
+    if cipher is not None:
+        block = CIPHER_BLOCK_BYTES[CipherAlg(cipher.alg)]
+        good = good and (stream["auth_end"] - skip) % block == 0
+        if cipher.mode == CipherMode.CBC and cipher.iv_source == IvSource.PACKET:
+            good = good and skip >= block
+    return ResultStatus.OK if good else ResultStatus.BAD_LENGTH
+
+
+class JobStream:
+    """The data path of one validated job: :meth:`feed` takes the source
+    bytes in order (any pieces of whole dwords) and returns the output bytes
+    ready so far; :meth:`finish` returns the last output (the ICV of an
+    ENCODE) and the job's status (MAC_MISMATCH or OK)."""
+
+    def __init__(self, command: Command, contexts):
+        self.command = command
+        self.cipher, self.mac = _slot_contexts(command, contexts) if command.opcode != Opcode.COPY else (None, None)
+        layout = self.layout(command, self.cipher, self.mac)
+        self.icv_bytes, self.auth_end, self.output_bytes = layout["icv_bytes"], layout["auth_end"], layout["output_bytes"]
+        self.decode = command.opcode == Opcode.DECODE
+        self._position = 0
+        self._header = b""
+        self._trailer = b""
+        self._cipher_stream = None
+        self._mac_stream = self._make_mac() if self.mac is not None else None
+
+    @staticmethod
+    def layout(command: Command, cipher, mac) -> dict:
+        """``icv_bytes``; ``auth_end``, the end of header + payload in the
+        input; ``output_bytes``, what the job writes."""
+        icv = mac.icv_bytes if mac is not None else 0
+        if command.opcode == Opcode.ENCODE:
+            return {"icv_bytes": icv, "auth_end": command.length, "output_bytes": command.length + icv}
+        if command.opcode == Opcode.DECODE:
+            end = command.length - icv
+            return {"icv_bytes": icv, "auth_end": end, "output_bytes": end}
+        return {"icv_bytes": 0, "auth_end": command.length, "output_bytes": command.length}
+
+    @property
+    def payload_bytes(self) -> int:
+        """Bytes of the cipher region (what the channels' BYTES counters add)."""
+        return self.auth_end - self.command.skip
+
+    def _make_mac(self):
+        if self.mac.alg == MacAlg.DES_MAC:
+            return DesMacStream(self.mac.key)
+        return HmacStream(MacAlg(self.mac.alg), self.mac.packed(self.mac.inner), self.mac.packed(self.mac.outer))
+
+    def _make_cipher(self) -> CipherStream:
+        alg = CipherAlg(self.cipher.alg)
+        block = CIPHER_BLOCK_BYTES[alg]
+        ivs = self.cipher.ivs
+        if self.cipher.iv_source == IvSource.PACKET:
+            ivs = self._header[-block:] + ivs[block:]
+        return CipherStream(alg, CipherMode(self.cipher.mode), self.decode, self.cipher.key, ivs)
+
+    def feed(self, data: bytes) -> bytes:
+        if self.command.opcode == Opcode.COPY:
+            self._position += len(data)
+            return data
+        skip = self.command.skip
+        out = []
+        while data:
+            if self._position < skip:
+                piece = data[:skip - self._position]
+                self._header += piece
+                self._authenticate(piece)
+                out.append(piece)
+            elif self._position < self.auth_end:
+                piece = data[:self.auth_end - self._position]
+                out.append(self._payload(piece))
+            else:
+                piece = data
+                self._trailer += piece
+            self._position += len(piece)
+            data = data[len(piece):]
+        return b"".join(out)
+
+    def _payload(self, piece: bytes) -> bytes:
+        if self.cipher is None:
+            self._authenticate(piece)
+            return piece
+        if self._cipher_stream is None:
+            self._cipher_stream = self._make_cipher()
+        result = self._cipher_stream.update(piece)
+        self._authenticate(piece if self.decode else result)   # the MAC covers the ciphertext
+        return result
+
+    def _authenticate(self, data: bytes) -> None:
+        if self._mac_stream is not None and data:
+            self._mac_stream.update(data)
+
+    def finish(self) -> tuple:
+        """``(last output bytes, status)`` once all the input was fed."""
+        if self._mac_stream is None:
+            return b"", ResultStatus.OK
+        icv = self._mac_stream.digest()[:self.icv_bytes]
+        if not self.decode:
+            return icv, ResultStatus.OK
+        return b"", ResultStatus.OK if icv == self._trailer[:self.icv_bytes] else ResultStatus.MAC_MISMATCH

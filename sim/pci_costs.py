@@ -1,0 +1,144 @@
+"""The behavioural model's timing, in one place: PCI clocks of bus
+transactions, of a job's descriptors and data, and of the crypto engines.
+
+Every clock the model spends comes from :class:`PciCosts`: host transactions
+and the card's DMA transactions (descriptors and data alike) cost
+:meth:`PciCosts.transaction`; the crypto engines run alongside the data
+transfer and add only the clocks by which they are slower than it
+(:meth:`PciCosts.engine_clocks`). The card's core runs on the PCI clock, so
+engine clocks are PCI clocks.
+
+The engine figures are those of the default builds of ``hdl/engines``
+(checked against them by the model tests): DES 4 rounds per clock, AES 2
+rounds per clock, SHA-1 and MD5 4 rounds/steps per clock.
+"""
+from dataclasses import dataclass
+
+from ..hdl.layouts import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CMD, RESULT, SEG, CipherAlg, CipherMode,
+                           Direction, MacAlg)
+
+__all__ = ["PciCosts", "COSTS"]
+
+#: Bytes of one SHA-1/MD5 block, and the padding a message needs at least
+#: (0x80 and the 8-byte length).
+_HASH_BLOCK_BYTES = 64
+_HASH_PAD_BYTES = 9
+
+
+@dataclass(frozen=True)
+class PciCosts:
+    """PCI clocks of bus events and of the card's engines.
+
+    A transaction of ``n`` data phases costs address phase + DEVSEL wait
+    (medium decode; on reads it covers the AD turnaround) + ``n`` + idle,
+    i.e. ``n + 4``: a single config or memory access takes 5 clocks, a DMA
+    chunk of ``n`` words ``n + 4`` each way.
+    """
+    address_phase: int = 1      #: FRAME# asserted, address and command on AD/C/BE#
+    devsel_wait: int = 2        #: medium DEVSEL#: the first data phase completes 2 clocks later
+    idle: int = 1               #: FRAME# and IRDY# deasserted between transactions
+    master_abort_wait: int = 5  #: clocks without DEVSEL# before the initiator master-aborts
+    abort_phase: int = 1        #: the clock the target signals target abort (STOP#, no TRDY#)
+
+    des_block: int = 4          #: one DES block (DesCore, 4 rounds per clock)
+    tdes_chained_block: int = 12  #: one 3DES block that depends on the previous one (CBC encrypt)
+    aes_block: tuple = ((16, 5), (24, 6), (32, 7))           #: (key bytes, clocks per AES block)
+    aes_key_expansion: tuple = ((16, 11), (24, 13), (32, 15))  #: (key bytes, clocks per job)
+    sha1_block: int = 21        #: one 64-byte SHA-1 block (HashUnit/Hmac)
+    md5_block: int = 17         #: one 64-byte MD5 block
+
+    # -- bus transactions ----------------------------------------------------
+
+    def transaction(self, phases: int) -> int:
+        """Clocks of a claimed transaction that completes ``phases`` data phases."""
+        return self.address_phase + self.devsel_wait + phases + self.idle
+
+    def master_abort(self) -> int:
+        """Clocks of a transaction no target claims."""
+        return self.address_phase + self.master_abort_wait + self.idle
+
+    def target_abort(self, phases: int) -> int:
+        """Clocks of a transaction target-aborted after ``phases`` data phases."""
+        return self.transaction(phases) + self.abort_phase
+
+    # -- jobs ------------------------------------------------------------------
+
+    def descriptor_clocks(self, source_segments: int, destination_segments: int) -> int:
+        """Clocks of one job's descriptor traffic when every transaction
+        completes: the command read, one read per segment descriptor, the
+        result slot's STATUS read, the result write and the command's
+        ``own`` clear."""
+        words = lambda layout: layout.size // 4
+        return (self.transaction(words(CMD))
+                + (source_segments + destination_segments) * self.transaction(words(SEG))
+                + self.transaction(1) + self.transaction(words(RESULT)) + self.transaction(1))
+
+    def data_clocks(self, read_bytes: int, write_bytes: int, burst_words: int) -> int:
+        """Clocks of reading ``read_bytes`` and writing ``write_bytes`` of one
+        contiguous segment each, in bursts of at most ``burst_words``."""
+        total = 0
+        for count in (read_bytes // 4, write_bytes // 4):
+            full, rest = divmod(count, burst_words)
+            total += full * self.transaction(burst_words) + (self.transaction(rest) if rest else 0)
+        return total
+
+    # -- engines ---------------------------------------------------------------
+
+    def cipher_block_clocks(self, alg: CipherAlg, mode: CipherMode, direction: Direction) -> int:
+        """Clocks per cipher block: a chained 3DES block (inner CBC encrypt)
+        waits for the whole EDE pipeline; ECB, CBC decrypt and the outer-CBC
+        stages keep it full."""
+        alg = CipherAlg(alg)
+        if alg in _AES:
+            return dict(self.aes_block)[CIPHER_KEY_BYTES[alg]]
+        chained = (alg in (CipherAlg.TDES_2KEY, CipherAlg.TDES_INNER) and mode == CipherMode.CBC
+                   and direction == Direction.ENCODE)
+        return self.tdes_chained_block if chained else self.des_block
+
+    def cipher_setup_clocks(self, alg: CipherAlg) -> int:
+        """Clocks a job spends loading the cipher key (AES key expansion)."""
+        alg = CipherAlg(alg)
+        return dict(self.aes_key_expansion)[CIPHER_KEY_BYTES[alg]] if alg in _AES else 0
+
+    def mac_clocks(self, alg: MacAlg, message_bytes: int) -> int:
+        """Clocks to MAC ``message_bytes``: HMAC hashes the padded message
+        from the inner state, then one outer block; DES-MAC chains one DES
+        block per 8 bytes (the last one zero-padded)."""
+        clocks, block = self.mac_block_clocks(alg)
+        if MacAlg(alg) is MacAlg.DES_MAC:
+            return -(-message_bytes // block) * clocks
+        return (-(-(message_bytes + _HASH_PAD_BYTES) // block) + 1) * clocks
+
+    def mac_block_clocks(self, alg: MacAlg) -> tuple:
+        """``(clocks, bytes)`` of one MAC block in steady state."""
+        return {MacAlg.HMAC_SHA1: (self.sha1_block, _HASH_BLOCK_BYTES),
+                MacAlg.HMAC_MD5: (self.md5_block, _HASH_BLOCK_BYTES),
+                MacAlg.DES_MAC: (self.des_block, CIPHER_BLOCK_BYTES[CipherAlg.DES])}[MacAlg(alg)]
+
+    def engine_clocks(self, *, cipher=None, cipher_bytes: int = 0, mac=None, mac_bytes: int = 0) -> int:
+        """Clocks the engines need for one job. ``cipher`` is ``(alg, mode,
+        direction)`` or None, ``mac`` a :class:`MacAlg` or None; the cipher
+        and the MAC stream in parallel, so the slower one sets the time."""
+        cipher_time = mac_time = 0
+        if cipher is not None:
+            alg, mode, direction = cipher
+            blocks = cipher_bytes // CIPHER_BLOCK_BYTES[CipherAlg(alg)]
+            cipher_time = self.cipher_setup_clocks(alg) + blocks * self.cipher_block_clocks(alg, mode, direction)
+        if mac is not None:
+            mac_time = self.mac_clocks(mac, mac_bytes)
+        return max(cipher_time, mac_time)
+
+    def engine_clocks_per_block(self, cipher: CipherAlg, mode: CipherMode, direction: Direction,
+                                mac: MacAlg) -> float:
+        """Steady-state clocks per cipher block of a cipher + MAC job (the
+        slower of the two, the MAC's scaled from its own block)."""
+        block = CIPHER_BLOCK_BYTES[CipherAlg(cipher)]
+        mac_clocks, mac_block = self.mac_block_clocks(mac)
+        return round(max(self.cipher_block_clocks(cipher, mode, direction), mac_clocks * block / mac_block), 2)
+
+
+_AES = (CipherAlg.AES128, CipherAlg.AES192, CipherAlg.AES256)
+
+
+#: The default cost model.
+COSTS = PciCosts()
