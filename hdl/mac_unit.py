@@ -23,55 +23,55 @@ The message length is given up front (``length_words``, latched with
 
 Ports (``sync`` = the card's 33 MHz PCI CLK; "clock" below = one CLK):
 
-================ ===== ===== ==================================================
-port             dir   width meaning
-================ ===== ===== ==================================================
-``start``        In    1     pulse: begin a MAC job. Honoured only while
-                             ``busy`` is low (ignored otherwise); every input
-                             below up to ``key`` is sampled in that clock.
-``alg``          In    2     :class:`~.layouts.MacAlg` (other values: the
-                             job never ends; the pipe validates contexts)
-``icv_words``    In    3     ICV length in words, 1..5, at most the digest
-                             (5 SHA-1, 4 MD5, 2 DES-MAC); larger values give
-                             zero words past the digest
-``length_words`` In    22    message length in words (0..2^22-1: the
-                             command's 24-bit byte length / 4)
-``check``        In    1     0 encode: the ICV goes out on ``icv``;
-                             1 decode: the packet's ICV comes in on
-                             ``expect`` and is compared
-``inner_iv``     In    160   HMAC state after key ^ ipad (SHA-1
-                             ``H0<<128 | ... | H4``; MD5 ``A<<96 | ... | D``
-                             in the low 128 bits)
-``outer_iv``     In    160   HMAC state after key ^ opad, packed likewise
-``key``          In    64    DES-MAC key bytes as the channel context holds
-                             them: key byte k at bits [8k+7:8k]
-``i.payload``    In    32    a message word (byte 0 in [7:0])
-``i.valid``      In    1     ``i.payload`` holds a word
-``i.ready``      Out   1     the word is taken in a clock with ``i.valid &
-                             i.ready``; low outside the message phase, which
-                             takes exactly ``length_words`` words. It does not
-                             depend on ``i.valid``.
-``icv.payload``  Out   32    ICV word (encode), in packet order
-``icv.valid``    Out   1     an ICV word is offered; held with a stable
-                             payload until taken
-``icv.ready``    In    1     the word is taken in a clock with ``icv.valid &
-                             icv.ready``; ``busy`` falls at the edge that
-                             takes word ``icv_words`` - 1
-``expect.payload`` In  32    the packet's ICV word (decode), in packet order
-``expect.valid`` In    1     ``expect.payload`` holds a word
-``expect.ready`` Out   1     a word is taken in a clock with ``expect.valid &
-                             expect.ready``: any clock of a decode job (before,
-                             during or after the message and the MAC) until
-                             ``icv_words`` words are in
-``match``        Out   1     valid while ``checked``: the computed ICV equals
-                             the ``expect`` words
-``checked``      Out   1     level: a decode job's comparison is done; rises
-                             as ``busy`` falls, falls with the next honoured
-                             ``start`` (stays low for encode jobs)
-``busy``         Out   1     from the edge after ``start`` until the last ICV
-                             word is taken (encode) or ``checked`` rises
-                             (decode)
-================ ===== ===== ==================================================
+================== ===== ===== ==================================================
+port               dir   width meaning
+================== ===== ===== ==================================================
+``start``          In    1     pulse: begin a MAC job. Honoured only while
+                               ``busy`` is low (ignored otherwise); every input
+                               below up to ``key`` is sampled in that clock.
+``alg``            In    2     :class:`~.layouts.MacAlg` (other values: the
+                               job never ends; the pipe validates contexts)
+``icv_words``      In    3     ICV length in words, 1..5, at most the digest
+                               (5 SHA-1, 4 MD5, 2 DES-MAC); larger values give
+                               zero words past the digest
+``length_words``   In    22    message length in words (0..2^22-1: the
+                               command's 24-bit byte length / 4)
+``check``          In    1     0 encode: the ICV goes out on ``icv``;
+                               1 decode: the packet's ICV comes in on
+                               ``expect`` and is compared
+``inner_iv``       In    160   HMAC state after key ^ ipad (SHA-1
+                               ``H0<<128 | ... | H4``; MD5 ``A<<96 | ... | D``
+                               in the low 128 bits)
+``outer_iv``       In    160   HMAC state after key ^ opad, packed likewise
+``key``            In    64    DES-MAC key bytes as the channel context holds
+                               them: key byte k at bits [8k+7:8k]
+``i.payload``      In    32    a message word (byte 0 in [7:0])
+``i.valid``        In    1     ``i.payload`` holds a word
+``i.ready``        Out   1     the word is taken in a clock with ``i.valid &
+                               i.ready``; low outside the message phase, which
+                               takes exactly ``length_words`` words. It does not
+                               depend on ``i.valid``.
+``icv.payload``    Out   32    ICV word (encode), in packet order
+``icv.valid``      Out   1     an ICV word is offered; held with a stable
+                               payload until taken
+``icv.ready``      In    1     the word is taken in a clock with ``icv.valid &
+                               icv.ready``; ``busy`` falls at the edge that
+                               takes word ``icv_words`` - 1
+``expect.payload`` In    32    the packet's ICV word (decode), in packet order
+``expect.valid``   In    1     ``expect.payload`` holds a word
+``expect.ready``   Out   1     a word is taken in a clock with ``expect.valid &
+                               expect.ready``: any clock of a decode job (before,
+                               during or after the message and the MAC) until
+                               ``icv_words`` words are in
+``match``          Out   1     valid while ``checked``: the computed ICV equals
+                               the ``expect`` words
+``checked``        Out   1     level: a decode job's comparison is done; rises
+                               as ``busy`` falls, falls with the next honoured
+                               ``start`` (stays low for encode jobs)
+``busy``           Out   1     from the edge after ``start`` until the last ICV
+                               word is taken (encode) or ``checked`` rises
+                               (decode)
+================== ===== ===== ==================================================
 
 Timing. Message phase: ``i`` is passed through combinationally to the engine
 (``i.ready`` is the engine's), so the unit adds no clock:
@@ -205,7 +205,7 @@ class MacUnit(wiring.Component):
 
         # The finished MAC in PCI-order words, and whether it is there.
         mac_valid = Signal()
-        mac = Array(Signal(32, name=f"mac{k}") for k in range(MAX_WORDS))
+        mac = [Signal(32, name=f"mac{k}") for k in range(MAX_WORDS)]
         for k, (w_md5, w_sha1, w_des) in enumerate(zip(mac_words(md5.o.payload, 4),
                                                        mac_words(sha1.o.payload, 5),
                                                        mac_words(des.o.payload, 2))):
@@ -235,8 +235,8 @@ class MacUnit(wiring.Component):
                 with m.If(self.start):
                     m.d.sync += [
                         alg.eq(self.alg), icv_words.eq(self.icv_words), check.eq(self.check),
-                        key.eq(self.key), remaining.eq(self.length_words),
-                        index.eq(0), have_first.eq(0), self.checked.eq(0), self.match.eq(0),
+                        key.eq(byteswap(self.key)), remaining.eq(self.length_words),
+                        index.eq(0), self.checked.eq(0), self.match.eq(0),
                         *(icv[k].eq(0) for k in range(MAX_WORDS)),
                     ]
                     with m.If(self.length_words == 0):
