@@ -134,20 +134,23 @@ def cmd_demo(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    if args.what != "dma":
-        raise SystemExit(f"unknown bench {args.what!r}")
+    from .sim.bench_model import bench_crypto_model, bench_dma_model
     rows = []
-    if args.bus in ("rtl", "both"):
-        rows.append(_run_rtl("pacsim.sim.cocotb_tests.bench_dma", args.sim, progress=not args.json,
-                             env={"PACSIM_BENCH_BYTES": str(args.bytes)}))
-    if args.bus in ("model", "both"):
-        from .sim.bench_model import bench_dma_model
-        rows.append(bench_dma_model(args.bytes))
+    if args.what == "dma":
+        if args.bus in ("rtl", "both"):
+            rows.append(_run_rtl("pacsim.sim.cocotb_tests.bench_dma", args.sim, progress=not args.json,
+                                 env={"PACSIM_BENCH_BYTES": str(args.bytes)}))
+        if args.bus in ("model", "both"):
+            rows.append(bench_dma_model(args.bytes))
+    else:
+        if args.bus in ("rtl", "both"):
+            env = {"PACSIM_BENCH_ALGS": ",".join(args.alg), "PACSIM_BENCH_SIZES": ",".join(map(str, args.sizes))}
+            rows += _run_rtl("pacsim.sim.cocotb_tests.bench_crypto", args.sim, progress=not args.json,
+                             env=env)["rows"]
+        if args.bus in ("model", "both"):
+            rows += [bench_crypto_model(alg, size) for alg in args.alg for size in args.sizes]
     for row in rows:
-        if args.json:
-            print(json.dumps(row))
-        else:
-            print(", ".join(f"{k}={v}" for k, v in row.items()))
+        print(json.dumps(row) if args.json else ", ".join(f"{k}={v}" for k, v in row.items()))
     return 0
 
 
@@ -157,6 +160,11 @@ def cmd_synth(args) -> int:
         row = synthesise(name)
         print(json.dumps(row) if args.json else ", ".join(f"{k}={v}" for k, v in row.items()))
     return 0
+
+
+#: The crypto bench's default algorithms.
+CRYPTO_BENCHES = ("aes128-cbc+hmac-sha1-96", "aes256-cbc+hmac-sha1-96", "3des-cbc+hmac-sha1-96",
+                  "des-cbc+hmac-md5-96")
 
 
 def main(argv=None) -> int:
@@ -180,11 +188,15 @@ def main(argv=None) -> int:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("bench", help="measure throughput")
-    p.add_argument("what", choices=["dma"])
+    p.add_argument("what", choices=["dma", "crypto"])
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--bus", choices=["rtl", "model", "both"], default="both")
     p.add_argument("--sim", choices=SIMULATORS, default=simulator_from_env())
-    p.add_argument("--bytes", type=int, default=65536, help="copy size (default 64 KiB)")
+    p.add_argument("--bytes", type=int, default=65536, help="dma: copy size (default 64 KiB)")
+    p.add_argument("--alg", nargs="+", default=list(CRYPTO_BENCHES),
+                   help="crypto: cipher+MAC names (default: %(default)s)")
+    p.add_argument("--sizes", nargs="+", type=int, default=[64, 576, 1400],
+                   help="crypto: ESP payload bytes per packet (default: %(default)s)")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("synth", help="generic Yosys synthesis: cells, flip-flops, memory bits")

@@ -22,7 +22,8 @@ from ..host.jobs import Job
 from .model_bus import ModelBus
 from .pci_costs import COSTS
 
-__all__ = ["bench_dma_model", "bench_crypto_model", "CRYPTO_BENCH_CIPHERS", "CRYPTO_BENCH_MACS"]
+__all__ = ["bench_dma_model", "bench_crypto_model", "run_crypto_bench", "crypto_bench_row",
+           "crypto_bench_algorithms", "CRYPTO_BENCH_CIPHERS", "CRYPTO_BENCH_MACS"]
 
 #: Cipher and MAC names of ``pacsim bench crypto`` (``<cipher>+<mac>``).
 CRYPTO_BENCH_CIPHERS = {"des-cbc": CipherAlg.DES, "3des-cbc": CipherAlg.TDES_INNER,
@@ -86,48 +87,67 @@ def _reference_esp(cipher: CipherAlg, key: bytes, mac: MacAlg, mac_key: bytes, p
     return out + hmac.new(mac_key, out, digest).digest()[:ICV_BYTES]
 
 
-def bench_crypto_model(alg_name: str = "aes128-cbc+hmac-sha1-96", packet_bytes: int = 1024) -> dict:
-    """ESP ENCODE throughput of the model: :data:`CRYPTO_BENCH_PACKETS`
-    packets in flight, each ``packet_bytes`` of payload (a multiple of the
-    cipher block) after SPI, sequence number and IV, with a 96-bit ICV
-    appended. ``bytes_per_pci_clock`` counts payload bytes."""
+async def run_crypto_bench(bus, alg_name: str, packet_bytes: int) -> tuple:
+    """ESP ENCODE of :data:`CRYPTO_BENCH_PACKETS` packets in flight on any bus.
+
+    Each packet carries ``packet_bytes`` of payload, padded to the cipher
+    block as ESP does, after SPI, sequence number and IV, and gets a 96-bit
+    ICV; throughput counts the payload bytes. Returns
+    ``(PCI clocks, wall seconds)`` of the batch. The first packet is checked
+    against ``cryptography`` and ``hmac``; every result must be OK.
+    """
     cipher, mac = crypto_bench_algorithms(alg_name)
     block = CIPHER_BLOCK_BYTES[cipher]
-    if packet_bytes <= 0 or packet_bytes % block:
-        raise ValueError(f"packet_bytes {packet_bytes}: expected a positive multiple of {block} "
-                         f"(the {cipher.name} block)")
+    if packet_bytes <= 0:
+        raise ValueError(f"packet_bytes {packet_bytes}: expected a positive payload size")
     skip = ESP_HEADER + block
+    padded = -(-packet_bytes // block) * block       # ESP pads the payload to the block
     rng = random.Random(packet_bytes)
+    device = await PacDevice.probe(bus)
+    key, mac_key = rng.randbytes(CIPHER_KEY_BYTES[cipher]), rng.randbytes(20)
+    cipher_channel = await device.open_cipher_channel(cipher, Direction.ENCODE, key)
+    mac_channel = await device.open_mac_channel(mac, Direction.ENCODE, mac_key, icv_bytes=ICV_BYTES)
+    jobs, packets = [], []
+    for _ in range(CRYPTO_BENCH_PACKETS):
+        packets.append(rng.randbytes(skip + padded))
+        src, dst = bus.alloc(len(packets[-1])), bus.alloc(len(packets[-1]) + ICV_BYTES)
+        bus.host_write(src.address, packets[-1])
+        jobs.append(Job(Opcode.ENCODE, src, dst, skip=skip, cipher=cipher_channel, mac=mac_channel))
+    wall, start = time.perf_counter(), bus.clocks()
+    results = await device.run(jobs)
+    clocks, wall = bus.clocks() - start, time.perf_counter() - wall
+    for result in results:
+        result.check()
+    expected = _reference_esp(cipher, key, mac, mac_key, packets[0], skip)
+    if bus.host_read(jobs[0].destination.address, len(expected)) != expected:
+        raise AssertionError(f"{alg_name} output differs from the cryptography/hmac reference")
+    for job in jobs:
+        bus.free(job.source)
+        bus.free(job.destination)
+    await device.close_channel(cipher_channel)
+    await device.close_channel(mac_channel)
+    return clocks, wall
 
-    async def encode():
-        bus = ModelBus(memory_size=max(1 << 20, 4 * CRYPTO_BENCH_PACKETS * (skip + packet_bytes + ICV_BYTES)))
-        device = await PacDevice.probe(bus)
-        key, mac_key = rng.randbytes(CIPHER_KEY_BYTES[cipher]), rng.randbytes(20)
-        cipher_channel = await device.open_cipher_channel(cipher, Direction.ENCODE, key)
-        mac_channel = await device.open_mac_channel(mac, Direction.ENCODE, mac_key, icv_bytes=ICV_BYTES)
-        jobs, packets = [], []
-        for _ in range(CRYPTO_BENCH_PACKETS):
-            packets.append(rng.randbytes(skip + packet_bytes))
-            src, dst = bus.alloc(len(packets[-1])), bus.alloc(len(packets[-1]) + ICV_BYTES)
-            bus.host_write(src.address, packets[-1])
-            jobs.append(Job(Opcode.ENCODE, src, dst, skip=skip, cipher=cipher_channel, mac=mac_channel))
-        wall, start = time.perf_counter(), bus.clocks()
-        results = await device.run(jobs)
-        clocks, wall = bus.clocks() - start, time.perf_counter() - wall
-        for result in results:
-            result.check()
-        expected = _reference_esp(cipher, key, mac, mac_key, packets[0], skip)
-        if bus.host_read(jobs[0].destination.address, len(expected)) != expected:
-            raise AssertionError(f"model {alg_name} output differs from the cryptography/hmac reference")
-        return clocks, wall
 
-    clocks, wall = asyncio.run(encode())
+def crypto_bench_row(bus_name: str, alg_name: str, packet_bytes: int, clocks: int, wall: float,
+                     engine_clocks_per_block) -> dict:
+    """One ``pacsim bench crypto --json`` object."""
     per_clock = CRYPTO_BENCH_PACKETS * packet_bytes / clocks
     return {
-        "bench": "crypto", "bus": "model", "alg": alg_name, "packet_bytes": packet_bytes,
-        "engine_clocks_per_block": COSTS.engine_clocks_per_block(cipher, CipherMode.CBC, Direction.ENCODE, mac),
+        "bench": "crypto", "bus": bus_name, "alg": alg_name, "packet_bytes": packet_bytes,
+        "engine_clocks_per_block": engine_clocks_per_block,
         "bytes_per_pci_clock": round(per_clock, 4),
         "mbit_s_at_33mhz": round(per_clock * 8 * CORE_CLOCK_MHZ, 1),
         "core_clock_mhz": CORE_CLOCK_MHZ,
         "sim_clocks_per_second": round(clocks / wall) if wall else None,
     }
+
+
+def bench_crypto_model(alg_name: str = "aes128-cbc+hmac-sha1-96", packet_bytes: int = 1024) -> dict:
+    """:func:`run_crypto_bench` on the model bus, timed by its cost model."""
+    cipher, mac = crypto_bench_algorithms(alg_name)
+    skip = ESP_HEADER + CIPHER_BLOCK_BYTES[cipher]
+    bus = ModelBus(memory_size=max(1 << 20, 4 * CRYPTO_BENCH_PACKETS * (skip + packet_bytes + 16 + ICV_BYTES)))
+    clocks, wall = asyncio.run(run_crypto_bench(bus, alg_name, packet_bytes))
+    return crypto_bench_row("model", alg_name, packet_bytes, clocks, wall,
+                            COSTS.engine_clocks_per_block(cipher, CipherMode.CBC, Direction.ENCODE, mac))

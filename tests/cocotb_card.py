@@ -13,8 +13,8 @@ import cocotb
 from cocotb.triggers import ClockCycles
 
 from pacsim.hdl.pci_protocol import PciCommand
-from pacsim.hdl.layouts import ResultStatus
-from pacsim.hdl.regmap import BAR0, CONFIG
+from pacsim.hdl.layouts import CONTEXT, ResultStatus
+from pacsim.hdl.regmap import BAR0, CONFIG, WINDOWS
 from pacsim.host.bus import MasterAbort
 from pacsim.host.device import PacDevice
 from pacsim.host.errors import JobFailed
@@ -22,6 +22,16 @@ from pacsim.sim.rtl_bus import RtlBus
 from pacsim.sim.vip.rules import Rule
 
 BURST = 128   # the card's default burst buffer, dwords
+
+
+async def wait_idle(device):
+    """Until the ring engine runs no DMA: it found its command ring empty, or
+    (before the first job) it has not been kicked since the reset."""
+    for _ in range(100):
+        status = await device.read_fields("RING_STATUS")
+        if not status["busy"] and (status["cmd_empty"] or await device.read("JOBS") == 0):
+            return
+    raise AssertionError("the ring engine did not go idle")
 
 
 async def copy_checked(bus, device, size, seed=1):
@@ -39,17 +49,18 @@ async def terminations_from_host_memory_are_counted(dut):
     """Every Retry and Disconnect host memory gives is seen and counted by the card."""
     bus = await RtlBus.start(dut, seed=99, wait_rate=64, retry_rate=160, disconnect_rate=80)
     device = await PacDevice.probe(bus)
-    before = bus.memory_stats()
+    await wait_idle(device)
+    before, card_before = bus.memory_stats(), await device.counters()
     await copy_checked(bus, device, 16384)
-    after = bus.memory_stats()
-    counters = await device.counters()
+    await wait_idle(device)
+    after, counters = bus.memory_stats(), await device.counters()
     retries = after["retries"] - before["retries"]
     disconnects = after["disconnects"] - before["disconnects"]
     assert retries > 0 and disconnects > 0, "host memory was configured to terminate bursts"
-    assert counters["DMA_RETRIES"] == retries
-    assert counters["DMA_DISCONNECTS"] == disconnects
+    assert counters["DMA_RETRIES"] - card_before["DMA_RETRIES"] == retries
+    assert counters["DMA_DISCONNECTS"] - card_before["DMA_DISCONNECTS"] == disconnects
     chunks = 2 * 16384 // (4 * BURST)
-    assert counters["DMA_TRANSACTIONS"] >= chunks + retries
+    assert counters["DMA_TRANSACTIONS"] - card_before["DMA_TRANSACTIONS"] >= chunks + retries
     await bus.finish()
 
 
@@ -144,12 +155,14 @@ async def register_bursts(dut):
     """Burst writes and reads of BAR0 equal the same accesses done one dword at a time."""
     bus = await RtlBus.start(dut)
     device = await PacDevice.probe(bus)
+    # Three key dwords of a closed channel's context: plain storage.
+    key = WINDOWS["CONTEXT"][0] + WINDOWS["CONTEXT"][1] * 5 + CONTEXT.KEY0.offset
     values = [0x0000_1000, 0x0000_2000, 0x0000_0040]
-    await bus.mem_write(device.bar0 + BAR0.COPY_SRC.offset, values)
+    await bus.mem_write(device.bar0 + key, values)
+    assert [(await bus.mem_read(device.bar0 + key + 4 * i))[0] for i in range(3)] == values
     singles = [(await bus.mem_read(device.bar0 + 4 * i))[0] for i in range(16)]
     burst = await bus.mem_read(device.bar0, 16)
     assert burst == singles
-    assert burst[BAR0.COPY_SRC.offset // 4:BAR0.COPY_SRC.offset // 4 + 3] == values
     assert burst[BAR0.IDENT.offset // 4] == BAR0.IDENT.reset_value
     await bus.finish()
 
