@@ -167,7 +167,8 @@ class PacCard(wiring.Component):
             inbuf.commit.eq(ring.in_commit), outbuf.commit.eq(ring.out_commit),
             inbuf.commit_words.eq(ring.commit_words), outbuf.commit_words.eq(ring.commit_words),
             inbuf.flush.eq(ring.in_flush), outbuf.flush.eq(ring.out_flush),
-            ring.in_free.eq(inbuf.free), ring.out_count.eq(outbuf.count),
+            ring.in_free.eq(inbuf.free), ring.in_count.eq(inbuf.count),
+            ring.out_count.eq(outbuf.count),
         ]
         wiring.connect(m, inbuf.o, pipe.i)
         wiring.connect(m, pipe.o, outbuf.i)

@@ -122,7 +122,7 @@ class MacUnit(wiring.Component):
 
     def __init__(self):
         self.md5 = Hmac("md5")
-        self.sha1 = Hmac("sha1")
+        self.sha1 = Hmac("sha1", per_clock=5)
         self.des = DesCore()
         self.clocks_per_block = {MacAlg.HMAC_MD5: self.md5.clocks_per_block,
                                  MacAlg.HMAC_SHA1: self.sha1.clocks_per_block,

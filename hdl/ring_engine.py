@@ -7,7 +7,8 @@ transfers use a 4-dword scratch buffer; data transfers fill the
 :class:`~.stream_buffer.InBuffer` and drain the
 :class:`~.stream_buffer.OutBuffer` in bursts of at most ``burst`` dwords,
 writes first (so the datapath never starves for room), reads whenever the
-input buffer has room for a whole burst, so DMA overlaps the engines.
+input buffer has room for a whole burst, and once all input is in the
+engines writes whatever output is ready, so DMA overlaps the engines.
 
 Ports (``sync``):
 
@@ -24,7 +25,7 @@ port                        dir   meaning
 ``result``                  Out   pulse: a result descriptor was written
 ``m_*``                     Out/In the master's command port and status
 ``scratch_*``               In/Out the master's buffer port when it targets the scratch
-``in_*`` ``out_*``          Out/In commit/flush/count of the data buffers
+``in_*`` ``out_*``          Out/In commit/flush/count/free of the data buffers
 ``buffer_select``           Out   which buffer the master's burst uses (BufferSelect)
 ``cipher_channel``          Out   channels named by the current command, to the channel
 ``mac_channel``                   store; ``*_context`` In: their contexts
@@ -86,7 +87,7 @@ class RingEngine(wiring.Component):
             "scratch_addr": In(bw), "scratch_we": In(1), "scratch_wdata": In(32),
             "scratch_rdata": Out(32),
             "buffer_select": Out(BufferSelect),
-            "in_commit": Out(1), "in_free": In(cw), "in_flush": Out(1),
+            "in_commit": Out(1), "in_free": In(cw), "in_count": In(cw), "in_flush": Out(1),
             "out_commit": Out(1), "out_count": In(cw), "out_flush": Out(1),
             "commit_words": Out(bw),
             "cipher_channel": Out(8), "mac_channel": Out(8),
@@ -320,6 +321,12 @@ class RingEngine(wiring.Component):
                 with m.Elif((read_words != 0) & (self.in_free >= read_words)):
                     master(0, src_ptr, read_words, BufferSelect.IN)
                     m.next = "MOVE_READ"
+                with m.Elif((write_words != 0) & (self.out_count != 0) & (src_left == 0) &
+                            (self.in_count == 0)):
+                    # All input is in the engines: write what is ready rather
+                    # than wait for the rest (the MAC's tail) to fill a burst.
+                    master(1, dst_ptr, self.out_count, BufferSelect.OUT)
+                    m.next = "MOVE_WRITE"
                 with m.Elif((out_left == 0) & self.job_done):
                     with m.If(parity):
                         m.d.sync += status.eq(ResultStatus.PARITY)
