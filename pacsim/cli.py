@@ -38,8 +38,15 @@ REGMAP_END = "<!-- regmap: end -->"
 
 
 def render_regmap() -> str:
-    from .hdl.regmap import BAR0, CONFIG
-    return CONFIG.render_markdown() + "\n" + BAR0.render_markdown()
+    """Configuration header, BAR0 and the layouts of docs/rings.md, as Markdown tables."""
+    from .hdl.layouts import ALG_COUNTERS, CHANNEL_COUNTERS, CMD, CONTEXT, RESULT, SEG
+    from .hdl.regmap import BAR0, CONFIG, WINDOWS
+    windows = "\n".join(f"- `{name}`: offset `{offset:#06x}`, {size} bytes per entry"
+                        for name, (offset, size) in WINDOWS.items())
+    maps = (CONFIG, BAR0, CMD, SEG, RESULT, CONTEXT, CHANNEL_COUNTERS, ALG_COUNTERS)
+    text = "\n".join(regmap.render_markdown() for regmap in maps[:2])
+    text += f"\n### BAR0 windows\n\n{windows}\n\n"
+    return text + "\n".join(regmap.render_markdown() for regmap in maps[2:])
 
 
 def cmd_regmap(args) -> int:
@@ -123,6 +130,12 @@ def cmd_demo(args) -> int:
                        f"{c['bytes_per_clock']:.3f}", "yes" if c["verified"] else "NO")
     console.print(copies)
     console.print(f"bad command: {report['rejected']}")
+    esp = report["esp"]
+    console.print(f"ESP through channels {esp['channels']} (AES-128-CBC + HMAC-SHA1-96): "
+                  f"{esp['packet_bytes']} bytes sealed to {esp['sealed_bytes']}, "
+                  f"{'matches' if esp['sealed_matches_reference'] else 'DIFFERS FROM'} cryptography/hmac; "
+                  f"opened {'intact' if esp['opened_matches'] else 'WRONG'}; "
+                  f"corrupted ICV: {esp['tampered']}")
     console.print("card counters: " + ", ".join(f"{k}={v}" for k, v in report["counters"].items()))
     console.print("config status: " + ", ".join(f"{k}={v}" for k, v in report["config_status"].items() if v))
     console.print(report["checker"])

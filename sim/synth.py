@@ -19,6 +19,9 @@ __all__ = ["names", "synthesise"]
 
 def _designs():
     from ..hdl.card import PacCard
+    from ..hdl.cipher_unit import CipherUnit
+    from ..hdl.mac_unit import MacUnit
+    from ..hdl.ring_engine import RingEngine
     from ..hdl.engines.aes import AesCore
     from ..hdl.engines.des import DesCore, TripleDesCore
     from ..hdl.engines.hmac import Hmac
@@ -37,6 +40,9 @@ def _designs():
         "md5": lambda: Md5Core(),
         "hmac_sha1": lambda: Hmac("sha1"),
         "hmac_md5": lambda: Hmac("md5"),
+        "cipher_unit": lambda: CipherUnit(),
+        "mac_unit": lambda: MacUnit(),
+        "ring_engine": lambda: RingEngine(128, 512, counter_bits=8),
     }
 
 

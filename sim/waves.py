@@ -1,8 +1,8 @@
 """GTKWave save files for the bench's waveforms, with named signal groups.
 
 The groups follow the bench's structure: the resolved PCI bus, who drives
-it, the card's configuration and registers, its target and master state,
-the copy engine, the host bridge, host memory and the protocol checker.
+it, arbitration, the card's target, registers, ring engine, bus master and
+datapath, the host bridge, host memory and the protocol checker.
 Verilator and Icarus both put the bench at ``pacsim_tb`` in the dump; a
 test checks every path here against a real dump.
 """
@@ -22,14 +22,16 @@ SIGNAL_GROUPS = {
     "Card target": [("card.core.target.target_state", 2), ("card.core.target.addr_q", 32),
                     ("card.core.target.is_cfg", 1), ("card.core.target.is_read", 1),
                     ("card.core.target.retry", 1)],
-    "Card CSR": [("card.core.bar.addr", 10), ("card.core.bar.we", 1), ("card.core.bar.wdata", 32),
-                 ("card.core.bar.int_status_copy_done", 1), ("card.core.bar.int_status_dma_error", 1),
-                 ("card.core.bar.copy_src_address", 32), ("card.core.bar.copy_dst_address", 32),
-                 ("card.core.bar.copy_len_length", 24)],
-    "Card DMA": [("card.core.copy.copy_state", 3), ("card.core.copy.busy", 1),
-                 ("card.core.copy.count", 32), ("card.core.copy.error", 4),
-                 ("card.core.master.master_state", 3), ("card.core.master.idx", 8),
+    "Card CSR": [("card.core.bar.addr", 14), ("card.core.bar.we", 1), ("card.core.bar.wdata", 32),
+                 ("card.core.bar.int_status_result", 1), ("card.core.bar.int_status_ring_error", 1)],
+    "Card rings": [("card.core.ring.ring_state", 5), ("card.core.ring.cmd_index", 12),
+                   ("card.core.ring.res_index", 12), ("card.core.ring.status", 8),
+                   ("card.core.ring.src_left", 22), ("card.core.ring.out_left", 22),
+                   ("card.core.ring.jobs", 32)],
+    "Card DMA": [("card.core.master.master_state", 3), ("card.core.master.idx", 8),
                  ("card.core.master.status", 2)],
+    "Card datapath": [("card.core.pipe.pipe_state", 3), ("card.core.pipe.done", 1),
+                      ("card.core.pipe.mac_ok", 1)],
     "Host bridge": [("hb_start", 1), ("hb_busy", 1), ("hb_command", 4), ("hb_address", 32),
                     ("hb_status", 2), ("hb_retries", 32), ("hb_disconnects", 32)],
     "Host memory": [("mem_reads", 32), ("mem_writes", 32), ("mem_retries", 32),

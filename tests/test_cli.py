@@ -44,7 +44,8 @@ def test_demo_with_waves(tmp_path):
     text = pacsim("demo", "--waves", str(tmp_path))
     assert "protocol checker: clean" in text
     assert text.count(" yes ") == 3 and " NO " not in text
-    assert "BAD_ALIGNMENT" in text
+    assert "BAD_DESCRIPTOR" in text
+    assert "matches cryptography/hmac; opened intact; corrupted ICV: MAC_MISMATCH" in " ".join(text.split())
     dump, save = tmp_path / "pacsim_tb.fst", tmp_path / "pacsim.gtkw"
     assert dump.stat().st_size > 0 and save.exists()
     if not shutil.which("fst2vcd"):
@@ -89,3 +90,23 @@ def test_readme_register_map_is_generated_from_the_map():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     block = readme.split(REGMAP_BEGIN, 1)[1].split(REGMAP_END, 1)[0]
     assert block.strip() == render_regmap().strip(), "run: pacsim regmap --update README.md"
+
+
+@pytest.mark.slow
+def test_bench_crypto_json():
+    lines = pacsim("bench", "crypto", "--json", "--alg", "des-cbc+hmac-md5-96", "--sizes", "64").splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert [row["bus"] for row in rows] == ["rtl", "model"]
+    keys = {"bench", "bus", "alg", "packet_bytes", "engine_clocks_per_block", "bytes_per_pci_clock",
+            "mbit_s_at_33mhz", "core_clock_mhz", "sim_clocks_per_second"}
+    for row in rows:
+        assert keys <= set(row) and row["bench"] == "crypto" and row["packet_bytes"] == 64
+        assert row["mbit_s_at_33mhz"] == pytest.approx(row["bytes_per_pci_clock"] * 8 * row["core_clock_mhz"],
+                                                       rel=1e-2)
+
+
+def test_synth_reports_area():
+    rows = [json.loads(line) for line in pacsim("synth", "--json", "pci_target", "des").splitlines()]
+    assert [row["synth"] for row in rows] == ["pci_target", "des"]
+    for row in rows:
+        assert row["cells"] > row["flip_flops"] > 0
