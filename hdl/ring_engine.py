@@ -384,8 +384,9 @@ class RingEngine(wiring.Component):
                     scratch[1].eq(cmd_word[3]),
                     scratch[2].eq(out_bytes),
                     scratch[3].eq(error_address),
+                    count_step.eq(0),
                 ]
-                m.next = "RESULT_WRITE"
+                m.next = "COUNT"
             with m.State("RESULT_WRITE"):
                 m.d.comb += self.busy.eq(1)
                 master(1, entry("res", RESULT.size), 4)
@@ -398,6 +399,7 @@ class RingEngine(wiring.Component):
                         m.next = "ABORTED"
                     with m.Else():
                         m.d.comb += self.result.eq(1)
+                        m.d.sync += self.jobs.eq(self.jobs + 1)
                         advance("res")
                         m.d.sync += scratch[0].eq(cmd_word[0] & ~(1 << CMD.CONTROL.own.offset))
                         m.next = "RELEASE_CMD"
@@ -413,8 +415,10 @@ class RingEngine(wiring.Component):
                         m.next = "ABORTED"
                     with m.Else():
                         advance("cmd")
-                        m.d.sync += [self.jobs.eq(self.jobs + 1), count_step.eq(0)]
-                        m.next = "COUNT"
+                        with m.If(self.enable & self.bus_master):
+                            m.next = "FETCH_CMD"
+                        with m.Else():
+                            m.next = "IDLE"
 
             with m.State("COUNT"):
                 m.d.comb += self.busy.eq(1)
@@ -426,10 +430,8 @@ class RingEngine(wiring.Component):
                                          self.count_addr.eq(addr), self.count_value.eq(value)]
                 m.d.sync += count_step.eq(count_step + 1)
                 with m.If(count_step == len(additions) - 1):
-                    with m.If(self.enable & self.bus_master):
-                        m.next = "FETCH_CMD"
-                    with m.Else():
-                        m.next = "IDLE"
+                    # Counters first, so they agree with every result the host can see.
+                    m.next = "RESULT_WRITE"
 
             with m.State("ABORTED"):
                 m.d.sync += self.aborted.eq(1)

@@ -8,10 +8,12 @@ transfer and add only the clocks by which they are slower than it
 (:meth:`PciCosts.engine_clocks`). The card's core runs on the PCI clock, so
 engine clocks are PCI clocks.
 
-The engine figures are those of the default builds of ``hdl/engines``
-(checked against them by the model tests): DES 4 rounds per clock, AES 2
-rounds per clock, SHA-1 and MD5 4 rounds/steps per clock.
+The engine figures are read from the card's own units (the
+``clocks_per_block`` and ``ready_clocks`` each of :class:`CipherUnit` and
+:class:`MacUnit` documents and its tests measure), so the model cannot
+drift from the RTL's engines.
 """
+import functools
 from dataclasses import dataclass
 
 from ..hdl.layouts import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CMD, RESULT, SEG, CipherAlg, CipherMode,
@@ -40,12 +42,6 @@ class PciCosts:
     master_abort_wait: int = 5  #: clocks without DEVSEL# before the initiator master-aborts
     abort_phase: int = 1        #: the clock the target signals target abort (STOP#, no TRDY#)
 
-    des_block: int = 4          #: one DES block (DesCore, 4 rounds per clock)
-    tdes_chained_block: int = 12  #: one 3DES block that depends on the previous one (CBC encrypt)
-    aes_block: tuple = ((16, 5), (24, 6), (32, 7))           #: (key bytes, clocks per AES block)
-    aes_key_expansion: tuple = ((16, 11), (24, 13), (32, 15))  #: (key bytes, clocks per job)
-    sha1_block: int = 21        #: one 64-byte SHA-1 block (HashUnit/Hmac)
-    md5_block: int = 17         #: one 64-byte MD5 block
 
     # -- bus transactions ----------------------------------------------------
 
@@ -85,20 +81,12 @@ class PciCosts:
     # -- engines ---------------------------------------------------------------
 
     def cipher_block_clocks(self, alg: CipherAlg, mode: CipherMode, direction: Direction) -> int:
-        """Clocks per cipher block: a chained 3DES block (inner CBC encrypt)
-        waits for the whole EDE pipeline; ECB, CBC decrypt and the outer-CBC
-        stages keep it full."""
-        alg = CipherAlg(alg)
-        if alg in _AES:
-            return dict(self.aes_block)[CIPHER_KEY_BYTES[alg]]
-        chained = (alg in (CipherAlg.TDES_2KEY, CipherAlg.TDES_INNER) and mode == CipherMode.CBC
-                   and direction == Direction.ENCODE)
-        return self.tdes_chained_block if chained else self.des_block
+        """Steady-state clocks per cipher block of the card's CipherUnit."""
+        return _units()[0].clocks_per_block[(CipherAlg(alg), CipherMode(mode), direction == Direction.DECODE)]
 
     def cipher_setup_clocks(self, alg: CipherAlg) -> int:
-        """Clocks a job spends loading the cipher key (AES key expansion)."""
-        alg = CipherAlg(alg)
-        return dict(self.aes_key_expansion)[CIPHER_KEY_BYTES[alg]] if alg in _AES else 0
+        """Clocks from a job's start until the cipher takes data (AES key expansion)."""
+        return _units()[0].ready_clocks[CipherAlg(alg)]
 
     def mac_clocks(self, alg: MacAlg, message_bytes: int) -> int:
         """Clocks to MAC ``message_bytes``: HMAC hashes the padded message
@@ -110,10 +98,9 @@ class PciCosts:
         return (-(-(message_bytes + _HASH_PAD_BYTES) // block) + 1) * clocks
 
     def mac_block_clocks(self, alg: MacAlg) -> tuple:
-        """``(clocks, bytes)`` of one MAC block in steady state."""
-        return {MacAlg.HMAC_SHA1: (self.sha1_block, _HASH_BLOCK_BYTES),
-                MacAlg.HMAC_MD5: (self.md5_block, _HASH_BLOCK_BYTES),
-                MacAlg.DES_MAC: (self.des_block, CIPHER_BLOCK_BYTES[CipherAlg.DES])}[MacAlg(alg)]
+        """``(clocks, bytes)`` of one MAC block in steady state (the card's MacUnit)."""
+        mac = _units()[1]
+        return mac.clocks_per_block[MacAlg(alg)], mac.block_bytes[MacAlg(alg)]
 
     def engine_clocks(self, *, cipher=None, cipher_bytes: int = 0, mac=None, mac_bytes: int = 0) -> int:
         """Clocks the engines need for one job. ``cipher`` is ``(alg, mode,
@@ -137,7 +124,12 @@ class PciCosts:
         return round(max(self.cipher_block_clocks(cipher, mode, direction), mac_clocks * block / mac_block), 2)
 
 
-_AES = (CipherAlg.AES128, CipherAlg.AES192, CipherAlg.AES256)
+@functools.cache
+def _units():
+    """The card's cipher and MAC units, for their timing attributes."""
+    from ..hdl.cipher_unit import CipherUnit
+    from ..hdl.mac_unit import MacUnit
+    return CipherUnit(), MacUnit()
 
 
 #: The default cost model.

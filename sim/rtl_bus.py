@@ -114,7 +114,7 @@ class RtlBus(PciBus):
         await RisingEdge(dut.clk)
         dut.hb_start.value = 0
         idle = FallingEdge(dut.hb_busy)
-        expired = ClockCycles(dut.clk, self.retry_limit_clocks)
+        expired = Timer(self.retry_limit_clocks * PCI_CLOCK_NS, unit="ns")   # no per-clock wake-ups
         if await First(idle, expired) is expired:
             raise RetryLimit(f"host transaction {command.name if command else 'memory'} at "
                              f"{address:#010x} not done in {self.retry_limit_clocks} clocks "
@@ -229,7 +229,7 @@ class RtlBus(PciBus):
         if self.interrupt_asserted():
             return True
         asserted = FallingEdge(self.dut.inta_n)
-        expired = ClockCycles(self.dut.clk, timeout_clocks)
+        expired = Timer(max(1, timeout_clocks) * PCI_CLOCK_NS, unit="ns")
         return await First(asserted, expired) is asserted
 
     def clocks(self) -> int:

@@ -147,20 +147,17 @@ def random_sa(rng, name: str) -> Sa:
 
 async def open_sa(dev, sa: Sa) -> dict:
     """Open the SA's channels (cipher ENCODE, cipher DECODE, MAC ENCODE, MAC DECODE); their numbers."""
-    numbers = {}
-    for direction in Direction:
-        cipher = mac = None
-        if sa.cipher is not None:
-            c = sa.cipher
-            cipher = (await dev.open_cipher_channel(c.alg, direction, c.key, mode=c.mode, iv_source=c.iv_source,
-                                                    iv=c.context_iv())).number
-        numbers[direction] = [cipher, None]
-    for direction in Direction:
-        if sa.mac is not None:
-            m = sa.mac
-            numbers[direction][1] = (await dev.open_mac_channel(m.alg, direction, m.key,
-                                                                icv_bytes=m.icv_bytes)).number
-    return {direction: tuple(pair) for direction, pair in numbers.items()}
+    cipher, mac = dict.fromkeys(Direction), dict.fromkeys(Direction)
+    if sa.cipher is not None:
+        c = sa.cipher
+        for direction in Direction:
+            cipher[direction] = (await dev.open_cipher_channel(c.alg, direction, c.key, mode=c.mode,
+                                                               iv_source=c.iv_source, iv=c.context_iv())).number
+    if sa.mac is not None:
+        for direction in Direction:
+            mac[direction] = (await dev.open_mac_channel(sa.mac.alg, direction, sa.mac.key,
+                                                         icv_bytes=sa.mac.icv_bytes)).number
+    return {direction: (cipher[direction], mac[direction]) for direction in Direction}
 
 
 async def close_sa(dev, sa: Sa) -> None:

@@ -9,7 +9,8 @@ from ``cryptography_vectors``) or, where no file exists (3DES outer CBC,
 DES-MAC), from the independent references of :mod:`crypto_reference`.
 
 Vectors run in batches: up to :data:`BATCH` channels opened, one job each,
-one :meth:`PacDevice.run` call, channels closed, next batch. Each test
+one :meth:`PacDevice.run` call (results coalesced into one interrupt),
+channels closed, next batch. Each test
 collects every mismatch (naming the file, section and COUNT, what was sent,
 what came back and what was expected) and fails at its end if there was
 any; it also checks the algorithm-unit counters against the number of
@@ -40,6 +41,8 @@ MEMORY = json.loads(os.environ.get("PACSIM_HOSTMEM", "{}"))
 STRIDE = max(1, int(os.environ.get("PACSIM_KAT_STRIDE", "1")))
 #: Channels opened (one vector each) per batch; the card has 64, the command ring keeps 63 in flight.
 BATCH = 60
+#: Result interrupt coalescing timeout (PCI clocks): a batch signals once, after its last result.
+COALESCE_TIMEOUT = 100_000
 #: Mismatches quoted in a failure message.
 QUOTED = 8
 
@@ -65,7 +68,8 @@ OPCODE = {Direction.ENCODE: Opcode.ENCODE, Direction.DECODE: Opcode.DECODE}
 
 @dataclass
 class CipherKat:
-    """One cipher vector as a job: ``data`` in, ``expected`` out (``iv``: the context IV(s))."""
+    """One cipher vector as a job: ``data`` in, ``expected`` out; ``iv``: the
+    context IV(s); ``skip``: header bytes (the IV block when ``iv_source`` is PACKET)."""
     what: str
     alg: CipherAlg
     mode: CipherMode
@@ -74,6 +78,8 @@ class CipherKat:
     iv: bytes
     data: bytes
     expected: bytes
+    iv_source: IvSource = IvSource.CONTEXT
+    skip: int = 0
 
 
 def read_rsp(path: str) -> list:
@@ -155,38 +161,43 @@ def aes_kats(mode: CipherMode) -> tuple:
 
 # -- running -------------------------------------------------------------------------
 
-def describe_mismatch(kat, sent_status, result, out: bytes) -> str:
+def describe_mismatch(kat, result, out: bytes) -> str:
+    """What was sent, what came back and what the vector expects."""
     return (f"{kat.what}: {kat.alg.name}-{kat.mode.name} {kat.direction.name} key {kat.key.hex()} "
-            f"iv {kat.iv.hex() or '-'} in {kat.data.hex()}: status {result.status!r}, "
-            f"{result.bytes} bytes, out {out.hex()}; expected {sent_status!r}, {kat.expected.hex()}")
+            f"context iv {kat.iv.hex() or '-'} in {kat.data.hex()}: status {result.status!r}, "
+            f"{result.bytes} bytes, out {out.hex()}; expected {ResultStatus.OK!r}, "
+            f"{len(kat.expected)} bytes, {kat.expected.hex()}")
 
 
 def fail_if_any(what: str, mismatches: list, total: int) -> None:
     if mismatches:
         quoted = "\n  ".join(mismatches[:QUOTED])
         more = f"\n  ... and {len(mismatches) - QUOTED} more" if len(mismatches) > QUOTED else ""
-        raise AssertionError(f"{what}: {len(mismatches)} of {total} vectors wrong:\n  {quoted}{more}")
+        raise AssertionError(f"{what}: {len(mismatches)} of {total} jobs wrong:\n  {quoted}{more}")
 
 
 async def run_cipher_kats(dev, kats: list) -> list:
-    """Run cipher vectors in batches of :data:`BATCH` channels; return the mismatch descriptions."""
+    """Run cipher vectors in batches of :data:`BATCH` channels (one job each);
+    return the mismatch descriptions."""
     bus = dev.bus
     mismatches = []
-    for start in range(0, len(kats), BATCH):
-        batch = kats[start:start + BATCH]
-        channels = [await dev.open_cipher_channel(k.alg, k.direction, k.key, mode=k.mode,
-                                                  iv_source=IvSource.CONTEXT, iv=k.iv) for k in batch]
+    for start_index in range(0, len(kats), BATCH):
+        batch = kats[start_index:start_index + BATCH]
+        channels = [await dev.open_cipher_channel(k.alg, k.direction, k.key, mode=k.mode, iv_source=k.iv_source,
+                                                  iv=k.iv) for k in batch]
         async with Buffers(bus) as buffers:
             jobs, outputs = [], []
             for kat, channel in zip(batch, channels):
-                source, destination = buffers.filled(kat.data), buffers.alloc(len(kat.expected))
+                destination = buffers.alloc(len(kat.expected))
                 outputs.append(destination)
-                jobs.append(Job(OPCODE[kat.direction], source, destination, skip=0, cipher=channel))
+                jobs.append(Job(OPCODE[kat.direction], buffers.filled(kat.data), destination, skip=kat.skip,
+                                cipher=channel))
+            await dev.set_coalescing(len(jobs), COALESCE_TIMEOUT)
             results = await dev.run(jobs)
             for kat, result, destination in zip(batch, results, outputs):
                 out = bus.host_read(destination.address, len(kat.expected))
                 if (result.status, result.bytes, out) != (ResultStatus.OK, len(kat.expected), kat.expected):
-                    mismatches.append(describe_mismatch(kat, ResultStatus.OK, result, out))
+                    mismatches.append(describe_mismatch(kat, result, out))
         for channel in channels:
             await dev.close_channel(channel)
     return mismatches
@@ -200,29 +211,100 @@ async def check_unit_counters(dev, expected: dict) -> None:
         assert counters[unit] == want, f"{unit.name} counters {counters[unit]}; expected {want}"
 
 
-def count_units(kats, kind: str = "good") -> dict:
+def count_units(kats) -> dict:
+    """Expected unit counters after every cipher vector of ``kats`` ran once, good."""
     units = {}
     for kat in kats:
         unit = alg_unit(Service.CIPHER, kat.alg)
-        key = f"{kat.direction.name.lower()}_{kind}"
+        key = f"{kat.direction.name.lower()}_good"
         units.setdefault(unit, {}).setdefault(key, 0)
         units[unit][key] += 1
     return units
 
 
-async def start():
-    bus = await RtlBus.start(cocotb.top, **MEMORY)
+async def start(dut):
+    """A fresh bus (host memory per ``PACSIM_HOSTMEM``) and a probed card."""
+    bus = await RtlBus.start(dut, **MEMORY)
     return bus, await PacDevice.probe(bus)
 
 
-async def cipher_file_test(kats: list, per_file: dict, what: str) -> None:
-    bus, dev = await start()
+async def cipher_file_test(dut, kats: list, per_file: dict, what: str) -> None:
+    bus, dev = await start(dut)
     cocotb.log.info(f"{what}: {len(kats)} vectors: " + ", ".join(f"{n} {c}" for n, c in per_file.items()))
     for direction in Direction:
         assert any(k.direction is direction for k in kats), f"{what}: no {direction.name} vector"
     mismatches = await run_cipher_kats(dev, kats)
     fail_if_any(what, mismatches, len(kats))
     await check_unit_counters(dev, count_units(kats))
+    await bus.finish()
+
+
+@dataclass
+class MacCase:
+    """MAC-only jobs on one key: ``jobs`` = ``[(label, opcode, input, status, output or None)]``
+    (None: MAC_MISMATCH, whose output is to be dropped)."""
+    what: str
+    alg: MacAlg
+    key: bytes
+    icv_bytes: int
+    jobs: list
+
+
+def mac_case(rng, what: str, alg: MacAlg, key: bytes, message: bytes, icv: bytes, flips) -> MacCase:
+    """ENCODE of ``message`` (-> message + ``icv``), DECODE of message + icv (-> message), and a
+    DECODE with one random bit flipped in each part named by ``flips`` ("icv", "message") -> MAC_MISMATCH."""
+    packet = message + icv
+    jobs = [("ENCODE", Opcode.ENCODE, message, ResultStatus.OK, packet),
+            ("DECODE", Opcode.DECODE, packet, ResultStatus.OK, message)]
+    for part in flips:
+        flipped = bytearray(packet)
+        at = len(message) + rng.randrange(len(icv)) if part == "icv" else rng.randrange(len(message))
+        flipped[at] ^= 1 << rng.randrange(8)
+        jobs.append((f"DECODE, bit flipped in the {part} (byte {at})", Opcode.DECODE, bytes(flipped),
+                     ResultStatus.MAC_MISMATCH, None))
+    return MacCase(what, alg, key, len(icv), jobs)
+
+
+async def run_mac_test(bus, dev, what: str, cases: list) -> None:
+    """Run MAC cases (an ENCODE and a DECODE channel each) in batches of at
+    most :data:`BATCH` jobs; fail on any mismatch; check the unit counters and
+    the protocol checker."""
+    mismatches, units, total = [], {}, 0
+    per_batch = BATCH // max(len(case.jobs) for case in cases)
+    for start_index in range(0, len(cases), per_batch):
+        batch = cases[start_index:start_index + per_batch]
+        async with Buffers(bus) as buffers:
+            jobs, checks, opened = [], [], []
+            for case in batch:
+                channels = {direction: await dev.open_mac_channel(case.alg, direction, case.key,
+                                                                  icv_bytes=case.icv_bytes)
+                            for direction in Direction}
+                opened += channels.values()
+                for label, opcode, data, status, expected in case.jobs:
+                    destination = buffers.alloc(len(data) + case.icv_bytes)
+                    direction = Direction.ENCODE if opcode is Opcode.ENCODE else Direction.DECODE
+                    jobs.append(Job(opcode, buffers.filled(data), destination, mac=channels[direction]))
+                    checks.append((f"{case.what}, {label}", data, destination, status, expected))
+                    kind = f"{direction.name.lower()}_{'good' if status is ResultStatus.OK else 'fail'}"
+                    unit = units.setdefault(alg_unit(Service.MAC, case.alg), {})
+                    unit[kind] = unit.get(kind, 0) + 1
+            await dev.set_coalescing(len(jobs), COALESCE_TIMEOUT)
+            results = await dev.run(jobs)
+            total += len(jobs)
+            for (label, data, destination, status, expected), result in zip(checks, results):
+                out = bus.host_read(destination.address, len(expected)) if expected is not None else b""
+                good = result.status is status and (
+                    expected is None or (result.bytes, out) == (len(expected), expected))
+                if not good:
+                    mismatches.append(f"{label}: sent {data.hex()}: status {result.status!r}, {result.bytes} "
+                                      f"bytes, out {out.hex()}; expected {status!r}"
+                                      + (f", {len(expected)} bytes, {expected.hex()}" if expected is not None
+                                         else ""))
+        for channel in opened:
+            await dev.close_channel(channel)
+    cocotb.log.info(f"{what}: {len(cases)} cases, {total} jobs")
+    fail_if_any(what, mismatches, total)
+    await check_unit_counters(dev, units)
     await bus.finish()
 
 
@@ -234,7 +316,7 @@ async def aes_ecb_nist(dut):
     (128/192/256-bit keys, ENCRYPT and DECRYPT) through DMA and the AES
     engine give the files' outputs."""
     kats, per_file = aes_kats(CipherMode.ECB)
-    await cipher_file_test(kats, per_file, "AES-ECB")
+    await cipher_file_test(dut, kats, per_file, "AES-ECB")
 
 
 @cocotb.test()
@@ -243,7 +325,7 @@ async def aes_cbc_nist(dut):
     (128/192/256, both directions) with the IV from the channel context
     give the files' outputs."""
     kats, per_file = aes_kats(CipherMode.CBC)
-    await cipher_file_test(kats, per_file, "AES-CBC")
+    await cipher_file_test(dut, kats, per_file, "AES-CBC")
 
 
 @cocotb.test()
@@ -258,7 +340,7 @@ async def tdes_cbc_nist(dut):
         chosen = cipher_kats(f"ciphers/3DES/CBC/{name}", alg, CipherMode.CBC)
         per_file[name] = len(chosen)
         kats += chosen
-    await cipher_file_test(kats, per_file, "TDES-CBC")
+    await cipher_file_test(dut, kats, per_file, "TDES-CBC")
 
 
 @cocotb.test()
@@ -268,64 +350,19 @@ async def hmac_rfc2202(dut):
     a MAC-only ENCODE appends the file's digest (truncated) to the message;
     a DECODE of message + that ICV is OK and returns the message; with one
     bit flipped in the ICV or in the message it is MAC_MISMATCH."""
-    bus, dev = await start()
+    bus, dev = await start(dut)
     rng = random.Random(2202)
-    cases = []      # (what, alg, key, message, icv)
+    cases = []
     for alg in (MacAlg.HMAC_MD5, MacAlg.HMAC_SHA1):
         vectors = rfc2202_vectors(alg)
         assert vectors, f"no RFC 2202 {alg.name} vector with a whole-dword message"
         for index, (key, message, digest) in enumerate(vectors):
             assert len(digest) == MAC_DIGEST_BYTES[alg]
             for icv_bytes in (len(digest), 12):
-                cases.append((f"RFC 2202 {alg.name} vector {index} ({len(key)}-byte key, {len(message)}-byte "
-                              f"message), {icv_bytes}-byte ICV", alg, key, message, digest[:icv_bytes]))
-    # Per case: ENCODE, DECODE, DECODE with a flipped ICV bit, DECODE with a flipped message bit.
-    jobs_per_case = 4
-    mismatches, units = [], {}
-    per_batch = BATCH // jobs_per_case   # two channels and four jobs per case
-    for start_index in range(0, len(cases), per_batch):
-        batch = cases[start_index:start_index + per_batch]
-        async with Buffers(bus) as buffers:
-            jobs, checks = [], []
-            opened = []
-            for what, alg, key, message, icv in batch:
-                encode = await dev.open_mac_channel(alg, Direction.ENCODE, key, icv_bytes=len(icv))
-                decode = await dev.open_mac_channel(alg, Direction.DECODE, key, icv_bytes=len(icv))
-                opened += [encode, decode]
-                flipped_icv, flipped_message = bytearray(message + icv), bytearray(message + icv)
-                flipped_icv[len(message) + rng.randrange(len(icv))] ^= 1 << rng.randrange(8)
-                flipped_message[rng.randrange(len(message))] ^= 1 << rng.randrange(8)
-                for opcode, channel, data, status, expected, label in (
-                        (Opcode.ENCODE, encode, message, ResultStatus.OK, message + icv, "ENCODE"),
-                        (Opcode.DECODE, decode, message + icv, ResultStatus.OK, message, "DECODE"),
-                        (Opcode.DECODE, decode, bytes(flipped_icv), ResultStatus.MAC_MISMATCH, None,
-                         "DECODE, ICV bit flipped"),
-                        (Opcode.DECODE, decode, bytes(flipped_message), ResultStatus.MAC_MISMATCH, None,
-                         "DECODE, message bit flipped")):
-                    destination = buffers.alloc(len(message) + len(icv))
-                    jobs.append(Job(opcode, buffers.filled(data), destination, mac=channel))
-                    checks.append((f"{what}, {label}", data, destination, status, expected))
-                    kind = f"{opcode.name.lower()}_{'good' if status is ResultStatus.OK else 'fail'}"
-                    unit = units.setdefault(alg_unit(Service.MAC, alg), {})
-                    unit[kind] = unit.get(kind, 0) + 1
-            results = await dev.run(jobs)
-            for (what, data, destination, status, expected), result in zip(checks, results):
-                if expected is None:      # MAC_MISMATCH: the output is to be dropped, only the status counts
-                    good = result.status is status
-                    out = b""
-                else:
-                    out = bus.host_read(destination.address, len(expected))
-                    good = (result.status, result.bytes, out) == (status, len(expected), expected)
-                if not good:
-                    mismatches.append(f"{what}: sent {data.hex()}: status {result.status!r}, {result.bytes} "
-                                      f"bytes, out {out.hex()}; expected {status!r}"
-                                      + (f", {expected.hex()}" if expected is not None else ""))
-        for channel in opened:
-            await dev.close_channel(channel)
-    cocotb.log.info(f"HMAC: {len(cases)} vector/ICV cases, {jobs_per_case * len(cases)} jobs")
-    fail_if_any("HMAC RFC 2202", mismatches, jobs_per_case * len(cases))
-    await check_unit_counters(dev, units)
-    await bus.finish()
+                what = (f"RFC 2202 {alg.name} whole-dword vector {index} ({len(key)}-byte key, "
+                        f"{len(message)}-byte message), {icv_bytes}-byte ICV")
+                cases.append(mac_case(rng, what, alg, key, message, digest[:icv_bytes], flips=("icv", "message")))
+    await run_mac_test(bus, dev, "HMAC RFC 2202", cases)
 
 
 @cocotb.test()
@@ -334,10 +371,10 @@ async def tdes_outer_cbc_reference(dut):
     blocks, IV1..IV3 from the context and IV1 from the packet (IV2, IV3
     from the context), plus 3DES-outer ECB; ENCODE and DECODE outputs equal
     :func:`crypto_reference.cipher_reference`."""
-    bus, dev = await start()
+    bus, dev = await start(dut)
     rng = random.Random(3)
     alg, block = CipherAlg.TDES_OUTER, CIPHER_BLOCK_BYTES[CipherAlg.TDES_OUTER]
-    cases = []       # (kat, skip, ivs for the reference); packet IVs are a header block in the data
+    kats = []
     for index in range(90):
         mode, iv_source = ((CipherMode.CBC, IvSource.CONTEXT), (CipherMode.CBC, IvSource.PACKET),
                            (CipherMode.ECB, IvSource.CONTEXT))[index % 3]
@@ -346,41 +383,15 @@ async def tdes_outer_cbc_reference(dut):
         ivs = rng.randbytes(3 * block) if mode is CipherMode.CBC else b""
         payload = rng.randbytes(block * rng.randrange(1, 17))
         packet_iv = iv_source is IvSource.PACKET and mode is CipherMode.CBC
-        header = ivs[:block] if packet_iv else b""
+        header = ivs[:block] if packet_iv else b""          # IV1 travels just before the payload
         result = cipher_reference(alg, mode, key, ivs, payload, decrypt=direction is Direction.DECODE)
         what = f"3DES outer {mode.name} IV from {iv_source.name} {direction.name} case {index}"
-        cases.append((CipherKat(what, alg, mode, direction, key, ivs[block:] if packet_iv else ivs,
-                                header + payload, header + result), iv_source, len(header)))
-    mismatches = await run_reference_cipher_cases(dev, cases)
-    fail_if_any("3DES outer", mismatches, len(cases))
-    await check_unit_counters(dev, count_units([kat for kat, _, _ in cases]))
+        kats.append(CipherKat(what, alg, mode, direction, key, ivs[block:] if packet_iv else ivs,
+                              header + payload, header + result, iv_source, len(header)))
+    mismatches = await run_cipher_kats(dev, kats)
+    fail_if_any("3DES outer", mismatches, len(kats))
+    await check_unit_counters(dev, count_units(kats))
     await bus.finish()
-
-
-async def run_reference_cipher_cases(dev, cases) -> list:
-    """Like :func:`run_cipher_kats` for ``(kat, iv_source, skip)`` cases (the IV may travel in the header)."""
-    bus = dev.bus
-    mismatches = []
-    for start_index in range(0, len(cases), BATCH):
-        batch = cases[start_index:start_index + BATCH]
-        async with Buffers(bus) as buffers:
-            jobs, outputs, channels = [], [], []
-            for kat, iv_source, skip in batch:
-                channel = await dev.open_cipher_channel(kat.alg, kat.direction, kat.key, mode=kat.mode,
-                                                        iv_source=iv_source, iv=kat.iv)
-                channels.append(channel)
-                destination = buffers.alloc(len(kat.expected))
-                outputs.append(destination)
-                jobs.append(Job(OPCODE[kat.direction], buffers.filled(kat.data), destination, skip=skip,
-                                cipher=channel))
-            results = await dev.run(jobs)
-            for (kat, _, _), result, destination in zip(batch, results, outputs):
-                out = bus.host_read(destination.address, len(kat.expected))
-                if (result.status, result.bytes, out) != (ResultStatus.OK, len(kat.expected), kat.expected):
-                    mismatches.append(describe_mismatch(kat, ResultStatus.OK, result, out))
-        for channel in channels:
-            await dev.close_channel(channel)
-    return mismatches
 
 
 @cocotb.test()
@@ -388,49 +399,15 @@ async def des_mac_reference(dut):
     """DES-MAC (ANSI X9.9, no NIST file): random keys and messages of 4..200
     bytes (whole dwords, so also half blocks the MAC zero-pads), 4- and
     8-byte ICVs: ENCODE appends :func:`crypto_reference.mac_reference`'s MAC;
-    DECODE with it is OK and returns the message, with a flipped bit
-    MAC_MISMATCH."""
-    bus, dev = await start()
+    DECODE with it is OK and returns the message, with a bit flipped in the
+    ICV or in the message MAC_MISMATCH."""
+    bus, dev = await start(dut)
     rng = random.Random(99)
-    mismatches, units, total = [], {}, 0
-    unit = units.setdefault(AlgUnit.DES_MAC, {})
     cases = []
-    for index in range(60):
+    for index in range(40):
         key = rng.randbytes(8)
         message = rng.randbytes(4 * rng.randrange(1, 51))
         icv = mac_reference(MacAlg.DES_MAC, key, message)[:(4, 8)[index % 2]]
-        cases.append((f"DES-MAC case {index} key {key.hex()}", key, message, icv))
-    per_batch = BATCH // 3               # two channels and three jobs per case
-    for start_index in range(0, len(cases), per_batch):
-        async with Buffers(bus) as buffers:
-            jobs, checks, opened = [], [], []
-            for what, key, message, icv in cases[start_index:start_index + per_batch]:
-                encode = await dev.open_mac_channel(MacAlg.DES_MAC, Direction.ENCODE, key, icv_bytes=len(icv))
-                decode = await dev.open_mac_channel(MacAlg.DES_MAC, Direction.DECODE, key, icv_bytes=len(icv))
-                opened += [encode, decode]
-                flipped = bytearray(message + icv)
-                flipped[rng.randrange(len(flipped))] ^= 1 << rng.randrange(8)
-                for opcode, channel, data, status, expected in (
-                        (Opcode.ENCODE, encode, message, ResultStatus.OK, message + icv),
-                        (Opcode.DECODE, decode, message + icv, ResultStatus.OK, message),
-                        (Opcode.DECODE, decode, bytes(flipped), ResultStatus.MAC_MISMATCH, None)):
-                    destination = buffers.alloc(len(message) + len(icv))
-                    jobs.append(Job(opcode, buffers.filled(data), destination, mac=channel))
-                    checks.append((f"{what} {opcode.name}", data, destination, status, expected))
-                    kind = f"{opcode.name.lower()}_{'good' if status is ResultStatus.OK else 'fail'}"
-                    unit[kind] = unit.get(kind, 0) + 1
-            results = await dev.run(jobs)
-            total += len(jobs)
-            for (what, data, destination, status, expected), result in zip(checks, results):
-                out = bus.host_read(destination.address, len(expected)) if expected is not None else b""
-                good = result.status is status and (
-                    expected is None or (result.bytes, out) == (len(expected), expected))
-                if not good:
-                    mismatches.append(f"{what}: sent {data.hex()}: status {result.status!r}, {result.bytes} bytes, "
-                                      f"out {out.hex()}; expected {status!r}"
-                                      + (f", {expected.hex()}" if expected is not None else ""))
-        for channel in opened:
-            await dev.close_channel(channel)
-    fail_if_any("DES-MAC", mismatches, total)
-    await check_unit_counters(dev, units)
-    await bus.finish()
+        cases.append(mac_case(rng, f"DES-MAC case {index} ({len(message)}-byte message, {len(icv)}-byte ICV)",
+                              MacAlg.DES_MAC, key, message, icv, flips=("icv", "message")))
+    await run_mac_test(bus, dev, "DES-MAC", cases)

@@ -54,11 +54,13 @@ def test_costs_grow_with_data_phases():
 
 
 def test_engine_costs_are_the_default_engines():
-    assert COSTS.des_block == DesCore().clocks_per_block
-    assert COSTS.tdes_chained_block == TripleDesCore().latency
-    assert dict(COSTS.aes_block) == {bits // 8: clocks for bits, clocks in AesCore().clocks_per_block.items()}
-    assert COSTS.sha1_block == Hmac("sha1").clocks_per_block
-    assert COSTS.md5_block == Hmac("md5").clocks_per_block
+    assert COSTS.cipher_block_clocks(CipherAlg.DES, CipherMode.ECB, Direction.ENCODE) == DesCore().clocks_per_block
+    assert COSTS.cipher_block_clocks(CipherAlg.TDES_INNER, CipherMode.CBC, Direction.ENCODE) == \
+        TripleDesCore().latency
+    for alg, bits in ((CipherAlg.AES128, 128), (CipherAlg.AES192, 192), (CipherAlg.AES256, 256)):
+        assert COSTS.cipher_block_clocks(alg, CipherMode.ECB, Direction.ENCODE) == AesCore().clocks_per_block[bits]
+    assert COSTS.mac_block_clocks(MacAlg.HMAC_SHA1)[0] == Hmac("sha1", per_clock=5).clocks_per_block
+    assert COSTS.mac_block_clocks(MacAlg.HMAC_MD5)[0] == Hmac("md5").clocks_per_block
 
 
 def test_every_host_transaction_takes_its_cost():
@@ -110,8 +112,9 @@ def test_chained_3des_encode_waits_for_the_engine_and_decode_does_not():
         await dev.decode(out, cipher=decode)
         decode_clocks = bus.clocks() - start
         blocks = len(data) // 8
-        assert encode_clocks >= blocks * COSTS.tdes_chained_block
-        assert decode_clocks < blocks * COSTS.tdes_chained_block <= encode_clocks
+        chained = COSTS.cipher_block_clocks(CipherAlg.TDES_INNER, CipherMode.CBC, Direction.ENCODE)
+        assert encode_clocks >= blocks * chained
+        assert decode_clocks < blocks * chained <= encode_clocks
     run(body())
 
 
@@ -579,14 +582,30 @@ def test_bench_crypto_model_rows():
                ("crypto", "model", alg, 256, 33)
         assert 0 < row["bytes_per_pci_clock"] < 2, row      # every byte crosses the bus twice
         assert row["mbit_s_at_33mhz"] == pytest.approx(row["bytes_per_pci_clock"] * 8 * 33, abs=0.1)
-    assert rows["3des-cbc+hmac-sha1-96"]["engine_clocks_per_block"] == COSTS.tdes_chained_block
+    assert rows["3des-cbc+hmac-sha1-96"]["engine_clocks_per_block"] == \
+        COSTS.cipher_block_clocks(CipherAlg.TDES_INNER, CipherMode.CBC, Direction.ENCODE)
     assert rows["3des-cbc+hmac-sha1-96"]["bytes_per_pci_clock"] < rows["aes128-cbc+hmac-sha1-96"]["bytes_per_pci_clock"]
     with pytest.raises(ValueError, match="unknown crypto bench 'rot13'"):
         bench_crypto_model("rot13", 256)
-    with pytest.raises(ValueError, match="expected a positive multiple of 16"):
-        bench_crypto_model("aes128-cbc+hmac-sha1-96", 100)
+    with pytest.raises(ValueError, match="expected a positive payload size"):
+        bench_crypto_model("aes128-cbc+hmac-sha1-96", 0)
 
 
 def test_esp_header_matches_the_bench():
     packet, skip = esp_packet(random.Random(39), CIPHER_BLOCK_BYTES[CipherAlg.AES128], 32)
     assert skip == ESP_HEADER + 16 and len(packet) == skip + 32
+
+
+def test_cost_model_engine_clocks_match_the_rtl_engines():
+    """The model's engine timing is the RTL engines' measured figures, not a second opinion."""
+    from pacsim.hdl.cipher_unit import CipherUnit
+    from pacsim.hdl.mac_unit import MacUnit
+    from pacsim.hdl.layouts import CipherMode, MacAlg
+    cipher, mac = CipherUnit(), MacUnit()
+    for alg in CipherAlg:
+        for mode in CipherMode:
+            for direction in Direction:
+                key = (alg, mode, direction is Direction.DECODE)
+                assert COSTS.cipher_block_clocks(alg, mode, direction) == cipher.clocks_per_block[key], key
+    for alg in MacAlg:
+        assert COSTS.mac_block_clocks(alg) == (mac.clocks_per_block[alg], mac.block_bytes[alg]), alg
