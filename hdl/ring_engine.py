@@ -191,6 +191,15 @@ class RingEngine(wiring.Component):
         with m.If(self.m_parity_error):
             m.d.sync += parity.eq(1)
 
+        def moved(side, ptr, seg, seg_left, left):
+            """Account a burst's dwords on one side; step to the next segment at its end."""
+            m.d.sync += [ptr.eq(ptr + (self.m_moved << 2)), left.eq(left - self.m_moved)]
+            with m.If(seg_left == self.m_moved):
+                m.d.sync += [seg.eq(seg + 1), ptr.eq(seg_addr[side][seg + 1]),
+                             seg_left.eq(seg_len[side][seg + 1][2:])]
+            with m.Else():
+                m.d.sync += seg_left.eq(seg_left - self.m_moved)
+
         def smaller(a, b):
             return Mux(a < b, a, b)
 
@@ -342,14 +351,7 @@ class RingEngine(wiring.Component):
                         m.d.sync += [status.eq(bus_status), error_address.eq(self.m_error_address)]
                         m.next = "JOB_FAILED"
                     with m.Else():
-                        m.d.sync += [src_ptr.eq(src_ptr + (self.m_moved << 2)),
-                                     src_left.eq(src_left - self.m_moved)]
-                        with m.If(src_seg_left == self.m_moved):
-                            m.d.sync += [src_seg.eq(src_seg + 1),
-                                         src_ptr.eq(seg_addr["src"][src_seg + 1]),
-                                         src_seg_left.eq(seg_len["src"][src_seg + 1][2:])]
-                        with m.Else():
-                            m.d.sync += src_seg_left.eq(src_seg_left - self.m_moved)
+                        moved("src", src_ptr, src_seg, src_seg_left, src_left)
                         m.next = "MOVE"
 
             with m.State("MOVE_WRITE"):
@@ -361,14 +363,7 @@ class RingEngine(wiring.Component):
                         m.d.sync += [status.eq(bus_status), error_address.eq(self.m_error_address)]
                         m.next = "JOB_FAILED"
                     with m.Else():
-                        m.d.sync += [dst_ptr.eq(dst_ptr + (self.m_moved << 2)),
-                                     out_left.eq(out_left - self.m_moved)]
-                        with m.If(dst_seg_left == self.m_moved):
-                            m.d.sync += [dst_seg.eq(dst_seg + 1),
-                                         dst_ptr.eq(seg_addr["dst"][dst_seg + 1]),
-                                         dst_seg_left.eq(seg_len["dst"][dst_seg + 1][2:])]
-                        with m.Else():
-                            m.d.sync += dst_seg_left.eq(dst_seg_left - self.m_moved)
+                        moved("dst", dst_ptr, dst_seg, dst_seg_left, out_left)
                         m.next = "MOVE"
 
             with m.State("JOB_FAILED"):

@@ -87,6 +87,7 @@ class Hmac(wiring.Component):
     """
 
     def __init__(self, algorithm: str, per_clock: int = 4):
+        self.per_clock = per_clock
         self.algorithm = algorithm
         self.inner = HashUnit(algorithm, per_clock)
         self.outer = make_core(algorithm, per_clock)

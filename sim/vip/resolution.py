@@ -34,7 +34,7 @@ from amaranth.hdl import Cat, Const, Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from pacsim.hdl.pci_port import OPEN_DRAIN_SIGNALS, TRISTATE_SIGNALS
+from pacsim.hdl.pci_port import OPEN_DRAIN_SIGNALS, TRISTATE_SIGNALS, PciSignature
 
 __all__ = ["PULL_UP_SIGNALS", "PciBusSignature", "ResolvedBusSignature",
            "BusResolver", "connect_agent"]
@@ -53,14 +53,9 @@ class PciBusSignature(wiring.Signature):
     """
 
     def __init__(self):
-        members = {}
-        for name, width in TRISTATE_SIGNALS.items():
-            members[f"{name}_i"] = In(width)
-            members[f"{name}_o"] = Out(width)
-            members[f"{name}_oe"] = Out(1)
-        for name in OPEN_DRAIN_SIGNALS:
-            members[f"{name}_oe"] = Out(1)
-        super().__init__(members)
+        point_to_point = ("idsel", "req_n", "gnt_n")
+        super().__init__({name: member for name, member in PciSignature().members.items()
+                          if name not in point_to_point})
 
 
 class ResolvedBusSignature(wiring.Signature):
