@@ -17,7 +17,6 @@ from amaranth import (ClockDomain, ClockSignal, Const, DomainRenamer, Elaboratab
                       ResetSignal, Signal)
 from amaranth.hdl import ResetInserter
 from amaranth.lib import wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In
 
 from .channel_store import ChannelStore, CounterBank

@@ -1,6 +1,5 @@
 # Ref: PCI Local Bus Specification 2.3, sections 3.1 (commands), 6.2 (config header)
 """Encodings defined by the PCI specification itself (not by the card)."""
-import enum
 
 from amaranth.lib import enum as hdl_enum
 

@@ -41,7 +41,7 @@ from amaranth.lib.wiring import In, Out
 
 from .channel_store import CONTEXT_BITS
 from .job_check import JobCheck, count_plan
-from .layouts import CMD, MAX_SEGMENTS, RESULT, SEG, Opcode, ResultStatus
+from .layouts import CMD, MAX_SEGMENTS, RESULT, SEG, ResultStatus
 from .pci_master import MasterStatus
 
 __all__ = ["RingEngine", "BufferSelect"]

@@ -52,7 +52,3 @@ class Allocator:
             else:
                 merged.append((start, length))
         self._free = merged
-
-    @property
-    def free_bytes(self) -> int:
-        return sum(length for _, length in self._free)

@@ -14,7 +14,7 @@ import hashlib
 import os
 import shutil
 import sys
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 __all__ = ["BenchConfig", "SIMULATORS", "build", "run", "simulator_from_env", "waves_from_env",
@@ -41,12 +41,14 @@ class BenchConfig:
 
     ``burst_words``: the card's DMA buffer (dwords); ``hostmem_kib``: host
     memory behind the host bridge (KiB); ``simulator``: one of
-    :data:`SIMULATORS`; ``waves``: compile with tracing.
+    :data:`SIMULATORS`; ``waves``: compile with tracing and write
+    ``pacsim_tb.fst`` plus ``pacsim.gtkw`` into each run's folder (default:
+    the ``WAVES`` environment variable).
     """
     simulator: str = "verilator"
     burst_words: int = 128
     hostmem_kib: int = 256
-    waves: bool = False
+    waves: bool = field(default_factory=lambda: waves_from_env())
 
     def __post_init__(self):
         if self.simulator not in SIMULATORS:
@@ -199,6 +201,9 @@ def run(config: BenchConfig, test_module: str, testcase=None, *, test_dir=None,
     added = tests_dir not in sys.path
     if added:
         sys.path.append(tests_dir)
+    if config.waves:
+        from .waves import write_save_file
+        write_save_file(test_dir / "pacsim.gtkw", test_dir / f"{TOPLEVEL}.fst")
     try:
         results = runner.test(**kwargs)
     finally:
@@ -210,7 +215,3 @@ def run(config: BenchConfig, test_module: str, testcase=None, *, test_dir=None,
         raise SimulationFailed(f"{failed} of {tests} cocotb tests failed in {test_module} "
                                f"({config.simulator}); log {test_dir / 'sim.log'}:\n{log_tail}")
     return tests, failed, results
-
-
-def with_simulator(config: BenchConfig, simulator: str) -> BenchConfig:
-    return replace(config, simulator=simulator)

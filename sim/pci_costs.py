@@ -16,7 +16,7 @@ drift from the RTL's engines.
 import functools
 from dataclasses import dataclass
 
-from ..hdl.layouts import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CMD, RESULT, SEG, CipherAlg, CipherMode,
+from ..hdl.layouts import (CIPHER_BLOCK_BYTES, CMD, RESULT, SEG, CipherAlg, CipherMode,
                            Direction, MacAlg)
 
 __all__ = ["PciCosts", "COSTS"]

@@ -50,7 +50,7 @@ from amaranth import Cat, ClockDomain, ClockSignal, Elaboratable, Module, Mux, R
 from amaranth.lib.memory import Memory
 
 from ..hdl.card import PacCard
-from ..hdl.pci_master import MasterStatus, PciMaster
+from ..hdl.pci_master import PciMaster
 from ..hdl.pci_port import OPEN_DRAIN_SIGNALS, TRISTATE_SIGNALS
 from .vip.arbiter import Arbiter
 from .vip.checker import ProtocolChecker
