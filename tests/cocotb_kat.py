@@ -27,9 +27,8 @@ import random
 from dataclasses import dataclass
 
 import cocotb
-import cryptography_vectors
 
-from crypto_reference import cipher_reference, mac_reference, rfc2202_vectors
+from crypto_reference import cipher_reference, mac_reference, read_rsp, rfc2202_vectors
 from driver_suite import Buffers
 from pacsim.hdl.layouts import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, MAC_DIGEST_BYTES, AlgUnit, CipherAlg,
                                 CipherMode, Direction, IvSource, MacAlg, Opcode, ResultStatus, Service, alg_unit)
@@ -80,28 +79,6 @@ class CipherKat:
     expected: bytes
     iv_source: IvSource = IvSource.CONTEXT
     skip: int = 0
-
-
-def read_rsp(path: str) -> list:
-    """The vectors of a NIST CAVP ``.rsp`` file: ``[{"section": "ENCRYPT"|"DECRYPT",
-    "count": int, <field in lower case>: bytes, ...}]`` in file order."""
-    with cryptography_vectors.open_vector_file(path, "r") as f:
-        lines = f.read().splitlines()
-    vectors, section, current = [], None, None
-    for line in (line.strip() for line in lines):
-        if line.startswith("["):
-            section = line.strip("[]")
-            continue
-        if line.startswith("#") or "=" not in line:
-            continue
-        name, value = (part.strip() for part in line.split("=", 1))
-        if name == "COUNT":
-            current = {"section": section, "count": int(value)}
-            vectors.append(current)
-        else:
-            current[name.lower()] = bytes.fromhex(value)
-    assert vectors, f"{path}: no vectors read"
-    return vectors
 
 
 def strided(vectors: list) -> list:

@@ -38,27 +38,35 @@ _RFC2202 = {MacAlg.HMAC_SHA1: "HMAC/rfc-2202-sha1.txt", MacAlg.HMAC_MD5: "HMAC/r
 _HASH = {MacAlg.HMAC_SHA1: "sha1", MacAlg.HMAC_MD5: "md5"}
 
 
+def read_rsp(path: str) -> list:
+    """The vectors of a NIST CAVP ``.rsp`` file in ``cryptography_vectors``:
+    ``[{"section": "ENCRYPT"|"DECRYPT", "count": int, <field in lower case>: bytes}]``
+    in file order."""
+    with cryptography_vectors.open_vector_file(path, "r") as f:
+        lines = f.read().splitlines()
+    vectors, section, current = [], None, None
+    for line in (line.strip() for line in lines):
+        if line.startswith("["):
+            section = line.strip("[]")
+            continue
+        if line.startswith("#") or "=" not in line:
+            continue
+        name, value = (part.strip() for part in line.split("=", 1))
+        if name == "COUNT":
+            current = {"section": section, "count": int(value)}
+            vectors.append(current)
+        else:
+            current[name.lower()] = bytes.fromhex(value)
+    assert vectors, f"{path}: no vectors read"
+    return vectors
+
+
 def nist_cipher_vectors(alg: CipherAlg, mode: CipherMode, section: str, counts) -> list:
     """``[{"key": bytes, "iv": bytes, "plaintext": bytes, "ciphertext": bytes}]`` of
     the given COUNTs of the ``[ENCRYPT]``/``[DECRYPT]`` section; the key in
     the channel's form (DES K1; 2-key K1‖K2; 3-key K1‖K2‖K3)."""
-    with cryptography_vectors.open_vector_file(_NIST_FILES[(alg, mode)], "r") as f:
-        lines = f.read().splitlines()
-    vectors, current, in_section = [], None, False
-    for line in lines:
-        line = line.strip()
-        if line.startswith("["):
-            in_section = line == f"[{section}]"
-            continue
-        if not in_section or "=" not in line:
-            continue
-        name, value = (part.strip() for part in line.split("=", 1))
-        if name == "COUNT":
-            current = {"count": int(value)}
-            vectors.append(current)
-        else:
-            current[name.lower()] = bytes.fromhex(value)
-    chosen = [v for v in vectors if v["count"] in counts]
+    chosen = [v for v in read_rsp(_NIST_FILES[(alg, mode)])
+              if v["section"] == section and v["count"] in counts]
     for v in chosen:
         if "key1" in v:
             keys = {CipherAlg.DES: ["key1"], CipherAlg.TDES_2KEY: ["key1", "key2"]}.get(alg, ["key1", "key2", "key3"])

@@ -19,13 +19,13 @@ import os
 import random
 from dataclasses import dataclass
 
-import cryptography_vectors
 import pytest
 from amaranth.back import verilog
 from amaranth.sim import Simulator
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from crypto_reference import read_rsp
 from pacsim.hdl.cipher_unit import CipherUnit
 from pacsim.hdl.layouts import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CipherAlg, CipherMode
 
@@ -225,25 +225,6 @@ def test_random_against_cryptography(algs):
 
 # -- NIST CAVP ----------------------------------------------------------------------
 
-def parse_rsp(text):
-    """[(section, {field: bytes})] of a CAVP .rsp file, section ENCRYPT or DECRYPT."""
-    vectors, section, current = [], None, None
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("["):
-            section = line.strip("[]")
-            continue
-        name, _, value = (part.strip() for part in line.partition("="))
-        if name == "COUNT":
-            current = {}
-            vectors.append((section, current))
-        else:
-            current[name] = bytes.fromhex(value)
-    return vectors
-
-
 #: Vectors taken from each section (vector n has n + 1 blocks).
 NIST_PICKS = (0, 3, 6, 9)
 
@@ -253,23 +234,23 @@ NIST_PICKS = (0, 3, 6, 9)
     (("ciphers", "3DES", "CBC", "TCBCMMT3.rsp"), CipherAlg.TDES_INNER),
 ], ids=["CBCMMT128", "TCBCMMT3"])
 def test_nist_cbc_mmt(path, alg):
-    with cryptography_vectors.open_vector_file(os.path.join(*path), "r") as f:
-        vectors = parse_rsp(f.read())
+    vectors = read_rsp(os.path.join(*path))
     jobs, expected = [], []
     taken = {"ENCRYPT": 0, "DECRYPT": 0}
-    for section, v in vectors:
+    for v in vectors:
+        section = v["section"]
         index = taken[section]
         taken[section] += 1
         if index not in NIST_PICKS:
             continue
         decrypt = section == "DECRYPT"
-        key = v["KEY"] if "KEY" in v else v["KEY1"] + v["KEY2"] + v["KEY3"]
+        key = v["key"] if "key" in v else v["key1"] + v["key2"] + v["key3"]
         in_band = index % 2 == 1         # IV in-band for every other pick
         jobs.append(Job(alg, CipherMode.CBC, decrypt, key.ljust(32, b"\0"),
-                        bytes(24) if in_band else v["IV"].ljust(24, b"\0"),
-                        v["IV"].ljust(16, b"\0") if in_band else None,
-                        v["CIPHERTEXT"] if decrypt else v["PLAINTEXT"]))
-        expected.append(v["PLAINTEXT"] if decrypt else v["CIPHERTEXT"])
+                        bytes(24) if in_band else v["iv"].ljust(24, b"\0"),
+                        v["iv"].ljust(16, b"\0") if in_band else None,
+                        v["ciphertext"] if decrypt else v["plaintext"]))
+        expected.append(v["plaintext"] if decrypt else v["ciphertext"])
     assert len(jobs) == 2 * len(NIST_PICKS)
     _, runs = simulate(jobs)
     assert [run.output for run in runs] == expected

@@ -24,6 +24,7 @@ from amaranth.back import verilog
 from amaranth.sim import Simulator
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from crypto_reference import read_rsp
 from pacsim.hdl.engines.aes import AesCore
 
 KEY_SIZE = {16: 0, 24: 1, 32: 2}
@@ -109,25 +110,6 @@ def xor(a, b):
 
 # -- NIST CAVP ----------------------------------------------------------------
 
-def parse_rsp(text):
-    """[(section, {field: bytes})] of a CAVP .rsp file, section ENCRYPT or DECRYPT."""
-    vectors, section, current = [], None, None
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("["):
-            section = line.strip("[]")
-            continue
-        name, _, value = (part.strip() for part in line.partition("="))
-        if name == "COUNT":
-            current = {}
-            vectors.append((section, current))
-        else:
-            current[name] = bytes.fromhex(value)
-    return vectors
-
-
 def nist_files():
     base = os.path.join(os.path.dirname(cryptography_vectors.__file__), "ciphers", "AES")
     return [(mode, name) for mode in ("ECB", "CBC")
@@ -141,23 +123,23 @@ STRIDE = {"VarKey192": 2, "VarKey256": 3}
 
 @pytest.mark.parametrize("mode,name", nist_files())
 def test_nist_cavp(mode, name):
-    with cryptography_vectors.open_vector_file(os.path.join("ciphers", "AES", mode, name), "r") as f:
-        vectors = parse_rsp(f.read())
+    vectors = read_rsp(os.path.join("ciphers", "AES", mode, name))
     stride = next((s for tag, s in STRIDE.items() if tag in name), 1)
     ops, expected, chain_after = [], [], []
     loaded = None
     counts = {"ENCRYPT": 0, "DECRYPT": 0}
-    for section, v in vectors:
+    for v in vectors:
+        section = v["section"]
         counts[section] += 1
         if (counts[section] - 1) % stride:
             continue
         decrypt = section == "DECRYPT"
-        if (v["KEY"], decrypt) != loaded:
-            ops.append(("key", v["KEY"], decrypt))
-            loaded = (v["KEY"], decrypt)
-        pt, ct = blocks_of(v["PLAINTEXT"]), blocks_of(v["CIPHERTEXT"])
+        if (v["key"], decrypt) != loaded:
+            ops.append(("key", v["key"], decrypt))
+            loaded = (v["key"], decrypt)
+        pt, ct = blocks_of(v["plaintext"]), blocks_of(v["ciphertext"])
         assert len(pt) == len(ct) and pt
-        chain = [v["IV"]] + ct[:-1] if mode == "CBC" else [bytes(16)] * len(pt)
+        chain = [v["iv"]] + ct[:-1] if mode == "CBC" else [bytes(16)] * len(pt)
         for p, c, prev in zip(pt, ct, chain):
             ops.append(("block", c if decrypt else xor(p, prev)))
             expected.append(p if decrypt else c)
