@@ -35,6 +35,8 @@ port                        dir   meaning
 ``count_*``                 Out   counter additions (see :class:`~.channel_store.CounterBank`)
 =========================== ===== ======================================================
 """
+from contextlib import contextmanager
+
 from amaranth import Array, Const, Module, Mux, Signal
 from amaranth.lib import enum, wiring
 from amaranth.lib.wiring import In, Out
@@ -174,6 +176,17 @@ class RingEngine(wiring.Component):
         bus_status = Mux(self.m_status == MasterStatus.MASTER_ABORT,
                          ResultStatus.MASTER_ABORT, ResultStatus.TARGET_ABORT)
 
+        @contextmanager
+        def descriptor_done():
+            """When a descriptor transfer ends: a bus error stops the rings,
+            otherwise the body runs."""
+            with m.If(self.m_done):
+                with m.If(failed):
+                    m.d.sync += self.abort_status.eq(bus_status)
+                    m.next = "ABORTED"
+                with m.Else():
+                    yield
+
         kicked = Signal()
         with m.If(self.kick):
             m.d.sync += kicked.eq(1)
@@ -232,11 +245,8 @@ class RingEngine(wiring.Component):
                     master(0, entry("cmd", CMD.size), 4)
                     m.next = "FETCH_CMD_WAIT"
             with m.State("FETCH_CMD_WAIT"):
-                with m.If(self.m_done):
-                    with m.If(failed):
-                        m.d.sync += self.abort_status.eq(bus_status)
-                        m.next = "ABORTED"
-                    with m.Elif(~_field(CMD.CONTROL, "own", scratch[0])):
+                with descriptor_done():
+                    with m.If(~_field(CMD.CONTROL, "own", scratch[0])):
                         m.d.sync += self.cmd_empty.eq(1)
                         m.next = "IDLE"
                     with m.Else():
@@ -256,11 +266,8 @@ class RingEngine(wiring.Component):
                     m.d.comb += self.busy.eq(1)
                     seg_length = _field(SEG.CONTROL, "length", scratch[0])
                     seg_address = scratch[1]
-                    with m.If(self.m_done):
-                        with m.If(failed):
-                            m.d.sync += self.abort_status.eq(bus_status)
-                            m.next = "ABORTED"
-                        with m.Elif(~_field(SEG.CONTROL, "own", scratch[0])):
+                    with descriptor_done():
+                        with m.If(~_field(SEG.CONTROL, "own", scratch[0])):
                             # Not ours: the job fails, the descriptor stays.
                             m.d.sync += [bad_descriptor.eq(1), seg_count.eq(0)]
                             m.next = nxt if ring == "dst" else "FETCH_DST"
@@ -298,11 +305,8 @@ class RingEngine(wiring.Component):
                 m.next = "SLOT_WAIT"
             with m.State("SLOT_WAIT"):
                 m.d.comb += self.busy.eq(1)
-                with m.If(self.m_done):
-                    with m.If(failed):
-                        m.d.sync += self.abort_status.eq(bus_status)
-                        m.next = "ABORTED"
-                    with m.Elif(~_field(RESULT.STATUS, "own", scratch[0])):
+                with descriptor_done():
+                    with m.If(~_field(RESULT.STATUS, "own", scratch[0])):
                         m.d.sync += self.result_full.eq(1)
                         m.next = "SLOT_FULL"
                     with m.Elif(status == ResultStatus.OK):
@@ -388,32 +392,24 @@ class RingEngine(wiring.Component):
                 m.next = "RESULT_WAIT"
             with m.State("RESULT_WAIT"):
                 m.d.comb += self.busy.eq(1)
-                with m.If(self.m_done):
-                    with m.If(failed):
-                        m.d.sync += self.abort_status.eq(bus_status)
-                        m.next = "ABORTED"
-                    with m.Else():
-                        m.d.comb += self.result.eq(1)
-                        m.d.sync += self.jobs.eq(self.jobs + 1)
-                        advance("res")
-                        m.d.sync += scratch[0].eq(cmd_word[0] & ~(1 << CMD.CONTROL.own.offset))
-                        m.next = "RELEASE_CMD"
+                with descriptor_done():
+                    m.d.comb += self.result.eq(1)
+                    m.d.sync += self.jobs.eq(self.jobs + 1)
+                    advance("res")
+                    m.d.sync += scratch[0].eq(cmd_word[0] & ~(1 << CMD.CONTROL.own.offset))
+                    m.next = "RELEASE_CMD"
             with m.State("RELEASE_CMD"):
                 m.d.comb += self.busy.eq(1)
                 master(1, entry("cmd", CMD.size), 1)
                 m.next = "RELEASE_WAIT"
             with m.State("RELEASE_WAIT"):
                 m.d.comb += self.busy.eq(1)
-                with m.If(self.m_done):
-                    with m.If(failed):
-                        m.d.sync += self.abort_status.eq(bus_status)
-                        m.next = "ABORTED"
+                with descriptor_done():
+                    advance("cmd")
+                    with m.If(self.enable & self.bus_master):
+                        m.next = "FETCH_CMD"
                     with m.Else():
-                        advance("cmd")
-                        with m.If(self.enable & self.bus_master):
-                            m.next = "FETCH_CMD"
-                        with m.Else():
-                            m.next = "IDLE"
+                        m.next = "IDLE"
 
             with m.State("COUNT"):
                 m.d.comb += self.busy.eq(1)
