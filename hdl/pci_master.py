@@ -72,7 +72,7 @@ from amaranth.lib import enum, wiring
 from amaranth.lib.wiring import In, Out
 
 from .pci_protocol import PciCommand
-from .pci_target import parity37
+from .pci_target import check_data_parity, parity37
 
 __all__ = ["PciMaster", "MasterStatus"]
 
@@ -299,19 +299,7 @@ class PciMaster(wiring.Component):
         ]
 
         # Read-data parity check, PERR# two clocks after the data phase.
-        check = Signal()
-        expected = Signal()
-        m.d.sync += [check.eq(xfer & ~is_write), expected.eq(parity37(self.ad_i, self.cbe_n_o))]
-        read_parity_error = Signal()
-        m.d.comb += read_parity_error.eq(check & (self.par_i != expected))
-        with m.If(read_parity_error):
-            m.d.comb += self.parity_error.eq(1)
-        with m.If(read_parity_error & self.parity_error_response):
-            m.d.sync += [self.perr_n_oe.eq(1), self.perr_n_o.eq(0)]
-        with m.Elif(self.perr_n_oe & ~self.perr_n_o):
-            m.d.sync += self.perr_n_o.eq(1)
-        with m.Elif(self.perr_n_oe):
-            m.d.sync += self.perr_n_oe.eq(0)
+        read_parity_error = check_data_parity(m, self, xfer & ~is_write, self.cbe_n_o)
 
         # PERR# from the target within the window after our write data.
         perr_window = Signal(2)

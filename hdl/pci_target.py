@@ -51,12 +51,37 @@ from amaranth.lib.wiring import In, Out
 
 from .pci_protocol import MEMORY_READS, MEMORY_WRITES, PciCommand
 
-__all__ = ["PciTarget", "parity37"]
+__all__ = ["PciTarget", "parity37", "check_data_parity"]
 
 
 def parity37(ad, cbe_n):
     """Even parity over AD[31:0] and C/BE#[3:0] (an Amaranth expression)."""
     return ad.xor() ^ cbe_n.xor()
+
+
+def check_data_parity(m, agent, received, cbe_n):
+    """Check PAR for data an agent receives; drive its PERR#.
+
+    ``received``: data is taken from AD at this edge (with ``cbe_n``). PAR
+    arrives one clock later; a mismatch pulses ``agent.parity_error`` and,
+    with ``agent.parity_error_response``, asserts ``agent.perr_n_o/_oe`` two
+    clocks after the data phase, drives it high for one clock and lets go
+    (sustained tri-state). Returns the mismatch (combinational).
+    """
+    check = Signal()
+    expected = Signal()
+    m.d.sync += [check.eq(received), expected.eq(parity37(agent.ad_i, cbe_n))]
+    error = Signal()
+    m.d.comb += error.eq(check & (agent.par_i != expected))
+    with m.If(error):
+        m.d.comb += agent.parity_error.eq(1)
+    with m.If(error & agent.parity_error_response):
+        m.d.sync += [agent.perr_n_oe.eq(1), agent.perr_n_o.eq(0)]
+    with m.Elif(agent.perr_n_oe & ~agent.perr_n_o):
+        m.d.sync += agent.perr_n_o.eq(1)
+    with m.Elif(agent.perr_n_oe):
+        m.d.sync += agent.perr_n_oe.eq(0)
+    return error
 
 
 class PciTarget(wiring.Component):
@@ -214,23 +239,8 @@ class PciTarget(wiring.Component):
             self.par_oe.eq(self.ad_oe),
         ]
 
-        # Write-data parity: PAR arrives one clock after the data, PERR# one
-        # clock later, driven high for one clock before it is released.
-        check = Signal()
-        expected = Signal()
-        m.d.sync += check.eq(0)
-        with m.If(xfer & ~is_read):
-            m.d.sync += [check.eq(1), expected.eq(parity37(self.ad_i, self.cbe_n_i))]
-        data_parity_error = Signal()
-        m.d.comb += data_parity_error.eq(check & (self.par_i != expected))
-        with m.If(data_parity_error):
-            m.d.comb += self.parity_error.eq(1)
-        with m.If(data_parity_error & self.parity_error_response):
-            m.d.sync += [self.perr_n_oe.eq(1), self.perr_n_o.eq(0)]
-        with m.Elif(self.perr_n_oe & ~self.perr_n_o):
-            m.d.sync += self.perr_n_o.eq(1)
-        with m.Elif(self.perr_n_oe):
-            m.d.sync += self.perr_n_oe.eq(0)
+        # Write-data parity.
+        check_data_parity(m, self, xfer & ~is_read, self.cbe_n_i)
         return m
 
 
