@@ -173,7 +173,7 @@ class PacCard(wiring.Component):
         wiring.connect(m, pipe.o, outbuf.i)
         m.d.comb += [
             pipe.start.eq(ring.job_start), pipe.opcode.eq(ring.job_opcode),
-            pipe.words.eq(ring.job_words), pipe.skip_words.eq(ring.job_skip_words),
+            pipe.length.eq(ring.job_length), pipe.skip_words.eq(ring.job_skip_words),
             pipe.use_cipher.eq(ring.job_cipher), pipe.use_mac.eq(ring.job_mac),
             pipe.icv_words.eq(ring.job_icv_words),
             pipe.cipher_context.eq(store.cipher_context), pipe.mac_context.eq(store.mac_context),

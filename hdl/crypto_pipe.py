@@ -4,6 +4,8 @@
 A job's words pass in phases:
 
 - COPY: every word straight through.
+- HASH: every word into the MAC unit (the message is ``length`` bytes, the
+  last word possibly partial), then the digest (``icv_words`` words) out.
 - HEADER (``skip_words``): to the output unchanged, and into the MAC. With
   a CBC cipher channel taking its IV from the packet, the header's last
   block is loaded as IV1 before the payload.
@@ -15,7 +17,7 @@ A job's words pass in phases:
   the MAC unit's comparator (``mac_ok``).
 
 Ports (``sync``): ``start`` In(1) pulse with the job: ``opcode`` In(4),
-``words`` In(22) (source dwords), ``skip_words`` In(14), ``use_cipher``/
+``length`` In(24) (source bytes: ceil(length / 4) dwords), ``skip_words`` In(14), ``use_cipher``/
 ``use_mac`` In(1), ``icv_words`` In(3), ``cipher_context``/``mac_context``
 In(1024) (stable for the whole job; validated by :class:`~.job_check.JobCheck`);
 ``i`` In(stream of 32-bit words from the input buffer), ``o`` Out(stream of
@@ -46,7 +48,7 @@ def _words(context, first: str, count: int):
 class CryptoPipe(wiring.Component):
     def __init__(self):
         super().__init__({
-            "start": In(1), "opcode": In(4), "words": In(22), "skip_words": In(14),
+            "start": In(1), "opcode": In(4), "length": In(24), "skip_words": In(14),
             "use_cipher": In(1), "use_mac": In(1), "icv_words": In(3),
             "cipher_context": In(CONTEXT_BITS), "mac_context": In(CONTEXT_BITS),
             "i": In(stream.Signature(32)), "o": Out(stream.Signature(32)),
@@ -62,8 +64,10 @@ class CryptoPipe(wiring.Component):
         use_cipher = Signal()
         use_mac = Signal()
         header_left = Signal(14)
-        payload_in = Signal(22)     # payload words still to take from the input
-        payload_out = Signal(22)    # payload words still to send to the output
+        payload_in = Signal(23)     # payload words still to take from the input
+        payload_out = Signal(23)    # payload words still to send to the output
+        words = Signal(23)          # source dwords
+        m.d.comb += words.eq((self.length + 3)[2:])
         trailer_left = Signal(3)
         history = Signal(128)       # the last four header words, newest on top
 
@@ -87,7 +91,7 @@ class CryptoPipe(wiring.Component):
             cipher.key.eq(_words(cctx, "KEY0", 8)), cipher.iv.eq(_words(cctx, "IV0", 6)),
             cipher.iv_in.eq(Mux(aes, history, history[64:])),
             mac.alg.eq(mac_alg), mac.icv_words.eq(self.icv_words),
-            mac.length_words.eq(self.words - trailer), mac.check.eq(self.opcode == Opcode.DECODE),
+            mac.length.eq(self.length - (trailer << 2)), mac.check.eq(self.opcode == Opcode.DECODE),
             mac.inner_iv.eq(state(inner)), mac.outer_iv.eq(state(outer)),
             mac.key.eq(_words(mctx, "KEY0", 2)),
         ]
@@ -127,13 +131,16 @@ class CryptoPipe(wiring.Component):
                         decode.eq(self.opcode == Opcode.DECODE),
                         use_cipher.eq(self.use_cipher), use_mac.eq(self.use_mac),
                         header_left.eq(self.skip_words),
-                        payload_in.eq(self.words - self.skip_words - trailer),
-                        payload_out.eq(self.words - self.skip_words - trailer),
+                        payload_in.eq(words - self.skip_words - trailer),
+                        payload_out.eq(words - self.skip_words - trailer),
                         trailer_left.eq(self.icv_words),
                     ]
                     with m.If(self.opcode == Opcode.COPY):
-                        m.d.sync += payload_in.eq(self.words)
+                        m.d.sync += payload_in.eq(words)
                         m.next = "COPY"
+                    with m.Elif(self.opcode == Opcode.HASH):
+                        m.d.sync += payload_in.eq(words)
+                        m.next = "HASH"
                     with m.Else():
                         m.next = "HEADER"
 
@@ -145,6 +152,15 @@ class CryptoPipe(wiring.Component):
                     with m.If(payload_in == 1):
                         m.d.sync += self.done.eq(1)
                         m.next = "IDLE"
+
+            with m.State("HASH"):
+                feeding = payload_in != 0
+                m.d.comb += [mac.i.payload.eq(self.i.payload), mac.i.valid.eq(self.i.valid & feeding),
+                             self.i.ready.eq(mac.i.ready & feeding)]
+                with m.If(self.i.valid & mac.i.ready & feeding):
+                    m.d.sync += payload_in.eq(payload_in - 1)
+                with m.If(~feeding):
+                    m.next = "TRAILER"
 
             with m.State("HEADER"):
                 with m.If(header_left == 0):

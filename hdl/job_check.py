@@ -12,7 +12,8 @@ In(16), ``cipher_channel``/``mac_channel`` In(8), ``cipher_context``/
 ``mac_context`` In(1024), ``channels`` In(9), ``src_total``/``dst_total``
 In(28) (bytes of the source and destination segments);
 ``status`` Out(8), ``out_bytes`` Out(24), ``payload_bytes`` Out(24) (the
-cipher region: what a good job adds to its channels' BYTES),
+cipher region, or the message of a HASH job: what a good job adds to its
+channels' BYTES),
 ``use_cipher``/``use_mac`` Out(1),
 ``icv_bytes`` Out(5), ``cipher_unit``/``mac_unit`` Out(4) (AlgUnit) with
 ``cipher_unit_known``/``mac_unit_known`` Out(1).
@@ -64,11 +65,12 @@ class JobCheck(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         crypto = _is_any(self.opcode, (Opcode.ENCODE, Opcode.DECODE))
+        hashing = self.opcode == Opcode.HASH
         decode = self.opcode == Opcode.DECODE
         want_direction = Mux(decode, Direction.DECODE, Direction.ENCODE)
         m.d.comb += [
             self.use_cipher.eq(crypto & (self.cipher_channel != NO_CHANNEL)),
-            self.use_mac.eq(crypto & (self.mac_channel != NO_CHANNEL)),
+            self.use_mac.eq((crypto | hashing) & (self.mac_channel != NO_CHANNEL)),
         ]
         slots = []
         for name, service, algs in (("cipher", Service.CIPHER, CipherAlg), ("mac", Service.MAC, MacAlg)):
@@ -117,8 +119,9 @@ class JobCheck(wiring.Component):
         region = Signal(25)
         m.d.comb += [region.eq(self.length - self.skip - trailer), self.payload_bytes.eq(region)]
         m.d.comb += self.out_bytes.eq(Mux(self.opcode == Opcode.ENCODE, self.length + self.icv_bytes,
-                                          Mux(decode, self.length - self.icv_bytes, self.length)))
-        lengths_bad = ((self.length == 0) | (self.length[:2] != 0) |
+                                          Mux(decode, self.length - self.icv_bytes,
+                                              Mux(hashing, self.icv_bytes, self.length))))
+        lengths_bad = (Mux(hashing, self.skip != 0, (self.length == 0) | (self.length[:2] != 0)) |
                        (crypto & ((self.skip[:2] != 0) | (self.length < self.skip + trailer))) |
                        (self.use_cipher & ((region & (block - 1)) != 0)) |
                        (self.use_cipher & iv_in_packet & (self.skip < block)) |
@@ -137,7 +140,8 @@ class JobCheck(wiring.Component):
             m.d.comb += self.status.eq(ResultStatus.BAD_CHANNEL)
         with m.Elif(any_slot("open", invert=True)):
             m.d.comb += self.status.eq(ResultStatus.CHANNEL_CLOSED)
-        with m.Elif(any_slot("fits", invert=True) | (crypto & ~self.use_cipher & ~self.use_mac)):
+        with m.Elif(any_slot("fits", invert=True) | (crypto & ~self.use_cipher & ~self.use_mac) |
+                    (hashing & ((self.cipher_channel != NO_CHANNEL) | ~self.use_mac))):
             m.d.comb += self.status.eq(ResultStatus.CHANNEL_MISMATCH)
         with m.Elif(any_slot("known", invert=True) | (self.use_mac & ~icv_ok)):
             m.d.comb += self.status.eq(ResultStatus.BAD_CONTEXT)

@@ -31,6 +31,7 @@ class Opcode(enum.IntEnum):
     COPY = 1        #: move the source to the destination unchanged
     ENCODE = 2      #: encrypt the payload, then MAC header + ciphertext; append the ICV
     DECODE = 3      #: MAC header + ciphertext and compare the trailing ICV; decrypt the payload
+    HASH = 4        #: digest a message of any byte length with a MAC channel; the output is the digest only
 
 
 class Service(enum.IntEnum):
@@ -73,6 +74,8 @@ class MacAlg(enum.IntEnum):
     HMAC_MD5 = 1      #: RFC 2104 over MD5 from precomputed pad states
     HMAC_SHA1 = 2     #: RFC 2104 over SHA-1 from precomputed pad states
     DES_MAC = 3       #: CBC-MAC with DES, IV 0 (ANSI X9.9), the MAC is the last block's top bytes
+    SHA1 = 4          #: plain SHA-1 (FIPS 180-4), no key: the digest from the standard IV
+    MD5 = 5           #: plain MD5 (RFC 1321), no key
 
 
 class ResultStatus(enum.IntEnum):
@@ -116,7 +119,8 @@ CIPHER_BLOCK_BYTES = {CipherAlg.DES: 8, CipherAlg.TDES_2KEY: 8, CipherAlg.TDES_I
 CIPHER_KEY_BYTES = {CipherAlg.DES: 8, CipherAlg.TDES_2KEY: 16, CipherAlg.TDES_INNER: 24,
                     CipherAlg.TDES_OUTER: 24, CipherAlg.AES128: 16, CipherAlg.AES192: 24,
                     CipherAlg.AES256: 32}
-MAC_DIGEST_BYTES = {MacAlg.HMAC_MD5: 16, MacAlg.HMAC_SHA1: 20, MacAlg.DES_MAC: 8}
+MAC_DIGEST_BYTES = {MacAlg.HMAC_MD5: 16, MacAlg.HMAC_SHA1: 20, MacAlg.DES_MAC: 8,
+                    MacAlg.SHA1: 20, MacAlg.MD5: 16}
 
 #: Command slot value meaning "no channel".
 NO_CHANNEL = 0xFF
@@ -133,7 +137,8 @@ def alg_unit(service: Service, alg: int) -> AlgUnit:
                 CipherAlg.AES256: AlgUnit.AES}[CipherAlg(alg)]
     if service is Service.MAC:
         return {MacAlg.HMAC_MD5: AlgUnit.MD5, MacAlg.HMAC_SHA1: AlgUnit.SHA,
-                MacAlg.DES_MAC: AlgUnit.DES_MAC}[MacAlg(alg)]
+                MacAlg.DES_MAC: AlgUnit.DES_MAC, MacAlg.SHA1: AlgUnit.SHA,
+                MacAlg.MD5: AlgUnit.MD5}[MacAlg(alg)]
     raise ValueError(f"no algorithm unit for service {service!r}")
 
 
@@ -146,7 +151,7 @@ CMD = RegisterMap("Command descriptor", 16, [
         Field("own", 31, 1, RW, 0, "1: the card owns it (host sets, card clears when consumed)"),
     ), "Ownership, opcode and channels"),
     Register("LENGTH", 0x4, (
-        Field("length", 0, 24, RW, 0, "source bytes (a multiple of 4), ICV included on decode"),
+        Field("length", 0, 24, RW, 0, "source bytes (a multiple of 4; any count for HASH), ICV included on decode"),
     ), "Source length"),
     Register("SKIP", 0x8, (
         Field("skip", 0, 16, RW, 0, "leading bytes authenticated but not encrypted (ESP header + IV)"),

@@ -1,6 +1,7 @@
 # Ref: RFC 2104, RFC 2403, RFC 2404, ANSI X9.9
-"""The card's MAC unit: HMAC-MD5, HMAC-SHA1 or DES-MAC over a 32-bit word
-stream; produces the ICV (encode) or compares it with the packet's (decode).
+"""The card's MAC unit: HMAC-MD5, HMAC-SHA1, DES-MAC or a plain SHA-1/MD5
+digest over a 32-bit word stream; produces the ICV (encode) or compares it
+with the packet's (decode).
 
 Algorithms (``alg``, a :class:`~.layouts.MacAlg`):
 
@@ -8,6 +9,8 @@ Algorithms (``alg``, a :class:`~.layouts.MacAlg`):
   states, one :class:`~.engines.hmac.Hmac` instance each. The ICV is the
   first ``icv_words`` words of the MAC (3 = HMAC-MD5-96 / HMAC-SHA1-96,
   RFC 2403 / RFC 2404).
+- ``SHA1``, ``MD5``: the plain digest (FIPS 180-4, RFC 1321) on the same
+  engines with ``keyed`` low: no key, no outer pass.
 - ``DES_MAC``: CBC-MAC with DES and IV 0 (ANSI X9.9) on a
   :class:`~.engines.des.DesCore`: the message is zero-padded to a multiple of
   8 bytes (none if it already is one; the empty message is the single block
@@ -17,9 +20,11 @@ Byte order is PCI's throughout: a word carries 4 consecutive bytes, the first
 (lowest address) in ``data[7:0]``; the ICV's first MAC byte is bits [7:0] of
 its first word.
 
-The message length is given up front (``length_words``, latched with
+The message length is given up front in bytes (``length``, latched with
 ``start``) rather than by a ``last`` flag, so ``i`` is a plain
 ``stream.Signature(32)`` and the empty message needs no transfer at all.
+The message takes ceil(``length`` / 4) words; the bytes of the last word
+past ``length`` are ignored (DES-MAC sees them as the zero padding).
 
 Ports (``sync`` = the card's 33 MHz PCI CLK; "clock" below = one CLK):
 
@@ -29,13 +34,12 @@ port               dir   width meaning
 ``start``          In    1     pulse: begin a MAC job. Honoured only while
                                ``busy`` is low (ignored otherwise); every input
                                below up to ``key`` is sampled in that clock.
-``alg``            In    2     :class:`~.layouts.MacAlg` (other values: the
+``alg``            In    3     :class:`~.layouts.MacAlg` (other values: the
                                job never ends; the pipe validates contexts)
 ``icv_words``      In    3     ICV length in words, 1..5, at most the digest
                                (5 SHA-1, 4 MD5, 2 DES-MAC); larger values give
                                zero words past the digest
-``length_words``   In    22    message length in words (0..2^22-1: the
-                               command's 24-bit byte length / 4)
+``length``         In    24    message length in bytes (any, 0..2^24-1)
 ``check``          In    1     0 encode: the ICV goes out on ``icv``;
                                1 decode: the packet's ICV comes in on
                                ``expect`` and is compared
@@ -49,7 +53,7 @@ port               dir   width meaning
 ``i.valid``        In    1     ``i.payload`` holds a word
 ``i.ready``        Out   1     the word is taken in a clock with ``i.valid &
                                i.ready``; low outside the message phase, which
-                               takes exactly ``length_words`` words. It does not
+                               takes exactly ceil(``length`` / 4) words. It does not
                                depend on ``i.valid``.
 ``icv.payload``    Out   32    ICV word (encode), in packet order
 ``icv.valid``      Out   1     an ICV word is offered; held with a stable
@@ -126,10 +130,12 @@ class MacUnit(wiring.Component):
         self.des = DesCore()
         self.clocks_per_block = {MacAlg.HMAC_MD5: self.md5.clocks_per_block,
                                  MacAlg.HMAC_SHA1: self.sha1.clocks_per_block,
-                                 MacAlg.DES_MAC: self.des.clocks_per_block}
-        self.block_bytes = {MacAlg.HMAC_MD5: 64, MacAlg.HMAC_SHA1: 64, MacAlg.DES_MAC: 8}
+                                 MacAlg.DES_MAC: self.des.clocks_per_block,
+                                 MacAlg.MD5: self.md5.clocks_per_block,
+                                 MacAlg.SHA1: self.sha1.clocks_per_block}
+        self.block_bytes = {alg: 8 if alg is MacAlg.DES_MAC else 64 for alg in MacAlg}
         super().__init__({
-            "start": In(1), "alg": In(2), "icv_words": In(3), "length_words": In(22),
+            "start": In(1), "alg": In(3), "icv_words": In(3), "length": In(24),
             "check": In(1), "inner_iv": In(160), "outer_iv": In(160), "key": In(64),
             "i": In(stream.Signature(32)),
             "icv": Out(stream.Signature(32)),
@@ -143,37 +149,44 @@ class MacUnit(wiring.Component):
         m.submodules.sha1 = sha1 = self.sha1
         m.submodules.des = des = self.des
 
-        alg = Signal(2)                 # latched job parameters
+        alg = Signal(3)                 # latched job parameters
         icv_words = Signal(3)
         check = Signal()
         key = Signal(64)                # DES key, int.from_bytes(key bytes, "big")
-        remaining = Signal(22)          # message words still to take
+        remaining = Signal(23)          # message words still to take
+        tail = Signal(3)                # message bytes in the last word, 1..4
         index = Signal(3)               # next ICV word to send or to receive
         icv = Array(Signal(32, name=f"icv{k}") for k in range(MAX_WORDS))
         first = Signal(32)              # DES-MAC: first word of the current block
         have_first = Signal()
 
-        is_md5, is_sha1, is_des = (alg == a for a in (MacAlg.HMAC_MD5, MacAlg.HMAC_SHA1,
-                                                      MacAlg.DES_MAC))
+        is_md5 = (alg == MacAlg.HMAC_MD5) | (alg == MacAlg.MD5)
+        is_sha1 = (alg == MacAlg.HMAC_SHA1) | (alg == MacAlg.SHA1)
+        is_des = alg == MacAlg.DES_MAC
         honoured = Signal()
         m.d.comb += honoured.eq(self.start & ~self.busy)
 
-        # The message word offered to the engine: the stream's, or one
-        # synthesized word for the empty message (HMAC: last with 0 bytes;
-        # DES-MAC: a zero word, padded to the block 0^64).
+        # The message word offered to the engine: the stream's (the bytes of
+        # the last word past the message zeroed), or one synthesized word for
+        # the empty message (HMAC: last with 0 bytes; DES-MAC: a zero word,
+        # padded to the block 0^64).
         w_valid, w_ready, w_last, w_empty = Signal(), Signal(), Signal(), Signal()
         w_data = Signal(32)
+        w_bytes = Signal(3)
+        m.d.comb += w_bytes.eq(Mux(w_empty, 0, Mux(w_last, tail, 4)))
+        keep = Cat(*((w_bytes > k).replicate(8) for k in range(4)))
 
         # HMAC engines: pad states go straight in at start (Hmac samples them).
-        for hm, width, sel, code in ((md5, 128, is_md5, MacAlg.HMAC_MD5),
-                                     (sha1, 160, is_sha1, MacAlg.HMAC_SHA1)):
+        for hm, width, sel, keyed, plain in ((md5, 128, is_md5, MacAlg.HMAC_MD5, MacAlg.MD5),
+                                             (sha1, 160, is_sha1, MacAlg.HMAC_SHA1, MacAlg.SHA1)):
             m.d.comb += [
-                hm.start.eq(honoured & (self.alg == code)),
+                hm.start.eq(honoured & ((self.alg == keyed) | (self.alg == plain))),
+                hm.keyed.eq(self.alg == keyed),
                 hm.inner_iv.eq(self.inner_iv[:width]),
                 hm.outer_iv.eq(self.outer_iv[:width]),
                 hm.i.payload.data.eq(w_data),
                 hm.i.payload.last.eq(w_last),
-                hm.i.payload.bytes.eq(Mux(w_empty, 0, 4)),
+                hm.i.payload.bytes.eq(w_bytes),
                 hm.i.valid.eq(w_valid & sel),
             ]
 
@@ -235,17 +248,18 @@ class MacUnit(wiring.Component):
                 with m.If(self.start):
                     m.d.sync += [
                         alg.eq(self.alg), icv_words.eq(self.icv_words), check.eq(self.check),
-                        key.eq(byteswap(self.key)), remaining.eq(self.length_words),
+                        key.eq(byteswap(self.key)), remaining.eq((self.length + 3)[2:]),
+                        tail.eq(Mux(self.length[:2] == 0, 4, self.length[:2])),
                         index.eq(0), self.checked.eq(0), self.match.eq(0),
                         *(icv[k].eq(0) for k in range(MAX_WORDS)),
                     ]
-                    with m.If(self.length_words == 0):
+                    with m.If(self.length == 0):
                         m.next = "EMPTY"
                     with m.Else():
                         m.next = "MESSAGE"
             with m.State("MESSAGE"):
                 m.d.comb += [
-                    w_valid.eq(self.i.valid), w_data.eq(self.i.payload),
+                    w_valid.eq(self.i.valid), w_data.eq(self.i.payload & keep),
                     w_last.eq(remaining == 1), self.i.ready.eq(w_ready),
                 ]
                 with m.If(w_valid & w_ready):

@@ -151,7 +151,7 @@ PCI_IDS = {
 #: ``IDENT`` reads "PAC1" in ASCII.
 IDENTITY = 0x5041_4331
 #: Register-map version: bump the minor for additions, the major for changes.
-VERSION = (1, 0, 0)
+VERSION = (1, 1, 0)
 
 #: Type-0 configuration header: the fields the card implements. Other
 #: dwords of the 256-byte space read as 0 and ignore writes.
@@ -246,6 +246,7 @@ BAR0 = RegisterMap("BAR0 registers", 65536, [
     Register("CAPS", 0x008, (
         Field("copy", 0, 1, RO, 1, "COPY command"),
         Field("crypto", 1, 1, RO, 1, "ENCODE/DECODE commands with cipher and MAC channels"),
+        Field("hash", 2, 1, RO, 1, "HASH command: a message of any byte length, its digest or MAC out"),
         Field("burst_words", 8, 8, RO, 0, "DMA burst, 32-bit words (build parameter)"),
     ), "Capabilities of this build"),
     Register("SCRATCH", 0x00C, (

@@ -94,7 +94,7 @@ class RingEngine(wiring.Component):
             "commit_words": Out(bw),
             "cipher_channel": Out(8), "mac_channel": Out(8),
             "cipher_context": In(CONTEXT_BITS), "mac_context": In(CONTEXT_BITS),
-            "job_start": Out(1), "job_opcode": Out(4), "job_words": Out(22),
+            "job_start": Out(1), "job_opcode": Out(4), "job_length": Out(24),
             "job_skip_words": Out(14), "job_cipher": Out(1), "job_mac": Out(1),
             "job_icv_words": Out(3),
             "job_done": In(1), "job_mac_ok": In(1), "job_abort": Out(1),
@@ -147,7 +147,7 @@ class RingEngine(wiring.Component):
             check.dst_total.eq(dst_total),
         ]
         m.d.comb += [
-            self.job_opcode.eq(opcode), self.job_words.eq(length[2:]),
+            self.job_opcode.eq(opcode), self.job_length.eq(length),
             self.job_skip_words.eq(skip[2:]), self.job_cipher.eq(check.use_cipher),
             self.job_mac.eq(check.use_mac), self.job_icv_words.eq(check.icv_bytes[2:]),
         ]
@@ -196,7 +196,7 @@ class RingEngine(wiring.Component):
         dst_seg = Signal(range(MAX_SEGMENTS))
         src_seg_left = Signal(22)        # dwords left in the current source segment
         dst_seg_left = Signal(22)
-        src_left = Signal(22)            # dwords still to read
+        src_left = Signal(23)            # dwords still to read
         out_left = Signal(22)            # dwords still to write
         src_ptr = Signal(32)
         dst_ptr = Signal(32)
@@ -315,7 +315,7 @@ class RingEngine(wiring.Component):
                             src_seg.eq(0), dst_seg.eq(0),
                             src_seg_left.eq(seg_len["src"][0][2:]), dst_seg_left.eq(seg_len["dst"][0][2:]),
                             src_ptr.eq(seg_addr["src"][0]), dst_ptr.eq(seg_addr["dst"][0]),
-                            src_left.eq(length[2:]), out_left.eq(check.out_bytes[2:]),
+                            src_left.eq((length + 3)[2:]), out_left.eq(check.out_bytes[2:]),
                         ]
                         m.next = "MOVE"
                     with m.Else():

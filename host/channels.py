@@ -19,6 +19,12 @@ __all__ = ["Channel", "cipher_context", "mac_context"]
 
 _HMAC_BLOCK_BYTES = 64
 _HMAC_HASH = {MacAlg.HMAC_SHA1: "sha1", MacAlg.HMAC_MD5: "md5"}
+_PLAIN_HASH = (MacAlg.SHA1, MacAlg.MD5)
+
+#: ICV bytes a MAC channel gets when the caller does not say: the IPsec
+#: 96-bit truncation for HMAC (RFC 2403/2404), the whole digest otherwise.
+DEFAULT_ICV_BYTES = {MacAlg.HMAC_MD5: 12, MacAlg.HMAC_SHA1: 12, MacAlg.DES_MAC: 8,
+                     MacAlg.SHA1: 20, MacAlg.MD5: 16}
 _DES_MAC_KEY_BYTES = CIPHER_KEY_BYTES[CipherAlg.DES]
 
 
@@ -97,8 +103,8 @@ def mac_context(alg: MacAlg, direction: Direction, key: bytes, icv_bytes: int) -
     """``(context words without CONFIG, CONFIG word with open = 1)`` of a MAC channel.
 
     HMAC: any key (longer than 64 bytes: hashed first, RFC 2104); the
-    context holds the pad states. DES-MAC: the 8-byte key. ``icv_bytes``: a
-    multiple of 4 from 4 to the digest size.
+    context holds the pad states. DES-MAC: the 8-byte key. SHA1/MD5 (plain
+    hash): no key. ``icv_bytes``: a multiple of 4 from 4 to the digest size.
     """
     try:
         alg, direction = MacAlg(alg), Direction(direction)
@@ -110,7 +116,11 @@ def mac_context(alg: MacAlg, direction: Direction, key: bytes, icv_bytes: int) -
         raise InvalidArgument(f"{alg.name} ICV of {icv_bytes} bytes; expected a multiple of 4 "
                               f"from 4 to {digest} bytes")
     words = _empty_context()
-    if alg is MacAlg.DES_MAC:
+    if alg in _PLAIN_HASH:
+        if key:
+            raise InvalidKey(f"{alg.name} is a plain hash and takes no key; got {len(key)} key bytes "
+                             f"(HMAC_{alg.name} is the keyed one)")
+    elif alg is MacAlg.DES_MAC:
         if len(key) != _DES_MAC_KEY_BYTES:
             raise InvalidKey(f"DES_MAC key of {len(key)} bytes; expected {_DES_MAC_KEY_BYTES} bytes")
         words.update(_group_words("KEY", key))

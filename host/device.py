@@ -29,7 +29,7 @@ from ..hdl.layouts import (ALG_COUNTERS, CHANNEL_COUNTERS, CIPHER_BLOCK_BYTES, C
                            Opcode, ResultStatus, Service)
 from ..hdl.regmap import BAR0, CONFIG, IDENTITY, PCI_IDS, RINGS, VERSION, WINDOWS, Access
 from .bus import DmaBuffer, PciBus
-from .channels import Channel, cipher_context, mac_context
+from .channels import DEFAULT_ICV_BYTES, Channel, cipher_context, mac_context
 from .errors import (CardNotFound, CardTimeout, ChannelsExhausted, InvalidArgument, PacError, RingAborted,
                      RingFull, UnsupportedCard)
 from .jobs import DriverStatus, Job, JobResult, channel_number
@@ -482,11 +482,15 @@ class PacDevice:
             number, Service.CIPHER, alg, Direction(direction), block_bytes=CIPHER_BLOCK_BYTES[alg],
             mode=CipherMode(mode), iv_source=IvSource(iv_source)))
 
-    async def open_mac_channel(self, alg: MacAlg, direction: Direction, key: bytes, *,
-                               icv_bytes: int = 12) -> Channel:
+    async def open_mac_channel(self, alg: MacAlg, direction: Direction, key: bytes = b"", *,
+                               icv_bytes: int | None = None) -> Channel:
         """Open a MAC channel in the lowest free number: HMAC with any key
-        (the driver writes its pad states), DES-MAC with an 8-byte key;
-        ``icv_bytes`` a multiple of 4 from 4 to the digest size."""
+        (the driver writes its pad states), DES-MAC with an 8-byte key,
+        SHA1/MD5 (plain hash) with none; ``icv_bytes`` a multiple of 4 from 4
+        to the digest size (default :data:`~.channels.DEFAULT_ICV_BYTES`:
+        12 for HMAC, the whole digest otherwise)."""
+        if icv_bytes is None:
+            icv_bytes = DEFAULT_ICV_BYTES.get(alg, 12)
         words, config = mac_context(alg, direction, key, icv_bytes)
         return await self._open(words, config, lambda number: Channel(
             number, Service.MAC, MacAlg(alg), Direction(direction), icv_bytes=icv_bytes))
@@ -713,13 +717,20 @@ class PacDevice:
         output = len(packet) - (mac.icv_bytes if mac is not None else 0)
         return await self._packet(Opcode.DECODE, packet, output, skip, cipher, mac, timeout_clocks)
 
+    async def hash(self, message: bytes, *, mac: Channel, timeout_clocks: int | None = None) -> bytes:
+        """HASH one message of any length (bytes) with an ENCODE MAC channel:
+        returns its ICV (a SHA1/MD5 channel: the digest; HMAC: the MAC, e.g.
+        an IKE prf). Raises :class:`JobFailed` unless OK."""
+        return await self._packet(Opcode.HASH, message, mac.icv_bytes, 0, None, mac, timeout_clocks)
+
     async def _packet(self, opcode, packet, output, skip, cipher, mac, timeout_clocks) -> bytes:
-        source = self.bus.alloc(max(len(packet), 4))
+        padded = -(-len(packet) // 4) * 4                 # segments hold whole dwords
+        source = self.bus.alloc(max(padded, 4))
         destination = self.bus.alloc(max(output, 4))
         try:
             self.bus.host_write(source.address, bytes(packet))
-            job = Job(opcode, (source.address, len(packet)), (destination.address, max(output, 0)),
-                      skip=skip, cipher=cipher, mac=mac)
+            job = Job(opcode, (source.address, max(padded, 4)), (destination.address, max(output, 0)),
+                      length=len(packet), skip=skip, cipher=cipher, mac=mac)
             (result,) = await self.run([job], timeout_clocks)
             result.check()
             return self.bus.host_read(destination.address, result.bytes)

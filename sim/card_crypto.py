@@ -5,13 +5,16 @@ Ciphers come from ``cryptography`` (DES is 3DES with K1 = K2 = K3; 3DES
 outer CBC is three single-DES CBC passes), HMAC from the channel's pad
 states with the compression functions of :mod:`pacsim.hdl.engines.hmac`
 (a channel holds no key), DES-MAC is the last block of DES-CBC with a zero
-IV. Every stream takes data in any pieces and returns output for the
+IV, a plain SHA-1/MD5 the same hash from the standard IV with no key and no
+outer pass. Every stream takes data in any pieces and returns output for the
 complete blocks seen so far, as the card's engines produce it.
 """
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from ..hdl.engines.hmac import md5_compress, sha1_compress
+from ..hdl.engines.md5 import MD5_IV
+from ..hdl.engines.sha1 import SHA1_IV
 from ..hdl.layouts import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CipherAlg, CipherMode, MacAlg
 
 __all__ = ["CipherStream", "HmacStream", "DesMacStream"]
@@ -70,19 +73,23 @@ class HmacStream:
     """HMAC (RFC 2104) from the channel's pad states: the inner hash starts
     from ``inner`` after one 64-byte block (K ⊕ ipad), the outer from
     ``outer``. States are packed as :func:`~pacsim.hdl.engines.hmac.hmac_pad_states`
-    returns them (SHA-1 ``H0<<128 | … | H4``, MD5 ``A<<96 | … | D``)."""
+    returns them (SHA-1 ``H0<<128 | … | H4``, MD5 ``A<<96 | … | D``).
+    For ``MacAlg.SHA1``/``MD5`` it is the plain hash: ``inner`` and ``outer``
+    are ignored."""
 
     _BLOCK = 64
 
     def __init__(self, alg: MacAlg, inner: int, outer: int):
-        sha1 = MacAlg(alg) is MacAlg.HMAC_SHA1
+        alg = MacAlg(alg)
+        sha1 = alg in (MacAlg.HMAC_SHA1, MacAlg.SHA1)
+        self._keyed = alg in (MacAlg.HMAC_SHA1, MacAlg.HMAC_MD5)
         self._compress = sha1_compress if sha1 else md5_compress
         self._words = 5 if sha1 else 4
         self._order = "big" if sha1 else "little"   # of the length field and of the digest words
         self._outer = outer
-        self._state = inner
+        self._state = inner if self._keyed else (SHA1_IV if sha1 else MD5_IV)
         self._buffer = b""
-        self._length = self._BLOCK                  # the pad block already hashed
+        self._length = self._BLOCK if self._keyed else 0    # the pad block already hashed
 
     def _digest_bytes(self, state: int) -> bytes:
         words = [(state >> 32 * (self._words - 1 - i)) & 0xFFFF_FFFF for i in range(self._words)]
@@ -104,6 +111,8 @@ class HmacStream:
 
     def digest(self) -> bytes:
         inner = self._digest_bytes(self._finish(self._state, self._buffer, self._length))
+        if not self._keyed:
+            return inner
         return self._digest_bytes(self._finish(self._outer, inner, self._BLOCK + len(inner)))
 
 

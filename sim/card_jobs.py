@@ -5,11 +5,14 @@ counted.
 
 Decisions where docs/rings.md is silent (the RTL follows them):
 
-- ``length`` 0 is ``BAD_LENGTH``; so are source segments that together hold
-  fewer than ``length`` bytes (extra source bytes are not read).
-- COPY ignores ``skip`` and both channel slots. Only ENCODE and DECODE jobs
-  are counted per channel and per algorithm (COPY and BAD_OPCODE jobs count
-  in ``JOBS`` only).
+- ``length`` 0 is ``BAD_LENGTH`` (except for HASH: the empty message); so
+  are source segments that together hold fewer than ``length`` bytes (extra
+  source bytes are not read; a HASH job reads ceil(length / 4) dwords).
+- COPY ignores ``skip`` and both channel slots. HASH uses only the MAC slot
+  (a cipher channel named is ``CHANNEL_MISMATCH``, a ``skip`` is
+  ``BAD_LENGTH``) and counts as an encode. Only ENCODE, DECODE and HASH
+  jobs are counted per channel and per algorithm (COPY and BAD_OPCODE jobs
+  count in ``JOBS`` only).
 - Channel checks go check by check over both slots (cipher slot first):
   any ``BAD_CHANNEL``, then any ``CHANNEL_CLOSED``, then any mismatch.
 - "skip <= cipher region start" is read as ``skip`` <= ``length`` (ENCODE)
@@ -38,7 +41,7 @@ FAILURES = frozenset({ResultStatus.MAC_MISMATCH, ResultStatus.MASTER_ABORT,
                       ResultStatus.TARGET_ABORT, ResultStatus.PARITY})
 
 _OPCODES = {int(op) for op in Opcode}
-_DIRECTION = {Opcode.ENCODE: Direction.ENCODE, Opcode.DECODE: Direction.DECODE}
+_DIRECTION = {Opcode.ENCODE: Direction.ENCODE, Opcode.DECODE: Direction.DECODE, Opcode.HASH: Direction.ENCODE}
 
 
 def outcome(status: ResultStatus) -> str:
@@ -75,10 +78,12 @@ class Command:
 
     @property
     def channels(self) -> list:
-        """``(slot service, channel number)`` of each named slot, cipher slot first."""
-        return [(service, number) for service, number in
-                ((Service.CIPHER, self.cipher_channel), (Service.MAC, self.mac_channel))
-                if number != NO_CHANNEL]
+        """``(slot service, channel number)`` of each named slot the opcode
+        uses, cipher slot first (HASH uses only the MAC slot)."""
+        slots = [(Service.MAC, self.mac_channel)]
+        if self.opcode != Opcode.HASH:
+            slots.insert(0, (Service.CIPHER, self.cipher_channel))
+        return [(service, number) for service, number in slots if number != NO_CHANNEL]
 
 
 @dataclass(frozen=True)
@@ -129,7 +134,8 @@ class Context:
 
 
 def _slot_contexts(command: Command, contexts) -> tuple:
-    cipher = contexts[command.cipher_channel] if command.cipher_channel != NO_CHANNEL else None
+    used_cipher = command.cipher_channel != NO_CHANNEL and command.opcode != Opcode.HASH
+    cipher = contexts[command.cipher_channel] if used_cipher else None
     mac = contexts[command.mac_channel] if command.mac_channel != NO_CHANNEL else None
     return cipher, mac
 
@@ -153,10 +159,15 @@ def validate(command: Command, source_bytes: int, destination_bytes: int, contex
     if not named or any(contexts[number].service != service or contexts[number].direction != _DIRECTION[opcode]
                         for service, number in named):
         return ResultStatus.CHANNEL_MISMATCH
+    if opcode is Opcode.HASH and command.cipher_channel != NO_CHANNEL:
+        return ResultStatus.CHANNEL_MISMATCH
     if not all(contexts[number].valid() for _, number in named):
         return ResultStatus.BAD_CONTEXT
     cipher, mac = _slot_contexts(command, contexts)
     stream = JobStream.layout(command, cipher, mac)
+    if opcode is Opcode.HASH:
+        good = skip == 0 and source_bytes >= length and destination_bytes >= stream["output_bytes"]
+        return ResultStatus.OK if good else ResultStatus.BAD_LENGTH
     good = (length > 0 and length % 4 == 0 and skip % 4 == 0 and skip <= stream["auth_end"]
             and source_bytes >= length and destination_bytes >= stream["output_bytes"])
     if cipher is not None:
@@ -171,7 +182,9 @@ class JobStream:
     """The data path of one validated job: :meth:`feed` takes the source
     bytes in order (any pieces of whole dwords) and returns the output bytes
     ready so far; :meth:`finish` returns the last output (the ICV of an
-    ENCODE) and the job's status (MAC_MISMATCH or OK)."""
+    ENCODE, the digest of a HASH) and the job's status (MAC_MISMATCH or OK).
+    A HASH job's source may end in a partial dword: bytes past ``length``
+    are dropped."""
 
     def __init__(self, command: Command, contexts):
         self.command = command
@@ -195,6 +208,8 @@ class JobStream:
         if command.opcode == Opcode.DECODE:
             end = command.length - icv
             return {"icv_bytes": icv, "auth_end": end, "output_bytes": end}
+        if command.opcode == Opcode.HASH:
+            return {"icv_bytes": icv, "auth_end": command.length, "output_bytes": icv}
         return {"icv_bytes": 0, "auth_end": command.length, "output_bytes": command.length}
 
     @property
@@ -219,6 +234,10 @@ class JobStream:
         if self.command.opcode == Opcode.COPY:
             self._position += len(data)
             return data
+        if self.command.opcode == Opcode.HASH:
+            self._authenticate(data[:max(0, self.auth_end - self._position)])
+            self._position += len(data)
+            return b""
         skip = self.command.skip
         out = []
         while data:

@@ -450,7 +450,7 @@ class CardModel:
         output as it is produced. Returns ``(status, bytes written, failing address)``."""
         self._dma_clocks = 0
         writer = _Output(destination)
-        remaining = stream.command.length
+        remaining = -(-stream.command.length // 4) * 4      # whole dwords (HASH: any length)
         try:
             for address, length in source:
                 take = min(length, remaining)
@@ -517,10 +517,10 @@ class CardModel:
 
     def _count(self, command: Command, status: ResultStatus, contexts, stream) -> None:
         """Per-channel and per-algorithm counters of a finished ENCODE/DECODE job."""
-        if command.opcode not in (Opcode.ENCODE, Opcode.DECODE):
+        if command.opcode not in (Opcode.ENCODE, Opcode.DECODE, Opcode.HASH):
             return
         kind = outcome(status)
-        direction = Opcode(command.opcode).name.lower()
+        direction = "decode" if command.opcode == Opcode.DECODE else "encode"
         named = {(service, number) for service, number in command.channels if number < len(contexts)}
         for number in {number for _, number in named}:
             counters = self._channel_counters[number]

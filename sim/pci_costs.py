@@ -90,12 +90,14 @@ class PciCosts:
 
     def mac_clocks(self, alg: MacAlg, message_bytes: int) -> int:
         """Clocks to MAC ``message_bytes``: HMAC hashes the padded message
-        from the inner state, then one outer block; DES-MAC chains one DES
-        block per 8 bytes (the last one zero-padded)."""
+        from the inner state, then one outer block (a plain SHA-1/MD5 has no
+        outer block); DES-MAC chains one DES block per 8 bytes (the last one
+        zero-padded)."""
         clocks, block = self.mac_block_clocks(alg)
         if MacAlg(alg) is MacAlg.DES_MAC:
             return -(-message_bytes // block) * clocks
-        return (-(-(message_bytes + _HASH_PAD_BYTES) // block) + 1) * clocks
+        outer = MacAlg(alg) in (MacAlg.HMAC_MD5, MacAlg.HMAC_SHA1)
+        return (-(-(message_bytes + _HASH_PAD_BYTES) // block) + outer) * clocks
 
     def mac_block_clocks(self, alg: MacAlg) -> tuple:
         """``(clocks, bytes)`` of one MAC block in steady state (the card's MacUnit)."""

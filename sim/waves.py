@@ -26,7 +26,7 @@ SIGNAL_GROUPS = {
                  ("card.core.bar.int_status_result", 1), ("card.core.bar.int_status_ring_error", 1)],
     "Card rings": [("card.core.ring.ring_state", 5), ("card.core.ring.cmd_index", 12),
                    ("card.core.ring.res_index", 12), ("card.core.ring.status", 8),
-                   ("card.core.ring.src_left", 22), ("card.core.ring.out_left", 22),
+                   ("card.core.ring.src_left", 23), ("card.core.ring.out_left", 22),
                    ("card.core.ring.jobs", 32)],
     "Card DMA": [("card.core.master.master_state", 3), ("card.core.master.idx", 8),
                  ("card.core.master.status", 2)],

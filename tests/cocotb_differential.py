@@ -25,7 +25,9 @@ segments of random sizes at random dword addresses on both sides, a
 destination larger than needed; DECODE input is a reference ENCODE output,
 sometimes with a bit flipped (MAC_MISMATCH with a MAC); a few jobs are
 refused (payload not whole blocks: BAD_LENGTH; the SA's other-direction
-channels: CHANNEL_MISMATCH). Jobs of many channels are interleaved in
+channels: CHANNEL_MISMATCH). Some jobs of SAs with a MAC are HASH jobs: a
+message of any byte length (0..``max_bytes``, the source's last dword
+padded with junk) on the SA's ENCODE MAC channel, the ICV out. Jobs of many channels are interleaved in
 batches of up to :data:`BATCH`.
 
 Environment: ``PACSIM_HOSTMEM`` (JSON of :meth:`RtlBus.configure_memory`
@@ -140,7 +142,8 @@ def random_sa(rng, name: str) -> Sa:
                             rng.randbytes((3 if alg is CipherAlg.TDES_OUTER else 1) * block))
     if kind != "cipher":
         alg = rng.choice(list(MacAlg))
-        key = rng.randbytes(8 if alg is MacAlg.DES_MAC else rng.choice(HMAC_KEY_BYTES))
+        key_bytes = {MacAlg.DES_MAC: 8, MacAlg.SHA1: 0, MacAlg.MD5: 0}.get(alg, rng.choice(HMAC_KEY_BYTES))
+        key = rng.randbytes(key_bytes)
         mac = MacSpec(alg, key, 4 * rng.randrange(1, MAC_DIGEST_BYTES[alg] // 4 + 1))
     return Sa(name, cipher, mac)
 
@@ -263,7 +266,22 @@ def payload_length(rng, block: int, max_bytes: int) -> int:
     return block * rng.randrange(1, max_bytes // block + 1)
 
 
+def hash_packet(rng, index: int, sa: Sa, max_bytes: int) -> Packet:
+    """A HASH job of a random-length message on the SA's ENCODE MAC channel."""
+    length = rng.choice((0, rng.randrange(1, 9), rng.randrange(max_bytes + 1)))
+    message = rng.randbytes(length)
+    padded = -(-length // 4) * 4 or 4
+    junk = message + rng.randbytes(padded - length)
+    icv = mac_reference(sa.mac.alg, sa.mac.key, message)[:sa.mac.icv_bytes]
+    room = sa.mac.icv_bytes + (4 * rng.randrange(1, 5) if rng.random() < 0.3 else 0)
+    channels = (None, sa.channels[Direction.ENCODE][1])
+    return Packet(index, sa, Opcode.HASH, channels, message, 0, pieces(rng, split(rng, padded), junk),
+                  pieces(rng, split(rng, room), None), ResultStatus.OK, icv, length, "HASH")
+
+
 def random_packet(rng, index: int, sa: Sa, max_bytes: int) -> Packet:
+    if sa.mac is not None and rng.random() < 0.12:
+        return hash_packet(rng, index, sa, max_bytes)
     opcode = rng.choice((Opcode.ENCODE, Opcode.DECODE))
     direction = Direction.ENCODE if opcode is Opcode.ENCODE else Direction.DECODE
     icv_bytes = sa.mac.icv_bytes if sa.mac is not None else 0
@@ -341,7 +359,8 @@ async def execute(dev, packets: list) -> list:
             sources, source_spots = place(p.sources)
             destinations, destination_spots = place(p.destinations)
             cipher, mac = p.channels
-            jobs.append(Job(p.opcode, sources, destinations, skip=p.skip, cipher=cipher, mac=mac))
+            jobs.append(Job(p.opcode, sources, destinations, length=len(p.data), skip=p.skip,
+                            cipher=cipher, mac=mac))
             regions.append((source_spots, destination_spots))
         results = await dev.run(jobs)
         outcomes = []
@@ -408,7 +427,7 @@ def expected_counters(packets: list, channels: int, opened: dict) -> tuple:
     units = {unit: dict.fromkeys(COUNTER_KINDS, 0) for unit in AlgUnit}
     for p in packets:
         kind = {ResultStatus.OK: "good", ResultStatus.MAC_MISMATCH: "fail"}.get(p.status, "discard")
-        direction = "encode" if p.opcode is Opcode.ENCODE else "decode"
+        direction = "decode" if p.opcode is Opcode.DECODE else "encode"
         for number in p.channels:
             if number is None:
                 continue

@@ -4,8 +4,8 @@ Every vector goes the way a packet goes: the driver opens a channel (context
 written over PCI), writes descriptors into the rings in host memory, the
 card fetches them and the data by bus-master DMA, runs its RTL engines and
 writes the output and the result back by DMA. Expected values come only
-from published vector files (NIST CAVP AES and TDES, RFC 2202 HMAC, read
-from ``cryptography_vectors``) or, where no file exists (3DES outer CBC,
+from published vector files (NIST CAVP AES, TDES and SHA-1, RFC 2202 HMAC,
+RFC 1321 MD5, read from ``cryptography_vectors``) or, where no file exists (3DES outer CBC,
 DES-MAC), from the independent references of :mod:`crypto_reference`.
 
 Vectors run in batches: up to :data:`BATCH` channels opened, one job each,
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import cocotb
 
-from crypto_reference import cipher_reference, mac_reference, read_rsp, rfc2202_vectors
+from crypto_reference import cipher_reference, hash_vectors, mac_reference, read_rsp, rfc2202_vectors
 from driver_suite import Buffers
 from pacsim.hdl.layouts import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, MAC_DIGEST_BYTES, AlgUnit, CipherAlg,
                                 CipherMode, Direction, IvSource, MacAlg, Opcode, ResultStatus, Service, alg_unit)
@@ -38,8 +38,10 @@ from pacsim.sim.rtl_bus import RtlBus
 
 MEMORY = json.loads(os.environ.get("PACSIM_HOSTMEM", "{}"))
 STRIDE = max(1, int(os.environ.get("PACSIM_KAT_STRIDE", "1")))
-#: Channels opened (one vector each) per batch; the card has 64, the command ring keeps 63 in flight.
+#: Jobs (and channels opened) per batch; the card has 64 channels, the command ring keeps 63 in flight.
 BATCH = 60
+#: Source bytes per batch of MAC jobs (host memory is 256 KiB).
+BATCH_BYTES = 64 * 1024
 #: Result interrupt coalescing timeout (PCI clocks): a batch signals once, after its last result.
 COALESCE_TIMEOUT = 100_000
 #: Mismatches quoted in a failure message.
@@ -228,12 +230,17 @@ class MacCase:
 
 
 def mac_case(rng, what: str, alg: MacAlg, key: bytes, message: bytes, icv: bytes, flips) -> MacCase:
-    """ENCODE of ``message`` (-> message + ``icv``), DECODE of message + icv (-> message), and a
-    DECODE with one random bit flipped in each part named by ``flips`` ("icv", "message") -> MAC_MISMATCH."""
+    """HASH of ``message`` (-> ``icv``; any length). For a whole-dword
+    message also: ENCODE (-> message + ``icv``), DECODE of message + icv
+    (-> message), and a DECODE with one random bit flipped in each part
+    named by ``flips`` ("icv", "message") -> MAC_MISMATCH."""
+    jobs = [("HASH", Opcode.HASH, message, ResultStatus.OK, icv)]
+    if len(message) % 4 or not message:          # ENCODE/DECODE take whole, non-empty dwords
+        return MacCase(what, alg, key, len(icv), jobs)
     packet = message + icv
-    jobs = [("ENCODE", Opcode.ENCODE, message, ResultStatus.OK, packet),
-            ("DECODE", Opcode.DECODE, packet, ResultStatus.OK, message)]
-    for part in flips:
+    jobs += [("ENCODE", Opcode.ENCODE, message, ResultStatus.OK, packet),
+             ("DECODE", Opcode.DECODE, packet, ResultStatus.OK, message)]
+    for part in (part for part in flips if part != "message" or message):
         flipped = bytearray(packet)
         at = len(message) + rng.randrange(len(icv)) if part == "icv" else rng.randrange(len(message))
         flipped[at] ^= 1 << rng.randrange(8)
@@ -242,25 +249,46 @@ def mac_case(rng, what: str, alg: MacAlg, key: bytes, message: bytes, icv: bytes
     return MacCase(what, alg, key, len(icv), jobs)
 
 
+def mac_batches(cases: list):
+    """Consecutive groups of cases within :data:`BATCH` jobs and channels and
+    :data:`BATCH_BYTES` source bytes."""
+    batch, jobs, size = [], 0, 0
+    for case in cases:
+        need = len(case.jobs) + len(case_directions(case))
+        case_bytes = sum(len(data) for _, _, data, _, _ in case.jobs)
+        if batch and (jobs + need > BATCH or size + case_bytes > BATCH_BYTES):
+            yield batch
+            batch, jobs, size = [], 0, 0
+        batch.append(case)
+        jobs += need
+        size += case_bytes
+    if batch:
+        yield batch
+
+
+def case_directions(case: MacCase) -> set:
+    """The channel directions a case's jobs need (HASH: an ENCODE channel)."""
+    return {Direction.DECODE if opcode is Opcode.DECODE else Direction.ENCODE for _, opcode, _, _, _ in case.jobs}
+
+
 async def run_mac_test(bus, dev, what: str, cases: list) -> None:
-    """Run MAC cases (an ENCODE and a DECODE channel each) in batches of at
-    most :data:`BATCH` jobs; fail on any mismatch; check the unit counters and
-    the protocol checker."""
+    """Run MAC cases (an ENCODE and, when needed, a DECODE channel each) in
+    batches (:func:`mac_batches`); fail on any mismatch; check the unit
+    counters and the protocol checker."""
     mismatches, units, total = [], {}, 0
-    per_batch = BATCH // max(len(case.jobs) for case in cases)
-    for start_index in range(0, len(cases), per_batch):
-        batch = cases[start_index:start_index + per_batch]
+    for batch in mac_batches(cases):
         async with Buffers(bus) as buffers:
             jobs, checks, opened = [], [], []
             for case in batch:
                 channels = {direction: await dev.open_mac_channel(case.alg, direction, case.key,
                                                                   icv_bytes=case.icv_bytes)
-                            for direction in Direction}
+                            for direction in case_directions(case)}
                 opened += channels.values()
                 for label, opcode, data, status, expected in case.jobs:
-                    destination = buffers.alloc(len(data) + case.icv_bytes)
-                    direction = Direction.ENCODE if opcode is Opcode.ENCODE else Direction.DECODE
-                    jobs.append(Job(opcode, buffers.filled(data), destination, mac=channels[direction]))
+                    destination = buffers.alloc(-(-(len(data) + case.icv_bytes) // 4) * 4)   # whole dwords
+                    direction = Direction.DECODE if opcode is Opcode.DECODE else Direction.ENCODE
+                    jobs.append(Job(opcode, buffers.filled(data), destination, length=len(data),
+                                    mac=channels[direction]))
                     checks.append((f"{case.what}, {label}", data, destination, status, expected))
                     kind = f"{direction.name.lower()}_{'good' if status is ResultStatus.OK else 'fail'}"
                     unit = units.setdefault(alg_unit(Service.MAC, case.alg), {})
@@ -322,24 +350,44 @@ async def tdes_cbc_nist(dut):
 
 @cocotb.test()
 async def hmac_rfc2202(dut):
-    """RFC 2202 HMAC-MD5 and HMAC-SHA1 vectors (those with whole-dword
-    messages) with the full ICV and the 96-bit ICV of RFC 2403/2404:
-    a MAC-only ENCODE appends the file's digest (truncated) to the message;
-    a DECODE of message + that ICV is OK and returns the message; with one
-    bit flipped in the ICV or in the message it is MAC_MISMATCH."""
+    """All seven RFC 2202 HMAC-MD5 and HMAC-SHA1 test cases with the full
+    ICV and the 96-bit ICV of RFC 2403/2404: a HASH job gives the file's
+    digest (truncated) for every message length; for the whole-dword
+    messages a MAC-only ENCODE appends it to the message, a DECODE of
+    message + that ICV is OK and returns the message, and with one bit
+    flipped in the ICV or in the message it is MAC_MISMATCH."""
     bus, dev = await start(dut)
     rng = random.Random(2202)
     cases = []
     for alg in (MacAlg.HMAC_MD5, MacAlg.HMAC_SHA1):
         vectors = rfc2202_vectors(alg)
-        assert vectors, f"no RFC 2202 {alg.name} vector with a whole-dword message"
+        assert {len(message) % 4 for _, message, _ in vectors} > {0}, "no partial-dword RFC 2202 message"
         for index, (key, message, digest) in enumerate(vectors):
             assert len(digest) == MAC_DIGEST_BYTES[alg]
             for icv_bytes in (len(digest), 12):
-                what = (f"RFC 2202 {alg.name} whole-dword vector {index} ({len(key)}-byte key, "
+                what = (f"RFC 2202 {alg.name} test case {index + 1} ({len(key)}-byte key, "
                         f"{len(message)}-byte message), {icv_bytes}-byte ICV")
                 cases.append(mac_case(rng, what, alg, key, message, digest[:icv_bytes], flips=("icv", "message")))
     await run_mac_test(bus, dev, "HMAC RFC 2202", cases)
+
+
+@cocotb.test()
+async def hash_nist_and_rfc1321(dut):
+    """Plain SHA-1 on NIST CAVP SHA1ShortMsg (0..64 bytes) and SHA1LongMsg
+    (163..6400 bytes) and MD5 on the RFC 1321 test suite: a HASH job on a
+    SHA1/MD5 channel gives the file's digest, for every byte length;
+    whole-dword messages also ENCODE/DECODE with the digest as ICV."""
+    bus, dev = await start(dut)
+    rng = random.Random(180)
+    cases = []
+    for alg, path in ((MacAlg.SHA1, "hashes/SHA1/SHA1ShortMsg.rsp"), (MacAlg.SHA1, "hashes/SHA1/SHA1LongMsg.rsp"),
+                      (MacAlg.MD5, "hashes/MD5/rfc-1321.txt")):
+        vectors = hash_vectors(path)
+        chosen = [v for i, v in enumerate(vectors) if i % STRIDE == 0 or i == len(vectors) - 1]
+        for message, digest in chosen:
+            what = f"{path} {len(message)}-byte message"
+            cases.append(mac_case(rng, what, alg, b"", message, digest, flips=("message",)))
+    await run_mac_test(bus, dev, "SHA-1 NIST / MD5 RFC 1321", cases)
 
 
 @cocotb.test()
@@ -373,17 +421,17 @@ async def tdes_outer_cbc_reference(dut):
 
 @cocotb.test()
 async def des_mac_reference(dut):
-    """DES-MAC (ANSI X9.9, no NIST file): random keys and messages of 4..200
-    bytes (whole dwords, so also half blocks the MAC zero-pads), 4- and
-    8-byte ICVs: ENCODE appends :func:`crypto_reference.mac_reference`'s MAC;
-    DECODE with it is OK and returns the message, with a bit flipped in the
-    ICV or in the message MAC_MISMATCH."""
+    """DES-MAC (ANSI X9.9, no NIST file): random keys and messages of 1..200
+    bytes (partial blocks the MAC zero-pads), 4- and 8-byte ICVs: HASH
+    gives :func:`crypto_reference.mac_reference`'s MAC; for whole-dword
+    messages ENCODE appends it, DECODE with it is OK and returns the
+    message, with a bit flipped in the ICV or in the message MAC_MISMATCH."""
     bus, dev = await start(dut)
     rng = random.Random(99)
     cases = []
     for index in range(40):
         key = rng.randbytes(8)
-        message = rng.randbytes(4 * rng.randrange(1, 51))
+        message = rng.randbytes(4 * rng.randrange(1, 51) if index % 4 else rng.randrange(1, 201))
         icv = mac_reference(MacAlg.DES_MAC, key, message)[:(4, 8)[index % 2]]
         cases.append(mac_case(rng, f"DES-MAC case {index} ({len(message)}-byte message, {len(icv)}-byte ICV)",
                               MacAlg.DES_MAC, key, message, icv, flips=("icv", "message")))

@@ -1,6 +1,6 @@
 """Reference crypto for the driver checks, written independently of the
-card model: ciphers from ``cryptography``, HMAC from the standard
-``hmac`` module, DES-MAC built here from DES-CBC, and published known-answer
+card model: ciphers from ``cryptography``, HMAC and plain hashes from the
+standard ``hmac`` and ``hashlib`` modules, DES-MAC built here from DES-CBC, and published known-answer
 vectors (NIST CAVP multi-block messages and RFC 2202 from
 ``cryptography_vectors``; FIPS 81 and FIPS 113 examples).
 """
@@ -35,7 +35,7 @@ _NIST_FILES = {
     (CipherAlg.AES128, CipherMode.ECB): "ciphers/AES/ECB/ECBMMT128.rsp",
 }
 _RFC2202 = {MacAlg.HMAC_SHA1: "HMAC/rfc-2202-sha1.txt", MacAlg.HMAC_MD5: "HMAC/rfc-2202-md5.txt"}
-_HASH = {MacAlg.HMAC_SHA1: "sha1", MacAlg.HMAC_MD5: "md5"}
+_HASH = {MacAlg.HMAC_SHA1: "sha1", MacAlg.HMAC_MD5: "md5", MacAlg.SHA1: "sha1", MacAlg.MD5: "md5"}
 
 
 def read_rsp(path: str) -> list:
@@ -75,8 +75,27 @@ def nist_cipher_vectors(alg: CipherAlg, mode: CipherMode, section: str, counts) 
     return chosen
 
 
+def hash_vectors(path: str) -> list:
+    """``[(message, digest)]`` of a ``Len``/``Msg``/``MD`` hash vector file in
+    ``cryptography_vectors`` (byte-aligned lengths; ``Len = 0`` has an empty message)."""
+    with cryptography_vectors.open_vector_file(path, "r") as f:
+        lines = [line.strip() for line in f.read().splitlines()]
+    vectors, entry = [], {}
+    for line in lines:
+        if "=" in line and not line.startswith(("#", "[")):
+            name, value = (part.strip() for part in line.split("=", 1))
+            entry[name] = value
+            if name == "MD":
+                bits = int(entry["Len"])
+                assert bits % 8 == 0, f"{path}: a {bits}-bit message"
+                vectors.append((bytes.fromhex(entry["Msg"])[:bits // 8], bytes.fromhex(value)))
+                entry = {}
+    assert vectors, f"{path}: no vectors read"
+    return vectors
+
+
 def rfc2202_vectors(alg: MacAlg) -> list:
-    """``[(key, message, digest)]`` of RFC 2202 whose message is a whole number of dwords."""
+    """``[(key, message, digest)]`` of RFC 2202 (all seven test cases)."""
     with cryptography_vectors.open_vector_file(_RFC2202[alg], "r") as f:
         lines = [line.strip() for line in f.read().splitlines()]
     vectors, entry = [], {}
@@ -87,7 +106,8 @@ def rfc2202_vectors(alg: MacAlg) -> list:
             if name == "MD":
                 vectors.append((bytes.fromhex(entry["Key"]), bytes.fromhex(entry["Msg"]), bytes.fromhex(value)))
                 entry = {}
-    return [v for v in vectors if len(v[1]) % 4 == 0]
+    assert len(vectors) == 7, f"{_RFC2202[alg]}: {len(vectors)} test cases"
+    return vectors
 
 
 def _des(key: bytes):
@@ -132,4 +152,7 @@ def mac_reference(alg: MacAlg, key: bytes, message: bytes) -> bytes:
     """The full MAC of ``message`` (truncate to the ICV length yourself)."""
     if alg is MacAlg.DES_MAC:
         return des_mac(key, message)
+    if alg in (MacAlg.SHA1, MacAlg.MD5):
+        assert not key, "a plain hash has no key"
+        return hashlib.new(_HASH[alg], message).digest()
     return hmac.new(key, message, getattr(hashlib, _HASH[alg])).digest()

@@ -13,11 +13,12 @@ needs more than 4 channels open at once.
 """
 import random
 
-from crypto_reference import (FIPS81_DES_CBC, FIPS113_DES_MAC, cipher_reference, mac_reference,
+from crypto_reference import (FIPS81_DES_CBC, FIPS113_DES_MAC, cipher_reference, hash_vectors, mac_reference,
                               nist_cipher_vectors, rfc2202_vectors)
 from pacsim.hdl.layouts import (ALG_COUNTERS, CHANNEL_COUNTERS, CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CMD, CONTEXT,
                                 COUNTER_KINDS, MAC_DIGEST_BYTES, MAX_SEGMENTS, NO_CHANNEL, RESULT, AlgUnit,
-                                CipherAlg, CipherMode, Direction, IvSource, MacAlg, Opcode, ResultStatus, alg_unit)
+                                CipherAlg, CipherMode, Direction, IvSource, MacAlg, Opcode, ResultStatus, Service,
+                                alg_unit)
 from pacsim.hdl.regmap import BAR0, CONFIG, IDENTITY, MAX_CHANNELS, PCI_IDS, RINGS, VERSION, WINDOWS, Access
 from pacsim.host.device import COUNTERS, PacDevice
 from pacsim.host.errors import CardTimeout, ChannelsExhausted, JobFailed, MasterAbort, RingAborted, RingFull
@@ -108,7 +109,7 @@ class Buffers:
 
     def filled(self, data: bytes):
         """A buffer holding ``data``."""
-        buffer = self.alloc(max(len(data), 4))
+        buffer = self.alloc(max(-(-len(data) // 4) * 4, 4))   # whole dwords
         self.bus.host_write(buffer.address, data)
         return buffer
 
@@ -226,7 +227,8 @@ async def check_probe_finds_card(bus):
     for name in ("vendor_id", "device_id", "revision_id", "class_code"):
         assert getattr(ident, name) == PCI_IDS[name], f"identity {name}={getattr(ident, name):#x}"
     assert ident.version == VERSION, f"version {ident.version}; expected {VERSION}"
-    assert ident.caps["copy"] == 1 and ident.caps["crypto"] == 1, f"CAPS {ident.caps}: a command is missing"
+    assert ident.caps["copy"] == ident.caps["crypto"] == ident.caps["hash"] == 1, \
+        f"CAPS {ident.caps}: a command is missing"
     assert ident.caps["burst_words"] >= 1, f"CAPS {ident.caps}: no DMA burst"
     assert 1 <= ident.channels <= MAX_CHANNELS, f"CHANNELS.count = {ident.channels}"
     assert ident.bar0_size == BAR0.size
@@ -789,6 +791,9 @@ async def check_bad_length(bus):
             "skip beyond the packet": Job(Opcode.ENCODE, (s, 40), (d, 256), skip=48, mac=mac),
             "no room for the ICV": Job(Opcode.ENCODE, (s, esp + 32), (d, esp + 32), skip=esp, cipher=cipher, mac=mac),
             "DECODE shorter than its ICV": Job(Opcode.DECODE, (s, 8), (d, 256), mac=mac_decode),
+            "HASH with a skip": Job(Opcode.HASH, (s, 64), (d, 256), skip=4, mac=mac),
+            "HASH source shorter than the message": Job(Opcode.HASH, (s, 8), (d, 256), length=9, mac=mac),
+            "HASH destination smaller than the ICV": Job(Opcode.HASH, (s, 64), (d, 8), mac=mac),
         }
         for what, job in cases.items():
             await refused_then_good(dev, rng, job, ResultStatus.BAD_LENGTH, dst, background, what)
@@ -836,6 +841,11 @@ async def check_channel_statuses(bus):
             ("ENCODE channels in a DECODE job", Job(Opcode.DECODE, src, dst, skip=skip, cipher=cipher),
              ResultStatus.CHANNEL_MISMATCH),
             ("closed before mismatch", encode(cipher=mac, mac=closed), ResultStatus.CHANNEL_CLOSED),
+            ("HASH without a MAC channel", Job(Opcode.HASH, src, dst), ResultStatus.CHANNEL_MISMATCH),
+            ("HASH naming a cipher channel", Job(Opcode.HASH, src, dst, cipher=cipher, mac=mac),
+             ResultStatus.CHANNEL_MISMATCH),
+            ("HASH on a cipher channel", Job(Opcode.HASH, src, dst, mac=cipher), ResultStatus.CHANNEL_MISMATCH),
+            ("HASH on a closed channel", Job(Opcode.HASH, src, dst, mac=closed), ResultStatus.CHANNEL_CLOSED),
         ]
         if beyond < NO_CHANNEL:
             cases += [("a channel beyond CHANNELS.count", encode(cipher=beyond), ResultStatus.BAD_CHANNEL),
@@ -1097,19 +1107,72 @@ async def check_cipher_round_trips(bus):
 
 
 async def check_mac_known_answers(bus):
-    """RFC 2202 HMAC-SHA1/MD5 vectors (whole ICV and 96-bit) and the FIPS 113
-    DES-MAC example, as MAC-only ENCODE jobs."""
+    """RFC 2202 HMAC-SHA1/MD5 vectors (whole ICV and 96-bit) as HASH jobs
+    and, for whole-dword messages, MAC-only ENCODE jobs; the RFC 1321 MD5
+    suite on an MD5 channel; the FIPS 113 DES-MAC example."""
     dev = await fresh_device(bus)
     for alg in (MacAlg.HMAC_SHA1, MacAlg.HMAC_MD5):
         for key, message, digest in rfc2202_vectors(alg):
             for icv_bytes in (len(digest), 12):
                 mac = await dev.open_mac_channel(alg, Direction.ENCODE, key, icv_bytes=icv_bytes)
-                out = await dev.encode(message, mac=mac)
-                assert out == message + digest[:icv_bytes], f"{alg.name} RFC 2202 key {key.hex()}: ICV"
+                what = f"{alg.name} RFC 2202 key {key.hex()}, {icv_bytes}-byte ICV"
+                assert await dev.hash(message, mac=mac) == digest[:icv_bytes], f"{what}: HASH"
+                if len(message) % 4 == 0:
+                    assert await dev.encode(message, mac=mac) == message + digest[:icv_bytes], f"{what}: ENCODE"
                 await dev.close_channel(mac)
+    md5 = await dev.open_mac_channel(MacAlg.MD5, Direction.ENCODE)
+    for message, digest in hash_vectors("hashes/MD5/rfc-1321.txt"):
+        assert await dev.hash(message, mac=md5) == digest, f"RFC 1321 MD5 of {message!r}"
+    await dev.close_channel(md5)
     key, message, expected = FIPS113_DES_MAC
     mac = await dev.open_mac_channel(MacAlg.DES_MAC, Direction.ENCODE, key, icv_bytes=len(expected))
     assert await dev.encode(message, mac=mac) == message + expected, "DES-MAC FIPS 113 example"
+
+
+async def check_hash_jobs(bus):
+    """HASH: any message length (0..300 bytes, partial last dwords with junk
+    after the message in the source buffer) on SHA1/MD5/HMAC/DES-MAC
+    channels gives the reference digest in one batch per channel, writes
+    exactly the ICV, and counts as an encode on the channel (BYTES = message
+    bytes) and its algorithm unit; a HASH on a DECODE channel is
+    CHANNEL_MISMATCH."""
+    dev = await fresh_device(bus)
+    rng = random.Random(28)
+    keys = {MacAlg.HMAC_SHA1: rng.randbytes(20), MacAlg.HMAC_MD5: rng.randbytes(16), MacAlg.DES_MAC: rng.randbytes(8),
+            MacAlg.SHA1: b"", MacAlg.MD5: b""}
+    lengths = (0, 1, 2, 3, 5, 55, 56, 57, 64, 119, 300)
+    for alg, key in keys.items():
+        channel = await dev.open_mac_channel(alg, Direction.ENCODE, key)
+        icv = channel.icv_bytes
+        before = (await dev.alg_counters())[alg_unit(Service.MAC, alg)]
+        channel_before = await dev.channel_counters(channel)      # counters outlive a channel's closing
+        async with Buffers(bus) as buffers:
+            jobs, expected = [], []
+            for length in lengths:
+                message = rng.randbytes(length)
+                padded = -(-length // 4) * 4 or 4
+                source = buffers.filled(message + rng.randbytes(padded - length))   # junk after the message
+                destination = buffers.alloc(icv + 8)
+                bus.host_write(destination.address, bytes([0xA5]) * destination.size)
+                jobs.append(Job(Opcode.HASH, source, destination, length=length, mac=channel))
+                expected.append((message, destination))
+            for (message, destination), result in zip(expected, await dev.run(jobs)):
+                what = f"HASH {alg.name} of {len(message)} bytes"
+                assert (result.status, result.bytes) == (ResultStatus.OK, icv), \
+                    f"{what}: {result.status!r}, {result.bytes} bytes"
+                out = bus.host_read(destination.address, destination.size)
+                assert out[:icv] == mac_reference(alg, key, message)[:icv], f"{what}: digest"
+                assert out[icv:] == bytes([0xA5]) * (destination.size - icv), f"{what}: wrote past the ICV"
+        counters = await dev.channel_counters(channel)
+        assert (counters["good"] - channel_before["good"], counters["bytes"] - channel_before["bytes"]) == \
+            (len(lengths), sum(lengths)), f"{alg.name} channel counters {channel_before} -> {counters}"
+        after = (await dev.alg_counters())[alg_unit(Service.MAC, alg)]
+        assert after["encode_good"] - before["encode_good"] == len(lengths), f"{alg.name}: {before} -> {after}"
+        await dev.close_channel(channel)
+    decode = await dev.open_mac_channel(MacAlg.SHA1, Direction.DECODE)
+    async with Buffers(bus) as buffers:
+        result = await run_one(dev, Job(Opcode.HASH, buffers.filled(b"abcd"), buffers.alloc(32), mac=decode))
+    assert result.status is ResultStatus.CHANNEL_MISMATCH, f"HASH on a DECODE channel: {result.status!r}"
 
 
 async def check_mac_round_trips_and_mismatch(bus):
@@ -1119,7 +1182,7 @@ async def check_mac_round_trips_and_mismatch(bus):
     dev = await fresh_device(bus)
     rng = random.Random(25)
     for alg in MacAlg:
-        key_sizes = (MAC_DIGEST_BYTES[alg], 80) if alg is not MacAlg.DES_MAC else (8,)
+        key_sizes = {MacAlg.DES_MAC: (8,), MacAlg.SHA1: (0,), MacAlg.MD5: (0,)}.get(alg, (MAC_DIGEST_BYTES[alg], 80))
         for key_bytes in key_sizes:
             for with_cipher in (False, True):
                 what = f"{alg.name} ({key_bytes}-byte key{', AES-128-CBC' if with_cipher else ''})"
@@ -1272,6 +1335,7 @@ CHECKS = [
     check_cipher_known_answers,
     check_cipher_round_trips,
     check_mac_known_answers,
+    check_hash_jobs,
     check_mac_round_trips_and_mismatch,
     check_channel_exhaustion,
     check_channel_and_alg_counters,

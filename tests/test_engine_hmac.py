@@ -43,8 +43,9 @@ def crypto_hmac96(algorithm, key, msg):
 
 def hmac_run(algorithm, jobs, *, seed, p_gap=0.3, p_ready=0.5):
     """Run ``jobs`` = ``[(key, msg)]`` through one Hmac in one simulation; returns
-    the MACs. ``start`` is also pulsed with junk pad states while each message
-    is absorbed: it must be ignored."""
+    the MACs (``key`` None: a plain hash, ``keyed`` low and junk pad states).
+    ``start`` is also pulsed with junk pad states and ``keyed`` flipped while
+    each message is absorbed: it must be ignored."""
     rng = random.Random(seed)
     dut = Hmac(algorithm)
     macs = []
@@ -52,13 +53,18 @@ def hmac_run(algorithm, jobs, *, seed, p_gap=0.3, p_ready=0.5):
     async def testbench(ctx):
         for key, msg in jobs:
             assert not ctx.get(dut.busy)
-            inner, outer = hmac_pad_states(algorithm, key)
+            if key is None:
+                inner, outer = (rng.getrandbits(WIDTH[algorithm]) for _ in range(2))
+            else:
+                inner, outer = hmac_pad_states(algorithm, key)
             ctx.set(dut.inner_iv, inner)
             ctx.set(dut.outer_iv, outer)
+            ctx.set(dut.keyed, key is not None)
             ctx.set(dut.start, 1)
             await ctx.tick()
             ctx.set(dut.inner_iv, rng.getrandbits(WIDTH[algorithm]))
             ctx.set(dut.outer_iv, rng.getrandbits(WIDTH[algorithm]))
+            ctx.set(dut.keyed, key is None)
             ctx.set(dut.start, 0)
             assert ctx.get(dut.busy)
             words = message_words(msg, rng)
@@ -133,12 +139,30 @@ def test_random_keys_and_messages(algorithm):
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_plain_hash_between_macs(algorithm):
+    """``keyed`` low: the plain digest of the message (hashlib), with HMAC jobs
+    before and after it in the same engine."""
+    rng = random.Random(34 + len(algorithm))
+    jobs = []
+    for n in (0, 1, 3, 55, 56, 63, 64, 65, 130):
+        jobs += [(None, rng.randbytes(n)), (rng.randbytes(20), rng.randbytes(n))]
+    macs = hmac_run(algorithm, jobs, seed=35, p_gap=0.3, p_ready=0.4)
+    for (key, msg), mac in zip(jobs, macs):
+        if key is None:
+            assert mac == int.from_bytes(hashlib.new(algorithm, msg).digest(), "big"), len(msg)
+        else:
+            assert mac == py_hmac(algorithm, key, msg), len(msg)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("length", [0, 64 * 4 + 17, 64 * 8 + 17])
 def test_throughput_and_latency(algorithm, length):
     dut = Hmac(algorithm)
     assert dut.clocks_per_block == dut.outer_clocks == {"md5": 17, "sha1": 21}[algorithm]
     assert measure_stream_clocks(dut, algorithm, length, hmac=True) == \
         17 + padded_blocks(length) * dut.clocks_per_block + dut.outer_clocks
+    assert measure_stream_clocks(Hmac(algorithm), algorithm, length, hmac=True, keyed=False) == \
+        17 + padded_blocks(length) * dut.clocks_per_block
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)

@@ -266,16 +266,17 @@ def measure_core_clocks(core, blocks=4):
     return gaps.pop()
 
 
-def measure_stream_clocks(dut, algorithm, length, *, hmac=False):
+def measure_stream_clocks(dut, algorithm, length, *, hmac=False, keyed=True):
     """Clocks from ``start`` (clock 0) to the first clock with ``o.valid``, for a
     ``length``-byte message offered from clock 1 with valid always high and the
-    output always ready."""
+    output always ready (``hmac``: an :class:`Hmac`, with ``keyed`` set)."""
     result = []
 
     async def testbench(ctx):
         if hmac:
             ctx.set(dut.inner_iv, IVS[algorithm])
             ctx.set(dut.outer_iv, IVS[algorithm])
+            ctx.set(dut.keyed, keyed)
         else:
             ctx.set(dut.iv, IVS[algorithm])
         ctx.set(dut.start, 1)

@@ -1,10 +1,11 @@
-"""MacUnit (HMAC-MD5, HMAC-SHA1, DES-MAC; ICV out and ICV compare) in
-Amaranth's simulator.
+"""MacUnit (HMAC-MD5, HMAC-SHA1, DES-MAC, plain SHA-1/MD5; ICV out and ICV
+compare) in Amaranth's simulator.
 
 Expected values come only from the RFC 2202 files in ``cryptography_vectors``,
-Python's ``hmac`` and ``cryptography`` (single DES = TripleDES with
+Python's ``hmac``/``hashlib`` and ``cryptography`` (single DES = TripleDES with
 K1 = K2 = K3, in CBC mode with a zero IV).
 """
+import hashlib
 import hmac
 import random
 
@@ -18,8 +19,9 @@ from pacsim.hdl.engines.hmac import Hmac, hmac_pad_states
 from pacsim.hdl.layouts import MAC_DIGEST_BYTES, MacAlg
 from pacsim.hdl.mac_unit import MacUnit
 
-HASH = {MacAlg.HMAC_MD5: "md5", MacAlg.HMAC_SHA1: "sha1"}
-ALGS = [MacAlg.HMAC_MD5, MacAlg.HMAC_SHA1, MacAlg.DES_MAC]
+HASH = {MacAlg.HMAC_MD5: "md5", MacAlg.HMAC_SHA1: "sha1", MacAlg.MD5: "md5", MacAlg.SHA1: "sha1"}
+ALGS = list(MacAlg)
+PLAIN = (MacAlg.MD5, MacAlg.SHA1)
 
 
 # --- references -----------------------------------------------------------------
@@ -35,6 +37,8 @@ def des_mac(key, msg):
 def reference_mac(job):
     if job["alg"] == MacAlg.DES_MAC:
         return des_mac(job["key"], job["msg"])
+    if job["alg"] in PLAIN:
+        return hashlib.new(HASH[job["alg"]], job["msg"]).digest()
     return hmac.new(job["key"], job["msg"], HASH[job["alg"]]).digest()
 
 
@@ -51,7 +55,8 @@ def make_job(alg, key, msg, icv_words, check=False, flip=None):
 
 
 def words_of(data):
-    """PCI-order words: byte 0 of each word in bits [7:0]."""
+    """PCI-order words: byte 0 of each word in bits [7:0] (a short last word
+    is zero-extended)."""
     return [int.from_bytes(data[k:k + 4], "little") for k in range(0, len(data), 4)]
 
 
@@ -62,15 +67,17 @@ def mac_run(jobs, *, seed, p_gap=0.3, p_ready=0.5):
     ICV bytes (encode) or the ``match`` bit (decode). All job inputs are
     scrambled after ``start`` and a stray ``start`` (with scrambled inputs)
     is pulsed in the middle of a non-empty message: both must be ignored. On decode
-    a random number of the ICV words is fed before the message."""
+    a random number of the ICV words is fed before the message. The bytes of
+    a partial last message word past the message are random (must be
+    ignored)."""
     rng = random.Random(seed)
     dut = MacUnit()
     results = []
 
     def scramble(ctx):
-        ctx.set(dut.alg, rng.randrange(4))
+        ctx.set(dut.alg, rng.randrange(8))
         ctx.set(dut.icv_words, rng.randrange(8))
-        ctx.set(dut.length_words, rng.getrandbits(22))
+        ctx.set(dut.length, rng.getrandbits(24))
         ctx.set(dut.check, rng.randrange(2))
         for port, width in ((dut.inner_iv, 160), (dut.outer_iv, 160), (dut.key, 64)):
             ctx.set(port, rng.getrandbits(width))
@@ -81,11 +88,11 @@ def mac_run(jobs, *, seed, p_gap=0.3, p_ready=0.5):
             alg = job["alg"]
             ctx.set(dut.alg, alg)
             ctx.set(dut.icv_words, job["icv_words"])
-            ctx.set(dut.length_words, len(job["msg"]) // 4)
+            ctx.set(dut.length, len(job["msg"]))
             ctx.set(dut.check, job["check"])
             if alg == MacAlg.DES_MAC:
                 ctx.set(dut.key, int.from_bytes(job["key"], "little"))
-            else:
+            elif alg not in PLAIN:
                 inner, outer = hmac_pad_states(HASH[alg], job["key"])
                 ctx.set(dut.inner_iv, inner)
                 ctx.set(dut.outer_iv, outer)
@@ -95,7 +102,7 @@ def mac_run(jobs, *, seed, p_gap=0.3, p_ready=0.5):
             scramble(ctx)
             assert ctx.get(dut.busy) and not ctx.get(dut.checked)
 
-            words = words_of(job["msg"])
+            words = words_of(job["msg"] + rng.randbytes(-len(job["msg"]) % 4))
             expect = words_of(job["expect"]) if job["check"] else []
             early = rng.randrange(len(expect) + 1)
             await send(ctx, dut.expect, expect[:early], rng, p_gap)
@@ -139,10 +146,10 @@ def check_encode(jobs, **kwargs):
 
 @pytest.mark.parametrize("alg", [MacAlg.HMAC_MD5, MacAlg.HMAC_SHA1])
 def test_rfc2202_full_and_96_bit(alg):
-    """RFC 2202 vectors whose message is whole words, full MAC and the RFC 2403
-    / RFC 2404 96-bit ICV (icv_words = 3)."""
-    vectors = [(key, msg, mac) for key, msg, mac in rfc2202(HASH[alg]) if len(msg) % 4 == 0]
-    assert len(vectors) == 3        # "Hi There", "what do ya want...", "Test With Truncation"
+    """All seven RFC 2202 vectors (four have a partial last word), full MAC
+    and the RFC 2403 / RFC 2404 96-bit ICV (icv_words = 3)."""
+    vectors = rfc2202(HASH[alg])
+    assert {len(msg) % 4 for _, msg, _ in vectors} > {0}
     full = MAC_DIGEST_BYTES[alg] // 4
     jobs = [make_job(alg, key, msg, n) for key, msg, _ in vectors for n in (full, 3)]
     got = mac_run(jobs, seed=1)
@@ -154,18 +161,33 @@ def test_rfc2202_full_and_96_bit(alg):
 @pytest.mark.parametrize("alg", [MacAlg.HMAC_MD5, MacAlg.HMAC_SHA1])
 def test_hmac_random(alg):
     rng = random.Random(10 + alg)
-    lengths = [0, 4, 52, 56, 60, 64, 116, 120, 1600] + [4 * rng.randrange(401) for _ in range(5)]
+    lengths = [0, 1, 4, 52, 55, 56, 60, 63, 64, 116, 119, 120, 1600] + [rng.randrange(1601) for _ in range(5)]
     jobs = [make_job(alg, rng.randbytes(rng.choice((0, 12, 16, 20, 64, 80))), rng.randbytes(n),
                      rng.randint(1, MAC_DIGEST_BYTES[alg] // 4)) for n in lengths]
     check_encode(jobs, seed=11 + alg, p_gap=0.4, p_ready=0.3)
 
 
+@pytest.mark.parametrize("alg", PLAIN)
+def test_plain_hash(alg):
+    """SHA1 / MD5 channels: the plain digest (no key), full or truncated, at
+    lengths around the padding boundaries, between HMAC jobs on the same engine."""
+    rng = random.Random(60 + alg)
+    keyed = {MacAlg.MD5: MacAlg.HMAC_MD5, MacAlg.SHA1: MacAlg.HMAC_SHA1}[alg]
+    full = MAC_DIGEST_BYTES[alg] // 4
+    jobs = []
+    for n in [0, 1, 2, 3, 5, 55, 56, 57, 63, 64, 65, 119, 120, 300] + [rng.randrange(700) for _ in range(4)]:
+        jobs.append(make_job(alg, b"", rng.randbytes(n), rng.choice((full, 3))))
+        if n % 3 == 0:
+            jobs.append(make_job(keyed, rng.randbytes(16), rng.randbytes(n), 3))
+    check_encode(jobs, seed=61 + alg, p_gap=0.3, p_ready=0.4)
+
+
 # --- DES-MAC ----------------------------------------------------------------------
 
 def test_des_mac_random():
-    """Empty message, odd and even word counts (padding or none), up to 1600 bytes."""
+    """Empty message, partial words, odd and even word counts (padding or none), up to 1600 bytes."""
     rng = random.Random(20)
-    lengths = [0, 4, 8, 12, 16, 1600] + [4 * rng.randrange(401) for _ in range(8)]
+    lengths = [0, 1, 4, 7, 8, 12, 13, 16, 1600] + [rng.randrange(1601) for _ in range(8)]
     jobs = [make_job(MacAlg.DES_MAC, rng.randbytes(8), rng.randbytes(n), rng.randint(1, 2))
             for n in lengths]
     check_encode(jobs, seed=21)
@@ -190,7 +212,7 @@ def test_compare(alg):
     jobs = []
     for n in range(12):
         key = rng.randbytes(8 if alg == MacAlg.DES_MAC else 20)
-        msg = rng.randbytes(4 * rng.randrange(40))
+        msg = rng.randbytes(rng.randrange(160))
         icv_words = rng.randint(1, digest_words)
         flip = rng.randrange(32 * icv_words) if n % 2 else None
         jobs.append(make_job(alg, key, msg, icv_words, check=True, flip=flip))
@@ -227,7 +249,7 @@ def clocks_to_icv(alg, blocks):
     async def testbench(ctx):
         ctx.set(dut.alg, alg)
         ctx.set(dut.icv_words, 1)
-        ctx.set(dut.length_words, words)
+        ctx.set(dut.length, 4 * words)
         ctx.set(dut.start, 1)
         await ctx.tick()
         ctx.set(dut.start, 0)
@@ -256,12 +278,14 @@ def test_throughput(alg):
     MAC (the ICV register)."""
     t2, dut = clocks_to_icv(alg, 2)
     t6, _ = clocks_to_icv(alg, 6)
-    engine = {MacAlg.HMAC_MD5: dut.md5, MacAlg.HMAC_SHA1: dut.sha1, MacAlg.DES_MAC: dut.des}[alg]
+    engine = {MacAlg.HMAC_MD5: dut.md5, MacAlg.HMAC_SHA1: dut.sha1, MacAlg.DES_MAC: dut.des,
+              MacAlg.MD5: dut.md5, MacAlg.SHA1: dut.sha1}[alg]
     per_block = (t6 - t2) / 4
     assert per_block == dut.clocks_per_block[alg] == engine.clocks_per_block
-    assert per_block == {MacAlg.HMAC_MD5: 17, MacAlg.HMAC_SHA1: 17, MacAlg.DES_MAC: 4}[alg]
+    assert per_block == {MacAlg.DES_MAC: 4}.get(alg, 17)
     if alg != MacAlg.DES_MAC:
-        assert t2 == measure_stream_clocks(Hmac(HASH[alg], engine.per_clock), HASH[alg], 128, hmac=True) + 1
+        assert t2 == measure_stream_clocks(Hmac(HASH[alg], engine.per_clock), HASH[alg], 128, hmac=True,
+                                           keyed=alg not in PLAIN) + 1
     print(f"{alg.name}: {per_block:g} clocks per {dut.block_bytes[alg]}-byte block; "
           f"start to first ICV word, 2 blocks: {t2} clocks")
 

@@ -13,6 +13,10 @@ Hardware: a :class:`~.hash_unit.HashUnit` hashes the message from
 fixed padding and length field ((64 + digest) * 8 bits) forms the single
 outer block, which a second core compresses from ``outer_iv``.
 
+With ``keyed`` low the unit is a plain hash: the inner unit starts from the
+standard IV (FIPS 180-4 5.3.1 / RFC 1321 3.3) with no prefix, and its digest
+is the result; ``inner_iv``/``outer_iv`` are ignored and no outer pass runs.
+
 Ports (``sync`` = the card's 33 MHz PCI CLK; "clock" below = one CLK):
 
 ============== ===== ======== ===============================================
@@ -24,6 +28,8 @@ port           dir   width    meaning
                               SHA-1 ``H0<<128 | ... | H4``, MD5
                               ``A<<96 | ... | D``); sampled with ``start``
 ``outer_iv``   In    160/128  state after K ^ opad; sampled with ``start``
+``keyed``      In    1        1: HMAC; 0: plain SHA-1/MD5 of the message;
+                              sampled with ``start``
 ``i.payload``  In    36       the message as
                               :data:`~.hash_unit.WORD` words: ``data``
                               [31:0] (first byte in ``data[0:8]``),
@@ -49,12 +55,12 @@ is valid :attr:`outer_clocks` clocks (the outer core's clocks per block, 21 or
 17) after the inner digest is ready; with ``start`` in clock 0 and a word
 offered in every clock from clock 1, ``o.valid`` rises in clock
 17 + B * :attr:`clocks_per_block` + :attr:`outer_clocks`, B = (message bytes
-+ 9 + 63) // 64.
++ 9 + 63) // 64. A plain hash saves the :attr:`outer_clocks`.
 """
 import hashlib
 import struct
 
-from amaranth import C, Cat, Module
+from amaranth import C, Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -95,7 +101,7 @@ class Hmac(wiring.Component):
         self.outer_clocks = self.outer.clocks_per_block
         width = DIGEST_BITS[algorithm]
         super().__init__({
-            "start": In(1), "inner_iv": In(width), "outer_iv": In(width),
+            "start": In(1), "inner_iv": In(width), "outer_iv": In(width), "keyed": In(1),
             "i": In(stream.Signature(WORD)),
             "o": Out(stream.Signature(width)),
             "busy": Out(1),
@@ -114,25 +120,33 @@ class Hmac(wiring.Component):
         outer_block = Cat(C(length_field, 64), C(0, 512 - 64 - 8 - width), C(0x80, 8),
                           inner.o.payload)
 
+        keyed = Signal()                # latched: HMAC (1) or plain hash (0)
+        standard_iv = SHA1_IV if self.algorithm == "sha1" else MD5_IV
         wiring.connect(m, wiring.flipped(self.i), inner.i)
         m.d.comb += [
-            inner.iv.eq(self.inner_iv),
-            inner.prefix_bytes.eq(BLOCK_BYTES),
+            inner.iv.eq(Mux(self.keyed, self.inner_iv, standard_iv)),
+            inner.prefix_bytes.eq(Mux(self.keyed, BLOCK_BYTES, 0)),
             outer.iv.eq(self.outer_iv),
             outer.i.payload.eq(outer_block),
-            outer.i.valid.eq(inner.o.valid),
-            inner.o.ready.eq(outer.i.ready),
-            self.o.payload.eq(digest_bytes(self.algorithm, outer.state)),
+            self.o.payload.eq(Mux(keyed, digest_bytes(self.algorithm, outer.state), inner.o.payload)),
         ]
 
         with m.FSM(name="hmac") as fsm:
             with m.State("IDLE"):
-                m.d.comb += [inner.start.eq(self.start), outer.init.eq(self.start)]
+                m.d.comb += [inner.start.eq(self.start), outer.init.eq(self.start & self.keyed)]
                 with m.If(self.start):
+                    m.d.sync += keyed.eq(self.keyed)
                     m.next = "INNER"
             with m.State("INNER"):
+                with m.If(keyed):
+                    m.d.comb += [outer.i.valid.eq(inner.o.valid), inner.o.ready.eq(outer.i.ready)]
+                with m.Else():
+                    m.d.comb += [self.o.valid.eq(inner.o.valid), inner.o.ready.eq(self.o.ready)]
                 with m.If(inner.o.valid & inner.o.ready):
-                    m.next = "OUTER"
+                    with m.If(keyed):
+                        m.next = "OUTER"
+                    with m.Else():
+                        m.next = "IDLE"
             with m.State("OUTER"):
                 m.d.comb += self.o.valid.eq(~outer.busy)
                 with m.If(self.o.valid & self.o.ready):
