@@ -8,12 +8,15 @@ there for names, widths and the ``_i/_o/_oe`` split).
 Inside: the configuration header and the BAR0 registers (both generated
 from :mod:`.regmap`) and windows (channel contexts, counters), the PCI
 target that serves them, the bus master, the ring engine with its input and
-output buffers and the datapath (:mod:`.crypto_pipe`), the soft-reset
-sequencer, the event counters and the coalesced INTA# logic. Build
+output buffers and the datapath (:mod:`.crypto_pipe`), the key-exchange
+units behind their own registers (the public-key unit :class:`~.engines.modexp.ModExp`
+with its operand window, the random number generator
+:class:`~.engines.drbg.CtrDrbg`), the soft-reset sequencer, the event
+counters and the coalesced INTA# logic. Build
 parameters: ``burst_words`` (a power of two, 4-128: the longest burst the
 card masters), ``channels`` (1-256) and ``buffer_words`` (each data buffer).
 """
-from amaranth import (ClockDomain, ClockSignal, Const, DomainRenamer, Elaboratable, Module, Mux,
+from amaranth import (Cat, ClockDomain, ClockSignal, Const, DomainRenamer, Elaboratable, Module, Mux,
                       ResetSignal, Signal)
 from amaranth.hdl import ResetInserter
 from amaranth.lib import wiring
@@ -22,6 +25,8 @@ from amaranth.lib.wiring import In
 from .channel_store import ChannelStore, CounterBank
 from .crypto_pipe import CryptoPipe
 from .csr import RegisterBlock
+from .engines.drbg import CtrDrbg, DrbgCommand
+from .engines.modexp import ModExp
 from .layouts import AlgUnit
 from .pci_master import MasterStatus, PciMaster
 from .pci_port import PciSignature
@@ -81,6 +86,8 @@ class PacCard(wiring.Component):
         m.submodules.store = store = ChannelStore(self.channels)
         m.submodules.channel_counters = chan_counters = CounterBank(4 * self.channels)
         m.submodules.alg_counters = alg_counters = CounterBank(len(AlgUnit) * 8)
+        m.submodules.pk = pk = reset_domain(ModExp(max_bits=WINDOWS["PK_OPERANDS"][1] * 8))
+        m.submodules.rng = rng = reset_domain(CtrDrbg())
 
         cfg = config.field
         reg = bar.field
@@ -120,7 +127,8 @@ class PacCard(wiring.Component):
                    for name, (offset, size), entries in (
                        ("ALG_COUNTERS", WINDOWS["ALG_COUNTERS"], len(AlgUnit)),
                        ("CHANNEL_COUNTERS", WINDOWS["CHANNEL_COUNTERS"], self.channels),
-                       ("CONTEXT", WINDOWS["CONTEXT"], self.channels))}
+                       ("CONTEXT", WINDOWS["CONTEXT"], self.channels),
+                       ("PK_OPERANDS", WINDOWS["PK_OPERANDS"], 4))}
         hit = {name: (word >= lo) & (word < hi) for name, (lo, hi) in regions.items()}
         m.d.comb += [
             config.addr.eq(target.cfg_addr), config.we.eq(target.cfg_we),
@@ -133,9 +141,12 @@ class PacCard(wiring.Component):
             store.bar_addr.eq(word - regions["CONTEXT"][0]),
             store.bar_we.eq(target.bar_we & hit["CONTEXT"]),
             store.bar_wdata.eq(target.bar_wdata), store.bar_wbe.eq(target.bar_wbe),
+            pk.mem_addr.eq(word - regions["PK_OPERANDS"][0]),
+            pk.mem_we.eq(target.bar_we & hit["PK_OPERANDS"]), pk.mem_wdata.eq(target.bar_wdata),
             target.bar_rdata.eq(Mux(hit["CONTEXT"], store.bar_rdata,
                                 Mux(hit["CHANNEL_COUNTERS"], chan_counters.bar_rdata,
-                                Mux(hit["ALG_COUNTERS"], alg_counters.bar_rdata, bar.rdata)))),
+                                Mux(hit["ALG_COUNTERS"], alg_counters.bar_rdata,
+                                Mux(hit["PK_OPERANDS"], pk.mem_rdata, bar.rdata))))),
             target.bar_base.eq(cfg("BAR0", "address")),
             target.memory_space.eq(cfg("COMMAND_STATUS", "memory_space")),
             target.parity_error_response.eq(cfg("COMMAND_STATUS", "parity_error_response")),
@@ -177,7 +188,9 @@ class PacCard(wiring.Component):
             pipe.use_cipher.eq(ring.job_cipher), pipe.use_mac.eq(ring.job_mac),
             pipe.icv_words.eq(ring.job_icv_words),
             pipe.cipher_context.eq(store.cipher_context), pipe.mac_context.eq(store.mac_context),
+            pipe.limit.eq(ring.job_limit),
             ring.job_done.eq(pipe.done), ring.job_mac_ok.eq(pipe.mac_ok),
+            ring.job_status.eq(pipe.status), ring.job_out_bytes.eq(pipe.out_bytes),
             pipe_reset.eq(soft_reset | ring.job_abort),
             store.cipher_channel.eq(ring.cipher_channel), store.mac_channel.eq(ring.mac_channel),
             ring.cipher_context.eq(store.cipher_context), ring.mac_context.eq(store.mac_context),
@@ -277,15 +290,75 @@ class PacCard(wiring.Component):
             bar.int_status_ring_error_set.eq(ring.aborted & ~aborted_before),
         ]
 
+        self._key_exchange_units(m, bar, pk, rng, pipe, resetting, soft_reset)
+
         # --- INTA#: level, registered
         pending_irq = Signal()
         m.d.comb += [
             pending_irq.eq((bar.int_status_result & bar.int_enable_result) |
-                           (bar.int_status_ring_error & bar.int_enable_ring_error)),
+                           (bar.int_status_ring_error & bar.int_enable_ring_error) |
+                           (bar.int_status_pk & bar.int_enable_pk)),
             config.command_status_interrupt_status.eq(pending_irq),
         ]
         m.d.sync += self.inta_n_oe.eq(pending_irq & ~cfg("COMMAND_STATUS", "interrupt_disable"))
         return m
+
+    @staticmethod
+    def _key_exchange_units(m, bar, pk, rng, pipe, resetting, soft_reset):
+        """Register glue of the public-key unit and the RNG (regmap PK_*, RNG_*;
+        the operand window is wired with the other BAR0 windows). The RNG
+        serves the registers and the datapath's RANDOM jobs: a job's GENERATE
+        wins a clock in which both start (the register start is then lost;
+        software waits for RNG_STATUS.busy to fall first), and its blocks go
+        to the datapath while it waits for them, else into RNG_OUTPUT."""
+        reg = bar.field
+        # Public-key unit: sizes and watchdog sampled at start; done raises INT_STATUS.pk.
+        clocks = Signal(32)
+        with m.If(soft_reset):
+            m.d.sync += clocks.eq(0)
+        with m.Elif(reg("PK_CONTROL", "start") & ~pk.busy):
+            m.d.sync += clocks.eq(0)
+        with m.Elif(pk.busy):
+            m.d.sync += clocks.eq(clocks + 1)
+        m.d.comb += [
+            pk.start.eq(reg("PK_CONTROL", "start")), pk.abort.eq(reg("PK_CONTROL", "abort")),
+            pk.words.eq(reg("PK_SIZE", "words")), pk.exp_bits.eq(reg("PK_SIZE", "exp_bits")),
+            pk.watchdog.eq(reg("PK_WATCHDOG", "clocks")),
+            reg("PK_STATUS", "busy").eq(pk.busy), reg("PK_STATUS", "status").eq(pk.status),
+            reg("PK_STATUS", "max_words").eq(pk.slot_words),
+            reg("PK_CLOCKS", "clocks").eq(clocks),
+            bar.int_status_pk_set.eq(pk.done & ~resetting),
+        ]
+        # RNG: seed material from RNG_SEED0.. (byte 0 in RNG_SEED0[7:0], the
+        # DRBG's first seed byte in its top bits); one block per GENERATE into RNG_OUTPUT.
+        seed_bytes = [reg(f"RNG_SEED{i}", "bytes").word_select(j, 8) for i in range(12) for j in range(4)]
+        output = Signal(128)
+        valid = Signal()
+        job = Signal()                  # the running request is a RANDOM job's
+        with m.If(soft_reset | rng.done):
+            m.d.sync += job.eq(0)
+        with m.Elif(pipe.rng_start):
+            m.d.sync += job.eq(1)
+        to_pipe = job & pipe.rng_wanted
+        with m.If(soft_reset):
+            m.d.sync += [valid.eq(0), output.eq(0)]
+        with m.Elif(reg("RNG_CONTROL", "start")):
+            m.d.sync += valid.eq(0)
+        with m.Elif(rng.o.valid & ~job):
+            m.d.sync += [output.eq(rng.o.payload), valid.eq(1)]
+        m.d.comb += [
+            rng.command.eq(Mux(pipe.rng_start, DrbgCommand.GENERATE, reg("RNG_CONTROL", "command"))),
+            rng.start.eq(reg("RNG_CONTROL", "start") | pipe.rng_start),
+            rng.blocks.eq(Mux(pipe.rng_start, pipe.rng_blocks, 1)),
+            rng.seed.eq(Cat(*reversed(seed_bytes))),
+            rng.o.ready.eq(Mux(to_pipe, pipe.rng.ready, 1)),
+            pipe.rng.payload.eq(rng.o.payload), pipe.rng.valid.eq(rng.o.valid & to_pipe),
+            pipe.rng_busy.eq(rng.busy), pipe.rng_done.eq(rng.done & job), pipe.rng_status.eq(rng.status),
+            reg("RNG_STATUS", "busy").eq(rng.busy), reg("RNG_STATUS", "ready").eq(rng.ready_for_use),
+            reg("RNG_STATUS", "valid").eq(valid), reg("RNG_STATUS", "status").eq(rng.status),
+            *(reg(f"RNG_OUTPUT{i}", "bytes").eq(Cat(*(output.word_select(15 - (4 * i + j), 8) for j in range(4))))
+              for i in range(4)),
+        ]
 
 
 class _CardCore(Elaboratable):

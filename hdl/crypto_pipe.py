@@ -6,6 +6,15 @@ A job's words pass in phases:
 - COPY: every word straight through.
 - HASH: every word into the MAC unit (the message is ``length`` bytes, the
   last word possibly partial), then the digest (``icv_words`` words) out.
+- COMPRESS / DECOMPRESS: every word into the LZS compressor or
+  decompressor (``length`` bytes), its output words out, at most ``limit``
+  bytes: a compressed stream that would exceed them is cut there
+  (``OUTPUT_OVERFLOW``); the decompressor stops itself (its statuses map to
+  ``OUTPUT_OVERFLOW``, ``STREAM_BAD_OFFSET``, ``STREAM_TRUNCATED``).
+- RANDOM: one GENERATE request of ceil(``length`` / 16) blocks to the card's
+  DRBG (``rng_*`` ports), its blocks out as words (byte 0 of a block first),
+  ceil(``length`` / 4) words in all; a refusal ends the job with
+  ``RNG_FAILED`` and no output.
 - HEADER (``skip_words``): to the output unchanged, and into the MAC. With
   a CBC cipher channel taking its IV from the packet, the header's last
   block is loaded as IV1 before the payload.
@@ -18,13 +27,21 @@ A job's words pass in phases:
 
 Ports (``sync``): ``start`` In(1) pulse with the job: ``opcode`` In(4),
 ``length`` In(24) (source bytes: ceil(length / 4) dwords), ``skip_words`` In(14), ``use_cipher``/
-``use_mac`` In(1), ``icv_words`` In(3), ``cipher_context``/``mac_context``
+``use_mac`` In(1), ``icv_words`` In(3), ``limit`` In(24) (destination
+bytes, a multiple of 4), ``cipher_context``/``mac_context``
 In(1024) (stable for the whole job; validated by :class:`~.job_check.JobCheck`);
 ``i`` In(stream of 32-bit words from the input buffer), ``o`` Out(stream of
 32-bit words to the output buffer), ``done`` Out(1) (level, from the end of
 the job until the next start), ``mac_ok`` Out(1) (DECODE with a MAC channel:
-the packet's ICV matched; 1 otherwise). Word byte order is PCI's (first byte
-in bits [7:0]).
+the packet's ICV matched; 1 otherwise), ``status`` Out(8) (a
+:class:`~.layouts.ResultStatus`: OK, or the stream error of a COMPRESS /
+DECOMPRESS job) and ``out_bytes`` Out(24) (their exact output bytes), both
+valid with ``done``. The DRBG (:class:`~.engines.drbg.CtrDrbg`, shared with
+the RNG registers by the card): ``rng_start`` Out(1) pulse with
+``rng_blocks`` Out(16) (a GENERATE request), ``rng_wanted`` Out(1) (a RANDOM
+job waits for blocks), ``rng`` In(stream of 128-bit blocks), ``rng_busy``/
+``rng_done`` In(1), ``rng_status`` In(3) (its ``busy``, ``done``,
+``status``). Word byte order is PCI's (first byte in bits [7:0]).
 """
 from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
@@ -32,8 +49,11 @@ from amaranth.lib.wiring import In, Out
 
 from .channel_store import CONTEXT_BITS
 from .cipher_unit import CipherUnit
+from .engines.lzs_compress import LzsCompressor
+from .engines.drbg import DrbgStatus
+from .engines.lzs_decompress import LzsDecompressor, LzsStatus
 from .job_check import context_field
-from .layouts import CONTEXT, CipherAlg, CipherMode, IvSource, MacAlg, Opcode
+from .layouts import CONTEXT, CipherAlg, CipherMode, IvSource, MacAlg, Opcode, ResultStatus
 from .mac_unit import MacUnit
 
 __all__ = ["CryptoPipe"]
@@ -49,17 +69,23 @@ class CryptoPipe(wiring.Component):
     def __init__(self):
         super().__init__({
             "start": In(1), "opcode": In(4), "length": In(24), "skip_words": In(14),
-            "use_cipher": In(1), "use_mac": In(1), "icv_words": In(3),
+            "use_cipher": In(1), "use_mac": In(1), "icv_words": In(3), "limit": In(24),
             "cipher_context": In(CONTEXT_BITS), "mac_context": In(CONTEXT_BITS),
             "i": In(stream.Signature(32)), "o": Out(stream.Signature(32)),
-            "done": Out(1, init=1), "mac_ok": Out(1, init=1),
+            "done": Out(1, init=1), "mac_ok": Out(1, init=1), "status": Out(8), "out_bytes": Out(24),
+            "rng_start": Out(1), "rng_blocks": Out(16), "rng_wanted": Out(1), "rng": In(stream.Signature(128)),
+            "rng_busy": In(1), "rng_done": In(1), "rng_status": In(3),
         })
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.cipher = cipher = CipherUnit()
         m.submodules.mac = mac = MacUnit()
-
+        m.submodules.compressor = compressor = LzsCompressor()
+        m.submodules.decompressor = decompressor = LzsDecompressor()
+        sent = Signal(22)           # COMPRESS: output words passed on; RANDOM: words still to send
+        lane = Signal(2)            # RANDOM: next word of the current block
+        overflow = Signal()         # COMPRESS: the stream passed ``limit``
         decode = Signal()
         use_cipher = Signal()
         use_mac = Signal()
@@ -141,6 +167,20 @@ class CryptoPipe(wiring.Component):
                     with m.Elif(self.opcode == Opcode.HASH):
                         m.d.sync += payload_in.eq(words)
                         m.next = "HASH"
+                    with m.Elif(self.opcode == Opcode.COMPRESS):
+                        m.d.comb += [compressor.start.eq(1), compressor.length.eq(self.length)]
+                        m.d.sync += [sent.eq(0), overflow.eq(0), self.status.eq(ResultStatus.OK),
+                                     self.out_bytes.eq(0)]
+                        m.next = "COMPRESS"
+                    with m.Elif(self.opcode == Opcode.RANDOM):
+                        m.d.sync += [sent.eq(words), lane.eq(0), self.status.eq(ResultStatus.OK),
+                                     self.out_bytes.eq(0)]
+                        m.next = "RANDOM_WAIT"
+                    with m.Elif(self.opcode == Opcode.DECOMPRESS):
+                        m.d.comb += [decompressor.start.eq(1), decompressor.length.eq(self.length),
+                                     decompressor.limit.eq(self.limit)]
+                        m.d.sync += [self.status.eq(ResultStatus.OK), self.out_bytes.eq(0)]
+                        m.next = "DECOMPRESS"
                     with m.Else():
                         m.next = "HEADER"
 
@@ -161,6 +201,57 @@ class CryptoPipe(wiring.Component):
                     m.d.sync += payload_in.eq(payload_in - 1)
                 with m.If(~feeding):
                     m.next = "TRAILER"
+
+            with m.State("COMPRESS"):
+                wiring.connect(m, wiring.flipped(self.i), compressor.i)
+                room = sent != self.limit[2:]
+                m.d.comb += [self.o.payload.eq(compressor.o.payload),
+                             self.o.valid.eq(compressor.o.valid & room),
+                             compressor.o.ready.eq(Mux(room, self.o.ready, 1))]
+                with m.If(compressor.o.valid & room & self.o.ready):
+                    m.d.sync += sent.eq(sent + 1)
+                with m.If(compressor.o.valid & ~room):
+                    m.d.sync += overflow.eq(1)
+                with m.If(compressor.done):
+                    m.d.sync += [self.done.eq(1),
+                                 self.status.eq(Mux(overflow, ResultStatus.OUTPUT_OVERFLOW, ResultStatus.OK)),
+                                 self.out_bytes.eq(Mux(overflow, sent << 2, compressor.out_bytes))]
+                    m.next = "IDLE"
+
+            with m.State("DECOMPRESS"):
+                wiring.connect(m, wiring.flipped(self.i), decompressor.i)
+                wiring.connect(m, decompressor.o, wiring.flipped(self.o))
+                with m.If(decompressor.done):
+                    with m.Switch(decompressor.status):
+                        for lzs, result in ((LzsStatus.BAD_OFFSET, ResultStatus.STREAM_BAD_OFFSET),
+                                            (LzsStatus.TRUNCATED, ResultStatus.STREAM_TRUNCATED),
+                                            (LzsStatus.OVERFLOW, ResultStatus.OUTPUT_OVERFLOW)):
+                            with m.Case(lzs):
+                                m.d.sync += self.status.eq(result)
+                    m.d.sync += [self.done.eq(1), self.out_bytes.eq(decompressor.out_bytes)]
+                    m.next = "IDLE"
+
+            with m.State("RANDOM_WAIT"):              # the register path may be using the DRBG
+                with m.If(~self.rng_busy):
+                    m.d.comb += [self.rng_start.eq(1), self.rng_blocks.eq((self.length + 15)[4:])]
+                    m.next = "RANDOM"
+
+            with m.State("RANDOM"):
+                in_order = Cat(*(self.rng.payload.word_select(15 - i, 8) for i in range(16)))   # byte i at [8i+7:8i]
+                m.d.comb += [self.rng_wanted.eq(1), self.o.payload.eq(in_order.word_select(lane, 32)),
+                             self.o.valid.eq(self.rng.valid & (sent != 0))]
+                last_lane = (lane == 3) | (sent == 1)
+                with m.If(self.rng.valid & (sent == 0)):
+                    m.d.comb += self.rng.ready.eq(1)       # a block past the output: dropped
+                with m.Elif(self.rng.valid & self.o.ready):
+                    m.d.comb += self.rng.ready.eq(last_lane)
+                    m.d.sync += [sent.eq(sent - 1), lane.eq(Mux(last_lane, 0, lane + 1))]
+                with m.If(self.rng_done):
+                    ok = self.rng_status == DrbgStatus.OK
+                    m.d.sync += [self.done.eq(1),
+                                 self.status.eq(Mux(ok, ResultStatus.OK, ResultStatus.RNG_FAILED)),
+                                 self.out_bytes.eq(Mux(ok, self.length, 0))]
+                    m.next = "IDLE"
 
             with m.State("HEADER"):
                 with m.If(header_left == 0):

@@ -24,7 +24,9 @@ Per field ``f`` of register ``R`` (names lower case, ``r_f``):
 - RO: ``r_f`` In, the value software reads (driven by the design).
 - RW1C: ``r_f`` Out, the flag; ``r_f_set`` In, a 1 sets it (a set wins
   over a clear in the same clock).
-- W1S: ``r_f`` Out, a one-clock pulse when software writes 1.
+- W1S: ``r_f`` Out, a one-clock pulse in the clock after software writes 1
+  (registered, so the other fields written with it already hold their new
+  values: ``RNG_CONTROL.command`` with ``start``).
 
 Byte enables gate every write action lane by lane.
 """
@@ -115,6 +117,6 @@ class RegisterBlock(wiring.Component):
                     m.d.comb += cleared.eq(Mux(hit, port & ~(data & mask), port))
                     m.d.sync += port.eq(cleared | setter)
                 elif f.access is Access.W1S:
-                    m.d.comb += port.eq(Mux(hit, data & mask, 0))
+                    m.d.sync += port.eq(Mux(hit, data & mask, 0))
         return m
 

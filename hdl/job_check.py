@@ -8,30 +8,34 @@ check, in the documented order), the output length and what the datapath
 needs to know. :func:`count_plan` lists the counter additions for a job.
 
 Ports (all combinational): ``opcode`` In(4), ``length`` In(24), ``skip``
-In(16), ``cipher_channel``/``mac_channel`` In(8), ``cipher_context``/
-``mac_context`` In(1024), ``channels`` In(9), ``src_total``/``dst_total``
+In(16), ``cipher_channel``/``mac_channel``/``comp_channel`` In(8),
+``cipher_context``/``mac_context`` In(1024) (COMPRESS/DECOMPRESS: the
+compression channel's context comes on ``cipher_context``, the store being
+addressed with ``comp_channel``), ``channels`` In(9), ``src_total``/``dst_total``
 In(28) (bytes of the source and destination segments);
-``status`` Out(8), ``out_bytes`` Out(24), ``payload_bytes`` Out(24) (the
-cipher region, or the message of a HASH job: what a good job adds to its
-channels' BYTES),
-``use_cipher``/``use_mac`` Out(1),
-``icv_bytes`` Out(5), ``cipher_unit``/``mac_unit`` Out(4) (AlgUnit) with
-``cipher_unit_known``/``mac_unit_known`` Out(1).
+``status`` Out(8), ``out_bytes`` Out(24) (COMPRESS/DECOMPRESS: the most
+output the destination takes), ``payload_bytes`` Out(24) (the cipher
+region, or the message of a HASH, COMPRESS or DECOMPRESS job: what a good
+job adds to its channels' BYTES), ``use_cipher``/``use_mac``/``use_comp``
+Out(1), ``icv_bytes`` Out(5), ``cipher_unit``/``mac_unit``/``comp_unit``
+Out(4) (AlgUnit) with ``cipher_unit_known``/``mac_unit_known``/
+``comp_unit_known`` Out(1).
 """
 from amaranth import Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .channel_store import CONTEXT_BITS
-from .layouts import (CIPHER_BLOCK_BYTES, CONTEXT, MAC_DIGEST_BYTES, NO_CHANNEL, CipherAlg,
-                      CipherMode, Direction, IvSource, MacAlg, Opcode, ResultStatus, Service,
+from .layouts import (CIPHER_BLOCK_BYTES, CONTEXT, MAC_DIGEST_BYTES, NO_CHANNEL, RANDOM_MAX_BYTES, CipherAlg,
+                      CipherMode, CompAlg, Direction, IvSource, MacAlg, Opcode, ResultStatus, Service,
                       alg_unit)
 
 __all__ = ["JobCheck", "count_plan", "context_field", "FAILURES"]
 
 #: Statuses counted as "fail" (processing went wrong); other non-OK ones are discards.
 FAILURES = (ResultStatus.MAC_MISMATCH, ResultStatus.MASTER_ABORT, ResultStatus.TARGET_ABORT,
-            ResultStatus.PARITY)
+            ResultStatus.PARITY, ResultStatus.OUTPUT_OVERFLOW, ResultStatus.STREAM_BAD_OFFSET,
+            ResultStatus.STREAM_TRUNCATED)
 
 
 def context_field(context, register: str, field: str):
@@ -53,28 +57,32 @@ class JobCheck(wiring.Component):
     def __init__(self):
         super().__init__({
             "opcode": In(4), "length": In(24), "skip": In(16),
-            "cipher_channel": In(8), "mac_channel": In(8),
+            "cipher_channel": In(8), "mac_channel": In(8), "comp_channel": In(8),
             "cipher_context": In(CONTEXT_BITS), "mac_context": In(CONTEXT_BITS),
             "channels": In(9), "src_total": In(28), "dst_total": In(28),
             "status": Out(8), "out_bytes": Out(24), "payload_bytes": Out(24),
-            "use_cipher": Out(1), "use_mac": Out(1),
-            "icv_bytes": Out(5), "cipher_unit": Out(4), "mac_unit": Out(4),
-            "cipher_unit_known": Out(1), "mac_unit_known": Out(1),
+            "use_cipher": Out(1), "use_mac": Out(1), "use_comp": Out(1),
+            "icv_bytes": Out(5), "cipher_unit": Out(4), "mac_unit": Out(4), "comp_unit": Out(4),
+            "cipher_unit_known": Out(1), "mac_unit_known": Out(1), "comp_unit_known": Out(1),
         })
 
     def elaborate(self, platform):
         m = Module()
         crypto = _is_any(self.opcode, (Opcode.ENCODE, Opcode.DECODE))
         hashing = self.opcode == Opcode.HASH
-        decode = self.opcode == Opcode.DECODE
+        compression = _is_any(self.opcode, (Opcode.COMPRESS, Opcode.DECOMPRESS))
+        decode = _is_any(self.opcode, (Opcode.DECODE, Opcode.DECOMPRESS))
         want_direction = Mux(decode, Direction.DECODE, Direction.ENCODE)
         m.d.comb += [
             self.use_cipher.eq(crypto & (self.cipher_channel != NO_CHANNEL)),
             self.use_mac.eq((crypto | hashing) & (self.mac_channel != NO_CHANNEL)),
+            self.use_comp.eq(compression & (self.comp_channel != NO_CHANNEL)),
         ]
         slots = []
-        for name, service, algs in (("cipher", Service.CIPHER, CipherAlg), ("mac", Service.MAC, MacAlg)):
-            ctx = getattr(self, f"{name}_context")
+        for name, service, algs, context in (("cipher", Service.CIPHER, CipherAlg, "cipher"),
+                                             ("mac", Service.MAC, MacAlg, "mac"),
+                                             ("comp", Service.COMPRESSION, CompAlg, "cipher")):
+            ctx = getattr(self, f"{context}_context")
             used = getattr(self, f"use_{name}")
             alg = context_field(ctx, "CONFIG", "alg")
             slots.append({
@@ -95,7 +103,7 @@ class JobCheck(wiring.Component):
             m.d.comb += getattr(self, f"{name}_unit_known").eq(
                 slots[-1]["exists"] & slots[-1]["open"] &
                 (context_field(ctx, "CONFIG", "service") == service) & slots[-1]["known"])
-        cipher, mac = slots
+        cipher, mac, _ = slots
 
         # ICV length and its validity for the MAC channel's algorithm.
         icv = context_field(mac["ctx"], "CONFIG", "icv_bytes")
@@ -118,14 +126,20 @@ class JobCheck(wiring.Component):
         trailer = Mux(decode, self.icv_bytes, 0)
         region = Signal(25)
         m.d.comb += [region.eq(self.length - self.skip - trailer), self.payload_bytes.eq(region)]
+        random = self.opcode == Opcode.RANDOM
+        room = Mux(self.dst_total[24:] != 0, (1 << 24) - 1, self.dst_total[:24])
         m.d.comb += self.out_bytes.eq(Mux(self.opcode == Opcode.ENCODE, self.length + self.icv_bytes,
-                                          Mux(decode, self.length - self.icv_bytes,
-                                              Mux(hashing, self.icv_bytes, self.length))))
-        lengths_bad = (Mux(hashing, self.skip != 0, (self.length == 0) | (self.length[:2] != 0)) |
+                                          Mux(self.opcode == Opcode.DECODE, self.length - self.icv_bytes,
+                                              Mux(hashing, self.icv_bytes,
+                                                  Mux(compression, room & ~3,
+                                                      Mux(random, (self.length + 3) & ~3, self.length))))))
+        bytewise = hashing | compression | random
+        lengths_bad = (Mux(bytewise, self.skip != 0, (self.length == 0) | (self.length[:2] != 0)) |
+                       (random & ((self.length == 0) | (self.length > RANDOM_MAX_BYTES))) |
                        (crypto & ((self.skip[:2] != 0) | (self.length < self.skip + trailer))) |
                        (self.use_cipher & ((region & (block - 1)) != 0)) |
                        (self.use_cipher & iv_in_packet & (self.skip < block)) |
-                       (self.src_total < self.length) | (self.dst_total < self.out_bytes))
+                       (~random & (self.src_total < self.length)) | (self.dst_total < self.out_bytes))
 
         def any_slot(key, invert=False):
             result = Const(0)
@@ -141,7 +155,9 @@ class JobCheck(wiring.Component):
         with m.Elif(any_slot("open", invert=True)):
             m.d.comb += self.status.eq(ResultStatus.CHANNEL_CLOSED)
         with m.Elif(any_slot("fits", invert=True) | (crypto & ~self.use_cipher & ~self.use_mac) |
-                    (hashing & ((self.cipher_channel != NO_CHANNEL) | ~self.use_mac))):
+                    (hashing & ((self.cipher_channel != NO_CHANNEL) | ~self.use_mac)) |
+                    (compression & ((self.cipher_channel != NO_CHANNEL) | (self.mac_channel != NO_CHANNEL) |
+                                    ~self.use_comp))):
             m.d.comb += self.status.eq(ResultStatus.CHANNEL_MISMATCH)
         with m.Elif(any_slot("known", invert=True) | (self.use_mac & ~icv_ok)):
             m.d.comb += self.status.eq(ResultStatus.BAD_CONTEXT)
@@ -152,23 +168,26 @@ class JobCheck(wiring.Component):
         return m
 
 
-def count_plan(check, status, opcode, cipher_channel, mac_channel, channels, addr_width):
+def count_plan(check, status, opcode, cipher_channel, mac_channel, comp_channel, channels, addr_width):
     """Counter additions for a finished job: ``[(enable, bank, address, value)]``.
 
-    A channel named in both slots counts once. Bank 0 holds the channel counters (channel * 4 + GOOD/FAIL/DISCARD/BYTES),
+    A channel named in both crypto slots counts once (the compression slot is
+    used alone). Bank 0 holds the channel counters (channel * 4 + GOOD/FAIL/DISCARD/BYTES),
     bank 1 the algorithm-unit counters (unit * 8 + the COUNTER_KINDS index).
     """
     good = status == ResultStatus.OK
     failed = _is_any(status, FAILURES)
     kind = Mux(good, 0, Mux(failed, 1, 2))            # GOOD, FAIL, DISCARD
-    decode = opcode == Opcode.DECODE
+    decode = _is_any(opcode, (Opcode.DECODE, Opcode.DECOMPRESS))
     plan = []
     for use, channel in ((check.use_cipher, cipher_channel),
-                         (check.use_mac & ~(check.use_cipher & (mac_channel == cipher_channel)), mac_channel)):
+                         (check.use_mac & ~(check.use_cipher & (mac_channel == cipher_channel)), mac_channel),
+                         (check.use_comp, comp_channel)):
         known = use & (channel < channels)
         plan.append((known, 0, (channel * 4 + kind)[:addr_width], Const(1, 32)))
         plan.append((known & good, 0, (channel * 4 + 3)[:addr_width], check.payload_bytes))
     for use, unit, known in ((check.use_cipher, check.cipher_unit, check.cipher_unit_known),
-                             (check.use_mac, check.mac_unit, check.mac_unit_known)):
+                             (check.use_mac, check.mac_unit, check.mac_unit_known),
+                             (check.use_comp, check.comp_unit, check.comp_unit_known)):
         plan.append((use & known, 1, (unit * 8 + Mux(decode, 3, 0) + kind)[:addr_width], Const(1, 32)))
     return plan

@@ -17,9 +17,10 @@ import enum
 from .regmap import Access, Field, Register, RegisterMap
 
 __all__ = [
-    "Opcode", "Service", "CipherAlg", "CipherMode", "IvSource", "MacAlg", "Direction",
+    "Opcode", "Service", "CipherAlg", "CipherMode", "IvSource", "MacAlg", "CompAlg", "Direction",
     "ResultStatus", "AlgUnit", "COUNTER_KINDS", "CMD", "SEG", "RESULT", "CONTEXT",
-    "CHANNEL_COUNTERS", "ALG_COUNTERS", "NO_CHANNEL", "MAX_SEGMENTS", "CIPHER_BLOCK_BYTES", "CIPHER_KEY_BYTES",
+    "CHANNEL_COUNTERS", "ALG_COUNTERS", "NO_CHANNEL", "MAX_SEGMENTS", "RANDOM_MAX_BYTES", "CIPHER_BLOCK_BYTES",
+    "CIPHER_KEY_BYTES",
     "MAC_DIGEST_BYTES", "alg_unit",
 ]
 
@@ -32,6 +33,9 @@ class Opcode(enum.IntEnum):
     ENCODE = 2      #: encrypt the payload, then MAC header + ciphertext; append the ICV
     DECODE = 3      #: MAC header + ciphertext and compare the trailing ICV; decrypt the payload
     HASH = 4        #: digest a message of any byte length with a MAC channel; the output is the digest only
+    COMPRESS = 5    #: LZS-compress a message of any byte length with a compression channel (ENCODE)
+    DECOMPRESS = 6  #: decompress an LZS stream of any byte length with a compression channel (DECODE)
+    RANDOM = 7      #: write ``length`` bytes of the RNG's output (1..RANDOM_MAX_BYTES) to the destination
 
 
 class Service(enum.IntEnum):
@@ -78,6 +82,11 @@ class MacAlg(enum.IntEnum):
     MD5 = 5           #: plain MD5 (RFC 1321), no key
 
 
+class CompAlg(enum.IntEnum):
+    """Compression channel ``alg``."""
+    LZS = 1           #: ANSI X3.241 LZS, history cleared per packet (RFC 2395)
+
+
 class ResultStatus(enum.IntEnum):
     """Result descriptor ``status``."""
     OK = 0
@@ -93,6 +102,10 @@ class ResultStatus(enum.IntEnum):
     MASTER_ABORT = 9      #: a data transfer was master-aborted
     TARGET_ABORT = 10     #: a data transfer was target-aborted
     PARITY = 11           #: a data parity error during the job
+    OUTPUT_OVERFLOW = 12  #: COMPRESS/DECOMPRESS: the output would not fit the destination (what fits is written)
+    STREAM_BAD_OFFSET = 13  #: DECOMPRESS: a match reaches before the start of the output (or 11-bit offset 0)
+    STREAM_TRUNCATED = 14   #: DECOMPRESS: the stream ends before its end marker
+    RNG_FAILED = 15       #: RANDOM: the generator refused (not instantiated, reseed required, health test failed)
 
 
 class AlgUnit(enum.IntEnum):
@@ -122,6 +135,9 @@ CIPHER_KEY_BYTES = {CipherAlg.DES: 8, CipherAlg.TDES_2KEY: 16, CipherAlg.TDES_IN
 MAC_DIGEST_BYTES = {MacAlg.HMAC_MD5: 16, MacAlg.HMAC_SHA1: 20, MacAlg.DES_MAC: 8,
                     MacAlg.SHA1: 20, MacAlg.MD5: 16}
 
+#: Most bytes one RANDOM command may ask for (one DRBG request of 4096 blocks, SP 800-90A).
+RANDOM_MAX_BYTES = 65536
+
 #: Command slot value meaning "no channel".
 NO_CHANNEL = 0xFF
 #: Most segment descriptors one command may use per direction.
@@ -139,6 +155,8 @@ def alg_unit(service: Service, alg: int) -> AlgUnit:
         return {MacAlg.HMAC_MD5: AlgUnit.MD5, MacAlg.HMAC_SHA1: AlgUnit.SHA,
                 MacAlg.DES_MAC: AlgUnit.DES_MAC, MacAlg.SHA1: AlgUnit.SHA,
                 MacAlg.MD5: AlgUnit.MD5}[MacAlg(alg)]
+    if service is Service.COMPRESSION:
+        return {CompAlg.LZS: AlgUnit.LZS}[CompAlg(alg)]
     raise ValueError(f"no algorithm unit for service {service!r}")
 
 
@@ -147,11 +165,13 @@ CMD = RegisterMap("Command descriptor", 16, [
     Register("CONTROL", 0x0, (
         Field("cipher_channel", 0, 8, RW, 0, "cipher channel, 0xFF: none"),
         Field("mac_channel", 8, 8, RW, 0, "MAC channel, 0xFF: none"),
+        Field("comp_channel", 16, 8, RW, 0, "compression channel (COMPRESS/DECOMPRESS only; write 0xFF otherwise)"),
         Field("opcode", 24, 4, RW, 0, "Opcode"),
         Field("own", 31, 1, RW, 0, "1: the card owns it (host sets, card clears when consumed)"),
     ), "Ownership, opcode and channels"),
     Register("LENGTH", 0x4, (
-        Field("length", 0, 24, RW, 0, "source bytes (a multiple of 4; any count for HASH), ICV included on decode"),
+        Field("length", 0, 24, RW, 0, "source bytes (a multiple of 4; any count for HASH, COMPRESS and "
+              "DECOMPRESS), ICV included on decode"),
     ), "Source length"),
     Register("SKIP", 0x8, (
         Field("skip", 0, 16, RW, 0, "leading bytes authenticated but not encrypted (ESP header + IV)"),
@@ -186,7 +206,9 @@ RESULT = RegisterMap("Result descriptor", 16, [
         Field("tag", 0, 32, RW, 0, "the command's tag"),
     ), "Job tag"),
     Register("BYTES", 0x8, (
-        Field("bytes", 0, 24, RW, 0, "bytes written to the destination"),
+        Field("bytes", 0, 24, RW, 0, "bytes written to the destination (COMPRESS/DECOMPRESS: the exact "
+              "output bytes; the last dword may be partly padding)"),
+        Field("comp_channel", 24, 8, RW, 0, "from the command"),
     ), "Output length"),
     Register("ADDRESS", 0xC, (
         Field("address", 0, 32, RW, 0, "failing bus address for MASTER_ABORT/TARGET_ABORT"),
@@ -199,7 +221,7 @@ CONTEXT = RegisterMap("Channel context", 128, [
         Field("open", 0, 1, RW, 0, "the channel may be used"),
         Field("direction", 1, 1, RW, 0, "Direction"),
         Field("service", 2, 2, RW, 0, "Service"),
-        Field("alg", 4, 4, RW, 0, "CipherAlg or MacAlg"),
+        Field("alg", 4, 4, RW, 0, "CipherAlg, MacAlg or CompAlg"),
         Field("mode", 8, 1, RW, 0, "CipherMode (cipher channels)"),
         Field("iv_source", 9, 1, RW, 0, "IvSource (cipher channels, CBC)"),
         Field("icv_bytes", 16, 5, RW, 0, "ICV length, bytes (MAC channels): 4..digest, multiple of 4"),

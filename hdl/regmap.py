@@ -151,7 +151,7 @@ PCI_IDS = {
 #: ``IDENT`` reads "PAC1" in ASCII.
 IDENTITY = 0x5041_4331
 #: Register-map version: bump the minor for additions, the major for changes.
-VERSION = (1, 1, 0)
+VERSION = (1, 2, 0)
 
 #: Type-0 configuration header: the fields the card implements. Other
 #: dwords of the 256-byte space read as 0 and ignore writes.
@@ -212,6 +212,8 @@ WINDOWS = {
     "ALG_COUNTERS": (0x0800, 32),        # one entry per layouts.AlgUnit
     "CHANNEL_COUNTERS": (0x1000, 16),    # one entry per channel
     "CONTEXT": (0x8000, 128),            # one entry per channel
+    "PK_OPERANDS": (0x4000, 256),        # one entry per engines.modexp.ModExpSlot (BASE, EXPONENT, MODULUS,
+                                         # RESULT): 64 words, least significant first
 }
 
 #: Most channels any build may have (the windows are sized for it).
@@ -247,6 +249,9 @@ BAR0 = RegisterMap("BAR0 registers", 65536, [
         Field("copy", 0, 1, RO, 1, "COPY command"),
         Field("crypto", 1, 1, RO, 1, "ENCODE/DECODE commands with cipher and MAC channels"),
         Field("hash", 2, 1, RO, 1, "HASH command: a message of any byte length, its digest or MAC out"),
+        Field("compression", 3, 1, RO, 1, "COMPRESS/DECOMPRESS commands (LZS) with compression channels"),
+        Field("pk", 4, 1, RO, 1, "public-key unit (PK_* registers, PK_OPERANDS window)"),
+        Field("rng", 5, 1, RO, 1, "random number generator (RNG_* registers)"),
         Field("burst_words", 8, 8, RO, 0, "DMA burst, 32-bit words (build parameter)"),
     ), "Capabilities of this build"),
     Register("SCRATCH", 0x00C, (
@@ -259,10 +264,12 @@ BAR0 = RegisterMap("BAR0 registers", 65536, [
     Register("INT_STATUS", 0x014, (
         Field("result", 0, 1, RW1C, 0, "results were written (after coalescing, see COALESCE)"),
         Field("ring_error", 1, 1, RW1C, 0, "the rings stopped on a descriptor transfer error"),
+        Field("pk", 2, 1, RW1C, 0, "the public-key unit finished an operation (any PK_STATUS.status)"),
     ), "Interrupt status: INTA# is asserted while (INT_STATUS & INT_ENABLE) != 0"),
     Register("INT_ENABLE", 0x018, (
         Field("result", 0, 1, RW, 0),
         Field("ring_error", 1, 1, RW, 0),
+        Field("pk", 2, 1, RW, 0),
     ), "Interrupt enable"),
     Register("CHANNELS", 0x01C, (
         Field("count", 0, 9, RO, 0, "channels of this build (build parameter, at most 256)"),
@@ -301,4 +308,40 @@ BAR0 = RegisterMap("BAR0 registers", 65536, [
     Register("PCI_PARITY_ERRORS", 0x050, (
         Field("count", 0, 32, RO, 0, "address and data parity errors detected by the card"),
     ), "Parity error counter"),
+    Register("PK_CONTROL", 0x060, (
+        Field("start", 0, 1, W1S, 0, "start base^exponent mod modulus from the PK_OPERANDS slots"),
+        Field("abort", 1, 1, W1S, 0, "stop a running operation (status ABORTED)"),
+    ), "Public-key unit control"),
+    Register("PK_SIZE", 0x064, (
+        Field("words", 0, 8, RW, 0, "modulus size in 32-bit words (1..PK_STATUS.max_words; 16 for 512 bits)"),
+        Field("exp_bits", 16, 12, RW, 0, "exponent length in bits (its top bit need not be 1; 0: result 1)"),
+    ), "Public-key operand sizes"),
+    Register("PK_WATCHDOG", 0x068, (
+        Field("clocks", 0, 32, RW, 0x0400_0000, "PCI clocks an operation may take before it is stopped "
+              "(status TIMEOUT); 0: no limit"),
+    ), "Public-key watchdog"),
+    Register("PK_STATUS", 0x06C, (
+        Field("busy", 0, 1, RO, 0, "an operation is running (the operand window is read-only)"),
+        Field("status", 8, 3, RO, 0, "engines.modexp.ModExpStatus of the last operation"),
+        Field("max_words", 16, 8, RO, 0, "largest modulus, 32-bit words (build parameter)"),
+    ), "Public-key status"),
+    Register("PK_CLOCKS", 0x070, (
+        Field("clocks", 0, 32, RO, 0, "PCI clocks the last operation took (start to done)"),
+    ), "Public-key operation time"),
+    Register("RNG_CONTROL", 0x074, (
+        Field("command", 0, 2, RW, 0, "engines.drbg.DrbgCommand run by start"),
+        Field("start", 2, 1, W1S, 0, "run command (GENERATE: one 128-bit block into RNG_OUTPUT)"),
+    ), "Random number generator control"),
+    Register("RNG_STATUS", 0x078, (
+        Field("busy", 0, 1, RO, 0, "a command or the power-on self-test is running"),
+        Field("ready", 1, 1, RO, 0, "instantiated, healthy and within the reseed interval"),
+        Field("valid", 2, 1, RO, 0, "RNG_OUTPUT holds the block of the last GENERATE (cleared by start)"),
+        Field("status", 8, 3, RO, 0, "engines.drbg.DrbgStatus of the last command"),
+    ), "Random number generator status"),
+    *[Register(f"RNG_OUTPUT{i}", 0x080 + 4 * i, (
+        Field("bytes", 0, 32, RO, 0, "output bytes, little-endian (byte 0 of the block in RNG_OUTPUT0[7:0])"),),
+        f"Generated block bytes {4 * i}..{4 * i + 3}") for i in range(4)],
+    *[Register(f"RNG_SEED{i}", 0x090 + 4 * i, (
+        Field("bytes", 0, 32, RW, 0, "seed material bytes, little-endian"),),
+        f"Seed material bytes {4 * i}..{4 * i + 3} (INSTANTIATE, RESEED)") for i in range(12)],
 ])

@@ -28,10 +28,15 @@ port                        dir   meaning
 ``in_*`` ``out_*``          Out/In commit/flush/count/free of the data buffers
 ``buffer_select``           Out   which buffer the master's burst uses (BufferSelect)
 ``cipher_channel``          Out   channels named by the current command, to the channel
-``mac_channel``                   store; ``*_context`` In: their contexts
+``mac_channel``                   store (COMPRESS/DECOMPRESS: the compression channel
+                                  on ``cipher_channel``); ``*_context`` In: their contexts
 ``job_*``                   Out   job parameters and ``job_start`` to the datapath,
-                                  ``job_abort`` (reset it after a failed transfer);
-                                  ``job_done``/``job_mac_ok`` In from it
+                                  ``job_abort`` (reset it after a failed transfer),
+                                  ``job_limit`` (bytes the destination takes);
+                                  ``job_done``/``job_mac_ok``/``job_status`` (a
+                                  ResultStatus, OK or a stream error)/
+                                  ``job_out_bytes`` (exact output of variable-length
+                                  jobs) In from it
 ``count_*``                 Out   counter additions (see :class:`~.channel_store.CounterBank`)
 =========================== ===== ======================================================
 """
@@ -43,7 +48,7 @@ from amaranth.lib.wiring import In, Out
 
 from .channel_store import CONTEXT_BITS
 from .job_check import JobCheck, count_plan
-from .layouts import CMD, MAX_SEGMENTS, RESULT, SEG, ResultStatus
+from .layouts import CMD, MAX_SEGMENTS, RESULT, SEG, Opcode, ResultStatus
 from .pci_master import MasterStatus
 
 __all__ = ["RingEngine", "BufferSelect"]
@@ -96,8 +101,9 @@ class RingEngine(wiring.Component):
             "cipher_context": In(CONTEXT_BITS), "mac_context": In(CONTEXT_BITS),
             "job_start": Out(1), "job_opcode": Out(4), "job_length": Out(24),
             "job_skip_words": Out(14), "job_cipher": Out(1), "job_mac": Out(1),
-            "job_icv_words": Out(3),
-            "job_done": In(1), "job_mac_ok": In(1), "job_abort": Out(1),
+            "job_icv_words": Out(3), "job_limit": Out(24),
+            "job_done": In(1), "job_mac_ok": In(1), "job_status": In(8), "job_out_bytes": In(24),
+            "job_abort": Out(1),
             "channels": In(9),
             "count_add": Out(1), "count_bank": Out(1), "count_addr": Out(counter_bits),
             "count_value": Out(32), "jobs": Out(32),
@@ -123,9 +129,13 @@ class RingEngine(wiring.Component):
         opcode = _field(CMD.CONTROL, "opcode", cmd_word[0])
         cipher_channel = _field(CMD.CONTROL, "cipher_channel", cmd_word[0])
         mac_channel = _field(CMD.CONTROL, "mac_channel", cmd_word[0])
+        comp_channel = _field(CMD.CONTROL, "comp_channel", cmd_word[0])
+        # Output of unknown length (or none, if the RNG refuses): the job ends when the datapath is done.
+        variable = (opcode == Opcode.COMPRESS) | (opcode == Opcode.DECOMPRESS) | (opcode == Opcode.RANDOM)
         length = _field(CMD.LENGTH, "length", cmd_word[1])
         skip = _field(CMD.SKIP, "skip", cmd_word[2])
-        m.d.comb += [self.cipher_channel.eq(cipher_channel), self.mac_channel.eq(mac_channel)]
+        m.d.comb += [self.cipher_channel.eq(Mux(variable, comp_channel, cipher_channel)),
+                     self.mac_channel.eq(mac_channel)]
 
         # --- segment tables
         seg_addr = {d: Array(Signal(32, name=f"{d}_seg_addr{i}") for i in range(MAX_SEGMENTS))
@@ -142,6 +152,7 @@ class RingEngine(wiring.Component):
         m.d.comb += [
             check.opcode.eq(opcode), check.length.eq(length), check.skip.eq(skip),
             check.cipher_channel.eq(cipher_channel), check.mac_channel.eq(mac_channel),
+            check.comp_channel.eq(comp_channel),
             check.cipher_context.eq(self.cipher_context), check.mac_context.eq(self.mac_context),
             check.channels.eq(self.channels), check.src_total.eq(src_total),
             check.dst_total.eq(dst_total),
@@ -150,9 +161,11 @@ class RingEngine(wiring.Component):
             self.job_opcode.eq(opcode), self.job_length.eq(length),
             self.job_skip_words.eq(skip[2:]), self.job_cipher.eq(check.use_cipher),
             self.job_mac.eq(check.use_mac), self.job_icv_words.eq(check.icv_bytes[2:]),
+            self.job_limit.eq(check.out_bytes),
         ]
         status = Signal(8)
         out_bytes = Signal(24)          # bytes written to the destination
+        exact = Signal()                # RESULT.BYTES is the datapath's exact count (variable jobs)
         error_address = Signal(32)
 
         # --- ring indices
@@ -224,9 +237,9 @@ class RingEngine(wiring.Component):
         ]
 
         # --- counting a finished job: JOBS, then per-channel and per-unit counters
-        count_step = Signal(range(8))
-        plan = count_plan(check, status, opcode, cipher_channel, mac_channel,
+        plan = count_plan(check, status, opcode, cipher_channel, mac_channel, comp_channel,
                           self.channels, len(self.count_addr))
+        count_step = Signal(range(len(plan) + 1))
 
         m.d.comb += self.busy.eq(0)
         with m.FSM(name="ring"):
@@ -253,9 +266,12 @@ class RingEngine(wiring.Component):
                         m.d.sync += [w.eq(scratch[i]) for i, w in enumerate(cmd_word)]
                         m.d.sync += [seg_count.eq(0), bad_descriptor.eq(0), dst_total.eq(0),
                                      src_total.eq(0),
-                                     status.eq(ResultStatus.OK), out_bytes.eq(0),
+                                     status.eq(ResultStatus.OK), out_bytes.eq(0), exact.eq(0),
                                      error_address.eq(0), parity.eq(0)]
-                        m.next = "FETCH_SRC"
+                        with m.If(_field(CMD.CONTROL, "opcode", scratch[0]) == Opcode.RANDOM):
+                            m.next = "FETCH_DST"        # RANDOM has no source segments
+                        with m.Else():
+                            m.next = "FETCH_SRC"
 
             for ring, nxt in (("src", "FETCH_DST"), ("dst", "CHECK")):
                 with m.State(f"FETCH_{ring.upper()}"):
@@ -340,11 +356,14 @@ class RingEngine(wiring.Component):
                     # than wait for the rest (the MAC's tail) to fill a burst.
                     master(1, dst_ptr, self.out_count, BufferSelect.OUT)
                     m.next = "MOVE_WRITE"
-                with m.Elif((out_left == 0) & self.job_done):
+                with m.Elif(Mux(variable, self.out_count == 0, out_left == 0) & self.job_done):
+                    m.d.sync += exact.eq(variable)
                     with m.If(parity):
                         m.d.sync += status.eq(ResultStatus.PARITY)
                     with m.Elif(~self.job_mac_ok):
                         m.d.sync += status.eq(ResultStatus.MAC_MISMATCH)
+                    with m.Elif(self.job_status != ResultStatus.OK):
+                        m.d.sync += status.eq(self.job_status)
                     m.next = "RESULT"
 
             with m.State("MOVE_READ"):
@@ -381,7 +400,8 @@ class RingEngine(wiring.Component):
                     scratch[0].eq(_pack(RESULT.STATUS, status=status, cipher_channel=cipher_channel,
                                         mac_channel=mac_channel, opcode=opcode)),
                     scratch[1].eq(cmd_word[3]),
-                    scratch[2].eq(out_bytes),
+                    scratch[2].eq(_pack(RESULT.BYTES, bytes=Mux(exact, self.job_out_bytes, out_bytes),
+                                        comp_channel=comp_channel)),
                     scratch[3].eq(error_address),
                     count_step.eq(0),
                 ]

@@ -1,6 +1,8 @@
 """Channels: what the driver writes into a channel context (docs/rings.md,
 "Channels"), and the :class:`Channel` handle it returns.
 
+Compression channels hold only ``CONFIG`` (open, direction, service, alg).
+
 Key and IV bytes go into the context in order, byte *i* at context byte
 ``KEY0.offset + i`` (each dword little-endian). HMAC channels hold no key,
 only the compression states after K ⊕ ipad and K ⊕ opad, computed here with
@@ -12,10 +14,10 @@ from dataclasses import dataclass
 
 from ..hdl.engines.hmac import hmac_pad_states
 from ..hdl.layouts import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CONTEXT, MAC_DIGEST_BYTES, CipherAlg,
-                           CipherMode, Direction, IvSource, MacAlg, Service)
+                           CipherMode, CompAlg, Direction, IvSource, MacAlg, Service)
 from .errors import InvalidArgument, InvalidKey
 
-__all__ = ["Channel", "cipher_context", "mac_context"]
+__all__ = ["Channel", "cipher_context", "mac_context", "comp_context"]
 
 _HMAC_BLOCK_BYTES = 64
 _HMAC_HASH = {MacAlg.HMAC_SHA1: "sha1", MacAlg.HMAC_MD5: "md5"}
@@ -31,7 +33,9 @@ _DES_MAC_KEY_BYTES = CIPHER_KEY_BYTES[CipherAlg.DES]
 @dataclass(frozen=True)
 class Channel:
     """An open channel: its ``number`` on the card, ``service``, ``alg`` (a
-    :class:`CipherAlg` or :class:`MacAlg`) and ``direction``. Cipher
+    :class:`CipherAlg`, :class:`MacAlg` or :class:`CompAlg`) and
+    ``direction`` (a compression channel compresses on ENCODE, decompresses
+    on DECODE). Cipher
     channels have ``block_bytes``, ``mode`` and ``iv_source``; MAC channels
     ``icv_bytes`` (bytes appended on ENCODE, checked on DECODE)."""
     number: int
@@ -134,3 +138,14 @@ def mac_context(alg: MacAlg, direction: Direction, key: bytes, icv_bytes: int) -
     config = CONTEXT.CONFIG.encode(open=1, direction=direction, service=Service.MAC, alg=alg,
                                    icv_bytes=icv_bytes)
     return words, config
+
+
+def comp_context(alg: CompAlg, direction: Direction) -> tuple:
+    """``(context words without CONFIG, CONFIG word with open = 1)`` of a
+    compression channel: only CONFIG means anything (the other words are 0)."""
+    try:
+        alg, direction = CompAlg(alg), Direction(direction)
+    except ValueError as error:
+        raise InvalidArgument(f"compression channel: {error}") from None
+    config = CONTEXT.CONFIG.encode(open=1, direction=direction, service=Service.COMPRESSION, alg=alg)
+    return _empty_context(), config

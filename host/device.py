@@ -20,22 +20,34 @@ bit (the card clears it after writing the result, and a later result
 proves it did); at most one job per result slot is in flight, so the
 result ring never fills by itself. Segment entries are given back (zeroed)
 when their job's result is collected. ``RING_CTRL.enable`` stays 1.
+
+The public-key unit and the random number generator are driven through
+their registers (docs/rings.md, "Public-key unit", "Random number
+generator"), one operation at a time: :meth:`PacDevice.modexp` waits for
+``INT_STATUS.pk`` (INTA#), the generator's commands are polled
+(``RNG_STATUS.busy``; a one-block GENERATE takes about 50 PCI clocks).
 """
 import collections
+import os
 from dataclasses import dataclass
 
-from ..hdl.layouts import (ALG_COUNTERS, CHANNEL_COUNTERS, CIPHER_BLOCK_BYTES, CMD, CONTEXT, NO_CHANNEL,
-                           RESULT, SEG, AlgUnit, CipherAlg, CipherMode, Direction, IvSource, MacAlg,
+from ..hdl.engines.drbg import DrbgCommand, DrbgStatus
+from ..hdl.engines.modexp import ModExpSlot, ModExpStatus, modexp_clocks
+from ..hdl.layouts import (ALG_COUNTERS, CHANNEL_COUNTERS, CIPHER_BLOCK_BYTES, CMD, CONTEXT, NO_CHANNEL, RANDOM_MAX_BYTES,
+                           RESULT, SEG, AlgUnit, CipherAlg, CipherMode, CompAlg, Direction, IvSource, MacAlg,
                            Opcode, ResultStatus, Service)
 from ..hdl.regmap import BAR0, CONFIG, IDENTITY, PCI_IDS, RINGS, VERSION, WINDOWS, Access
 from .bus import DmaBuffer, PciBus
-from .channels import DEFAULT_ICV_BYTES, Channel, cipher_context, mac_context
-from .errors import (CardNotFound, CardTimeout, ChannelsExhausted, InvalidArgument, PacError, RingAborted,
-                     RingFull, UnsupportedCard)
+from .channels import DEFAULT_ICV_BYTES, Channel, cipher_context, comp_context, mac_context
+from .drbg import BLOCK_BYTES, SEED_BYTES
+from .errors import (CardNotFound, CardTimeout, ChannelsExhausted, InvalidArgument, JobFailed, PacError,
+                     PkFailed, RingAborted, RingFull, RngFailed, UnsupportedCard)
 from .jobs import DriverStatus, Job, JobResult, channel_number
+from .pk import GROUPS, ModpGroup, value_of, words_of
 from .rings import Ring
 
-__all__ = ["PacDevice", "CardIdentity", "CopyResult", "COUNTERS", "default_timeout"]
+__all__ = ["PacDevice", "CardIdentity", "CopyResult", "COUNTERS", "DH_PRIVATE_BITS", "default_timeout",
+           "lzs_bound"]
 
 #: BAR0 registers :meth:`PacDevice.counters` reports (event counters since reset).
 COUNTERS = ("JOBS", "DMA_TRANSACTIONS", "DMA_RETRIES", "DMA_DISCONNECTS",
@@ -47,6 +59,13 @@ COUNTERS = ("JOBS", "DMA_TRANSACTIONS", "DMA_RETRIES", "DMA_DISCONNECTS",
 #: bus (a read and a write per dword) need, with retries and disconnects.
 TIMEOUT_BASE_CLOCKS = 10_000
 TIMEOUT_CLOCKS_PER_WORD = 16
+#: PCI clocks a random-number-generator command may take (the slowest,
+#: INSTANTIATE with its self-test, takes about 130).
+RNG_TIMEOUT_CLOCKS = 10_000
+#: Default bits of a Diffie-Hellman private exponent: twice the 128-bit
+#: strength of AES-128 (RFC 3526 section 8 asks for at least twice the
+#: strength wanted), above the strength of every group of ``host/pk.py``.
+DH_PRIVATE_BITS = 256
 
 #: Config status bits a failed job sets, which the driver clears when it collects the result.
 _STATUS_BITS_OF_RESULT = {
@@ -66,6 +85,12 @@ _CONFIG_REGISTERS = {reg.name: reg for reg in CONFIG}
 def default_timeout(data_bytes: int) -> int:
     """PCI clocks to wait for jobs moving ``data_bytes`` (source plus destination) by default."""
     return TIMEOUT_BASE_CLOCKS + TIMEOUT_CLOCKS_PER_WORD * (max(data_bytes, 0) // 4)
+
+
+def lzs_bound(length: int) -> int:
+    """The longest LZS stream of a ``length``-byte packet: every byte a
+    9-bit literal, then the 9-bit end marker, padded to a byte."""
+    return (9 * length + 9 + 7) // 8
 
 
 def _byte_enables(reg, *field_names) -> int:
@@ -104,7 +129,8 @@ class CardIdentity:
     configuration header, ``version`` is ``(major, minor, patch)`` of its
     register map, ``caps`` the decoded CAPS register (``burst_words`` in
     32-bit words), ``bar0_size`` the size of its register BAR in bytes,
-    ``channels`` its channel count (CHANNELS.count).
+    ``channels`` its channel count (CHANNELS.count), ``pk_words`` the
+    public-key unit's largest modulus in 32-bit words (PK_STATUS.max_words).
     """
     vendor_id: int
     device_id: int
@@ -114,6 +140,7 @@ class CardIdentity:
     caps: dict
     bar0_size: int
     channels: int
+    pk_words: int = 0
 
 
 @dataclass(frozen=True)
@@ -153,6 +180,7 @@ class PacDevice:
         self._in_flight = collections.deque()
         self._unclaimed = []
         self._next_tag = 1
+        self._rng_seeded_by = None      # None, "caller" or "driver": who instantiated the generator
         self.driver_counters = dict.fromkeys(
             ("jobs_submitted", "results_collected", "ring_full", "jobs_lost", "ring_aborts"), 0)
 
@@ -241,7 +269,8 @@ class PacDevice:
             vendor_id=header["vendor_id"], device_id=header["device_id"],
             revision_id=klass["revision_id"], class_code=klass["class_code"],
             version=version, caps=await dev.read_fields("CAPS"), bar0_size=bar0_size,
-            channels=(await dev.read_fields("CHANNELS"))["count"])
+            channels=(await dev.read_fields("CHANNELS"))["count"],
+            pk_words=(await dev.read_fields("PK_STATUS"))["max_words"])
         dev.rings = {name: Ring(bus, name, _RING_LAYOUT[name], entries[name]) for name in RINGS}
         dev._coalesce = (coalesce_count, coalesce_timeout)
         await dev.clear_config_errors()
@@ -379,8 +408,10 @@ class PacDevice:
     async def reset(self) -> list:
         """Reset the card (CONTROL.reset), wait until BAR0 answers again, and
         restart the rings from scratch: every entry cleared, indices 0, every
-        result slot armed, COALESCE, the result and ring_error interrupts and
-        ``RING_CTRL.enable``. Channels stay open (the card keeps contexts).
+        result slot armed, COALESCE, the result, ring_error and pk interrupts
+        and ``RING_CTRL.enable``. Channels stay open (the card keeps
+        contexts); the random number generator is uninstantiated (the next
+        :meth:`random` instantiates it again).
 
         Returns a :class:`JobResult` with status ``DriverStatus.LOST_TO_RESET``
         for every job submitted and not collected, in submission order.
@@ -392,6 +423,7 @@ class PacDevice:
         status = await self.read_fields("RING_STATUS")
         if status["busy"] or status["aborted"]:
             raise PacError(f"RING_STATUS {status} after CONTROL.reset; expected busy = 0 and aborted = 0")
+        self._rng_seeded_by = None
         lost = [JobResult(entry.job.tag, DriverStatus.LOST_TO_RESET, 0, None, entry.job)
                 for entry in self._in_flight]
         self._in_flight.clear()
@@ -405,7 +437,7 @@ class PacDevice:
         for index in range(self.rings["RES"].entries):
             self.rings["RES"].arm(index)
         await self.set_coalescing(*self._coalesce)
-        await self.write("INT_ENABLE", BAR0.INT_ENABLE.encode(result=1, ring_error=1))
+        await self.write("INT_ENABLE", BAR0.INT_ENABLE.encode(result=1, ring_error=1, pk=1))
         await self.write("RING_CTRL", BAR0.RING_CTRL.encode(enable=1))
         return lost
 
@@ -495,6 +527,14 @@ class PacDevice:
         return await self._open(words, config, lambda number: Channel(
             number, Service.MAC, MacAlg(alg), Direction(direction), icv_bytes=icv_bytes))
 
+    async def open_comp_channel(self, direction: Direction, alg: CompAlg = CompAlg.LZS) -> Channel:
+        """Open a compression channel in the lowest free number: ``direction``
+        ENCODE for :meth:`compress`, DECODE for :meth:`decompress`; ``alg``
+        LZS (the only one). The context is CONFIG alone."""
+        words, config = comp_context(alg, direction)
+        return await self._open(words, config, lambda number: Channel(
+            number, Service.COMPRESSION, CompAlg(alg), Direction(direction)))
+
     async def close_channel(self, channel) -> None:
         """Close an open channel (a :class:`Channel` or its number): CONFIG = 0."""
         number = channel_number(channel)
@@ -515,7 +555,8 @@ class PacDevice:
                               "ADDRESS": _encode(SEG.ADDRESS, f"{what} segment address", address=address)})
             return words
         control = _encode(CMD.CONTROL, "opcode or channel", opcode=job.opcode,
-                          cipher_channel=channel_number(job.cipher), mac_channel=channel_number(job.mac))
+                          cipher_channel=channel_number(job.cipher), mac_channel=channel_number(job.mac),
+                          comp_channel=channel_number(job.comp))
         command = {"CONTROL": control, "LENGTH": _encode(CMD.LENGTH, "command length", length=job.source_length),
                    "SKIP": _encode(CMD.SKIP, "command skip", skip=job.skip)}
         return (command, segments(job.source_segments(), "source"),
@@ -621,11 +662,13 @@ class PacDevice:
                 raise PacError(f"result slot {ring.head} holds tag {tag}; expected {entry.job.tag} "
                                f"({entry.job.describe()}, the oldest job in flight: results come in "
                                "command order)")
-            echo = (status["opcode"], status["cipher_channel"], status["mac_channel"])
-            sent = (entry.job.opcode, channel_number(entry.job.cipher), channel_number(entry.job.mac))
+            echo = (status["opcode"], status["cipher_channel"], status["mac_channel"],
+                    RESULT.BYTES.decode(words["BYTES"])["comp_channel"])
+            sent = (entry.job.opcode, channel_number(entry.job.cipher), channel_number(entry.job.mac),
+                    channel_number(entry.job.comp))
             if echo != sent:
-                raise PacError(f"result slot {ring.head} echoes (opcode, cipher channel, MAC channel) "
-                               f"{echo}; expected {sent} from {entry.job.describe()}")
+                raise PacError(f"result slot {ring.head} echoes (opcode, cipher channel, MAC channel, "
+                               f"compression channel) {echo}; expected {sent} from {entry.job.describe()}")
             try:
                 code = ResultStatus(status["status"])
             except ValueError:
@@ -723,16 +766,66 @@ class PacDevice:
         an IKE prf). Raises :class:`JobFailed` unless OK."""
         return await self._packet(Opcode.HASH, message, mac.icv_bytes, 0, None, mac, timeout_clocks)
 
-    async def _packet(self, opcode, packet, output, skip, cipher, mac, timeout_clocks) -> bytes:
+    async def compress(self, data: bytes, *, channel: Channel, limit: int | None = None,
+                       timeout_clocks: int | None = None) -> bytes:
+        """COMPRESS one packet (bytes, any length from 0) with an ENCODE
+        compression channel; returns the card's LZS stream (end marker and
+        padding to a byte included, history empty per packet as IPComp uses
+        it, RFC 2395). ``limit``: the longest stream wanted (default
+        :func:`lzs_bound`, which always fits).
+
+        Raises :class:`JobFailed` with ``OUTPUT_OVERFLOW`` when the stream
+        is longer than ``limit``: the packet is not compressible into it
+        (IPComp sends it uncompressed), and other statuses as the card
+        reports them. The card's destination is ``limit`` rounded up to
+        whole dwords; a stream in the rounding is refused by the driver with
+        the same status.
+        """
+        limit = lzs_bound(len(data)) if limit is None else self._byte_limit(limit, "compress limit")
+        return await self._lzs(Opcode.COMPRESS, data, limit, channel, timeout_clocks)
+
+    async def decompress(self, stream: bytes, *, channel: Channel, limit: int,
+                         timeout_clocks: int | None = None) -> bytes:
+        """DECOMPRESS one LZS stream (bytes, any length) with a DECODE
+        compression channel into at most ``limit`` bytes; returns the packet.
+
+        Raises :class:`JobFailed` with ``STREAM_BAD_OFFSET`` or
+        ``STREAM_TRUNCATED`` for a malformed stream and ``OUTPUT_OVERFLOW``
+        when the packet is longer than ``limit`` (``bytes``: what the card
+        wrote before it stopped). The card's destination is ``limit``
+        rounded up to whole dwords; a packet in the rounding is refused by
+        the driver with ``OUTPUT_OVERFLOW``.
+        """
+        limit = self._byte_limit(limit, "decompress limit")
+        return await self._lzs(Opcode.DECOMPRESS, stream, limit, channel, timeout_clocks)
+
+    @staticmethod
+    def _byte_limit(limit, what: str) -> int:
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit < 1 << SEG.CONTROL.length.width:
+            raise InvalidArgument(f"{what} {limit!r}: expected a byte count from 0 to "
+                                  f"{(1 << SEG.CONTROL.length.width) - 1}")
+        return limit
+
+    async def _lzs(self, opcode: Opcode, data: bytes, limit: int, channel, timeout_clocks) -> bytes:
+        return await self._packet(opcode, data, -(-limit // 4) * 4, 0, None, None, timeout_clocks, comp=channel,
+                                  limit=limit)
+
+    async def _packet(self, opcode, packet, output, skip, cipher, mac, timeout_clocks, *, comp=None,
+                      limit: int | None = None) -> bytes:
+        """One job through temporary buffers: ``packet`` in, at most ``output``
+        bytes out (``limit``: fewer bytes the caller accepts, a longer
+        output is OUTPUT_OVERFLOW)."""
         padded = -(-len(packet) // 4) * 4                 # segments hold whole dwords
         source = self.bus.alloc(max(padded, 4))
         destination = self.bus.alloc(max(output, 4))
         try:
             self.bus.host_write(source.address, bytes(packet))
-            job = Job(opcode, (source.address, max(padded, 4)), (destination.address, max(output, 0)),
-                      length=len(packet), skip=skip, cipher=cipher, mac=mac)
+            job = Job(opcode, (source.address, max(padded, 4)), (destination.address, max(output, 4 if comp else 0)),
+                      length=len(packet), skip=skip, cipher=cipher, mac=mac, comp=comp)
             (result,) = await self.run([job], timeout_clocks)
             result.check()
+            if limit is not None and result.bytes > limit:
+                raise JobFailed(ResultStatus.OUTPUT_OVERFLOW, job=job, bytes=result.bytes)
             return self.bus.host_read(destination.address, result.bytes)
         finally:
             self.bus.free(source)
@@ -748,3 +841,229 @@ class PacDevice:
         if not 0 <= where <= 0xFFFF_FFFF:
             raise InvalidArgument(f"{what} address {where:#x} is not a 32-bit bus address")
         return where
+
+    # -- public-key unit -------------------------------------------------------------
+
+    def _pk_window(self, slot: ModExpSlot) -> int:
+        return self._window("PK_OPERANDS", slot)
+
+    async def modexp(self, base: int, exponent: int, modulus: int, *, timeout_clocks: int | None = None) -> int:
+        """``base ** exponent mod modulus`` on the card's public-key unit.
+
+        ``modulus``: odd, above 1, at most ``32 * identity.pk_words`` bits
+        (2048); ``base`` and ``exponent`` non-negative, the exponent at most
+        as many bits (a base wider than the modulus' words is reduced by the
+        driver first). The operands go into the PK_OPERANDS slots, PK_SIZE
+        gets the modulus' words and the exponent's bit length, then
+        ``PK_CONTROL.start``; the driver waits for ``INT_STATUS.pk`` (INTA#)
+        and acknowledges it. ``timeout_clocks`` defaults to twice the
+        engine's own count (:func:`~pacsim.hdl.engines.modexp.modexp_clocks`
+        for a 32-bit multiplier, the slower build) plus a fixed allowance.
+
+        Raises :class:`InvalidArgument` for operands the unit cannot take,
+        :class:`PkFailed` (its ``status`` a
+        :class:`~pacsim.hdl.engines.modexp.ModExpStatus`) when the operation
+        ends otherwise than OK (e.g. TIMEOUT by ``PK_WATCHDOG``),
+        :class:`CardTimeout` (after aborting the operation) when no end is
+        signalled in time, and :class:`PacError` if the unit is busy with an
+        operation the driver did not start.
+        """
+        max_bits = 32 * self.identity.pk_words
+        for name, value in (("base", base), ("exponent", exponent), ("modulus", modulus)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InvalidArgument(f"modexp {name} {value!r}: expected a non-negative integer")
+        if max_bits == 0:
+            raise InvalidArgument("the card has no public-key unit (PK_STATUS.max_words = 0)")
+        if modulus < 3 or modulus % 2 == 0 or modulus.bit_length() > max_bits:
+            what = "even" if modulus % 2 == 0 else "1" if modulus == 1 else f"{modulus.bit_length()} bits"
+            raise InvalidArgument(f"modexp modulus ({what}): expected an odd modulus above 1 of at most "
+                                  f"{max_bits} bits (PK_STATUS.max_words = {self.identity.pk_words})")
+        if exponent.bit_length() > max_bits:
+            raise InvalidArgument(f"modexp exponent of {exponent.bit_length()} bits: expected at most {max_bits} bits")
+        words = -(-modulus.bit_length() // 32)
+        if base >> (32 * words):
+            base %= modulus
+        exp_bits = exponent.bit_length()
+        if timeout_clocks is None:
+            ones = bin(exponent).count("1")
+            timeout_clocks = TIMEOUT_BASE_CLOCKS + 2 * modexp_clocks(modulus.bit_length(), exp_bits, ones, words,
+                                                                     mul_bits=32)
+        if (await self.read_fields("PK_STATUS"))["busy"]:
+            raise PacError("the public-key unit is busy with an operation this driver did not start; "
+                           "expected it idle (PK_CONTROL.abort stops it)")
+        await self.bus.mem_write(self._pk_window(ModExpSlot.BASE), words_of(base, words))
+        if exp_bits:
+            await self.bus.mem_write(self._pk_window(ModExpSlot.EXPONENT), words_of(exponent, -(-exp_bits // 32)))
+        await self.bus.mem_write(self._pk_window(ModExpSlot.MODULUS), words_of(modulus, words))
+        await self.write("PK_SIZE", BAR0.PK_SIZE.encode(words=words, exp_bits=exp_bits))
+        await self.write("INT_STATUS", BAR0.INT_STATUS.encode(pk=1))        # no stale event
+        await self.write("PK_CONTROL", BAR0.PK_CONTROL.encode(start=1))
+        status = await self._pk_wait(timeout_clocks, words, exp_bits)
+        if status["status"] != ModExpStatus.OK:
+            raise PkFailed(ModExpStatus(status["status"]), clocks=await self.read("PK_CLOCKS"),
+                           what=f"modular exponentiation ({32 * words}-bit modulus, {exp_bits}-bit exponent)")
+        return value_of(await self.bus.mem_read(self._pk_window(ModExpSlot.RESULT), words))
+
+    async def _pk_wait(self, timeout_clocks: int, words: int, exp_bits: int) -> dict:
+        """Wait for INT_STATUS.pk (by INTA#; polling while INTA# is held by
+        another event), acknowledge it and return PK_STATUS."""
+        deadline = self.bus.clocks() + timeout_clocks
+        while True:
+            if (await self.read_fields("INT_STATUS"))["pk"]:
+                await self.write("INT_STATUS", BAR0.INT_STATUS.encode(pk=1))
+                return await self.read_fields("PK_STATUS")
+            remaining = deadline - self.bus.clocks()
+            if remaining <= 0:
+                await self.write("PK_CONTROL", BAR0.PK_CONTROL.encode(abort=1))
+                await self.write("INT_STATUS", BAR0.INT_STATUS.encode(pk=1))
+                raise CardTimeout(f"the public-key unit did not end a {32 * words}-bit modular exponentiation "
+                                  f"({exp_bits}-bit exponent) within {timeout_clocks} PCI clocks; expected "
+                                  f"INT_STATUS.pk (the operation was aborted; PK_WATCHDOG "
+                                  f"{await self.read('PK_WATCHDOG')}, INT_ENABLE "
+                                  f"{await self.read_fields('INT_ENABLE')})")
+            if not self.bus.interrupt_asserted():
+                await self.bus.wait_interrupt(remaining)
+
+    @staticmethod
+    def _group(group) -> ModpGroup:
+        if isinstance(group, ModpGroup):
+            return group
+        try:
+            return GROUPS[group]
+        except (KeyError, TypeError):
+            raise InvalidArgument(f"Diffie-Hellman group {group!r}: expected one of {sorted(GROUPS)}") from None
+
+    async def dh_keypair(self, group, *, private_bits: int | None = None) -> tuple:
+        """A Diffie-Hellman key pair ``(private, public)`` in MODP ``group``
+        (a number of :data:`~.pk.GROUPS` or a :class:`~.pk.ModpGroup`).
+
+        The private exponent has exactly ``private_bits`` bits (default
+        :data:`DH_PRIVATE_BITS`, 256, at most the prime's bits - 1): random
+        bits from the card's generator (:meth:`random`) with the top bit set;
+        ``public = g ** private mod p`` on the public-key unit.
+        """
+        group = self._group(group)
+        bits = min(DH_PRIVATE_BITS, group.bits - 1) if private_bits is None else private_bits
+        if isinstance(bits, bool) or not isinstance(bits, int) or not 2 <= bits <= group.bits - 1:
+            raise InvalidArgument(f"private exponent of {bits!r} bits: expected 2 to {group.bits - 1} bits "
+                                  f"for group {group.number}")
+        raw = int.from_bytes(await self.random(-(-bits // 8)), "big")
+        private = raw & ((1 << bits) - 1) | 1 << (bits - 1)
+        return private, await self.modexp(group.generator, private, group.prime)
+
+    async def dh_shared(self, group, private: int, peer_public: int) -> bytes:
+        """The Diffie-Hellman shared secret ``peer_public ** private mod p``
+        of MODP ``group``, as big-endian bytes left-padded with zeros to the
+        prime's byte length (as ``cryptography``'s ``exchange`` returns it).
+        ``peer_public`` must lie in 2 .. p - 2, ``private`` in 1 .. p - 2
+        (:class:`InvalidArgument` otherwise)."""
+        group = self._group(group)
+        p = group.prime
+        if isinstance(peer_public, bool) or not isinstance(peer_public, int) or not 2 <= peer_public <= p - 2:
+            raise InvalidArgument(f"peer public value of group {group.number} out of range: expected "
+                                  f"2 <= y <= p - 2 (RFC 2631 2.1.5, SP 800-56A 5.6.2.3.1)")
+        if isinstance(private, bool) or not isinstance(private, int) or not 1 <= private <= p - 2:
+            raise InvalidArgument(f"private exponent of group {group.number} out of range: expected 1 .. p - 2")
+        secret = await self.modexp(peer_public, private, p)
+        return secret.to_bytes((group.bits + 7) // 8, "big")
+
+    # -- random number generator ----------------------------------------------------------
+
+    async def rng_instantiate(self, seed_material: bytes) -> None:
+        """Instantiate the card's CTR_DRBG (AES-256, no derivation function)
+        from 48 bytes of ``seed_material`` (entropy input XOR personalization
+        string, :func:`pacsim.host.drbg.seed_material` as bytes). The card has
+        no entropy source: its output is exactly as unpredictable as this
+        material. Raises :class:`RngFailed` if the card refuses
+        (HEALTH_FAILED)."""
+        await self._rng_command(DrbgCommand.INSTANTIATE, self._seed(seed_material))
+        self._rng_seeded_by = "caller"
+
+    async def rng_reseed(self, seed_material: bytes) -> None:
+        """Reseed the card's generator with 48 bytes of ``seed_material``
+        (entropy input XOR additional input). Raises :class:`RngFailed`
+        (NOT_INSTANTIATED before :meth:`rng_instantiate`)."""
+        await self._rng_command(DrbgCommand.RESEED, self._seed(seed_material))
+
+    async def random(self, count: int, *, job: bool = False) -> bytes:
+        """``count`` random bytes from the card's generator: through the RNG
+        registers, one 128-bit GENERATE request per 16 bytes (the last block
+        cut to size), or with ``job`` by RANDOM commands on the rings (one
+        GENERATE request of up to ``RANDOM_MAX_BYTES`` each, written to host
+        memory by DMA; the ring's result says ``RNG_FAILED`` if the generator
+        refuses, raised as :class:`JobFailed`).
+
+        The card has no entropy source: unless :meth:`rng_instantiate` was
+        called since the last reset, the driver instantiates the generator
+        itself from ``os.urandom`` (48 bytes of seed material), and reseeds
+        it from ``os.urandom`` when the card asks (RESEED_REQUIRED). Raises
+        :class:`RngFailed` for the card's other refusals (and
+        RESEED_REQUIRED of a caller-seeded generator)."""
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise InvalidArgument(f"random byte count {count!r}: expected a non-negative integer")
+        if count and self._rng_seeded_by is None:
+            await self._rng_command(DrbgCommand.INSTANTIATE, os.urandom(SEED_BYTES))
+            self._rng_seeded_by = "driver"
+        if job:
+            return await self._random_jobs(count)
+        output = bytearray()
+        while len(output) < count:
+            try:
+                await self._rng_command(DrbgCommand.GENERATE)
+            except RngFailed as error:
+                if error.status is not DrbgStatus.RESEED_REQUIRED or self._rng_seeded_by != "driver":
+                    raise
+                await self._rng_command(DrbgCommand.RESEED, os.urandom(SEED_BYTES))
+                continue
+            words = await self.bus.mem_read(self._bar0 + BAR0.RNG_OUTPUT0.offset, BLOCK_BYTES // 4)
+            output += b"".join(word.to_bytes(4, "little") for word in words)
+        return bytes(output[:count])
+
+    async def _random_jobs(self, count: int) -> bytes:
+        output = bytearray()
+        while len(output) < count:
+            size = min(count - len(output), RANDOM_MAX_BYTES)
+            destination = self.bus.alloc(-(-size // 4) * 4)
+            try:
+                (result,) = await self.run([Job(Opcode.RANDOM, [], destination, length=size)])
+                result.check()
+                output += self.bus.host_read(destination.address, size)
+            finally:
+                self.bus.free(destination)
+        return bytes(output)
+
+    @staticmethod
+    def _seed(seed_material) -> bytes:
+        if not isinstance(seed_material, (bytes, bytearray)) or len(seed_material) != SEED_BYTES:
+            size = len(seed_material) if isinstance(seed_material, (bytes, bytearray)) else type(seed_material).__name__
+            raise InvalidArgument(f"seed material of {size} bytes: expected exactly {SEED_BYTES} bytes "
+                                  "(seedlen = 384 bits, CTR_DRBG AES-256 without derivation function)")
+        return bytes(seed_material)
+
+    async def _rng_status(self, done) -> dict:
+        """Poll RNG_STATUS until ``done(fields)``; CardTimeout after RNG_TIMEOUT_CLOCKS."""
+        deadline = self.bus.clocks() + RNG_TIMEOUT_CLOCKS
+        while not done(fields := await self.read_fields("RNG_STATUS")):
+            if self.bus.clocks() >= deadline:
+                raise CardTimeout(f"RNG_STATUS {fields} for {RNG_TIMEOUT_CLOCKS} PCI clocks; expected the "
+                                  "random number generator to finish its command")
+        return fields
+
+    async def _rng_command(self, command: DrbgCommand, seed: bytes | None = None) -> dict:
+        """Run one generator command (seed material into RNG_SEED first, zeroed
+        after); its RNG_STATUS, or :class:`RngFailed`."""
+        await self._rng_status(lambda f: not f["busy"])          # e.g. the self-test after a reset
+        seed_address = self._bar0 + BAR0.RNG_SEED0.offset
+        if seed is not None:
+            await self.bus.mem_write(seed_address, [int.from_bytes(seed[k:k + 4], "little")
+                                                    for k in range(0, SEED_BYTES, 4)])
+        await self.write("RNG_CONTROL", BAR0.RNG_CONTROL.encode(command=command, start=1))
+        if command is DrbgCommand.GENERATE:
+            status = await self._rng_status(lambda f: not f["busy"] and (f["valid"] or f["status"]))
+        else:
+            status = await self._rng_status(lambda f: not f["busy"])
+        if seed is not None:
+            await self.bus.mem_write(seed_address, [0] * (SEED_BYTES // 4))
+        if status["status"] != DrbgStatus.OK:
+            raise RngFailed(DrbgStatus(status["status"]), command=command)
+        return status

@@ -12,13 +12,16 @@ subclasses), re-exported here so callers can import all errors from one place.
 - :class:`JobFailed`: a job's result status is not OK.
 - :class:`RingAborted`: the card stopped its rings on a descriptor transfer
   error; the driver has reset it.
+- :class:`PkFailed`: a public-key operation ended with a status other than OK.
+- :class:`RngFailed`: the random number generator refused a command or
+  failed a health test.
 """
 from ..hdl.layouts import MAX_SEGMENTS, ResultStatus
 from .bus import BusError, MasterAbort, RetryLimit, TargetAbort
 
 __all__ = [
     "PacError", "CardNotFound", "CardTimeout", "UnsupportedCard", "InvalidArgument", "InvalidKey",
-    "ChannelsExhausted", "RingFull", "RingAborted", "JobFailed",
+    "ChannelsExhausted", "RingFull", "RingAborted", "JobFailed", "PkFailed", "RngFailed",
     "BusError", "MasterAbort", "TargetAbort", "RetryLimit",
 ]
 
@@ -74,16 +77,28 @@ class RingAborted(PacError):
 _MEANING = {
     ResultStatus.MAC_MISMATCH: "the computed ICV differs from the packet's; expected equal "
                                "(wrong key, or the packet was altered); drop the output",
-    ResultStatus.BAD_OPCODE: "the opcode is unknown; expected COPY, ENCODE or DECODE",
+    ResultStatus.BAD_OPCODE: "the opcode is unknown; expected COPY, ENCODE, DECODE, HASH, COMPRESS or "
+                             "DECOMPRESS",
     ResultStatus.BAD_CHANNEL: "a channel number is not below the card's channel count",
     ResultStatus.CHANNEL_CLOSED: "a named channel is not open",
     ResultStatus.CHANNEL_MISMATCH: "a channel's service or direction does not fit its slot and the "
                                    "opcode; expected a cipher channel in the cipher slot, a MAC "
                                    "channel in the MAC slot, both of the opcode's direction, and at "
-                                   "least one for ENCODE/DECODE",
+                                   "least one for ENCODE/DECODE; HASH: only a MAC channel (ENCODE); "
+                                   "COMPRESS/DECOMPRESS: only a compression channel of the opcode's "
+                                   "direction, in the compression slot",
     ResultStatus.BAD_CONTEXT: "a channel's context names an unknown algorithm or mode, or an ICV "
                               "length that is not a multiple of 4 in 4..digest bytes",
+    ResultStatus.OUTPUT_OVERFLOW: "the output does not fit the destination (what fits was written); "
+                                  "expected a larger destination (COMPRESS: the data is not "
+                                  "compressible into the limit, send it uncompressed)",
+    ResultStatus.STREAM_BAD_OFFSET: "the LZS stream has a match reaching before the start of the output "
+                                    "(or an 11-bit offset 0); expected a well-formed stream (the bytes "
+                                    "decoded before it were written)",
+    ResultStatus.STREAM_TRUNCATED: "the LZS stream ends before its end marker; expected a complete "
+                                   "stream (the bytes decoded before its end were written)",
     ResultStatus.BAD_LENGTH: "the lengths do not fit; expected length and skip multiples of 4, "
+                             "(HASH, COMPRESS, DECOMPRESS: any length, skip 0), "
                              "skip within the packet, the cipher region a multiple of the cipher "
                              "block (with an IV block before it when the IV comes from the packet), "
                              "source segments holding the length and destination segments the output",
@@ -121,5 +136,47 @@ class JobFailed(PacError):
         elif status is ResultStatus.TARGET_ABORT:
             reason = f"the target aborted the card's access to {where}"
         else:
-            reason = _MEANING[status]
+            reason = _MEANING.get(status, "see docs/rings.md for what the card checks")
         return f"{self.job.describe()} failed after {self.bytes} output bytes: {reason} ({status.name})"
+
+
+class PkFailed(PacError):
+    """A public-key operation ended with ``status`` (a
+    :class:`~pacsim.hdl.engines.modexp.ModExpStatus` other than OK) after
+    ``clocks`` PCI clocks (PK_CLOCKS)."""
+
+    _MEANING = {
+        "EVEN_MODULUS": "the modulus is even (or zero); expected an odd modulus (Montgomery arithmetic)",
+        "BAD_SIZE": "PK_SIZE.words is 0 or above PK_STATUS.max_words, or exp_bits above 32 * max_words",
+        "TIMEOUT": "the operation needed more PCI clocks than PK_WATCHDOG allows; expected a larger "
+                   "watchdog (or 0, no limit) or a shorter exponent",
+        "ABORTED": "PK_CONTROL.abort stopped the operation",
+    }
+
+    def __init__(self, status, *, clocks: int = 0, what: str = "modular exponentiation"):
+        self.status, self.clocks = status, clocks
+        name = getattr(status, "name", str(status))
+        reason = self._MEANING.get(name, "unknown status")
+        super().__init__(f"{what} failed after {clocks} PCI clocks: {reason} ({name})")
+
+
+class RngFailed(PacError):
+    """The random number generator ended ``command`` (a
+    :class:`~pacsim.hdl.engines.drbg.DrbgCommand`) with ``status`` (a
+    :class:`~pacsim.hdl.engines.drbg.DrbgStatus` other than OK)."""
+
+    _MEANING = {
+        "NOT_INSTANTIATED": "the generator is not instantiated; expected rng_instantiate() first "
+                            "(CONTROL.reset uninstantiates it)",
+        "RESEED_REQUIRED": "the generator served its reseed interval of requests; expected rng_reseed()",
+        "HEALTH_FAILED": "a health test (known-answer or continuous output test) failed; the generator "
+                         "refuses every command until the card is reset",
+        "REQUEST_TOO_LARGE": "the request asked for more blocks than the generator serves at once",
+    }
+
+    def __init__(self, status, *, command=None):
+        self.status, self.command = status, command
+        name = getattr(status, "name", str(status))
+        doing = getattr(command, "name", command)
+        reason = self._MEANING.get(name, "unknown status")
+        super().__init__(f"random number generator {doing or 'command'} refused: {reason} ({name})")

@@ -51,9 +51,11 @@ class Job:
     ``source``/``destination``: segments as :func:`segment_list` takes them.
     ``length``: source bytes the job reads (default: the source segments'
     total; on DECODE the ICV is included). ``skip``: header bytes before the
-    cipher region. ``cipher``/``mac``: the channels (a
-    :class:`~.channels.Channel`, a raw channel number, or None). ``tag`` is
-    assigned by :meth:`~.device.PacDevice.submit`.
+    cipher region. ``cipher``/``mac``/``comp``: the channels of the cipher,
+    MAC and compression slots (a :class:`~.channels.Channel`, a raw channel
+    number, or None: the slot reaches the card as ``NO_CHANNEL``; only
+    COMPRESS/DECOMPRESS use ``comp``). ``tag`` is assigned by
+    :meth:`~.device.PacDevice.submit`.
     """
     opcode: int
     source: object
@@ -62,6 +64,7 @@ class Job:
     skip: int = 0
     cipher: object = None
     mac: object = None
+    comp: object = None
     tag: int | None = None
 
     def source_segments(self) -> list:
@@ -86,7 +89,7 @@ class Job:
         parts = [f"tag {self.tag}", f"{self.source_length} bytes"]
         if self.skip:
             parts.append(f"skip {self.skip}")
-        for slot, channel in (("cipher", self.cipher), ("MAC", self.mac)):
+        for slot, channel in (("cipher", self.cipher), ("MAC", self.mac), ("compression", self.comp)):
             if channel is not None:
                 parts.append(f"{slot} channel {channel_number(channel)}")
         return f"{name} job ({', '.join(parts)})"

@@ -146,10 +146,33 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def _on_model(coroutine_function, *args, memory_size: int = 1 << 22):
+    """Run ``coroutine_function(bus, "model", *args)`` on a fresh ModelBus."""
+    import asyncio
+
+    from .sim.model_bus import ModelBus
+    return asyncio.run(coroutine_function(ModelBus(memory_size=memory_size), "model", *args))
+
+
 def cmd_bench(args) -> int:
     from .sim.bench_model import bench_crypto_model, bench_dma_model
     rows = []
-    if args.what == "dma":
+    if args.what == "pk":
+        from .sim.bench_pk import run_pk_bench
+        runs = [tuple(map(int, run.split(":"))) for run in args.pk]
+        if args.bus in ("rtl", "both"):
+            rows += _run_rtl("pacsim.sim.cocotb_tests.bench_pk", args.sim, progress=not args.json,
+                             env={"PACSIM_BENCH_PK": ",".join(args.pk)})["rows"]
+        if args.bus in ("model", "both"):
+            rows += [_on_model(run_pk_bench, bits, exponent_bits) for bits, exponent_bits in runs]
+    elif args.what == "lzs":
+        from .sim.bench_lzs import run_lzs_bench
+        if args.bus in ("rtl", "both"):
+            rows += _run_rtl("pacsim.sim.cocotb_tests.bench_lzs", args.sim, progress=not args.json,
+                             env={"PACSIM_BENCH_LZS": ",".join(args.corpus)})["rows"]
+        if args.bus in ("model", "both"):
+            rows += [_on_model(run_lzs_bench, kind) for kind in args.corpus]
+    elif args.what == "dma":
         if args.bus in ("rtl", "both"):
             rows.append(_run_rtl("pacsim.sim.cocotb_tests.bench_dma", args.sim, progress=not args.json,
                                  env={"PACSIM_BENCH_BYTES": str(args.bytes)}))
@@ -167,6 +190,20 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_lzs(args) -> int:
+    from .sim.lzs_tool import run_lzs_file
+    source, target = Path(args.input).resolve(), Path(args.output).resolve()
+    if args.bus == "rtl":
+        job = {"mode": args.mode, "source": str(source), "target": str(target), "limit": args.limit}
+        summary = _run_rtl("pacsim.sim.cocotb_tests.lzs_file", args.sim, progress=False,
+                           env={"PACSIM_LZS": json.dumps(job)})
+    else:
+        summary = _on_model(lambda bus, _, *rest: run_lzs_file(bus, *rest), args.mode, source, target, args.limit,
+                            memory_size=max(1 << 22, 4 * (source.stat().st_size + args.limit)))
+    print(", ".join(f"{k}={v}" for k, v in summary.items()), file=sys.stderr)
+    return 0
+
+
 def cmd_synth(args) -> int:
     from .sim.synth import names, synthesise
     for name in args.designs or names():
@@ -181,7 +218,9 @@ CRYPTO_BENCHES = ("aes128-cbc+hmac-sha1-96", "aes256-cbc+hmac-sha1-96", "3des-cb
 
 
 def main(argv=None) -> int:
+    from .sim.bench_pk import PK_BENCH_RUNS
     from .sim.build import SIMULATORS, simulator_from_env
+    from .sim.lzs_corpus import KINDS as LZS_KINDS
 
     parser = argparse.ArgumentParser(prog="pacsim", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -201,7 +240,7 @@ def main(argv=None) -> int:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("bench", help="measure throughput")
-    p.add_argument("what", choices=["dma", "crypto"])
+    p.add_argument("what", choices=["dma", "crypto", "pk", "lzs"])
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--bus", choices=["rtl", "model", "both"], default="both")
     p.add_argument("--sim", choices=SIMULATORS, default=simulator_from_env())
@@ -210,7 +249,19 @@ def main(argv=None) -> int:
                    help="crypto: cipher+MAC names (default: %(default)s)")
     p.add_argument("--sizes", nargs="+", type=int, default=[64, 576, 1400],
                    help="crypto: ESP payload bytes per packet (default: %(default)s)")
+    p.add_argument("--pk", nargs="+", default=[f"{b}:{e}" for b, e in PK_BENCH_RUNS],
+                   help="pk: modulus_bits:exponent_bits runs")
+    p.add_argument("--corpus", nargs="+", default=list(LZS_KINDS), help="lzs: corpora")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("lzs", help="run a file through the card's LZS compressor or decompressor")
+    p.add_argument("mode", choices=["compress", "decompress"])
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--bus", choices=["rtl", "model"], default="model")
+    p.add_argument("--sim", choices=SIMULATORS, default=simulator_from_env())
+    p.add_argument("--limit", type=int, default=65536, help="decompress: largest output, bytes")
+    p.set_defaults(func=cmd_lzs)
 
     p = sub.add_parser("synth", help="generic Yosys synthesis: cells, flip-flops, memory bits")
     p.add_argument("designs", nargs="*", help="designs (default: the card and every engine)")

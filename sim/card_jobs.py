@@ -25,23 +25,56 @@ Decisions where docs/rings.md is silent (the RTL follows them):
 - A job counts once per distinct channel it names below the card's channel
   count, and once per distinct algorithm unit of those of its channels that
   are open, of their slot's service and of a known algorithm.
+- COMPRESS/DECOMPRESS use only the ``comp_channel`` slot: it alone is checked
+  for ``BAD_CHANNEL``/``CHANNEL_CLOSED`` and counted; a channel named in
+  the cipher or MAC slot is ``CHANNEL_MISMATCH`` (and is not counted), like
+  the cipher slot of a HASH. Every other opcode ignores ``comp_channel``.
+  COMPRESS counts as an encode, DECOMPRESS as a decode; ``BYTES`` adds
+  ``length`` (the input) of good jobs.
+- COMPRESS/DECOMPRESS ``length`` may be 0 (COMPRESS: the stream is the end
+  marker alone; DECOMPRESS: ``STREAM_TRUNCATED``); the destination's size is
+  not validated: the output is cut at its end (``OUTPUT_OVERFLOW``).
+- COMPRESS output cut at the destination's end: the first
+  destination-total bytes of the stream are written and ``BYTES`` is that
+  total. DECOMPRESS errors write the bytes decoded before the faulty token
+  (:attr:`pacsim.host.lzs.LzsError.output`). Either way the last dword
+  written is zero-padded past ``BYTES``.
+- RANDOM reads no source segments and ignores the channel slots; ``length``
+  1..``RANDOM_MAX_BYTES``, ``skip`` 0, a destination of at least ``length``
+  bytes (whole dwords: the last one is filled with generator output past
+  ``length``), else ``BAD_LENGTH``. One GENERATE request of ceil(length/16)
+  blocks; a refusal is ``RNG_FAILED`` with nothing written. Not counted per
+  channel or unit.
 """
 import struct
 from dataclasses import dataclass
 
-from ..hdl.layouts import (CIPHER_BLOCK_BYTES, CMD, CONTEXT, MAC_DIGEST_BYTES, NO_CHANNEL, CipherAlg,
-                           CipherMode, Direction, IvSource, MacAlg, Opcode, ResultStatus, Service, alg_unit)
+from ..hdl.layouts import (CIPHER_BLOCK_BYTES, CMD, CONTEXT, MAC_DIGEST_BYTES, NO_CHANNEL, RANDOM_MAX_BYTES, CipherAlg,
+                           CipherMode, CompAlg, Direction, IvSource, MacAlg, Opcode, ResultStatus, Service,
+                           alg_unit)
+from ..host.lzs import LzsBadOffset, LzsError, LzsOverflow, LzsTruncated, decompress
 from .card_crypto import CipherStream, DesMacStream, HmacStream
+from .lzs_model import hardware_compress
 
-__all__ = ["Command", "Context", "validate", "JobStream", "outcome", "FAILURES"]
+__all__ = ["Command", "Context", "validate", "JobStream", "LzsStream", "RandomStream", "job_stream", "outcome",
+           "FAILURES", "LZS_OPCODES"]
 
 #: Statuses of jobs that failed in processing (counted as ``FAIL``); OK is
 #: ``GOOD`` and every other status is a refusal (``DISCARD``).
 FAILURES = frozenset({ResultStatus.MAC_MISMATCH, ResultStatus.MASTER_ABORT,
-                      ResultStatus.TARGET_ABORT, ResultStatus.PARITY})
+                      ResultStatus.TARGET_ABORT, ResultStatus.PARITY, ResultStatus.OUTPUT_OVERFLOW,
+                      ResultStatus.STREAM_BAD_OFFSET, ResultStatus.STREAM_TRUNCATED})
+
+#: Opcodes that use only the compression slot.
+LZS_OPCODES = (Opcode.COMPRESS, Opcode.DECOMPRESS)
 
 _OPCODES = {int(op) for op in Opcode}
-_DIRECTION = {Opcode.ENCODE: Direction.ENCODE, Opcode.DECODE: Direction.DECODE, Opcode.HASH: Direction.ENCODE}
+_DIRECTION = {Opcode.ENCODE: Direction.ENCODE, Opcode.DECODE: Direction.DECODE, Opcode.HASH: Direction.ENCODE,
+              Opcode.COMPRESS: Direction.ENCODE, Opcode.DECOMPRESS: Direction.DECODE}
+_ALGS = {Service.CIPHER: CipherAlg, Service.MAC: MacAlg, Service.COMPRESSION: CompAlg}
+#: The card's decompression errors, by the reference's exception.
+_STREAM_STATUS = {LzsBadOffset: ResultStatus.STREAM_BAD_OFFSET, LzsTruncated: ResultStatus.STREAM_TRUNCATED,
+                  LzsOverflow: ResultStatus.OUTPUT_OVERFLOW}
 
 
 def outcome(status: ResultStatus) -> str:
@@ -63,6 +96,7 @@ class Command:
     opcode: int
     cipher_channel: int
     mac_channel: int
+    comp_channel: int
     length: int
     skip: int
     tag: int
@@ -73,17 +107,29 @@ class Command:
         control = CMD.CONTROL.decode(word["CONTROL"])
         return cls(control=word["CONTROL"], own=control["own"], opcode=control["opcode"],
                    cipher_channel=control["cipher_channel"], mac_channel=control["mac_channel"],
-                   length=CMD.LENGTH.decode(word["LENGTH"])["length"],
+                   comp_channel=control["comp_channel"], length=CMD.LENGTH.decode(word["LENGTH"])["length"],
                    skip=CMD.SKIP.decode(word["SKIP"])["skip"], tag=CMD.TAG.decode(word["TAG"])["tag"])
 
     @property
     def channels(self) -> list:
         """``(slot service, channel number)`` of each named slot the opcode
-        uses, cipher slot first (HASH uses only the MAC slot)."""
-        slots = [(Service.MAC, self.mac_channel)]
-        if self.opcode != Opcode.HASH:
-            slots.insert(0, (Service.CIPHER, self.cipher_channel))
+        uses, cipher slot first (HASH uses only the MAC slot,
+        COMPRESS/DECOMPRESS only the compression slot)."""
+        if self.opcode in LZS_OPCODES:
+            slots = [(Service.COMPRESSION, self.comp_channel)]
+        else:
+            slots = [(Service.MAC, self.mac_channel)]
+            if self.opcode != Opcode.HASH:
+                slots.insert(0, (Service.CIPHER, self.cipher_channel))
         return [(service, number) for service, number in slots if number != NO_CHANNEL]
+
+    @property
+    def foreign_slots(self) -> bool:
+        """A channel named in a slot the opcode does not use but must leave
+        empty (HASH: cipher; COMPRESS/DECOMPRESS: cipher and MAC)."""
+        if self.opcode in LZS_OPCODES:
+            return self.cipher_channel != NO_CHANNEL or self.mac_channel != NO_CHANNEL
+        return self.opcode == Opcode.HASH and self.cipher_channel != NO_CHANNEL
 
 
 @dataclass(frozen=True)
@@ -111,16 +157,19 @@ class Context:
     @property
     def known_alg(self) -> bool:
         """Whether ``alg`` names an algorithm of the channel's service."""
-        kinds = {Service.CIPHER: CipherAlg, Service.MAC: MacAlg}.get(self.service)
+        kinds = _ALGS.get(self.service)
         return kinds is not None and self.alg in {int(a) for a in kinds}
 
     def valid(self) -> bool:
         """The ``BAD_CONTEXT`` check: known algorithm and mode; a MAC's
-        ``icv_bytes`` a multiple of 4 in 4..digest bytes."""
+        ``icv_bytes`` a multiple of 4 in 4..digest bytes (a compression
+        channel has only its algorithm)."""
         if not self.known_alg:
             return False
         if self.service == Service.CIPHER:
             return self.mode in {int(m) for m in CipherMode}
+        if self.service == Service.COMPRESSION:
+            return True
         return self.icv_bytes % 4 == 0 and 4 <= self.icv_bytes <= MAC_DIGEST_BYTES[MacAlg(self.alg)]
 
     def unit(self):
@@ -151,6 +200,9 @@ def validate(command: Command, source_bytes: int, destination_bytes: int, contex
     if opcode is Opcode.COPY:
         good = length > 0 and length % 4 == 0 and source_bytes >= length and destination_bytes >= length
         return ResultStatus.OK if good else ResultStatus.BAD_LENGTH
+    if opcode is Opcode.RANDOM:
+        good = 0 < length <= RANDOM_MAX_BYTES and skip == 0 and destination_bytes >= length
+        return ResultStatus.OK if good else ResultStatus.BAD_LENGTH
     named = command.channels
     if any(number >= len(contexts) for _, number in named):
         return ResultStatus.BAD_CHANNEL
@@ -159,10 +211,12 @@ def validate(command: Command, source_bytes: int, destination_bytes: int, contex
     if not named or any(contexts[number].service != service or contexts[number].direction != _DIRECTION[opcode]
                         for service, number in named):
         return ResultStatus.CHANNEL_MISMATCH
-    if opcode is Opcode.HASH and command.cipher_channel != NO_CHANNEL:
+    if command.foreign_slots:
         return ResultStatus.CHANNEL_MISMATCH
     if not all(contexts[number].valid() for _, number in named):
         return ResultStatus.BAD_CONTEXT
+    if opcode in LZS_OPCODES:           # any length from 0; the output is cut at the destination's end
+        return ResultStatus.OK if skip == 0 and source_bytes >= length else ResultStatus.BAD_LENGTH
     cipher, mac = _slot_contexts(command, contexts)
     stream = JobStream.layout(command, cipher, mac)
     if opcode is Opcode.HASH:
@@ -178,13 +232,58 @@ def validate(command: Command, source_bytes: int, destination_bytes: int, contex
     return ResultStatus.OK if good else ResultStatus.BAD_LENGTH
 
 
+def job_stream(command: Command, contexts, destination_bytes: int, rng=None):
+    """The data path of a validated job: a :class:`LzsStream` for
+    COMPRESS/DECOMPRESS (``destination_bytes``, the destination segments'
+    total, bounds its output), a :class:`RandomStream` on ``rng`` (the
+    card's :class:`~.card_units.RngUnit`) for RANDOM, a :class:`JobStream`
+    otherwise."""
+    if command.opcode in LZS_OPCODES:
+        return LzsStream(command, destination_bytes)
+    if command.opcode == Opcode.RANDOM:
+        return RandomStream(command, rng)
+    return JobStream(command, contexts)
+
+
+class RandomStream:
+    """A RANDOM job: no input; :meth:`finish` makes one GENERATE request on
+    the card's generator. ``exact_bytes`` is ``length`` (0 when refused)."""
+
+    payload_bytes = 0
+
+    def __init__(self, command: Command, rng):
+        self.command = command
+        self.rng = rng
+        self.exact_bytes = None
+        self._clocks = 0
+
+    def feed(self, data: bytes) -> bytes:
+        raise AssertionError("a RANDOM job has no source")
+
+    def engine_clocks(self, costs) -> int:
+        blocks = -(-self.command.length // 16)
+        return costs.rng_generate_clocks(blocks)
+
+    def finish(self) -> tuple:
+        """``(output padded to whole dwords, status)``: RNG_FAILED when the generator refuses."""
+        output, _ = self.rng.generate_request(-(-self.command.length // 16))
+        if output is None:
+            self.exact_bytes = 0
+            return b"", ResultStatus.RNG_FAILED
+        self.exact_bytes = self.command.length
+        return output[:-(-self.command.length // 4) * 4], ResultStatus.OK
+
+
 class JobStream:
     """The data path of one validated job: :meth:`feed` takes the source
     bytes in order (any pieces of whole dwords) and returns the output bytes
     ready so far; :meth:`finish` returns the last output (the ICV of an
     ENCODE, the digest of a HASH) and the job's status (MAC_MISMATCH or OK).
     A HASH job's source may end in a partial dword: bytes past ``length``
-    are dropped."""
+    are dropped. ``exact_bytes`` is None: the result's ``BYTES`` is what was
+    written."""
+
+    exact_bytes = None
 
     def __init__(self, command: Command, contexts):
         self.command = command
@@ -216,6 +315,17 @@ class JobStream:
     def payload_bytes(self) -> int:
         """Bytes of the cipher region (what the channels' BYTES counters add)."""
         return self.auth_end - self.command.skip
+
+    def engine_clocks(self, costs) -> int:
+        """Clocks the cipher and MAC engines need for this job (a :class:`~.pci_costs.PciCosts`)."""
+        direction = Direction.DECODE if self.decode else Direction.ENCODE
+        cipher = mac = None
+        if self.cipher is not None:
+            cipher = (CipherAlg(self.cipher.alg), CipherMode(self.cipher.mode), direction)
+        if self.mac is not None:
+            mac = MacAlg(self.mac.alg)
+        return costs.engine_clocks(cipher=cipher, cipher_bytes=self.payload_bytes, mac=mac,
+                                   mac_bytes=self.auth_end)
 
     def _make_mac(self):
         if self.mac.alg == MacAlg.DES_MAC:
@@ -278,3 +388,58 @@ class JobStream:
         if not self.decode:
             return icv, ResultStatus.OK
         return b"", ResultStatus.OK if icv == self._trailer[:self.icv_bytes] else ResultStatus.MAC_MISMATCH
+
+
+class LzsStream:
+    """The data path of a validated COMPRESS or DECOMPRESS job with
+    ``limit`` destination bytes: :meth:`feed` collects the source (the first
+    ``length`` bytes count), :meth:`finish` runs the card's engine on it and
+    returns the whole output, zero-padded to whole dwords, and the status.
+    ``exact_bytes`` (set by :meth:`finish`) is the result's ``BYTES``.
+
+    COMPRESS is the card's compressor, bit for bit
+    (:func:`~.lzs_model.hardware_compress`); a stream longer than ``limit``
+    is cut there (``OUTPUT_OVERFLOW``). DECOMPRESS is
+    :func:`pacsim.host.lzs.decompress` with ``limit``: its errors give
+    ``STREAM_BAD_OFFSET``, ``STREAM_TRUNCATED`` or ``OUTPUT_OVERFLOW`` with the
+    bytes decoded before the error."""
+
+    def __init__(self, command: Command, limit: int):
+        self.command = command
+        self.limit = limit
+        self.decode = command.opcode == Opcode.DECOMPRESS
+        self.exact_bytes = None
+        self._source = bytearray()
+
+    @property
+    def payload_bytes(self) -> int:
+        """The input length (what the channel's BYTES counter adds)."""
+        return self.command.length
+
+    def _input(self) -> bytes:
+        return bytes(self._source[:self.command.length])
+
+    def feed(self, data: bytes) -> bytes:
+        self._source += data
+        return b""
+
+    def engine_clocks(self, costs) -> int:
+        """Clocks the LZS engine needs for the input fed so far (estimates, see :mod:`.lzs_model`)."""
+        if self.decode:
+            return costs.lzs_decompress_clocks(self._input())
+        return costs.lzs_compress_clocks(self.command.length)
+
+    def finish(self) -> tuple:
+        """``(output zero-padded to whole dwords, status)`` once all the input was fed."""
+        status = ResultStatus.OK
+        if self.decode:
+            try:
+                output = decompress(self._input(), self.limit)
+            except LzsError as error:
+                output, status = error.output, _STREAM_STATUS[type(error)]
+        else:
+            output = hardware_compress(self._input())
+            if len(output) > self.limit:
+                output, status = output[:self.limit], ResultStatus.OUTPUT_OVERFLOW
+        self.exact_bytes = len(output)
+        return output + bytes(-len(output) % 4), status

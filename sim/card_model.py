@@ -51,18 +51,26 @@ Where docs/rings.md is silent, the model does this (the RTL follows it):
 - RST# clears the channel contexts; CONTROL.reset keeps them. Context and
   counter entries of channels at or above ``CHANNELS.count`` and the
   unused dwords of each entry read 0 and ignore writes.
-- CAPS.burst_words and CHANNELS.count read the build's values (the map's
-  reset value 0 stands for "build parameter"); CONTROL.reset keeps them.
+- CAPS.burst_words, CHANNELS.count and PK_STATUS.max_words read the build's
+  values (the map's reset value 0 stands for "build parameter");
+  CONTROL.reset keeps them.
+- The public-key unit and the random number generator are
+  :mod:`.card_units` (their own decisions are listed there); the PK unit
+  raises ``INT_STATUS.pk`` whenever an operation ends. CONTROL.reset
+  resets both (no interrupt).
 """
 import enum
 import struct
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
-from ..hdl.layouts import (ALG_COUNTERS, CHANNEL_COUNTERS, CMD, CONTEXT, RESULT, SEG, AlgUnit,
-                           CipherAlg, CipherMode, Direction, MacAlg, MAX_SEGMENTS, Opcode, ResultStatus)
+from ..hdl.engines.modexp import ModExpSlot
+from ..hdl.layouts import (ALG_COUNTERS, CHANNEL_COUNTERS, CMD, CONTEXT, RESULT, SEG, AlgUnit, MAX_SEGMENTS,
+                           Opcode, ResultStatus)
 from ..hdl.regmap import BAR0, CONFIG, MAX_CHANNELS, WINDOWS, Access
-from .card_jobs import Command, Context, JobStream, outcome, validate
+from ..host.drbg import RESEED_INTERVAL
+from .card_jobs import Command, Context, RandomStream, job_stream, outcome, validate
+from .card_units import PkUnit, RngUnit
 from .pci_costs import COSTS, PciCosts
 
 __all__ = ["CardModel", "DmaTarget", "Burst", "Termination"]
@@ -107,6 +115,11 @@ _ENTRY = {"CMD": CMD, "SRC": SEG, "DST": SEG, "RES": RESULT}
 _RING_SIZES = {1 << n for n in range(1, 13)}
 #: Yielded by the ring engine: wait for a kick.
 _WAIT = None
+#: Opcodes counted per channel and per algorithm unit, and the direction they count in.
+_COUNTED = {Opcode.ENCODE: "encode", Opcode.DECODE: "decode", Opcode.HASH: "encode",
+            Opcode.COMPRESS: "encode", Opcode.DECOMPRESS: "decode"}
+_RNG_OUTPUTS = tuple(getattr(BAR0, f"RNG_OUTPUT{i}") for i in range(4))
+_RNG_SEEDS = tuple(reg for reg in BAR0 if reg.name.startswith("RNG_SEED"))
 
 
 class _Aborted(Exception):
@@ -158,12 +171,15 @@ class CardModel:
 
     ``target`` carries the card's DMA transactions; ``burst_words`` is the
     build's DMA chunk in 32-bit words (CAPS), ``channels`` its channel count
-    (CHANNELS), ``costs`` the engines' timing. Addresses are bus byte
-    addresses; times are PCI clocks.
+    (CHANNELS), ``pk_words`` the public-key unit's largest modulus in 32-bit
+    words (PK_STATUS.max_words), ``rng_reseed_interval`` the generate
+    requests the random number generator serves between seeds, ``costs``
+    the engines' timing. Addresses are bus byte addresses; times are PCI
+    clocks.
     """
 
-    def __init__(self, target: DmaTarget, *, burst_words: int = 128, channels: int = 16,
-                 costs: PciCosts = COSTS):
+    def __init__(self, target: DmaTarget, *, burst_words: int = 128, channels: int = 16, pk_words: int = 64,
+                 rng_reseed_interval: int = RESEED_INTERVAL, costs: PciCosts = COSTS):
         if burst_words < 1:
             raise ValueError(f"burst_words={burst_words}: expected at least 1 word")
         if not 1 <= channels <= MAX_CHANNELS:
@@ -176,6 +192,8 @@ class CardModel:
         self._build = {BAR0.CAPS: BAR0.CAPS.encode(**{**caps, "burst_words": burst_words}),
                        BAR0.CHANNELS: BAR0.CHANNELS.encode(count=channels)}
         self._now = 0
+        self._pk = PkUnit(costs, pk_words)
+        self._rng = RngUnit(costs, rng_reseed_interval)
         self.power_on_reset()
 
     # -- reset -------------------------------------------------------------
@@ -184,6 +202,7 @@ class CardModel:
         """RST#: configuration space, BAR0, channel contexts and engines to their reset state."""
         self._config = {reg: reg.reset_value for reg in CONFIG}
         self._contexts = [{reg: reg.reset_value for reg in CONTEXT} for _ in range(self._channel_count)]
+        self._pk.power_on_reset()
         self._reset_bar0()
 
     def _reset_bar0(self) -> None:
@@ -199,6 +218,9 @@ class CardModel:
         self._dma_clocks = 0           # PCI clocks of the running job's transfers
         self._engine = self._rings()
         self._engine_at = self._now
+        self._pk.reset()
+        self._rng.reset(self._now)
+        self._sync_units()
 
     # -- configuration space ----------------------------------------------
 
@@ -239,6 +261,12 @@ class CardModel:
         """Whether the card answers a memory access at ``address`` (memory space on, inside BAR0)."""
         return bool(self._command()["memory_space"]) and self.bar0 <= address < self.bar0 + BAR0.size
 
+    def _pk_operand(self, offset: int):
+        """``(slot, word)`` of a PK_OPERANDS window offset, or None."""
+        base, size = WINDOWS["PK_OPERANDS"]
+        slot, inner = divmod(offset - base, size)
+        return (slot, inner // 4) if 0 <= offset - base and slot < len(ModExpSlot) else None
+
     def _locate(self, offset: int) -> tuple:
         """``(storage dict, register)`` of the BAR0 dword at ``offset``, or ``(None, None)``."""
         reg = BAR0.at(offset)
@@ -256,11 +284,18 @@ class CardModel:
 
     def mem_read(self, address: int) -> int:
         """BAR0 dword at bus ``address`` (which the card claims); unimplemented dwords read 0."""
+        operand = self._pk_operand(address - self.bar0)
+        if operand is not None:
+            return self._pk.read_word(*operand)
         storage, reg = self._locate(address - self.bar0)
         return 0 if reg is None else storage[reg]
 
     def mem_write(self, address: int, value: int, byte_enables: int = 0xF) -> None:
         """Write the BAR0 dword at bus ``address``; W1S fields trigger their action."""
+        operand = self._pk_operand(address - self.bar0)
+        if operand is not None:
+            self._pk.write_word(*operand, value, _lanes(byte_enables))
+            return
         storage, reg = self._locate(address - self.bar0)
         if reg is None:
             return
@@ -270,6 +305,42 @@ class CardModel:
         if reg is BAR0.RING_CTRL:
             self._kick = self._kick or "kick" in triggered
             self._wake()
+        if reg is BAR0.PK_CONTROL:
+            self._pk_control(triggered)
+        if reg is BAR0.RNG_CONTROL and "start" in triggered:
+            seed = b"".join(self._regs[r].to_bytes(4, "little") for r in _RNG_SEEDS)
+            self._rng.start(self._now, self._get(BAR0.RNG_CONTROL)["command"], seed)
+            self._sync_units()
+
+    # -- public-key unit and random number generator ----------------------------
+
+    def _pk_control(self, triggered) -> None:
+        ended = False
+        if "abort" in triggered:
+            ended = self._pk.abort(self._now)
+        if "start" in triggered:
+            size = self._get(BAR0.PK_SIZE)
+            ended = self._pk.start(self._now, size["words"], size["exp_bits"],
+                                   self._get(BAR0.PK_WATCHDOG)["clocks"]) or ended
+        if ended:
+            self._set(BAR0.INT_STATUS, pk=1)
+        self._sync_units()
+
+    def _sync_units(self) -> None:
+        """The units' status and output registers from their state."""
+        self._set(BAR0.PK_STATUS, **self._pk.status_fields())
+        self._set(BAR0.PK_CLOCKS, clocks=self._pk.clocks & 0xFFFF_FFFF)
+        self._set(BAR0.RNG_STATUS, **self._rng.status_fields())
+        for reg, word in zip(_RNG_OUTPUTS, self._rng.output_words()):
+            self._regs[reg] = word
+
+    def _complete_units(self) -> None:
+        """End the units' operations that are due now."""
+        pk_ended = self._pk.complete(self._now)
+        if pk_ended:
+            self._set(BAR0.INT_STATUS, pk=1)
+        if self._rng.complete(self._now) or pk_ended:
+            self._sync_units()
 
     def _get(self, reg) -> dict:
         return reg.decode(self._regs[reg])
@@ -317,13 +388,15 @@ class CardModel:
 
     def next_event(self) -> int | None:
         """PCI clock of the card's next step (ring engine or coalescing timeout), or None."""
-        events = [t for t in (self._engine_at, self._coalesce_deadline()) if t is not None]
+        events = [t for t in (self._engine_at, self._coalesce_deadline(), self._pk.next_event(),
+                              self._rng.next_event()) if t is not None]
         return min(events) if events else None
 
     def advance_to(self, clock: int) -> None:
         """Run the card's steps due up to PCI clock ``clock``."""
         while (event := self.next_event()) is not None and event <= clock:
             self._now = max(self._now, event)
+            self._complete_units()
             deadline = self._coalesce_deadline()
             if deadline is not None and deadline <= self._now:
                 self._signal_results()
@@ -387,14 +460,18 @@ class CardModel:
             self._set(BAR0.RING_STATUS, cmd_empty=1)
             return False
         self._set(BAR0.RING_STATUS, busy=1)
-        source, source_good = yield from self._segments("SRC")
+        source, source_good = [], True
+        if command.opcode != Opcode.RANDOM:                   # RANDOM has no source segments
+            source, source_good = yield from self._segments("SRC")
         destination, destination_good = yield from self._segments("DST")
         contexts = [Context.decode(words) for words in self._contexts]
         status = ResultStatus.BAD_DESCRIPTOR
         if source_good and destination_good:
             status = validate(command, sum(n for _, n in source), sum(n for _, n in destination), contexts)
         yield from self._result_slot()
-        stream = JobStream(command, contexts) if status is ResultStatus.OK else None
+        stream = None
+        if status is ResultStatus.OK:
+            stream = job_stream(command, contexts, sum(n for _, n in destination), self._rng)
         written, address = 0, 0
         if stream is not None:
             status, written, address = yield from self._run(stream, source, destination)
@@ -402,7 +479,8 @@ class CardModel:
                         STATUS=RESULT.STATUS.encode(status=status, cipher_channel=command.cipher_channel,
                                                     mac_channel=command.mac_channel, opcode=command.opcode),
                         TAG=RESULT.TAG.encode(tag=command.tag),
-                        BYTES=RESULT.BYTES.encode(bytes=written % (1 << RESULT.BYTES.bytes.width)),
+                        BYTES=RESULT.BYTES.encode(bytes=written % (1 << RESULT.BYTES.bytes.width),
+                                                  comp_channel=command.comp_channel),
                         ADDRESS=RESULT.ADDRESS.encode(address=address))
         yield from self._descriptor("RES", words=result)
         yield from self._descriptor("CMD", words=[command.control & ~CMD.CONTROL.own.mask])
@@ -445,12 +523,14 @@ class CardModel:
                 yield _WAIT
             self._set(BAR0.RING_STATUS, result_full=0)
 
-    def _run(self, stream: JobStream, source, destination):
+    def _run(self, stream, source, destination):
         """Move a validated job's data: read the source in chunks, write the
-        output as it is produced. Returns ``(status, bytes written, failing address)``."""
+        output as it is produced. Returns ``(status, bytes written, failing
+        address)``; the bytes are the stream's ``exact_bytes`` when it has
+        them (COMPRESS/DECOMPRESS: the last dword written is padding)."""
         self._dma_clocks = 0
         writer = _Output(destination)
-        remaining = -(-stream.command.length // 4) * 4      # whole dwords (HASH: any length)
+        remaining = -(-stream.command.length // 4) * 4      # whole dwords (HASH, LZS: any length)
         try:
             for address, length in source:
                 take = min(length, remaining)
@@ -461,14 +541,19 @@ class CardModel:
                 remaining -= take
                 if not remaining:
                     break
-            engine = self._engine_clocks(stream)
+            random = isinstance(stream, RandomStream)
+            while random and self._rng.busy:                   # a register command first
+                yield max(1, self._rng.next_event() - self._now)
+            engine = stream.engine_clocks(self._costs)
             if engine > self._dma_clocks:
                 yield engine - self._dma_clocks
             tail, status = stream.finish()
+            if random:
+                self._sync_units()
             yield from self._write(writer, tail)
         except _Aborted as abort:
             return abort.status, writer.written, abort.address
-        return status, writer.written, 0
+        return status, writer.written if stream.exact_bytes is None else stream.exact_bytes, 0
 
     def _write(self, writer: "_Output", data: bytes):
         for address, start, count in writer.pieces(len(data), 4 * self._burst_words):
@@ -479,16 +564,6 @@ class CardModel:
                 writer.written += 4 * abort.words
                 raise
             writer.written += count
-
-    def _engine_clocks(self, stream: JobStream) -> int:
-        direction = Direction.DECODE if stream.decode else Direction.ENCODE
-        cipher = mac = None
-        if stream.cipher is not None:
-            cipher = (CipherAlg(stream.cipher.alg), CipherMode(stream.cipher.mode), direction)
-        if stream.mac is not None:
-            mac = MacAlg(stream.mac.alg)
-        return self._costs.engine_clocks(cipher=cipher, cipher_bytes=stream.payload_bytes,
-                                         mac=mac, mac_bytes=stream.auth_end)
 
     def _transfer(self, address: int, count: int, words=None):
         """Move ``count`` dwords at ``address`` (a read when ``words`` is None)
@@ -516,11 +591,12 @@ class CardModel:
     # -- counters --------------------------------------------------------------
 
     def _count(self, command: Command, status: ResultStatus, contexts, stream) -> None:
-        """Per-channel and per-algorithm counters of a finished ENCODE/DECODE job."""
-        if command.opcode not in (Opcode.ENCODE, Opcode.DECODE, Opcode.HASH):
+        """Per-channel and per-algorithm counters of a finished ENCODE, DECODE,
+        HASH, COMPRESS or DECOMPRESS job."""
+        if command.opcode not in _COUNTED:
             return
         kind = outcome(status)
-        direction = "decode" if command.opcode == Opcode.DECODE else "encode"
+        direction = _COUNTED[Opcode(command.opcode)]
         named = {(service, number) for service, number in command.channels if number < len(contexts)}
         for number in {number for _, number in named}:
             counters = self._channel_counters[number]

@@ -15,6 +15,7 @@ import struct
 
 from ..hdl.regmap import BAR0
 from ..host.bus import DmaBuffer, MasterAbort, PciBus
+from ..host.drbg import RESEED_INTERVAL
 from .allocator import Allocator
 from .card_model import Burst, CardModel, Termination
 from .pci_costs import COSTS, PciCosts
@@ -85,16 +86,19 @@ class ModelBus(PciBus):
     ``memory_size`` bytes of host memory at bus address 0 (buffers come from
     the shared first-fit :class:`Allocator`, which keeps the first 4 KiB
     free); the card at device ``card_device`` (None: an empty bus) with a
-    DMA chunk of ``burst_words`` 32-bit words and ``channels`` channels;
-    timing from ``costs``. Every transaction takes effect at its end; the
-    clock counts PCI clocks.
+    DMA chunk of ``burst_words`` 32-bit words, ``channels`` channels, a
+    public-key unit of ``pk_words`` words and a random number generator
+    that serves ``rng_reseed_interval`` requests between seeds; timing from
+    ``costs``. Every transaction takes effect at its end; the clock counts
+    PCI clocks.
     """
 
     #: ``(base, size)`` of the BAR address range, in bytes.
     MMIO_WINDOW = (0x8000_0000, 0x1000_0000)
 
     def __init__(self, memory_size: int = 1 << 20, *, card_device: int | None = 4,
-                 burst_words: int = 128, channels: int = 16, costs: PciCosts = COSTS):
+                 burst_words: int = 128, channels: int = 16, pk_words: int = 64,
+                 rng_reseed_interval: int = RESEED_INTERVAL, costs: PciCosts = COSTS):
         if not Allocator.RESERVED < memory_size <= self.MMIO_WINDOW[0]:
             raise ValueError(f"memory_size {memory_size:#x}: expected more than "
                              f"{Allocator.RESERVED:#x} and at most {self.MMIO_WINDOW[0]:#x} bytes")
@@ -106,7 +110,8 @@ class ModelBus(PciBus):
         self.card_device = card_device
         self.card = None
         if card_device is not None:
-            self.card = CardModel(self.memory, burst_words=burst_words, channels=channels, costs=costs)
+            self.card = CardModel(self.memory, burst_words=burst_words, channels=channels, pk_words=pk_words,
+                                  rng_reseed_interval=rng_reseed_interval, costs=costs)
         self._clock = 0
 
     # -- time --------------------------------------------------------------

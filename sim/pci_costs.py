@@ -12,12 +12,27 @@ The engine figures are read from the card's own units (the
 ``clocks_per_block`` and ``ready_clocks`` each of :class:`CipherUnit` and
 :class:`MacUnit` documents and its tests measure), so the model cannot
 drift from the RTL's engines.
+
+The other engines, likewise from their own documented figures:
+
+- LZS (:mod:`.lzs_model`): compression one clock per input byte plus a small
+  fixed overhead; decompression per token (a literal 1 clock, a match its
+  length + 2, + 1 per length nibble after ``1111``). Estimates, within a few
+  clocks of the engines' measurements; the ring engine's own overhead
+  around them is not modelled.
+- Public-key unit: :func:`~pacsim.hdl.engines.modexp.modexp_clocks`, the
+  engine's exact busy count (64-bit multiplier, the default build).
+- Random number generator: the clock counts of
+  :class:`~pacsim.hdl.engines.drbg.CtrDrbg` (power-on self-test, instantiate,
+  reseed, a one-block generate, uninstantiate).
 """
 import functools
 from dataclasses import dataclass
 
+from ..hdl.engines.modexp import modexp_clocks
 from ..hdl.layouts import (CIPHER_BLOCK_BYTES, CMD, RESULT, SEG, CipherAlg, CipherMode,
                            Direction, MacAlg)
+from . import lzs_model
 
 __all__ = ["PciCosts", "COSTS"]
 
@@ -124,6 +139,51 @@ class PciCosts:
         block = CIPHER_BLOCK_BYTES[CipherAlg(cipher)]
         mac_clocks, mac_block = self.mac_block_clocks(mac)
         return round(max(self.cipher_block_clocks(cipher, mode, direction), mac_clocks * block / mac_block), 2)
+
+
+    # -- compression, public key, random numbers ------------------------------------
+
+    def lzs_compress_clocks(self, length: int) -> int:
+        """Clocks of the LZS compressor for a packet of ``length`` bytes."""
+        return lzs_model.compress_clocks(length)
+
+    def lzs_decompress_clocks(self, stream: bytes) -> int:
+        """Clocks of the LZS decompressor for ``stream`` (up to its end marker or first error)."""
+        return lzs_model.decompress_clocks(stream)
+
+    def modexp_clocks(self, modulus_bits: int, exp_bits: int, ones: int, words: int) -> int:
+        """Busy clocks of one public-key operation (:func:`~pacsim.hdl.engines.modexp.modexp_clocks`)."""
+        return modexp_clocks(modulus_bits, exp_bits, ones, words)
+
+    def modexp_load_clocks(self, words: int) -> int:
+        """Busy clocks until the public-key unit has loaded its operands and
+        found an even modulus: ``2 * words' + 1``, ``words'`` rounded up to
+        whole 64-bit digits."""
+        return 2 * (-(-words // 2) * 2) + 1
+
+    def rng_clocks(self, command) -> int:
+        """Busy clocks of an accepted random-number-generator command (a
+        :class:`~pacsim.hdl.engines.drbg.DrbgCommand`; GENERATE of one block)."""
+        from ..hdl.engines.drbg import DrbgCommand
+        drbg = _drbg()
+        return {DrbgCommand.INSTANTIATE: drbg.instantiate_clocks, DrbgCommand.RESEED: drbg.reseed_clocks,
+                DrbgCommand.GENERATE: drbg.generate_clocks(1),
+                DrbgCommand.UNINSTANTIATE: drbg.uninstantiate_clocks}[DrbgCommand(command)]
+
+    def rng_generate_clocks(self, blocks: int) -> int:
+        """Busy clocks of one GENERATE request of ``blocks`` 128-bit blocks (a RANDOM job's)."""
+        return _drbg().generate_clocks(blocks)
+
+    def rng_power_on_clocks(self) -> int:
+        """Clocks the random number generator is busy after a reset (its known-answer self-test)."""
+        return _drbg().power_on_clocks
+
+
+@functools.cache
+def _drbg():
+    """The card's random number generator, for its timing attributes."""
+    from ..hdl.engines.drbg import CtrDrbg
+    return CtrDrbg()
 
 
 @functools.cache

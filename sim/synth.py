@@ -24,8 +24,12 @@ def _designs():
     from ..hdl.ring_engine import RingEngine
     from ..hdl.engines.aes import AesCore
     from ..hdl.engines.des import DesCore, TripleDesCore
+    from ..hdl.engines.drbg import CtrDrbg
     from ..hdl.engines.hmac import Hmac
+    from ..hdl.engines.lzs_compress import LzsCompressor
+    from ..hdl.engines.lzs_decompress import LzsDecompressor
     from ..hdl.engines.md5 import Md5Core
+    from ..hdl.engines.modexp import ModExp
     from ..hdl.engines.sha1 import Sha1Core
     from ..hdl.pci_master import PciMaster
     from ..hdl.pci_target import PciTarget
@@ -43,6 +47,10 @@ def _designs():
         "cipher_unit": lambda: CipherUnit(),
         "mac_unit": lambda: MacUnit(),
         "ring_engine": lambda: RingEngine(128, 512, counter_bits=8),
+        "lzs_compress": lambda: LzsCompressor(),
+        "lzs_decompress": lambda: LzsDecompressor(),
+        "modexp": lambda: ModExp(),
+        "drbg": lambda: CtrDrbg(),
     }
 
 

@@ -9,20 +9,36 @@ contract, never from either implementation: crypto outputs come from
 :data:`CHECKS` lists them all. Data is random from fixed seeds; a job moves
 at most 64 KiB and a check runs few jobs, so the RTL runs them in seconds.
 Waits are for INTA# or bounded polls, never assumed latencies. No check
-needs more than 4 channels open at once.
+needs more than 4 channels open at once. Compressed streams are held
+against :func:`pacsim.sim.lzs_model.hardware_compress` (the card's
+compressor, bit for bit) and the software reference ``host/lzs.py``; the
+public-key checks use 512- and 768-bit moduli with exponents of at most 160
+bits (at most about 81 000 PCI clocks per operation on the RTL), the random
+number generator is held against ``host/drbg.py``.
 """
 import random
 
+from cryptography.hazmat.primitives.asymmetric import dh
+
 from crypto_reference import (FIPS81_DES_CBC, FIPS113_DES_MAC, cipher_reference, hash_vectors, mac_reference,
                               nist_cipher_vectors, rfc2202_vectors)
+from test_lzs_reference import HAND_STREAMS, bitstream, corpus, mutate, outcome
 from pacsim.hdl.layouts import (ALG_COUNTERS, CHANNEL_COUNTERS, CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CMD, CONTEXT,
-                                COUNTER_KINDS, MAC_DIGEST_BYTES, MAX_SEGMENTS, NO_CHANNEL, RESULT, AlgUnit,
-                                CipherAlg, CipherMode, Direction, IvSource, MacAlg, Opcode, ResultStatus, Service,
-                                alg_unit)
+                                COUNTER_KINDS, MAC_DIGEST_BYTES, MAX_SEGMENTS, NO_CHANNEL, RANDOM_MAX_BYTES, RESULT,
+                                AlgUnit, CipherAlg, CipherMode, CompAlg, Direction, IvSource, MacAlg, Opcode, ResultStatus,
+                                Service, alg_unit)
+from pacsim.hdl.engines.drbg import DrbgCommand, DrbgStatus
+from pacsim.hdl.engines.modexp import ModExpSlot, ModExpStatus, modexp_clocks
 from pacsim.hdl.regmap import BAR0, CONFIG, IDENTITY, MAX_CHANNELS, PCI_IDS, RINGS, VERSION, WINDOWS, Access
-from pacsim.host.device import COUNTERS, PacDevice
-from pacsim.host.errors import CardTimeout, ChannelsExhausted, JobFailed, MasterAbort, RingAborted, RingFull
+from pacsim.host.device import COUNTERS, PacDevice, lzs_bound
+from pacsim.host.drbg import CtrDrbg
+from pacsim.host.errors import (CardTimeout, ChannelsExhausted, InvalidArgument, JobFailed, MasterAbort, PkFailed,
+                                RingAborted, RingFull, RngFailed)
 from pacsim.host.jobs import DriverStatus, Job
+from pacsim.host.lzs import LzsBadOffset, LzsOverflow, LzsTruncated, decompress
+from pacsim.host.lzs import compress as lzs_compress
+from pacsim.host.pk import GROUPS, value_of, words_of
+from pacsim.sim.lzs_model import hardware_compress
 
 #: A DMA address no target claims: outside host memory and outside the MMIO
 #: window of both buses (host memory is well below 1 GiB on both).
@@ -35,6 +51,8 @@ INTA_SETTLE_CLOCKS = 16
 POLL_CLOCKS = 20_000
 #: ESP header before the IV: SPI and sequence number, bytes.
 ESP_HEADER = 8
+#: 32-bit words of each PK_OPERANDS slot (the window's entry size).
+PK_SLOT_WORDS = WINDOWS["PK_OPERANDS"][1] // 4
 
 
 # -- helpers -----------------------------------------------------------------
@@ -75,6 +93,11 @@ def lanes(byte_enables: int) -> int:
 def writable_mask(reg) -> int:
     """Bits of ``reg`` that store what software writes (RW fields)."""
     return sum(f.mask for f in reg.fields if f.access is Access.RW)
+
+
+def trigger_mask(reg) -> int:
+    """Bits of ``reg`` whose 1 triggers an action (W1S fields)."""
+    return sum(f.mask for f in reg.fields if f.access is Access.W1S)
 
 
 def burst_bytes(dev) -> int:
@@ -227,8 +250,9 @@ async def check_probe_finds_card(bus):
     for name in ("vendor_id", "device_id", "revision_id", "class_code"):
         assert getattr(ident, name) == PCI_IDS[name], f"identity {name}={getattr(ident, name):#x}"
     assert ident.version == VERSION, f"version {ident.version}; expected {VERSION}"
-    assert ident.caps["copy"] == ident.caps["crypto"] == ident.caps["hash"] == 1, \
-        f"CAPS {ident.caps}: a command is missing"
+    for name in ("copy", "crypto", "hash", "compression", "pk", "rng"):
+        assert ident.caps[name] == 1, f"CAPS {ident.caps}: {name} is missing"
+    assert 16 <= ident.pk_words <= PK_SLOT_WORDS, f"PK_STATUS.max_words = {ident.pk_words}"
     assert ident.caps["burst_words"] >= 1, f"CAPS {ident.caps}: no DMA burst"
     assert 1 <= ident.channels <= MAX_CHANNELS, f"CHANNELS.count = {ident.channels}"
     assert ident.bar0_size == BAR0.size
@@ -237,7 +261,7 @@ async def check_probe_finds_card(bus):
     assert dev.bar0 % BAR0.size == 0, f"BAR0 at {dev.bar0:#x} is not aligned to its size"
     assert (await dev.read("IDENT")).to_bytes(4, "big") == b"PAC1"
     assert await dev.read("IDENT") == IDENTITY
-    assert await dev.read_fields("INT_ENABLE") == {"result": 1, "ring_error": 1}
+    assert await dev.read_fields("INT_ENABLE") == {"result": 1, "ring_error": 1, "pk": 1}
     assert await dev.read_fields("RING_CTRL") == {"kick": 0, "enable": 1}
     assert await dev.read_fields("COALESCE") == {"count": 1, "timeout": 0}
     status = await dev.read_fields("RING_STATUS")
@@ -375,14 +399,17 @@ async def check_scratch_read_write(bus):
                                   f"{byte_enables:#06b}: {word:#010x}; expected {expected:#010x}")
 
 
-def implemented_offsets(channels: int) -> set:
-    """BAR0 offsets the contract implements for a card of ``channels`` channels."""
+def implemented_offsets(channels: int, pk_words: int) -> set:
+    """BAR0 offsets the contract implements for a card of ``channels``
+    channels and ``pk_words`` words per public-key operand slot."""
     offsets = {reg.offset for reg in BAR0}
     for name, layout, entries in (("ALG_COUNTERS", ALG_COUNTERS, len(AlgUnit)),
                                   ("CHANNEL_COUNTERS", CHANNEL_COUNTERS, channels),
                                   ("CONTEXT", CONTEXT, channels)):
         base, size = WINDOWS[name]
         offsets |= {base + n * size + reg.offset for n in range(entries) for reg in layout}
+    base, size = WINDOWS["PK_OPERANDS"]
+    offsets |= {base + slot * size + 4 * word for slot in ModExpSlot for word in range(pk_words)}
     return offsets
 
 
@@ -393,9 +420,11 @@ async def check_unimplemented_bar0_offsets(bus):
     dev = await fresh_device(bus)
     channels = dev.identity.channels
     await dev.write("SCRATCH", 0x1234_5678)
-    implemented = implemented_offsets(channels)
+    implemented = implemented_offsets(channels, dev.identity.pk_words)
     first_window = min(base for base, _ in WINDOWS.values())
     candidates = set(range(0, first_window, 4))
+    base, size = WINDOWS["PK_OPERANDS"]
+    candidates |= set(range(base + len(ModExpSlot) * size - 8, base + len(ModExpSlot) * size + 8, 4))
     for name, entries in (("ALG_COUNTERS", len(AlgUnit)), ("CHANNEL_COUNTERS", channels), ("CONTEXT", channels)):
         base, size = WINDOWS[name]
         for n in {0, entries - 1, entries, entries + 1} & set(range(MAX_CHANNELS)):
@@ -444,11 +473,11 @@ async def check_int_status_rw1c(bus):
     async with Buffers(bus) as buffers:
         src, dst = buffers.filled(rng.randbytes(64)), buffers.alloc(64)
         await dev.submit([Job(Opcode.COPY, src, dst)])
-        assert await poll(dev, "INT_STATUS", lambda f: f["result"]) == {"result": 1, "ring_error": 0}
+        assert await poll(dev, "INT_STATUS", lambda f: f["result"]) == {"result": 1, "ring_error": 0, "pk": 0}
         await dev.write("CMD_RING_BASE", UNCLAIMED_ADDRESS)     # the next command read fails
         await dev.kick()
         both = await poll(dev, "INT_STATUS", lambda f: f["ring_error"])
-        assert both == {"result": 1, "ring_error": 1}, both
+        assert both == {"result": 1, "ring_error": 1, "pk": 0}, both
         status = await dev.read_fields("RING_STATUS")
         assert status["aborted"] == 1 and status["abort_status"] == ResultStatus.MASTER_ABORT, status
     assert not await bus.wait_interrupt(INTA_SETTLE_CLOCKS), "INTA# asserted with INT_ENABLE = 0"
@@ -460,10 +489,10 @@ async def check_int_status_rw1c(bus):
     assert await bus.wait_interrupt(INTA_SETTLE_CLOCKS), "INTA# not asserted for an enabled result"
     assert (await dev.config_status())["interrupt_status"] == 1
     await dev.write("INT_STATUS", BAR0.INT_STATUS.encode(ring_error=1))
-    assert await dev.read_fields("INT_STATUS") == {"result": 1, "ring_error": 0}
+    assert await dev.read_fields("INT_STATUS") == {"result": 1, "ring_error": 0, "pk": 0}
     assert await bus.wait_interrupt(INTA_SETTLE_CLOCKS) and bus.interrupt_asserted()
     await dev.write("INT_STATUS", BAR0.INT_STATUS.encode(result=1))
-    assert await dev.read_fields("INT_STATUS") == {"result": 0, "ring_error": 0}
+    assert await dev.read_fields("INT_STATUS") == {"result": 0, "ring_error": 0, "pk": 0}
     assert not await bus.wait_interrupt(INTA_SETTLE_CLOCKS), "INTA# stays asserted after clearing"
     assert (await dev.config_status())["interrupt_status"] == 0
 
@@ -477,7 +506,18 @@ async def check_w1s_fields_read_zero(bus):
     """Writing 1 to a W1S field triggers its action; the field reads 0."""
     dev = await fresh_device(bus)
     triggers = {reg.name for reg in BAR0 if any(f.access is Access.W1S for f in reg.fields)}
-    assert triggers == {"CONTROL", "RING_CTRL"}, f"W1S registers {triggers}: extend this check"
+    assert triggers == {"CONTROL", "RING_CTRL", "PK_CONTROL", "RNG_CONTROL"}, \
+        f"W1S registers {triggers}: extend this check"
+
+    await dev.write("PK_SIZE", 0)                              # start: BAD_SIZE at once
+    await dev.write("PK_CONTROL", BAR0.PK_CONTROL.encode(start=1, abort=1))
+    assert await dev.read("PK_CONTROL") == 0, "PK_CONTROL start/abort read back 1"
+    assert (await poll(dev, "INT_STATUS", lambda f: f["pk"]))["pk"] == 1
+    assert (await dev.read_fields("PK_STATUS"))["status"] == ModExpStatus.BAD_SIZE
+    await dev.write("INT_STATUS", BAR0.INT_STATUS.encode(pk=1))
+    await poll(dev, "RNG_STATUS", lambda f: not f["busy"])
+    await dev.write("RNG_CONTROL", BAR0.RNG_CONTROL.encode(command=DrbgCommand.GENERATE, start=1))
+    assert await dev.read_fields("RNG_CONTROL") == {"command": DrbgCommand.GENERATE, "start": 0}
 
     await dev.write("SCRATCH", 0x5A5A_5A5A)
     await dev.write("CONTROL", BAR0.CONTROL.encode(reset=1))
@@ -492,8 +532,10 @@ async def check_w1s_fields_read_zero(bus):
 
 async def check_control_reset_restores_registers(bus):
     """CONTROL.reset puts every BAR0 register and counter back to its reset
-    value (CAPS and CHANNELS are the build's), keeps channel contexts, and
-    leaves configuration space alone."""
+    value (CAPS, CHANNELS and PK_STATUS.max_words are the build's; the
+    public-key unit and the random number generator included, the latter
+    after its self-test), keeps channel contexts, and leaves configuration
+    space alone."""
     dev = await fresh_device(bus)
     rng = random.Random(2)
     key, mac_key = cipher_key(rng, CipherAlg.AES128), rng.randbytes(20)
@@ -502,17 +544,22 @@ async def check_control_reset_restores_registers(bus):
     packet, skip = esp_packet(rng, 16, 64)
     encoded = await dev.encode(packet, skip=skip, cipher=cipher, mac=mac)
     await copy_and_verify(dev, rng, 256)                        # counters move
+    await dev.rng_instantiate(rng.randbytes(48))                # RNG_OUTPUT, RNG_STATUS, PK_STATUS, PK_CLOCKS move
+    await dev.random(16)
+    assert await dev.modexp(3, 5, 7) == 5
     contexts = {n: await bus.mem_read(window_address(dev, "CONTEXT", n), CONTEXT.size // 4)
                 for n in (cipher.number, mac.number)}
 
     await dev.write("RING_CTRL", 0)                             # stop the card before scribbling
     for reg in BAR0:
-        if writable_mask(reg) and reg is not BAR0.RING_CTRL:
-            await dev.write(reg.name, rng.getrandbits(32))
+        if writable_mask(reg) and reg is not BAR0.RING_CTRL:       # no W1S action triggered
+            await dev.write(reg.name, rng.getrandbits(32) & ~trigger_mask(reg))
     build = {name: await dev.read(name) for name in ("CAPS", "CHANNELS")}
+    build["PK_STATUS"] = BAR0.PK_STATUS.encode(max_words=dev.identity.pk_words)
     config = {reg.name: await dev.config_read(reg.name) for reg in CONFIG}
 
     await dev.write("CONTROL", BAR0.CONTROL.encode(reset=1))
+    await poll(dev, "RNG_STATUS", lambda f: not f["busy"])      # a power-on self-test may follow a reset
 
     for reg in BAR0:
         word = await dev.read(reg.name)
@@ -563,7 +610,7 @@ async def check_reset_with_jobs_in_flight(bus):
                [(tag, DriverStatus.LOST_TO_RESET, job) for tag, job in zip(tags, jobs)], lost
         assert dev.driver_counters["jobs_lost"] == 4 and dev.in_flight == 0
         assert not await bus.wait_interrupt(8 * length // 4), "an interrupt for jobs lost to reset"
-        assert await dev.read_fields("INT_STATUS") == {"result": 0, "ring_error": 0}
+        assert await dev.read_fields("INT_STATUS") == {"result": 0, "ring_error": 0, "pk": 0}
         assert await dev.read("JOBS") == 0
         for name in RINGS:
             assert (await dev.read_fields(f"{name}_RING_INDEX"))["index"] == 0, f"{name} index after reset"
@@ -1000,7 +1047,7 @@ async def check_interrupt_disable(bus):
         assert "2000 PCI clocks" in str(error), str(error)
         assert not bus.interrupt_asserted(), "INTA# asserted with interrupt_disable = 1"
         assert (await dev.config_status())["interrupt_status"] == 1
-        assert await dev.read_fields("INT_STATUS") == {"result": 1, "ring_error": 0}
+        assert await dev.read_fields("INT_STATUS") == {"result": 1, "ring_error": 0, "pk": 0}
         assert bus.host_read(dst.address, length) == data
         await dev.set_command(interrupt_disable=0)
         assert await bus.wait_interrupt(INTA_SETTLE_CLOCKS), "INTA# not asserted once re-enabled"
@@ -1301,7 +1348,549 @@ async def check_channel_and_alg_counters(bus):
     assert await dev.read("JOBS") == jobs
 
 
+
+# -- compression (COMPRESS / DECOMPRESS) ---------------------------------------------------
+
+def lzs_packets(rng, sizes, kinds=("text", "zeros", "random")) -> list:
+    """Packets of ``sizes`` bytes, cycling through corpus ``kinds``."""
+    return [corpus(rng, kinds[n % len(kinds)], size) for n, size in enumerate(sizes)]
+
+
+async def open_comp_pair(dev) -> tuple:
+    return (await dev.open_comp_channel(Direction.ENCODE), await dev.open_comp_channel(Direction.DECODE))
+
+
+def lzs_job(opcode, buffers, data: bytes, destination, channel, **options) -> Job:
+    """A COMPRESS/DECOMPRESS job of ``data`` (a buffer of whole dwords, junk
+    after the data) into ``destination`` (segments)."""
+    padded = -(-len(data) // 4) * 4 or 4
+    source = buffers.filled(data + bytes([0xC3]) * (padded - len(data)))
+    return Job(opcode, source, destination, length=len(data), comp=channel, **options)
+
+
+async def check_lzs_round_trips(bus):
+    """COMPRESS of 0..1500-byte packets (text, zeros, random) writes the
+    card's compressor stream (sim/lzs_model.hardware_compress, bit for bit),
+    which the software reference decodes to the packet; DECOMPRESS of the
+    software compressor's streams gives the packets back; RESULT.BYTES is
+    the exact output length, zero-padded to the dword, nothing written past
+    it."""
+    dev = await fresh_device(bus)
+    rng = random.Random(40)
+    encoder, decoder = await open_comp_pair(dev)
+    sizes = (0, 1, 2, 3, 4, 5, 7, 64, 257, 1000, 1500, 1499)
+    packets = lzs_packets(rng, sizes)
+    async with Buffers(bus) as buffers:
+        jobs, places = [], []
+        for packet in packets:
+            room = lzs_bound(len(packet)) + 4
+            destination = buffers.alloc(-(-room // 4) * 4 + GUARD)
+            background = rng.randbytes(destination.size)
+            bus.host_write(destination.address, background)
+            jobs.append(lzs_job(Opcode.COMPRESS, buffers, packet, (destination.address, destination.size - GUARD),
+                                encoder))
+            places.append((destination, background))
+        streams = []
+        for packet, job, result, (destination, background) in zip(packets, jobs, await dev.run(jobs), places):
+            what = f"COMPRESS of {len(packet)} bytes"
+            expected = hardware_compress(packet)
+            assert (result.status, result.bytes) == (ResultStatus.OK, len(expected)), \
+                f"{what}: {result.status!r}, {result.bytes} bytes; expected OK, {len(expected)}"
+            written = -(-len(expected) // 4) * 4
+            out = bus.host_read(destination.address, destination.size)
+            assert out[:len(expected)] == expected, f"{what}: not the card compressor's stream"
+            assert out[len(expected):written] == bytes(written - len(expected)), f"{what}: padding not zero"
+            assert out[written:] == background[written:], f"{what}: wrote past its output"
+            assert decompress(out[:len(expected)], len(packet)) == packet, f"{what}: does not decode"
+            streams.append(out[:len(expected)])
+        for packet, stream in zip(packets, streams):
+            if len(packet) >= 64 and not any(packet):
+                assert len(stream) <= 8 + len(packet) // 24, f"{len(packet)} zeros compressed to {len(stream)} bytes"
+
+        jobs = []
+        for packet in packets:
+            stream = lzs_compress(packet)
+            destination = buffers.alloc(max(-(-len(packet) // 4) * 4, 4))
+            jobs.append(lzs_job(Opcode.DECOMPRESS, buffers, stream, destination, decoder))
+        for packet, job, result in zip(packets, jobs, await dev.run(jobs)):
+            assert (result.status, result.bytes) == (ResultStatus.OK, len(packet)), \
+                f"DECOMPRESS to {len(packet)} bytes: {result.status!r}, {result.bytes} bytes"
+            (address, _), = job.destination_segments()
+            assert bus.host_read(address, len(packet)) == packet, f"DECOMPRESS to {len(packet)} bytes"
+    for packet in packets[6:9]:
+        assert await dev.decompress(await dev.compress(packet, channel=encoder), channel=decoder,
+                                    limit=len(packet)) == packet
+
+
+async def check_lzs_hand_written_streams(bus):
+    """DECOMPRESS of streams written by hand from the bitstream definition
+    (literals, both offset forms, every length code, overlapping matches,
+    the end marker with and without padding), also with junk after the end
+    marker, in one batch; and scattered over 3 source and 3 destination
+    segments."""
+    dev = await fresh_device(bus)
+    decoder = await dev.open_comp_channel(Direction.DECODE)
+    cases = [(stream, expected) for stream, expected in HAND_STREAMS.values()]
+    cases += [(stream + b"\xff\x00\x12", expected) for stream, expected in list(HAND_STREAMS.values())[:6]]
+    async with Buffers(bus) as buffers:
+        jobs = [lzs_job(Opcode.DECOMPRESS, buffers, stream, buffers.alloc(max(-(-len(expected) // 4) * 4, 4)),
+                        decoder) for stream, expected in cases]
+        for (stream, expected), job, result in zip(cases, jobs, await dev.run(jobs)):
+            what = f"stream {stream.hex()}"
+            assert (result.status, result.bytes) == (ResultStatus.OK, len(expected)), \
+                f"{what}: {result.status!r}, {result.bytes} bytes; expected OK, {len(expected)}"
+            (address, _), = job.destination_segments()
+            assert bus.host_read(address, len(expected)) == expected, what
+        stream, expected = HAND_STREAMS["11-bit offset 130"]
+        source = buffers.filled(stream)
+        destination = buffers.alloc(144)
+        pieces = [(source.address, 8), (source.address + 8, 4), (source.address + 12, source.size - 12)]
+        outs = [(destination.address, 4), (destination.address + 4, 64), (destination.address + 68, 76)]
+        result = await run_one(dev, Job(Opcode.DECOMPRESS, pieces, outs, length=len(stream), comp=decoder))
+        assert (result.status, result.bytes) == (ResultStatus.OK, len(expected)), result
+        assert bus.host_read(destination.address, len(expected)) == expected, "scattered DECOMPRESS"
+
+
+async def check_lzs_stream_errors(bus):
+    """Malformed streams and small destinations: STREAM_BAD_OFFSET,
+    STREAM_TRUNCATED, OUTPUT_OVERFLOW, each with the bytes decoded before the
+    error written (the reference's LzsError.output, zero-padded to the
+    dword) and nothing past the destination; COMPRESS into a destination too
+    small writes what fits and reports OUTPUT_OVERFLOW; each counts as FAIL."""
+    dev = await fresh_device(bus)
+    rng = random.Random(41)
+    encoder, decoder = await open_comp_pair(dev)
+    literals = " ".join(f"0 {b:08b}" for b in b"ABCDEFGH")
+    run_of_100 = lzs_compress(bytes(100))
+    cases = [                                            # (stream, destination bytes, error class)
+        (bitstream("1 0 00000000000 00 1 1 0000000"), 16, LzsBadOffset),          # 11-bit offset 0
+        (bitstream("0 01000001 1 1 0000010 00 1 1 0000000"), 16, LzsBadOffset),   # offset beyond output
+        (bitstream(f"{literals} 1 0 00000001001 00 1 1 0000000"), 16, LzsBadOffset),
+        (b"", 16, LzsTruncated),
+        (bitstream(literals), 16, LzsTruncated),                                  # no end marker
+        (bitstream("0 01000001 1 1 0000001 1111 1111 11"), 64, LzsTruncated),     # inside a length field
+        (HAND_STREAMS["length 23"][0], 24, LzsOverflow),                          # 26 bytes into 24
+        (run_of_100, 96, LzsOverflow),
+        (HAND_STREAMS["literals"][0], 4, None),                                   # fits exactly: OK
+    ]
+    before = await dev.channel_counters(decoder)
+    async with Buffers(bus) as buffers:
+        for stream, room, error in cases:
+            what = f"DECOMPRESS of {stream.hex() or 'nothing'} into {room} bytes"
+            region = buffers.alloc(room + GUARD)
+            background = rng.randbytes(region.size)
+            bus.host_write(region.address, background)
+            result = await run_one(dev, lzs_job(Opcode.DECOMPRESS, buffers, stream, (region.address, room), decoder))
+            expected_error, output = outcome(stream, room)
+            assert expected_error is error, f"{what}: the reference gives {expected_error}"
+            status = {None: ResultStatus.OK, LzsBadOffset: ResultStatus.STREAM_BAD_OFFSET,
+                      LzsTruncated: ResultStatus.STREAM_TRUNCATED, LzsOverflow: ResultStatus.OUTPUT_OVERFLOW}[error]
+            assert (result.status, result.bytes) == (status, len(output)), \
+                f"{what}: {result.status!r}, {result.bytes} bytes; expected {status!r}, {len(output)}"
+            written = -(-len(output) // 4) * 4
+            out = bus.host_read(region.address, region.size)
+            assert out[:len(output)] == output, f"{what}: the bytes before the error"
+            assert out[len(output):written] == bytes(written - len(output)), f"{what}: padding not zero"
+            assert out[written:] == background[written:], f"{what}: wrote past its output"
+        failures = sum(error is not None for _, _, error in cases)
+        after = await dev.channel_counters(decoder)
+        assert (after["fail"] - before["fail"], after["good"] - before["good"]) == (failures, 1), \
+            f"decoder counters {before} -> {after}"
+
+        packet = rng.randbytes(200)
+        stream = hardware_compress(packet)
+        region = buffers.alloc(64 + GUARD)
+        background = rng.randbytes(region.size)
+        bus.host_write(region.address, background)
+        result = await run_one(dev, lzs_job(Opcode.COMPRESS, buffers, packet, (region.address, 64), encoder))
+        assert (result.status, result.bytes) == (ResultStatus.OUTPUT_OVERFLOW, 64), \
+            f"COMPRESS of 200 random bytes into 64: {result.status!r}, {result.bytes} bytes"
+        assert bus.host_read(region.address, region.size) == stream[:64] + background[64:], \
+            "COMPRESS overflow: not the stream's first 64 bytes, or written past the destination"
+        error = await raises(JobFailed, dev.compress(packet, channel=encoder, limit=len(packet)))
+        assert error.status is ResultStatus.OUTPUT_OVERFLOW, error
+        error = await raises(JobFailed, dev.decompress(bitstream(literals), channel=decoder, limit=100))
+        assert error.status is ResultStatus.STREAM_TRUNCATED and error.bytes == 8, error
+        assert (await dev.channel_counters(encoder))["fail"] == 2
+
+
+async def check_lzs_mutated_streams(bus):
+    """Thirty-two random and mutated streams (bit flips, truncations, random
+    bytes) DECOMPRESSed in one batch into small guarded destinations: each
+    ends as the software reference says (OK or the stream error, the same
+    bytes decoded), nothing is written past its output, and the card takes
+    the next good job."""
+    dev = await fresh_device(bus)
+    rng = random.Random(49)
+    decoder = await dev.open_comp_channel(Direction.DECODE)
+    streams = [mutate(rng, lzs_compress(corpus(rng, rng.choice(("text", "binary", "zeros")), rng.randrange(1, 300))))
+               for _ in range(24)]
+    streams += [rng.randbytes(rng.randrange(1, 64)) for _ in range(8)]
+    statuses = {None: ResultStatus.OK, LzsBadOffset: ResultStatus.STREAM_BAD_OFFSET,
+                LzsTruncated: ResultStatus.STREAM_TRUNCATED, LzsOverflow: ResultStatus.OUTPUT_OVERFLOW}
+    async with Buffers(bus) as buffers:
+        jobs, regions = [], []
+        for stream in streams:
+            room = 4 * rng.randrange(1, 80)
+            region = buffers.alloc(room + GUARD)
+            background = rng.randbytes(region.size)
+            bus.host_write(region.address, background)
+            jobs.append(lzs_job(Opcode.DECOMPRESS, buffers, stream, (region.address, room), decoder))
+            regions.append((stream, room, region, background))
+        results = await dev.run(jobs)
+        errors = 0
+        for index, ((stream, room, region, background), result) in enumerate(zip(regions, results)):
+            error, output = outcome(stream, room)
+            errors += error is not None
+            what = f"mutated stream {index} ({len(stream)} bytes, {room}-byte destination)"
+            assert (result.status, result.bytes) == (statuses[error], len(output)), \
+                f"{what}: {result.status!r}, {result.bytes} bytes; the reference: {error}, {len(output)} bytes"
+            written = -(-len(output) // 4) * 4
+            out = bus.host_read(region.address, region.size)
+            assert out[:len(output)] == output and out[written:] == background[written:], f"{what}: output"
+        assert errors >= 16, f"only {errors} of {len(streams)} streams were malformed"
+        packet = corpus(rng, "text", 300)
+        assert await dev.decompress(lzs_compress(packet), channel=decoder, limit=300) == packet
+
+
+async def check_lzs_validation(bus):
+    """COMPRESS/DECOMPRESS validation in the card's order (BAD_OPCODE,
+    BAD_CHANNEL, CHANNEL_CLOSED, CHANNEL_MISMATCH, BAD_CONTEXT, BAD_LENGTH);
+    only the compression slot is used (a cipher or MAC channel named is a
+    mismatch); refused jobs write nothing; other opcodes ignore the
+    compression slot; RESULT echoes it."""
+    dev = await fresh_device(bus)
+    rng = random.Random(42)
+    encoder, decoder = await open_comp_pair(dev)
+    mac = await dev.open_mac_channel(MacAlg.SHA1, Direction.ENCODE)
+    spare = await dev.open_comp_channel(Direction.ENCODE)
+    closed = spare.number
+    await dev.close_channel(spare)
+    beyond = dev.identity.channels
+    packet = corpus(rng, "text", 100)
+    async with Buffers(bus) as buffers:
+        src, dst = buffers.filled(packet), buffers.alloc(256)
+        background = rng.randbytes(256)
+        bus.host_write(dst.address, background)
+        job = lambda opcode=Opcode.COMPRESS, **slots: Job(opcode, src, dst, length=len(packet), **slots)
+        cases = [
+            ("no compression channel", job(), ResultStatus.CHANNEL_MISMATCH),
+            ("a DECODE channel for COMPRESS", job(comp=decoder), ResultStatus.CHANNEL_MISMATCH),
+            ("an ENCODE channel for DECOMPRESS", job(Opcode.DECOMPRESS, comp=encoder), ResultStatus.CHANNEL_MISMATCH),
+            ("a MAC channel in the compression slot", job(comp=mac), ResultStatus.CHANNEL_MISMATCH),
+            ("a cipher-slot channel named", job(comp=encoder, cipher=mac), ResultStatus.CHANNEL_MISMATCH),
+            ("a MAC channel named", job(comp=encoder, mac=mac), ResultStatus.CHANNEL_MISMATCH),
+            ("a compression channel in the MAC slot of HASH", job(Opcode.HASH, mac=encoder),
+             ResultStatus.CHANNEL_MISMATCH),
+            ("a closed compression channel", job(comp=closed), ResultStatus.CHANNEL_CLOSED),
+            ("closed before mismatch", job(comp=closed, cipher=mac), ResultStatus.CHANNEL_CLOSED),
+            ("closed before bad length", job(comp=closed, skip=4), ResultStatus.CHANNEL_CLOSED),
+            ("mismatch before bad length", job(comp=decoder, skip=4), ResultStatus.CHANNEL_MISMATCH),
+            ("a skip", job(comp=encoder, skip=4), ResultStatus.BAD_LENGTH),
+            ("source shorter than length", Job(Opcode.COMPRESS, (src.address, 96), dst, length=100, comp=encoder),
+             ResultStatus.BAD_LENGTH),
+            ("an unknown opcode", job((1 << CMD.CONTROL.opcode.width) - 1, comp=encoder), ResultStatus.BAD_OPCODE),
+        ]
+        if beyond < NO_CHANNEL:
+            cases += [("a channel beyond CHANNELS.count", job(comp=beyond), ResultStatus.BAD_CHANNEL),
+                      ("bad channel before bad length", job(Opcode.DECOMPRESS, comp=beyond, skip=4),
+                       ResultStatus.BAD_CHANNEL)]
+        for what, refused, status in cases:
+            result = await run_one(dev, refused)
+            assert result.status is status, f"{what}: {result.status!r}; expected {status!r}"
+            assert_untouched(bus, dst, background, what)
+
+        config = CONTEXT.CONFIG
+        address = window_address(dev, "CONTEXT", encoder.number, config)
+        (good,) = await bus.mem_read(address)
+        unknown = max(set(range(1 << config.alg.width)) - {int(a) for a in CompAlg})
+        for alg in (0, unknown):
+            await bus.mem_write(address, [config.encode(**{**config.decode(good), "alg": alg})])
+            result = await run_one(dev, job(comp=encoder, skip=4))
+            assert result.status is ResultStatus.BAD_CONTEXT, f"compression alg {alg}: {result.status!r}"
+        await bus.mem_write(address, [good])
+        assert await dev.compress(packet, channel=encoder) == hardware_compress(packet)
+
+        digest = await run_one(dev, Job(Opcode.HASH, src, buffers.alloc(32), length=len(packet), mac=mac,
+                                        comp=decoder))
+        assert digest.status is ResultStatus.OK, f"HASH with a compression slot: {digest.status!r}"
+        copied = await run_one(dev, Job(Opcode.COPY, src, buffers.alloc(128), comp=closed))
+        assert copied.status is ResultStatus.OK, f"COPY with a compression slot: {copied.status!r}"
+        enabled = await dev.read("INT_ENABLE")
+        await dev.write("INT_ENABLE", 0)
+        slot = dev.rings["RES"].head
+        await dev.submit([Job(Opcode.COPY, src, buffers.alloc(128), comp=encoder)])
+        await poll(dev, "INT_STATUS", lambda f: f["result"])
+        echo = RESULT.BYTES.decode(dev.rings["RES"].read(slot)["BYTES"])
+        assert echo == {"bytes": len(packet), "comp_channel": encoder.number}, f"RESULT.BYTES of a COPY: {echo}"
+        await dev.write("INT_ENABLE", enabled)
+        (result,) = await dev.collect()
+        assert result.ok, result
+
+
+async def check_lzs_counters(bus):
+    """COMPRESS counts as an encode, DECOMPRESS as a decode, on the
+    compression channel (BYTES += length of good jobs) and on AlgUnit.LZS:
+    good, fail (stream errors, overflow) and discard (refused)."""
+    dev = await fresh_device(bus)
+    rng = random.Random(43)
+    encoder, decoder = await open_comp_pair(dev)
+    channels = {encoder.number: dict.fromkeys(("good", "fail", "discard", "bytes"), 0),
+                decoder.number: dict.fromkeys(("good", "fail", "discard", "bytes"), 0)}
+    unit = dict.fromkeys(COUNTER_KINDS, 0)
+    before = await dev.read("JOBS")
+    packets = lzs_packets(rng, (30, 0, 700))
+    for packet in packets:
+        stream = await dev.compress(packet, channel=encoder)
+        assert await dev.decompress(stream, channel=decoder, limit=len(packet)) == packet
+        channels[encoder.number]["good"] += 1
+        channels[decoder.number]["good"] += 1
+        channels[encoder.number]["bytes"] += len(packet)
+        channels[decoder.number]["bytes"] += len(stream)
+        unit["encode_good"] += 1
+        unit["decode_good"] += 1
+    await raises(JobFailed, dev.compress(rng.randbytes(100), channel=encoder, limit=64))
+    await raises(JobFailed, dev.decompress(b"\x00", channel=decoder, limit=16))
+    for channel, kind in ((encoder, "encode"), (decoder, "decode")):
+        channels[channel.number]["fail"] += 1
+        unit[f"{kind}_fail"] += 1
+    async with Buffers(bus) as buffers:
+        src, dst = buffers.filled(packets[0]), buffers.alloc(64)
+        for opcode, channel, kind in ((Opcode.COMPRESS, encoder, "encode"), (Opcode.DECOMPRESS, decoder, "decode"),
+                                      (Opcode.DECOMPRESS, encoder, "decode")):
+            refused = await run_one(dev, Job(opcode, src, dst, length=4, skip=4 if channel is not encoder
+                                             or opcode is Opcode.COMPRESS else 0, comp=channel))
+            assert refused.status in (ResultStatus.BAD_LENGTH, ResultStatus.CHANNEL_MISMATCH), refused
+            channels[channel.number]["discard"] += 1
+            unit[f"{kind}_discard"] += 1
+    for number, expected in channels.items():
+        assert await dev.channel_counters(number) == expected, f"channel {number} counters"
+    counters = await dev.alg_counters()
+    assert counters[AlgUnit.LZS] == unit, f"LZS unit counters {counters[AlgUnit.LZS]}; expected {unit}"
+    assert not any(any(c.values()) for u, c in counters.items() if u is not AlgUnit.LZS), counters
+    assert await dev.read("JOBS") - before == 2 * len(packets) + 2 + 3
+
+
+# -- public-key unit ---------------------------------------------------------------------------
+
+def odd_modulus(rng, bits: int) -> int:
+    return rng.getrandbits(bits) | 1 << (bits - 1) | 1
+
+
+async def pk_raw_start(dev, *, base: int, exponent: int, modulus: int, words: int, exp_bits: int) -> None:
+    """Operands straight into the PK_OPERANDS window, PK_SIZE, then start."""
+    for slot, value in ((ModExpSlot.BASE, base), (ModExpSlot.EXPONENT, exponent), (ModExpSlot.MODULUS, modulus)):
+        count = max(1, -(-value.bit_length() // 32), words if slot is not ModExpSlot.EXPONENT else 1)
+        count = min(count, dev.identity.pk_words)
+        await dev.bus.mem_write(window_address(dev, "PK_OPERANDS", slot), words_of(value, count))
+    await dev.write("PK_SIZE", BAR0.PK_SIZE.encode(words=words, exp_bits=exp_bits))
+    await dev.write("PK_CONTROL", BAR0.PK_CONTROL.encode(start=1))
+
+
+async def pk_wait(dev, clocks: int = POLL_CLOCKS) -> dict:
+    """Wait for INT_STATUS.pk; acknowledge it; PK_STATUS."""
+    await poll(dev, "INT_STATUS", lambda f: f["pk"], clocks)
+    await dev.write("INT_STATUS", BAR0.INT_STATUS.encode(pk=1))
+    return await dev.read_fields("PK_STATUS")
+
+
+async def check_modexp_against_pow(bus):
+    """modexp on 512- and 768-bit moduli (random odd ones and groups 0 and 1)
+    with 0..160-bit exponents, a base at or above the modulus, equals
+    Python's pow; the driver refuses what the unit cannot take."""
+    dev = await fresh_device(bus)
+    rng = random.Random(44)
+    assert dev.identity.pk_words >= 24, f"PK_STATUS.max_words = {dev.identity.pk_words}"
+    n512, n768 = odd_modulus(rng, 512), odd_modulus(rng, 768)
+    cases = [
+        (rng.getrandbits(511), rng.getrandbits(64) | 1 << 63, n512),
+        ((1 << 512) - 1, rng.getrandbits(160) | 1 << 159, n512),                 # base above the modulus
+        (n512, 65537, n512),                                                     # base = modulus: 0
+        (2, rng.getrandbits(128) | 1 << 127, GROUPS[1].prime),
+        (rng.getrandbits(767), rng.getrandbits(160) | 1 << 159, n768),
+        (rng.getrandbits(500), 0, GROUPS[0].prime),                              # exponent 0: 1
+        (rng.getrandbits(500), 1, n512),
+    ]
+    for base, exponent, modulus in cases:
+        got = await dev.modexp(base, exponent, modulus)
+        assert got == pow(base, exponent, modulus), \
+            f"{modulus.bit_length()}-bit modulus, {exponent.bit_length()}-bit exponent: wrong result"
+    max_bits = 32 * dev.identity.pk_words
+    for base, exponent, modulus in ((2, 3, n512 + 1), (2, 3, 1), (2, 3, 0), (-1, 3, n512), (2, -3, n512),
+                                    (2, 3, (1 << max_bits) + 1), (2, 1 << max_bits, n512)):
+        await raises(InvalidArgument, dev.modexp(base, exponent, modulus))
+    status = await dev.read_fields("PK_STATUS")
+    assert (status["busy"], status["status"]) == (0, ModExpStatus.OK), status
+
+
+async def check_modexp_statuses_and_interrupt(bus):
+    """The unit's statuses through its registers: an operation raises
+    INT_STATUS.pk (INTA# when enabled, RW1C); EVEN_MODULUS; BAD_SIZE (words 0
+    or above max_words, exp_bits above the slot); TIMEOUT by a tiny
+    PK_WATCHDOG (PK_CLOCKS just above it; the driver raises PkFailed);
+    ABORTED; the operand window is read-only while busy; afterwards the unit
+    works."""
+    dev = await fresh_device(bus)
+    rng = random.Random(45)
+    modulus, base, exponent = odd_modulus(rng, 512), rng.getrandbits(500), rng.getrandbits(64) | 1 << 63
+    await pk_raw_start(dev, base=base, exponent=exponent, modulus=modulus, words=16, exp_bits=64)
+    assert await bus.wait_interrupt(2 * modexp_clocks(512, 64) + POLL_CLOCKS), \
+        "no INTA# for a finished public-key operation"
+    assert (await dev.read_fields("INT_STATUS"))["pk"] == 1
+    status = await dev.read_fields("PK_STATUS")
+    assert (status["busy"], status["status"]) == (0, ModExpStatus.OK), status
+    assert await dev.read("PK_CLOCKS") > 0
+    result = await bus.mem_read(window_address(dev, "PK_OPERANDS", ModExpSlot.RESULT), 16)
+    assert value_of(result) == pow(base, exponent, modulus)
+    await dev.write("INT_STATUS", BAR0.INT_STATUS.encode(pk=1))
+    assert (await dev.read_fields("INT_STATUS"))["pk"] == 0
+    assert not await bus.wait_interrupt(INTA_SETTLE_CLOCKS), "INTA# stays asserted after clearing pk"
+
+    await dev.write("INT_ENABLE", BAR0.INT_ENABLE.encode(result=1, ring_error=1))
+    await pk_raw_start(dev, base=base, exponent=exponent, modulus=modulus - 1, words=16, exp_bits=64)
+    assert (await pk_wait(dev))["status"] == ModExpStatus.EVEN_MODULUS
+    assert not bus.interrupt_asserted(), "INTA# asserted for pk with INT_ENABLE.pk = 0"
+    await dev.write("INT_ENABLE", BAR0.INT_ENABLE.encode(result=1, ring_error=1, pk=1))
+    max_words = dev.identity.pk_words
+    for words, exp_bits in ((0, 8), (max_words + 1, 8), (16, 32 * max_words + 1)):
+        if words < 1 << BAR0.PK_SIZE.words.width and exp_bits < 1 << BAR0.PK_SIZE.exp_bits.width:
+            await pk_raw_start(dev, base=base, exponent=exponent, modulus=modulus, words=words, exp_bits=exp_bits)
+            assert (await pk_wait(dev))["status"] == ModExpStatus.BAD_SIZE, (words, exp_bits)
+
+    await dev.write("PK_WATCHDOG", 100)
+    await pk_raw_start(dev, base=base, exponent=exponent, modulus=modulus, words=16, exp_bits=64)
+    assert (await pk_wait(dev))["status"] == ModExpStatus.TIMEOUT
+    clocks = await dev.read("PK_CLOCKS")
+    assert 100 <= clocks <= 104, f"PK_CLOCKS = {clocks} for a watchdog of 100"
+    error = await raises(PkFailed, dev.modexp(base, exponent, modulus))
+    assert error.status is ModExpStatus.TIMEOUT, error
+    await dev.write("PK_WATCHDOG", 0)                      # no limit
+
+    big = odd_modulus(rng, 768)
+    await pk_raw_start(dev, base=base, exponent=rng.getrandbits(160) | 1 << 159, modulus=big, words=24,
+                       exp_bits=160)
+    status = await dev.read_fields("PK_STATUS")
+    assert status["busy"] == 1, f"PK_STATUS {status} just after starting a 768-bit operation"
+    base_address = window_address(dev, "PK_OPERANDS", ModExpSlot.BASE)
+    (word,) = await bus.mem_read(base_address)
+    await bus.mem_write(base_address, [word ^ 0xFFFF_FFFF])
+    assert (await bus.mem_read(base_address))[0] == word, "the operand window was written while busy"
+    await dev.write("PK_CONTROL", BAR0.PK_CONTROL.encode(abort=1))
+    assert (await pk_wait(dev, INTA_SETTLE_CLOCKS * 4))["status"] == ModExpStatus.ABORTED
+    assert await dev.modexp(base, exponent, modulus) == pow(base, exponent, modulus)
+
+
+async def check_dh_agrees_with_cryptography(bus):
+    """A Diffie-Hellman exchange in group 1 (RFC 2409, 768 bits) between the
+    card (160-bit private exponent from its generator) and ``cryptography``
+    gives the same secret, padded to the prime's length; peer values
+    outside 2..p-2 are refused."""
+    dev = await fresh_device(bus)
+    group = GROUPS[1]
+    parameters = dh.DHParameterNumbers(group.prime, group.generator).parameters()
+    private, public = await dev.dh_keypair(1, private_bits=160)
+    assert private.bit_length() == 160, f"private exponent of {private.bit_length()} bits"
+    assert public == pow(group.generator, private, group.prime)
+    theirs = parameters.generate_private_key()
+    secret = await dev.dh_shared(1, private, theirs.public_key().public_numbers().y)
+    ours = dh.DHPublicNumbers(public, parameters.parameter_numbers()).public_key()
+    assert secret == theirs.exchange(ours), "the card's shared secret differs from cryptography's"
+    assert len(secret) == group.bits // 8
+    for peer in (0, 1, group.prime - 1, group.prime):
+        await raises(InvalidArgument, dev.dh_shared(1, private, peer))
+    await raises(InvalidArgument, dev.dh_keypair(3))
+
+
+# -- random number generator ------------------------------------------------------------------
+
+async def rng_command(dev, command: DrbgCommand) -> dict:
+    """A raw command through RNG_CONTROL; RNG_STATUS once it is done."""
+    await poll(dev, "RNG_STATUS", lambda f: not f["busy"])
+    await dev.write("RNG_CONTROL", BAR0.RNG_CONTROL.encode(command=command, start=1))
+    return await poll(dev, "RNG_STATUS", lambda f: not f["busy"] and (f["valid"] or f["status"]
+                                                                     or command is not DrbgCommand.GENERATE))
+
+
+async def check_rng_against_reference(bus):
+    """The generator refuses RESEED and GENERATE before INSTANTIATE
+    (NOT_INSTANTIATED); instantiated from fixed seed material, random()
+    equals the reference CTR_DRBG with one 16-byte generate request per
+    block, also across a reseed; RNG_OUTPUT holds the block bytes as
+    little-endian dwords with RNG_STATUS.valid; UNINSTANTIATE clears ready
+    and valid; the driver instantiates the generator itself after a reset."""
+    dev = await fresh_device(bus)
+    rng = random.Random(46)
+    seed, reseed = rng.randbytes(48), rng.randbytes(48)
+    status = await rng_command(dev, DrbgCommand.GENERATE)
+    assert (status["status"], status["ready"], status["valid"]) == (DrbgStatus.NOT_INSTANTIATED, 0, 0), status
+    error = await raises(RngFailed, dev.rng_reseed(reseed))
+    assert error.status is DrbgStatus.NOT_INSTANTIATED, error
+
+    await dev.rng_instantiate(seed)
+    status = await dev.read_fields("RNG_STATUS")
+    assert (status["busy"], status["ready"], status["status"]) == (0, 1, DrbgStatus.OK), status
+    reference = CtrDrbg(seed)
+    blocks = lambda count: b"".join(reference.generate(16) for _ in range(count))
+    assert await dev.random(64) == blocks(4), "random(64) differs from the reference"
+    assert await dev.random(20) == blocks(2)[:20], "random(20) differs from the reference"
+    await dev.rng_reseed(reseed)
+    reference.reseed(reseed)
+    assert await dev.random(16) == blocks(1), "random(16) after a reseed differs from the reference"
+
+    status = await rng_command(dev, DrbgCommand.GENERATE)
+    assert (status["valid"], status["ready"], status["status"]) == (1, 1, DrbgStatus.OK), status
+    words = await bus.mem_read(dev.bar0 + BAR0.RNG_OUTPUT0.offset, 4)
+    assert b"".join(w.to_bytes(4, "little") for w in words) == blocks(1), "RNG_OUTPUT byte order"
+    status = await rng_command(dev, DrbgCommand.UNINSTANTIATE)
+    assert (status["valid"], status["ready"], status["status"]) == (0, 0, DrbgStatus.OK), status
+    assert (await rng_command(dev, DrbgCommand.GENERATE))["status"] == DrbgStatus.NOT_INSTANTIATED
+    await raises(InvalidArgument, dev.rng_instantiate(seed[:47]))
+
+    await dev.reset()
+    first, second = await dev.random(32), await dev.random(32)
+    assert len(first) == len(second) == 32 and first != second
+    assert await dev.random(0) == b""
+
+
+async def check_random_jobs(bus):
+    """RANDOM commands: before INSTANTIATE the result is RNG_FAILED with
+    nothing written; instantiated, a job of n bytes (1, 5, 16, 100) is one
+    GENERATE request of ceil(n/16) blocks, equal to the reference, written
+    exactly (BYTES = n, the last dword filled from the same blocks, nothing
+    past it); the RNG registers interleave with jobs on one generator; bad
+    lengths are BAD_LENGTH."""
+    dev = await fresh_device(bus)
+    rng = random.Random(47)
+    seed = rng.randbytes(48)
+    async with Buffers(bus) as buffers:
+        destination = buffers.alloc(128)
+        background = rng.randbytes(128)
+        bus.host_write(destination.address, background)
+        await dev._rng_status(lambda f: not f["busy"])           # the power-on self-test
+        result = await run_one(dev, Job(Opcode.RANDOM, [], destination, length=16))
+        assert (result.status, result.bytes) == (ResultStatus.RNG_FAILED, 0), result
+        assert bus.host_read(destination.address, 128) == background, "RNG_FAILED wrote to the destination"
+        for what, length in (("length 0", 0), ("beyond RANDOM_MAX_BYTES", RANDOM_MAX_BYTES + 4),
+                             ("destination too small", 132)):
+            result = await run_one(dev, Job(Opcode.RANDOM, [], destination, length=length))
+            assert result.status is ResultStatus.BAD_LENGTH, f"RANDOM {what}: {result.status!r}"
+        await dev.rng_instantiate(seed)
+        reference = CtrDrbg(seed)
+        for length in (1, 5, 16, 100):
+            bus.host_write(destination.address, background)
+            result = await run_one(dev, Job(Opcode.RANDOM, [], destination, length=length))
+            assert (result.status, result.bytes) == (ResultStatus.OK, length), f"RANDOM {length}: {result}"
+            expected = reference.generate(16 * -(-length // 16))
+            padded = -(-length // 4) * 4
+            out = bus.host_read(destination.address, 128)
+            assert out[:padded] == expected[:padded], f"RANDOM {length} differs from the reference"
+            assert out[padded:] == background[padded:], f"RANDOM {length} wrote past its dwords"
+            assert await dev.random(16) == reference.generate(16), "RNG register block after a RANDOM job"
+    assert await dev.random(40, job=True) == reference.generate(48)[:40], "random(job=True)"
+
 CHECKS = [
+    check_random_jobs,
+    check_lzs_mutated_streams,
     check_probe_finds_card,
     check_config_header_after_reset,
     check_unimplemented_config_dwords_read_zero,
@@ -1339,4 +1928,13 @@ CHECKS = [
     check_mac_round_trips_and_mismatch,
     check_channel_exhaustion,
     check_channel_and_alg_counters,
+    check_lzs_round_trips,
+    check_lzs_hand_written_streams,
+    check_lzs_stream_errors,
+    check_lzs_validation,
+    check_lzs_counters,
+    check_modexp_against_pow,
+    check_modexp_statuses_and_interrupt,
+    check_dh_agrees_with_cryptography,
+    check_rng_against_reference,
 ]

@@ -1,4 +1,4 @@
-"""The ``pacsim`` command line: verilog, regmap, demo (with waves) and bench."""
+"""The ``pacsim`` command line: verilog, regmap, demo (with waves), bench and lzs."""
 import json
 import re
 import shutil
@@ -110,3 +110,44 @@ def test_synth_reports_area():
     assert [row["synth"] for row in rows] == ["pci_target", "des"]
     for row in rows:
         assert row["cells"] > row["flip_flops"] > 0
+
+
+@pytest.mark.slow
+def test_bench_pk_json():
+    """One short modexp on both buses: the issue's keys; the model's clocks
+    are the engine's formula, so RTL and model agree exactly."""
+    rows = [json.loads(line) for line in pacsim("bench", "pk", "--json", "--pk", "768:160").splitlines()]
+    assert [row["bus"] for row in rows] == ["rtl", "model"]
+    for row in rows:
+        assert {"bench", "bus", "bits", "exponent_bits", "clocks", "ms_at_core_clock"} <= set(row)
+        assert (row["bench"], row["bits"], row["exponent_bits"]) == ("pk", 768, 160)
+        assert row["ms_at_core_clock"] == pytest.approx(row["clocks"] / 33_000, rel=1e-2)
+    assert rows[0]["clocks"] == rows[1]["clocks"]
+
+
+@pytest.mark.slow
+def test_bench_lzs_json():
+    rows = [json.loads(line) for line in pacsim("bench", "lzs", "--json", "--corpus", "text", "random").splitlines()]
+    assert [(row["bus"], row["corpus"]) for row in rows] == [("rtl", "text"), ("rtl", "random"),
+                                                             ("model", "text"), ("model", "random")]
+    for row in rows:
+        assert {"bench", "bus", "corpus", "bytes_in", "bytes_out", "ratio", "bytes_per_pci_clock"} <= set(row)
+        assert row["ratio"] == pytest.approx(row["bytes_out"] / row["bytes_in"], abs=1e-3)
+    assert rows[0]["bytes_out"] == rows[2]["bytes_out"] < rows[0]["bytes_in"]     # the model is bit-exact
+    assert rows[1]["ratio"] == 1.0                                               # random: sent uncompressed
+
+
+@pytest.mark.parametrize("bus", ["model", pytest.param("rtl", marks=pytest.mark.slow)])
+def test_lzs_file_round_trip(tmp_path, bus):
+    """A file through the card's compressor, then its decompressor, on one
+    bus; the stream also decodes with the software reference."""
+    from pacsim.host import lzs
+    data = (b"The quick brown fox jumps over the lazy dog. " * 40)[:1777]
+    source, packed, unpacked = tmp_path / "in.txt", tmp_path / "in.lzs", tmp_path / "out.txt"
+    source.write_bytes(data)
+    subprocess.run([sys.executable, "-m", "pacsim.cli", "lzs", "compress", str(source), str(packed), "--bus", bus],
+                   check=True, capture_output=True, timeout=600)
+    assert len(packed.read_bytes()) < len(data) and lzs.decompress(packed.read_bytes(), len(data)) == data
+    subprocess.run([sys.executable, "-m", "pacsim.cli", "lzs", "decompress", str(packed), str(unpacked),
+                    "--bus", bus, "--limit", "4096"], check=True, capture_output=True, timeout=600)
+    assert unpacked.read_bytes() == data

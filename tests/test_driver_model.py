@@ -3,25 +3,39 @@
 Runs every check of :mod:`driver_suite` on a fresh :class:`ModelBus` (the
 default build, and a small one: 4 channels, 16-dword bursts), then tests
 what only the model offers: its cost model, its allocator, fault injection,
-raw ring states, and the driver's own refusals and messages.
+raw ring states, and the driver's own refusals and messages; and what is
+too large or too slow for the RTL: LZS over many packets and hundreds of
+malformed streams, 2048-bit modular exponentiation and group-14
+Diffie-Hellman, the generator's reseed interval and continuous test.
 """
 import asyncio
+import copy
 import random
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import dh
 
-from driver_suite import CHECKS, ESP_HEADER, Buffers, esp_packet, fresh_device, poll, raises, window_address
+from driver_suite import (CHECKS, ESP_HEADER, Buffers, esp_packet, fresh_device, lzs_job, poll, raises,
+                          window_address)
+from pacsim.hdl.engines.drbg import DrbgCommand, DrbgStatus
+from pacsim.hdl.engines.modexp import ModExpStatus, modexp_clocks
 from pacsim.hdl.engines.aes import AesCore
 from pacsim.hdl.engines.des import DesCore, TripleDesCore
 from pacsim.hdl.engines.hmac import Hmac
-from pacsim.hdl.layouts import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CMD, CONTEXT, RESULT, SEG, CipherAlg,
+from pacsim.hdl.layouts import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CMD, CONTEXT, RESULT, SEG, AlgUnit, CipherAlg,
                                 CipherMode, Direction, IvSource, MacAlg, Opcode, ResultStatus)
 from pacsim.hdl.regmap import BAR0, CONFIG
 from pacsim.host.bus import DmaBuffer
-from pacsim.host.device import PacDevice
-from pacsim.host.errors import (CardNotFound, ChannelsExhausted, InvalidArgument, InvalidKey, JobFailed, PacError,
-                                RingAborted, UnsupportedCard)
+from pacsim.host.device import DH_PRIVATE_BITS, PacDevice, lzs_bound
+from pacsim.host.drbg import CtrDrbg
+from pacsim.host.errors import (CardNotFound, CardTimeout, ChannelsExhausted, InvalidArgument, InvalidKey, JobFailed,
+                                PacError, RingAborted, RngFailed, UnsupportedCard)
 from pacsim.host.jobs import DriverStatus, Job
+from pacsim.host.lzs import LzsBadOffset, LzsOverflow, LzsTruncated, decompress
+from pacsim.host.lzs import compress as lzs_compress
+from pacsim.host.pk import GROUPS
+from pacsim.sim.lzs_model import hardware_compress
+from test_lzs_reference import KINDS, corpus, malformed_streams, outcome
 from pacsim.sim.bench_model import bench_crypto_model, bench_dma_model
 from pacsim.sim.model_bus import COSTS, ModelBus
 
@@ -609,3 +623,251 @@ def test_cost_model_engine_clocks_match_the_rtl_engines():
                 assert COSTS.cipher_block_clocks(alg, mode, direction) == cipher.clocks_per_block[key], key
     for alg in MacAlg:
         assert COSTS.mac_block_clocks(alg) == (mac.clocks_per_block[alg], mac.block_bytes[alg]), alg
+
+
+# -- compression, public key, random numbers: model only (large or many) ------------------------
+
+def test_lzs_many_packets_round_trip_in_batches():
+    """60 packets of every corpus kind (up to 1500 bytes) compressed in two
+    batches: each stream is the hardware compressor's and decodes; the
+    software compressor's streams decompress back in one batch."""
+    async def body():
+        bus = ModelBus(memory_size=4 << 20)
+        dev = await fresh_device(bus)
+        encoder = await dev.open_comp_channel(Direction.ENCODE)
+        decoder = await dev.open_comp_channel(Direction.DECODE)
+        rng = random.Random(50)
+        packets = [corpus(rng, KINDS[n % len(KINDS)], rng.randint(0, 1500)) for n in range(60)]
+        async with Buffers(bus) as buffers:
+            for batch in (packets[:30], packets[30:]):
+                jobs = [lzs_job(Opcode.COMPRESS, buffers, p, buffers.alloc(-(-lzs_bound(len(p)) // 4) * 4), encoder)
+                        for p in batch]
+                for packet, job, result in zip(batch, jobs, await dev.run(jobs)):
+                    stream = bus.host_read(job.destination.address, result.check().bytes)
+                    assert stream == hardware_compress(packet) and decompress(stream, len(packet)) == packet
+                jobs = [lzs_job(Opcode.DECOMPRESS, buffers, lzs_compress(p), buffers.alloc(max(4, -(-len(p) // 4) * 4)),
+                                decoder) for p in batch]
+                for packet, job, result in zip(batch, jobs, await dev.run(jobs)):
+                    assert bus.host_read(job.destination.address, result.check().bytes) == packet
+        counters = await dev.alg_counters()
+        assert counters[AlgUnit.LZS]["encode_good"] == counters[AlgUnit.LZS]["decode_good"] == 60
+    run(body())
+
+
+def test_lzs_malformed_streams_end_cleanly():
+    """400 random and mutated streams with random destinations: the
+    reference's outcome (status and the bytes before an error, zero-padded
+    to the dword), never a byte past the destination, the rings intact."""
+    async def body():
+        bus = ModelBus(memory_size=4 << 20)
+        dev = await fresh_device(bus)
+        decoder = await dev.open_comp_channel(Direction.DECODE)
+        rng = random.Random(51)
+        cases = malformed_streams(rng, 400, max_size=300)
+        statuses = {None: ResultStatus.OK, LzsBadOffset: ResultStatus.STREAM_BAD_OFFSET,
+                    LzsTruncated: ResultStatus.STREAM_TRUNCATED, LzsOverflow: ResultStatus.OUTPUT_OVERFLOW}
+        seen = set()
+        async with Buffers(bus) as buffers:
+            for start in range(0, len(cases), 40):
+                batch, jobs, places = cases[start:start + 40], [], []
+                for stream, limit in batch:
+                    room = max(4, -(-limit // 4) * 4)
+                    region = buffers.alloc(room + 64)
+                    background = rng.randbytes(region.size)
+                    bus.host_write(region.address, background)
+                    jobs.append(lzs_job(Opcode.DECOMPRESS, buffers, stream, (region.address, room), decoder))
+                    places.append((room, region, background))
+                for (stream, _), (room, region, background), result in zip(batch, places, await dev.run(jobs)):
+                    error, output = outcome(stream, room)
+                    assert (result.status, result.bytes) == (statuses[error], len(output)), stream.hex()
+                    written = -(-len(output) // 4) * 4
+                    out = bus.host_read(region.address, region.size)
+                    assert out[:written] == output + bytes(written - len(output)), stream.hex()
+                    assert out[written:] == background[written:], f"{stream.hex()}: wrote past its output"
+                    seen.add(result.status)
+        assert seen == set(statuses.values()), seen
+        status = await dev.read_fields("RING_STATUS")
+        assert not status["aborted"] and not status["busy"], status
+    run(body())
+
+
+def test_lzs_engine_time_is_modelled():
+    """A COMPRESS takes at least one clock per input byte; a DECOMPRESS of a
+    long run at least one clock per output byte."""
+    async def body():
+        bus = ModelBus()
+        dev = await fresh_device(bus)
+        encoder = await dev.open_comp_channel(Direction.ENCODE)
+        decoder = await dev.open_comp_channel(Direction.DECODE)
+        packet = corpus(random.Random(52), "text", 1500)
+        start = bus.clocks()
+        stream = await dev.compress(packet, channel=encoder)
+        assert bus.clocks() - start >= len(packet)
+        start = bus.clocks()
+        assert await dev.decompress(lzs_compress(bytes(4000)), channel=decoder, limit=4000) == bytes(4000)
+        assert bus.clocks() - start >= 4000
+        assert await dev.decompress(stream, channel=decoder, limit=len(packet)) == packet
+    run(body())
+
+
+def test_lzs_driver_limits():
+    """compress/decompress limits that are not dword multiples: an output in
+    the rounding is the driver's OUTPUT_OVERFLOW; limit 0 and negative limits."""
+    async def body():
+        bus = ModelBus()
+        dev = await fresh_device(bus)
+        encoder = await dev.open_comp_channel(Direction.ENCODE)
+        decoder = await dev.open_comp_channel(Direction.DECODE)
+        stream = await dev.compress(b"abcdefgh", channel=encoder)        # 8 literals + end marker: 11 bytes
+        assert len(stream) == 11
+        error = await raises(JobFailed, dev.compress(b"abcdefgh", channel=encoder, limit=10))
+        assert error.status is ResultStatus.OUTPUT_OVERFLOW and error.bytes == 11, error
+        assert await dev.compress(b"abcdefgh", channel=encoder, limit=11) == stream
+        error = await raises(JobFailed, dev.decompress(stream, channel=decoder, limit=5))
+        assert error.status is ResultStatus.OUTPUT_OVERFLOW and error.bytes == 8, error
+        error = await raises(JobFailed, dev.decompress(stream, channel=decoder, limit=3))
+        assert error.status is ResultStatus.OUTPUT_OVERFLOW and error.bytes == 4, error
+        assert await dev.decompress(lzs_compress(b""), channel=decoder, limit=0) == b""
+        assert await dev.compress(b"", channel=encoder) == bytes([0xC0, 0x00])
+        for limit in (-1, 1.5, None):
+            await raises(InvalidArgument, dev.decompress(stream, channel=decoder, limit=limit))
+        error = await raises(JobFailed, dev.compress(b"x", channel=decoder))
+        assert error.status is ResultStatus.CHANNEL_MISMATCH
+        assert "compression channel" in str(error)
+    run(body())
+
+
+def test_modexp_2048_bits_and_group_14_exchange():
+    """modexp at 2048 bits (full-length and 256-bit exponents) equals pow;
+    the model takes the engine's exact clocks (PK_CLOCKS); a default key pair
+    in group 14 (256-bit private exponent) agrees with cryptography."""
+    async def body():
+        bus = ModelBus()
+        dev = await fresh_device(bus)
+        rng = random.Random(53)
+        modulus = rng.getrandbits(2048) | 1 << 2047 | 1
+        for exponent in (rng.getrandbits(2048), rng.getrandbits(256) | 1 << 255):
+            base = rng.getrandbits(2048)
+            start = bus.clocks()
+            assert await dev.modexp(base, exponent, modulus) == pow(base, exponent, modulus)
+            clocks = modexp_clocks(2048, exponent.bit_length(), bin(exponent).count("1"), 64)
+            assert await dev.read("PK_CLOCKS") == clocks
+            assert bus.clocks() - start >= clocks
+        group = GROUPS[14]
+        private, public = await dev.dh_keypair(14)
+        assert private.bit_length() == DH_PRIVATE_BITS
+        parameters = dh.DHParameterNumbers(group.prime, group.generator).parameters()
+        theirs = parameters.generate_private_key()
+        secret = await dev.dh_shared(14, private, theirs.public_key().public_numbers().y)
+        assert secret == theirs.exchange(dh.DHPublicNumbers(public, parameters.parameter_numbers()).public_key())
+    run(body())
+
+
+def test_modexp_timeout_busy_unit_and_pending_results():
+    """The driver's own timeout aborts the operation (CardTimeout); a busy
+    unit is refused; a modexp while uncollected results hold INTA# completes
+    by polling, and the results are collected afterwards."""
+    async def body():
+        bus = ModelBus()
+        dev = await fresh_device(bus)
+        rng = random.Random(54)
+        modulus = rng.getrandbits(2048) | 1 << 2047 | 1
+        error = await raises(CardTimeout, dev.modexp(3, rng.getrandbits(2048), modulus, timeout_clocks=5000))
+        assert "aborted" in str(error)
+        status = await dev.read_fields("PK_STATUS")
+        assert (status["busy"], status["status"]) == (0, ModExpStatus.ABORTED), status
+        assert (await dev.read_fields("INT_STATUS"))["pk"] == 0
+        await dev.write("PK_SIZE", BAR0.PK_SIZE.encode(words=64, exp_bits=2048))
+        await dev.write("PK_CONTROL", BAR0.PK_CONTROL.encode(start=1))
+        await raises(PacError, dev.modexp(3, 5, 7))
+        await dev.write("PK_CONTROL", BAR0.PK_CONTROL.encode(abort=1))
+        async with Buffers(bus) as buffers:
+            tags = await dev.submit([await copy_job(buffers, rng, 64)])
+            assert await bus.wait_interrupt(10_000)
+            assert await dev.modexp(5, 65537, modulus) == pow(5, 65537, modulus)
+            assert [r.tag for r in await dev.collect()] == tags
+    run(body())
+
+
+def test_pk_unit_of_a_smaller_build():
+    """A 512-bit build: PK_STATUS.max_words 16, operand words beyond it read
+    0 and ignore writes, larger moduli are refused by the driver (and
+    BAD_SIZE by the unit)."""
+    async def body():
+        bus = ModelBus(pk_words=16)
+        dev = await fresh_device(bus)
+        assert dev.identity.pk_words == 16
+        address = window_address(dev, "PK_OPERANDS", 0) + 4 * 16
+        await bus.mem_write(address, [0x1234_5678])
+        assert await bus.mem_read(address) == [0]
+        await raises(InvalidArgument, dev.modexp(2, 3, GROUPS[1].prime))
+        assert await dev.modexp(2, 3, GROUPS[0].prime) == 8
+        await dev.write("PK_SIZE", BAR0.PK_SIZE.encode(words=24, exp_bits=8))
+        await dev.write("PK_CONTROL", BAR0.PK_CONTROL.encode(start=1))
+        assert (await dev.read_fields("PK_STATUS"))["status"] == ModExpStatus.BAD_SIZE
+    run(body())
+
+
+def test_rng_reseed_required():
+    """With a reseed interval of 2: a caller-seeded generator refuses the
+    third request (RngFailed RESEED_REQUIRED, ready 0) until rng_reseed; a
+    driver-seeded one is reseeded by the driver from os.urandom."""
+    async def body():
+        bus = ModelBus(rng_reseed_interval=2)
+        dev = await fresh_device(bus)
+        seed = bytes(range(48))
+        await dev.rng_instantiate(seed)
+        reference = CtrDrbg(seed)
+        assert await dev.random(32) == reference.generate(16) + reference.generate(16)
+        error = await raises(RngFailed, dev.random(1))
+        assert error.status is DrbgStatus.RESEED_REQUIRED and "rng_reseed" in str(error)
+        assert (await dev.read_fields("RNG_STATUS"))["ready"] == 0
+        await dev.rng_reseed(seed[::-1])
+        reference.reseed(seed[::-1])
+        assert await dev.random(16) == reference.generate(16)
+        await dev.reset()
+        assert len(await dev.random(100)) == 100                 # 7 requests: reseeded by the driver
+        assert dev._rng_seeded_by == "driver"
+        assert await dev.bus.mem_read(dev.bar0 + BAR0.RNG_SEED0.offset, 12) == [0] * 12, "seed material left behind"
+    run(body())
+
+
+def test_rng_continuous_test_failure_until_reset():
+    """A generated block equal to the previous one fails the continuous
+    test: HEALTH_FAILED for that and every later command until a reset."""
+    async def body():
+        bus = ModelBus()
+        dev = await fresh_device(bus)
+        await dev.rng_instantiate(bytes(48))
+        await dev.random(16)
+        unit = bus.card._rng
+        unit.last_block = copy.deepcopy(unit.drbg).generate(16)   # the next block repeats "the last"
+        error = await raises(RngFailed, dev.random(16))
+        assert error.status is DrbgStatus.HEALTH_FAILED
+        for call in (dev.rng_instantiate(bytes(48)), dev.rng_reseed(bytes(48)), dev.random(16)):
+            assert (await raises(RngFailed, call)).status is DrbgStatus.HEALTH_FAILED
+        await dev.reset()
+        assert len(await dev.random(16)) == 16
+    run(body())
+
+
+def test_rng_power_on_self_test_and_timing():
+    """After RST# and CONTROL.reset the generator is busy for its self-test
+    (112 clocks), and a start then is ignored; commands take the engine's clocks."""
+    async def body():
+        bus = ModelBus()
+        await bus.reset()
+        assert bus.card._rng.busy
+        dev = await PacDevice.probe(bus)                            # ends with CONTROL.reset
+        start = bus.clocks()
+        await poll(dev, "RNG_STATUS", lambda f: not f["busy"])
+        assert bus.clocks() - start <= COSTS.rng_power_on_clocks()
+        await dev.write("CONTROL", BAR0.CONTROL.encode(reset=1))
+        await dev.write("RNG_CONTROL", BAR0.RNG_CONTROL.encode(command=DrbgCommand.UNINSTANTIATE, start=1))
+        status = await poll(dev, "RNG_STATUS", lambda f: not f["busy"])
+        assert status["status"] == DrbgStatus.OK and bus.card._rng._pending is None
+        await dev.reset()
+        start = bus.clocks()
+        await dev.rng_instantiate(bytes(48))
+        assert bus.clocks() - start >= COSTS.rng_clocks(DrbgCommand.INSTANTIATE)
+    run(body())

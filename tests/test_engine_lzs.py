@@ -2,8 +2,9 @@
 in Amaranth's simulator, against the software reference ``pacsim.host.lzs``.
 
 - Compressor: its bitstream decodes (by the reference) to the input, and it
-  is bit-for-bit the output of :func:`hardware_compress`, a Python model of
-  the one-candidate encoder the module doc describes; its ratio beside
+  is bit-for-bit the output of :func:`pacsim.sim.lzs_model.hardware_compress`,
+  the Python model of the one-candidate encoder the module doc describes
+  (which the behavioural card model uses too); its ratio beside
   the reference's greedy search is printed, not asserted.
 - Decompressor: the reference's streams, hand-written streams and malformed
   streams give the reference's outcome: the same error class (or OK) and the
@@ -18,24 +19,10 @@ from dataclasses import dataclass
 
 import pytest
 from amaranth.sim import Simulator
-from pacsim.hdl.engines.lzs_compress import (
-    WINDOW,
-    LzsCompressor,
-    pair_hash_value,
-    triple_hash_value,
-)
+from pacsim.hdl.engines.lzs_compress import WINDOW, LzsCompressor
 from pacsim.hdl.engines.lzs_decompress import LzsDecompressor, LzsStatus
-from pacsim.host.lzs import (
-    END_MARKER,
-    BitWriter,
-    LzsBadOffset,
-    LzsOverflow,
-    LzsTruncated,
-    compress,
-    decompress,
-    length_code,
-    offset_code,
-)
+from pacsim.host.lzs import LzsBadOffset, LzsOverflow, LzsTruncated, compress, decompress
+from pacsim.sim.lzs_model import compress_clocks, decompress_clocks, hardware_compress
 from test_lzs_reference import (
     HAND_STREAMS,
     KINDS,
@@ -49,51 +36,6 @@ PERIOD = 1 / 33e6
 PATIENCE = 3000     # clocks without a handshake before giving up (a table wipe is 1024)
 STATUS_ERROR = {LzsStatus.OK: None, LzsStatus.BAD_OFFSET: LzsBadOffset,
                 LzsStatus.TRUNCATED: LzsTruncated, LzsStatus.OVERFLOW: LzsOverflow}
-
-
-# --- the compressor's model ---------------------------------------------------------
-
-def hardware_compress(data: bytes, hash_bits: int = 9) -> bytes:
-    """What :class:`LzsCompressor` emits for ``data``: at each token start p
-    one candidate, the most recent earlier position with the same hash of
-    the 3 bytes at p (if it holds the same bytes, within the window), else
-    that of the 2 bytes at p; the match runs as long as it can, or p is a
-    literal. Every position is entered in both tables as it is passed."""
-    n = len(data)
-    pairs, triples = {}, {}
-    out = BitWriter()
-
-    def candidate(table, index, size):
-        q = table.get(index)
-        if q is not None and data[q:q + size] == data[p:p + size] and p - q <= WINDOW:
-            return p - q
-        return None
-
-    p = 0
-    while p < n:
-        offset = None
-        if p + 2 < n:
-            offset = candidate(triples, triple_hash_value(*data[p:p + 3], hash_bits), 3)
-        if offset is None and p + 1 < n:
-            offset = candidate(pairs, pair_hash_value(*data[p:p + 2], hash_bits), 2)
-        if offset is None:
-            out.write(data[p], 9)
-            length = 1
-        else:
-            length = 2
-            while p + length < n and data[p + length - offset] == data[p + length]:
-                length += 1
-            out.write(1, 1)
-            out.write(*offset_code(offset))
-            out.write(*length_code(length))
-        for q in range(p, p + length):
-            if q + 1 < n:
-                pairs[pair_hash_value(*data[q:q + 2], hash_bits)] = q
-            if q + 2 < n:
-                triples[triple_hash_value(*data[q:q + 3], hash_bits)] = q
-        p += length
-    out.write(*END_MARKER)
-    return out.getvalue()
 
 
 # --- driving an engine ----------------------------------------------------------------
@@ -394,3 +336,17 @@ def test_hardware_streams_through_the_decompressor():
     rng = random.Random(33)
     packets = [corpus(rng, KINDS[n % len(KINDS)], rng.randint(0, 400)) for n in range(12)]
     decompress_jobs([(hardware_compress(p), len(p)) for p in packets], seed=34)
+
+
+def test_model_clock_estimates_follow_the_engines():
+    """The behavioural model's LZS timing (sim/lzs_model.compress_clocks,
+    decompress_clocks) is within a few clocks of the engines' measured
+    ``start`` to ``done`` at full rate."""
+    rng = random.Random(35)
+    for packet in (corpus(rng, "text", 600), bytes(900), rng.randbytes(300), b"ab" * 150):
+        measured = full_rate_clocks(LzsCompressor(), packet).clocks
+        assert abs(compress_clocks(len(packet)) - measured) <= 4, (len(packet), measured)
+        stream = compress(packet)
+        measured = full_rate_clocks(LzsDecompressor(), stream, {"limit": len(packet)}).clocks
+        estimate = decompress_clocks(stream)
+        assert abs(estimate - measured) <= 4, (len(packet), estimate, measured)

@@ -4,10 +4,14 @@ import random
 
 import pytest
 
+from pacsim.hdl.engines.drbg import DrbgCommand, DrbgStatus
+from pacsim.hdl.engines.modexp import ModExpSlot, ModExpStatus
 from pacsim.hdl.layouts import (ALG_COUNTERS, CHANNEL_COUNTERS, CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CMD, CONTEXT,
                                 COUNTER_KINDS, MAC_DIGEST_BYTES, MAX_SEGMENTS, NO_CHANNEL, RESULT, SEG, AlgUnit,
-                                CipherAlg, CipherMode, Direction, IvSource, MacAlg, Opcode, ResultStatus, Service,
-                                alg_unit)
+                                CipherAlg, CipherMode, CompAlg, Direction, IvSource, MacAlg, Opcode, ResultStatus,
+                                Service, alg_unit)
+from pacsim.host.drbg import BLOCK_BYTES, SEED_BYTES
+from pacsim.host.pk import GROUPS
 from pacsim.hdl.regmap import (BAR0, CONFIG, IDENTITY, MAX_CHANNELS, PCI_IDS, RINGS, VERSION, WINDOWS, Access)
 
 MAPS = {"CONFIG": CONFIG, "BAR0": BAR0, "CMD": CMD, "SEG": SEG, "RESULT": RESULT, "CONTEXT": CONTEXT,
@@ -15,7 +19,8 @@ MAPS = {"CONFIG": CONFIG, "BAR0": BAR0, "CMD": CMD, "SEG": SEG, "RESULT": RESULT
 REGISTERS = [(regmap, reg) for regmap in MAPS.values() for reg in regmap]
 IDS = [f"{name}.{reg.name}" for name, regmap in MAPS.items() for reg in regmap]
 #: Entries of each BAR0 window in the largest build.
-WINDOW_ENTRIES = {"ALG_COUNTERS": len(AlgUnit), "CHANNEL_COUNTERS": MAX_CHANNELS, "CONTEXT": MAX_CHANNELS}
+WINDOW_ENTRIES = {"ALG_COUNTERS": len(AlgUnit), "CHANNEL_COUNTERS": MAX_CHANNELS, "CONTEXT": MAX_CHANNELS,
+                  "PK_OPERANDS": len(ModExpSlot)}
 
 
 @pytest.mark.parametrize("regmap", MAPS.values(), ids=MAPS.keys())
@@ -131,8 +136,9 @@ def test_max_channels_fit_the_windows_and_registers():
     assert (1 << BAR0.CHANNELS.count.width) - 1 >= MAX_CHANNELS
     for name in ("CHANNEL_COUNTERS", "CONTEXT"):
         assert _extent(name).stop <= BAR0.size
-    for reg, field in ((CMD.CONTROL, "cipher_channel"), (CMD.CONTROL, "mac_channel"),
-                       (RESULT.STATUS, "cipher_channel"), (RESULT.STATUS, "mac_channel")):
+    for reg, field in ((CMD.CONTROL, "cipher_channel"), (CMD.CONTROL, "mac_channel"), (CMD.CONTROL, "comp_channel"),
+                       (RESULT.STATUS, "cipher_channel"), (RESULT.STATUS, "mac_channel"),
+                       (RESULT.BYTES, "comp_channel")):
         assert 1 << getattr(reg, field).width >= MAX_CHANNELS, f"{reg.name}.{field}"
         assert NO_CHANNEL < 1 << getattr(reg, field).width
 
@@ -166,6 +172,10 @@ def test_descriptor_sizes_and_ownership():
     (Service, [CONTEXT.CONFIG.service]),
     (CipherAlg, [CONTEXT.CONFIG.alg]),
     (MacAlg, [CONTEXT.CONFIG.alg]),
+    (CompAlg, [CONTEXT.CONFIG.alg]),
+    (ModExpStatus, [BAR0.PK_STATUS.status]),
+    (DrbgStatus, [BAR0.RNG_STATUS.status]),
+    (DrbgCommand, [BAR0.RNG_CONTROL.command]),
     (CipherMode, [CONTEXT.CONFIG.mode]),
     (IvSource, [CONTEXT.CONFIG.iv_source]),
 ], ids=lambda v: getattr(v, "__name__", ""))
@@ -178,7 +188,8 @@ def test_every_code_fits_its_fields(codes, fields):
 def test_status_and_opcode_zero_meanings():
     assert ResultStatus.OK == 0
     assert 0 not in {int(op) for op in Opcode}, "opcode 0 (an empty descriptor) must not be a command"
-    assert 0 not in {int(a) for a in CipherAlg} | {int(a) for a in MacAlg}, "alg 0 must be invalid"
+    assert 0 not in {int(a) for a in CipherAlg} | {int(a) for a in MacAlg} | {int(a) for a in CompAlg}, \
+        "alg 0 must be invalid"
 
 
 def test_context_holds_every_key_iv_and_state():
@@ -201,6 +212,7 @@ def test_tables_cover_every_algorithm():
     assert set(MAC_DIGEST_BYTES) == set(MacAlg)
     units = {alg_unit(Service.CIPHER, a) for a in CipherAlg} | {alg_unit(Service.MAC, a) for a in MacAlg}
     assert units == set(AlgUnit) - {AlgUnit.LZS}
+    assert {alg_unit(Service.COMPRESSION, a) for a in CompAlg} == {AlgUnit.LZS}
     with pytest.raises(ValueError):
         alg_unit(Service.NONE, 1)
     assert MAX_SEGMENTS >= 1
@@ -212,3 +224,40 @@ def test_counter_layouts():
     assert all(f.access is Access.RO for layout in (ALG_COUNTERS, CHANNEL_COUNTERS)
                for reg in layout for f in reg.fields)
     assert list(AlgUnit) == sorted(AlgUnit) and AlgUnit(0) is list(AlgUnit)[0]
+
+
+# -- public-key unit and random number generator ------------------------------------------
+
+def test_pk_registers_hold_the_largest_group():
+    """The operand slots and PK_SIZE hold a 2048-bit modulus and exponent
+    (MODP group 14), and PK_STATUS.max_words can say so."""
+    slot_words = WINDOWS["PK_OPERANDS"][1] // 4
+    bits = max(group.bits for group in GROUPS.values())
+    assert 32 * slot_words >= bits
+    assert (1 << BAR0.PK_SIZE.words.width) > slot_words
+    assert (1 << BAR0.PK_STATUS.max_words.width) > slot_words
+    assert (1 << BAR0.PK_SIZE.exp_bits.width) > 32 * slot_words
+    assert WINDOWS["PK_OPERANDS"][0] % WINDOWS["PK_OPERANDS"][1] == 0
+    assert [f.name for f in BAR0.PK_CONTROL.fields] == ["start", "abort"]
+    assert all(f.access is Access.W1S for f in BAR0.PK_CONTROL.fields)
+    assert all(f.access is Access.RO for reg in (BAR0.PK_STATUS, BAR0.PK_CLOCKS) for f in reg.fields)
+
+
+def test_rng_registers_hold_a_block_and_the_seed_material():
+    outputs = [reg for reg in BAR0 if reg.name.startswith("RNG_OUTPUT")]
+    seeds = [reg for reg in BAR0 if reg.name.startswith("RNG_SEED")]
+    for group, size in ((outputs, BLOCK_BYTES), (seeds, SEED_BYTES)):
+        offsets = [reg.offset for reg in group]
+        assert 4 * len(group) == size
+        assert offsets == list(range(offsets[0], offsets[0] + size, 4)), "not consecutive"
+    assert all(f.access is Access.RO for reg in outputs for f in reg.fields)
+    assert all(f.access is Access.RW for reg in seeds for f in reg.fields)
+    assert BAR0.RNG_CONTROL.start.access is Access.W1S
+
+
+def test_compression_fields():
+    assert Service.COMPRESSION < (1 << CONTEXT.CONFIG.service.width)
+    assert Opcode.COMPRESS in Opcode and Opcode.DECOMPRESS in Opcode
+    assert {ResultStatus.OUTPUT_OVERFLOW, ResultStatus.STREAM_BAD_OFFSET, ResultStatus.STREAM_TRUNCATED} <= \
+        set(ResultStatus)
+    assert RESULT.BYTES.bytes.width + RESULT.BYTES.comp_channel.width <= 32

@@ -68,7 +68,7 @@ then 2-byte), not the longest match over the window that
 :func:`pacsim.host.lzs.compress` searches for: its output is a different,
 equally valid bitstream and somewhat longer (measured on the test corpora:
 about 5 % longer on text, 15 % on HTML and on packet headers; a single
-2-byte table would be 13 % and 29 % longer). ``tests/test_engine_lzs.py`` holds a bit-exact Python model.
+2-byte table would be 13 % and 29 % longer). :func:`pacsim.sim.lzs_model.hardware_compress` is a bit-exact Python model.
 
 Clearing the tables per packet: entries hold global byte positions
 (``position_bits`` wide, counting across packets) and a candidate must lie
