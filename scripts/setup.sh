@@ -9,11 +9,14 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # Icarus Verilog (second simulator), GTKWave (to look at waveforms), make and
 # a C++ compiler for Verilator's generated model, perl for the verilator script,
-# lz4 and zlib headers for its FST waveform writer.
-PKGS="iverilog gtkwave make g++ perl liblz4-dev zlib1g-dev"
+# lz4 and zlib headers for its FST waveform writer; tshark to dissect the
+# routers' WAN captures (ESP decryption with the configured keys).
+PKGS="iverilog gtkwave make g++ perl liblz4-dev zlib1g-dev tshark"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
+  # wireshark-common asks whether non-root users may capture: no (we only read files).
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
 fi
