@@ -534,3 +534,109 @@ async def rtl_model_reference_differential(dut):
     jobs = [await dev.read("JOBS") for dev in (rtl, model)]
     assert jobs[0] == jobs[1] == len(packets), f"JOBS: RTL {jobs[0]}, model {jobs[1]}, expected {len(packets)}"
     await bus.finish()
+
+
+# -- LZS: RTL against model against the software reference ---------------------------
+
+async def lzs_run(dev, channels: dict, jobs_spec) -> list:
+    """Run ``[(opcode, data, source Pieces, destination Pieces)]`` as one
+    batch with the compression ``channels`` (by opcode); returns ``(status,
+    bytes, destination regions)`` per job."""
+    bus, held, jobs, spots = dev.bus, [], [], []
+    try:
+        for opcode, data, sources, destinations in jobs_spec:
+            segments = {}
+            for name, piece_list in (("src", sources), ("dst", destinations)):
+                segments[name] = []
+                for piece in piece_list:
+                    buffer = bus.alloc(piece.lead + piece.size + piece.trail, align=4)
+                    held.append(buffer)
+                    bus.host_write(buffer.address, piece.background)
+                    segments[name].append((buffer.address + piece.lead, piece.size))
+                    if name == "dst":
+                        spots.append((len(jobs), buffer))
+            jobs.append(Job(opcode, segments["src"], segments["dst"], length=len(data), comp=channels[opcode]))
+        results = await dev.run(jobs)
+        regions = [b"".join(bus.host_read(b.address, b.size) for index, b in spots if index == i)
+                   for i in range(len(jobs))]
+        return [(r.status, r.bytes, region) for r, region in zip(results, regions)]
+    finally:
+        for buffer in held:
+            bus.free(buffer)
+
+
+@cocotb.test()
+async def lzs_rtl_model_reference_differential(dut):
+    """COMPRESS of random packets (text, HTML, binary, zeros, random; 0..1500
+    bytes) and DECOMPRESS of valid, mutated and random streams, over random
+    scatter-gather segments and destinations from too small to roomy, in
+    batches on the RTL (hostile host memory) and on the model: status,
+    RESULT.BYTES and every destination region (guards included) agree, the
+    compressed streams decode with the software reference, the stream
+    errors are the reference's, and the LZS unit counters agree."""
+    from pacsim.host import lzs
+    from pacsim.hdl.layouts import Direction
+    from pacsim.sim.lzs_corpus import corpus
+    from test_lzs_reference import mutate, outcome
+
+    bus = await RtlBus.start(dut, **MEMORY)
+    rng = random.Random(SETTINGS["seed"] + 500)
+    rtl = await PacDevice.probe(bus, segment_entries=SEGMENT_ENTRIES)
+    model = await PacDevice.probe(ModelBus(channels=rtl.identity.channels,
+                                           burst_words=rtl.identity.caps["burst_words"]),
+                                  segment_entries=SEGMENT_ENTRIES)
+    channels = {dev: {Opcode.COMPRESS: await dev.open_comp_channel(Direction.ENCODE),
+                      Opcode.DECOMPRESS: await dev.open_comp_channel(Direction.DECODE)} for dev in (rtl, model)}
+    statuses = {None: ResultStatus.OK, lzs.LzsBadOffset: ResultStatus.STREAM_BAD_OFFSET,
+                lzs.LzsTruncated: ResultStatus.STREAM_TRUNCATED, lzs.LzsOverflow: ResultStatus.OUTPUT_OVERFLOW}
+    problems, jobs_run = [], 0
+    for batch in range(4):
+        spec, expected = [], []
+        for _ in range(15):
+            data = corpus(rng, rng.choice(("text", "html", "binary", "zeros", "random")), rng.randrange(0, 1501))
+            if rng.random() < 0.5:
+                opcode, room = Opcode.COMPRESS, 4 * rng.randrange(1, 450)
+            else:
+                opcode = Opcode.DECOMPRESS
+                stream = lzs.compress(data)
+                data = rng.choice((stream, mutate(rng, stream), rng.randbytes(rng.randrange(1, 100))))
+                room = 4 * rng.randrange(1, 450)
+            padded = max(4, -(-len(data) // 4) * 4)
+            sources = pieces(rng, split(rng, padded), data + bytes(padded - len(data)))
+            spec.append((opcode, data, sources, pieces(rng, split(rng, room), None)))
+            if opcode is Opcode.DECOMPRESS:
+                error, output = outcome(data, room)
+                expected.append((statuses[error], output))
+            else:
+                expected.append((None, None))
+        rtl_out, model_out = await lzs_run(rtl, channels[rtl], spec), await lzs_run(model, channels[model], spec)
+        for index, ((opcode, data, _, _), (status, output), r, m) in enumerate(zip(spec, expected, rtl_out,
+                                                                                      model_out)):
+            what = f"batch {batch} job {index} {opcode.name} of {len(data)} bytes"
+            if r != m:
+                problems.append(f"{what}: RTL {r[0]!r} {r[1]} bytes, model {m[0]!r} {m[1]} bytes; regions "
+                                f"{first_difference(r[2], m[2]) if r[2] != m[2] else 'equal'}")
+            if opcode is Opcode.DECOMPRESS and (r[0], r[1]) != (status, len(output)):
+                problems.append(f"{what}: RTL {r[0]!r} {r[1]} bytes; the reference {status!r} {len(output)} bytes")
+            if opcode is Opcode.COMPRESS and r[0] is ResultStatus.OK:
+                dst = spec[index][3]
+                stream = b"".join(region[p.lead:p.lead + p.size] for p, region in
+                                  zip(dst, _split_regions(r[2], dst)))[:r[1]]
+                if lzs.decompress(stream, max(len(data), 1)) != data:
+                    problems.append(f"{what}: the card's stream does not decode to the packet")
+        jobs_run += len(spec)
+    if problems:
+        raise AssertionError(f"{len(problems)} LZS disagreements in {jobs_run} jobs:\n  " + "\n  ".join(problems[:QUOTED]))
+    rtl_units, model_units = await rtl.alg_counters(), await model.alg_counters()
+    assert rtl_units[AlgUnit.LZS] == model_units[AlgUnit.LZS], (rtl_units[AlgUnit.LZS], model_units[AlgUnit.LZS])
+    await bus.finish()
+
+
+def _split_regions(joined: bytes, piece_list) -> list:
+    """The concatenated destination regions back into one bytes per Piece."""
+    out, offset = [], 0
+    for p in piece_list:
+        size = p.lead + p.size + p.trail
+        out.append(joined[offset:offset + size])
+        offset += size
+    return out
