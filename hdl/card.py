@@ -193,6 +193,8 @@ class PacCard(wiring.Component):
             ring.job_status.eq(pipe.status), ring.job_out_bytes.eq(pipe.out_bytes),
             pipe_reset.eq(soft_reset | ring.job_abort),
             store.cipher_channel.eq(ring.cipher_channel), store.mac_channel.eq(ring.mac_channel),
+            store.comp_channel.eq(ring.comp_channel), ring.comp_config.eq(store.comp_config),
+            pipe.use_comp.eq(ring.job_comp),
             ring.cipher_context.eq(store.cipher_context), ring.mac_context.eq(store.mac_context),
             ring.channels.eq(self.channels),
             ring.enable.eq(reg("RING_CTRL", "enable")), ring.kick.eq(reg("RING_CTRL", "kick")),

@@ -32,7 +32,10 @@ class ChannelStore(wiring.Component):
     In(4, active-high byte enables), ``bar_rdata`` Out(32, combinational);
     ``cipher_channel``/``mac_channel`` In(8) and ``cipher_context``/
     ``mac_context`` Out(1024, combinational: the whole context, dword *k* at
-    bits [32k+31:32k]). Channel numbers at or above ``channels`` read 0.
+    bits [32k+31:32k]); ``comp_channel`` In(8) and ``comp_config`` Out(32,
+    combinational: that channel's CONFIG dword, from a copy of the CONFIG
+    dwords kept beside the contexts, all a compression channel holds).
+    Channel numbers at or above ``channels`` read 0.
     """
 
     def __init__(self, channels: int):
@@ -43,6 +46,7 @@ class ChannelStore(wiring.Component):
             "bar_wbe": In(4), "bar_rdata": Out(32),
             "cipher_channel": In(8), "cipher_context": Out(CONTEXT_BITS),
             "mac_channel": In(8), "mac_context": Out(CONTEXT_BITS),
+            "comp_channel": In(8), "comp_config": Out(32),
         })
 
     def elaborate(self, platform):
@@ -64,6 +68,16 @@ class ChannelStore(wiring.Component):
         m.d.comb += defined.eq(sum(1 << (reg.offset // 4) for reg in CONTEXT))
         with m.If(self.bar_we & (channel < self.channels) & defined.bit_select(dword, 1)):
             m.d.comb += write.en.word_select(dword, 4).eq(self.bar_wbe)
+
+        m.submodules.configs = configs = Memory(shape=32, depth=self.channels, init=[])
+        config_write = configs.write_port(granularity=8)
+        config_read = configs.read_port(domain="comb")
+        m.d.comb += [config_write.addr.eq(channel), config_write.data.eq(self.bar_wdata),
+                     config_read.addr.eq(self.comp_channel)]
+        with m.If(self.bar_we & (channel < self.channels) & (dword == CONTEXT.CONFIG.offset // 4)):
+            m.d.comb += config_write.en.eq(self.bar_wbe)
+        with m.If(self.comp_channel < self.channels):
+            m.d.comb += self.comp_config.eq(config_read.data)
 
         for name in ("cipher", "mac"):
             port = contexts.read_port(domain="comb")

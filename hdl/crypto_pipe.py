@@ -69,7 +69,7 @@ class CryptoPipe(wiring.Component):
     def __init__(self):
         super().__init__({
             "start": In(1), "opcode": In(4), "length": In(24), "skip_words": In(14),
-            "use_cipher": In(1), "use_mac": In(1), "icv_words": In(3), "limit": In(24),
+            "use_cipher": In(1), "use_mac": In(1), "use_comp": In(1), "icv_words": In(3), "limit": In(24),
             "cipher_context": In(CONTEXT_BITS), "mac_context": In(CONTEXT_BITS),
             "i": In(stream.Signature(32)), "o": Out(stream.Signature(32)),
             "done": Out(1, init=1), "mac_ok": Out(1, init=1), "status": Out(8), "out_bytes": Out(24),
@@ -89,6 +89,13 @@ class CryptoPipe(wiring.Component):
         decode = Signal()
         use_cipher = Signal()
         use_mac = Signal()
+        chained = Signal()          # ENCODE/DECODE with compression (``use_comp``)
+        plain_sent = Signal(22)     # chained ENCODE: compressed (and pad) words into the cipher or out
+        cipher_out = Signal(22)     # chained ENCODE: cipher output words passed on
+        written = Signal(22)        # chained: words through the output gate
+        po = stream.Signature(32).create()   # the datapath's output, before the chained jobs' gate
+        header_bytes = Signal(16)   # chained DECODE: the header written before the payload
+        finishing = Signal()        # an ENCODE/DECODE job ends this clock
         header_left = Signal(14)
         payload_in = Signal(23)     # payload words still to take from the input
         payload_out = Signal(23)    # payload words still to send to the output
@@ -111,13 +118,17 @@ class CryptoPipe(wiring.Component):
             return Mux(mac_alg == MacAlg.HMAC_MD5, Cat(w[3], w[2], w[1], w[0]), Cat(w[4], w[3], w[2], w[1], w[0]))
 
         trailer = Mux(self.opcode == Opcode.DECODE, self.icv_words, 0)
+        chained_now = self.use_comp & ((self.opcode == Opcode.ENCODE) | (self.opcode == Opcode.DECODE))
+        payload_bytes = self.length - (self.skip_words << 2) - (trailer << 2)
         m.d.comb += [
             cipher.alg.eq(cipher_alg), cipher.mode.eq(context_field(cctx, "CONFIG", "mode")),
             cipher.decrypt.eq(self.opcode == Opcode.DECODE),
             cipher.key.eq(_words(cctx, "KEY0", 8)), cipher.iv.eq(_words(cctx, "IV0", 6)),
             cipher.iv_in.eq(Mux(aes, history, history[64:])),
             mac.alg.eq(mac_alg), mac.icv_words.eq(self.icv_words),
-            mac.length.eq(self.length - (trailer << 2)), mac.check.eq(self.opcode == Opcode.DECODE),
+            mac.length.eq(Mux(chained_now & (self.opcode == Opcode.ENCODE), (1 << 24) - 1,
+                              self.length - (trailer << 2))),
+            mac.check.eq(self.opcode == Opcode.DECODE),
             mac.inner_iv.eq(state(inner)), mac.outer_iv.eq(state(outer)),
             mac.key.eq(_words(mctx, "KEY0", 2)),
         ]
@@ -160,7 +171,15 @@ class CryptoPipe(wiring.Component):
                         payload_in.eq(words - self.skip_words - trailer),
                         payload_out.eq(words - self.skip_words - trailer),
                         trailer_left.eq(self.icv_words),
+                        chained.eq(chained_now), plain_sent.eq(0), cipher_out.eq(0), written.eq(0),
+                        header_bytes.eq(self.skip_words << 2),
+                        overflow.eq(0), self.status.eq(ResultStatus.OK), self.out_bytes.eq(0),
                     ]
+                    with m.If(chained_now & (self.opcode == Opcode.ENCODE)):
+                        m.d.comb += [compressor.start.eq(1), compressor.length.eq(payload_bytes)]
+                    with m.If(chained_now & (self.opcode == Opcode.DECODE)):
+                        m.d.comb += [decompressor.start.eq(1), decompressor.length.eq(payload_bytes),
+                                     decompressor.limit.eq(self.limit - (self.skip_words << 2))]
                     with m.If(self.opcode == Opcode.COPY):
                         m.d.sync += payload_in.eq(words)
                         m.next = "COPY"
@@ -185,9 +204,9 @@ class CryptoPipe(wiring.Component):
                         m.next = "HEADER"
 
             with m.State("COPY"):
-                m.d.comb += [self.o.payload.eq(self.i.payload), self.o.valid.eq(self.i.valid),
-                             self.i.ready.eq(self.o.ready)]
-                with m.If(self.i.valid & self.o.ready):
+                m.d.comb += [po.payload.eq(self.i.payload), po.valid.eq(self.i.valid),
+                             self.i.ready.eq(po.ready)]
+                with m.If(self.i.valid & po.ready):
                     m.d.sync += payload_in.eq(payload_in - 1)
                     with m.If(payload_in == 1):
                         m.d.sync += self.done.eq(1)
@@ -205,10 +224,10 @@ class CryptoPipe(wiring.Component):
             with m.State("COMPRESS"):
                 wiring.connect(m, wiring.flipped(self.i), compressor.i)
                 room = sent != self.limit[2:]
-                m.d.comb += [self.o.payload.eq(compressor.o.payload),
-                             self.o.valid.eq(compressor.o.valid & room),
-                             compressor.o.ready.eq(Mux(room, self.o.ready, 1))]
-                with m.If(compressor.o.valid & room & self.o.ready):
+                m.d.comb += [po.payload.eq(compressor.o.payload),
+                             po.valid.eq(compressor.o.valid & room),
+                             compressor.o.ready.eq(Mux(room, po.ready, 1))]
+                with m.If(compressor.o.valid & room & po.ready):
                     m.d.sync += sent.eq(sent + 1)
                 with m.If(compressor.o.valid & ~room):
                     m.d.sync += overflow.eq(1)
@@ -220,7 +239,7 @@ class CryptoPipe(wiring.Component):
 
             with m.State("DECOMPRESS"):
                 wiring.connect(m, wiring.flipped(self.i), decompressor.i)
-                wiring.connect(m, decompressor.o, wiring.flipped(self.o))
+                wiring.connect(m, decompressor.o, wiring.flipped(po))
                 with m.If(decompressor.done):
                     with m.Switch(decompressor.status):
                         for lzs, result in ((LzsStatus.BAD_OFFSET, ResultStatus.STREAM_BAD_OFFSET),
@@ -238,12 +257,12 @@ class CryptoPipe(wiring.Component):
 
             with m.State("RANDOM"):
                 in_order = Cat(*(self.rng.payload.word_select(15 - i, 8) for i in range(16)))   # byte i at [8i+7:8i]
-                m.d.comb += [self.rng_wanted.eq(1), self.o.payload.eq(in_order.word_select(lane, 32)),
-                             self.o.valid.eq(self.rng.valid & (sent != 0))]
+                m.d.comb += [self.rng_wanted.eq(1), po.payload.eq(in_order.word_select(lane, 32)),
+                             po.valid.eq(self.rng.valid & (sent != 0))]
                 last_lane = (lane == 3) | (sent == 1)
                 with m.If(self.rng.valid & (sent == 0)):
                     m.d.comb += self.rng.ready.eq(1)       # a block past the output: dropped
-                with m.Elif(self.rng.valid & self.o.ready):
+                with m.Elif(self.rng.valid & po.ready):
                     m.d.comb += self.rng.ready.eq(last_lane)
                     m.d.sync += [sent.eq(sent - 1), lane.eq(Mux(last_lane, 0, lane + 1))]
                 with m.If(self.rng_done):
@@ -257,16 +276,79 @@ class CryptoPipe(wiring.Component):
                 with m.If(header_left == 0):
                     m.next = "IV"
                 with m.Else():
-                    with m.If(fork(self.i, self.o, mac.i, use_mac)):
+                    with m.If(fork(self.i, po, mac.i, use_mac)):
                         m.d.sync += [header_left.eq(header_left - 1),
                                      history.eq(Cat(history[32:], self.i.payload))]
 
             with m.State("IV"):
-                with m.If(~use_cipher):
-                    m.next = "PAYLOAD"
-                with m.Elif(cipher.ready):
-                    m.d.comb += cipher.iv_load.eq(iv_from_packet)
-                    m.next = "PAYLOAD"
+                with m.If(~use_cipher | cipher.ready):
+                    m.d.comb += cipher.iv_load.eq(use_cipher & iv_from_packet)
+                    with m.If(chained & ~decode):
+                        m.next = "ZENCODE"
+                    with m.Elif(chained):
+                        m.next = "ZDECODE"
+                    with m.Else():
+                        m.next = "PAYLOAD"
+
+            # -- chained ENCODE: payload -> compressor -> zero pad -> cipher -> out and MAC
+            plain = stream.Signature(32).create()      # the compressed stream, then its padding
+            block_words = Mux(~use_cipher, 1, Mux(aes, 4, 2))
+
+            def encrypt_plain():
+                """``plain`` into the cipher (or straight on), the result out and into the MAC."""
+                with m.If(use_cipher):
+                    wiring.connect(m, plain, cipher.i)
+                    with m.If(fork(cipher.o, po, mac.i, use_mac)):
+                        m.d.sync += cipher_out.eq(cipher_out + 1)
+                    with m.If(plain.valid & plain.ready):
+                        m.d.sync += plain_sent.eq(plain_sent + 1)
+                with m.Else():
+                    with m.If(fork(plain, po, mac.i, use_mac)):
+                        m.d.sync += [plain_sent.eq(plain_sent + 1), cipher_out.eq(cipher_out + 1)]
+
+            with m.State("ZENCODE"):
+                feeding = payload_in != 0
+                m.d.comb += [compressor.i.payload.eq(self.i.payload),
+                             compressor.i.valid.eq(self.i.valid & feeding),
+                             self.i.ready.eq(compressor.i.ready & feeding),
+                             plain.payload.eq(compressor.o.payload), plain.valid.eq(compressor.o.valid),
+                             compressor.o.ready.eq(plain.ready)]
+                with m.If(self.i.valid & compressor.i.ready & feeding):
+                    m.d.sync += payload_in.eq(payload_in - 1)
+                encrypt_plain()
+                with m.If(compressor.done):
+                    m.next = "ZPAD"
+
+            with m.State("ZPAD"):
+                padding = (plain_sent & (block_words - 1)) != 0
+                m.d.comb += [plain.payload.eq(0), plain.valid.eq(padding)]
+                encrypt_plain()
+                with m.If(~padding & (cipher_out == plain_sent)):
+                    m.d.comb += mac.end.eq(use_mac)
+                    m.next = "TRAILER"
+
+            # -- chained DECODE: ciphertext -> MAC and cipher -> decompressor -> out
+            with m.State("ZDECODE"):
+                feeding = payload_in != 0
+                source = stream.Signature(32).create()
+                m.d.comb += [source.payload.eq(self.i.payload), source.valid.eq(self.i.valid & feeding),
+                             self.i.ready.eq(source.ready & feeding)]
+                with m.If(use_cipher):
+                    with m.If(fork(source, cipher.i, mac.i, use_mac)):
+                        m.d.sync += payload_in.eq(payload_in - 1)
+                    wiring.connect(m, cipher.o, decompressor.i)
+                with m.Else():
+                    with m.If(fork(source, decompressor.i, mac.i, use_mac)):
+                        m.d.sync += payload_in.eq(payload_in - 1)
+                wiring.connect(m, decompressor.o, wiring.flipped(po))
+                with m.If(~feeding & decompressor.done):
+                    with m.Switch(decompressor.status):
+                        for lzs, result in ((LzsStatus.BAD_OFFSET, ResultStatus.STREAM_BAD_OFFSET),
+                                            (LzsStatus.TRUNCATED, ResultStatus.STREAM_TRUNCATED),
+                                            (LzsStatus.OVERFLOW, ResultStatus.OUTPUT_OVERFLOW)):
+                            with m.Case(lzs):
+                                m.d.sync += self.status.eq(result)
+                    m.next = "TRAILER"
 
             with m.State("PAYLOAD"):
                 feeding = payload_in != 0
@@ -274,7 +356,7 @@ class CryptoPipe(wiring.Component):
                     source = stream.Signature(32).create()
                     m.d.comb += [source.payload.eq(self.i.payload), source.valid.eq(self.i.valid & feeding),
                                  self.i.ready.eq(source.ready & feeding)]
-                    with m.If(fork(source, self.o, mac.i, use_mac)):
+                    with m.If(fork(source, po, mac.i, use_mac)):
                         m.d.sync += [payload_in.eq(payload_in - 1), payload_out.eq(payload_out - 1)]
                 with m.Elif(decode):
                     # Ciphertext into the MAC and the cipher; plaintext out.
@@ -283,8 +365,8 @@ class CryptoPipe(wiring.Component):
                                  self.i.ready.eq(source.ready & feeding)]
                     with m.If(fork(source, cipher.i, mac.i, use_mac)):
                         m.d.sync += payload_in.eq(payload_in - 1)
-                    wiring.connect(m, cipher.o, wiring.flipped(self.o))
-                    with m.If(cipher.o.valid & self.o.ready):
+                    wiring.connect(m, cipher.o, wiring.flipped(po))
+                    with m.If(cipher.o.valid & po.ready):
                         m.d.sync += payload_out.eq(payload_out - 1)
                 with m.Else():
                     # Plaintext into the cipher; ciphertext out and into the MAC.
@@ -292,25 +374,46 @@ class CryptoPipe(wiring.Component):
                                  self.i.ready.eq(cipher.i.ready & feeding)]
                     with m.If(self.i.valid & cipher.i.ready & feeding):
                         m.d.sync += payload_in.eq(payload_in - 1)
-                    with m.If(fork(cipher.o, self.o, mac.i, use_mac)):
+                    with m.If(fork(cipher.o, po, mac.i, use_mac)):
                         m.d.sync += payload_out.eq(payload_out - 1)
                 with m.If(payload_out == 0):
                     m.next = "TRAILER"
 
             with m.State("TRAILER"):
                 with m.If(~use_mac):
-                    m.d.sync += self.done.eq(1)
+                    m.d.comb += finishing.eq(1)
                     m.next = "IDLE"
                 with m.Elif(decode):
                     wiring.connect(m, wiring.flipped(self.i), mac.expect)
                     with m.If(mac.checked):
-                        m.d.sync += [self.done.eq(1), self.mac_ok.eq(mac.match)]
+                        m.d.comb += finishing.eq(1)
+                        m.d.sync += self.mac_ok.eq(mac.match)
                         m.next = "IDLE"
                 with m.Else():
-                    wiring.connect(m, mac.icv, wiring.flipped(self.o))
-                    with m.If(mac.icv.valid & self.o.ready):
+                    wiring.connect(m, mac.icv, wiring.flipped(po))
+                    with m.If(mac.icv.valid & po.ready):
                         m.d.sync += trailer_left.eq(trailer_left - 1)
                         with m.If(trailer_left == 1):
-                            m.d.sync += self.done.eq(1)
+                            m.d.comb += finishing.eq(1)
                             m.next = "IDLE"
+
+        # The end of an ENCODE/DECODE job; a chained one's exact output and overflow.
+        passed = Signal()           # a word goes through the gate this clock
+        with m.If(finishing):
+            m.d.sync += self.done.eq(1)
+            with m.If(chained):
+                m.d.sync += self.out_bytes.eq(Mux(decode, header_bytes + decompressor.out_bytes,
+                                                  (written + passed) << 2))
+                with m.If(~decode & overflow):
+                    m.d.sync += self.status.eq(ResultStatus.OUTPUT_OVERFLOW)
+
+        # The output gate of chained jobs: at most ``limit`` bytes; the rest is dropped (OUTPUT_OVERFLOW).
+        room = ~chained | (written != self.limit[2:])
+        m.d.comb += [self.o.payload.eq(po.payload), self.o.valid.eq(po.valid & room),
+                     po.ready.eq(Mux(room, self.o.ready, 1))]
+        m.d.comb += passed.eq(chained & self.o.valid & self.o.ready)
+        with m.If(passed):
+            m.d.sync += written.eq(written + 1)
+        with m.If(chained & po.valid & ~room):
+            m.d.sync += overflow.eq(1)
         return m

@@ -9,19 +9,20 @@ needs to know. :func:`count_plan` lists the counter additions for a job.
 
 Ports (all combinational): ``opcode`` In(4), ``length`` In(24), ``skip``
 In(16), ``cipher_channel``/``mac_channel``/``comp_channel`` In(8),
-``cipher_context``/``mac_context`` In(1024) (COMPRESS/DECOMPRESS: the
-compression channel's context comes on ``cipher_context``, the store being
-addressed with ``comp_channel``), ``channels`` In(9), ``src_total``/``dst_total``
+``cipher_context``/``mac_context`` In(1024), ``comp_config`` In(32) (the
+compression channel's CONFIG dword, all its context), ``channels`` In(9), ``src_total``/``dst_total``
 In(28) (bytes of the source and destination segments);
-``status`` Out(8), ``out_bytes`` Out(24) (COMPRESS/DECOMPRESS: the most
-output the destination takes), ``payload_bytes`` Out(24) (the cipher
+``status`` Out(8), ``out_bytes`` Out(24) (COMPRESS/DECOMPRESS and
+ENCODE/DECODE chained with a compression channel: the most output the
+destination takes), ``chained`` Out(1) (ENCODE/DECODE with a compression
+channel: compress, encrypt, MAC / MAC check, decrypt, decompress), ``payload_bytes`` Out(24) (the cipher
 region, or the message of a HASH, COMPRESS or DECOMPRESS job: what a good
 job adds to its channels' BYTES), ``use_cipher``/``use_mac``/``use_comp``
 Out(1), ``icv_bytes`` Out(5), ``cipher_unit``/``mac_unit``/``comp_unit``
 Out(4) (AlgUnit) with ``cipher_unit_known``/``mac_unit_known``/
 ``comp_unit_known`` Out(1).
 """
-from amaranth import Const, Module, Mux, Signal
+from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -58,7 +59,8 @@ class JobCheck(wiring.Component):
         super().__init__({
             "opcode": In(4), "length": In(24), "skip": In(16),
             "cipher_channel": In(8), "mac_channel": In(8), "comp_channel": In(8),
-            "cipher_context": In(CONTEXT_BITS), "mac_context": In(CONTEXT_BITS),
+            "cipher_context": In(CONTEXT_BITS), "mac_context": In(CONTEXT_BITS), "comp_config": In(32),
+            "chained": Out(1),
             "channels": In(9), "src_total": In(28), "dst_total": In(28),
             "status": Out(8), "out_bytes": Out(24), "payload_bytes": Out(24),
             "use_cipher": Out(1), "use_mac": Out(1), "use_comp": Out(1),
@@ -76,13 +78,14 @@ class JobCheck(wiring.Component):
         m.d.comb += [
             self.use_cipher.eq(crypto & (self.cipher_channel != NO_CHANNEL)),
             self.use_mac.eq((crypto | hashing) & (self.mac_channel != NO_CHANNEL)),
-            self.use_comp.eq(compression & (self.comp_channel != NO_CHANNEL)),
+            self.use_comp.eq((compression | crypto) & (self.comp_channel != NO_CHANNEL)),
+            self.chained.eq(crypto & self.use_comp),
         ]
         slots = []
-        for name, service, algs, context in (("cipher", Service.CIPHER, CipherAlg, "cipher"),
-                                             ("mac", Service.MAC, MacAlg, "mac"),
-                                             ("comp", Service.COMPRESSION, CompAlg, "cipher")):
-            ctx = getattr(self, f"{context}_context")
+        comp_context = Cat(self.comp_config, Const(0, CONTEXT_BITS - 32))
+        for name, service, algs, ctx in (("cipher", Service.CIPHER, CipherAlg, self.cipher_context),
+                                         ("mac", Service.MAC, MacAlg, self.mac_context),
+                                         ("comp", Service.COMPRESSION, CompAlg, comp_context)):
             used = getattr(self, f"use_{name}")
             alg = context_field(ctx, "CONFIG", "alg")
             slots.append({
@@ -128,16 +131,19 @@ class JobCheck(wiring.Component):
         m.d.comb += [region.eq(self.length - self.skip - trailer), self.payload_bytes.eq(region)]
         random = self.opcode == Opcode.RANDOM
         room = Mux(self.dst_total[24:] != 0, (1 << 24) - 1, self.dst_total[:24])
-        m.d.comb += self.out_bytes.eq(Mux(self.opcode == Opcode.ENCODE, self.length + self.icv_bytes,
+        chained_encode = self.chained & (self.opcode == Opcode.ENCODE)
+        m.d.comb += self.out_bytes.eq(Mux(compression | self.chained, room & ~3,
+                                      Mux(self.opcode == Opcode.ENCODE, self.length + self.icv_bytes,
                                           Mux(self.opcode == Opcode.DECODE, self.length - self.icv_bytes,
                                               Mux(hashing, self.icv_bytes,
-                                                  Mux(compression, room & ~3,
-                                                      Mux(random, (self.length + 3) & ~3, self.length))))))
+                                                  Mux(random, (self.length + 3) & ~3, self.length))))))
         bytewise = hashing | compression | random
-        lengths_bad = (Mux(bytewise, self.skip != 0, (self.length == 0) | (self.length[:2] != 0)) |
+        # A chained ENCODE takes a payload of any byte length (the card pads the compressed stream).
+        lengths_bad = (Mux(bytewise, self.skip != 0,
+                           ~chained_encode & ((self.length == 0) | (self.length[:2] != 0))) |
                        (random & ((self.length == 0) | (self.length > RANDOM_MAX_BYTES))) |
                        (crypto & ((self.skip[:2] != 0) | (self.length < self.skip + trailer))) |
-                       (self.use_cipher & ((region & (block - 1)) != 0)) |
+                       (self.use_cipher & ~chained_encode & ((region & (block - 1)) != 0)) |
                        (self.use_cipher & iv_in_packet & (self.skip < block)) |
                        (~random & (self.src_total < self.length)) | (self.dst_total < self.out_bytes))
 
@@ -154,7 +160,7 @@ class JobCheck(wiring.Component):
             m.d.comb += self.status.eq(ResultStatus.BAD_CHANNEL)
         with m.Elif(any_slot("open", invert=True)):
             m.d.comb += self.status.eq(ResultStatus.CHANNEL_CLOSED)
-        with m.Elif(any_slot("fits", invert=True) | (crypto & ~self.use_cipher & ~self.use_mac) |
+        with m.Elif(any_slot("fits", invert=True) | (crypto & ~self.use_cipher & ~self.use_mac & ~self.use_comp) |
                     (hashing & ((self.cipher_channel != NO_CHANNEL) | ~self.use_mac)) |
                     (compression & ((self.cipher_channel != NO_CHANNEL) | (self.mac_channel != NO_CHANNEL) |
                                     ~self.use_comp))):

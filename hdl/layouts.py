@@ -165,7 +165,8 @@ CMD = RegisterMap("Command descriptor", 16, [
     Register("CONTROL", 0x0, (
         Field("cipher_channel", 0, 8, RW, 0, "cipher channel, 0xFF: none"),
         Field("mac_channel", 8, 8, RW, 0, "MAC channel, 0xFF: none"),
-        Field("comp_channel", 16, 8, RW, 0, "compression channel (COMPRESS/DECOMPRESS only; write 0xFF otherwise)"),
+        Field("comp_channel", 16, 8, RW, 0, "compression channel, 0xFF: none (COMPRESS/DECOMPRESS; "
+              "ENCODE/DECODE: chained with LZS)"),
         Field("opcode", 24, 4, RW, 0, "Opcode"),
         Field("own", 31, 1, RW, 0, "1: the card owns it (host sets, card clears when consumed)"),
     ), "Ownership, opcode and channels"),

@@ -40,6 +40,10 @@ port               dir   width meaning
                                (5 SHA-1, 4 MD5, 2 DES-MAC); larger values give
                                zero words past the digest
 ``length``         In    24    message length in bytes (any, 0..2^24-1)
+``end``            In    1     pulse in the message phase, between words: the
+                               message ends here (for a message whose length
+                               is not known at ``start``: give ``length`` =
+                               2^24 - 1). Whole words only.
 ``check``          In    1     0 encode: the ICV goes out on ``icv``;
                                1 decode: the packet's ICV comes in on
                                ``expect`` and is compared
@@ -136,7 +140,7 @@ class MacUnit(wiring.Component):
         self.block_bytes = {alg: 8 if alg is MacAlg.DES_MAC else 64 for alg in MacAlg}
         super().__init__({
             "start": In(1), "alg": In(3), "icv_words": In(3), "length": In(24),
-            "check": In(1), "inner_iv": In(160), "outer_iv": In(160), "key": In(64),
+            "check": In(1), "end": In(1), "inner_iv": In(160), "outer_iv": In(160), "key": In(64),
             "i": In(stream.Signature(32)),
             "icv": Out(stream.Signature(32)),
             "expect": In(stream.Signature(32)),
@@ -259,10 +263,17 @@ class MacUnit(wiring.Component):
                         m.next = "MESSAGE"
             with m.State("MESSAGE"):
                 m.d.comb += [
-                    w_valid.eq(self.i.valid), w_data.eq(self.i.payload & keep),
-                    w_last.eq(remaining == 1), self.i.ready.eq(w_ready),
+                    w_valid.eq(self.i.valid & ~self.end), w_data.eq(self.i.payload & keep),
+                    w_last.eq(remaining == 1), self.i.ready.eq(w_ready & ~self.end),
                 ]
-                with m.If(w_valid & w_ready):
+                with m.If(self.end):
+                    # HMAC/hash: a last word with 0 bytes; DES-MAC: pad a half block, or
+                    # take the chain value of the last whole block.
+                    with m.If(is_des & ~have_first):
+                        m.next = "MAC"
+                    with m.Else():
+                        m.next = "EMPTY"
+                with m.Elif(w_valid & w_ready):
                     m.d.sync += remaining.eq(remaining - 1)
                     with m.If(w_last):
                         m.next = "MAC"

@@ -151,7 +151,7 @@ PCI_IDS = {
 #: ``IDENT`` reads "PAC1" in ASCII.
 IDENTITY = 0x5041_4331
 #: Register-map version: bump the minor for additions, the major for changes.
-VERSION = (1, 2, 0)
+VERSION = (1, 3, 0)
 
 #: Type-0 configuration header: the fields the card implements. Other
 #: dwords of the 256-byte space read as 0 and ignore writes.
@@ -252,6 +252,7 @@ BAR0 = RegisterMap("BAR0 registers", 65536, [
         Field("compression", 3, 1, RO, 1, "COMPRESS/DECOMPRESS commands (LZS) with compression channels"),
         Field("pk", 4, 1, RO, 1, "public-key unit (PK_* registers, PK_OPERANDS window)"),
         Field("rng", 5, 1, RO, 1, "random number generator (RNG_* registers)"),
+        Field("chained", 6, 1, RO, 1, "ENCODE/DECODE chained with a compression channel"),
         Field("burst_words", 8, 8, RO, 0, "DMA burst, 32-bit words (build parameter)"),
     ), "Capabilities of this build"),
     Register("SCRATCH", 0x00C, (

@@ -28,8 +28,8 @@ port                        dir   meaning
 ``in_*`` ``out_*``          Out/In commit/flush/count/free of the data buffers
 ``buffer_select``           Out   which buffer the master's burst uses (BufferSelect)
 ``cipher_channel``          Out   channels named by the current command, to the channel
-``mac_channel``                   store (COMPRESS/DECOMPRESS: the compression channel
-                                  on ``cipher_channel``); ``*_context`` In: their contexts
+``mac_channel``                   store; ``*_context`` In: their contexts;
+``comp_channel``                  ``comp_config`` In: the compression channel's CONFIG
 ``job_*``                   Out   job parameters and ``job_start`` to the datapath,
                                   ``job_abort`` (reset it after a failed transfer),
                                   ``job_limit`` (bytes the destination takes);
@@ -97,10 +97,10 @@ class RingEngine(wiring.Component):
             "in_commit": Out(1), "in_free": In(cw), "in_count": In(cw), "in_flush": Out(1),
             "out_commit": Out(1), "out_count": In(cw), "out_flush": Out(1),
             "commit_words": Out(bw),
-            "cipher_channel": Out(8), "mac_channel": Out(8),
-            "cipher_context": In(CONTEXT_BITS), "mac_context": In(CONTEXT_BITS),
+            "cipher_channel": Out(8), "mac_channel": Out(8), "comp_channel": Out(8),
+            "cipher_context": In(CONTEXT_BITS), "mac_context": In(CONTEXT_BITS), "comp_config": In(32),
             "job_start": Out(1), "job_opcode": Out(4), "job_length": Out(24),
-            "job_skip_words": Out(14), "job_cipher": Out(1), "job_mac": Out(1),
+            "job_skip_words": Out(14), "job_cipher": Out(1), "job_mac": Out(1), "job_comp": Out(1),
             "job_icv_words": Out(3), "job_limit": Out(24),
             "job_done": In(1), "job_mac_ok": In(1), "job_status": In(8), "job_out_bytes": In(24),
             "job_abort": Out(1),
@@ -130,12 +130,10 @@ class RingEngine(wiring.Component):
         cipher_channel = _field(CMD.CONTROL, "cipher_channel", cmd_word[0])
         mac_channel = _field(CMD.CONTROL, "mac_channel", cmd_word[0])
         comp_channel = _field(CMD.CONTROL, "comp_channel", cmd_word[0])
-        # Output of unknown length (or none, if the RNG refuses): the job ends when the datapath is done.
-        variable = (opcode == Opcode.COMPRESS) | (opcode == Opcode.DECOMPRESS) | (opcode == Opcode.RANDOM)
         length = _field(CMD.LENGTH, "length", cmd_word[1])
         skip = _field(CMD.SKIP, "skip", cmd_word[2])
-        m.d.comb += [self.cipher_channel.eq(Mux(variable, comp_channel, cipher_channel)),
-                     self.mac_channel.eq(mac_channel)]
+        m.d.comb += [self.cipher_channel.eq(cipher_channel), self.mac_channel.eq(mac_channel),
+                     self.comp_channel.eq(comp_channel)]
 
         # --- segment tables
         seg_addr = {d: Array(Signal(32, name=f"{d}_seg_addr{i}") for i in range(MAX_SEGMENTS))
@@ -152,7 +150,7 @@ class RingEngine(wiring.Component):
         m.d.comb += [
             check.opcode.eq(opcode), check.length.eq(length), check.skip.eq(skip),
             check.cipher_channel.eq(cipher_channel), check.mac_channel.eq(mac_channel),
-            check.comp_channel.eq(comp_channel),
+            check.comp_channel.eq(comp_channel), check.comp_config.eq(self.comp_config),
             check.cipher_context.eq(self.cipher_context), check.mac_context.eq(self.mac_context),
             check.channels.eq(self.channels), check.src_total.eq(src_total),
             check.dst_total.eq(dst_total),
@@ -161,8 +159,11 @@ class RingEngine(wiring.Component):
             self.job_opcode.eq(opcode), self.job_length.eq(length),
             self.job_skip_words.eq(skip[2:]), self.job_cipher.eq(check.use_cipher),
             self.job_mac.eq(check.use_mac), self.job_icv_words.eq(check.icv_bytes[2:]),
-            self.job_limit.eq(check.out_bytes),
+            self.job_limit.eq(check.out_bytes), self.job_comp.eq(check.use_comp),
         ]
+        # Output of unknown length (or none, if the RNG refuses): the job ends when the datapath is done.
+        variable = ((opcode == Opcode.COMPRESS) | (opcode == Opcode.DECOMPRESS) | (opcode == Opcode.RANDOM) |
+                    check.chained)
         status = Signal(8)
         out_bytes = Signal(24)          # bytes written to the destination
         exact = Signal()                # RESULT.BYTES is the datapath's exact count (variable jobs)

@@ -746,19 +746,35 @@ class PacDevice:
         return CopyResult(bytes=result.bytes, clocks=self.bus.clocks() - start)
 
     async def encode(self, packet: bytes, *, skip: int = 0, cipher: Channel | None = None,
-                     mac: Channel | None = None, timeout_clocks: int | None = None) -> bytes:
+                     mac: Channel | None = None, comp: Channel | None = None,
+                     timeout_clocks: int | None = None) -> bytes:
         """ENCODE one packet (bytes) through temporary host buffers; returns
-        header + ciphertext + ICV. Raises :class:`JobFailed` unless OK."""
-        output = len(packet) + (mac.icv_bytes if mac is not None else 0)
-        return await self._packet(Opcode.ENCODE, packet, output, skip, cipher, mac, timeout_clocks)
+        header + ciphertext + ICV. With ``comp`` (an ENCODE compression
+        channel) the job is chained: the payload (any byte length) is
+        LZS-compressed and zero-padded to the cipher block (4 bytes without
+        a cipher) before it is encrypted and MACed. Raises :class:`JobFailed`
+        unless OK."""
+        icv = mac.icv_bytes if mac is not None else 0
+        if comp is None:
+            return await self._packet(Opcode.ENCODE, packet, len(packet) + icv, skip, cipher, mac, timeout_clocks)
+        block = cipher.block_bytes if cipher is not None else 4
+        output = skip + -(-lzs_bound(len(packet) - skip) // block) * block + icv
+        return await self._packet(Opcode.ENCODE, packet, output, skip, cipher, mac, timeout_clocks, comp=comp)
 
     async def decode(self, packet: bytes, *, skip: int = 0, cipher: Channel | None = None,
-                     mac: Channel | None = None, timeout_clocks: int | None = None) -> bytes:
+                     mac: Channel | None = None, comp: Channel | None = None, limit: int | None = None,
+                     timeout_clocks: int | None = None) -> bytes:
         """DECODE one packet (bytes, ICV at its end); returns header +
-        plaintext. Raises :class:`JobFailed` unless OK (MAC_MISMATCH: the
-        output is dropped)."""
-        output = len(packet) - (mac.icv_bytes if mac is not None else 0)
-        return await self._packet(Opcode.DECODE, packet, output, skip, cipher, mac, timeout_clocks)
+        plaintext. With ``comp`` (a DECODE compression channel) the job is
+        chained: the decrypted payload is LZS-decompressed into at most
+        ``limit`` bytes (header included; default 65536). Raises
+        :class:`JobFailed` unless OK (MAC_MISMATCH: the output is dropped)."""
+        if comp is None:
+            output = len(packet) - (mac.icv_bytes if mac is not None else 0)
+            return await self._packet(Opcode.DECODE, packet, output, skip, cipher, mac, timeout_clocks)
+        limit = self._byte_limit(65536 if limit is None else limit, "decode limit")
+        return await self._packet(Opcode.DECODE, packet, -(-limit // 4) * 4, skip, cipher, mac, timeout_clocks,
+                                  comp=comp, limit=limit)
 
     async def hash(self, message: bytes, *, mac: Channel, timeout_clocks: int | None = None) -> bytes:
         """HASH one message of any length (bytes) with an ENCODE MAC channel:

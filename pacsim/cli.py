@@ -1,8 +1,10 @@
 """The ``pacsim`` command line.
 
 Subcommands: ``demo`` (build the card, probe it over PCI, run copies),
-``bench dma|crypto`` (throughput, JSON lines with ``--json``), ``synth``
-(area), ``verilog`` (the card's Verilog), ``regmap`` (the register map as
+``bench dma|crypto|pk|lzs|ipsec`` (throughput, JSON lines with ``--json``),
+``router`` (a router's console, or a script of routers, a WAN and
+traffic), ``lzs`` (a file through the LZS unit), ``synth`` (area),
+``verilog`` (the card's Verilog), ``regmap`` (the register map as
 Markdown).
 """
 import argparse
@@ -172,6 +174,12 @@ def cmd_bench(args) -> int:
                              env={"PACSIM_BENCH_LZS": ",".join(args.corpus)})["rows"]
         if args.bus in ("model", "both"):
             rows += [_on_model(run_lzs_bench, kind) for kind in args.corpus]
+    elif args.what == "ipsec":
+        from .sim.bench_ipsec import bench_ipsec_model
+        if args.bus in ("rtl", "both") and args.bus_given:
+            print("pacsim bench ipsec runs on the model bus only (the firmware's own speed, beside scapy)",
+                  file=sys.stderr)
+        rows.append(bench_ipsec_model(args.packets))
     elif args.what == "dma":
         if args.bus in ("rtl", "both"):
             rows.append(_run_rtl("pacsim.sim.cocotb_tests.bench_dma", args.sim, progress=not args.json,
@@ -202,6 +210,40 @@ def cmd_lzs(args) -> int:
                             memory_size=max(1 << 22, 4 * (source.stat().st_size + args.limit)))
     print(", ".join(f"{k}={v}" for k, v in summary.items()), file=sys.stderr)
     return 0
+
+
+def cmd_router(args) -> int:
+    from .sim.network_script import ScriptError
+    from .sim.router_session import interactive, model_factory, run_script
+    if args.script is None:
+        if args.bus == "rtl":
+            raise SystemExit("pacsim router: the interactive console runs on the model bus; "
+                             "use --script FILE with --bus rtl")
+        if args.pcap:
+            raise SystemExit("pacsim router: --pcap needs a --script with a WAN (the interactive console has none)")
+        return interactive(args.name, replay_window=args.replay_window)
+    script = Path(args.script).resolve()
+    pcap = str(Path(args.pcap).resolve()) if args.pcap else None
+    if args.bus == "rtl":
+        env = {"PACSIM_ROUTER_SCRIPT": str(script), "PACSIM_ROUTER_PCAP": pcap or "",
+               "PACSIM_ROUTER_NAME": args.name, "PACSIM_ROUTER_SIM": args.sim,
+               "PACSIM_ROUTER_REPLAY": str(args.replay_window or "")}
+        report = _run_rtl("pacsim.sim.cocotb_tests.router_script", args.sim, progress=False, env=env)
+        print("\n".join(report["lines"]))
+        print(f"# router {report['rtl_router']} ran on the card's RTL ({args.sim}, {report['clocks']} PCI clocks); "
+              "any other router on the model bus", file=sys.stderr)
+        errors = report["errors"]
+    else:
+        import asyncio
+        try:
+            result = asyncio.run(run_script(script.read_text(), model_factory(replay_window=args.replay_window),
+                                            pcap_path=pcap, name=args.name, out=print))
+        except ScriptError as error:
+            raise SystemExit(f"pacsim router: {script.name}: {error}") from None
+        errors = result.errors
+    if pcap:
+        print(f"# WAN written to {pcap}", file=sys.stderr)
+    return 1 if errors and args.strict else 0
 
 
 def cmd_synth(args) -> int:
@@ -240,9 +282,10 @@ def main(argv=None) -> int:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("bench", help="measure throughput")
-    p.add_argument("what", choices=["dma", "crypto", "pk", "lzs"])
+    p.add_argument("what", choices=["dma", "crypto", "pk", "lzs", "ipsec"])
     p.add_argument("--json", action="store_true", help="one JSON object per line")
-    p.add_argument("--bus", choices=["rtl", "model", "both"], default="both")
+    p.add_argument("--bus", choices=["rtl", "model", "both"], default=None,
+                   help="default both (ipsec: the model bus only)")
     p.add_argument("--sim", choices=SIMULATORS, default=simulator_from_env())
     p.add_argument("--bytes", type=int, default=65536, help="dma: copy size (default 64 KiB)")
     p.add_argument("--alg", nargs="+", default=list(CRYPTO_BENCHES),
@@ -252,7 +295,21 @@ def main(argv=None) -> int:
     p.add_argument("--pk", nargs="+", default=[f"{b}:{e}" for b, e in PK_BENCH_RUNS],
                    help="pk: modulus_bits:exponent_bits runs")
     p.add_argument("--corpus", nargs="+", default=list(LZS_KINDS), help="lzs: corpora")
+    p.add_argument("--packets", type=int, default=500, help="ipsec: 1400-byte packets to seal (default 500)")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("router", help="a router's console, or a script of routers, a WAN and traffic")
+    p.add_argument("--script", metavar="FILE", help="run FILE: console commands of one router, or a network script "
+                   "(NAME: command, router, wan, host, send, wait; see README)")
+    p.add_argument("--pcap", metavar="FILE", help="write the WAN's packets to FILE (pcap, raw IP)")
+    p.add_argument("--bus", choices=["model", "rtl"], default="model",
+                   help="model (default); rtl: the script's first router on the card's RTL, the others on the model")
+    p.add_argument("--sim", choices=SIMULATORS, default=simulator_from_env())
+    p.add_argument("--name", default="router", help="the router's name (one-router scripts, interactive)")
+    p.add_argument("--replay-window", type=int, choices=[32, 64, 128, 256], default=None,
+                   help="anti-replay on manual SAs (a model extension: the manual has none)")
+    p.add_argument("--strict", action="store_true", help="exit 1 if any console command failed")
+    p.set_defaults(func=cmd_router)
 
     p = sub.add_parser("lzs", help="run a file through the card's LZS compressor or decompressor")
     p.add_argument("mode", choices=["compress", "decompress"])
@@ -269,6 +326,9 @@ def main(argv=None) -> int:
     p.set_defaults(func=cmd_synth)
 
     args = parser.parse_args(argv)
+    if args.command == "bench":
+        args.bus_given = args.bus is not None
+        args.bus = args.bus or ("model" if args.what == "ipsec" else "both")
     return args.func(args)
 
 

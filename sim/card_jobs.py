@@ -28,7 +28,9 @@ Decisions where docs/rings.md is silent (the RTL follows them):
 - COMPRESS/DECOMPRESS use only the ``comp_channel`` slot: it alone is checked
   for ``BAD_CHANNEL``/``CHANNEL_CLOSED`` and counted; a channel named in
   the cipher or MAC slot is ``CHANNEL_MISMATCH`` (and is not counted), like
-  the cipher slot of a HASH. Every other opcode ignores ``comp_channel``.
+  the cipher slot of a HASH. ENCODE/DECODE naming a compression channel
+  are chained (see :class:`ChainStream`): the three slots are checked and
+  counted; COPY, HASH and RANDOM ignore ``comp_channel``.
   COMPRESS counts as an encode, DECOMPRESS as a decode; ``BYTES`` adds
   ``length`` (the input) of good jobs.
 - COMPRESS/DECOMPRESS ``length`` may be 0 (COMPRESS: the stream is the end
@@ -56,8 +58,8 @@ from ..host.lzs import LzsBadOffset, LzsError, LzsOverflow, LzsTruncated, decomp
 from .card_crypto import CipherStream, DesMacStream, HmacStream
 from .lzs_model import hardware_compress
 
-__all__ = ["Command", "Context", "validate", "JobStream", "LzsStream", "RandomStream", "job_stream", "outcome",
-           "FAILURES", "LZS_OPCODES"]
+__all__ = ["Command", "Context", "validate", "JobStream", "ChainStream", "LzsStream", "RandomStream", "job_stream",
+           "outcome", "FAILURES", "LZS_OPCODES"]
 
 #: Statuses of jobs that failed in processing (counted as ``FAIL``); OK is
 #: ``GOOD`` and every other status is a refusal (``DISCARD``).
@@ -121,7 +123,15 @@ class Command:
             slots = [(Service.MAC, self.mac_channel)]
             if self.opcode != Opcode.HASH:
                 slots.insert(0, (Service.CIPHER, self.cipher_channel))
+            if self.chained:
+                slots.append((Service.COMPRESSION, self.comp_channel))
         return [(service, number) for service, number in slots if number != NO_CHANNEL]
+
+    @property
+    def chained(self) -> bool:
+        """ENCODE/DECODE naming a compression channel: compress, encrypt, MAC /
+        MAC check, decrypt, decompress in one job."""
+        return self.opcode in (Opcode.ENCODE, Opcode.DECODE) and self.comp_channel != NO_CHANNEL
 
     @property
     def foreign_slots(self) -> bool:
@@ -218,6 +228,8 @@ def validate(command: Command, source_bytes: int, destination_bytes: int, contex
     if opcode in LZS_OPCODES:           # any length from 0; the output is cut at the destination's end
         return ResultStatus.OK if skip == 0 and source_bytes >= length else ResultStatus.BAD_LENGTH
     cipher, mac = _slot_contexts(command, contexts)
+    if command.chained:
+        return _validate_chained(command, cipher, mac, source_bytes)
     stream = JobStream.layout(command, cipher, mac)
     if opcode is Opcode.HASH:
         good = skip == 0 and source_bytes >= length and destination_bytes >= stream["output_bytes"]
@@ -232,6 +244,24 @@ def validate(command: Command, source_bytes: int, destination_bytes: int, contex
     return ResultStatus.OK if good else ResultStatus.BAD_LENGTH
 
 
+def _validate_chained(command: Command, cipher, mac, source_bytes: int) -> ResultStatus:
+    """Lengths of a chained job: ENCODE takes a payload of any byte length
+    (the card pads the compressed stream), DECODE is checked as a DECODE;
+    the destination is not checked (the output is cut at its end)."""
+    length, skip = command.length, command.skip
+    icv = mac.icv_bytes if mac is not None else 0
+    if command.opcode == Opcode.ENCODE:
+        good = skip % 4 == 0 and length >= skip and source_bytes >= length
+    else:
+        good = (length > 0 and length % 4 == 0 and skip % 4 == 0 and skip <= length - icv
+                and source_bytes >= length)
+        if cipher is not None:
+            good = good and (length - icv - skip) % CIPHER_BLOCK_BYTES[CipherAlg(cipher.alg)] == 0
+    if cipher is not None and cipher.mode == CipherMode.CBC and cipher.iv_source == IvSource.PACKET:
+        good = good and skip >= CIPHER_BLOCK_BYTES[CipherAlg(cipher.alg)]
+    return ResultStatus.OK if good else ResultStatus.BAD_LENGTH
+
+
 def job_stream(command: Command, contexts, destination_bytes: int, rng=None):
     """The data path of a validated job: a :class:`LzsStream` for
     COMPRESS/DECOMPRESS (``destination_bytes``, the destination segments'
@@ -242,6 +272,8 @@ def job_stream(command: Command, contexts, destination_bytes: int, rng=None):
         return LzsStream(command, destination_bytes)
     if command.opcode == Opcode.RANDOM:
         return RandomStream(command, rng)
+    if command.chained:
+        return ChainStream(command, contexts, destination_bytes)
     return JobStream(command, contexts)
 
 
@@ -443,3 +475,70 @@ class LzsStream:
                 output, status = output[:self.limit], ResultStatus.OUTPUT_OVERFLOW
         self.exact_bytes = len(output)
         return output + bytes(-len(output) % 4), status
+
+
+class ChainStream(JobStream):
+    """A chained ENCODE/DECODE with ``limit`` destination bytes, computed at
+    :meth:`finish` from the whole input. ENCODE: the header, then the
+    payload through the card's compressor (:func:`~.lzs_model.hardware_compress`),
+    zero-padded to the cipher block (to 4 bytes without a cipher),
+    encrypted, then the ICV over header + ciphertext; what passes ``limit``
+    is dropped (``OUTPUT_OVERFLOW``). DECODE: the MAC checked over header +
+    ciphertext (``MAC_MISMATCH`` wins over a stream error), the ciphertext
+    decrypted and decompressed into at most ``limit`` - header bytes
+    (stream errors as for DECOMPRESS), the header then the plaintext out.
+    ``exact_bytes`` is the output's length."""
+
+    def __init__(self, command: Command, contexts, limit: int):
+        super().__init__(command, contexts)
+        self.limit = limit
+        self._source = bytearray()
+        self.exact_bytes = None
+
+    @property
+    def payload_bytes(self) -> int:
+        return self.command.length - self.command.skip - (self.icv_bytes if self.decode else 0)
+
+    def feed(self, data: bytes) -> bytes:
+        self._source += data
+        return b""
+
+    def engine_clocks(self, costs) -> int:
+        return costs.lzs_compress_clocks(self.command.length - self.command.skip)
+
+    def _mac_of(self, data: bytes) -> bytes:
+        stream = self._make_mac()
+        stream.update(data)
+        return stream.digest()[:self.icv_bytes]
+
+    def finish(self) -> tuple:
+        data = bytes(self._source[:self.command.length])
+        skip = self.command.skip
+        self._header = data[:skip]
+        status = ResultStatus.OK
+        if not self.decode:
+            payload = hardware_compress(data[skip:])
+            block = CIPHER_BLOCK_BYTES[CipherAlg(self.cipher.alg)] if self.cipher is not None else 4
+            payload += bytes(-len(payload) % block)
+            if self.cipher is not None:
+                payload = self._make_cipher().update(payload)
+            out = self._header + payload
+            if self.mac is not None:
+                out += self._mac_of(out)
+            if len(out) > self.limit:
+                out, status = out[:self.limit], ResultStatus.OUTPUT_OVERFLOW
+        else:
+            body, icv = data[:len(data) - self.icv_bytes], data[len(data) - self.icv_bytes:]
+            mac_ok = self.mac is None or self._mac_of(body) == icv
+            plain = body[skip:]
+            if self.cipher is not None:
+                plain = self._make_cipher().update(plain)
+            try:
+                decoded = decompress(plain, max(0, self.limit - skip))
+            except LzsError as error:
+                decoded, status = error.output, _STREAM_STATUS[type(error)]
+            if not mac_ok:
+                status = ResultStatus.MAC_MISMATCH
+            out = self._header + decoded
+        self.exact_bytes = len(out)
+        return out + bytes(-len(out) % 4), status

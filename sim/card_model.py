@@ -166,6 +166,25 @@ def _words(layout, **values) -> list:
     return words
 
 
+class _JobContexts:
+    """The channel contexts one job sees, as :class:`Context` objects: the
+    channels the command names are decoded when the command is read (as
+    decoding all of them was, but without decoding the 64 contexts per
+    job), any other on first use."""
+
+    def __init__(self, words: list, named):
+        self._words = words
+        self._decoded = {number: Context.decode(words[number]) for _, number in named if number < len(words)}
+
+    def __len__(self) -> int:
+        return len(self._words)
+
+    def __getitem__(self, number: int) -> Context:
+        if number not in self._decoded:
+            self._decoded[number] = Context.decode(self._words[number])
+        return self._decoded[number]
+
+
 class CardModel:
     """The PAC as seen from the bus: configuration space, BAR0 and INTA#.
 
@@ -464,7 +483,7 @@ class CardModel:
         if command.opcode != Opcode.RANDOM:                   # RANDOM has no source segments
             source, source_good = yield from self._segments("SRC")
         destination, destination_good = yield from self._segments("DST")
-        contexts = [Context.decode(words) for words in self._contexts]
+        contexts = _JobContexts(self._contexts, command.channels)
         status = ResultStatus.BAD_DESCRIPTOR
         if source_good and destination_good:
             status = validate(command, sum(n for _, n in source), sum(n for _, n in destination), contexts)

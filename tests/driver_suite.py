@@ -1553,6 +1553,75 @@ async def check_lzs_mutated_streams(bus):
         assert await dev.decompress(lzs_compress(packet), channel=decoder, limit=300) == packet
 
 
+async def check_chained_compression(bus):
+    """ENCODE/DECODE with a compression channel (compress, encrypt, MAC /
+    MAC check, decrypt, decompress in one job) for AES-128-CBC and 3DES
+    with HMAC-SHA1-96, MAC only and cipher only, payloads of any byte
+    length: the ENCODE output decrypts with ``cryptography`` to an LZS
+    stream (zero-padded to the block) that the software reference decodes
+    to the payload, and its ICV is HMAC over header + ciphertext; a DECODE
+    of a packet built the same way by the references gives header +
+    payload; a flipped bit is MAC_MISMATCH, a destination too small
+    OUTPUT_OVERFLOW; the compression channel counts the jobs. At most
+    three channels are open at a time (one direction's)."""
+    dev = await fresh_device(bus)
+    rng = random.Random(50)
+    for alg, use_cipher, use_mac in ((CipherAlg.AES128, True, True), (CipherAlg.TDES_INNER, True, True),
+                                     (CipherAlg.AES128, False, True), (CipherAlg.AES128, True, False)):
+        what = f"{alg.name if use_cipher else 'no cipher'}{' + HMAC-SHA1-96' if use_mac else ''} + LZS"
+        key, mac_key = cipher_key(rng, alg), rng.randbytes(20)
+        block = CIPHER_BLOCK_BYTES[alg] if use_cipher else 4
+        icv = 12 if use_mac else 0
+        cases = []
+        for size in (0, 1, 37, 500, 1400):
+            header = rng.randbytes(ESP_HEADER + (block if use_cipher else 0))
+            cases.append((header, corpus(rng, rng.choice(("text", "html", "zeros")), size)))
+        for direction in Direction:
+            comp = await dev.open_comp_channel(direction)
+            cipher = await dev.open_cipher_channel(alg, direction, key) if use_cipher else None
+            mac = await dev.open_mac_channel(MacAlg.HMAC_SHA1, direction, mac_key) if use_mac else None
+            before = await dev.channel_counters(comp)
+            for header, payload in cases:
+                skip, size = len(header), len(payload)
+                if direction is Direction.ENCODE:
+                    out = await dev.encode(header + payload, skip=skip, cipher=cipher, mac=mac, comp=comp)
+                    body, tag = out[:len(out) - icv], out[len(out) - icv:]
+                    assert body[:skip] == header and (len(body) - skip) % block == 0, f"{what}, {size} bytes: layout"
+                    if use_mac:
+                        assert tag == mac_reference(MacAlg.HMAC_SHA1, mac_key, body)[:12], f"{what}, {size}: ICV"
+                    plain = body[skip:]
+                    if use_cipher:
+                        plain = cipher_reference(alg, CipherMode.CBC, key, header[-block:], plain, decrypt=True)
+                    assert decompress(plain, size) == payload, f"{what}, {size} bytes: the stream does not decode"
+                    continue
+                stream = lzs_compress(payload)                  # a packet built by the references
+                stream += bytes(-len(stream) % block)
+                if use_cipher:
+                    stream = cipher_reference(alg, CipherMode.CBC, key, header[-block:], stream)
+                packet = header + stream
+                if use_mac:
+                    packet += mac_reference(MacAlg.HMAC_SHA1, mac_key, packet)[:12]
+                assert await dev.decode(packet, skip=skip, cipher=cipher, mac=mac, comp=comp,
+                                        limit=skip + size) == header + payload, f"{what}, {size} bytes: DECODE"
+                if use_mac and size:
+                    flipped = bytearray(packet)
+                    flipped[skip] ^= 0x10
+                    error = await raises(JobFailed, dev.decode(bytes(flipped), skip=skip, cipher=cipher, mac=mac,
+                                                                comp=comp, limit=skip + size))
+                    assert error.status is ResultStatus.MAC_MISMATCH, f"{what}: {error}"
+            after = await dev.channel_counters(comp)
+            assert after["good"] - before["good"] == len(cases), f"{what}: compression counters {before} -> {after}"
+            if direction is Direction.ENCODE:
+                async with Buffers(bus) as buffers:
+                    header = cases[-1][0]
+                    data = header + rng.randbytes(400)
+                    job = Job(Opcode.ENCODE, buffers.filled(data), buffers.alloc(64), length=len(data),
+                              skip=len(header), cipher=cipher, mac=mac, comp=comp)
+                    result = await run_one(dev, job)
+                    assert (result.status, result.bytes) == (ResultStatus.OUTPUT_OVERFLOW, 64), f"{what}: {result}"
+            await close_all(dev)
+
+
 async def check_lzs_validation(bus):
     """COMPRESS/DECOMPRESS validation in the card's order (BAD_OPCODE,
     BAD_CHANNEL, CHANNEL_CLOSED, CHANNEL_MISMATCH, BAD_CONTEXT, BAD_LENGTH);
@@ -1890,6 +1959,7 @@ async def check_random_jobs(bus):
 
 CHECKS = [
     check_random_jobs,
+    check_chained_compression,
     check_lzs_mutated_streams,
     check_probe_finds_card,
     check_config_header_after_reset,

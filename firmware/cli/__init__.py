@@ -1,0 +1,19 @@
+# Ref: spec/ipsec-commands.md §0.1, spec/isakmp-commands.md §0.1
+"""The AlliedWare-style command engine: keywords with minimum abbreviations
+(:mod:`.keywords`), value types (:mod:`.values`), commands declared as data
+and one generic parser (:mod:`.grammar`), the dispatching
+:class:`CommandLine` (:mod:`.commandline`) and helpers for ``show`` layouts
+(:mod:`.layout`)."""
+from .commandline import SUCCESS, CommandLine, ScriptLine
+from .errors import (AmbiguousAbbreviation, BadValue, CliError, CommandFailed, DuplicateParameter,
+                     MalformedLine, MissingParameter, NotSupported, OutOfRange, UnknownCommand,
+                     UnknownParameter)
+from .grammar import Command, CommandTable, HelpRequest, P, Param, ParsedCommand
+from .keywords import Keyword, resolve
+
+__all__ = [
+    "CommandLine", "ScriptLine", "SUCCESS", "Command", "CommandTable", "HelpRequest", "P", "Param",
+    "ParsedCommand", "Keyword", "resolve", "CliError", "UnknownCommand", "AmbiguousAbbreviation",
+    "UnknownParameter", "DuplicateParameter", "MissingParameter", "BadValue", "OutOfRange",
+    "MalformedLine", "CommandFailed", "NotSupported",
+]

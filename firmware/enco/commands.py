@@ -1,0 +1,60 @@
+# Ref: spec/ipsec-commands.md §6.0 (create enco key=N type=general {random|value=...}, show enco key=N)
+"""The ENCO key commands, as data, and their handler::
+
+    CREate ENCo KEY=0..65535 TYPe={AES|DES|GENeral|3DES} {RANdom|VALue=key-value}
+        [LENgth=1..128] [DESCription=text]
+    DESTroy ENCo KEY=0..65535
+    SHow ENCo KEY[=0..65535]
+    SHow ENCo
+
+Only ``create enco key=1 type=general random|value=...`` and ``show enco
+key=1`` appear in our sources; the types other than GENERAL, LENgth and
+DESCription are ours (see :mod:`.keys`). ``show enco`` without a channel
+source shows the card as unknown with no channels.
+"""
+from collections.abc import Callable
+
+from ..cli.grammar import Command, P
+from ..cli.values import Choice, Integer, Text
+from .displays import EncoStatus, show_enco, show_enco_key, show_enco_keys
+from .keys import EncoKeyError, KeyStore, KeyType
+
+__all__ = ["ENCO_COMMANDS", "EncoCommands", "ERRORS"]
+
+ERRORS = (EncoKeyError,)
+_KEY_ID = Integer(0, 65535)
+_TYPE = Choice({"AES": KeyType.AES, "DES": KeyType.DES, "GENeral": KeyType.GENERAL, "3DES": KeyType.TDES})
+
+ENCO_COMMANDS = (
+    Command((P("CREate"), P("ENCo"), P("KEY", _KEY_ID)),
+            (P("TYPe", _TYPE, required=True), P("RANdom"), P("VALue", Text(1, 256, "key value")),
+             P("LENgth", Integer(1, 128)), P("DESCription", Text(1, 40, "description"))),
+            "create_key", "Create an ENCO key", "§6.0"),
+    Command((P("DESTroy"), P("ENCo"), P("KEY", _KEY_ID)), (), "destroy_key", "Destroy an ENCO key", "§6.0"),
+    Command((P("SHow"), P("ENCo"), P("KEY", _KEY_ID, optional_value=True)), (), "show_key", "ENCO keys", "§6.0"),
+    Command((P("SHow"), P("ENCo")), (), "show_enco", "ENCO card and channels", "show-outputs §19"),
+)
+
+
+class EncoCommands:
+    """Carries out :data:`ENCO_COMMANDS` on a :class:`KeyStore`;
+    ``status()`` gives the card's :class:`EncoStatus` for ``show enco``."""
+
+    def __init__(self, keys: KeyStore, status: Callable[[], EncoStatus] = lambda: EncoStatus("-", 0)):
+        self.keys = keys
+        self.status = status
+
+    def create_key(self, key: int, type: KeyType, value: str | None = None, length: int | None = None,
+                   description: str | None = None, **flags):
+        self.keys.create(key, type, random="random" in flags, value=value, length=length, description=description)
+
+    def destroy_key(self, key: int):
+        self.keys.destroy(key)
+
+    def show_key(self, key: int | None = None):
+        if key is None:
+            return show_enco_keys(self.keys.keys())
+        return show_enco_key(self.keys.key(key))
+
+    def show_enco(self):
+        return show_enco(self.status())

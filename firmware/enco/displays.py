@@ -1,0 +1,102 @@
+# Ref: spec/ipsec-commands.md §6.0 (show enco key=1); spec/show-outputs.md §19 (ENCO-facing fields)
+"""ENCO displays: ``show enco key[=id]`` and the channel part of ``show enco``.
+
+The manual's ENCO chapter is not among our sources, so neither layout is
+the manual's: both follow the chapter's conventions (a title, a dashed
+table for the summary, dotted leaders for the detail) and are ours.
+
+``show enco key=id`` prints the key value, as the manual uses it to copy a
+key to the other router (§6.0 step 2: "To display the key value, use the
+command: show enco key=1"). The channel display takes
+:class:`ChannelView` objects, which the host driver's channel handles can
+fill in (number, service, algorithm, direction, owner, jobs and bytes,
+state).
+"""
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..cli.layout import columns, join_lines, leader
+from .keys import EncoKey
+
+__all__ = ["show_enco_keys", "show_enco_key", "ChannelView", "AlgCounterView", "EncoStatus", "show_enco"]
+
+
+def show_enco_keys(keys: Iterable[EncoKey]) -> str:
+    """``show enco key`` (summary)."""
+    lines = ["ENCO Keys", "", "Id     Type      Length  Entered  Description", "-" * 60]
+    for k in keys:
+        entered = "RANDOM" if k.random else ("TEXT" if k.text else "HEX")
+        lines.append(columns([k.id, k.type.value, k.length, entered, k.description or "-"], [7, 10, 8, 9, 0]))
+    return join_lines(lines)
+
+
+def show_enco_key(k: EncoKey) -> str:
+    """``show enco key=id`` (detail, with the value)."""
+    return join_lines([
+        "ENCO Key", "",
+        leader("Id", k.id, 23), leader("Type", k.type.value, 23), leader("Length (bytes)", k.length, 23),
+        leader("Entered", "RANDOM" if k.random else ("TEXT" if k.text else "HEX"), 23),
+        leader("Value", k.display_value(), 23), leader("Description", k.description or "-", 23),
+    ])
+
+
+@dataclass(frozen=True)
+class ChannelView:
+    """One open ENCO channel on the card."""
+    number: int
+    service: str            #: CIPHER, MAC or COMPRESSION
+    algorithm: str          #: DES, 3DES..., HMAC-SHA1..., LZS
+    direction: str          #: ENCODE or DECODE
+    owner: str = "-"        #: who opened it (``IPsec SA 5``, ``SA 1``)
+    jobs: int = 0
+    bytes: int = 0
+    errors: int = 0
+
+
+@dataclass(frozen=True)
+class AlgCounterView:
+    """One algorithm unit of the card: channels attached now, and the
+    card's (good, fail, discard) job counts for encode and decode."""
+    unit: str
+    attached: int
+    encode: tuple[int, int, int]
+    decode: tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class EncoStatus:
+    """The card as ``show enco`` summarises it: its name, channel count and
+    open channels; ``open_failures`` channel opens refused because every
+    channel was in use (``last_failure`` the last such error); ``units``
+    the per-algorithm counters read from the card."""
+    card: str
+    channels_max: int
+    channels: tuple[ChannelView, ...] = ()
+    open_failures: int = 0
+    last_failure: str = ""
+    units: tuple[AlgCounterView, ...] = ()
+
+
+def _triple(t: tuple[int, int, int]) -> str:
+    return "/".join(map(str, t))
+
+
+def show_enco(status: EncoStatus) -> str:
+    """``show enco`` (card, channels in use and free, channel-open
+    failures, the per-algorithm counters when known, the open channels)."""
+    lines = ["ENCO Module", "",
+             leader("Accelerator", status.card, 23), leader("Channels maximum", status.channels_max, 23),
+             leader("Channels in use", len(status.channels), 23),
+             leader("Channels free", max(status.channels_max - len(status.channels), 0), 23),
+             leader("Open failures", status.open_failures, 23)]
+    if status.open_failures and status.last_failure:
+        lines.append(leader("Last failure", status.last_failure, 23))
+    if status.units:
+        lines += ["", "Algorithm   Attached  Encode good/fail/discard  Decode good/fail/discard", "-" * 72]
+        for u in status.units:
+            lines.append(columns([u.unit, u.attached, _triple(u.encode), _triple(u.decode)], [12, 10, 26, 0]))
+    lines += ["", "Chan  Service      Algorithm   Dir     Jobs      Bytes       Errors  Owner", "-" * 78]
+    for c in sorted(status.channels, key=lambda c: c.number):
+        lines.append(columns([c.number, c.service, c.algorithm, c.direction, c.jobs, c.bytes, c.errors, c.owner],
+                             [6, 13, 12, 8, 10, 12, 8, 0]))
+    return join_lines(lines)

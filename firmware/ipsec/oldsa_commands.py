@@ -1,0 +1,94 @@
+# Ref: spec/ipsec-commands.md §4 (pre-IPsec "old" SA commands)
+"""The pre-IPsec SA commands, as data, and their handler.
+
+Minimums from the capitals, except ``create sa`` ENCKEY, which the manual's
+example abbreviates ``enck=`` (L3881, §7.1): its minimum is ``enck`` as in
+``set sa``. ``set sa`` SPI takes create's range (§7.35).
+"""
+from ..cli.grammar import Command, P
+from ..cli.keywords import Keyword
+from ..cli.values import Choice, InterfaceName, Ipv4Address, Ipv4Mask
+from .command_values import KEY_ID, SPI, SPEC_ID
+from .config_errors import InvalidState, NotFound
+from .module import IpsecModule
+from .oldsa import OldSaDirection
+from .transforms import EncAlg
+
+__all__ = ["OLDSA_COMMANDS", "OldSaCommands"]
+
+_SA_ID = SPEC_ID              # 0..255
+_OLD_ENCALG = Choice({"DES": EncAlg.DES, "3DES2key": EncAlg.TDES2KEY, "3DESInner": EncAlg.TDESINNER})
+_DIRECTION = Choice({"IN": OldSaDirection.IN, "OUT": OldSaDirection.OUT, "BOTH": OldSaDirection.BOTH})
+_MEMBER = Choice({"LOCal": True, "REMote": False})
+_SA_DEBUG = Choice({"All": "all", "Pkt": "pkt", "Search": "search"})
+_OLDSA_INTERFACE = InterfaceName(("eth", "ppp", "vlan", "fr", "x25t"))
+_MEMBER_PARAMS = (P("MEMber", _MEMBER, required=True), P("IPaddress", Ipv4Address(), required=True),
+                  P("MASK", Ipv4Mask(), required=True))
+
+OLDSA_COMMANDS = (
+    Command((P("ACTivate"), P("IPSec"), P("CONVERToldsa")), (P("SA", _SA_ID),), "convert_old_sa",
+            "Convert old SAs to IPsec", "§4.1"),
+    Command((P("ENAble"), P("IPSec"), P("OLDsa")), (P("INTerface", _OLDSA_INTERFACE, required=True),),
+            "enable_oldsa", "Enable old SAs on an interface", "§4.2"),
+    Command((P("DISable"), P("IPSec"), P("OLDsa")), (P("INTerface", _OLDSA_INTERFACE, required=True),),
+            "disable_oldsa", "Disable old SAs on an interface", "§4.3"),
+    Command((P("CREate"), P("SA", _SA_ID)),
+            (P(Keyword("ENCKEY", 4), KEY_ID, required=True), P("SPI", SPI, required=True),   # §7.1: enck=
+             P("ENCalg", _OLD_ENCALG), P("DIrection", _DIRECTION)), "create_sa", "Create an old SA", "§4.4"),
+    Command((P("SET"), P("SA", _SA_ID)),
+            (P("DEBUGPkttype", Choice({"Short": "short", "Full": "full"})), P("DIrection", _DIRECTION),
+             P("ENCalg", _OLD_ENCALG), P("ENCKey", KEY_ID), P("SPI", SPI)), "set_sa", "Change an old SA", "§4.5"),
+    Command((P("DESTroy"), P("SA", _SA_ID)), (), "destroy_sa", "Destroy an old SA", "§4.6"),
+    Command((P("ADD"), P("SA", _SA_ID)), _MEMBER_PARAMS, "add_sa_member", "Add a member to an old SA", "§4.7"),
+    Command((P("DELete"), P("SA", _SA_ID)), _MEMBER_PARAMS, "delete_sa_member", "Delete a member of an old SA",
+            "§4.8"),
+    Command((P("ENAble"), P("SA", _SA_ID)), (P("DEBug", _SA_DEBUG, required=True),), "enable_sa_debug",
+            "Enable old SA debugging", "§4.9"),
+    Command((P("DISable"), P("SA", _SA_ID)), (P("DEBug", _SA_DEBUG, required=True),), "disable_sa_debug",
+            "Disable old SA debugging", "§4.10"),
+)
+
+
+class OldSaCommands:
+    """Carries out :data:`OLDSA_COMMANDS` on ``module.old_sas``."""
+
+    def __init__(self, module: IpsecModule):
+        self.module = module
+        self.table = module.old_sas
+
+    def convert_old_sa(self, sa: int | None = None):
+        if not self.module.enabled:
+            raise InvalidState("IPsec must be enabled before old SAs can be converted (enable ipsec)")
+        if sa is not None and sa not in self.table.sas:
+            raise NotFound(f"SA {sa} does not exist")
+        if not self.table.sas:
+            raise NotFound("there are no old SAs to convert")
+        raise InvalidState("converting old SAs is not supported yet: the manual does not describe how old SAs "
+                           "map onto IPsec specifications and policies (ipsec-commands.md §7.36)")
+
+    def enable_oldsa(self, interface: str):
+        self.table.enable_interface(interface, True)
+
+    def disable_oldsa(self, interface: str):
+        self.table.enable_interface(interface, False)
+
+    def create_sa(self, sa: int, enckey: int, spi: int, **args):
+        self.table.create(sa, enckey, spi, **args)
+
+    def set_sa(self, sa: int, **args):
+        self.table.set(sa, **args)
+
+    def destroy_sa(self, sa: int):
+        self.table.destroy(sa)
+
+    def add_sa_member(self, sa: int, member: bool, ipaddress, mask):
+        self.table.add_member(sa, member, ipaddress, mask)
+
+    def delete_sa_member(self, sa: int, member: bool, ipaddress, mask):
+        self.table.delete_member(sa, member, ipaddress, mask)
+
+    def enable_sa_debug(self, sa: int, debug: str):
+        self.table.set_debug(sa, frozenset({"pkt", "search"} if debug == "all" else {debug}), True)
+
+    def disable_sa_debug(self, sa: int, debug: str):
+        self.table.set_debug(sa, frozenset({"pkt", "search"} if debug == "all" else {debug}), False)

@@ -1,0 +1,82 @@
+# Ref: DESIGN.md principles 6 and 8 (everything counted; bad input loses nothing)
+"""What the data plane returns for a packet, and why it drops one.
+
+Processing never raises: a packet is either delivered (:class:`Outcome`
+with ``packet``) or dropped (``reason``, a :class:`DropReason`, plus a
+``detail`` sentence saying what was wrong and what was expected). Inside
+the data plane a drop travels as the :class:`Drop` exception, caught and
+counted where the SA or bundle returns.
+"""
+import enum
+from dataclasses import dataclass
+
+__all__ = ["DropReason", "Drop", "Outcome", "CardFailure"]
+
+
+class DropReason(enum.Enum):
+    """Why the data plane dropped a packet."""
+    MALFORMED = "malformed packet"                  #: truncated or inconsistent IP/IPsec header
+    FRAGMENT = "fragment"                           #: IPsec takes whole datagrams (reassemble first)
+    UNKNOWN_SPI = "unknown SPI"                     #: no inbound SA for (protocol, SPI/CPI, destination)
+    WRONG_PROTOCOL = "protocol not the bundle's"    #: the next header or SPI is not what the bundle applies
+    REPLAYED = "replayed"                           #: sequence number 0, left of the window or seen
+    AUTHENTICATION_FAILED = "authentication failed"  #: ICV mismatch (the card's MAC_MISMATCH or the AH compare)
+    BAD_PADDING = "bad padding"                     #: ESP pad length or padding bytes wrong
+    BAD_PAYLOAD_LENGTH = "bad AH payload length"    #: AH length field does not fit the SA's ICV or the packet
+    DECOMPRESSION_FAILED = "decompression failed"   #: the LZS stream is malformed or decodes too long
+    TUNNEL_MISMATCH = "not a tunnelled packet"      #: a tunnel-mode SA whose payload is not an IP packet
+    SA_NOT_VALID = "SA not valid"                   #: the SA is not (or no longer) open
+    LIFETIME_EXPIRED = "lifetime expired"           #: the SA's hard lifetime is exceeded
+    SEQUENCE_EXHAUSTED = "sequence number cycled"   #: an anti-replay SA has sent 2**32 - 1 packets
+    TOO_BIG = "too big"                             #: the output would exceed the IP length
+    CARD_ERROR = "card error"                       #: the card or its driver failed the job
+    UDP_BAD_VERSION = "UDP tunnel bad version"      #: UDP tunnel header of an unknown version or type
+    NO_UDP_TUNNEL = "no UDP tunnel"                 #: a UDP-tunnelled packet for a bundle without UDP tunnelling
+    INTERNAL_ERROR = "internal error"               #: a bug: an exception the data plane did not expect
+
+
+class Drop(Exception):
+    """A packet is dropped for ``reason``; ``immediate`` when it failed
+    before any card job started (the ``...FailImm`` counters)."""
+
+    def __init__(self, reason: DropReason, detail: str, *, immediate: bool = True):
+        self.reason = reason
+        self.detail = detail
+        self.immediate = immediate
+        super().__init__(f"{reason.value}: {detail}")
+
+
+class CardFailure(Exception):
+    """A card job did not complete: ``status`` (a ResultStatus, or None when
+    the driver or the bus failed), ``immediate`` if the job never reached
+    the card (the ring was full, the driver refused it)."""
+
+    def __init__(self, status, immediate: bool, detail: str):
+        self.status = status
+        self.immediate = immediate
+        super().__init__(detail)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of processing one packet: ``packet`` (bytes) when
+    delivered; otherwise ``reason`` and ``detail``, and the ``sa`` that
+    dropped it (None when no SA was involved). ``heartbeat`` marks a UDP
+    heartbeat consumed by the data plane (no packet, no drop). ``bundle``:
+    the :class:`~.datapath.BundleProcessor` that processed the packet
+    (delivered or dropped), None when none was found; the router checks an
+    inbound packet against the policy of that bundle."""
+    packet: bytes | None
+    reason: DropReason | None = None
+    detail: str = ""
+    sa: object = None
+    heartbeat: bool = False
+    bundle: object = None
+
+    @property
+    def ok(self) -> bool:
+        return self.packet is not None
+
+    @classmethod
+    def dropped(cls, drop: Drop, sa=None, bundle=None) -> "Outcome":
+        return cls(None, drop.reason, drop.detail, sa, bundle=bundle)

@@ -1,0 +1,111 @@
+# Ref: spec/isakmp-commands.md §1-§2 (ISAKMP commands, minimum abbreviations)
+"""The ISAKMP configuration commands, as data, and their handler: accepted,
+checked and stored in an :class:`~.policy_config.IsakmpConfig` (no
+ISAKMP exchange runs yet; ``enable isakmp`` only records the setting).
+
+Booleans are ``{ON|OFf|TRue|FAlse}`` (§0.1). ``set`` takes XAUth
+``NOne`` as its syntax writes it; create ``NONE``. ENABLE/DISABLE ISAKMP
+DEBUG take DEBug with an optional value (the examples write a bare
+``deb``, §2.7), meaning DEFAULT.
+"""
+from ..cli.grammar import Command, P
+from ..cli.keywords import Keyword
+from ..cli.values import Boolean, Choice, CommaList, Integer, InterfaceName, IpAddress, Name, Text, Union
+from .policy_config import PEER_ANY, IsakmpConfig, IsakmpConfigError
+
+__all__ = ["ISAKMP_COMMANDS", "IsakmpCommands", "ERRORS"]
+
+ERRORS = (IsakmpConfigError,)
+BOOL = Boolean(("ON", "TRue"), ("OFf", "FAlse"))
+_NAME = Name(24, "ISAKMP policy name")
+_PEER = Union(Choice({"ANy": PEER_ANY}), IpAddress())
+_KEY_ID = Integer(0, 65535)
+_ID = Text(1, 128, "identity")
+
+
+def _policy_params(create: bool) -> tuple:
+    return (
+        P("PEer", _PEER, required=create),
+        P("AUTHType", Choice({"PREshared": "preshared", "RSAEncr": "rsaencr", "RSASig": "rsasig"})),
+        P("DELETedelay", Integer(0, 30)), P("DHExponentlength", Integer(160, 1023)),
+        P("ENCalg", Choice({"3DES2key": "3des2key", "3DESInner": "3desinner", "3DESOuter": "3desouter",
+                            "DES": "des", "AES128": "aes128", "AES192": "aes192", "AES256": "aes256"})),
+        P("EXPIRYKbytes", Integer(1, 1000)), P("EXPIRYSeconds", Integer(600, 31449600)),
+        P("GROup", Choice({"0": 0, "1": 1, "2": 2})), P("HAShalg", Choice({"SHa": "sha", "MD5": "md5"})),
+        P("HEARtbeatmode", Choice({"Both": "both", "None": "none", "Receive": "receive", "Send": "send"})),
+        P("HYBRIDxauth", BOOL), P("IPVersion", Choice({"4": 4, "6": 6})), P("KEY", _KEY_ID),
+        P("LOCALID", _ID), P("LOCALRsakey", _KEY_ID),
+        P("MODe", Choice({"MAIn": "main", "AGGressive": "aggressive"})),
+        P("MSGBACkoff", Choice({"INCREMental": "incremental", "NONE": "none"})),
+        P("MSGREtrylimit", Integer(0, 1024)), P("MSGTImeout", Integer(1, 86400)), P("NATTraversal", BOOL),
+        P("PHASE2xchglimit", Union(Choice({"NOne": None}), Integer(1, 1024))),
+        P("POLICYFilename", Text(1, 64, "file name")), P("PREnegotiate", BOOL), P("REMOTEId", _ID),
+        P("RETRYIKEattempts", Union(Choice({"CONTinuous": "continuous"}), Integer(0, 16))),
+        P("SENDDeletes", BOOL), P("SENDIdalways", BOOL), P("SENDNotify", BOOL), P("SETCommitbit", BOOL),
+        P("SRCInterface", InterfaceName(("eth", "ppp", "vlan", "fr", "x25t"))),
+        P("XAUth", Choice({"CLient": "client", "SErver": "server", ("NONE" if create else "NOne"): "none"})),
+        P("XAUTHName", Name(64, "user name")), P("XAUTHPasswd", Name(64, "password")),
+        P("XAUTHType", Choice({"GEneric": "generic", "RAdius": "radius"})),
+    )
+
+
+_DEBUG = CommaList(Choice({"ALl": "all", "DEFault": "default", "PAcket": "packet", "PKT": "pkt",
+                           "PKTRaw": "pktraw", "STAte": "state", "TRAce": "trace", "TRACEMore": "tracemore"}))
+_COUNTERS = CommaList(Choice({"AGGressive": "aggressive", "GENeral": "general", "HEArtbeat": "heartbeat",
+                              "INFo": "info", "IPSec": "ipsec", "MAIn": "main", "NETwork": "network",
+                              "QUIck": "quick", "SAD": "sad", "SPD": "spd", "TRAnsaction": "transaction",
+                              "XDB": "xdb"}))
+ISA = P("ISAkmp")
+
+ISAKMP_COMMANDS = (
+    Command((P("CREate"), ISA, P("POLicy", _NAME)), _policy_params(True), "create_policy",
+            "Create an ISAKMP policy (stored)", "§2.1"),
+    Command((P("SET"), ISA, P("POLicy", _NAME)), _policy_params(False), "set_policy",
+            "Change an ISAKMP policy (stored)", "§2.2"),
+    Command((P("DESTroy"), ISA, P("POLicy", _NAME)), (), "destroy_policy", "Destroy an ISAKMP policy", "§2.3"),
+    Command((P("RESET"), ISA, P("POLicy", _NAME)), (), "reset_policy", "Reset an ISAKMP policy", "§2.4"),
+    Command((P("ENAble"), ISA),
+            (P("LOCALRsakey", _KEY_ID), P("POLICYServerenabled", BOOL), P("POLICYFilename", Text(1, 64, "file name")),
+             P("UDPPort", Integer(1, 65535))), "enable_isakmp", "Enable ISAKMP (stored)", "§2.5"),
+    Command((P("DISable"), ISA), (), "disable_isakmp", "Disable ISAKMP", "§2.6"),
+    Command((P("ENAble"), ISA, P("DEBug", _DEBUG, optional_value=True)), (), "enable_debug",
+            "Enable ISAKMP debugging (stored)", "§2.7"),
+    Command((P("DISable"), ISA, P(Keyword("DEBug"), _DEBUG, optional_value=True)), (), "disable_debug",
+            "Disable ISAKMP debugging (stored)", "§2.7"),
+    Command((P("RESET"), ISA, P("COUnters", _COUNTERS, optional_value=True)), (), "reset_counters",
+            "Clear ISAKMP counters", "§2.8"),
+)
+
+
+class IsakmpCommands:
+    """Carries out :data:`ISAKMP_COMMANDS` on an :class:`IsakmpConfig`."""
+
+    def __init__(self, config: IsakmpConfig | None = None):
+        self.config = config if config is not None else IsakmpConfig()
+
+    def create_policy(self, policy: str, **args):
+        self.config.create_policy(policy, **args)
+
+    def set_policy(self, policy: str, **args):
+        self.config.set_policy(policy, **args)
+
+    def destroy_policy(self, policy: str):
+        self.config.destroy_policy(policy)
+
+    def reset_policy(self, policy: str):
+        self.config.policy(policy)
+
+    def enable_isakmp(self, **args):
+        self.config.enable(**args)
+
+    def disable_isakmp(self):
+        self.config.enabled = False
+
+    def enable_debug(self, debug=None):
+        self.config.debug = self.config.debug | frozenset(debug or ("default",))
+
+    def disable_debug(self, debug=None):
+        self.config.debug = self.config.debug - frozenset(debug or ("default",))
+
+    def reset_counters(self, counters=None):
+        """No ISAKMP counters are kept yet."""

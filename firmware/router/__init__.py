@@ -1,0 +1,8 @@
+"""The router model: a :class:`Router` (console, IP interfaces and routes,
+IPsec on one card), its IP module and packet helpers, and the display
+adapters that connect the IPsec displays to the data plane and the card."""
+from .ip import IpInterface, IpModule, Route
+from .router import DroppedPacket, Router
+from .runtime import RouterRuntime
+
+__all__ = ["Router", "DroppedPacket", "IpModule", "IpInterface", "Route", "RouterRuntime"]

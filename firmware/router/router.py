@@ -1,0 +1,563 @@
+# Ref: RFC 2401 sections 4.4 and 5 (SPD/SAD processing), spec/ipsec-commands.md §5.4-§5.6 (B22-B47), §6;
+#      spec/show-outputs.md §3.5 (main counters), §5 (policy counters)
+"""The router: a console, IP interfaces and routes, the SPD and SAD, and a
+data plane on one card.
+
+:class:`Router` joins what the other modules keep apart:
+
+- the :class:`~pacsim.firmware.console.RouterConsole` (ENCO, IPsec,
+  ISAKMP commands and displays) plus the IP commands of :mod:`.ip`;
+- the data plane (:class:`~pacsim.firmware.ipsec.datapath.Datapath`) on the
+  card (a :class:`~pacsim.host.device.PacDevice`, behind the
+  :class:`~pacsim.firmware.enco.service.EncoService` that counts and labels
+  its channels);
+- the display adapters (:class:`~.runtime.RouterRuntime`).
+
+**Time and I/O.** The router does no I/O of its own and keeps no time: the
+``clock`` (seconds) and ``random_bytes`` (IVs, SPIs, random keys) are
+injected, packets come in through :meth:`Router.receive` and go out as its
+return value, ``[(interface, packet), ...]``. It is async only because the
+card's driver is; it awaits one packet at a time, so give it one packet at
+a time (the network harness does).
+
+**Manual keys.** The console's :class:`~pacsim.firmware.ipsec.module.IpsecModule`
+creates and removes SAD bundles synchronously, inside commands
+(``enable ipsec``, ``create ipsec policy``...). :meth:`Router.execute` runs
+a command and then :meth:`Router.sync_bundles`, which brings the data plane
+in line with the SAD: each new SAD bundle gets its runtime SAs
+(:func:`~pacsim.firmware.ipsec.sa.from_pair`, tunnel endpoints from the
+policy's source interface address and its peer address), its card channels
+(opened through the ENCO service) and is attached (``Sad.attach``) and
+added to the datapath; each bundle gone from the SAD has its channels
+closed. A bundle whose channels cannot be opened (every channel in use, a
+key the card refuses) is marked INVALID with its SAs UNDEF, counted
+(``setupSaSetupFailed``/``setupFailed``, the ESP/AH/COMP ``setupFailed``
+and ``...EncSetupFailed`` counters, the ALG ``...AttachFail``, the ENCO
+``Open failures``) and reported as an ``Error:`` line after the command's
+output; packets for its policy are then dropped (``outBundleStateBad``).
+
+Manual SAs have no anti-replay (the manual: ANTIREPLAYENABLED "is not
+valid for ... manual key management"). ``replay_window`` (packets, a
+multiple of 32) turns it on for this router's manual ESP and AH SAs, a
+model extension for tests; both ends must then never reset their sequence
+numbers (RFC 4303 3.3.3).
+
+**Forwarding** (:meth:`Router.receive`). IPsec applies on an interface
+when IPsec is enabled and the interface has policies:
+
+- inbound: an ESP, AH or IPComp packet (or, with a UDP tunnel open, UDP to
+  the listen port) for one of the router's addresses goes to the datapath;
+  what it delivers must match the selectors of the policy whose bundle
+  processed it (else ``inPolSelectMatchFail``); an IPComp bundle's packet
+  that came without IPComp counts ``inCompUncompressed``. Any other packet
+  is looked up in the interface's policies: PERMIT passes (``inPermit``),
+  DENY drops (``inDeny``), IPSEC drops (a plaintext packet for an IPsec
+  policy, ``inActionIpsecFail``), no match drops (``inNoPolicyFound``, B35);
+- then routing: the router's own addresses are delivered locally (ICMP
+  echo requests are answered, UDP and TCP kept in :attr:`delivered`, other
+  protocols dropped, ``inUnknownProtos``); others have their TTL
+  decremented and go to the longest-prefix route;
+- outbound on the route's interface: PERMIT sends (``outPermit``), DENY and
+  no match drop (``outDeny``, ``outNoPolicyFound``), IPSEC applies the
+  policy's first VALID bundle (``outProcessStart``, then ``Done``,
+  ``Fail`` or ``FailImm``). A policy whose bundles are all INVALID (their
+  channels could not be opened) drops with ``outBundleStateBad``; one with
+  no bundle asks its key manager (``outNoBundle``) and drops
+  (``outNoBundleFail``; manual keying has nothing to negotiate).
+
+Every drop is counted in an IPsec or IP counter and recorded in
+:attr:`drop_log` with its reason.
+"""
+import collections
+import dataclasses
+import ipaddress
+import os
+import time
+from collections.abc import Callable
+
+from ..cli.errors import CliError
+from ..console import RouterConsole
+from ..enco.service import EncoService
+from ..ipsec.counters import IpsecCounters
+from ..ipsec.datapath import BundleProcessor, Datapath, DfBit
+from ..ipsec.outcome import DropReason
+from ..ipsec.packet import PROTO_ICMP, PROTO_TCP, PROTO_UDP, MalformedPacket, parse_ip
+from ..ipsec.sa import SaSetupError, from_pair
+from ..ipsec.sad import BundleState, SaState
+from ..ipsec.selectors import Direction
+from ..ipsec.spd import Action
+from ..ipsec.transforms import Protocol
+from ..ipsec.udp_encap import UdpTunnel
+from .ip import ERRORS as IP_ERRORS
+from .ip import IP_COMMANDS, IpCommands, IpModule
+from .runtime import RouterRuntime
+from .stack import ICMP_ECHO_REQUEST, decrement_ttl, echo_packet, parse_icmp, selector_of
+
+__all__ = ["Router", "DroppedPacket"]
+
+#: Drop reasons that fail before any card job (``...FailImm`` in the policy counters).
+_IMMEDIATE = {DropReason.MALFORMED, DropReason.FRAGMENT, DropReason.UNKNOWN_SPI, DropReason.WRONG_PROTOCOL,
+              DropReason.REPLAYED, DropReason.BAD_PAYLOAD_LENGTH, DropReason.SA_NOT_VALID,
+              DropReason.LIFETIME_EXPIRED, DropReason.SEQUENCE_EXHAUSTED, DropReason.TOO_BIG}
+#: ``show ipsec`` / ``reset ipsec counter`` group -> the data-plane counter blocks.
+_RESET_BLOCKS = {"esp": ("esp_setup", "esp_out", "esp_in"), "ah": ("ah_setup", "ah_out", "ah_in"),
+                 "comp": ("comp_setup", "comp_out", "comp_in"), "main": ("udp",)}
+#: Show commands that read the card's counters first.
+_CARD_SHOWS = {"show_enco", "show_counter"}
+
+
+@dataclasses.dataclass(frozen=True)
+class DroppedPacket:
+    """One dropped packet: when (router clock), where (interface, direction)
+    and why (``reason``: the counter or data-plane reason, ``detail``)."""
+    time: float
+    interface: str
+    direction: str
+    reason: str
+    detail: str = ""
+
+
+class _DataplaneCounters(IpsecCounters):
+    """The data plane's counters; its SAD "Find SA" counts also go to the
+    module's SAD counters (``show ipsec counter=sad``)."""
+
+    def __init__(self, sad_count: Callable[[str, str, str], None]):
+        super().__init__()
+        self._sad_count = sad_count
+
+    def count(self, block: str, name: str, n: int = 1) -> None:
+        super().count(block, name, n)
+        if block == "sad_find":
+            for _ in range(n):
+                self._sad_count("sad", "sad", f"Find SA {name}")
+
+
+class Router:
+    """One router (see the module docstring). ``name`` for messages;
+    ``device``: its card's :class:`~pacsim.host.device.PacDevice`;
+    ``clock()`` seconds; ``random_bytes(n)``; ``replay_window``: anti-replay
+    for manual SAs (None: off, as the manual has it); ``card``: the
+    accelerator's name in ``show enco``."""
+
+    def __init__(self, name: str, device, *, clock: Callable[[], float] = time.monotonic,
+                 random_bytes: Callable[[int], bytes] = os.urandom, replay_window: int | None = None,
+                 card: str = "PAC"):
+        self.name = name
+        self.device = device
+        self.clock = clock
+        self.random_bytes = random_bytes
+        self.replay_window = replay_window
+        self.ip = IpModule()
+        self.enco = EncoService(device, card)
+        self.runtime = RouterRuntime(self)
+        self.console = RouterConsole(clock=clock, random_bytes=random_bytes, interface_exists=self.ip.has_interface,
+                                     runtime=self.runtime, enco_status=self.enco.status)
+        self.console.cli.register(IP_COMMANDS, IpCommands(self.ip), IP_ERRORS)
+        self.ipsec = self.console.ipsec
+        self.counters = _DataplaneCounters(self.ipsec.sad.count)
+        self.datapath = Datapath(counters=self.counters, udp_listen_port=self.ipsec.udp_listen_port)
+        self.main = collections.Counter()
+        self.alg_ipsec = collections.Counter()
+        self.ipsec.on_counters_reset = self._counters_reset
+        self.ipsec.on_sa_counters_reset = self._sa_counters_reset
+        #: Packets addressed to the router that it does not answer (UDP...), oldest first.
+        self.delivered: list[bytes] = []
+        #: The last dropped packets (:class:`DroppedPacket`), oldest first.
+        self.drop_log: collections.deque[DroppedPacket] = collections.deque(maxlen=1000)
+        self._bundles: dict[int, tuple] = {}        # id(SAD bundle) -> (SAD bundle, BundleProcessor | None)
+        self._owners: dict[int, object] = {}        # id(BundleProcessor) -> SAD bundle
+        self._sas: dict[int, object] = {}           # SA id -> SecurityAssociation
+        self._comp_seen: dict[int, int] = {}        # id(IPComp SA) -> its inProcessStart at the last packet
+        self._reset_card_counters = False
+        self._identification = 0
+
+    def __repr__(self) -> str:
+        return f"<Router {self.name}>"
+
+    # -- console ------------------------------------------------------------------------------------
+
+    async def execute(self, line: str) -> str:
+        """Run one console line and bring the data plane in line with the
+        SAD (see the module docstring); the output, with an ``Error:`` line
+        per bundle that could not be set up. Raises
+        :class:`~pacsim.firmware.cli.errors.CliError` as the console does."""
+        parsed = self.console.cli.parse(line) if line.strip() and not line.lstrip().startswith("#") else None
+        action = getattr(getattr(parsed, "command", None), "action", "")
+        if action in _CARD_SHOWS:
+            await self.enco.refresh()
+        try:
+            out = self.console.execute(line)
+        finally:
+            notes = await self.sync_bundles()
+            if self._reset_card_counters:
+                self._reset_card_counters = False
+                await self.enco.reset_counters()
+        return "\n".join([out, *notes]) if notes else out
+
+    async def run(self, line: str) -> str:
+        """:meth:`execute`, with errors returned as ``Error: ...`` text."""
+        try:
+            return await self.execute(line)
+        except CliError as error:
+            return f"Error: {error.message}"
+
+    async def run_script(self, text: str) -> list[tuple[str, str]]:
+        """Run each line of ``text``; ``[(line, output)]`` (errors as ``Error: ...``)."""
+        return [(line, await self.run(line)) for line in text.splitlines()]
+
+    def _counters_reset(self, groups) -> None:
+        for group, blocks in _RESET_BLOCKS.items():
+            if groups is None or group in groups:
+                self.counters.reset(*blocks)
+        if groups is None or "main" in groups:
+            self.main.clear()
+        if groups is None or "alg" in groups:
+            self.alg_ipsec.clear()
+            self._reset_card_counters = True        # the card is read after the command
+        if groups is None or "sad" in groups:
+            self.counters.reset("sad_find")
+
+    def _sa_counters_reset(self, sa_id: int) -> None:
+        sa = self._sas.get(sa_id)
+        if sa is not None:
+            sa.counters.reset()
+
+    # -- bundles ------------------------------------------------------------------------------------
+
+    def runtime_sa(self, sa_id: int):
+        """The runtime :class:`~pacsim.firmware.ipsec.sa.SecurityAssociation` of SA ``sa_id``, or None."""
+        return self._sas.get(sa_id)
+
+    def processor(self, bundle) -> BundleProcessor | None:
+        """The data plane's processor of a SAD bundle, or None (not set up)."""
+        entry = self._bundles.get(id(bundle))
+        return entry[1] if entry is not None and entry[0] is bundle else None
+
+    async def sync_bundles(self) -> list[str]:
+        """Set up the SAD's new bundles on the card and close the channels of
+        those gone (see the module docstring); an ``Error:`` line per bundle
+        that could not be set up."""
+        self.datapath.udp_listen_port = self.ipsec.udp_listen_port
+        live = {id(b): b for b in self.ipsec.sad.all_bundles()}
+        for key, (bundle, proc) in list(self._bundles.items()):
+            if live.get(key) is not bundle:
+                del self._bundles[key]
+                if proc is not None:
+                    await self._detach(proc)
+        notes = []
+        for key, bundle in live.items():
+            if key not in self._bundles:
+                proc, problem = await self._attach(bundle)
+                self._bundles[key] = (bundle, proc)
+                if problem:
+                    notes.append(f'Error: SA bundle {bundle.bundle_id} of IPsec policy "{bundle.policy_name}" '
+                                 f"was not set up: {problem}")
+        return notes
+
+    def _pair(self, pair):
+        if self.replay_window and pair.protocol is not Protocol.IPCOMP:
+            return dataclasses.replace(pair, antireplay=True, replay_window=self.replay_window)
+        return pair
+
+    async def _attach(self, bundle):
+        spd = self.ipsec.spd
+        policy = spd.policy(bundle.policy_name)
+        local = self.ip.address_of(policy.source_interface)
+        peer = policy.peeraddress if isinstance(policy.peeraddress, ipaddress.IPv4Address | ipaddress.IPv6Address) \
+            else None
+        problem = None
+        if local is None:
+            problem = f"interface {policy.source_interface} has no IP address (the tunnel's local end)"
+        elif peer is None:
+            problem = "the peer address is not fixed; manual keys need PEERADDRESS=ipadd"
+        proc = None
+        if problem is None:
+            try:
+                sas = [from_pair(self._pair(rec.pair), sa_id=rec.sa_id, local=local, peer=peer, clock=self.clock,
+                                 random_bytes=self.random_bytes, module_counters=self.counters)
+                       for rec in bundle.sas]
+                tunnel = None
+                if policy.udptunnel:
+                    tunnel = UdpTunnel(local_port=self.ipsec.udp_listen_port, remote_port=policy.udpport,
+                                       heartbeats=policy.udpheartbeat, clock=self.clock)
+                proc = BundleProcessor(sas, bundle_id=bundle.bundle_id, df_bit=DfBit(policy.dfbit.value),
+                                       udp_tunnel=tunnel)
+            except ValueError as error:
+                problem = str(error)
+        if proc is not None:
+            self.enco.owner = f"IPsec {policy.name} bundle {bundle.bundle_id}"
+            try:
+                await proc.open(self.enco)
+            except SaSetupError as error:
+                problem = str(error.__cause__ or error)
+                proc = None
+        if proc is not None:
+            try:
+                self.datapath.add_bundle(proc)
+            except ValueError as error:
+                await proc.close()
+                problem, proc = str(error), None
+        if proc is None:
+            bundle.state = BundleState.INVALID
+            for rec in bundle.sas:
+                rec.state = SaState.UNDEF
+            self.ipsec.bundle_setup_failed(policy.name)
+            self.alg_ipsec["ipsecAttachFail"] += 1
+            return None, problem
+        for sa, rec in zip(proc.sas, bundle.sas):
+            self.enco.label(sa.channels.values(), f"IPsec SA {sa.sa_id}")
+            self._sas[sa.sa_id] = sa
+            self.ipsec.sad.attach(rec.sa_id, sa)
+            self.alg_ipsec["ipsecAttachGood"] += 1
+            self.alg_ipsec["ipsecConfigureGood"] += 1
+            if sa.outbound_keys.cipher or sa.outbound_keys.mac:
+                self.alg_ipsec["ipsecKeymatProcessed"] += 1
+            if sa.protocol is Protocol.ESP and (sa.cipher is None or sa.mac is None):
+                self.alg_ipsec["nullKeymatProcessed"] += 1
+        self._owners[id(proc)] = bundle
+        return proc, None
+
+    async def _detach(self, proc: BundleProcessor) -> None:
+        self.datapath.remove_bundle(proc)
+        self._owners.pop(id(proc), None)
+        for sa in proc.sas:
+            self._comp_seen.pop(id(sa), None)
+            self.alg_ipsec["ipsecRemove"] += 1
+            if self._sas.get(sa.sa_id) is sa:
+                del self._sas[sa.sa_id]
+        await proc.close()
+        self.alg_ipsec["ipsecDetached"] += len(proc.sas)
+
+    # -- packets ------------------------------------------------------------------------------------
+
+    def _ipsec_on(self, interface: str) -> bool:
+        return self.ipsec.enabled and bool(self.ipsec.spd.policies(interface))
+
+    def _drop(self, interface: str, direction: str, reason: str, detail: str = "", counter: str | None = None):
+        if counter is not None:
+            self.ip.count(counter)
+        self.drop_log.append(DroppedPacket(self.clock(), interface, direction, reason, detail))
+        return []
+
+    async def receive(self, packet: bytes, interface: str) -> list[tuple[str, bytes]]:
+        """A packet arrived on ``interface``; the packets to send, ``[(interface, packet)]``."""
+        iface = self.ip.interfaces.get(interface.lower())
+        if iface is None:
+            return self._drop(interface, "in", "no IP interface", f"{interface} has no IP address")
+        interface = iface.name
+        iface.received += 1
+        self.ip.count("inReceives")
+        try:
+            ip = parse_ip(packet)
+        except MalformedPacket as error:
+            return self._drop(interface, "in", "inHdrErrors", str(error), "inHdrErrors")
+        if ip.version != 4:
+            return self._drop(interface, "in", "inHdrErrors", "an IPv6 packet; the model's interfaces are IPv4",
+                              "inHdrErrors")
+        if self._ipsec_on(interface):
+            if self.ip.is_local(ip.dst) and self._for_ipsec(packet, ip):
+                return await self._inbound_ipsec(packet, interface)
+            if not self._inbound_plain(ip, interface):
+                return []
+        return await self._route(ip.packet, forwarded=True)
+
+    def _for_ipsec(self, packet: bytes, ip) -> bool:
+        if ip.protocol == PROTO_UDP and not self.ipsec.udp_listen_open:
+            return False
+        return self.datapath.claims(packet)
+
+    async def send(self, packet: bytes) -> list[tuple[str, bytes]]:
+        """Send a packet from the router itself (its source is one of the router's addresses)."""
+        self.ip.count("outRequests")
+        return await self._route(packet, forwarded=False)
+
+    async def send_echo(self, destination, ident: int = 1, sequence: int = 1, payload: bytes = b"",
+                        source=None) -> list[tuple[str, bytes]]:
+        """Send an ICMP echo request from the router (source: the out interface's address by default)."""
+        destination = ipaddress.ip_address(destination)
+        route = self.ip.lookup(destination)
+        if source is None and route is not None:
+            source = self.ip.address_of(route.interface)
+        if source is None:
+            self.ip.count("outNoRoutes")
+            return self._drop("-", "out", "outNoRoutes", f"no route to {destination}")
+        return await self.send(echo_packet(source, destination, ident, sequence, payload,
+                                           identification=self._next_id()))
+
+    def _next_id(self) -> int:
+        self._identification = self._identification % 0xFFFF + 1
+        return self._identification
+
+    async def _route(self, packet: bytes, *, forwarded: bool) -> list[tuple[str, bytes]]:
+        ip = parse_ip(packet)
+        if self.ip.is_local(ip.dst):
+            return await self._deliver(ip)
+        if forwarded:
+            packet = decrement_ttl(packet)
+            if packet is None:
+                return self._drop("-", "forward", "ttlExceeded", f"TTL expired for {ip.dst}", "ttlExceeded")
+            self.ip.count("forwDatagrams")
+        route = self.ip.lookup(ip.dst)
+        if route is None:
+            return self._drop("-", "forward", "outNoRoutes", f"no route to {ip.dst}", "outNoRoutes")
+        return await self._output(packet, route.interface)
+
+    async def _output(self, packet: bytes, interface: str, *, ipsec: bool = True) -> list[tuple[str, bytes]]:
+        if ipsec and self._ipsec_on(interface):
+            packet = await self._outbound_ipsec(packet, interface)
+            if packet is None:
+                self.ip.count("ipsecDiscards")
+                return []
+        self.ip.interfaces[interface].sent += 1
+        self.ip.count("outTransmits")
+        return [(interface, packet)]
+
+    async def _deliver(self, ip) -> list[tuple[str, bytes]]:
+        if ip.protocol not in (PROTO_ICMP, PROTO_UDP, PROTO_TCP):
+            return self._drop("-", "local", "inUnknownProtos", f"protocol {ip.protocol} for {ip.dst}",
+                              "inUnknownProtos")
+        self.ip.count("inDelivers")
+        if ip.protocol == PROTO_ICMP:
+            try:
+                message = parse_icmp(ip)
+            except ValueError as error:
+                return self._drop("-", "local", "inHdrErrors", str(error), "inHdrErrors")
+            if message.type == ICMP_ECHO_REQUEST and message.valid:
+                reply = echo_packet(ip.dst, ip.src, message.ident, message.sequence, message.payload, reply=True,
+                                    identification=self._next_id())
+                return await self.send(reply)
+        self.delivered.append(ip.packet)
+        return []
+
+    # -- IPsec --------------------------------------------------------------------------------------
+
+    def _pcount(self, policy: str, block: str, name: str) -> None:
+        self.ipsec.count_policy(policy, block, name)
+
+    async def _outbound_ipsec(self, packet: bytes, interface: str) -> bytes | None:
+        ip = parse_ip(packet)
+        selector = selector_of(ip)
+        self.main["outProcessPkt"] += 1
+        policy = self.ipsec.spd.lookup(selector, interface, Direction.OUTBOUND)
+        if policy is None:
+            self.main["outNoPolicyFound"] += 1
+            self._drop(interface, "out", "outNoPolicyFound", f"{ip.src} -> {ip.dst} matches no policy")
+            return None
+        if policy.action is Action.DENY:
+            self._pcount(policy.name, "out", "outDeny")
+            self._drop(interface, "out", "outDeny", f"policy {policy.name}")
+            return None
+        if policy.action is Action.PERMIT:
+            self._pcount(policy.name, "out", "outPermit")
+            return packet
+        bundle = self.ipsec.sad.find_bundle(policy.name, selector)
+        if bundle is None and self.ipsec.sad.bundles(policy.name):
+            self._pcount(policy.name, "out", "outBundleStateBad")
+            self._drop(interface, "out", "outBundleStateBad", f"policy {policy.name} has no VALID SA bundle")
+            return None
+        if bundle is None:
+            self.ipsec.acquire(policy, selector, Direction.OUTBOUND)          # counts outNoBundle
+            self._pcount(policy.name, "out", "outNoBundleFail")
+            self._drop(interface, "out", "outNoBundleFail", f"policy {policy.name} has no SA bundle")
+            return None
+        proc = self.processor(bundle)
+        if proc is None:
+            self._pcount(policy.name, "out", "outBundleStateBad")
+            self._drop(interface, "out", "outBundleStateBad",
+                       f"SA bundle {bundle.bundle_id} of policy {policy.name} has no card channels")
+            return None
+        self._pcount(policy.name, "out", "outProcessStart")
+        outcome = await self.datapath.outbound(proc, packet)
+        if not outcome.ok:
+            self._pcount(policy.name, "out", "outProcessFailImm" if outcome.reason in _IMMEDIATE else "outProcessFail")
+            self.alg_ipsec["ipsecEncodeFail"] += 1
+            self._drop(interface, "out", outcome.reason.value, outcome.detail)
+            return None
+        self._pcount(policy.name, "out", "outProcessDone")
+        self.main["outProcessPktFinished"] += 1
+        self.alg_ipsec["ipsecEncodeGood"] += 1
+        self.ipsec.sad.charge(bundle, len(ip.payload))
+        return outcome.packet
+
+    def _inbound_plain(self, ip, interface: str) -> bool:
+        """The inbound policy check of a packet that is not for IPsec; True to pass it on."""
+        selector = selector_of(ip)
+        self.main["inProcessPkt"] += 1
+        policy = self.ipsec.spd.lookup(selector, interface, Direction.INBOUND)
+        verdict, counter = False, None
+        if policy is None:
+            self.main["inNoPolicyFound"] += 1
+            counter = "inNoPolicyFound"
+        elif policy.action is Action.PERMIT:
+            self._pcount(policy.name, "in", "inPermit")
+            verdict = True
+        elif policy.action is Action.DENY:
+            counter = "inDeny"
+        else:
+            counter = "inActionIpsecFail"        # plaintext where the policy wants IPsec
+        if counter is not None:
+            if policy is not None:
+                self._pcount(policy.name, "in", counter)
+            self.ip.count("ipsecDiscards")
+            self._drop(interface, "in", counter, f"{ip.src} -> {ip.dst} protocol {ip.protocol}"
+                       + (f", policy {policy.name}" if policy is not None else ""))
+        return verdict
+
+    async def _inbound_ipsec(self, packet: bytes, interface: str) -> list[tuple[str, bytes]]:
+        self.main["inProcessPkt"] += 1
+        outcome = await self.datapath.inbound(packet)
+        if outcome.heartbeat:
+            self.main["inProcessPktKeepalive"] += 1
+            return []
+        bundle = self._owners.get(id(outcome.bundle)) if outcome.bundle is not None else None
+        policy = bundle.policy_name if bundle is not None else None
+        if policy is not None:
+            self._pcount(policy, "in", "inProcessStart")
+        if not outcome.ok:
+            if policy is not None:
+                self._pcount(policy, "in", "inProcessFailImm" if outcome.reason in _IMMEDIATE else "inProcessFail")
+                self.alg_ipsec["ipsecDecodeFail"] += 1
+            self.ip.count("ipsecDiscards")
+            return self._drop(interface, "in", outcome.reason.value, outcome.detail)
+        inner = parse_ip(outcome.packet)
+        spd = self.ipsec.spd
+        if bundle is None or not spd.has_policy(policy):
+            self.ip.count("ipsecDiscards")
+            return self._drop(interface, "in", "inPolicyActionFail", "the bundle's policy is gone")
+        selector = selector_of(inner)
+        failed = spd.policy(policy).selectors().mismatch(selector, Direction.INBOUND)
+        if failed is not None:
+            self._pcount(policy, "in", "inPolSelectMatchFail")
+            self._pcount(policy, "in", "inProcessFail")
+            self.ip.count("ipsecDiscards")
+            return self._drop(interface, "in", "inPolSelectMatchFail",
+                              f"{inner.src} -> {inner.dst} fails {failed} of policy {policy}")
+        self._pcount(policy, "in", "inProcessDone")
+        for sa in outcome.bundle.sas:
+            if sa.protocol is Protocol.IPCOMP:           # the peer sent it without IPComp (RFC 3173 2.2)
+                seen = sa.counters["inProcessStart"]
+                if self._comp_seen.get(id(sa)) == seen:
+                    self._pcount(policy, "in", "inCompUncompressed")
+                self._comp_seen[id(sa)] = seen
+        self.main["inProcessPktFinished"] += 1
+        self.alg_ipsec["ipsecDecodeGood"] += 1
+        self.ipsec.sad.charge(bundle, len(inner.payload))
+        return await self._route(outcome.packet, forwarded=True)
+
+    # -- timers -------------------------------------------------------------------------------------
+
+    async def poll(self) -> list[tuple[str, bytes]]:
+        """Timers: bundle lifetimes by the clock (expired bundles are removed
+        and their channels closed) and UDP tunnel heartbeats due; the
+        heartbeats to send."""
+        self.ipsec.sad.poll()
+        await self.sync_bundles()
+        out = []
+        for heartbeat in self.datapath.heartbeats():      # IPsec's own packets: no policy applies to them
+            route = self.ip.lookup(parse_ip(heartbeat).dst)
+            if route is None:
+                self._drop("-", "out", "outNoRoutes", "no route for a UDP heartbeat", "outNoRoutes")
+                continue
+            self.ip.count("outRequests")
+            out += await self._output(heartbeat, route.interface, ipsec=False)
+        return out

@@ -1,0 +1,349 @@
+"""The network harness: hosts, LANs and a WAN link between routers, on a
+virtual clock, with the WAN written to a pcap file.
+
+Everything runs on one event queue ordered by virtual time
+(:class:`VirtualClock`, seconds, injected into the routers): a packet put
+on a link arrives ``latency`` seconds later; :meth:`Network.run` processes
+the queue, one packet at a time, until it is empty. Routers are
+:class:`~pacsim.firmware.router.Router` objects and are awaited (their
+card's driver is async), and nothing else is awaited, so the harness runs
+under ``asyncio`` with the model bus and inside a cocotb test with the RTL
+bus alike.
+
+Topology: :meth:`Network.add_host` puts a host on a router interface's
+subnet (its gateway is that interface's address); :meth:`Network.join`
+joins two router interfaces with a point-to-point WAN link. A host sends
+UDP datagrams and ICMP echo requests, records what it receives and answers
+echo requests. A packet for an interface with no link, or for an address
+no host on the LAN has, is lost and recorded in :attr:`Network.lost`.
+
+The WAN capture (:class:`PcapWriter`) is the classic pcap format written
+here: the 24-byte global header (magic ``0xa1b2c3d4``, version 2.4,
+snaplen 65535, LINKTYPE_RAW = 101: each record is an IP packet) and per
+packet a 16-byte record header (seconds, microseconds, captured and
+original length). Both directions of every WAN link go to the one file.
+"""
+import heapq
+import ipaddress
+import itertools
+import random
+import struct
+from dataclasses import dataclass, field
+
+from ..firmware.ipsec.packet import PROTO_ICMP, PROTO_UDP, MalformedPacket, parse_ip, parse_udp
+from ..firmware.router import Router
+from ..firmware.router.stack import ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, echo_packet, parse_icmp, udp_packet
+from ..host.device import PacDevice
+
+__all__ = ["VirtualClock", "PcapWriter", "Host", "Network", "WanPacket", "Lost", "model_router", "LINKTYPE_RAW",
+           "PCAP_MAGIC"]
+
+PCAP_MAGIC = 0xA1B2C3D4
+LINKTYPE_RAW = 101
+SNAPLEN = 65535
+
+
+class VirtualClock:
+    """Injected time in seconds; only :meth:`advance` moves it."""
+
+    def __init__(self, now: float = 0.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, to: float) -> None:
+        if to < self.now:
+            raise ValueError(f"the virtual clock cannot go back from {self.now} to {to}")
+        self.now = to
+
+
+class PcapWriter:
+    """A classic pcap file of raw IP packets (see the module docstring).
+    ``target``: a path or a binary file object."""
+
+    def __init__(self, target, linktype: int = LINKTYPE_RAW):
+        self._own = isinstance(target, (str, bytes)) or hasattr(target, "__fspath__")
+        self.file = open(target, "wb") if self._own else target
+        self.file.write(struct.pack("<IHHiIII", PCAP_MAGIC, 2, 4, 0, 0, SNAPLEN, linktype))
+        self.packets = 0
+
+    def write(self, timestamp: float, packet: bytes) -> None:
+        seconds = int(timestamp)
+        micros = min(int(round((timestamp - seconds) * 1_000_000)), 999_999)
+        data = bytes(packet[:SNAPLEN])
+        self.file.write(struct.pack("<IIII", seconds, micros, len(data), len(packet)) + data)
+        self.packets += 1
+
+    def close(self) -> None:
+        self.file.flush()
+        if self._own:
+            self.file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+@dataclass
+class Host:
+    """A host on a router's LAN: ``address`` (with the LAN's mask),
+    ``gateway`` (the router interface), what it ``received`` (IP packets)
+    and the echo replies it got, ``(ident, sequence)``."""
+    name: str
+    address: ipaddress.IPv4Interface
+    router: str
+    interface: str
+    gateway: ipaddress.IPv4Address
+    received: list = field(default_factory=list)
+    echo_replies: list = field(default_factory=list)
+    identification: int = 0
+
+    @property
+    def ip(self) -> ipaddress.IPv4Address:
+        return self.address.ip
+
+    def next_id(self) -> int:
+        self.identification = self.identification % 0xFFFF + 1
+        return self.identification
+
+    def udp(self, destination, src_port: int, dst_port: int, payload: bytes) -> bytes:
+        return udp_packet(self.ip, destination, src_port, dst_port, payload, identification=self.next_id())
+
+    def echo(self, destination, ident: int, sequence: int, payload: bytes) -> bytes:
+        return echo_packet(self.ip, destination, ident, sequence, payload, identification=self.next_id())
+
+    def udp_payloads(self) -> list[bytes]:
+        """Payloads of the UDP datagrams received."""
+        out = []
+        for packet in self.received:
+            ip = parse_ip(packet)
+            if ip.protocol == PROTO_UDP:
+                out.append(parse_udp(ip)[2])
+        return out
+
+
+@dataclass(frozen=True)
+class WanPacket:
+    """A packet on a WAN link: when, from which router interface, the bytes."""
+    time: float
+    router: str
+    interface: str
+    packet: bytes
+
+
+@dataclass(frozen=True)
+class Lost:
+    """A packet the network could not deliver: where and why."""
+    time: float
+    where: str
+    reason: str
+
+
+class Network:
+    """Routers, hosts and links on one virtual clock (see the module docstring).
+
+    ``pcap``: a :class:`PcapWriter` for the WAN, or None; ``wan_latency`` and
+    ``lan_latency``: seconds a packet takes on a link.
+    """
+
+    def __init__(self, clock: VirtualClock | None = None, *, pcap: PcapWriter | None = None,
+                 wan_latency: float = 0.005, lan_latency: float = 0.0001):
+        self.clock = clock or VirtualClock()
+        self.pcap = pcap
+        self.wan_latency, self.lan_latency = wan_latency, lan_latency
+        self.routers: dict[str, Router] = {}
+        self.hosts: dict[str, Host] = {}
+        self.links: dict[tuple[str, str], tuple[str, str]] = {}
+        #: Every packet that crossed a WAN link, in order.
+        self.wan: list[WanPacket] = []
+        self.lost: list[Lost] = []
+        self._queue = []
+        self._order = itertools.count()
+
+    # -- topology -------------------------------------------------------------------------------------
+
+    def add_router(self, router: Router) -> Router:
+        if router.name in self.routers or router.name in self.hosts:
+            raise ValueError(f"the network already has a node called {router.name}")
+        self.routers[router.name] = router
+        return router
+
+    def add_host(self, name: str, router: str, interface: str, address) -> Host:
+        """A host ``name`` at ``address`` on the subnet of ``router``'s ``interface``."""
+        if name in self.routers or name in self.hosts:
+            raise ValueError(f"the network already has a node called {name}")
+        r = self._router(router)
+        iface = r.ip.interfaces.get(interface.lower())
+        if iface is None:
+            raise ValueError(f"router {router} has no IP interface {interface}; add its address first")
+        address = ipaddress.IPv4Address(address)
+        if address not in iface.network or address == iface.ip:
+            raise ValueError(f"{address} is not a free host address of {iface.name}'s subnet {iface.network}")
+        if (router, iface.name) in self.links:
+            raise ValueError(f"{router} {iface.name} is a WAN link; hosts go on LAN interfaces")
+        host = Host(name, ipaddress.IPv4Interface(f"{address}/{iface.network.prefixlen}"), router, iface.name,
+                    iface.ip)
+        self.hosts[name] = host
+        return host
+
+    def join(self, a: str, a_interface: str, b: str, b_interface: str) -> None:
+        """A WAN link between router ``a``'s and router ``b``'s interfaces."""
+        ends = [(a, a_interface.lower()), (b, b_interface.lower())]
+        for router, interface in ends:
+            if interface not in self._router(router).ip.interfaces:
+                raise ValueError(f"router {router} has no IP interface {interface}")
+            if (router, interface) in self.links:
+                raise ValueError(f"{router} {interface} is already linked")
+            if any(h.router == router and h.interface == interface for h in self.hosts.values()):
+                raise ValueError(f"{router} {interface} has hosts; a WAN link joins two router interfaces")
+        self.links[ends[0]] = ends[1]
+        self.links[ends[1]] = ends[0]
+
+    def _router(self, name: str) -> Router:
+        try:
+            return self.routers[name]
+        except KeyError:
+            raise ValueError(f"no router called {name}; routers: {', '.join(self.routers) or 'none'}") from None
+
+    def host(self, name: str) -> Host:
+        try:
+            return self.hosts[name]
+        except KeyError:
+            raise ValueError(f"no host called {name}; hosts: {', '.join(self.hosts) or 'none'}") from None
+
+    # -- traffic ----------------------------------------------------------------------------------------
+
+    def _schedule(self, delay: float, kind: str, *args) -> None:
+        heapq.heappush(self._queue, (self.clock.now + delay, next(self._order), kind, args))
+
+    def host_send(self, host: Host, packet: bytes) -> None:
+        """``host`` sends ``packet`` (to its gateway, or straight to a host on its LAN)."""
+        destination = parse_ip(packet).dst
+        neighbour = self._lan_host(host.router, host.interface, destination)
+        if neighbour is not None:
+            self._schedule(self.lan_latency, "host", neighbour.name, packet)
+        else:
+            self._schedule(self.lan_latency, "router", host.router, host.interface, packet)
+
+    def send_udp(self, source: str, destination, size: int = 0, *, src_port: int = 5000, dst_port: int = 6000,
+                 payload: bytes | None = None) -> bytes:
+        """Host ``source`` sends a UDP datagram of ``size`` payload bytes (or
+        ``payload``) to a host name or address; returns the payload."""
+        host = self.host(source)
+        payload = payload if payload is not None else bytes((i * 7 + len(self.wan)) % 256 for i in range(size))
+        self.host_send(host, host.udp(self.address_of(destination), src_port, dst_port, payload))
+        return payload
+
+    def ping(self, source: str, destination, size: int = 56, *, ident: int = 0x1234, sequence: int = 1) -> None:
+        """Host ``source`` sends an ICMP echo request of ``size`` bytes."""
+        host = self.host(source)
+        payload = bytes(i % 256 for i in range(size))
+        self.host_send(host, host.echo(self.address_of(destination), ident, sequence, payload))
+
+    def inject(self, router: str, interface: str, packet: bytes) -> None:
+        """``packet`` arrives on ``router``'s ``interface`` (e.g. one built by scapy)."""
+        self._router(router)
+        self._schedule(0.0, "router", router, interface.lower(), bytes(packet))
+
+    def originate(self, router: str, packet_or_coroutine) -> None:
+        """The router itself sends: ``packet_or_coroutine`` is a packet, or a
+        coroutine of the router's (``router.send_echo(...)``) giving its output."""
+        self._schedule(0.0, "origin", router, packet_or_coroutine)
+
+    def address_of(self, name_or_address) -> ipaddress.IPv4Address:
+        """A host's address, or an address as it is."""
+        if isinstance(name_or_address, str) and name_or_address in self.hosts:
+            return self.hosts[name_or_address].ip
+        try:
+            return ipaddress.IPv4Address(name_or_address)
+        except ValueError:
+            raise ValueError(f"{name_or_address!r} is neither a host ({', '.join(self.hosts) or 'none'}) nor an "
+                             "IPv4 address") from None
+
+    async def run(self, until: float | None = None) -> int:
+        """Process events in time order until none is left (or the next is
+        after ``until``, to which the clock then moves); returns the number
+        of events processed."""
+        done = 0
+        while self._queue and (until is None or self._queue[0][0] <= until):
+            when, _, kind, args = heapq.heappop(self._queue)
+            self.clock.advance(max(when, self.clock.now))
+            await self._event(kind, *args)
+            done += 1
+        if until is not None and until > self.clock.now:
+            self.clock.advance(until)
+        return done
+
+    async def wait(self, seconds: float) -> None:
+        """Let ``seconds`` of virtual time pass, then run the routers' timers."""
+        await self.run(self.clock.now + seconds)
+        for name, router in self.routers.items():
+            self._emit(name, await router.poll())
+        await self.run()
+
+    async def _event(self, kind: str, *args) -> None:
+        if kind == "router":
+            name, interface, packet = args
+            self._emit(name, await self.routers[name].receive(packet, interface))
+        elif kind == "origin":
+            name, what = args
+            router = self.routers[name]
+            out = await router.send(what) if isinstance(what, (bytes, bytearray)) else await what
+            self._emit(name, out)
+        else:
+            self._host_receive(self.hosts[args[0]], args[1])
+
+    def _emit(self, router: str, output) -> None:
+        for interface, packet in output:
+            peer = self.links.get((router, interface))
+            if peer is not None:
+                self.wan.append(WanPacket(self.clock.now, router, interface, packet))
+                if self.pcap is not None:
+                    self.pcap.write(self.clock.now, packet)
+                self._schedule(self.wan_latency, "router", peer[0], peer[1], packet)
+                continue
+            try:
+                destination = parse_ip(packet).dst
+            except MalformedPacket as error:
+                self.lost.append(Lost(self.clock.now, f"{router} {interface}", f"malformed: {error}"))
+                continue
+            host = self._lan_host(router, interface, destination)
+            if host is None:
+                self.lost.append(Lost(self.clock.now, f"{router} {interface}",
+                                      f"no host {destination} on {interface} and no link"))
+                continue
+            self._schedule(self.lan_latency, "host", host.name, packet)
+
+    def _lan_host(self, router: str, interface: str, address) -> Host | None:
+        return next((h for h in self.hosts.values()
+                     if h.router == router and h.interface == interface and h.ip == address), None)
+
+    def _host_receive(self, host: Host, packet: bytes) -> None:
+        host.received.append(packet)
+        try:
+            ip = parse_ip(packet)
+            if ip.protocol == PROTO_ICMP:
+                message = parse_icmp(ip)
+                if message.type == ICMP_ECHO_REQUEST and message.valid:
+                    self.host_send(host, echo_packet(host.ip, ip.src, message.ident, message.sequence,
+                                                     message.payload, reply=True, identification=host.next_id()))
+                elif message.type == ICMP_ECHO_REPLY and message.valid:
+                    host.echo_replies.append((message.ident, message.sequence))
+        except (MalformedPacket, ValueError) as error:
+            self.lost.append(Lost(self.clock.now, host.name, f"malformed: {error}"))
+
+
+async def model_router(name: str, clock, *, seed: int = 1, channels: int = 64, memory_size: int = 1 << 22,
+                       **options) -> Router:
+    """A router on its own card on a fresh model bus (``channels`` channels,
+    as the RTL card has 64); IVs and SPIs from a random generator seeded
+    with ``seed``."""
+    from .model_bus import ModelBus
+    bus = ModelBus(memory_size=memory_size, channels=channels)
+    await bus.reset()
+    device = await PacDevice.probe(bus)
+    return Router(name, device, clock=clock, random_bytes=random.Random(seed).randbytes, card="PAC (model bus)",
+                  **options)

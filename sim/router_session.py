@@ -1,0 +1,93 @@
+"""What ``pacsim router`` runs: a script (one router's console commands, or a
+network script of several routers, the WAN, hosts and traffic; see
+:mod:`.network_script`) or an interactive console for one router.
+
+Routers are made by a ``make_router(name, clock, seed)`` coroutine
+function; :func:`model_factory` puts each on its own model card. The RTL
+entry point (``sim/cocotb_tests/router_script.py``) puts the first router
+on the RTL card and the others on model cards.
+"""
+import asyncio
+import os
+from pathlib import Path
+
+from .network import Network, PcapWriter, VirtualClock, model_router
+from .network_script import ScriptResult, is_network_script, run_network_script
+
+__all__ = ["run_script", "model_factory", "interactive", "one_router_script", "HISTORY_FILE"]
+
+HISTORY_FILE = Path(os.environ.get("PACSIM_ROUTER_HISTORY", Path.home() / ".pacsim_router_history"))
+
+
+def model_factory(**options):
+    """``make_router`` for routers each on a fresh model card."""
+    async def make(name: str, clock, seed: int):
+        return await model_router(name, clock, seed=seed, **options)
+    return make
+
+
+def one_router_script(text: str, name: str) -> str:
+    """A one-router script as a network script: every command line for ``name``."""
+    lines = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        lines.append(line if not stripped or stripped.startswith("#") else f"{name}: {stripped}")
+    return f"router {name}\n" + "\n".join(lines) + "\n"
+
+
+async def run_script(text: str, make_router, *, pcap_path=None, name: str = "router", out=None) -> ScriptResult:
+    """Run a script (network or one-router) on a fresh network with its own
+    virtual clock; the WAN goes to ``pcap_path`` when given."""
+    if not is_network_script(text):
+        text = one_router_script(text, name)
+    pcap = PcapWriter(pcap_path) if pcap_path else None
+    clock = VirtualClock()
+    network = Network(clock, pcap=pcap)
+    seeds = iter(range(1, 1 << 16))
+    try:
+        return await run_network_script(text, lambda n: make_router(n, clock, next(seeds)), network, out)
+    finally:
+        if pcap is not None:
+            pcap.close()
+
+
+def interactive(name: str = "router", *, input_fn=input, out=print, history: Path | None = HISTORY_FILE,
+                **options) -> int:
+    """The console of one router on a model card: a ``Manager NAME>`` prompt
+    with readline history (kept in ``history``) and line editing; ``?``
+    anywhere in a line lists what may follow; ``quit``, ``exit`` or end of
+    input leave."""
+    try:
+        import readline
+    except ImportError:            # not on every platform; the prompt works without it
+        readline = None
+    if readline is not None and history is not None:
+        try:
+            readline.read_history_file(history)
+        except OSError:
+            pass
+        readline.set_history_length(1000)
+    loop = asyncio.new_event_loop()
+    try:
+        router = loop.run_until_complete(model_router(name, VirtualClock(), **options))
+        out(f"pacsim router {name}: {router.enco.card}, {router.device.identity.channels} channels. "
+            "Type ? for the commands, quit to leave.")
+        while True:
+            try:
+                line = input_fn(f"Manager {name}> ")
+            except (EOFError, KeyboardInterrupt):
+                out("")
+                break
+            if line.strip().lower() in ("quit", "exit", "logoff"):
+                break
+            text = loop.run_until_complete(router.run(line))
+            if text:
+                out(text)
+    finally:
+        loop.close()
+        if readline is not None and history is not None:
+            try:
+                readline.write_history_file(history)
+            except OSError:
+                pass
+    return 0

@@ -1,0 +1,120 @@
+"""Shared helpers of the router tests (test_router_*): two routers on model
+cards joined by a WAN, configured by :class:`~pacsim.sim.manual_vpn.ManualVpn`
+through their consoles, and scapy's view of the WAN (scapy is a test tool
+here: an independent ESP/AH implementation). No tests of its own."""
+import asyncio
+import struct
+
+from scapy.layers.inet import IP
+from scapy.packet import Raw
+from scapy.layers.ipsec import AH, ESP
+from scapy.layers.ipsec import SecurityAssociation as ScapySA
+
+from pacsim.firmware.ipsec.packet import parse_ip
+from pacsim.host import lzs
+from pacsim.sim.manual_vpn import ManualVpn
+from pacsim.sim.network import Network, model_router
+
+SCAPY_CIPHER = {"aes128": "AES-CBC", "aes192": "AES-CBC", "aes256": "AES-CBC", "des": "DES", "3desinner": "3DES"}
+SCAPY_AUTH = {"sha": "HMAC-SHA1-96", "md5": "HMAC-MD5-96"}
+TSHARK_CIPHER = {"aes128": "AES-CBC [RFC3602]", "des": "DES-CBC [RFC2405]", "3desinner": "TripleDES-CBC [RFC2451]"}
+TSHARK_AUTH = {"sha": "HMAC-SHA-1-96 [RFC2404]", "md5": "HMAC-MD5-96 [RFC2403]"}
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+async def two_routers(vpn: ManualVpn, *, pcap=None, channels: int = 64, replay_window: dict | None = None,
+                      configure: bool = True) -> Network:
+    """Routers ``a`` and ``b`` (each on its own model card), the WAN between
+    their ppp0 and a host on each LAN, configured by ``vpn``'s scripts (every
+    line must succeed)."""
+    network = Network(pcap=pcap)
+    for seed, name in enumerate(("a", "b"), 1):
+        router = await model_router(name, network.clock, seed=seed, channels=channels,
+                                    replay_window=(replay_window or {}).get(name))
+        network.add_router(router)
+        if configure:
+            await configure_router(router, vpn.router_lines(name))
+    if configure:
+        connect(network, vpn)
+    return network
+
+
+async def configure_router(router, lines) -> None:
+    for line in lines:
+        out = await router.execute(line)
+        assert "Error" not in out, f"{router.name}> {line}\n{out}"
+
+
+def connect(network: Network, vpn: ManualVpn) -> None:
+    network.join("a", "ppp0", "b", "ppp0")
+    for name in ("a", "b"):
+        site = vpn.site(name)
+        network.add_host(site.host, name, "eth0", site.host_address)
+
+
+def scapy_sa(vpn: ManualVpn, protocol, sender: str, *, tunnel_header: bool = False) -> ScapySA:
+    """scapy's SA for what ``sender`` sends; with ``tunnel_header`` (to
+    encrypt in tunnel mode) ESP puts packets in an outer header from
+    ``sender``'s WAN address to the peer's. Without it scapy works in the
+    transport manner over whatever header is outermost."""
+    src, dst = vpn.site(sender).wan, vpn.other(sender).wan
+    tunnel = {"tunnel_header": IP(src=src, dst=dst)} if tunnel_header and vpn.mode == "tunnel" else {}
+    keys = vpn.keys
+    if protocol is ESP:
+        return ScapySA(ESP, spi=vpn.esp_spi(sender), crypt_algo=SCAPY_CIPHER[vpn.encalg], crypt_key=keys["esp_enc"],
+                       auth_algo=SCAPY_AUTH[vpn.hashalg], auth_key=keys["esp_auth"], **tunnel)
+    # AH shares ESP's tunnel (transport adjacency): scapy applies it over the outer header, in transport manner
+    return ScapySA(AH, spi=vpn.ah_spi(sender), auth_algo=SCAPY_AUTH[vpn.ah_hashalg], auth_key=keys["ah_auth"])
+
+
+def scapy_open(vpn: ManualVpn, sender: str, wire: bytes) -> bytes:
+    """A WAN packet ``sender`` sent, authenticated and decrypted by scapy
+    layer by layer (AH, ESP, then IPComp with the software LZS), each in the
+    transport manner; then the tunnel's inner packet is taken out. Returns
+    the inner packet (tunnel) or the original packet (transport). scapy
+    raises if an ICV is wrong."""
+    packet = IP(wire)
+    if vpn.bundle == "esp+ah":
+        assert packet.proto == 51 and packet[AH].spi == vpn.ah_spi(sender)
+        packet = IP(bytes(scapy_sa(vpn, AH, sender).decrypt(packet)))
+    assert packet.proto == 50 and packet[ESP].spi == vpn.esp_spi(sender), packet.summary()
+    opened = bytes(scapy_sa(vpn, ESP, sender).decrypt(packet))
+    ip = parse_ip(opened)
+    if vpn.bundle == "esp+ipcomp" and ip.protocol == 108:
+        next_header, _, cpi = struct.unpack_from("!BBH", ip.payload)
+        assert cpi == vpn.cpi
+        ip = parse_ip(ip.rebuild(next_header, lzs.decompress(ip.payload[4:], 65535)))
+    if vpn.mode == "tunnel":
+        assert ip.protocol == 4, f"protocol {ip.protocol} in a tunnel; expected IP in IP"
+        return ip.payload
+    return ip.packet
+
+
+def scapy_seal(vpn: ManualVpn, sender: str, inner) -> bytes:
+    """What ``sender`` would send for ``inner`` (a scapy IP packet), built by
+    scapy: ESP (tunnel: in scapy's tunnel header), then AH for esp+ah.
+    IPComp bundles accept ESP without IPComp (RFC 3173 2.2)."""
+    sealed = scapy_sa(vpn, ESP, sender, tunnel_header=True).encrypt(inner)
+    if vpn.bundle == "esp+ah":
+        sealed = scapy_ah_over_esp(scapy_sa(vpn, AH, sender), IP(bytes(sealed)))
+    return bytes(sealed)
+
+
+def scapy_ah_over_esp(ah: ScapySA, esp) -> bytes:
+    """AH over an ESP packet (scapy IP/ESP), built with scapy's layers and
+    signed by scapy's authentication algorithm. (scapy 2.8's
+    ``SecurityAssociation(AH).encrypt`` signs an ESP payload wrongly and
+    puts its ICV past the IP length.)"""
+    icv_bytes = ah.auth_algo.icv_size
+    packet = IP(src=esp.src, dst=esp.dst, id=esp.id, ttl=esp.ttl, tos=esp.tos) / \
+        AH(nh=50, payloadlen=(12 + icv_bytes) // 4 - 2, spi=ah.spi, seq=ah.seq_num, icv=bytes(icv_bytes)) / \
+        Raw(bytes(esp.payload))
+    ah.seq_num += 1
+    return bytes(ah.auth_algo.sign(IP(bytes(packet)), ah.auth_key))
+
+
+def wan_from(network: Network, sender: str) -> list[bytes]:
+    return [w.packet for w in network.wan if w.router == sender]

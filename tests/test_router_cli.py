@@ -1,0 +1,154 @@
+"""``pacsim router`` (interactive console, one-router and network scripts,
+``--pcap``), the network script language, the IP commands of the router
+console, and ``pacsim bench ipsec --json`` on the model bus."""
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from router_support import run
+from pacsim.sim.manual_vpn import ManualVpn
+from pacsim.sim.network import LINKTYPE_RAW, Network, VirtualClock, model_router
+from pacsim.sim.network_script import ScriptError, is_network_script, run_network_script
+from pacsim.sim.router_session import interactive, model_factory, one_router_script, run_script
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pacsim(*args, timeout=300):
+    result = subprocess.run([sys.executable, "-m", "pacsim.cli", *args], capture_output=True, text=True,
+                            timeout=timeout, cwd=ROOT)
+    assert result.returncode == 0, f"pacsim {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def test_example_network_script_with_pcap(tmp_path):
+    pcap = tmp_path / "wan.pcap"
+    out = pacsim("router", "--script", "docs/two-routers.txt", "--pcap", str(pcap))
+    assert "pc1 -> pc2 UDP 100 bytes: delivered" in out
+    assert "pc2 -> pc1 ICMP 56 bytes: reply received" in out
+    assert out.count("pc1 -> pc2 UDP 1400 bytes #") == 3 and "#3: delivered" in out
+    assert "pc1 -> 198.51.100.7 UDP 20 bytes: NOT delivered; dropped at a ppp0 out: outNoPolicyFound" in out
+    assert "a> show ipsec sa" in out and "Valid     AH" in out
+    assert "Error:" not in out
+    data = pcap.read_bytes()
+    assert int.from_bytes(data[20:24], "little") == LINKTYPE_RAW and len(data) > 24 + 6 * 16
+
+
+def test_one_router_script(tmp_path):
+    script = tmp_path / "router.txt"
+    script.write_text("# a router on its own\nadd ip int=eth0 ip=10.0.0.1\ncreate enco key=1 type=des value=0x0102030405060708\n"
+                      "show ip interface\nshow enco key\nshow nonsense\n")
+    out = pacsim("router", "--script", str(script), "--name", "r1")
+    assert "r1> add ip int=eth0 ip=10.0.0.1\nInfo: Operation successful." in out
+    assert "eth0       10.0.0.1         255.255.255.0" in out
+    assert 'Error: Unknown command "nonsense"' in out or "Error:" in out.split("r1> show nonsense")[1]
+    result = subprocess.run([sys.executable, "-m", "pacsim.cli", "router", "--script", str(script), "--strict"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+
+
+def test_interactive_console_with_help_and_history(tmp_path):
+    lines = iter(["add ip int=ppp0 ip=192.0.2.1 mask=255.255.255.252", "sh ip ?", "show ip route", "quit"])
+    printed = []
+    assert interactive("gw", input_fn=lambda prompt: (printed.append(prompt), next(lines))[1],
+                       out=printed.append, history=tmp_path / "history") == 0
+    text = "\n".join(printed)
+    assert "Manager gw> " in printed and "Options after SH IP:" in text and "  ROUte" in text
+    assert "192.0.2.0        255.255.255.252" in text
+    assert (tmp_path / "history").exists()
+
+
+def test_interactive_refuses_rtl_without_a_script():
+    result = subprocess.run([sys.executable, "-m", "pacsim.cli", "router", "--bus", "rtl"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode != 0 and "--script" in result.stderr
+
+
+def test_script_language():
+    assert is_network_script("a: show ipsec\n") and is_network_script("# x\nsend pc1 pc2 udp 1\n")
+    assert not is_network_script("# comment\nshow ipsec\ncreate enco key=1 type=general random\n")
+    assert one_router_script("show ip\n# c\n", "x") == "router x\nx: show ip\n# c\n"
+
+    async def body():
+        network = Network(VirtualClock())
+        make = model_factory()
+        seeds = iter(range(1, 10))
+
+        async def factory(name):
+            return await make(name, network.clock, next(seeds))
+        for bad, message in (("wan a ppp0", "expected wan A IFACE B IFACE"),
+                             ("send pc1", "expected send SRC DST"),
+                             ("frobnicate", "unknown statement"),
+                             ("host h a eth0 10.0.0.5", "no IP interface eth0"),
+                             ("send nobody 1.2.3.4 udp 3", "neither a host nor a router")):
+            with pytest.raises(ScriptError, match=message):
+                await run_network_script(f"router a\n{bad}\n", factory, network)
+        result = await run_network_script("a: add ip int=eth0 ip=10.0.0.1\nhost h a eth0 10.0.0.5\n"
+                                          "send a h icmp 8\nsend h 10.0.0.1 udp 3 count=2\nwait 1.5\n",
+                                          factory, network)
+        assert result.sent == 3 and result.arrived == 3 and result.errors == 0
+        assert "a -> h ICMP 8 bytes: reply received" in result.text and "# 1.500 s" in result.text
+        assert len(network.routers["a"].delivered) == 3                  # the reply and the two datagrams
+    run(body())
+
+
+def test_vpn_scripts_run_both_ways():
+    async def body():
+        for bundle in ("esp", "esp+ipcomp"):
+            text = ManualVpn(bundle=bundle, mode="transport").network_script(
+                ("send a 202.78.65.4 udp 300", "send b 202.45.12.8 icmp 20"))
+            result = await run_script(text, model_factory())
+            assert (result.sent, result.arrived, result.errors) == (2, 2, 0), result.text
+    run(body())
+
+
+def test_ip_commands_and_errors():
+    async def body():
+        r = await model_router("r", VirtualClock())
+        assert "Info" in await r.execute("add ip int=vlan2 ip=172.16.1.1 mask=255.255.0.0")
+        for line, message in (("add ip int=vlan2 ip=10.0.0.1", "already has IP address"),
+                              ("add ip int=eth0 ip=172.16.9.1", "overlaps"),
+                              ("add ip int=eth1 ip=10.0.0.0 mask=255.255.255.0", "network or broadcast"),
+                              ("add ip route=10.9.0.0 mask=255.255.0.0 int=ppp9", "has no IP address"),
+                              ("add ip route=10.9.0.1 mask=255.255.0.0 int=vlan2", "the network's own"),
+                              ("delete ip route=10.9.0.0 mask=255.255.0.0", "no route"),
+                              ("create ipsec policy=p int=ppp0 action=permit", "interface ppp0 does not exist")):
+            out = await r.run(line)
+            assert out.startswith("Error:") and message in out, (line, out)
+        await r.execute("add ip route=10.9.0.0 mask=255.255.0.0 int=vlan2 next=172.16.1.254")
+        routes = await r.execute("show ip route")
+        assert "10.9.0.0         255.255.0.0      172.16.1.254     vlan2      static" in routes
+        assert (await r.run("delete ip int=vlan2")).startswith("Error: interface vlan2 is used by the route")
+        assert "IP Counters" in await r.execute("show ip")
+    run(body())
+
+
+def test_bench_ipsec_json():
+    out = pacsim("bench", "ipsec", "--json", "--packets", "20")
+    row = json.loads(out.strip().splitlines()[-1])
+    assert {"bench", "bus", "packets", "packets_per_s", "mbit_s", "scapy_packets_per_s", "ratio_vs_scapy"} <= set(row)
+    assert (row["bench"], row["bus"], row["packets"], row["packet_bytes"]) == ("ipsec", "model", 20, 1400)
+    assert row["packets_per_s"] > 0 and row["scapy_packets_per_s"] > 0
+    assert row["ratio_vs_scapy"] == pytest.approx(row["packets_per_s"] / row["scapy_packets_per_s"], rel=0.01)
+    assert row["mbit_s"] == pytest.approx(row["packets_per_s"] * 1400 * 8 / 1e6, rel=0.01)
+
+
+def test_network_clock_and_latency():
+    async def body():
+        network = Network(VirtualClock(100.0), wan_latency=0.25)
+        for name, wan in (("a", "192.0.2.1"), ("b", "192.0.2.2")):
+            r = await model_router(name, network.clock)
+            network.add_router(r)
+            await r.execute(f"add ip int=ppp0 ip={wan} mask=255.255.255.252")
+        network.join("a", "ppp0", "b", "ppp0")
+        network.originate("a", network.routers["a"].send_echo("192.0.2.2"))
+        await network.run()
+        assert [round(w.time - 100.0, 3) for w in network.wan] == [0.0, 0.25]      # request, then the reply
+        assert network.clock.now == pytest.approx(100.5)
+        with pytest.raises(ValueError, match="already linked"):
+            network.join("a", "ppp0", "b", "ppp0")
+    asyncio.run(body())
