@@ -133,6 +133,15 @@ class CryptoPipe(wiring.Component):
             mac.key.eq(_words(mctx, "KEY0", 2)),
         ]
 
+        def stream_status():
+            """The decompressor's ending as the job's status (OK stays OK)."""
+            with m.Switch(decompressor.status):
+                for lzs, result in ((LzsStatus.BAD_OFFSET, ResultStatus.STREAM_BAD_OFFSET),
+                                    (LzsStatus.TRUNCATED, ResultStatus.STREAM_TRUNCATED),
+                                    (LzsStatus.OVERFLOW, ResultStatus.OUTPUT_OVERFLOW)):
+                    with m.Case(lzs):
+                        m.d.sync += self.status.eq(result)
+
         forks = []
 
         def fork(source, first, second, second_used):
@@ -241,12 +250,7 @@ class CryptoPipe(wiring.Component):
                 wiring.connect(m, wiring.flipped(self.i), decompressor.i)
                 wiring.connect(m, decompressor.o, wiring.flipped(po))
                 with m.If(decompressor.done):
-                    with m.Switch(decompressor.status):
-                        for lzs, result in ((LzsStatus.BAD_OFFSET, ResultStatus.STREAM_BAD_OFFSET),
-                                            (LzsStatus.TRUNCATED, ResultStatus.STREAM_TRUNCATED),
-                                            (LzsStatus.OVERFLOW, ResultStatus.OUTPUT_OVERFLOW)):
-                            with m.Case(lzs):
-                                m.d.sync += self.status.eq(result)
+                    stream_status()
                     m.d.sync += [self.done.eq(1), self.out_bytes.eq(decompressor.out_bytes)]
                     m.next = "IDLE"
 
@@ -342,12 +346,7 @@ class CryptoPipe(wiring.Component):
                         m.d.sync += payload_in.eq(payload_in - 1)
                 wiring.connect(m, decompressor.o, wiring.flipped(po))
                 with m.If(~feeding & decompressor.done):
-                    with m.Switch(decompressor.status):
-                        for lzs, result in ((LzsStatus.BAD_OFFSET, ResultStatus.STREAM_BAD_OFFSET),
-                                            (LzsStatus.TRUNCATED, ResultStatus.STREAM_TRUNCATED),
-                                            (LzsStatus.OVERFLOW, ResultStatus.OUTPUT_OVERFLOW)):
-                            with m.Case(lzs):
-                                m.d.sync += self.status.eq(result)
+                    stream_status()
                     m.next = "TRAILER"
 
             with m.State("PAYLOAD"):
