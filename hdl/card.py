@@ -189,7 +189,7 @@ class PacCard(wiring.Component):
             pipe.icv_words.eq(ring.job_icv_words),
             pipe.cipher_context.eq(store.cipher_context), pipe.mac_context.eq(store.mac_context),
             pipe.limit.eq(ring.job_limit),
-            ring.job_done.eq(pipe.done), ring.job_mac_ok.eq(pipe.mac_ok),
+            ring.job_done.eq(pipe.done),
             ring.job_status.eq(pipe.status), ring.job_out_bytes.eq(pipe.out_bytes),
             pipe_reset.eq(soft_reset | ring.job_abort),
             store.cipher_channel.eq(ring.cipher_channel), store.mac_channel.eq(ring.mac_channel),

@@ -23,7 +23,7 @@ A job's words pass in phases:
   and the cipher, and the plaintext to the output. Without a cipher channel
   the payload is copied (and MACed).
 - TRAILER: ENCODE appends the ICV; DECODE feeds the packet's trailing ICV to
-  the MAC unit's comparator (``mac_ok``).
+  the MAC unit's comparator (a mismatch is the job's ``MAC_MISMATCH``).
 
 Ports (``sync``): ``start`` In(1) pulse with the job: ``opcode`` In(4),
 ``length`` In(24) (source bytes: ceil(length / 4) dwords), ``skip_words`` In(14), ``use_cipher``/
@@ -32,11 +32,12 @@ bytes, a multiple of 4), ``cipher_context``/``mac_context``
 In(1024) (stable for the whole job; validated by :class:`~.job_check.JobCheck`);
 ``i`` In(stream of 32-bit words from the input buffer), ``o`` Out(stream of
 32-bit words to the output buffer), ``done`` Out(1) (level, from the end of
-the job until the next start), ``mac_ok`` Out(1) (DECODE with a MAC channel:
-the packet's ICV matched; 1 otherwise), ``status`` Out(8) (a
-:class:`~.layouts.ResultStatus`: OK, or the stream error of a COMPRESS /
-DECOMPRESS job) and ``out_bytes`` Out(24) (their exact output bytes), both
-valid with ``done``. The DRBG (:class:`~.engines.drbg.CtrDrbg`, shared with
+the job until the next start), ``status`` Out(8) (a
+:class:`~.layouts.ResultStatus`: OK, ``MAC_MISMATCH`` (DECODE: the packet's
+ICV differs; it wins over a stream error), a stream error of a
+COMPRESS/DECOMPRESS or chained job, or ``RNG_FAILED``) and ``out_bytes``
+Out(24) (the exact output bytes of the variable-length jobs), both valid
+with ``done``. The DRBG (:class:`~.engines.drbg.CtrDrbg`, shared with
 the RNG registers by the card): ``rng_start`` Out(1) pulse with
 ``rng_blocks`` Out(16) (a GENERATE request), ``rng_wanted`` Out(1) (a RANDOM
 job waits for blocks), ``rng`` In(stream of 128-bit blocks), ``rng_busy``/
@@ -72,7 +73,7 @@ class CryptoPipe(wiring.Component):
             "use_cipher": In(1), "use_mac": In(1), "use_comp": In(1), "icv_words": In(3), "limit": In(24),
             "cipher_context": In(CONTEXT_BITS), "mac_context": In(CONTEXT_BITS),
             "i": In(stream.Signature(32)), "o": Out(stream.Signature(32)),
-            "done": Out(1, init=1), "mac_ok": Out(1, init=1), "status": Out(8), "out_bytes": Out(24),
+            "done": Out(1, init=1), "status": Out(8), "out_bytes": Out(24),
             "rng_start": Out(1), "rng_blocks": Out(16), "rng_wanted": Out(1), "rng": In(stream.Signature(128)),
             "rng_busy": In(1), "rng_done": In(1), "rng_status": In(3),
         })
@@ -173,7 +174,7 @@ class CryptoPipe(wiring.Component):
                 with m.If(self.start):
                     m.d.comb += [cipher.start.eq(self.use_cipher), mac.start.eq(self.use_mac)]
                     m.d.sync += [
-                        self.done.eq(0), self.mac_ok.eq(1),
+                        self.done.eq(0),
                         decode.eq(self.opcode == Opcode.DECODE),
                         use_cipher.eq(self.use_cipher), use_mac.eq(self.use_mac),
                         header_left.eq(self.skip_words),
@@ -386,7 +387,8 @@ class CryptoPipe(wiring.Component):
                     wiring.connect(m, wiring.flipped(self.i), mac.expect)
                     with m.If(mac.checked):
                         m.d.comb += finishing.eq(1)
-                        m.d.sync += self.mac_ok.eq(mac.match)
+                        with m.If(~mac.match):
+                            m.d.sync += self.status.eq(ResultStatus.MAC_MISMATCH)
                         m.next = "IDLE"
                 with m.Else():
                     wiring.connect(m, mac.icv, wiring.flipped(po))

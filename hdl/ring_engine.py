@@ -33,8 +33,8 @@ port                        dir   meaning
 ``job_*``                   Out   job parameters and ``job_start`` to the datapath,
                                   ``job_abort`` (reset it after a failed transfer),
                                   ``job_limit`` (bytes the destination takes);
-                                  ``job_done``/``job_mac_ok``/``job_status`` (a
-                                  ResultStatus, OK or a stream error)/
+                                  ``job_done``/``job_status`` (a ResultStatus: OK,
+                                  MAC_MISMATCH, a stream error, RNG_FAILED)/
                                   ``job_out_bytes`` (exact output of variable-length
                                   jobs) In from it
 ``count_*``                 Out   counter additions (see :class:`~.channel_store.CounterBank`)
@@ -102,7 +102,7 @@ class RingEngine(wiring.Component):
             "job_start": Out(1), "job_opcode": Out(4), "job_length": Out(24),
             "job_skip_words": Out(14), "job_cipher": Out(1), "job_mac": Out(1), "job_comp": Out(1),
             "job_icv_words": Out(3), "job_limit": Out(24),
-            "job_done": In(1), "job_mac_ok": In(1), "job_status": In(8), "job_out_bytes": In(24),
+            "job_done": In(1), "job_status": In(8), "job_out_bytes": In(24),
             "job_abort": Out(1),
             "channels": In(9),
             "count_add": Out(1), "count_bank": Out(1), "count_addr": Out(counter_bits),
@@ -361,8 +361,6 @@ class RingEngine(wiring.Component):
                     m.d.sync += exact.eq(variable)
                     with m.If(parity):
                         m.d.sync += status.eq(ResultStatus.PARITY)
-                    with m.Elif(~self.job_mac_ok):
-                        m.d.sync += status.eq(ResultStatus.MAC_MISMATCH)
                     with m.Elif(self.job_status != ResultStatus.OK):
                         m.d.sync += status.eq(self.job_status)
                     m.next = "RESULT"

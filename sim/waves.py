@@ -31,7 +31,7 @@ SIGNAL_GROUPS = {
     "Card DMA": [("card.core.master.master_state", 3), ("card.core.master.idx", 8),
                  ("card.core.master.status", 2)],
     "Card datapath": [("card.core.pipe.pipe_state", 4), ("card.core.pipe.done", 1),
-                      ("card.core.pipe.mac_ok", 1)],
+                      ("card.core.pipe.status", 8)],
     "Host bridge": [("hb_start", 1), ("hb_busy", 1), ("hb_command", 4), ("hb_address", 32),
                     ("hb_status", 2), ("hb_retries", 32), ("hb_disconnects", 32)],
     "Host memory": [("mem_reads", 32), ("mem_writes", 32), ("mem_retries", 32),

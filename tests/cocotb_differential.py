@@ -339,25 +339,28 @@ class Outcome:
     source_intact: bool
 
 
+def place(bus, piece_list, held: list) -> tuple:
+    """Allocate and fill each Piece's region (the buffers are added to
+    ``held``); ``(segments, buffers)``."""
+    segments, spots = [], []
+    for piece in piece_list:
+        buffer = bus.alloc(piece.lead + piece.size + piece.trail, align=4)
+        held.append(buffer)
+        bus.host_write(buffer.address, piece.background)
+        segments.append((buffer.address + piece.lead, piece.size))
+        spots.append(buffer)
+    return segments, spots
+
+
 async def execute(dev, packets: list) -> list:
     """Place the packets' regions in host memory, run them as one batch, read the regions back."""
     bus = dev.bus
     held, jobs, regions = [], [], []
 
-    def place(piece_list):
-        segments, spots = [], []
-        for piece in piece_list:
-            buffer = bus.alloc(piece.lead + piece.size + piece.trail, align=4)
-            held.append(buffer)
-            bus.host_write(buffer.address, piece.background)
-            segments.append((buffer.address + piece.lead, piece.size))
-            spots.append(buffer)
-        return segments, spots
-
     try:
         for p in packets:
-            sources, source_spots = place(p.sources)
-            destinations, destination_spots = place(p.destinations)
+            sources, source_spots = place(bus, p.sources, held)
+            destinations, destination_spots = place(bus, p.destinations, held)
             cipher, mac = p.channels
             jobs.append(Job(p.opcode, sources, destinations, length=len(p.data), skip=p.skip,
                             cipher=cipher, mac=mac))
@@ -541,25 +544,18 @@ async def rtl_model_reference_differential(dut):
 async def lzs_run(dev, channels: dict, jobs_spec) -> list:
     """Run ``[(opcode, data, source Pieces, destination Pieces)]`` as one
     batch with the compression ``channels`` (by opcode); returns ``(status,
-    bytes, destination regions)`` per job."""
+    bytes, [destination region per Piece])`` per job."""
     bus, held, jobs, spots = dev.bus, [], [], []
     try:
         for opcode, data, sources, destinations in jobs_spec:
-            segments = {}
-            for name, piece_list in (("src", sources), ("dst", destinations)):
-                segments[name] = []
-                for piece in piece_list:
-                    buffer = bus.alloc(piece.lead + piece.size + piece.trail, align=4)
-                    held.append(buffer)
-                    bus.host_write(buffer.address, piece.background)
-                    segments[name].append((buffer.address + piece.lead, piece.size))
-                    if name == "dst":
-                        spots.append((len(jobs), buffer))
-            jobs.append(Job(opcode, segments["src"], segments["dst"], length=len(data), comp=channels[opcode]))
+            source_segments, _ = place(bus, sources, held)
+            destination_segments, destination_spots = place(bus, destinations, held)
+            jobs.append(Job(opcode, source_segments, destination_segments, length=len(data),
+                            comp=channels[opcode]))
+            spots.append(destination_spots)
         results = await dev.run(jobs)
-        regions = [b"".join(bus.host_read(b.address, b.size) for index, b in spots if index == i)
-                   for i in range(len(jobs))]
-        return [(r.status, r.bytes, region) for r, region in zip(results, regions)]
+        return [(r.status, r.bytes, [bus.host_read(b.address, b.size) for b in buffers])
+                for r, buffers in zip(results, spots)]
     finally:
         for buffer in held:
             bus.free(buffer)
@@ -574,6 +570,7 @@ async def lzs_rtl_model_reference_differential(dut):
     RESULT.BYTES and every destination region (guards included) agree, the
     compressed streams decode with the software reference, the stream
     errors are the reference's, and the LZS unit counters agree."""
+    from driver_suite import STREAM_STATUS
     from pacsim.host import lzs
     from pacsim.hdl.layouts import Direction
     from pacsim.sim.lzs_corpus import corpus
@@ -587,8 +584,6 @@ async def lzs_rtl_model_reference_differential(dut):
                                   segment_entries=SEGMENT_ENTRIES)
     channels = {dev: {Opcode.COMPRESS: await dev.open_comp_channel(Direction.ENCODE),
                       Opcode.DECOMPRESS: await dev.open_comp_channel(Direction.DECODE)} for dev in (rtl, model)}
-    statuses = {None: ResultStatus.OK, lzs.LzsBadOffset: ResultStatus.STREAM_BAD_OFFSET,
-                lzs.LzsTruncated: ResultStatus.STREAM_TRUNCATED, lzs.LzsOverflow: ResultStatus.OUTPUT_OVERFLOW}
     problems, jobs_run = [], 0
     for batch in range(4):
         spec, expected = [], []
@@ -606,7 +601,7 @@ async def lzs_rtl_model_reference_differential(dut):
             spec.append((opcode, data, sources, pieces(rng, split(rng, room), None)))
             if opcode is Opcode.DECOMPRESS:
                 error, output = outcome(data, room)
-                expected.append((statuses[error], output))
+                expected.append((STREAM_STATUS[error], output))
             else:
                 expected.append((None, None))
         rtl_out, model_out = await lzs_run(rtl, channels[rtl], spec), await lzs_run(model, channels[model], spec)
@@ -614,14 +609,14 @@ async def lzs_rtl_model_reference_differential(dut):
                                                                                       model_out)):
             what = f"batch {batch} job {index} {opcode.name} of {len(data)} bytes"
             if r != m:
+                rtl_regions, model_regions = b"".join(r[2]), b"".join(m[2])
                 problems.append(f"{what}: RTL {r[0]!r} {r[1]} bytes, model {m[0]!r} {m[1]} bytes; regions "
-                                f"{first_difference(r[2], m[2]) if r[2] != m[2] else 'equal'}")
+                                + (first_difference(rtl_regions, model_regions) if rtl_regions != model_regions
+                                   else "equal"))
             if opcode is Opcode.DECOMPRESS and (r[0], r[1]) != (status, len(output)):
                 problems.append(f"{what}: RTL {r[0]!r} {r[1]} bytes; the reference {status!r} {len(output)} bytes")
             if opcode is Opcode.COMPRESS and r[0] is ResultStatus.OK:
-                dst = spec[index][3]
-                stream = b"".join(region[p.lead:p.lead + p.size] for p, region in
-                                  zip(dst, _split_regions(r[2], dst)))[:r[1]]
+                stream = b"".join(region[p.lead:p.lead + p.size] for p, region in zip(spec[index][3], r[2]))[:r[1]]
                 if lzs.decompress(stream, max(len(data), 1)) != data:
                     problems.append(f"{what}: the card's stream does not decode to the packet")
         jobs_run += len(spec)
@@ -630,13 +625,3 @@ async def lzs_rtl_model_reference_differential(dut):
     rtl_units, model_units = await rtl.alg_counters(), await model.alg_counters()
     assert rtl_units[AlgUnit.LZS] == model_units[AlgUnit.LZS], (rtl_units[AlgUnit.LZS], model_units[AlgUnit.LZS])
     await bus.finish()
-
-
-def _split_regions(joined: bytes, piece_list) -> list:
-    """The concatenated destination regions back into one bytes per Piece."""
-    out, offset = [], 0
-    for p in piece_list:
-        size = p.lead + p.size + p.trail
-        out.append(joined[offset:offset + size])
-        offset += size
-    return out

@@ -1351,6 +1351,11 @@ async def check_channel_and_alg_counters(bus):
 
 # -- compression (COMPRESS / DECOMPRESS) ---------------------------------------------------
 
+#: The card's status for each outcome of the software decompressor (docs/rings.md, DECOMPRESS).
+STREAM_STATUS = {None: ResultStatus.OK, LzsBadOffset: ResultStatus.STREAM_BAD_OFFSET,
+                 LzsTruncated: ResultStatus.STREAM_TRUNCATED, LzsOverflow: ResultStatus.OUTPUT_OVERFLOW}
+
+
 def lzs_packets(rng, sizes, kinds=("text", "zeros", "random")) -> list:
     """Packets of ``sizes`` bytes, cycling through corpus ``kinds``."""
     return [corpus(rng, kinds[n % len(kinds)], size) for n, size in enumerate(sizes)]
@@ -1483,8 +1488,7 @@ async def check_lzs_stream_errors(bus):
             result = await run_one(dev, lzs_job(Opcode.DECOMPRESS, buffers, stream, (region.address, room), decoder))
             expected_error, output = outcome(stream, room)
             assert expected_error is error, f"{what}: the reference gives {expected_error}"
-            status = {None: ResultStatus.OK, LzsBadOffset: ResultStatus.STREAM_BAD_OFFSET,
-                      LzsTruncated: ResultStatus.STREAM_TRUNCATED, LzsOverflow: ResultStatus.OUTPUT_OVERFLOW}[error]
+            status = STREAM_STATUS[error]
             assert (result.status, result.bytes) == (status, len(output)), \
                 f"{what}: {result.status!r}, {result.bytes} bytes; expected {status!r}, {len(output)}"
             written = -(-len(output) // 4) * 4
@@ -1526,8 +1530,6 @@ async def check_lzs_mutated_streams(bus):
     streams = [mutate(rng, lzs_compress(corpus(rng, rng.choice(("text", "binary", "zeros")), rng.randrange(1, 300))))
                for _ in range(24)]
     streams += [rng.randbytes(rng.randrange(1, 64)) for _ in range(8)]
-    statuses = {None: ResultStatus.OK, LzsBadOffset: ResultStatus.STREAM_BAD_OFFSET,
-                LzsTruncated: ResultStatus.STREAM_TRUNCATED, LzsOverflow: ResultStatus.OUTPUT_OVERFLOW}
     async with Buffers(bus) as buffers:
         jobs, regions = [], []
         for stream in streams:
@@ -1543,7 +1545,7 @@ async def check_lzs_mutated_streams(bus):
             error, output = outcome(stream, room)
             errors += error is not None
             what = f"mutated stream {index} ({len(stream)} bytes, {room}-byte destination)"
-            assert (result.status, result.bytes) == (statuses[error], len(output)), \
+            assert (result.status, result.bytes) == (STREAM_STATUS[error], len(output)), \
                 f"{what}: {result.status!r}, {result.bytes} bytes; the reference: {error}, {len(output)} bytes"
             written = -(-len(output) // 4) * 4
             out = bus.host_read(region.address, region.size)
