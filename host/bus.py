@@ -51,6 +51,12 @@ class PciBus(abc.ABC):
     AD[11 + device]) and a dword-aligned register offset. A configuration
     read that no device claims returns 0xFFFFFFFF, as a host bridge does.
     Memory accesses are dword-granular; ``byte_enables`` are active-high.
+
+    Each device's INTA# reaches the host on its own interrupt line (the
+    platform's interrupt router gives each slot its own input), so the
+    interrupt methods take the ``device`` whose line is meant; ``None``
+    means any line. BAR addresses come from the platform's resource
+    allocator, :meth:`assign_mmio`, so several cards never overlap.
     """
 
     #: Device numbers a type-0 configuration scan may probe.
@@ -96,13 +102,44 @@ class PciBus(abc.ABC):
     def mmio_window(self) -> tuple:
         """``(base, size)`` of the address range the host may assign to BARs."""
 
-    @abc.abstractmethod
-    async def wait_interrupt(self, timeout_clocks: int) -> bool:
-        """Wait until INTA# is asserted; False if ``timeout_clocks`` pass first."""
+    def assign_mmio(self, device: int, size: int) -> int:
+        """The platform's address for a BAR of ``size`` bytes (a power of two)
+        of ``device``: the lowest ``size``-aligned range of :meth:`mmio_window`
+        that no other device holds. A device asking again gets its range
+        back (re-probing it after a reset); asking with another size
+        releases its old range first. Raises ValueError when the window is full.
+        """
+        if size <= 0 or size & (size - 1):
+            raise ValueError(f"BAR size {size:#x}: expected a power of two")
+        held = self.__dict__.setdefault("_mmio_ranges", {})
+        if device in held and held[device][1] == size:
+            return held[device][0]
+        held.pop(device, None)
+        base, window = self.mmio_window()
+        address = -(-base // size) * size
+        for start, length in sorted(held.values()):
+            if address + size <= start:
+                break
+            address = max(address, -(-(start + length) // size) * size)
+        if address + size > base + window:
+            raise ValueError(f"no {size}-byte aligned range left for device {device} in the MMIO window "
+                             f"{base:#010x}+{window:#x} (held: {sorted(held.values())})")
+        held[device] = (address, size)
+        return address
 
     @abc.abstractmethod
-    def interrupt_asserted(self) -> bool:
-        """INTA# level now."""
+    def new_lock(self):
+        """A lock (``async with``) for tasks of the scheduler this bus runs
+        under (cocotb's or asyncio's), for drivers with concurrent callers."""
+
+    @abc.abstractmethod
+    async def wait_interrupt(self, timeout_clocks: int, device: int | None = None) -> bool:
+        """Wait until ``device``'s INTA# (any, for None) is asserted; False if
+        ``timeout_clocks`` pass first."""
+
+    @abc.abstractmethod
+    def interrupt_asserted(self, device: int | None = None) -> bool:
+        """``device``'s INTA# level now (any line asserted, for None)."""
 
     @abc.abstractmethod
     def clocks(self) -> int:

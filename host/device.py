@@ -59,6 +59,9 @@ COUNTERS = ("JOBS", "DMA_TRANSACTIONS", "DMA_RETRIES", "DMA_DISCONNECTS",
 #: bus (a read and a write per dword) need, with retries and disconnects.
 TIMEOUT_BASE_CLOCKS = 10_000
 TIMEOUT_CLOCKS_PER_WORD = 16
+#: Longest single wait for INTA# while collecting, in PCI clocks: a caller
+#: waiting on jobs that another caller's reset took notices within this.
+RESET_CHECK_CLOCKS = 4096
 #: PCI clocks a random-number-generator command may take (the slowest,
 #: INSTANTIATE with its self-test, takes about 130).
 RNG_TIMEOUT_CLOCKS = 10_000
@@ -180,6 +183,7 @@ class PacDevice:
         self._in_flight = collections.deque()
         self._unclaimed = []
         self._next_tag = 1
+        self._collector = bus.new_lock()    # one caller at a time reaps results and acknowledges INTA#
         self._rng_seeded_by = None      # None, "caller" or "driver": who instantiated the generator
         self.driver_counters = dict.fromkeys(
             ("jobs_submitted", "results_collected", "ring_full", "jobs_lost", "ring_aborts"), 0)
@@ -212,13 +216,15 @@ class PacDevice:
     # -- discovery ---------------------------------------------------------
 
     @classmethod
-    async def probe(cls, bus: PciBus, *, latency_timer: int = 64, cache_line_dwords: int = 16,
+    async def probe(cls, bus: PciBus, *, device: int | None = None, latency_timer: int = 64,
+                    cache_line_dwords: int = 16,
                     command_entries: int = 64, segment_entries: int = 64, result_entries: int = 64,
                     coalesce_count: int = 1, coalesce_timeout: int = 0) -> "PacDevice":
         """Find the card, configure it and return a ready driver.
 
-        Scans ``bus.DEVICES`` for the PCI_IDS vendor/device, sizes BAR0 and
-        assigns it at the first suitably aligned address of the MMIO window,
+        Takes the card at ``device`` (default: the first PAC that
+        :meth:`scan` finds), sizes BAR0 and has the platform assign it an
+        address (:meth:`PciBus.assign_mmio`, so several cards never overlap),
         sets the latency timer (PCI clocks) and cache line size (dwords),
         enables memory space, bus mastering, parity error response and SERR#,
         checks IDENT and the register-map major version, reads CAPS and
@@ -229,7 +235,7 @@ class PacDevice:
         (:meth:`reset`) with result coalescing ``coalesce_count`` results /
         ``coalesce_timeout`` PCI clocks.
 
-        Raises :class:`CardNotFound` if no device matches,
+        Raises :class:`CardNotFound` if no device matches (or ``device`` is not a PAC),
         :class:`UnsupportedCard` if the card is not one this driver speaks and
         :class:`InvalidArgument` for ring sizes the card does not take.
         """
@@ -239,7 +245,7 @@ class PacDevice:
             if count not in _RING_SIZES:
                 raise InvalidArgument(f"{name} ring of {count} entries; expected a power of two "
                                       f"from {_RING_SIZES[0]} to {_RING_SIZES[-1]}")
-        device = await cls._find(bus)
+        device = await cls._find(bus, device)
         command = CONFIG.COMMAND_STATUS
         command_bytes = _byte_enables(command, *(f.name for f in command.fields if f.access is Access.RW))
         await bus.config_write(device, command.offset, 0, command_bytes)   # no decoding while sizing
@@ -280,18 +286,47 @@ class PacDevice:
         return dev
 
     @staticmethod
-    async def _find(bus: PciBus) -> int:
-        seen = []
+    async def scan(bus: PciBus) -> list:
+        """Device numbers of every PAC on the bus, lowest first (a type-0
+        configuration scan of ``bus.DEVICES`` for the PCI_IDS vendor/device)."""
+        return [device for device, ids in await PacDevice._scan(bus) if PacDevice._is_pac(ids)]
+
+    @staticmethod
+    async def _scan(bus: PciBus) -> list:
+        """``(device, {vendor_id, device_id})`` of every device that answers."""
+        found = []
         for device in bus.DEVICES:
             ids = CONFIG.ID.decode(await bus.config_read(device, CONFIG.ID.offset))
-            if ids["vendor_id"] == PCI_IDS["vendor_id"] and ids["device_id"] == PCI_IDS["device_id"]:
-                return device
             if ids["vendor_id"] != 0xFFFF:
-                seen.append(f"{device}: {ids['vendor_id']:#06x}/{ids['device_id']:#06x}")
-        found = "; found " + ", ".join(seen) if seen else "; no device answered"
+                found.append((device, ids))
+        return found
+
+    @staticmethod
+    def _is_pac(ids: dict) -> bool:
+        return ids["vendor_id"] == PCI_IDS["vendor_id"] and ids["device_id"] == PCI_IDS["device_id"]
+
+    @staticmethod
+    async def _find(bus: PciBus, wanted: int | None) -> int:
+        if wanted is not None:
+            if wanted not in bus.DEVICES:
+                raise InvalidArgument(f"device {wanted}: expected a device number "
+                                      f"{bus.DEVICES.start}-{bus.DEVICES.stop - 1}")
+            ids = CONFIG.ID.decode(await bus.config_read(wanted, CONFIG.ID.offset))
+            if PacDevice._is_pac(ids):
+                return wanted
+            seen = [(wanted, ids)] if ids["vendor_id"] != 0xFFFF else []
+            where = f"at device {wanted}"
+        else:
+            seen = await PacDevice._scan(bus)
+            for device, ids in seen:
+                if PacDevice._is_pac(ids):
+                    return device
+            where = f"among devices {bus.DEVICES.start}-{bus.DEVICES.stop - 1}"
+        found = ("; found " + ", ".join(f"{device}: {ids['vendor_id']:#06x}/{ids['device_id']:#06x}"
+                                        for device, ids in seen)) if seen else "; no device answered"
         raise CardNotFound(
             f"no PAC (vendor {PCI_IDS['vendor_id']:#06x}, device {PCI_IDS['device_id']:#06x}) "
-            f"among devices {bus.DEVICES.start}-{bus.DEVICES.stop - 1} of bus 0{found}")
+            f"{where} of bus 0{found}")
 
     @staticmethod
     async def _assign_bar0(bus: PciBus, device: int) -> tuple:
@@ -305,11 +340,10 @@ class PacDevice:
         if not writable:
             raise UnsupportedCard(f"device {device}: BAR0 has no writable address bits")
         size = (~writable & 0xFFFF_FFFF) + 1
-        base, window = bus.mmio_window()
-        address = -(-base // size) * size
-        if address + size > base + window:
-            raise PacError(f"BAR0 of {size} bytes does not fit the MMIO window "
-                           f"{base:#010x}+{window:#x} at a {size}-byte aligned address")
+        try:
+            address = bus.assign_mmio(device, size)
+        except ValueError as error:
+            raise PacError(f"device {device}: BAR0 of {size} bytes gets no address: {error}") from None
         await bus.config_write(device, bar.offset, address)
         readback = bar.encode(address=bar.decode(await bus.config_read(device, bar.offset))["address"])
         if readback != address:
@@ -615,10 +649,11 @@ class PacDevice:
         results comes in time. If the card stopped its rings, resets it
         (see :meth:`reset`) and raises :class:`RingAborted`.
         """
-        if self._unclaimed:
-            results, self._unclaimed = self._unclaimed, []
-            return results
-        return await self._collect(timeout_clocks)
+        async with self._collector:
+            if self._unclaimed:
+                results, self._unclaimed = self._unclaimed, []
+                return results
+            return await self._collect(timeout_clocks)
 
     async def _collect(self, timeout_clocks: int | None) -> list:
         if not self._in_flight:
@@ -626,7 +661,13 @@ class PacDevice:
         if timeout_clocks is None:
             timeout_clocks = default_timeout(sum(entry.data_bytes for entry in self._in_flight))
         deadline = self.bus.clocks() + timeout_clocks
-        while (remaining := deadline - self.bus.clocks()) > 0 and await self.bus.wait_interrupt(remaining):
+        while (remaining := deadline - self.bus.clocks()) > 0:
+            # Waits are cut into slices so that jobs another caller's reset
+            # took (no interrupt will come for them) end the wait.
+            if not await self.bus.wait_interrupt(min(remaining, RESET_CHECK_CLOCKS), self._device):
+                if not self._in_flight:
+                    return []
+                continue
             events = await self.read_fields("INT_STATUS")
             if events["ring_error"]:
                 await self._ring_aborted()
@@ -640,7 +681,8 @@ class PacDevice:
     async def _timeout_report(self, timeout_clocks: int) -> str:
         indices = {name: (await self.read_fields(f"{name}_RING_INDEX"))["index"] for name in RINGS}
         return (f"no result signalled within {timeout_clocks} PCI clocks for {len(self._in_flight)} job(s) "
-                f"in flight (oldest: {self._in_flight[0].job.describe()}); expected INTA# with "
+                f"in flight (oldest: {self._in_flight[0].job.describe() if self._in_flight else 'none'}); "
+                "expected INTA# with "
                 f"INT_STATUS.result (RING_STATUS {await self.read_fields('RING_STATUS')}, ring indices "
                 f"{indices}, INT_STATUS {await self.read_fields('INT_STATUS')}, "
                 f"INT_ENABLE {await self.read_fields('INT_ENABLE')}, "
@@ -713,16 +755,32 @@ class PacDevice:
         the way are kept for :meth:`collect`. ``timeout_clocks`` applies to
         each wait (default from the data in flight); after a
         :class:`CardTimeout` the jobs stay in flight (collect them later, or
-        :meth:`reset`)."""
+        :meth:`reset`).
+
+        Safe for concurrent callers (tasks of one scheduler): one of them at
+        a time waits for INTA# and reaps; results it reaps for the others
+        wait for them in the unclaimed list. Jobs another caller's
+        :meth:`reset` took come back with status
+        ``DriverStatus.LOST_TO_RESET``."""
         jobs = list(jobs)
         tags = await self.submit(jobs)
         results = {}
         while len(results) < len(tags):
-            for result in await self._collect(timeout_clocks):
-                if result.tag in tags:
-                    results[result.tag] = result
-                else:
-                    self._unclaimed.append(result)
+            async with self._collector:
+                mine = [result for result in self._unclaimed if result.tag in tags]
+                self._unclaimed = [result for result in self._unclaimed if result.tag not in tags]
+                results.update((result.tag, result) for result in mine)
+                in_flight = {entry.job.tag for entry in self._in_flight}
+                if len(results) < len(tags) and not in_flight & set(tags):
+                    # Neither reaped nor in flight: another caller's reset took them.
+                    results.update((job.tag, JobResult(job.tag, DriverStatus.LOST_TO_RESET, 0, None, job))
+                                   for job in jobs if job.tag not in results)
+                elif len(results) < len(tags):
+                    for result in await self._collect(timeout_clocks):
+                        if result.tag in tags:
+                            results[result.tag] = result
+                        else:
+                            self._unclaimed.append(result)
         return [results[tag] for tag in tags]
 
     # -- one-job conveniences -----------------------------------------------------
@@ -937,8 +995,8 @@ class PacDevice:
                                   f"INT_STATUS.pk (the operation was aborted; PK_WATCHDOG "
                                   f"{await self.read('PK_WATCHDOG')}, INT_ENABLE "
                                   f"{await self.read_fields('INT_ENABLE')})")
-            if not self.bus.interrupt_asserted():
-                await self.bus.wait_interrupt(remaining)
+            if not self.bus.interrupt_asserted(self._device):
+                await self.bus.wait_interrupt(remaining, self._device)
 
     @staticmethod
     def _group(group) -> ModpGroup:

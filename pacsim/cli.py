@@ -67,14 +67,14 @@ def cmd_regmap(args) -> int:
     return 0
 
 
-def _run_rtl(module: str, simulator: str, *, waves_dir=None, env=None, progress=True):
-    """Build (with a progress display) and run one cocotb entry point; return its report."""
+def _run_rtl(module: str, simulator: str, *, waves_dir=None, env=None, progress=True, cards: int = 1):
+    """Build (with a progress display) the bench of ``cards`` cards and run one cocotb entry point; return its report."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from .sim.build import BenchConfig, build, run
     from .sim.report import REPORT_ENV, read_report
 
-    config = BenchConfig(simulator=simulator, waves=waves_dir is not None)
+    config = BenchConfig(simulator=simulator, waves=waves_dir is not None, cards=cards)
     report_file = Path(tempfile.mkstemp(prefix="pacsim-", suffix=".json")[1])
     run_env = dict(env or {}, **{REPORT_ENV: str(report_file)})
     if progress:
@@ -228,10 +228,12 @@ def cmd_router(args) -> int:
         env = {"PACSIM_ROUTER_SCRIPT": str(script), "PACSIM_ROUTER_PCAP": pcap or "",
                "PACSIM_ROUTER_NAME": args.name, "PACSIM_ROUTER_SIM": args.sim,
                "PACSIM_ROUTER_REPLAY": str(args.replay_window or "")}
-        report = _run_rtl("pacsim.sim.cocotb_tests.router_script", args.sim, progress=False, env=env)
+        report = _run_rtl("pacsim.sim.cocotb_tests.router_script", args.sim, progress=False, env=env,
+                          cards=args.cards)
         print("\n".join(report["lines"]))
-        print(f"# router {report['rtl_router']} ran on the card's RTL ({args.sim}, {report['clocks']} PCI clocks); "
-              "any other router on the model bus", file=sys.stderr)
+        placed = ", ".join(f"{name} on device {device}" for name, device in report["rtl_routers"])
+        print(f"# RTL cards ({args.sim}, {report['clocks']} PCI clocks): {placed}; any other router on the model bus",
+              file=sys.stderr)
         errors = report["errors"]
     else:
         import asyncio
@@ -262,6 +264,7 @@ CRYPTO_BENCHES = ("aes128-cbc+hmac-sha1-96", "aes256-cbc+hmac-sha1-96", "3des-cb
 def main(argv=None) -> int:
     from .sim.bench_pk import PK_BENCH_RUNS
     from .sim.build import SIMULATORS, simulator_from_env
+    from .sim.testbench import MAX_CARDS
     from .sim.lzs_corpus import KINDS as LZS_KINDS
 
     parser = argparse.ArgumentParser(prog="pacsim", description=__doc__.splitlines()[0])
@@ -303,7 +306,10 @@ def main(argv=None) -> int:
                    "(NAME: command, router, wan, host, send, wait; see README)")
     p.add_argument("--pcap", metavar="FILE", help="write the WAN's packets to FILE (pcap, raw IP)")
     p.add_argument("--bus", choices=["model", "rtl"], default="model",
-                   help="model (default); rtl: the script's first router on the card's RTL, the others on the model")
+                   help="model (default); rtl: the script's routers, in the order it makes them, each on an RTL "
+                        "card of one simulated PCI bus (--cards of them), the others on model cards")
+    p.add_argument("--cards", type=int, choices=range(1, MAX_CARDS + 1), default=2, metavar=f"1-{MAX_CARDS}",
+                   help="--bus rtl: cards on the simulated PCI bus (default 2)")
     p.add_argument("--sim", choices=SIMULATORS, default=simulator_from_env())
     p.add_argument("--name", default="router", help="the router's name (one-router scripts, interactive)")
     p.add_argument("--replay-window", type=int, choices=[32, 64, 128, 256], default=None,

@@ -40,7 +40,8 @@ class BenchConfig:
     """What a build depends on besides the sources.
 
     ``burst_words``: the card's DMA buffer (dwords); ``hostmem_kib``: host
-    memory behind the host bridge (KiB); ``simulator``: one of
+    memory behind the host bridge (KiB); ``cards``: PACs on the bus
+    (:data:`~.testbench.MAX_CARDS` at most); ``simulator``: one of
     :data:`SIMULATORS`; ``waves``: compile with tracing and write
     ``pacsim_tb.fst`` plus ``pacsim.gtkw`` into each run's folder (default:
     the ``WAVES`` environment variable).
@@ -48,6 +49,7 @@ class BenchConfig:
     simulator: str = "verilator"
     burst_words: int = 128
     hostmem_kib: int = 256
+    cards: int = 1
     waves: bool = field(default_factory=lambda: waves_from_env())
 
     def __post_init__(self):
@@ -118,7 +120,7 @@ def build(config: BenchConfig, log=None) -> Path:
             return build_dir
         say("elaborating the card and the PCI bench in Amaranth")
         bench = PciTestbench(burst_words=config.burst_words, hostmem_bytes=config.hostmem_kib * 1024,
-                             xcheck=config.simulator == "icarus")
+                             xcheck=config.simulator == "icarus", cards=config.cards)
         try:
             text = verilog.convert(bench, name=TOPLEVEL, ports=bench.ports())
         except Exception as error:  # noqa: BLE001 - re-raised with context

@@ -23,7 +23,7 @@ from ..hdl.pci_master import MasterStatus
 from ..hdl.pci_protocol import PciCommand
 from ..host.bus import DmaBuffer, MasterAbort, PciBus, RetryLimit, TargetAbort
 from .allocator import Allocator
-from .testbench import BRIDGE_BURST_WORDS, HOSTMEM_BASE, MEMORY_STATS, MMIO_WINDOW
+from .testbench import BRIDGE_BURST_WORDS, CARD_DEVICES, HOSTMEM_BASE, MEMORY_STATS, MMIO_WINDOW
 from .vip.rules import Rule
 
 __all__ = ["RtlBus", "ProtocolViolation", "PCI_CLOCK_NS"]
@@ -47,6 +47,7 @@ class RtlBus(PciBus):
         self.dut = dut
         self.retry_limit_clocks = retry_limit_clocks
         self.hostmem_size = 4 * len(dut.hostmem.mem)
+        self.cards = len(dut.inta_n)
         self.allocator = Allocator(HOSTMEM_BASE, self.hostmem_size)
         self._bridge = Lock()    # one host transaction at a time
 
@@ -222,15 +223,33 @@ class RtlBus(PciBus):
 
     # --- interrupts and time
 
-    def interrupt_asserted(self) -> bool:
-        return int(self.dut.inta_n.value) == 0
+    def new_lock(self):
+        return Lock()
 
-    async def wait_interrupt(self, timeout_clocks: int) -> bool:
-        if self.interrupt_asserted():
-            return True
-        asserted = FallingEdge(self.dut.inta_n)
-        expired = Timer(max(1, timeout_clocks) * PCI_CLOCK_NS, unit="ns")
-        return await First(asserted, expired) is asserted
+    def _interrupt_lines(self, device: int | None) -> int:
+        """Mask of ``inta_n`` bits for ``device`` (every card's, for None)."""
+        if device is None:
+            return (1 << self.cards) - 1
+        if device not in CARD_DEVICES[:self.cards]:
+            raise ValueError(f"device {device} has no interrupt line on this bench; its cards are "
+                             f"devices {list(CARD_DEVICES[:self.cards])}")
+        return 1 << CARD_DEVICES.index(device)
+
+    def interrupt_asserted(self, device: int | None = None) -> bool:
+        return ~int(self.dut.inta_n.value) & self._interrupt_lines(device) != 0
+
+    async def wait_interrupt(self, timeout_clocks: int, device: int | None = None) -> bool:
+        self._interrupt_lines(device)
+        deadline = self.clocks() + max(1, timeout_clocks)
+        while not self.interrupt_asserted(device):
+            remaining = deadline - self.clocks()
+            if remaining <= 0:
+                return False
+            # Wake on a change of any line (never per clock): it may be another card's.
+            changed = self.dut.inta_n.value_change
+            if await First(changed, Timer(remaining * PCI_CLOCK_NS, unit="ns")) is not changed:
+                return self.interrupt_asserted(device)
+        return True
 
     def clocks(self) -> int:
         return int(get_sim_time("ns")) // PCI_CLOCK_NS

@@ -1,20 +1,27 @@
-"""The PCI test bench: the card on a bus with a host bridge, host memory, an arbiter and a checker.
+"""The PCI test bench: one or more cards on a bus with a host bridge, host memory, an arbiter and a checker.
 
-Everything that acts per clock is HDL, so cocotb works per transaction:
+Everything that acts per clock is HDL, so cocotb works per transaction. With
+``cards`` = n:
 
-=============== ================================================= ==========
-agent           what                                              arbiter
-=============== ================================================= ==========
-0 ``card``      the PAC (:class:`~pacsim.hdl.card.PacCard`)       master 0
-1 host bridge   a :class:`~pacsim.hdl.pci_master.PciMaster`       master 1
-                with a burst buffer, commanded from cocotb
-2 ``hostmem``   :class:`~.vip.hostmem.HostMemory`, the memory
-                the card's DMA reads and writes
-=============== ================================================= ==========
+===================== =========================================== ==========
+agent                 what                                        arbiter
+===================== =========================================== ==========
+0 ``card``            the PAC (:class:`~pacsim.hdl.card.PacCard`) master 0
+``card<k>``, k ≥ 1    further PACs, the same design (a router     master k
+                      with two cards, or two routers' cards on
+                      one backplane)
+n host bridge         a :class:`~pacsim.hdl.pci_master.PciMaster` master n
+                      with a burst buffer, commanded from cocotb
+n+1 ``hostmem``       :class:`~.vip.hostmem.HostMemory`, the
+                      memory every card's DMA reads and writes
+===================== =========================================== ==========
 
 plus :class:`~.vip.resolution.BusResolver`, :class:`~.vip.arbiter.Arbiter`
-and :class:`~.vip.checker.ProtocolChecker` (and, on Icarus, the X/Z monitor).
-The card's IDSEL is AD[11 + :data:`CARD_DEVICE`].
+(round robin over all masters) and :class:`~.vip.checker.ProtocolChecker`
+(and, on Icarus, the X/Z monitor). Card k sits in slot k: its device number
+is ``CARD_DEVICES[k]`` (IDSEL = AD[11 + device]) and its INTA# pin is routed
+to its own interrupt-controller input, bit k of ``inta_n``, as a host
+bridge's interrupt router gives each slot its own PIRQ line.
 
 Top-level ports (Python's handles on the bench):
 
@@ -42,7 +49,8 @@ port                  dir   width meaning
                                   retries, disconnects, target_aborts,
                                   parity_errors)
 ``arb_preempt``       In    16    arbiter pre-emption, clocks (0 = never)
-``inta_n``            Out   1     resolved INTA#
+``inta_n``            Out   n     INTA# of card k (bit k) at the interrupt
+                                  controller
 ``chk_*``             Out         protocol checker status; ``chk_clear`` In
 ===================== ===== ===== ============================================
 """
@@ -58,11 +66,13 @@ from .vip.hostmem import HostMemory
 from .vip.resolution import BusResolver, PciBusSignature, connect_agent
 from .vip.rules import Rule
 
-__all__ = ["PciTestbench", "CARD_DEVICE", "HOSTMEM_BASE", "MMIO_WINDOW", "BRIDGE_BURST_WORDS",
+__all__ = ["PciTestbench", "CARD_DEVICES", "MAX_CARDS", "HOSTMEM_BASE", "MMIO_WINDOW", "BRIDGE_BURST_WORDS",
            "MEMORY_CONFIG", "MEMORY_STATS"]
 
-#: The card's device number on bus 0 (its IDSEL is AD[11 + CARD_DEVICE]).
-CARD_DEVICE = 4
+#: Device numbers on bus 0 of the cards in slots 0, 1, ... (IDSEL = AD[11 + device]).
+CARD_DEVICES = (4, 5, 6, 7)
+#: Most cards one bench holds.
+MAX_CARDS = len(CARD_DEVICES)
 #: Host memory starts at bus address 0.
 HOSTMEM_BASE = 0x0000_0000
 #: Where the host may place BARs: (base, size).
@@ -78,10 +88,18 @@ MEMORY_STATS = ("reads", "writes", "retries", "disconnects", "target_aborts", "p
 
 
 class PciTestbench(Elaboratable):
-    """Elaboratable bench; convert with ``ports=bench.ports()``."""
+    """Elaboratable bench; convert with ``ports=bench.ports()``.
 
-    def __init__(self, burst_words: int = 128, hostmem_bytes: int = 256 * 1024, xcheck: bool = False):
-        self.card = PacCard(burst_words=burst_words)
+    ``cards``: PACs on the bus (1 to :data:`MAX_CARDS`); ``burst_words``:
+    each card's DMA buffer, dwords; ``hostmem_bytes``: host memory;
+    ``xcheck``: add the X/Z monitor (4-state simulators).
+    """
+
+    def __init__(self, burst_words: int = 128, hostmem_bytes: int = 256 * 1024, xcheck: bool = False,
+                 cards: int = 1):
+        if not 1 <= cards <= MAX_CARDS:
+            raise ValueError(f"{cards} cards; a bench holds 1 to {MAX_CARDS}")
+        self.cards = [PacCard(burst_words=burst_words) for _ in range(cards)]
         self.bridge = PciMaster(BRIDGE_BURST_WORDS)
         self.hostmem = HostMemory(HOSTMEM_BASE, hostmem_bytes)
         self.xcheck = xcheck
@@ -100,7 +118,7 @@ class PciTestbench(Elaboratable):
         self.hb_retries = Signal(32)
         self.hb_disconnects = Signal(32)
         self.arb_preempt = Signal(16)
-        self.inta_n = Signal(init=1)
+        self.inta_n = Signal(cards, init=(1 << cards) - 1)
         self.chk_clear = Signal()
         self.chk_violations = Signal(len(Rule))
         self.chk_first_rule = Signal(8)
@@ -125,12 +143,12 @@ class PciTestbench(Elaboratable):
         m.domains.sync = ClockDomain("sync")
         m.d.comb += [ClockSignal("sync").eq(self.clk), ResetSignal("sync").eq(self.rst)]
 
-        m.submodules.card = card = self.card
+        n = len(self.cards)
         m.submodules.bridge = bridge = self.bridge
         m.submodules.hostmem = hostmem = self.hostmem
-        m.submodules.res = res = BusResolver(3)
-        m.submodules.arbiter = arbiter = Arbiter(2)
-        m.submodules.checker = checker = ProtocolChecker(n_agents=3, n_masters=2)
+        m.submodules.res = res = BusResolver(n + 2)
+        m.submodules.arbiter = arbiter = Arbiter(n + 1)
+        m.submodules.checker = checker = ProtocolChecker(n_agents=n + 2, n_masters=n + 1)
         m.submodules.hb_buffer = hb_buffer = Memory(shape=32, depth=BRIDGE_BURST_WORDS, init=[])
 
         # Named copies of the resolved bus for waveforms.
@@ -141,11 +159,19 @@ class PciTestbench(Elaboratable):
             wire = Signal(name=f"bus_{name}")
             m.d.comb += wire.eq(getattr(res.bus, name))
 
-        # --- the card
-        m.d.comb += [card.clk.eq(ClockSignal("sync")), card.rst_n.eq(~ResetSignal("sync"))]
-        connect_agent(m, res.agent[0], card)
-        card_idsel = Signal(name="card_idsel")
-        m.d.comb += [card_idsel.eq(res.bus.ad[11 + CARD_DEVICE]), card.idsel.eq(card_idsel)]
+        # --- the cards: slot k is agent k, arbiter master k, device CARD_DEVICES[k]
+        requests, grants = [], []
+        for k, card in enumerate(self.cards):
+            name = "card" if k == 0 else f"card{k}"
+            m.submodules[name] = card
+            m.d.comb += [card.clk.eq(ClockSignal("sync")), card.rst_n.eq(~ResetSignal("sync"))]
+            connect_agent(m, res.agent[k], card)
+            idsel = Signal(name=f"{name}_idsel")
+            req_n, gnt_n = Signal(name=f"{name}_req_n"), Signal(name=f"{name}_gnt_n")
+            m.d.comb += [idsel.eq(res.bus.ad[11 + CARD_DEVICES[k]]), card.idsel.eq(idsel),
+                         req_n.eq(card.req_n), card.gnt_n.eq(gnt_n), gnt_n.eq(arbiter.gnt_n[k]),
+                         self.inta_n[k].eq(~card.inta_n_oe)]
+            requests.append(req_n)
 
         # --- the host bridge: a PciMaster with a buffer cocotb fills and reads
         port = PciBusSignature().create(path=("hb",))
@@ -163,7 +189,7 @@ class PciTestbench(Elaboratable):
                     m.d.comb += ours.eq(bridge.par_o ^ par_invert)
                 else:
                     m.d.comb += ours.eq(getattr(bridge, name))
-        connect_agent(m, res.agent[1], port)
+        connect_agent(m, res.agent[n], port)
         wr, rd = hb_buffer.write_port(), hb_buffer.read_port()
         m.d.comb += [
             bridge.trdy_n_i.eq(res.bus.trdy_n), bridge.devsel_n_i.eq(res.bus.devsel_n),
@@ -182,20 +208,17 @@ class PciTestbench(Elaboratable):
             m.d.sync += self.hb_disconnects.eq(self.hb_disconnects + 1)
 
         # --- host memory
-        connect_agent(m, res.agent[2], hostmem.bus)
+        connect_agent(m, res.agent[n + 1], hostmem.bus)
         for name, signal in self.mem_config.items():
             m.d.comb += getattr(hostmem, name).eq(signal)
         for name, signal in self.mem_stats.items():
             m.d.comb += signal.eq(getattr(hostmem, name))
 
-        # --- arbitration: master 0 = card, master 1 = host bridge
-        card_req_n, card_gnt_n = Signal(name="card_req_n"), Signal(name="card_gnt_n")
+        # --- arbitration: masters 0..n-1 = the cards, master n = host bridge
         hb_req_n, hb_gnt_n = Signal(name="hb_req_n"), Signal(name="hb_gnt_n")
         m.d.comb += [
-            card_req_n.eq(card.req_n), hb_req_n.eq(bridge.req_n),
-            arbiter.req_n.eq(Cat(card_req_n, hb_req_n)),
-            card_gnt_n.eq(arbiter.gnt_n[0]), hb_gnt_n.eq(arbiter.gnt_n[1]),
-            card.gnt_n.eq(card_gnt_n), bridge.gnt_n.eq(hb_gnt_n),
+            hb_req_n.eq(bridge.req_n), arbiter.req_n.eq(Cat(*requests, hb_req_n)),
+            hb_gnt_n.eq(arbiter.gnt_n[n]), bridge.gnt_n.eq(hb_gnt_n),
             arbiter.frame_n.eq(res.bus.frame_n), arbiter.irdy_n.eq(res.bus.irdy_n),
             arbiter.trdy_n.eq(res.bus.trdy_n), arbiter.stop_n.eq(res.bus.stop_n),
             arbiter.preempt.eq(self.arb_preempt),
@@ -208,11 +231,11 @@ class PciTestbench(Elaboratable):
             checker.gnt_n.eq(arbiter.gnt_n), checker.clear.eq(self.chk_clear),
             self.chk_violations.eq(checker.violations), self.chk_first_rule.eq(checker.first_rule),
             self.chk_first_cycle.eq(checker.first_cycle), self.chk_count.eq(checker.count),
-            self.chk_cycle.eq(checker.cycle), self.inta_n.eq(res.bus.inta_n),
+            self.chk_cycle.eq(checker.cycle),
         ]
         if self.xcheck:
             from .vip.xcheck import XCheck
-            m.submodules.xcheck = xcheck = XCheck(n_agents=3)
+            m.submodules.xcheck = xcheck = XCheck(n_agents=n + 2)
             for name in res.bus.signature.members:
                 m.d.comb += getattr(xcheck.bus, name).eq(getattr(res.bus, name))
             m.d.comb += [xcheck.clear.eq(self.chk_clear), checker.xz.eq(xcheck.xz_seen)]

@@ -533,6 +533,62 @@ def test_probe_finds_the_card_at_another_device_number():
     run(body())
 
 
+def test_scan_lists_the_pac_and_probe_takes_a_named_device():
+    async def body():
+        bus = ModelBus(card_device=9)
+        await bus.reset()
+        assert await PacDevice.scan(bus) == [9]
+        dev = await PacDevice.probe(bus, device=9)
+        assert dev.device == 9 and await dev.read("IDENT") == 0x50414331
+        with pytest.raises(CardNotFound, match="no PAC .* at device 4 of bus 0; no device answered"):
+            await PacDevice.probe(bus, device=4)
+        with pytest.raises(InvalidArgument, match="device 21: expected a device number 0-20"):
+            await PacDevice.probe(bus, device=21)
+        assert await PacDevice.scan(ModelBus(card_device=None)) == []
+    run(body())
+
+
+def test_the_platform_assigns_each_device_its_own_bar_range():
+    bus = ModelBus()
+    base, size = bus.mmio_window()
+    first = bus.assign_mmio(4, 0x10000)
+    second = bus.assign_mmio(5, 0x10000)
+    assert (first, second) == (base, base + 0x10000)
+    assert bus.assign_mmio(4, 0x10000) == first                     # re-probing keeps the range
+    big = bus.assign_mmio(6, 0x100000)
+    assert big % 0x100000 == 0 and big >= second + 0x10000           # aligned past the others
+    assert bus.assign_mmio(4, 0x20000) not in (first, second, big)   # a new size moves the device
+    assert bus.assign_mmio(7, 0x10000) == first                      # its old range is free again
+    with pytest.raises(ValueError, match="power of two"):
+        bus.assign_mmio(8, 0x3000)
+    with pytest.raises(ValueError, match="no 268435456-byte aligned range left for device 8"):
+        bus.assign_mmio(8, size)
+
+
+def test_probe_after_reprobe_keeps_bar0():
+    async def body():
+        bus = ModelBus()
+        dev = await fresh_device(bus)
+        again = await PacDevice.probe(bus)
+        assert again.bar0 == dev.bar0
+    run(body())
+
+
+def test_interrupt_lines_are_per_device():
+    async def body():
+        bus = ModelBus()
+        dev = await fresh_device(bus)
+        async with Buffers(bus) as buffers:
+            await dev.submit([await copy_job(buffers, random.Random(3), 256)])
+            assert await bus.wait_interrupt(10_000, dev.device)
+            assert bus.interrupt_asserted(dev.device) and bus.interrupt_asserted()
+            assert not bus.interrupt_asserted(dev.device + 1)           # no card there: its line stays high
+            before = bus.clocks()
+            assert not await bus.wait_interrupt(500, dev.device + 1) and bus.clocks() == before + 500
+            await dev.collect()
+    run(body())
+
+
 class _ForgedRegister(ModelBus):
     """A model bus whose card answers one BAR0 register with a forged value."""
 

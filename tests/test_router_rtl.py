@@ -1,7 +1,8 @@
-"""Co-simulation: two routers' traffic with the card's RTL doing the crypto
-(tests/cocotb_router.py: one router on the RTL card and one on the model
-for each bundle and mode, and both routers sharing the RTL card), on
-Verilator; and ``pacsim router --bus rtl --script``."""
+"""Co-simulation: two routers' traffic with the cards' RTL doing the crypto
+(tests/cocotb_router.py on a bench of two cards on one PCI bus: each router
+on its own RTL card for every bundle and mode, one router on the model, both
+routers sharing one card, and concurrent driver callers on both cards), on
+Verilator; and ``pacsim router --bus rtl --script`` with both routers on RTL cards."""
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
-def test_two_routers_on_the_rtl_card():
-    tests, failed, _ = run(BenchConfig(simulator="verilator"), "cocotb_router")
-    assert tests == 8 and failed == 0
+def test_two_routers_on_two_rtl_cards():
+    tests, failed, _ = run(BenchConfig(simulator="verilator", cards=2), "cocotb_router")
+    assert tests == 11 and failed == 0
 
 
 @pytest.mark.slow
@@ -29,6 +30,7 @@ def test_router_command_on_the_rtl_bus(tmp_path):
     out = result.stdout
     assert "pc1 -> pc2 UDP 100 bytes: delivered" in out and "#3: delivered" in out
     assert "pc2 -> pc1 ICMP 56 bytes: reply received" in out
-    assert "Accelerator .......... PAC (RTL on verilator, PCI bus)" in out       # a> show enco
-    assert "router a ran on the card's RTL" in result.stderr
+    assert "Accelerator .......... PAC (RTL on verilator, PCI device 4)" in out     # a> show enco
+    assert "Accelerator .......... PAC (RTL on verilator, PCI device 5)" in out     # b> show enco
+    assert "a on device 4, b on device 5" in result.stderr
     assert pcap.stat().st_size > 24

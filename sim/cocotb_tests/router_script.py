@@ -1,11 +1,12 @@
 """cocotb entry point of ``pacsim router --bus rtl --script FILE``.
 
-The bench has one card, so the first router the script makes runs on the
-card's RTL (over the simulated PCI bus) and any other router on a card of
-its own on the model bus, in the same process and on the same virtual
-network clock. ``PACSIM_ROUTER_SCRIPT`` names the script,
-``PACSIM_ROUTER_PCAP`` (optional) the WAN capture; the printed lines come
-back in the report.
+The routers the script makes take the bench's RTL cards in order, each its
+own card (found by a configuration scan of the simulated PCI bus); routers
+past the bench's cards run on cards of their own on the model bus, in the
+same process and on the same virtual network clock.
+``PACSIM_ROUTER_SCRIPT`` names the script, ``PACSIM_ROUTER_PCAP``
+(optional) the WAN capture; the printed lines and which router ran on which
+device come back in the report.
 """
 import os
 import random
@@ -22,18 +23,19 @@ from pacsim.sim.router_session import run_script
 from pacsim.sim.rtl_bus import RtlBus
 
 
-def rtl_first(bus, simulator: str, replay_window: int | None = None):
-    """``make_router``: the first router on the RTL card, the others on model cards."""
-    state = {"rtl": None}
+def rtl_cards_first(bus, devices: list, simulator: str, replay_window: int | None = None):
+    """``make_router``: routers on the RTL cards at ``devices`` in order, then on model cards.
+    The second value lists ``(router, device)`` as they are placed."""
+    placed = []
 
     async def make(name, clock, seed):
-        if state["rtl"] is None:
-            state["rtl"] = name
-            device = await PacDevice.probe(bus)
+        if len(placed) < len(devices):
+            device = await PacDevice.probe(bus, device=devices[len(placed)])
+            placed.append((name, device.device))
             return Router(name, device, clock=clock, random_bytes=random.Random(seed).randbytes,
-                          card=f"PAC (RTL on {simulator}, PCI bus)", replay_window=replay_window)
+                          card=f"PAC (RTL on {simulator}, PCI device {device.device})", replay_window=replay_window)
         return await model_router(name, clock, seed=seed, replay_window=replay_window)
-    return make, state
+    return make, placed
 
 
 @cocotb.test()
@@ -42,9 +44,10 @@ async def router_script(dut):
     pcap = os.environ.get("PACSIM_ROUTER_PCAP") or None
     bus = await RtlBus.start(dut)
     replay = os.environ.get("PACSIM_ROUTER_REPLAY")
-    make, state = rtl_first(bus, os.environ.get("PACSIM_ROUTER_SIM") or simulator_from_env(),
-                            int(replay) if replay else None)
+    make, placed = rtl_cards_first(bus, await PacDevice.scan(bus),
+                                   os.environ.get("PACSIM_ROUTER_SIM") or simulator_from_env(),
+                                   int(replay) if replay else None)
     result = await run_script(text, make, pcap_path=pcap, name=os.environ.get("PACSIM_ROUTER_NAME", "router"))
     await bus.finish()
     write_report({"lines": result.lines, "sent": result.sent, "arrived": result.arrived, "errors": result.errors,
-                  "rtl_router": state["rtl"], "clocks": bus.clocks()})
+                  "rtl_routers": placed, "clocks": bus.clocks()})
