@@ -11,6 +11,7 @@ never retries and never has parity errors, so the card's DMA_RETRIES,
 DMA_LATENCY_EXPIRIES and PCI_PARITY_ERRORS stay 0; DMA_DISCONNECTS counts the
 disconnects of bursts that run past the end of claimed memory.
 """
+import asyncio
 import struct
 
 from ..hdl.regmap import BAR0
@@ -195,17 +196,23 @@ class ModelBus(PciBus):
 
     # -- interrupt -----------------------------------------------------------
 
-    def interrupt_asserted(self) -> bool:
-        """INTA# level now."""
-        return self.card is not None and self.card.inta
+    def new_lock(self):
+        """An :class:`asyncio.Lock`. Nothing on this bus suspends, so a
+        caller holding it never waits; it is there for the driver's contract."""
+        return asyncio.Lock()
 
-    async def wait_interrupt(self, timeout_clocks: int) -> bool:
-        """Advance the clock to INTA# assertion (True), or by ``timeout_clocks`` (False)."""
+    def interrupt_asserted(self, device: int | None = None) -> bool:
+        """``device``'s INTA# level now (the card's, for None)."""
+        return self.card is not None and device in (None, self.card_device) and self.card.inta
+
+    async def wait_interrupt(self, timeout_clocks: int, device: int | None = None) -> bool:
+        """Advance the clock to ``device``'s INTA# assertion (True), or by
+        ``timeout_clocks`` (False)."""
         if timeout_clocks < 0:
             raise ValueError(f"timeout_clocks {timeout_clocks}: expected >= 0")
         deadline = self._clock + timeout_clocks
-        while not self.interrupt_asserted():
-            event = None if self.card is None else self.card.next_event()
+        while not self.interrupt_asserted(device):
+            event = None if self.card is None or device not in (None, self.card_device) else self.card.next_event()
             if event is None or event > deadline:
                 self._spend(deadline - self._clock)
                 return False
