@@ -94,11 +94,11 @@ class RegisterMap:
         self.size = size
         self.registers = tuple(sorted(registers, key=lambda reg: reg.offset))
         self._by_name = {}
-        offsets = set()
+        self._by_offset = {}
         for reg in self.registers:
-            if reg.offset % 4 or reg.offset >= size or reg.offset in offsets:
+            if reg.offset % 4 or reg.offset >= size or reg.offset in self._by_offset:
                 raise ValueError(f"{name}.{reg.name}: bad or duplicate offset {reg.offset:#x}")
-            offsets.add(reg.offset)
+            self._by_offset[reg.offset] = reg
             self._by_name[reg.name] = reg
 
     def __getattr__(self, name):
@@ -112,10 +112,7 @@ class RegisterMap:
 
     def at(self, offset: int):
         """The register at byte ``offset``, or None."""
-        for reg in self.registers:
-            if reg.offset == offset:
-                return reg
-        return None
+        return self._by_offset.get(offset)
 
     def render_markdown(self) -> str:
         """The map as a Markdown table (used by the docs and ``pacsim regmap``)."""

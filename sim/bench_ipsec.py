@@ -38,7 +38,8 @@ ALG = "aes128-cbc+hmac-sha1-96"
 
 def _packets(count: int, size: int) -> list[bytes]:
     payload = size - 28
-    return [udp_packet("10.1.1.10", "10.2.1.10", 5000 + n % 1000, 6000, bytes((n + i) % 256 for i in range(payload)),
+    pattern = bytes(range(256)) * (payload // 256 + 2)    # payload n: bytes (n + i) % 256
+    return [udp_packet("10.1.1.10", "10.2.1.10", 5000 + n % 1000, 6000, pattern[n % 256:n % 256 + payload],
                        identification=n + 1) for n in range(count)]
 
 

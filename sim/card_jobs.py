@@ -142,9 +142,14 @@ class Command:
         return self.opcode == Opcode.HASH and self.cipher_channel != NO_CHANNEL
 
 
+#: The CONTEXT register names of each group of words, in address order.
+_CONTEXT_GROUPS = {prefix: tuple(reg.name for reg in CONTEXT if reg.name.startswith(prefix))
+                   for prefix in ("KEY", "IV", "INNER", "OUTER")}
+
+
 @dataclass(frozen=True)
 class Context:
-    """A channel context decoded from its registers (``{register: word}``)."""
+    """A channel context decoded from its registers (``{register name: word}``)."""
     open: int
     direction: int
     service: int
@@ -159,8 +164,8 @@ class Context:
 
     @classmethod
     def decode(cls, words: dict) -> "Context":
-        config = CONTEXT.CONFIG.decode(words[CONTEXT.CONFIG])
-        group = lambda prefix: [words[reg] for reg in CONTEXT if reg.name.startswith(prefix)]
+        config = CONTEXT.CONFIG.decode(words[CONTEXT.CONFIG.name])
+        group = lambda prefix: [words[name] for name in _CONTEXT_GROUPS[prefix]]
         return cls(**config, key=_dwords_bytes(group("KEY")), ivs=_dwords_bytes(group("IV")),
                    inner=tuple(group("INNER")), outer=tuple(group("OUTER")))
 

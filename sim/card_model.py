@@ -120,6 +120,16 @@ _COUNTED = {Opcode.ENCODE: "encode", Opcode.DECODE: "decode", Opcode.HASH: "enco
             Opcode.COMPRESS: "encode", Opcode.DECOMPRESS: "decode"}
 _RNG_OUTPUTS = tuple(getattr(BAR0, f"RNG_OUTPUT{i}") for i in range(4))
 _RNG_SEEDS = tuple(reg for reg in BAR0 if reg.name.startswith("RNG_SEED"))
+# Register storage (``_config``, ``_regs``, contexts, counters) is keyed by
+# register name, unique in each map: a Register is a frozen dataclass whose
+# hash walks all its fields, on every dict lookup.
+#: The registers of each ring with the field the ring engine reads:
+#: ``((RING_BASE, address), (RING_SIZE, entries), (RING_INDEX, index))``.
+_RING_FIELDS = {name: tuple((reg, getattr(reg, field)) for reg, field in
+                            ((getattr(BAR0, f"{name}_RING_BASE"), "address"),
+                             (getattr(BAR0, f"{name}_RING_SIZE"), "entries"),
+                             (getattr(BAR0, f"{name}_RING_INDEX"), "index")))
+                for name in _ENTRY}
 
 
 class _Aborted(Exception):
@@ -208,8 +218,8 @@ class CardModel:
         self._channel_count = channels
         self._costs = costs
         caps = BAR0.CAPS.decode(BAR0.CAPS.reset_value)
-        self._build = {BAR0.CAPS: BAR0.CAPS.encode(**{**caps, "burst_words": burst_words}),
-                       BAR0.CHANNELS: BAR0.CHANNELS.encode(count=channels)}
+        self._build = {BAR0.CAPS.name: BAR0.CAPS.encode(**{**caps, "burst_words": burst_words}),
+                       BAR0.CHANNELS.name: BAR0.CHANNELS.encode(count=channels)}
         self._now = 0
         self._pk = PkUnit(costs, pk_words)
         self._rng = RngUnit(costs, rng_reseed_interval)
@@ -219,18 +229,18 @@ class CardModel:
 
     def power_on_reset(self) -> None:
         """RST#: configuration space, BAR0, channel contexts and engines to their reset state."""
-        self._config = {reg: reg.reset_value for reg in CONFIG}
-        self._contexts = [{reg: reg.reset_value for reg in CONTEXT} for _ in range(self._channel_count)]
+        self._config = {reg.name: reg.reset_value for reg in CONFIG}
+        self._contexts = [{reg.name: reg.reset_value for reg in CONTEXT} for _ in range(self._channel_count)]
         self._pk.power_on_reset()
         self._reset_bar0()
 
     def _reset_bar0(self) -> None:
         """CONTROL.reset: registers, ring state and counters to reset values,
         the running job dropped; channel contexts kept."""
-        self._regs = {reg: reg.reset_value for reg in BAR0}
+        self._regs = {reg.name: reg.reset_value for reg in BAR0}
         self._regs.update(self._build)
-        self._channel_counters = [{reg: 0 for reg in CHANNEL_COUNTERS} for _ in range(self._channel_count)]
-        self._alg_counters = [{reg: 0 for reg in ALG_COUNTERS} for _ in AlgUnit]
+        self._channel_counters = [{reg.name: 0 for reg in CHANNEL_COUNTERS} for _ in range(self._channel_count)]
+        self._alg_counters = [{reg.name: 0 for reg in ALG_COUNTERS} for _ in AlgUnit]
         self._kick = False
         self._unsignalled = 0
         self._first_unsignalled = None
@@ -248,7 +258,7 @@ class CardModel:
         reg = CONFIG.at(offset)
         if reg is None:
             return 0
-        word = self._config[reg]
+        word = self._config[reg.name]
         if reg is CONFIG.COMMAND_STATUS:
             word |= reg.encode(interrupt_status=int(self._interrupt_pending()))
         return word
@@ -257,16 +267,16 @@ class CardModel:
         """Write a configuration dword: RO bits kept, RW1C bits cleared by 1s."""
         reg = CONFIG.at(offset)
         if reg is not None:
-            self._config[reg], _ = _store(reg, self._config[reg], value, byte_enables)
+            self._config[reg.name], _ = _store(reg, self._config[reg.name], value, byte_enables)
             if reg is CONFIG.COMMAND_STATUS:
                 self._wake()
 
     def _command(self) -> dict:
-        return CONFIG.COMMAND_STATUS.decode(self._config[CONFIG.COMMAND_STATUS])
+        return CONFIG.COMMAND_STATUS.decode(self._config[CONFIG.COMMAND_STATUS.name])
 
     def _config_flag(self, name: str) -> None:
         status = CONFIG.COMMAND_STATUS
-        self._config[status] |= status.encode(**{name: 1})
+        self._config[status.name] |= status.encode(**{name: 1})
 
     # -- BAR0 --------------------------------------------------------------
 
@@ -274,11 +284,14 @@ class CardModel:
     def bar0(self) -> int:
         """Bus byte address programmed into BAR0."""
         bar = CONFIG.BAR0
-        return bar.encode(address=bar.decode(self._config[bar])["address"])
+        return bar.encode(address=bar.decode(self._config[bar.name])["address"])
 
     def claims(self, address: int) -> bool:
         """Whether the card answers a memory access at ``address`` (memory space on, inside BAR0)."""
-        return bool(self._command()["memory_space"]) and self.bar0 <= address < self.bar0 + BAR0.size
+        if not self._command()["memory_space"]:
+            return False
+        bar0 = self.bar0
+        return bar0 <= address < bar0 + BAR0.size
 
     def _pk_operand(self, offset: int):
         """``(slot, word)`` of a PK_OPERANDS window offset, or None."""
@@ -287,7 +300,8 @@ class CardModel:
         return (slot, inner // 4) if 0 <= offset - base and slot < len(ModExpSlot) else None
 
     def _locate(self, offset: int) -> tuple:
-        """``(storage dict, register)`` of the BAR0 dword at ``offset``, or ``(None, None)``."""
+        """``(storage dict, register)`` of the BAR0 dword at ``offset``, or
+        ``(None, None)``; the storage is keyed by register name."""
         reg = BAR0.at(offset)
         if reg is not None:
             return self._regs, reg
@@ -303,22 +317,24 @@ class CardModel:
 
     def mem_read(self, address: int) -> int:
         """BAR0 dword at bus ``address`` (which the card claims); unimplemented dwords read 0."""
-        operand = self._pk_operand(address - self.bar0)
+        offset = address - self.bar0
+        operand = self._pk_operand(offset)
         if operand is not None:
             return self._pk.read_word(*operand)
-        storage, reg = self._locate(address - self.bar0)
-        return 0 if reg is None else storage[reg]
+        storage, reg = self._locate(offset)
+        return 0 if reg is None else storage[reg.name]
 
     def mem_write(self, address: int, value: int, byte_enables: int = 0xF) -> None:
         """Write the BAR0 dword at bus ``address``; W1S fields trigger their action."""
-        operand = self._pk_operand(address - self.bar0)
+        offset = address - self.bar0
+        operand = self._pk_operand(offset)
         if operand is not None:
             self._pk.write_word(*operand, value, _lanes(byte_enables))
             return
-        storage, reg = self._locate(address - self.bar0)
+        storage, reg = self._locate(offset)
         if reg is None:
             return
-        storage[reg], triggered = _store(reg, storage[reg], value, byte_enables)
+        storage[reg.name], triggered = _store(reg, storage[reg.name], value, byte_enables)
         if reg is BAR0.CONTROL and "reset" in triggered:
             self._reset_bar0()
         if reg is BAR0.RING_CTRL:
@@ -327,7 +343,7 @@ class CardModel:
         if reg is BAR0.PK_CONTROL:
             self._pk_control(triggered)
         if reg is BAR0.RNG_CONTROL and "start" in triggered:
-            seed = b"".join(self._regs[r].to_bytes(4, "little") for r in _RNG_SEEDS)
+            seed = b"".join(self._regs[r.name].to_bytes(4, "little") for r in _RNG_SEEDS)
             self._rng.start(self._now, self._get(BAR0.RNG_CONTROL)["command"], seed)
             self._sync_units()
 
@@ -351,7 +367,7 @@ class CardModel:
         self._set(BAR0.PK_CLOCKS, clocks=self._pk.clocks & 0xFFFF_FFFF)
         self._set(BAR0.RNG_STATUS, **self._rng.status_fields())
         for reg, word in zip(_RNG_OUTPUTS, self._rng.output_words()):
-            self._regs[reg] = word
+            self._regs[reg.name] = word
 
     def _complete_units(self) -> None:
         """End the units' operations that are due now."""
@@ -362,19 +378,24 @@ class CardModel:
             self._sync_units()
 
     def _get(self, reg) -> dict:
-        return reg.decode(self._regs[reg])
+        return reg.decode(self._regs[reg.name])
 
     def _set(self, reg, **fields) -> None:
-        self._regs[reg] = reg.encode(**{**self._get(reg), **fields})
+        values = reg.decode(self._regs[reg.name])
+        values.update(fields)
+        self._regs[reg.name] = reg.encode(**values)
 
     def _bump(self, counter) -> None:
-        """Count one event in a counter register (wraps at its width)."""
-        self._set(counter, count=(self._get(counter)["count"] + 1) % (1 << counter.count.width))
+        """Count one event in a counter register (wraps at its width). Its
+        other fields are kept (a stored word has no bits outside its fields)."""
+        word, count = self._regs[counter.name], counter.count
+        value = (count.extract(word) + 1) % (1 << count.width)
+        self._regs[counter.name] = (word & ~count.mask) | (value << count.offset)
 
     # -- interrupt -----------------------------------------------------------
 
     def _interrupt_pending(self) -> bool:
-        return bool(self._regs[BAR0.INT_STATUS] & self._regs[BAR0.INT_ENABLE])
+        return bool(self._regs[BAR0.INT_STATUS.name] & self._regs[BAR0.INT_ENABLE.name])
 
     @property
     def inta(self) -> bool:
@@ -382,8 +403,10 @@ class CardModel:
         return self._interrupt_pending() and not self._command()["interrupt_disable"]
 
     def _coalesce_deadline(self) -> int | None:
+        if not self._unsignalled:
+            return None
         timeout = self._get(BAR0.COALESCE)["timeout"]
-        return self._first_unsignalled + timeout if self._unsignalled and timeout else None
+        return self._first_unsignalled + timeout if timeout else None
 
     def _result_written(self) -> None:
         """Coalescing: signal after COALESCE.count results (0 acts as 1)."""
@@ -407,9 +430,11 @@ class CardModel:
 
     def next_event(self) -> int | None:
         """PCI clock of the card's next step (ring engine or coalescing timeout), or None."""
-        events = [t for t in (self._engine_at, self._coalesce_deadline(), self._pk.next_event(),
-                              self._rng.next_event()) if t is not None]
-        return min(events) if events else None
+        first = self._engine_at
+        for t in (self._coalesce_deadline(), self._pk.next_event(), self._rng.next_event()):
+            if t is not None and (first is None or t < first):
+                first = t
+        return first
 
     def advance_to(self, clock: int) -> None:
         """Run the card's steps due up to PCI clock ``clock``."""
@@ -450,15 +475,17 @@ class CardModel:
 
     def _ring(self, name: str) -> tuple:
         """``(base, entries, index)`` of a ring; a misprogrammed ring stops the rings."""
-        base = self._get(getattr(BAR0, f"{name}_RING_BASE"))["address"]
-        entries = self._get(getattr(BAR0, f"{name}_RING_SIZE"))["entries"]
+        regs = self._regs
+        (base_reg, address), (size_reg, size), (index_reg, position) = _RING_FIELDS[name]
+        base = address.extract(regs[base_reg.name])
+        entries = size.extract(regs[size_reg.name])
         if base % 16 or entries not in _RING_SIZES:
             raise _RingAbort(ResultStatus.BAD_DESCRIPTOR)
-        return base, entries, self._get(getattr(BAR0, f"{name}_RING_INDEX"))["index"]
+        return base, entries, position.extract(regs[index_reg.name])
 
     def _advance(self, name: str) -> None:
         _, entries, index = self._ring(name)
-        self._set(getattr(BAR0, f"{name}_RING_INDEX"), index=(index + 1) % entries)
+        self._set(_RING_FIELDS[name][2][0], index=(index + 1) % entries)
 
     def _descriptor(self, name: str, words=None, count: int | None = None):
         """Read ``count`` dwords of (or write ``words`` to) the entry at the
@@ -629,7 +656,7 @@ class CardModel:
 
     @staticmethod
     def _add(counters: dict, reg, amount: int) -> None:
-        counters[reg] = (counters[reg] + amount) % (1 << reg.count.width)
+        counters[reg.name] = (counters[reg.name] + amount) % (1 << reg.count.width)
 
 
 class _Output:

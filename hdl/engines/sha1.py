@@ -48,13 +48,13 @@ from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["Sha1Core", "SHA1_IV", "table_mux"]
+__all__ = ["Sha1Core", "SHA1_IV", "SHA1_K", "table_mux"]
 
 #: The FIPS 180-4 initial hash value H(0), packed as the ``iv`` port.
 SHA1_IV = 0x67452301_EFCDAB89_98BADCFE_10325476_C3D2E1F0
 
 # One constant per 20 rounds (FIPS 180-4 4.2.1); the functions are in 4.1.1.
-_K = (0x5A827999, 0x6ED9EBA1, 0x8F1BBCDC, 0xCA62C1D6)
+SHA1_K = (0x5A827999, 0x6ED9EBA1, 0x8F1BBCDC, 0xCA62C1D6)
 
 
 def _logic(kind, b, c, d):
@@ -127,7 +127,7 @@ class Sha1Core(wiring.Component):
         quarter = [(n * r) // 20 for n in range(clocks)]
         kind = [("ch", "parity", "maj", "parity")[q] for q in quarter]
         k_t = Signal(32)
-        table_mux(m, step, k_t, quarter, lambda q: _K[q])
+        table_mux(m, step, k_t, quarter, lambda q: SHA1_K[q])
 
         a, b, c, d, e = work
         for j in range(r):
