@@ -205,7 +205,7 @@ def run(config: BenchConfig, test_module: str, testcase=None, *, test_dir=None,
         sys.path.append(tests_dir)
     if config.waves:
         from .waves import write_save_file
-        write_save_file(test_dir / "pacsim.gtkw", test_dir / f"{TOPLEVEL}.fst")
+        write_save_file(test_dir / "pacsim.gtkw", test_dir / f"{TOPLEVEL}.fst", cards=config.cards)
     try:
         results = runner.test(**kwargs)
     finally:

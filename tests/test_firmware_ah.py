@@ -9,11 +9,11 @@ from scapy.layers.inet import ICMP, IP, IPOption_Router_Alert, IPOption_RR, TCP,
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt, PadN
 from scapy.layers.ipsec import AH
 
-from test_firmware_datapath_support import (FAR_HOST, LOCAL, LOCAL6, NEAR_HOST, PEER, PEER6, make_sa, new_device,
-                                            nonzero, opened, run, scapy_peer)
+from datapath_support import (FAR_HOST, LOCAL, LOCAL6, NEAR_HOST, PEER, PEER6, make_sa, nonzero, opened, run,
+                              scapy_peer, sealed_icmp, with_ipv4_checksum)
 from pacsim.firmware.ipsec.ah import icv_field_bytes, zero_mutable
 from pacsim.firmware.ipsec.outcome import DropReason
-from pacsim.firmware.ipsec.packet import checksum, parse_ip
+from pacsim.firmware.ipsec.packet import parse_ip
 from pacsim.firmware.ipsec.sa import Mode, Protocol
 from pacsim.hdl.layouts import MacAlg
 
@@ -22,9 +22,8 @@ from pacsim.hdl.layouts import MacAlg
 @pytest.mark.parametrize("mac", [MacAlg.HMAC_MD5, MacAlg.HMAC_SHA1])
 def test_interoperates_with_scapy(mac, mode):
     async def body():
-        device = await new_device()
         sa = make_sa(Protocol.AH, mac=mac, mode=mode)
-        bundle, datapath = await opened(device, sa)
+        bundle, datapath = await opened(sa)
         sender, receiver = scapy_peer(sa)
         rng = random.Random(2)
         for size in (0, 1, 3, 64, 1000):
@@ -52,9 +51,8 @@ def test_mutable_fields_and_options_may_change_in_transit():
     """TOS, flags, TTL, checksum and mutable options are zeroed for the ICV;
     immutable options and addresses are not."""
     async def body():
-        device = await new_device()
         sa = make_sa(Protocol.AH, mac=MacAlg.HMAC_SHA1, mode=Mode.TRANSPORT)
-        _, datapath = await opened(device, sa)
+        _, datapath = await opened(sa)
         sender, receiver = scapy_peer(sa)
         original = IP(src=PEER, dst=LOCAL, options=[IPOption_Router_Alert(), IPOption_RR(routers=["0.0.0.0"])]) / \
             ICMP() / b"opt"
@@ -62,9 +60,7 @@ def test_mutable_fields_and_options_may_change_in_transit():
         assert in_transit[24:27] == bytes((7, 7, 4))                 # record route: one slot, pointer 4
         in_transit[1], in_transit[6], in_transit[8] = 0xB8, 0x40, 3   # TOS, DF, TTL
         in_transit[26], in_transit[27:31] = 8, bytes((203, 0, 113, 1))   # a router records itself
-        in_transit[10:12] = b"\0\0"
-        in_transit[10:12] = struct.pack("!H", checksum(bytes(in_transit[:32])))
-        assert (await datapath.inbound(bytes(in_transit))).ok
+        assert (await datapath.inbound(with_ipv4_checksum(in_transit))).ok
         for field, value in (("src", "203.0.113.7"), ("id", 4242)):
             changed = IP(bytes(sender.encrypt(original)))
             setattr(changed, field, value)
@@ -72,9 +68,8 @@ def test_mutable_fields_and_options_may_change_in_transit():
             result = await datapath.inbound(bytes(changed))
             assert result.reason is DropReason.AUTHENTICATION_FAILED, field
         alert = bytearray(bytes(sender.encrypt(original)))
-        alert[23], alert[10:12] = 1, b"\0\0"                          # router alert value: immutable
-        alert[10:12] = struct.pack("!H", checksum(bytes(alert[:32])))
-        assert (await datapath.inbound(bytes(alert))).reason is DropReason.AUTHENTICATION_FAILED
+        alert[23] = 1                                                 # router alert value: immutable
+        assert (await datapath.inbound(with_ipv4_checksum(alert))).reason is DropReason.AUTHENTICATION_FAILED
         assert sa.counters["ahIcvInvalid"] == 3
         # and our outbound packets with options verify at scapy
         bundle = datapath.bundles[0]
@@ -93,9 +88,8 @@ def test_zeroing_of_ipv4_header():
 
 def test_ipv6_transport_with_destination_options():
     async def body():
-        device = await new_device()
         sa = make_sa(Protocol.AH, mac=MacAlg.HMAC_SHA1, mode=Mode.TRANSPORT, local=LOCAL6, peer=PEER6)
-        bundle, datapath = await opened(device, sa)
+        bundle, datapath = await opened(sa)
         sender, receiver = scapy_peer(sa)
         out = await datapath.outbound(bundle, bytes(IPv6(src=LOCAL6, dst=PEER6, hlim=5) / UDP() / b"six"))
         assert out.ok, out.detail
@@ -112,17 +106,16 @@ def test_ipv6_transport_with_destination_options():
 
 def test_replay_tamper_and_bad_lengths_are_dropped_and_counted():
     async def body():
-        device = await new_device()
         sa = make_sa(Protocol.AH, mac=MacAlg.HMAC_MD5)
-        _, datapath = await opened(device, sa)
+        _, datapath = await opened(sa)
         sender, _ = scapy_peer(sa)
-        first = bytes(sender.encrypt(IP(src=FAR_HOST, dst=NEAR_HOST) / ICMP() / b"one"))
+        first = sealed_icmp(sender, b"one")
         assert (await datapath.inbound(first)).ok
         assert (await datapath.inbound(first)).reason is DropReason.REPLAYED
-        tampered = bytearray(bytes(sender.encrypt(IP(src=FAR_HOST, dst=NEAR_HOST) / ICMP() / b"two")))
+        tampered = bytearray(sealed_icmp(sender, b"two"))
         tampered[-1] ^= 0x40
         assert (await datapath.inbound(bytes(tampered))).reason is DropReason.AUTHENTICATION_FAILED
-        good = bytes(sender.encrypt(IP(src=FAR_HOST, dst=NEAR_HOST) / ICMP() / b"three"))
+        good = sealed_icmp(sender, b"three")
         ah = good[20:]
         header = IP(src=PEER, dst=LOCAL, proto=51)
         cases = [bytes(header / ah[:11]),                                        # truncated AH header
@@ -143,9 +136,8 @@ def test_replay_tamper_and_bad_lengths_are_dropped_and_counted():
 
 def test_channels_are_encode_mac_channels_with_each_directions_key():
     async def body():
-        device = await new_device()
         sa = make_sa(Protocol.AH, mac=MacAlg.HMAC_SHA1)
-        await opened(device, sa)
+        await opened(sa)
         assert set(sa.channels) == {("mac", "outbound"), ("mac", "inbound")}
         assert {channel.direction.name for channel in sa.channels.values()} == {"ENCODE"}
         assert sa.outbound_keys.mac != sa.inbound_keys.mac

@@ -13,15 +13,15 @@ from scapy.layers.inet import ICMP, IP, UDP
 from scapy.layers.ipsec import AH, ESP
 from scapy.layers.ipsec import SecurityAssociation as ScapySA
 
-from test_firmware_datapath_support import (FAR_HOST, LOCAL, NEAR_HOST, PEER, FakeClock, make_sa, mirror, new_device,
-                                            opened, run, scapy_peer)
+from datapath_support import (FAR_HOST, LOCAL, NEAR_HOST, PEER, FakeClock, comp_sa, make_sa, mirror, new_device,
+                              opened, run, scapy_peer, scapy_sa, sealed_icmp, two_routers, with_ipv4_checksum)
 from pacsim.firmware.ipsec.datapath import BundleProcessor, Datapath, DfBit
-from pacsim.firmware.ipsec.ipcomp import CPI_LZS
 from pacsim.firmware.ipsec.outcome import DropReason
-from pacsim.firmware.ipsec.packet import checksum, parse_ip
+from pacsim.firmware.ipsec.packet import parse_ip
 from pacsim.firmware.ipsec.sa import Mode, Protocol
+from pacsim.firmware.ipsec.transforms import IPCOMP_LZS_CPI
 from pacsim.firmware.ipsec.udp_encap import (UDP_TUNNEL_PORT, UdpTunnel, natt_decapsulate, natt_encapsulate)
-from pacsim.hdl.layouts import CipherAlg, CompAlg, MacAlg
+from pacsim.hdl.layouts import CipherAlg, MacAlg
 from pacsim.host import lzs
 
 TEXT = b"IPsec bundles apply IPComp, then ESP, then AH. " * 12
@@ -29,18 +29,10 @@ TEXT = b"IPsec bundles apply IPComp, then ESP, then AH. " * 12
 
 def three_sas(mode=Mode.TUNNEL, **options):
     """IPComp, ESP, AH in bundle-string order ("1 and 2 and 3")."""
-    return [make_sa(Protocol.IPCOMP, seed=1, out_spi=CPI_LZS, in_spi=CPI_LZS, mode=mode, compression=CompAlg.LZS,
-                    **options),
+    return [comp_sa(seed=1, mode=mode, **options),
             make_sa(Protocol.ESP, seed=2, out_spi=0x1001, in_spi=0x2002, mode=mode, cipher=CipherAlg.AES128,
                     mac=MacAlg.HMAC_SHA1, **options),
             make_sa(Protocol.AH, seed=3, out_spi=0x3003, in_spi=0x4004, mode=mode, mac=MacAlg.HMAC_MD5, **options)]
-
-
-async def two_routers(sas, **bundle_options):
-    """Router A with ``sas``, router B with their mirrors, each on its own card."""
-    a = await opened(await new_device(), *sas, **bundle_options)
-    b = await opened(await new_device(), *[mirror(sa) for sa in sas], **bundle_options)
-    return a, b
 
 
 def test_outbound_in_bundle_order_checked_layer_by_layer_with_scapy():
@@ -54,15 +46,14 @@ def test_outbound_in_bundle_order_checked_layer_by_layer_with_scapy():
         assert out.ok, out.detail
         wire = IP(out.packet)
         assert (wire.src, wire.dst, wire.proto, wire[AH].spi) == (LOCAL, PEER, 51, ah.outbound_spi)
-        ah_receiver = ScapySA(AH, spi=ah.outbound_spi, auth_algo="HMAC-MD5-96", auth_key=ah.outbound_keys.mac)
+        ah_receiver = scapy_sa(ah, "outbound", tunnel=False)
         esp_layer = IP(bytes(ah_receiver.decrypt(wire)))                       # transport manner over the outer header
         assert esp_layer.proto == 50 and esp_layer[ESP].spi == esp.outbound_spi
-        esp_receiver = ScapySA(ESP, spi=esp.outbound_spi, crypt_algo="AES-CBC", crypt_key=esp.outbound_keys.cipher,
-                               auth_algo="HMAC-SHA1-96", auth_key=esp.outbound_keys.mac)
+        esp_receiver = scapy_sa(esp, "outbound", tunnel=False)
         comp_layer = bytes(esp_receiver.decrypt(esp_layer))
         assert comp_layer[9] == 108
         next_header, _, cpi = struct.unpack_from("!BBH", comp_layer, 20)
-        assert (next_header, cpi) == (4, CPI_LZS)                              # IP in IP: the tunnel is innermost
+        assert (next_header, cpi) == (4, IPCOMP_LZS_CPI)                       # IP in IP: the tunnel is innermost
         assert lzs.decompress(comp_layer[24:], len(inner)) == inner
         assert [sa.counters["outProcessDone"] for sa in sas] == [1, 1, 1]
     run(body())
@@ -97,8 +88,7 @@ def test_inbound_requires_every_sa_of_the_bundle():
         sas = three_sas()
         (bundle, _), (_, b_path) = await two_routers(sas)
         out = await bundle.outbound(bytes(IP(src=NEAR_HOST, dst=FAR_HOST) / UDP() / TEXT))
-        ah = sas[2]
-        ah_receiver = ScapySA(AH, spi=ah.outbound_spi, auth_algo="HMAC-MD5-96", auth_key=ah.outbound_keys.mac)
+        ah_receiver = scapy_sa(sas[2], "outbound", tunnel=False)
         without_ah = bytes(ah_receiver.decrypt(IP(out.packet)))
         result = await b_path.inbound(without_ah)
         assert result.reason is DropReason.WRONG_PROTOCOL and "expects AH" in result.detail
@@ -115,17 +105,14 @@ def ah_over(packet: bytes, spi: int, seq: int, key: bytes) -> bytes:
     zeroed = bytearray(header)
     zeroed[1], zeroed[6:9], zeroed[10:12] = 0, bytes(3), bytes(2)
     icv = hmac.new(key, bytes(zeroed) + ah + bytes(12) + payload, hashlib.sha1).digest()[:12]
-    header[10:12] = b"\0\0"
-    header[10:12] = struct.pack("!H", checksum(bytes(header)))
-    return bytes(header) + ah + icv + payload
+    return with_ipv4_checksum(bytes(header) + ah + icv + payload)
 
 
 def test_scapy_esp_then_ah_bundle_accepted():
     async def body():
-        device = await new_device()
         esp = make_sa(Protocol.ESP, cipher=CipherAlg.DES, mac=MacAlg.HMAC_MD5)
         ah = make_sa(Protocol.AH, seed=5, out_spi=0x5005, in_spi=0x6006, mac=MacAlg.HMAC_SHA1)
-        _, datapath = await opened(device, esp, ah)
+        _, datapath = await opened(esp, ah)
         esp_sender, _ = scapy_peer(esp)
         inner = IP(src=FAR_HOST, dst=NEAR_HOST) / ICMP() / b"bundle"
         wire = ah_over(bytes(esp_sender.encrypt(inner)), ah.inbound_spi, 1, ah.inbound_keys.mac)
@@ -148,12 +135,12 @@ def test_unknown_spi_is_counted_dropped_and_reported():
         sender, _ = scapy_peer(sa)
         stale = ScapySA(ESP, spi=0xDEAD, crypt_algo="AES-CBC", crypt_key=bytes(16), auth_algo="HMAC-SHA1-96",
                         auth_key=bytes(20), tunnel_header=IP(src=PEER, dst=LOCAL))
-        result = await datapath.inbound(bytes(stale.encrypt(IP(src=FAR_HOST, dst=NEAR_HOST) / ICMP())))
+        result = await datapath.inbound(sealed_icmp(stale))
         assert result.reason is DropReason.UNKNOWN_SPI and "SPI 57005" in result.detail
         assert [(str(src), str(dst), protocol, spi) for src, dst, protocol, spi in reports] == \
             [(PEER, LOCAL, Protocol.ESP, 0xDEAD)]
         assert datapath.counters["sad_find"] == {"good": 0, "failed": 1}
-        good = bytes(sender.encrypt(IP(src=FAR_HOST, dst=NEAR_HOST) / ICMP()))
+        good = sealed_icmp(sender)
         datapath.remove_bundle(bundle)                               # e.g. after a restart lost the SAs
         assert (await datapath.inbound(good)).reason is DropReason.UNKNOWN_SPI
         datapath.add_bundle(bundle)
@@ -204,7 +191,7 @@ def test_udp_tunnelled_packet_for_a_bundle_without_udp_is_refused():
     async def body():
         sas = [make_sa(Protocol.ESP, cipher=CipherAlg.AES128, mac=MacAlg.HMAC_SHA1)]
         (a_bundle, _), _ = await two_routers(sas, udp_tunnel=UdpTunnel())
-        plain = await opened(await new_device(), mirror(sas[0]))
+        plain = await opened(mirror(sas[0]))
         out = await a_bundle.outbound(bytes(IP(src=NEAR_HOST, dst=FAR_HOST) / ICMP()))
         result = await plain[1].inbound(out.packet)
         assert result.reason is DropReason.NO_UDP_TUNNEL
@@ -214,16 +201,12 @@ def test_udp_tunnelled_packet_for_a_bundle_without_udp_is_refused():
 
 def test_nat_t_encapsulation_interoperates_with_scapy():
     async def body():
-        device = await new_device()
         sa = make_sa(Protocol.ESP, cipher=CipherAlg.AES128, mac=MacAlg.HMAC_SHA1)
-        bundle, datapath = await opened(device, sa)
-        sender, _ = scapy_peer(sa, nat_t_header=UDP(sport=4500, dport=4500))
-        received = sender.encrypt(IP(src=FAR_HOST, dst=NEAR_HOST) / ICMP() / b"behind a NAT")
-        assert (await datapath.inbound(natt_decapsulate(parse_ip(bytes(received))))).ok
+        bundle, datapath = await opened(sa)
+        sender, receiver = scapy_peer(sa, nat_t_header=UDP(sport=4500, dport=4500))
+        received = sealed_icmp(sender, b"behind a NAT")
+        assert (await datapath.inbound(natt_decapsulate(parse_ip(received)))).ok
         out = await bundle.outbound(bytes(IP(src=NEAR_HOST, dst=FAR_HOST) / ICMP() / b"to the NAT"))
-        receiver = ScapySA(ESP, spi=sa.outbound_spi, crypt_algo="AES-CBC", crypt_key=sa.outbound_keys.cipher,
-                           auth_algo="HMAC-SHA1-96", auth_key=sa.outbound_keys.mac,
-                           tunnel_header=IP(src=LOCAL, dst=PEER), nat_t_header=UDP(sport=4500, dport=4500))
         assert IP(bytes(receiver.decrypt(IP(natt_encapsulate(out.packet)))))[ICMP].load == b"to the NAT"
         keepalive = parse_ip(bytes(IP(src=PEER, dst=LOCAL) / UDP(sport=4500, dport=4500) / b"\xff"))
         assert natt_decapsulate(keepalive) is None
@@ -237,7 +220,7 @@ def test_nat_t_encapsulation_interoperates_with_scapy():
 def test_outer_header_df_tos_ttl(df_bit, inner_df, outer_df):
     async def body():
         sa = make_sa(Protocol.ESP, cipher=CipherAlg.AES128, mac=MacAlg.HMAC_SHA1)
-        bundle, _ = await opened(await new_device(), sa, df_bit=df_bit, ttl=50)
+        bundle, _ = await opened(sa, df_bit=df_bit, ttl=50)
         inner = IP(src=NEAR_HOST, dst=FAR_HOST, tos=0x2E, flags="DF" if inner_df else 0, ttl=9) / ICMP()
         wire = IP((await bundle.outbound(bytes(inner))).packet)
         assert (int(wire.flags), wire.tos, wire.ttl) == (outer_df, 0x2E, 50)
@@ -326,11 +309,11 @@ def test_runtime_sa_from_an_sad_pair():
                           replay_window=64)
         sa = from_pair(pair, sa_id=7, local=LOCAL, peer=PEER, random_bytes=rng.randbytes)
         assert (sa.cipher, sa.mac, sa.replay.size, sa.sa_id) == (CipherAlg.DES, MacAlg.HMAC_MD5, 64, 7)
-        bundle, datapath = await opened(await new_device(), sa)
+        bundle, datapath = await opened(sa)
         sender, receiver = scapy_peer(sa)
         out = await bundle.outbound(bytes(IP(src=NEAR_HOST, dst=FAR_HOST) / ICMP()))
         assert receiver.decrypt(IP(out.packet)).haslayer(ICMP)
-        assert (await datapath.inbound(bytes(sender.encrypt(IP(src=FAR_HOST, dst=NEAR_HOST) / ICMP())))).ok
+        assert (await datapath.inbound(sealed_icmp(sender))).ok
     run(body())
 
 

@@ -12,8 +12,8 @@ from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.ipsec import ESP
 
-from test_firmware_datapath_support import (FAR_HOST, LOCAL, LOCAL6, NEAR_HOST, PEER, PEER6, FakeClock, make_sa,
-                                            new_device, nonzero, opened, run, scapy_peer)
+from datapath_support import (FAR_HOST, LOCAL, LOCAL6, NEAR_HOST, PEER, PEER6, FakeClock, make_sa, new_device,
+                              nonzero, opened, run, scapy_peer, sealed_icmp)
 from pacsim.firmware.ipsec.counters import SA_COUNTER_NAMES
 from pacsim.firmware.ipsec.esp import padding
 from pacsim.firmware.ipsec.outcome import DropReason
@@ -38,9 +38,8 @@ def transport_packet(rng, size, *, src=LOCAL, dst=PEER):
 @pytest.mark.parametrize("cipher, mac", SUITES, ids=SUITE_IDS)
 def test_interoperates_with_scapy(cipher, mac, mode):
     async def body():
-        device = await new_device()
         sa = make_sa(Protocol.ESP, cipher=cipher, mac=mac, mode=mode)
-        bundle, datapath = await opened(device, sa)
+        bundle, datapath = await opened(sa)
         sender, receiver = scapy_peer(sa)
         rng = random.Random(5)
         build = inner_packet if mode is Mode.TUNNEL else transport_packet
@@ -73,7 +72,6 @@ def test_outbound_layout_padding_and_iv():
     """SPI, sequence, a fresh IV from the injected source, padding 1, 2, 3, ...
     to the block; decrypted here with `cryptography` and HMAC-SHA1-96 checked."""
     async def body():
-        device = await new_device()
         ivs = random.Random(99)
         drawn = []
 
@@ -83,7 +81,7 @@ def test_outbound_layout_padding_and_iv():
 
         sa = make_sa(Protocol.ESP, cipher=CipherAlg.AES128, mac=MacAlg.HMAC_SHA1, mode=Mode.TRANSPORT,
                      random_bytes=random_bytes)
-        bundle, _ = await opened(device, sa)
+        bundle, _ = await opened(sa)
         for size in range(0, 40):
             original = bytes(IP(src=LOCAL, dst=PEER, proto=253) / bytes(range(size)))
             out = await bundle.outbound(original)
@@ -115,7 +113,7 @@ def test_ipv6_tunnel_and_transport():
                           (tunnel, IP(src=NEAR_HOST, dst=FAR_HOST) / ICMP() / b"v4 in v6"),
                           (transport, IPv6(src=LOCAL6, dst=PEER6) / TCP(dport=22) / b"transport v6")):
             if sa.state is SaState.UNDEF:
-                bundle, datapath = await opened(device, sa)
+                bundle, datapath = await opened(sa, device=device)
             sender, receiver = peers[id(sa)]
             out = await datapath.outbound(bundle, bytes(inner))
             assert out.ok, out.detail
@@ -131,11 +129,10 @@ def test_ipv6_tunnel_and_transport():
 
 def test_replayed_and_old_packets_are_dropped_and_counted():
     async def body():
-        device = await new_device()
         sa = make_sa(Protocol.ESP, cipher=CipherAlg.AES128, mac=MacAlg.HMAC_SHA1)
-        bundle, datapath = await opened(device, sa)
+        bundle, datapath = await opened(sa)
         sender, _ = scapy_peer(sa)
-        packets = [bytes(sender.encrypt(IP(src=FAR_HOST, dst=NEAR_HOST) / ICMP(seq=n))) for n in range(1, 101)]
+        packets = [sealed_icmp(sender, seq=n) for n in range(1, 101)]
         order = [3, 1, 2, 2, 100, 69, 68, 3, 100, 70]
         verdicts = [(await datapath.inbound(packets[n - 1])).reason for n in order]
         assert verdicts == [None, None, None, DropReason.REPLAYED, None, None, DropReason.REPLAYED,
@@ -149,11 +146,10 @@ def test_replayed_and_old_packets_are_dropped_and_counted():
 
 def test_sequence_zero_is_refused():
     async def body():
-        device = await new_device()
         sa = make_sa(Protocol.ESP, cipher=CipherAlg.DES, mac=MacAlg.HMAC_MD5)
-        _, datapath = await opened(device, sa)
+        _, datapath = await opened(sa)
         sender, _ = scapy_peer(sa, seq_num=0)
-        result = await datapath.inbound(bytes(sender.encrypt(IP(src=FAR_HOST, dst=NEAR_HOST) / ICMP())))
+        result = await datapath.inbound(sealed_icmp(sender))
         assert result.reason is DropReason.REPLAYED
     run(body())
 
@@ -161,26 +157,24 @@ def test_sequence_zero_is_refused():
 def test_forged_packets_do_not_move_the_window():
     """Check before, update after authentication (RFC 2401 appendix C)."""
     async def body():
-        device = await new_device()
         sa = make_sa(Protocol.ESP, cipher=CipherAlg.AES256, mac=MacAlg.HMAC_SHA1, replay_window=64)
-        _, datapath = await opened(device, sa)
+        _, datapath = await opened(sa)
         sender, _ = scapy_peer(sa, seq_num=1000)
-        forged = bytearray(bytes(sender.encrypt(IP(src=FAR_HOST, dst=NEAR_HOST) / ICMP())))
+        forged = bytearray(sealed_icmp(sender))
         forged[-1] ^= 1
         assert (await datapath.inbound(bytes(forged))).reason is DropReason.AUTHENTICATION_FAILED
         assert sa.replay.last == 0
         early, _ = scapy_peer(sa, seq_num=5)
-        assert (await datapath.inbound(bytes(early.encrypt(IP(src=FAR_HOST, dst=NEAR_HOST) / ICMP())))).ok
+        assert (await datapath.inbound(sealed_icmp(early))).ok
     run(body())
 
 
 def test_without_anti_replay_duplicates_pass():
     async def body():
-        device = await new_device()
         sa = make_sa(Protocol.ESP, cipher=CipherAlg.AES128, mac=MacAlg.HMAC_SHA1, replay_window=None)
-        _, datapath = await opened(device, sa)
+        _, datapath = await opened(sa)
         sender, _ = scapy_peer(sa)
-        packet = bytes(sender.encrypt(IP(src=FAR_HOST, dst=NEAR_HOST) / ICMP()))
+        packet = sealed_icmp(sender)
         assert (await datapath.inbound(packet)).ok and (await datapath.inbound(packet)).ok
     run(body())
 
@@ -198,9 +192,8 @@ def craft_esp(sa, seq: int, plaintext: bytes, *, iv: bytes = bytes(16)) -> bytes
 
 def test_bad_padding_is_dropped_and_counted():
     async def body():
-        device = await new_device()
         sa = make_sa(Protocol.ESP, cipher=CipherAlg.AES128, mac=MacAlg.HMAC_SHA1, mode=Mode.TRANSPORT)
-        _, datapath = await opened(device, sa)
+        _, datapath = await opened(sa)
         payload = bytes(range(10))
         good = payload + bytes((1, 2, 3, 4)) + bytes((4, 253))
         assert (await datapath.inbound(craft_esp(sa, 1, good))).ok
@@ -219,11 +212,11 @@ def test_tampered_packets_fail_authentication_and_deliver_nothing():
     async def body():
         device = await new_device()
         sa = make_sa(Protocol.ESP, cipher=CipherAlg.TDES_INNER, mac=MacAlg.HMAC_SHA1)
-        _, datapath = await opened(device, sa)
+        _, datapath = await opened(sa, device=device)
         sender, _ = scapy_peer(sa)
         rng = random.Random(3)
         for n in range(12):
-            packet = bytearray(bytes(sender.encrypt(IP(src=FAR_HOST, dst=NEAR_HOST) / ICMP() / rng.randbytes(40))))
+            packet = bytearray(sealed_icmp(sender, rng.randbytes(40)))
             position = rng.randrange(24, len(packet))        # sequence, IV, ciphertext or ICV
             packet[position] ^= 1 << rng.randrange(8)
             result = await datapath.inbound(bytes(packet))
@@ -237,11 +230,10 @@ def test_tampered_packets_fail_authentication_and_deliver_nothing():
 
 def test_malformed_and_unknown_inbound_packets_are_dropped_with_a_reason():
     async def body():
-        device = await new_device()
         sa = make_sa(Protocol.ESP, cipher=CipherAlg.AES128, mac=MacAlg.HMAC_SHA1)
-        _, datapath = await opened(device, sa)
+        _, datapath = await opened(sa)
         sender, _ = scapy_peer(sa)
-        good = bytes(sender.encrypt(IP(src=FAR_HOST, dst=NEAR_HOST) / ICMP() / b"hello"))
+        good = sealed_icmp(sender, b"hello")
         header = IP(src=PEER, dst=LOCAL, proto=50)
         spi = struct.pack("!I", sa.inbound_spi)
         cases = {
@@ -269,9 +261,8 @@ def test_malformed_and_unknown_inbound_packets_are_dropped_with_a_reason():
 def test_decrypts_to_a_packet_too_long_for_ip_is_dropped():
     """A tunnel-mode SA whose payload is not an IP packet: dropped, not delivered."""
     async def body():
-        device = await new_device()
         sa = make_sa(Protocol.ESP, cipher=CipherAlg.AES128, mac=MacAlg.HMAC_SHA1)
-        _, datapath = await opened(device, sa)
+        _, datapath = await opened(sa)
         plain = b"not an IP packet" + bytes((1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14)) + bytes((14, 6))
         result = await datapath.inbound(craft_esp(sa, 1, plain))
         assert result.reason is DropReason.TUNNEL_MISMATCH
@@ -287,13 +278,13 @@ def test_sequence_number_cycling():
         without = make_sa(Protocol.ESP, seed=2, out_spi=0x3003, in_spi=0x4004, cipher=CipherAlg.DES,
                           mac=MacAlg.HMAC_MD5, replay_window=None)
         inner = bytes(IP(src=NEAR_HOST, dst=FAR_HOST) / ICMP())
-        bundle, datapath = await opened(device, with_replay)
+        bundle, datapath = await opened(with_replay, device=device)
         with_replay.sequence = 0xFFFF_FFFE
         assert (await bundle.outbound(inner)).ok
         result = await bundle.outbound(inner)
         assert result.reason is DropReason.SEQUENCE_EXHAUSTED and with_replay.sequence == 0xFFFF_FFFF
         assert datapath.counters["esp_out"]["seqNumberCycled"] == 1
-        other, _ = await opened(device, without)
+        other, _ = await opened(without, device=device)
         without.sequence = 0xFFFF_FFFF
         out = await other.outbound(inner)
         assert out.ok and struct.unpack_from("!I", out.packet, 24)[0] == 1
@@ -307,20 +298,20 @@ def test_lifetime_limits_by_bytes_packets_and_seconds():
         sa = make_sa(Protocol.ESP, cipher=CipherAlg.AES128, mac=MacAlg.HMAC_SHA1, clock=clock,
                      lifetime=Lifetime(soft_bytes=1000, hard_bytes=2000, soft_seconds=100, hard_seconds=200),
                      on_expiry=lambda s, level: events.append(level))
-        bundle, _ = await opened(device, sa)
+        bundle, _ = await opened(sa, device=device)
         inner = bytes(IP(src=NEAR_HOST, dst=FAR_HOST) / UDP() / bytes(472))       # 500 bytes
         assert [(await bundle.outbound(inner)).ok for _ in range(5)] == [True] * 4 + [False]
         assert events == [Expiry.SOFT, Expiry.HARD] and sa.drops[DropReason.LIFETIME_EXPIRED] == 1
         timed = make_sa(Protocol.ESP, seed=3, out_spi=0x3003, in_spi=0x4004, cipher=CipherAlg.AES128,
                         mac=MacAlg.HMAC_SHA1, clock=clock, lifetime=Lifetime(soft_seconds=100, hard_seconds=200))
-        bundle, _ = await opened(device, timed)
+        bundle, _ = await opened(timed, device=device)
         clock.now += 150
         assert timed.check_lifetime() is Expiry.SOFT and (await bundle.outbound(inner)).ok
         clock.now += 50
         assert (await bundle.outbound(inner)).reason is DropReason.LIFETIME_EXPIRED
         packets = make_sa(Protocol.ESP, seed=4, out_spi=0x5005, in_spi=0x6006, cipher=CipherAlg.AES128,
                           mac=MacAlg.HMAC_SHA1, lifetime=Lifetime(hard_packets=2))
-        bundle, _ = await opened(device, packets)
+        bundle, _ = await opened(packets, device=device)
         assert [(await bundle.outbound(inner)).ok for _ in range(3)] == [True, True, False]
     run(body())
 
@@ -329,7 +320,7 @@ def test_channels_one_per_service_per_direction_and_closed():
     async def body():
         device = await new_device()
         sa = make_sa(Protocol.ESP, cipher=CipherAlg.AES128, mac=MacAlg.HMAC_SHA1)
-        bundle, datapath = await opened(device, sa)
+        bundle, datapath = await opened(sa, device=device)
         channels = {key: channel.number for key, channel in sa.channels.items()}
         assert set(channels) == {("cipher", "outbound"), ("cipher", "inbound"), ("mac", "outbound"),
                                  ("mac", "inbound")}
@@ -348,7 +339,7 @@ def test_setup_fails_cleanly_when_the_card_runs_out_of_channels():
     async def body():
         device = await new_device(channels=4)
         first = make_sa(Protocol.ESP, cipher=CipherAlg.AES128, mac=MacAlg.HMAC_SHA1)
-        await opened(device, first)
+        await opened(first, device=device)
         second = make_sa(Protocol.ESP, seed=2, out_spi=0x3003, in_spi=0x4004, cipher=CipherAlg.DES,
                          mac=MacAlg.HMAC_MD5)
         with pytest.raises(SaSetupError, match="channel"):

@@ -197,7 +197,7 @@ class CommandTable:
             try:
                 kw = resolve(tok.keyword, nexts, context)
             except NoMatch as e:
-                if complete and complete[0].params and not e.near:
+                if complete and not e.near and (complete[0].params or not nexts):   # parameters (refused if none)
                     return complete[0], used, list(tokens[i:])
                 if not typed:
                     raise UnknownCommand(f'Unknown command "{tok.keyword}"{e.hint()}: commands start with '

@@ -22,15 +22,15 @@ Inbound the computed ICV is compared in software (constant time).
 import hmac
 import struct
 
-from .outcome import CardFailure, Drop, DropReason
-from .packet import IPV6_HEADER, PROTO_AH, IPV4_IMMUTABLE_OPTIONS, PacketTooBig, parse_ip
+from .outcome import CardFailure, Drop, DropReason, rebuild
+from .packet import IPV4_IMMUTABLE_OPTIONS, IPV6_DEST_OPTIONS, IPV6_HOP_BY_HOP, IPV6_ROUTING, PROTO_AH, parse_ip
 
 __all__ = ["AH_FIXED", "icv_field_bytes", "zero_mutable", "outbound", "inbound"]
 
 #: Next header, payload length, reserved, SPI, sequence number.
 AH_FIXED = 12
-_IPV6_ROUTING = 43
-_IPV6_OPTION_HEADERS = (0, 60)
+#: Extension headers made of options, each with its own "may change" bit.
+_IPV6_OPTION_HEADERS = (IPV6_HOP_BY_HOP, IPV6_DEST_OPTIONS)
 
 
 def icv_field_bytes(icv_bytes: int, version: int) -> int:
@@ -67,12 +67,9 @@ def zero_mutable(ip) -> bytes:
     header[0] &= 0xF0                       # version stays; traffic class and flow label go
     header[1:4] = b"\0\0\0"
     header[7] = 0                           # hop limit
-    kind, offset = header[6], IPV6_HEADER
-    while offset < len(header):
-        length = (header[offset + 1] + 1) * 8
+    for kind, offset, length in ip.ipv6_extensions():
         if kind in _IPV6_OPTION_HEADERS:
             _zero_ipv6_options(header, offset + 2, offset + length)
-        kind, offset = header[offset], offset + length
     return bytes(header)
 
 
@@ -92,11 +89,8 @@ def _zero_ipv6_options(header: bytearray, start: int, end: int) -> None:
 
 
 def _check_no_routing(ip) -> None:
-    kind, offset = (ip.header[6], IPV6_HEADER) if ip.version == 6 else (None, len(ip.header))
-    while offset < len(ip.header):
-        if kind == _IPV6_ROUTING:
-            raise Drop(DropReason.MALFORMED, "sending AH with an IPv6 routing header is not supported")
-        kind, offset = ip.header[offset], offset + (ip.header[offset + 1] + 1) * 8
+    if any(kind == IPV6_ROUTING for kind, _, _ in ip.ipv6_extensions()):
+        raise Drop(DropReason.MALFORMED, "sending AH with an IPv6 routing header is not supported")
 
 
 async def outbound(sa, ip) -> bytes:
@@ -107,10 +101,7 @@ async def outbound(sa, ip) -> bytes:
     seq = sa.next_sequence("ahSeqNumberCycled")
     field = icv_field_bytes(sa.icv_bytes, ip.version)
     ah = struct.pack("!BBHII", ip.protocol, (AH_FIXED + field) // 4 - 2, 0, sa.outbound_spi, seq)
-    try:
-        packet = ip.rebuild(PROTO_AH, ah + bytes(field) + ip.payload)
-    except PacketTooBig as error:
-        raise Drop(DropReason.TOO_BIG, str(error)) from error
+    packet = rebuild(ip, PROTO_AH, ah + bytes(field) + ip.payload, immediate=True)
     sent = parse_ip(packet)
     icv = await _icv(sa, zero_mutable(sent) + sent.payload, "outbound", "ahOutHash", "ah_out.hashDoneSaBadState")
     at = len(sent.header) + AH_FIXED
@@ -154,7 +145,4 @@ async def inbound(sa, ip) -> bytes:
         raise Drop(DropReason.AUTHENTICATION_FAILED, f"the ICV of SPI {spi} sequence {seq} is wrong",
                    immediate=False)
     sa.accept_sequence(seq, "ahReplayedPacket")
-    try:
-        return ip.rebuild(next_header, data[length:])
-    except PacketTooBig as error:
-        raise Drop(DropReason.TOO_BIG, str(error), immediate=False) from error
+    return rebuild(ip, next_header, data[length:])

@@ -20,7 +20,7 @@ import ipaddress
 from ..cli.values import Boolean, Choice, CommaList, Integer, InvalidValue, Name, Union, ValueType
 from .selectors import NDALL, TRANSPORT_PROTOCOLS, AddressSelector, PortSelector, ProtocolSelector
 from .spd import Action, DfBit, KeyManagement, PeerWildcard, SaSelector
-from .transforms import CompAlg, EncAlg, HashAlg, Mode, Protocol
+from .transforms import SPI_RANGE, CompAlg, EncAlg, HashAlg, Mode, Protocol
 
 __all__ = [
     "BOOL", "KEYMANAGEMENT", "PROTOCOL", "ENCALG", "HASHALG", "COMPALG", "MODE", "REPLAY_WINDOW", "SPEC_ID",
@@ -43,7 +43,7 @@ SPEC_ID = Integer(0, 255)
 BUNDLE_ID = Integer(0, 255)
 SABUNDLE_ID = Integer(0, 65535)
 KEY_ID = Integer(0, 65535)
-SPI = Integer(256, 4294967295)
+SPI = Integer(*SPI_RANGE)
 POLICY_NAME = Name(23, "policy name")
 POSITION = Integer(1, 100)
 UDP_PORT = Integer(1, 65535)

@@ -10,10 +10,15 @@ command line shows them as they are.
 - :class:`InUse`: destroying or changing something others depend on.
 - :class:`LimitReached`: a fixed limit (100 SA bundles per policy...).
 - :class:`InvalidState`: a command the module's state does not allow (IPsec disabled...).
+
+:func:`counted` turns these errors into the ``<operation> failed`` rows of
+the SPD and SAD counter blocks (``<operation> good`` when none is raised).
 """
+import contextlib
+from collections.abc import Callable, Iterator
 
 __all__ = ["IpsecConfigError", "NotFound", "AlreadyExists", "InvalidConfiguration", "InUse", "LimitReached",
-           "InvalidState"]
+           "InvalidState", "counted"]
 
 
 class IpsecConfigError(Exception):
@@ -42,3 +47,16 @@ class LimitReached(IpsecConfigError):
 
 class InvalidState(IpsecConfigError):
     """The command is not allowed in the module's current state."""
+
+
+@contextlib.contextmanager
+def counted(count: Callable[[str], None], operation: str) -> Iterator[None]:
+    """Call ``count("<operation> good")`` when the ``with`` block completes
+    (or returns), ``count("<operation> failed")`` when it raises an
+    :class:`IpsecConfigError`, which goes on up; other exceptions are not counted."""
+    try:
+        yield
+    except IpsecConfigError:
+        count(f"{operation} failed")
+        raise
+    count(f"{operation} good")

@@ -11,7 +11,7 @@ outer header; a later tunnel-mode SA with other endpoints nests another
 tunnel, one with the same endpoints does not (RFC 2401 4.5, transport
 adjacency). Outer headers (RFC 2401 5.1.2): TOS / traffic class copied from
 the inner header, DF per the policy's ``dfbit`` (:class:`DfBit`, default
-clear), TTL / hop limit ``ttl``.
+clear; the SPD's enum, re-exported here), TTL / hop limit ``ttl``.
 
 Inbound, each SA from the last to the first removes its header, which must
 be the next one in the packet (else WRONG_PROTOCOL); an IPComp SA whose
@@ -34,7 +34,6 @@ per card (``PacDevice.run`` gives another caller's results to
 ``collect``, not to that caller's ``run``).
 """
 import collections
-import enum
 import logging
 import struct
 
@@ -43,19 +42,13 @@ from .outcome import Drop, DropReason, Outcome
 from .packet import (PROTO_AH, PROTO_ESP, PROTO_IPCOMP, PROTO_IPV4, PROTO_IPV6, PROTO_UDP, MalformedPacket,
                      ipv4_header, ipv6_header, parse_ip)
 from .sa import Mode, Protocol, SaSetupError, SecurityAssociation
+from .spd import DfBit
 from .udp_encap import UDP_TUNNEL_PORT, MessageType, UdpTunnel, decapsulate
 
 __all__ = ["DfBit", "BundleProcessor", "Datapath", "spi_of"]
 
 _log = logging.getLogger(__name__)
 _INNER_PROTOCOL = {4: PROTO_IPV4, 6: PROTO_IPV6}
-
-
-class DfBit(enum.Enum):
-    """The policy's ``dfbit``: the DF bit of an IPv4 tunnel's outer header."""
-    SET = "SET"
-    COPY = "COPY"
-    CLEAR = "CLEAR"
 
 
 def spi_of(ip) -> int:

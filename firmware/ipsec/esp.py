@@ -29,8 +29,8 @@ Without a MAC, decryption counts at submission.
 import struct
 
 from ...hdl.layouts import ResultStatus
-from .outcome import CardFailure, Drop, DropReason
-from .packet import PROTO_ESP, PacketTooBig
+from .outcome import CardFailure, Drop, DropReason, rebuild
+from .packet import PROTO_ESP
 
 __all__ = ["ESP_HEADER", "padding", "outbound", "inbound"]
 
@@ -75,10 +75,7 @@ async def outbound(sa, ip) -> bytes:
         raise Drop(DropReason.CARD_ERROR, f"ENCODE job: {failure}", immediate=failure.immediate) from failure
     sa.still_valid("esp_out.encDoneSaBadState")
     _count_out(sa, "Good", started)
-    try:
-        return ip.rebuild(PROTO_ESP, sealed)
-    except PacketTooBig as error:
-        raise Drop(DropReason.TOO_BIG, str(error), immediate=False) from error
+    return rebuild(ip, PROTO_ESP, sealed)
 
 
 def _count_out(sa, suffix: str, which=None) -> tuple:
@@ -134,7 +131,4 @@ async def inbound(sa, ip) -> bytes:
         counters.count("espPaddingInvalid")
         raise Drop(DropReason.BAD_PADDING, f"pad length {pad_length} with padding {pad[:16].hex()} in "
                    f"{len(plain)} plaintext bytes; expected 1, 2, 3, ... (RFC 2406 2.4)", immediate=False)
-    try:
-        return ip.rebuild(next_header, plain[:-ESP_TRAILER - pad_length])
-    except PacketTooBig as error:
-        raise Drop(DropReason.TOO_BIG, str(error), immediate=False) from error
+    return rebuild(ip, next_header, plain[:-ESP_TRAILER - pad_length])

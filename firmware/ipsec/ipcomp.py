@@ -37,15 +37,13 @@ channel=, limit=)``.
 import struct
 
 from ...hdl.layouts import ResultStatus
-from .outcome import CardFailure, Drop, DropReason
-from .packet import MAX_IPV4_LENGTH, PROTO_IPCOMP, PacketTooBig
+from .outcome import CardFailure, Drop, DropReason, rebuild
+from .packet import IPV6_HEADER, MAX_IPV4_LENGTH, PROTO_IPCOMP, PacketTooBig
 
-__all__ = ["IPCOMP_HEADER", "CPI_LZS", "DEFAULT_THRESHOLD", "DEFAULT_BACKOFF_AFTER", "DEFAULT_BACKOFF_PACKETS",
+__all__ = ["IPCOMP_HEADER", "DEFAULT_THRESHOLD", "DEFAULT_BACKOFF_AFTER", "DEFAULT_BACKOFF_PACKETS",
            "CompressionPolicy", "outbound", "inbound"]
 
 IPCOMP_HEADER = 4
-#: Well-known CPI of LZS (RFC 2395 section 4; IPCOMP_LZS transform ID).
-CPI_LZS = 3
 #: Smallest payload worth compressing (RFC 2395 section 2: "about 90 bytes").
 DEFAULT_THRESHOLD = 90
 #: Non-smaller results in a row that start a back-off.
@@ -136,7 +134,7 @@ async def inbound(sa, ip) -> bytes:
     if next_header == PROTO_IPCOMP:
         counters.count("decompressionFailImm")
         raise Drop(DropReason.MALFORMED, "IPComp inside IPComp; RFC 3173 forbids compressing twice")
-    limit = MAX_IPV4_LENGTH - (len(ip.header) if ip.version == 4 else len(ip.header) - 40)
+    limit = MAX_IPV4_LENGTH - (len(ip.header) if ip.version == 4 else len(ip.header) - IPV6_HEADER)
     counters.count("decompressionStart")
     try:
         payload = await sa.card(sa.device.decompress(data[IPCOMP_HEADER:], channel=sa.channel("comp", "inbound"),
@@ -147,7 +145,4 @@ async def inbound(sa, ip) -> bytes:
         raise Drop(reason, f"DECOMPRESS job, CPI {cpi}: {failure}", immediate=failure.immediate) from failure
     sa.still_valid("comp_in.decompDoneSaBadState")
     counters.count("decompressionGood")
-    try:
-        return ip.rebuild(next_header, bytes(payload))
-    except PacketTooBig as error:
-        raise Drop(DropReason.TOO_BIG, str(error), immediate=False) from error
+    return rebuild(ip, next_header, bytes(payload))

@@ -1,9 +1,14 @@
-# Ref: spec/ipsec-commands.md §4 (pre-IPsec "old" SA commands)
+# Ref: spec/ipsec-commands.md §4 (pre-IPsec "old" SA commands); spec/show-outputs.md §16, §17
 """The pre-IPsec SA commands, as data, and their handler.
 
 Minimums from the capitals, except ``create sa`` ENCKEY, which the manual's
 example abbreviates ``enck=`` (L3881, §7.1): its minimum is ``enck`` as in
 ``set sa``. ``set sa`` SPI takes create's range (§7.35).
+
+The old-SA counter displays, ``SHow SA[=sa-id] COUnter`` and ``SHow SA
+USER``, are here too: they read only the old-SA module. (``show sa[=id]``
+itself is with the IPsec displays, :mod:`.show_commands`, as it reads the
+data plane's channel view.)
 """
 from ..cli.grammar import Command, P
 from ..cli.keywords import Keyword
@@ -12,6 +17,7 @@ from .command_values import KEY_ID, SPI, SPEC_ID
 from .config_errors import InvalidState, NotFound
 from .module import IpsecModule
 from .oldsa import OldSaDirection
+from .oldsa_displays import show_old_sa_counters, show_old_sa_module_counters, show_old_sa_users
 from .transforms import EncAlg
 
 __all__ = ["OLDSA_COMMANDS", "OldSaCommands"]
@@ -46,6 +52,9 @@ OLDSA_COMMANDS = (
             "Enable old SA debugging", "§4.9"),
     Command((P("DISable"), P("SA", _SA_ID)), (P("DEBug", _SA_DEBUG, required=True),), "disable_sa_debug",
             "Disable old SA debugging", "§4.10"),
+    Command((P("SHow"), P("SA", _SA_ID, optional_value=True), P("COUnter")), (), "show_sa_counter",
+            "Pre-IPsec SA counters", "show-outputs §16"),
+    Command((P("SHow"), P("SA"), P("USER")), (), "show_sa_user", "Pre-IPsec SA user counters", "show-outputs §17"),
 )
 
 
@@ -92,3 +101,13 @@ class OldSaCommands:
 
     def disable_sa_debug(self, sa: int, debug: str):
         self.table.set_debug(sa, frozenset({"pkt", "search"} if debug == "all" else {debug}), False)
+
+    def show_sa_counter(self, sa: int | None = None):
+        """``show sa counter`` (module-wide) or ``show sa=id counter`` (one SA)."""
+        if sa is None:
+            return show_old_sa_module_counters(self.table.counters)
+        return show_old_sa_counters(self.table.sa(sa).counters)
+
+    def show_sa_user(self):
+        """``show sa user``: the IP user (the model's only one)."""
+        return show_old_sa_users([self.table.user])

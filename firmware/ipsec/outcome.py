@@ -5,12 +5,16 @@ Processing never raises: a packet is either delivered (:class:`Outcome`
 with ``packet``) or dropped (``reason``, a :class:`DropReason`, plus a
 ``detail`` sentence saying what was wrong and what was expected). Inside
 the data plane a drop travels as the :class:`Drop` exception, caught and
-counted where the SA or bundle returns.
+counted where the SA or bundle returns. :func:`rebuild` is
+:meth:`~.packet.IpPacket.rebuild` for the data plane: a packet grown past
+the IP length is a TOO_BIG drop.
 """
 import enum
 from dataclasses import dataclass
 
-__all__ = ["DropReason", "Drop", "Outcome", "CardFailure"]
+from .packet import PacketTooBig
+
+__all__ = ["DropReason", "Drop", "Outcome", "CardFailure", "rebuild"]
 
 
 class DropReason(enum.Enum):
@@ -44,6 +48,16 @@ class Drop(Exception):
         self.detail = detail
         self.immediate = immediate
         super().__init__(f"{reason.value}: {detail}")
+
+
+def rebuild(ip, protocol: int, payload: bytes, *, immediate: bool = False) -> bytes:
+    """``ip.rebuild(protocol, payload)`` (``ip``: an :class:`~.packet.IpPacket`);
+    raises Drop(TOO_BIG) with ``immediate`` when the packet would be longer
+    than IP allows."""
+    try:
+        return ip.rebuild(protocol, payload)
+    except PacketTooBig as error:
+        raise Drop(DropReason.TOO_BIG, str(error), immediate=immediate) from error
 
 
 class CardFailure(Exception):

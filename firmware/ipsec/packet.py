@@ -10,6 +10,13 @@ after it. :meth:`IpPacket.rebuild` puts a new protocol and payload behind
 the same header with the lengths (and the IPv4 header checksum) recomputed,
 which is how transport-mode IPsec inserts and removes its headers.
 
+This module is the one place that packs and parses IP and UDP headers:
+:func:`ipv4_header`, :func:`ipv6_header` and :func:`udp_datagram` build
+them, :func:`ipv4_with_checksum` fills in an IPv4 header checksum (also for
+the router's TTL decrement), :func:`parse_ip`, :meth:`IpPacket.ipv6_extensions`
+and :func:`parse_udp` read them. IPsec headers belong to their protocol's
+module (:mod:`.esp`, :mod:`.ah`, :mod:`.ipcomp`, :mod:`.udp_encap`).
+
 Everything that cannot be parsed raises :class:`MalformedPacket`, with what
 was wrong and what was expected.
 """
@@ -18,10 +25,10 @@ import struct
 from dataclasses import dataclass
 
 __all__ = [
-    "MalformedPacket", "PacketTooBig", "IpPacket", "parse_ip", "ipv4_header", "ipv6_header", "checksum",
-    "PROTO_IPV4", "PROTO_IPV6", "PROTO_UDP", "PROTO_ESP", "PROTO_AH", "PROTO_IPCOMP", "PROTO_ICMP",
-    "PROTO_TCP", "IPV4_HEADER", "IPV6_HEADER", "MAX_IPV4_LENGTH", "udp_datagram", "parse_udp",
-    "IPV4_IMMUTABLE_OPTIONS",
+    "MalformedPacket", "PacketTooBig", "IpPacket", "parse_ip", "ipv4_header", "ipv4_with_checksum", "ipv6_header",
+    "checksum", "PROTO_IPV4", "PROTO_IPV6", "PROTO_UDP", "PROTO_ESP", "PROTO_AH", "PROTO_IPCOMP", "PROTO_ICMP",
+    "PROTO_TCP", "IPV4_HEADER", "IPV6_HEADER", "UDP_HEADER", "MAX_IPV4_LENGTH", "udp_datagram", "parse_udp",
+    "IPV4_IMMUTABLE_OPTIONS", "IPV6_HOP_BY_HOP", "IPV6_ROUTING", "IPV6_DEST_OPTIONS",
 ]
 
 PROTO_ICMP = 1
@@ -32,15 +39,16 @@ PROTO_IPV6 = 41     #: the inner IPv6 packet of a tunnel
 PROTO_ESP = 50
 PROTO_AH = 51
 PROTO_IPCOMP = 108
-_IPV6_HOP_BY_HOP = 0
-_IPV6_ROUTING = 43
+IPV6_HOP_BY_HOP = 0
+IPV6_ROUTING = 43
 _IPV6_FRAGMENT = 44
-_IPV6_DEST_OPTIONS = 60
+IPV6_DEST_OPTIONS = 60
 #: Extension headers that stay in front of an IPsec header (RFC 2406 section 3.1.1).
-_IPV6_LEADING = (_IPV6_HOP_BY_HOP, _IPV6_ROUTING, _IPV6_DEST_OPTIONS)
+_IPV6_LEADING = (IPV6_HOP_BY_HOP, IPV6_ROUTING, IPV6_DEST_OPTIONS)
 
 IPV4_HEADER = 20
 IPV6_HEADER = 40
+UDP_HEADER = 8
 MAX_IPV4_LENGTH = 0xFFFF
 _MAX_IPV6_PAYLOAD = 0xFFFF
 _FLAG_MF = 0x2000
@@ -91,9 +99,16 @@ def ipv4_header(src, dst, protocol: int, payload_length: int, *, tos: int = 0, t
     if length > MAX_IPV4_LENGTH:
         raise ValueError(f"an IPv4 packet of {length} bytes; the most is {MAX_IPV4_LENGTH}")
     ihl = (IPV4_HEADER + len(options)) // 4
-    header = bytearray(struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, tos, length, identification & 0xFFFF,
-                                   _FLAG_DF if df else 0, ttl, protocol, 0, _address(src, 4),
-                                   _address(dst, 4)) + options)
+    return ipv4_with_checksum(struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, tos, length, identification & 0xFFFF,
+                                          _FLAG_DF if df else 0, ttl, protocol, 0, _address(src, 4),
+                                          _address(dst, 4)) + options)
+
+
+def ipv4_with_checksum(header: bytes) -> bytes:
+    """``header`` (a whole IPv4 header, options included) with its header
+    checksum recomputed (RFC 791: over the header with the field zeroed)."""
+    header = bytearray(header)
+    struct.pack_into("!H", header, 10, 0)
     struct.pack_into("!H", header, 10, checksum(bytes(header)))
     return bytes(header)
 
@@ -160,6 +175,18 @@ class IpPacket:
         """The whole IP packet (without trailer)."""
         return self.header + self.payload
 
+    def ipv6_extensions(self) -> list[tuple[int, int, int]]:
+        """``(type, offset, length)`` in ``header`` of each IPv6 extension
+        header that stays in front of an IPsec header, in order; none for IPv4."""
+        if self.version != 6:
+            return []
+        found, kind, offset = [], self.header[6], IPV6_HEADER
+        while offset < len(self.header):
+            length = (self.header[offset + 1] + 1) * 8
+            found.append((kind, offset, length))
+            kind, offset = self.header[offset], offset + length
+        return found
+
     def rebuild(self, protocol: int, payload: bytes) -> bytes:
         """The same header with ``protocol`` and ``payload`` behind it, lengths
         (and the IPv4 checksum) recomputed. Raises :class:`MalformedPacket`
@@ -171,14 +198,11 @@ class IpPacket:
             if length > MAX_IPV4_LENGTH:
                 raise PacketTooBig(f"the packet would be {length} bytes; IPv4 allows {MAX_IPV4_LENGTH}")
             struct.pack_into("!H", header, 2, length)
-            struct.pack_into("!H", header, 10, 0)
-            struct.pack_into("!H", header, 10, checksum(bytes(header)))
-        else:
-            length = len(header) - IPV6_HEADER + len(payload)
-            if length > _MAX_IPV6_PAYLOAD:
-                raise PacketTooBig(f"the IPv6 payload would be {length} bytes; the most is "
-                                      f"{_MAX_IPV6_PAYLOAD}")
-            struct.pack_into("!H", header, 4, length)
+            return ipv4_with_checksum(header) + payload
+        length = len(header) - IPV6_HEADER + len(payload)
+        if length > _MAX_IPV6_PAYLOAD:
+            raise PacketTooBig(f"the IPv6 payload would be {length} bytes; the most is {_MAX_IPV6_PAYLOAD}")
+        struct.pack_into("!H", header, 4, length)
         return bytes(header) + payload
 
 
@@ -236,7 +260,7 @@ def _parse_ipv6(packet: bytes) -> IpPacket:
 def udp_datagram(src, dst, src_port: int, dst_port: int, payload: bytes, *, with_checksum: bool = True) -> bytes:
     """A UDP header + ``payload`` between ``src`` and ``dst`` (IPv4 or IPv6
     addresses; the checksum covers the pseudo-header; IPv4 may omit it)."""
-    length = 8 + len(payload)
+    length = UDP_HEADER + len(payload)
     if length > 0xFFFF:
         raise ValueError(f"a UDP datagram of {length} bytes; the most is 65535")
     datagram = bytearray(struct.pack("!HHHH", src_port, dst_port, length, 0) + payload)
@@ -258,13 +282,13 @@ def parse_udp(ip: IpPacket) -> tuple:
     raises :class:`MalformedPacket` on a short datagram, a wrong length or a
     wrong checksum (0 means none, IPv4 only)."""
     data = ip.payload
-    if len(data) < 8:
-        raise MalformedPacket(f"a UDP datagram of {len(data)} bytes; the header alone is 8")
+    if len(data) < UDP_HEADER:
+        raise MalformedPacket(f"a UDP datagram of {len(data)} bytes; the header alone is {UDP_HEADER}")
     src_port, dst_port, length, value = struct.unpack_from("!HHHH", data)
-    if not 8 <= length <= len(data):
-        raise MalformedPacket(f"UDP length {length} in {len(data)} bytes; expected 8 to {len(data)}")
+    if not UDP_HEADER <= length <= len(data):
+        raise MalformedPacket(f"UDP length {length} in {len(data)} bytes; expected {UDP_HEADER} to {len(data)}")
     data = data[:length]
     if value or ip.version == 6:
         if checksum(_pseudo_header(ip.src.packed, ip.dst.packed, length, ip.version) + data):
             raise MalformedPacket(f"UDP checksum {value:#06x} is wrong")
-    return src_port, dst_port, data[8:]
+    return src_port, dst_port, data[UDP_HEADER:]

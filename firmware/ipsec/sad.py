@@ -47,14 +47,15 @@ per policy, an SA id 0-65535 SAD-wide (``reset ipsec sa counter``), both
 taken in increasing order and skipping ids in use.
 """
 import enum
+import functools
 import ipaddress
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from .config_errors import InvalidConfiguration, LimitReached, NotFound
+from .config_errors import InvalidConfiguration, LimitReached, NotFound, counted
 from .selectors import PacketSelector
-from .transforms import CompAlg, EncAlg, HashAlg, Mode, Protocol
+from .transforms import SPI_RANGE, CompAlg, EncAlg, HashAlg, Mode, Protocol
 
 __all__ = [
     "BundleState", "SaState", "Role", "Expiry", "KeyMaterial", "SaPairSpec", "LifetimeLimits", "SaRecord",
@@ -63,6 +64,8 @@ __all__ = [
 
 MAX_BUNDLES_PER_POLICY = 100
 MAX_ID = 0xFFFF
+#: CPIs the SAD hands out (RFC 3173 section 3.3: 256-61439 are for negotiated CPIs).
+_CPI_RANGE = (256, 61439)
 
 
 class BundleState(enum.Enum):
@@ -216,9 +219,9 @@ class Sad:
     # -- key-management side --------------------------------------------------------------------
 
     def get_spi(self, protocol: Protocol) -> int:
-        """An inbound SPI (IPComp: CPI 256..61439, RFC 3173) no SA of
-        ``protocol`` uses."""
-        low, high = (256, 61439) if protocol is Protocol.IPCOMP else (256, 0xFFFFFFFF)
+        """An inbound SPI (:data:`~.transforms.SPI_RANGE`; IPComp: a CPI
+        256..61439, RFC 3173) no SA of ``protocol`` uses."""
+        low, high = _CPI_RANGE if protocol is Protocol.IPCOMP else SPI_RANGE
         for _ in range(1000):
             n = low + int.from_bytes(self.random_bytes(4), "big") % (high - low + 1)
             if (protocol, n) not in self._inbound:
@@ -328,12 +331,11 @@ class Sad:
 
     def sa(self, sa_id: int) -> SaRecord:
         """The SA ``sa_id``; NotFound if there is none."""
-        rec = self._sas.get(sa_id)
-        if rec is None:
-            self.count("sad", "sad", "Get SA failed")
-            raise NotFound(f"SA {sa_id} does not exist")
-        self.count("sad", "sad", "Get SA good")
-        return rec
+        with counted(functools.partial(self.count, "sad", "sad"), "Get SA"):
+            rec = self._sas.get(sa_id)
+            if rec is None:
+                raise NotFound(f"SA {sa_id} does not exist")
+            return rec
 
     def sas(self) -> list[SaRecord]:
         """Every SA, by id."""

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from ..cli.grammar import Command, P
 from ..cli.values import Choice, CommaList, Integer, Union
 from .command_values import BUNDLE_ID, POLICY_NAME, SPEC_ID
-from .config_errors import NotFound
 from .counter_displays import (CounterValues, show_ipsec_counters, show_policy_counters, show_sa_counters)
 from .displays import (PolicyStatus, bundle_views, module_status, show_bundlespecification,
                        show_bundlespecifications, show_ipsec, show_policies, show_policy, show_policy_sabundles,
@@ -160,9 +159,8 @@ class IpsecShow:
         table = self.module.old_sas
         if sa is None:
             return show_old_sas(table.sas.values(), self.runtime.old_sa_channels)
+        # get_config counts the SA's getConfigGood, or secAssGetConfigNotExist (show-outputs §16).
         if sa == "all":
-            return "\n\n".join(show_old_sa(s, self.runtime.old_sa_channels(s.id))
-                               for s in sorted(table.sas.values(), key=lambda s: s.id))
-        if sa not in table.sas:
-            raise NotFound(f"SA {sa} does not exist")
-        return show_old_sa(table.sas[sa], self.runtime.old_sa_channels(sa))
+            return "\n\n".join(show_old_sa(table.get_config(i), self.runtime.old_sa_channels(i))
+                               for i in sorted(table.sas))
+        return show_old_sa(table.get_config(sa), self.runtime.old_sa_channels(sa))

@@ -60,16 +60,17 @@ Readings of unclear text (ipsec-commands.md §7), as implemented:
 """
 import copy
 import enum
+import functools
 import ipaddress
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from .bundle_string import BundleString, BundleStringError
 from .bundle_string import parse as parse_bundle_string
-from .config_errors import AlreadyExists, InUse, InvalidConfiguration, NotFound
+from .config_errors import AlreadyExists, InUse, InvalidConfiguration, NotFound, counted
 from .selectors import (ICMPV6, AddressKind, AddressSelector, Direction, PacketSelector, PolicySelectors,
                         PortSelector, ProtocolSelector)
-from .transforms import IPCOMP_LZS_CPI, CompAlg, EncAlg, HashAlg, Mode, Protocol
+from .transforms import IPCOMP_LZS_CPI, SPI_RANGE, CompAlg, EncAlg, HashAlg, Mode, Protocol
 
 __all__ = [
     "KeyManagement", "Action", "DfBit", "PeerWildcard", "SaSelector", "SaSpecification", "BundleSpecification",
@@ -78,7 +79,6 @@ __all__ = [
 
 DEFAULT_UDP_PORT = 2746
 MAX_POSITION = 100
-SPI_RANGE = (256, 4294967295)
 
 
 class KeyManagement(enum.Enum):
@@ -93,6 +93,8 @@ class Action(enum.Enum):
 
 
 class DfBit(enum.Enum):
+    """DFBit: the DF bit of an IPv4 tunnel's outer header (the data plane's
+    :class:`~.datapath.BundleProcessor` sets it)."""
     SET = "SET"
     COPY = "COPY"
     CLEAR = "CLEAR"
@@ -260,10 +262,6 @@ IPV4_ONLY = ("dfbit", "iproutetemplate", "lmask", "rmask", "srcinterface", "udph
 NOT_AFFECTING_BUNDLES = frozenset({"pktdebuglength", "position", "debug"})
 
 
-def _upper(name: str) -> str:
-    return name.upper()
-
-
 class Spd:
     """The SPD (see the module docstring).
 
@@ -284,34 +282,31 @@ class Spd:
         self._policies: dict[str, IpsecPolicy] = {}       # key: name.lower()
         self._order: dict[str, list[str]] = {}            # interface -> policy keys in position order
 
+    def _counted(self, operation: str):
+        """:func:`~.config_errors.counted` for ``operation``'s good/failed
+        counters of the ``spd`` block."""
+        return counted(functools.partial(self.count, "spd"), operation)
+
     # -- SA specifications ------------------------------------------------------------------------
 
     def saspecification(self, spec_id: int) -> SaSpecification:
         """The SA specification ``spec_id``; NotFound if there is none."""
-        try:
-            spec = self.saspecifications[spec_id]
-        except KeyError:
-            self.count("spd", "saSpecGet failed")
-            raise NotFound(f"SA specification {spec_id} does not exist") from None
-        self.count("spd", "saSpecGet good")
-        return spec
+        with self._counted("saSpecGet"):
+            if spec_id not in self.saspecifications:
+                raise NotFound(f"SA specification {spec_id} does not exist")
+            return self.saspecifications[spec_id]
 
     def create_saspecification(self, saspecification: int, keymanagement: KeyManagement, protocol: Protocol,
                                **params) -> SaSpecification:
         """``create ipsec saspecification`` (§2.1)."""
         spec_id = saspecification
         self._only(params, SASPEC_PARAMETERS, "create ipsec saspecification")
-        if spec_id in self.saspecifications:
-            self.count("spd", "saSpecAdd failed")
-            raise AlreadyExists(f"SA specification {spec_id} already exists")
-        spec = SaSpecification(spec_id, keymanagement, protocol, **params, explicit=frozenset(params))
-        try:
+        with self._counted("saSpecAdd"):
+            if spec_id in self.saspecifications:
+                raise AlreadyExists(f"SA specification {spec_id} already exists")
+            spec = SaSpecification(spec_id, keymanagement, protocol, **params, explicit=frozenset(params))
             self._check_saspecification(spec)
-        except InvalidConfiguration:
-            self.count("spd", "saSpecAdd failed")
-            raise
-        self.saspecifications[spec_id] = spec
-        self.count("spd", "saSpecAdd good")
+            self.saspecifications[spec_id] = spec
         return spec
 
     def set_saspecification(self, saspecification: int, **params) -> tuple[SaSpecification, SaSpecification]:
@@ -329,17 +324,15 @@ class Spd:
 
     def destroy_saspecification(self, saspecification: int) -> SaSpecification:
         """``destroy ipsec saspecification`` (§2.3); refused while a bundle specification uses it."""
-        spec = self.saspecifications.get(saspecification)
-        if spec is None:
-            self.count("spd", "saSpecDelete failed")
-            raise NotFound(f"SA specification {saspecification} does not exist")
-        users = [b.id for b in self.bundlespecifications.values() if saspecification in b.bundle.spec_ids]
-        if users:
-            self.count("spd", "saSpecDelete failed")
-            raise InUse(f"SA specification {saspecification} is used by bundle specification "
-                        f"{', '.join(map(str, users))}: destroy or change that first")
-        del self.saspecifications[saspecification]
-        self.count("spd", "saSpecDelete good")
+        with self._counted("saSpecDelete"):
+            spec = self.saspecifications.get(saspecification)
+            if spec is None:
+                raise NotFound(f"SA specification {saspecification} does not exist")
+            users = [b.id for b in self.bundlespecifications.values() if saspecification in b.bundle.spec_ids]
+            if users:
+                raise InUse(f"SA specification {saspecification} is used by bundle specification "
+                            f"{', '.join(map(str, users))}: destroy or change that first")
+            del self.saspecifications[saspecification]
         return spec
 
     def _check_saspecification(self, s: SaSpecification) -> None:
@@ -367,28 +360,28 @@ class Spd:
                 raise InvalidConfiguration(f"{what}: protocol COMP needs COMPalg=LZS")
             for name in ("encalg", "hashalg", "enckey", "hashkey"):
                 if getattr(s, name) is not None:
-                    raise InvalidConfiguration(f"{what}: {_upper(name)} is not valid for a compression SA")
+                    raise InvalidConfiguration(f"{what}: {name.upper()} is not valid for a compression SA")
         for name in ("antireplayenabled", "replaywindowsize"):
             if name in s.explicit and (manual or s.protocol is Protocol.IPCOMP):
                 why = "manual key management" if manual else "a compression SA"
-                raise InvalidConfiguration(f"{what}: {_upper(name)} is not valid for {why}")
+                raise InvalidConfiguration(f"{what}: {name.upper()} is not valid for {why}")
         if not manual:
             for name in ("inspi", "outspi", "enckey", "hashkey"):
                 if getattr(s, name) is not None:
-                    raise InvalidConfiguration(f"{what}: {_upper(name)} is not valid with ISAKMP key management "
+                    raise InvalidConfiguration(f"{what}: {name.upper()} is not valid with ISAKMP key management "
                                                "(ISAKMP negotiates SPIs and keys; give only algorithms)")
             return
         if s.protocol is Protocol.IPCOMP:
             for name in ("inspi", "outspi"):
                 v = getattr(s, name)
                 if v is not None and v > 0xFFFF:
-                    raise InvalidConfiguration(f"{what}: {_upper(name)}={v} is used as an IPComp CPI, "
+                    raise InvalidConfiguration(f"{what}: {name.upper()}={v} is used as an IPComp CPI, "
                                                "which has 16 bits: expected 256..65535")
             return
         for name in ("inspi", "outspi"):
             if getattr(s, name) is None:
                 raise InvalidConfiguration(f"{what}: manual key management with protocol {s.protocol.display} "
-                                           f"needs {_upper(name)}={SPI_RANGE[0]}..{SPI_RANGE[1]}")
+                                           f"needs {name.upper()}={SPI_RANGE[0]}..{SPI_RANGE[1]}")
         if s.encrypts:
             self._check_key(what, "ENCKEY", s.enckey, s.encalg.key_bytes, s.encalg.value)
         if s.authenticates:
@@ -410,31 +403,23 @@ class Spd:
 
     def bundlespecification(self, bundle_id: int) -> BundleSpecification:
         """The bundle specification ``bundle_id``; NotFound if there is none."""
-        try:
-            b = self.bundlespecifications[bundle_id]
-        except KeyError:
-            self.count("spd", "bundleSpecGet failed")
-            raise NotFound(f"Bundle specification {bundle_id} does not exist") from None
-        self.count("spd", "bundleSpecGet good")
-        return b
+        with self._counted("bundleSpecGet"):
+            if bundle_id not in self.bundlespecifications:
+                raise NotFound(f"Bundle specification {bundle_id} does not exist")
+            return self.bundlespecifications[bundle_id]
 
     def create_bundlespecification(self, bundlespecification: int, keymanagement: KeyManagement, string: str,
                                    **params) -> BundleSpecification:
         """``create ipsec bundlespecification`` (§2.4)."""
         self._only(params, {"expirykbytes", "expiryseconds"}, "create ipsec bundlespecification")
-        if bundlespecification in self.bundlespecifications:
-            self.count("spd", "bundlespecAdd failed")
-            raise AlreadyExists(f"Bundle specification {bundlespecification} already exists")
-        try:
+        with self._counted("bundlespecAdd"):
+            if bundlespecification in self.bundlespecifications:
+                raise AlreadyExists(f"Bundle specification {bundlespecification} already exists")
             bundle = self._parse_string(bundlespecification, string)
             self._check_bundle(keymanagement, bundle, {}, bundlespecification)
-        except InvalidConfiguration:
-            self.count("spd", "bundlespecAdd failed")
-            raise
-        b = BundleSpecification(bundlespecification, keymanagement, string, bundle, **params,
-                                explicit=frozenset(params))
-        self.bundlespecifications[bundlespecification] = b
-        self.count("spd", "bundlespecAdd good")
+            b = BundleSpecification(bundlespecification, keymanagement, string, bundle, **params,
+                                    explicit=frozenset(params))
+            self.bundlespecifications[bundlespecification] = b
         return b
 
     def set_bundlespecification(self, bundlespecification: int, **params) -> tuple[BundleSpecification,
@@ -448,17 +433,15 @@ class Spd:
 
     def destroy_bundlespecification(self, bundlespecification: int) -> BundleSpecification:
         """``destroy ipsec bundlespecification`` (§2.6); refused while a policy uses it."""
-        b = self.bundlespecifications.get(bundlespecification)
-        if b is None:
-            self.count("spd", "bundleSpecDelete failed")
-            raise NotFound(f"Bundle specification {bundlespecification} does not exist")
-        users = [p.name for p in self._policies.values() if p.bundlespecification == bundlespecification]
-        if users:
-            self.count("spd", "bundleSpecDelete failed")
-            raise InUse(f"Bundle specification {bundlespecification} is used by policy {', '.join(users)}: "
-                        "destroy or change that first")
-        del self.bundlespecifications[bundlespecification]
-        self.count("spd", "bundleSpecDelete good")
+        with self._counted("bundleSpecDelete"):
+            b = self.bundlespecifications.get(bundlespecification)
+            if b is None:
+                raise NotFound(f"Bundle specification {bundlespecification} does not exist")
+            users = [p.name for p in self._policies.values() if p.bundlespecification == bundlespecification]
+            if users:
+                raise InUse(f"Bundle specification {bundlespecification} is used by policy {', '.join(users)}: "
+                            "destroy or change that first")
+            del self.bundlespecifications[bundlespecification]
         return b
 
     @staticmethod
@@ -490,12 +473,11 @@ class Spd:
 
     def policy(self, name: str) -> IpsecPolicy:
         """The policy called ``name`` (any case); NotFound if there is none."""
-        p = self._policies.get(name.lower())
-        if p is None:
-            self.count("spd", "policyGet failed")
-            raise NotFound(f'IPsec policy "{name}" does not exist')
-        self.count("spd", "policyGet good")
-        return p
+        with self._counted("policyGet"):
+            p = self._policies.get(name.lower())
+            if p is None:
+                raise NotFound(f'IPsec policy "{name}" does not exist')
+            return p
 
     def has_policy(self, name: str) -> bool:
         return name.lower() in self._policies
@@ -513,16 +495,13 @@ class Spd:
         if policy.lower() in self._policies:
             self.count("spd", "policyAdd failed")
             raise AlreadyExists(f'IPsec policy "{policy}" already exists (policy names are not case sensitive)')
+        # a SASELECTORFROMPKT that _normalise refuses is not counted as a failed policyAdd
         p = IpsecPolicy(policy, interface.lower(), action, **self._normalise(params),
                         explicit=frozenset(params) | ({"position"} if position is not None else set()))
-        try:
+        with self._counted("policyAdd"):
             self._check_policy(p)
-        except InvalidConfiguration:
-            self.count("spd", "policyAdd failed")
-            raise
-        self._policies[policy.lower()] = p
-        self._place(p, position)
-        self.count("spd", "policyAdd good")
+            self._policies[policy.lower()] = p
+            self._place(p, position)
         return p
 
     def set_policy(self, policy: str, position: int | None = None, **params) -> tuple[IpsecPolicy, IpsecPolicy]:
@@ -535,12 +514,8 @@ class Spd:
             changes["interface"] = changes["interface"].lower()
         new = replace(old, **changes, debug=dict(old.debug),
                       explicit=old.explicit | frozenset(params) | ({"position"} if position is not None else set()))
-        try:
+        with self._counted("policySetConfig"):
             self._check_policy(new)
-        except InvalidConfiguration:
-            self.count("spd", "policySetConfig failed")
-            raise
-        self.count("spd", "policySetConfig good")
         key = old.name.lower()
         self._policies[key] = new
         if new.interface != old.interface or position is not None:
@@ -556,16 +531,15 @@ class Spd:
     def destroy_policy(self, policy: str) -> IpsecPolicy:
         """``destroy ipsec policy`` (§2.9) without SABundle."""
         key = policy.lower()
-        p = self._policies.get(key)
-        if p is None:
-            self.count("spd", "policyDelete failed")
-            raise NotFound(f'IPsec policy "{policy}" does not exist')
-        del self._policies[key]
-        self._order[p.interface].remove(key)
-        if not self._order[p.interface]:
-            del self._order[p.interface]
-        self._renumber()
-        self.count("spd", "policyDelete good")
+        with self._counted("policyDelete"):
+            p = self._policies.get(key)
+            if p is None:
+                raise NotFound(f'IPsec policy "{policy}" does not exist')
+            del self._policies[key]
+            self._order[p.interface].remove(key)
+            if not self._order[p.interface]:
+                del self._order[p.interface]
+            self._renumber()
         return p
 
     def purge(self) -> None:
@@ -604,7 +578,7 @@ class Spd:
         if p.action is Action.IPSEC:
             missing = [n for n in ("peeraddress", "keymanagement", "bundlespecification") if getattr(p, n) is None]
             if missing:
-                raise InvalidConfiguration(f"{what}: action IPSEC needs {', '.join(map(_upper, missing))}")
+                raise InvalidConfiguration(f"{what}: action IPSEC needs {', '.join(map(str.upper, missing))}")
         if p.bundlespecification is not None:
             b = self.bundlespecifications.get(p.bundlespecification)
             if b is None:
@@ -629,12 +603,12 @@ class Spd:
         if p.ipversion == 6:
             given = [n for n in IPV4_ONLY if n in p.explicit]
             if given:
-                raise InvalidConfiguration(f"{what}: {', '.join(map(_upper, given))} cannot be specified when "
+                raise InvalidConfiguration(f"{what}: {', '.join(map(str.upper, given))} cannot be specified when "
                                            "IPVERSION is 6")
         for name in ("laddress", "raddress"):
             sel = getattr(p, name)
             if sel.kind is not AddressKind.ANY and sel.version != p.ipversion:
-                raise InvalidConfiguration(f"{what}: {_upper(name)}={sel} is an IPv{sel.version} address, the "
+                raise InvalidConfiguration(f"{what}: {name.upper()}={sel} is an IPv{sel.version} address, the "
                                            f"policy is IPv{p.ipversion} (set IPVERSION to match)")
         if isinstance(p.peeraddress, ipaddress.IPv4Address | ipaddress.IPv6Address) and \
                 p.peeraddress.version != p.ipversion:
@@ -643,14 +617,14 @@ class Spd:
         for mask_name, addr_name in (("lmask", "laddress"), ("rmask", "raddress")):
             mask, sel = getattr(p, mask_name), getattr(p, addr_name)
             if mask is not None and (sel.kind is not AddressKind.SINGLE or sel.version != 4):
-                raise InvalidConfiguration(f"{what}: {_upper(mask_name)} applies to a single IPv4 "
-                                           f"{_upper(addr_name)}, not {sel}")
+                raise InvalidConfiguration(f"{what}: {mask_name.upper()} applies to a single IPv4 "
+                                           f"{addr_name.upper()}, not {sel}")
 
     @staticmethod
     def _only(params: dict, allowed: Iterable[str], command: str) -> None:
         bad = sorted(set(params) - set(allowed))
         if bad:
-            raise InvalidConfiguration(f"{command}: unknown parameter {', '.join(map(_upper, bad))}")
+            raise InvalidConfiguration(f"{command}: unknown parameter {', '.join(map(str.upper, bad))}")
 
     # -- lookup (B22-B28) -------------------------------------------------------------------------
 

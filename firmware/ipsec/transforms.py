@@ -12,11 +12,14 @@ SHA keeping its hash key (L5563), so the length is not enforced.
 """
 import enum
 
-__all__ = ["Protocol", "Mode", "EncAlg", "HashAlg", "CompAlg", "IPCOMP_LZS_CPI"]
+__all__ = ["Protocol", "Mode", "EncAlg", "HashAlg", "CompAlg", "IPCOMP_LZS_CPI", "SPI_RANGE"]
 
 #: The well-known CPI of LZS (RFC 2395 / RFC 3173 §3.3: IPCOMP_LZS transform 3),
 #: used by a manual IPComp SA that names no SPIs.
 IPCOMP_LZS_CPI = 3
+#: ESP and AH SPIs, inclusive: those of a manual SA specification (INSPI,
+#: OUTSPI) and those the SAD hands out (0-255 are reserved, RFC 2406 section 2.1).
+SPI_RANGE = (256, 0xFFFFFFFF)
 
 
 class Protocol(enum.IntEnum):

@@ -93,7 +93,7 @@ class UdpTunnel:
         if ip.protocol not in _IPSEC_PROTOCOLS:
             raise Drop(DropReason.WRONG_PROTOCOL, f"protocol {ip.protocol} cannot go through the UDP tunnel; "
                        "expected ESP, AH or IPComp")
-        body = struct.pack("!BBBB", TUNNEL_VERSION, MessageType.DATA, ip.protocol, 0) + ip.payload
+        body = _tunnel_header(MessageType.DATA, ip.protocol) + ip.payload
         try:
             datagram = udp_datagram(ip.src, ip.dst, self.local_port, self.remote_port, body)
             out = ip.rebuild(PROTO_UDP, datagram)
@@ -104,8 +104,7 @@ class UdpTunnel:
 
     def heartbeat(self, local, peer) -> bytes:
         """A heartbeat datagram from ``local`` to ``peer`` (IPv4; IPv6 policies have no UDP tunnel, B66)."""
-        body = struct.pack("!BBBB", TUNNEL_VERSION, MessageType.HEARTBEAT, 0, 0)
-        datagram = udp_datagram(local, peer, self.local_port, self.remote_port, body)
+        datagram = udp_datagram(local, peer, self.local_port, self.remote_port, _tunnel_header(MessageType.HEARTBEAT))
         self._sent()
         return ipv4_header(local, peer, PROTO_UDP, len(datagram)) + datagram
 
@@ -118,6 +117,11 @@ class UdpTunnel:
     def _sent(self) -> None:
         if self.clock is not None:
             self.last_sent = self.clock()
+
+
+def _tunnel_header(kind: MessageType, next_header: int = 0) -> bytes:
+    """The tunnel header (see the module doc): version, ``kind``, ``next_header``, reserved."""
+    return struct.pack("!BBBB", TUNNEL_VERSION, kind, next_header, 0)
 
 
 def decapsulate(ip, listen_port: int = UDP_TUNNEL_PORT) -> Decapsulated | None:

@@ -6,7 +6,8 @@ matches a packet by. IPv4 only (the router model's interfaces are IPv4).
 """
 import struct
 
-from ..ipsec.packet import PROTO_ICMP, PROTO_TCP, PROTO_UDP, IpPacket, checksum, ipv4_header, udp_datagram
+from ..ipsec.packet import (PROTO_ICMP, PROTO_TCP, PROTO_UDP, IpPacket, checksum, ipv4_header, ipv4_with_checksum,
+                             udp_datagram)
 from ..ipsec.selectors import PacketSelector
 
 __all__ = ["ICMP_ECHO_REPLY", "ICMP_ECHO_REQUEST", "ICMP_TIME_EXCEEDED", "udp_packet", "icmp_packet",
@@ -65,9 +66,7 @@ def decrement_ttl(packet: bytes) -> bytes | None:
     header_length = (packet[0] & 0xF) * 4
     header = bytearray(packet[:header_length])
     header[8] -= 1
-    struct.pack_into("!H", header, 10, 0)
-    struct.pack_into("!H", header, 10, checksum(bytes(header)))
-    return bytes(header) + packet[header_length:]
+    return ipv4_with_checksum(header) + packet[header_length:]
 
 
 def selector_of(ip: IpPacket) -> PacketSelector:

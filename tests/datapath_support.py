@@ -1,19 +1,22 @@
 """Shared helpers of the IPsec data-plane tests (test_firmware_esp, _ah,
 _ipcomp, _datapath): a card on the behavioural model, SA pairs with
-deterministic keys, IVs and clocks, and the scapy peer that cross-checks
-them (scapy is a test tool here, RFC 2406/2402 as an independent
-implementation). No tests of its own."""
+deterministic keys, IVs and clocks, bundles opened on a card, two routers
+back to back, and the scapy peer that cross-checks them (scapy is a test
+tool here, RFC 2406/2402 as an independent implementation). No tests of
+its own."""
 import asyncio
 import random
 
-from scapy.layers.inet import IP
+from scapy.layers.inet import ICMP, IP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.ipsec import AH, ESP
 from scapy.layers.ipsec import SecurityAssociation as ScapySA
 
 from pacsim.firmware.ipsec.datapath import BundleProcessor, Datapath
+from pacsim.firmware.ipsec.packet import ipv4_with_checksum
 from pacsim.firmware.ipsec.sa import Mode, Protocol, SaKeys, SecurityAssociation
-from pacsim.hdl.layouts import CIPHER_KEY_BYTES, CipherAlg, MacAlg
+from pacsim.firmware.ipsec.transforms import IPCOMP_LZS_CPI
+from pacsim.hdl.layouts import CIPHER_KEY_BYTES, CipherAlg, CompAlg, MacAlg
 from pacsim.host.device import PacDevice
 from pacsim.sim.model_bus import ModelBus
 
@@ -63,6 +66,13 @@ def make_sa(protocol, *, seed: int = 1, out_spi: int = 0x1001, in_spi: int = 0x2
         inbound_keys=keys(rng, cipher, mac), **options)
 
 
+def comp_sa(**options) -> SecurityAssociation:
+    """An IPComp (LZS) SA; both CPIs the well-known LZS CPI unless given."""
+    options.setdefault("out_spi", IPCOMP_LZS_CPI)
+    options.setdefault("in_spi", IPCOMP_LZS_CPI)
+    return make_sa(Protocol.IPCOMP, compression=CompAlg.LZS, **options)
+
+
 def mirror(sa: SecurityAssociation, **options) -> SecurityAssociation:
     """The peer's SA pair for ``sa``: SPIs, keys and endpoints swapped."""
     return SecurityAssociation(
@@ -72,27 +82,52 @@ def mirror(sa: SecurityAssociation, **options) -> SecurityAssociation:
         random_bytes=random.Random(7).randbytes, **options)
 
 
+def scapy_sa(sa: SecurityAssociation, side: str, *, tunnel: bool = True, **extra) -> ScapySA:
+    """scapy's SA for one side of the peer's mirror of ``sa``: ``"inbound"``
+    seals what our inbound side accepts, ``"outbound"`` opens what our
+    outbound side sends. A tunnel-mode SA gets scapy's tunnel header unless
+    ``tunnel`` is False (scapy then works in the transport manner over the
+    outermost header, as for the inner SAs of a bundle). ``extra``: more
+    ScapySA arguments (``seq_num``, ``nat_t_header``)."""
+    proto = ESP if sa.protocol is Protocol.ESP else AH
+    spi, material, src, dst = ((sa.inbound_spi, sa.inbound_keys, sa.peer, sa.local) if side == "inbound" else
+                               (sa.outbound_spi, sa.outbound_keys, sa.local, sa.peer))
+    args = {"auth_algo": SCAPY_MAC[sa.mac], "auth_key": material.mac or None}
+    if proto is ESP:
+        args.update(crypt_algo=SCAPY_CIPHER[sa.cipher], crypt_key=material.cipher or None)
+    if tunnel and sa.mode is Mode.TUNNEL:
+        ip = IP if sa.peer is None or sa.peer.version == 4 else IPv6
+        args["tunnel_header"] = ip(src=str(src), dst=str(dst))
+    return ScapySA(proto, spi=spi, **args, **extra)
+
+
 def scapy_peer(sa: SecurityAssociation, *, seq_num: int = 1, nat_t_header=None) -> tuple:
     """``(sender, receiver)``: scapy SAs of the peer. ``sender`` makes what
-    our SA's inbound side accepts, ``receiver`` opens what our outbound side sends."""
-    proto = ESP if sa.protocol is Protocol.ESP else AH
-    ip = IP if sa.peer is None or sa.peer.version == 4 else IPv6
-
-    def one(spi, material, src, dst, **extra):
-        args = dict(auth_algo=SCAPY_MAC[sa.mac], auth_key=material.mac or None)
-        if proto is ESP:
-            args.update(crypt_algo=SCAPY_CIPHER[sa.cipher], crypt_key=material.cipher or None)
-        if sa.mode is Mode.TUNNEL:
-            args["tunnel_header"] = ip(src=str(src), dst=str(dst))
-        return ScapySA(proto, spi=spi, **args, **extra)
-
-    sender = one(sa.inbound_spi, sa.inbound_keys, sa.peer, sa.local, seq_num=seq_num, nat_t_header=nat_t_header)
-    receiver = one(sa.outbound_spi, sa.outbound_keys, sa.local, sa.peer)
+    our SA's inbound side accepts, ``receiver`` opens what our outbound side
+    sends; ``nat_t_header`` (RFC 3948 UDP) applies to both."""
+    sender = scapy_sa(sa, "inbound", seq_num=seq_num, nat_t_header=nat_t_header)
+    receiver = scapy_sa(sa, "outbound", nat_t_header=nat_t_header)
     return sender, receiver
 
 
-async def opened(device, *sas, **bundle_options) -> tuple:
-    """Open ``sas`` as one bundle on ``device``; ``(bundle, datapath)``."""
+def sealed_icmp(sender: ScapySA, payload: bytes = b"", **icmp) -> bytes:
+    """An ICMP message (``icmp``: scapy ICMP fields) from FAR_HOST to
+    NEAR_HOST carrying ``payload``, sealed by the peer's scapy ``sender``."""
+    inner = IP(src=FAR_HOST, dst=NEAR_HOST) / ICMP(**icmp)
+    return bytes(sender.encrypt(inner / payload if payload else inner))
+
+
+def with_ipv4_checksum(packet) -> bytes:
+    """``packet`` (IPv4, as changed in transit) with its header checksum recomputed."""
+    header_bytes = (packet[0] & 0xF) * 4
+    return ipv4_with_checksum(packet[:header_bytes]) + bytes(packet[header_bytes:])
+
+
+async def opened(*sas, device=None, **bundle_options) -> tuple:
+    """Open ``sas`` as one bundle on ``device`` (default: a new model card)
+    with a new :class:`Datapath` counting for them; ``(bundle, datapath)``."""
+    if device is None:
+        device = await new_device()
     bundle = BundleProcessor(sas, **bundle_options)
     datapath = Datapath()
     for sa in sas:
@@ -100,6 +135,14 @@ async def opened(device, *sas, **bundle_options) -> tuple:
     await bundle.open(device)
     datapath.add_bundle(bundle)
     return bundle, datapath
+
+
+async def two_routers(sas, **bundle_options) -> tuple:
+    """Router A with ``sas``, router B with their mirrors, each on its own
+    card: ``((bundle, datapath) of A, (bundle, datapath) of B)``."""
+    a = await opened(*sas, **bundle_options)
+    b = await opened(*[mirror(sa) for sa in sas], **bundle_options)
+    return a, b
 
 
 def nonzero(counters: dict) -> dict:
