@@ -19,7 +19,8 @@ vectors run and ends with the PCI protocol checker's verdict.
 Environment: ``PACSIM_HOSTMEM`` (JSON of :meth:`RtlBus.configure_memory`
 settings, default zero-wait memory); ``PACSIM_KAT_STRIDE`` (default 1:
 every vector; N: every N-th vector of each file section, always including
-its first and last).
+its first and last); ``PACSIM_KAT_MONTE`` (default 1: SHA1Monte checkpoints
+run, of the file's 100, each 1000 chained HASH jobs).
 """
 import json
 import os
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 
 import cocotb
 
-from crypto_reference import cipher_reference, hash_vectors, mac_reference, read_rsp, rfc2202_vectors
+from crypto_reference import cipher_reference, hash_vectors, mac_reference, monte_vectors, read_rsp, rfc2202_vectors
 from driver_suite import Buffers
 from pacsim.hdl.layouts import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, MAC_DIGEST_BYTES, AlgUnit, CipherAlg,
                                 CipherMode, Direction, IvSource, MacAlg, Opcode, ResultStatus, Service, alg_unit)
@@ -38,6 +39,7 @@ from pacsim.sim.rtl_bus import RtlBus
 
 MEMORY = json.loads(os.environ.get("PACSIM_HOSTMEM", "{}"))
 STRIDE = max(1, int(os.environ.get("PACSIM_KAT_STRIDE", "1")))
+MONTE_CHECKPOINTS = max(1, int(os.environ.get("PACSIM_KAT_MONTE", "1")))
 #: Jobs (and channels opened) per batch; the card has 64 channels, the command ring keeps 63 in flight.
 BATCH = 60
 #: Source bytes per batch of MAC jobs (host memory is 256 KiB).
@@ -388,6 +390,28 @@ async def hash_nist_and_rfc1321(dut):
             what = f"{path} {len(message)}-byte message"
             cases.append(mac_case(rng, what, alg, b"", message, digest, flips=("message",)))
     await run_mac_test(bus, dev, "SHA-1 NIST / MD5 RFC 1321", cases)
+
+
+@cocotb.test()
+async def sha1_monte_nist(dut):
+    """NIST CAVP SHA1Monte: from the seed, each checkpoint is 1000 chained
+    HASH jobs, MD[i] = SHA1(MD[i-3] || MD[i-2] || MD[i-1]) (60-byte
+    messages, the card's output fed back as the next job's input), and the
+    last MD must be the file's checkpoint; the first ``PACSIM_KAT_MONTE``
+    checkpoints run."""
+    bus, dev = await start(dut)
+    seed, checkpoints = monte_vectors("hashes/SHA1/SHA1Monte.rsp")
+    sha1 = await dev.open_mac_channel(MacAlg.SHA1, Direction.ENCODE)
+    for count, expected in enumerate(checkpoints[:MONTE_CHECKPOINTS]):
+        md = [seed, seed, seed]
+        for _ in range(1000):
+            md = [md[1], md[2], await dev.hash(md[0] + md[1] + md[2], mac=sha1)]
+        assert md[2] == expected, (f"SHA1Monte.rsp COUNT = {count}: the card's chain gives {md[2].hex()}; "
+                                   f"expected {expected.hex()}")
+        seed = md[2]
+    counters = await dev.channel_counters(sha1)
+    assert counters["good"] == 1000 * min(MONTE_CHECKPOINTS, len(checkpoints)) and counters["fail"] == 0, counters
+    await bus.finish()
 
 
 @cocotb.test()

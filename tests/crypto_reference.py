@@ -75,6 +75,25 @@ def nist_cipher_vectors(alg: CipherAlg, mode: CipherMode, section: str, counts) 
     return chosen
 
 
+def monte_vectors(path: str) -> tuple:
+    """``(seed, [checkpoint digest, ...])`` of a NIST CAVP hash Monte Carlo
+    file (``Seed =`` then ``COUNT``/``MD`` pairs) in ``cryptography_vectors``."""
+    with cryptography_vectors.open_vector_file(path, "r") as f:
+        lines = [line.strip() for line in f.read().splitlines()]
+    seed, digests = None, []
+    for line in lines:
+        if "=" in line and not line.startswith(("#", "[")):
+            name, value = (part.strip() for part in line.split("=", 1))
+            if name == "Seed":
+                seed = bytes.fromhex(value)
+            elif name == "COUNT":
+                assert int(value) == len(digests), f"{path}: COUNT {value} out of order"
+            elif name == "MD":
+                digests.append(bytes.fromhex(value))
+    assert seed is not None and digests, f"{path}: no seed or no checkpoints"
+    return seed, digests
+
+
 def hash_vectors(path: str) -> list:
     """``[(message, digest)]`` of a ``Len``/``Msg``/``MD`` hash vector file in
     ``cryptography_vectors`` (byte-aligned lengths; ``Len = 0`` has an empty message)."""

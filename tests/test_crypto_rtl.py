@@ -1,8 +1,9 @@
 """Crypto regressions on the card's RTL: known answers and the RTL/model/reference differential.
 
-``tests/cocotb_kat.py`` runs the NIST CAVP AES and TDES files, RFC 2202
-HMAC and reference-checked 3DES outer CBC and DES-MAC through the whole PCI
-path; ``tests/cocotb_differential.py`` runs random packets on many channels
+``tests/cocotb_kat.py`` runs the NIST CAVP AES, TDES and SHA-1 files (the
+first SHA1Monte checkpoint included: 1000 chained HASH jobs), RFC 1321 MD5,
+RFC 2202 HMAC and reference-checked 3DES outer CBC and DES-MAC through the
+whole PCI path; ``tests/cocotb_differential.py`` runs random packets on many channels
 through the RTL (with hostile host memory) and the behavioural model and
 compares both with the reference. Any failed cocotb test or protocol
 violation fails the case with the simulator log's tail. Each case runs in
