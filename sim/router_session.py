@@ -8,6 +8,7 @@ entry point (``sim/cocotb_tests/router_script.py``) puts the first router
 on the RTL card and the others on model cards.
 """
 import asyncio
+import getpass
 import os
 from pathlib import Path
 
@@ -52,11 +53,13 @@ async def run_script(text: str, make_router, *, pcap_path=None, name: str = "rou
 
 
 def interactive(name: str = "router", *, input_fn=input, out=print, history: Path | None = HISTORY_FILE,
-                **options) -> int:
-    """The console of one router on a model card: a ``Manager NAME>`` prompt
-    with readline history (kept in ``history``) and line editing; ``?``
-    anywhere in a line lists what may follow; ``quit``, ``exit`` or end of
-    input leave."""
+                ask_password=getpass.getpass, **options) -> int:
+    """The console of one router on a model card: a prompt for the logged-in
+    user (``Manager NAME>`` at first, the default ``manager`` being logged
+    in; ``login``/``logoff`` change it, ``login NAME`` asks for the password
+    with ``ask_password``) with readline history (kept in ``history``) and
+    line editing; ``?`` anywhere in a line lists what may follow; ``quit``,
+    ``exit`` or end of input leave."""
     try:
         import readline
     except ImportError:            # not on every platform; the prompt works without it
@@ -70,15 +73,16 @@ def interactive(name: str = "router", *, input_fn=input, out=print, history: Pat
     loop = asyncio.new_event_loop()
     try:
         router = loop.run_until_complete(model_router(name, VirtualClock(), **options))
+        router.console.session.ask_password = ask_password      # "login NAME" without PASSWORD=
         out(f"pacsim router {name}: {router.enco.card}, {router.device.identity.channels} channels. "
             "Type ? for the commands, quit to leave.")
         while True:
             try:
-                line = input_fn(f"Manager {name}> ")
+                line = input_fn(router.console.prompt(name))
             except (EOFError, KeyboardInterrupt):
                 out("")
                 break
-            if line.strip().lower() in ("quit", "exit", "logoff"):
+            if line.strip().lower() in ("quit", "exit"):
                 break
             text = loop.run_until_complete(router.run(line))
             if text:

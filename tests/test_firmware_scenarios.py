@@ -1,19 +1,22 @@
 """The two acceptance scenarios of spec/ipsec-commands.md §6 run through the
-console: the ENCO, IPsec and ISAKMP lines without errors (ISAKMP commands
-are accepted, checked and stored; no exchange runs), the lines of router
-modules this model does not have (users, VLANs, IP, firewall, config files)
-refused as unknown commands, and the resulting SPD as the text describes."""
+console: the §6.0 security preamble (a security officer, security mode,
+login) and the user lines for real, then the ENCO, IPsec and ISAKMP lines
+as that security officer without errors (ISAKMP commands are accepted,
+checked and stored; no exchange runs), the lines of router modules this
+model does not have (VLANs, IP, firewall, config files, system name,
+RADIUS) refused as unknown commands, and the resulting SPD as the text
+describes."""
 import pytest
 
-from pacsim.firmware.cli import DuplicateParameter, UnknownCommand
+from pacsim.firmware.cli import CommandFailed, DuplicateParameter, Privilege, UnknownCommand
 from pacsim.firmware.console import RouterConsole
 from pacsim.firmware.ipsec.selectors import Direction, PacketSelector
 from pacsim.firmware.ipsec.spd import Action, KeyManagement, PeerWildcard
 from pacsim.firmware.ipsec.transforms import EncAlg, HashAlg, Mode, Protocol
 
 UDP, TCP = 17, 6
-NOT_MODELLED = ("add user", "enable system", "login", "create config", "set config", "set system", "delete user",
-                "set user", "create vlan", "add vlan", "add ip", "create fire", "add fire", "add radius")
+NOT_MODELLED = ("create config", "set config", "set system", "create vlan", "add vlan", "add ip", "create fire",
+                "add fire", "add radius")
 
 
 def console(seed=1):
@@ -26,8 +29,9 @@ def console(seed=1):
     return RouterConsole(clock=lambda: 0.0, random_bytes=random_bytes)
 
 
-def play(c, script):
-    """Run a script; modelled lines must succeed, the others must be unknown commands."""
+def play(c, script, refused=()):
+    """Run a script; modelled lines must succeed, except those starting with
+    one of ``refused``, which must fail; the others must be unknown commands."""
     for line in script.strip().splitlines():
         line = line.split("#")[0].strip()
         if not line:
@@ -35,14 +39,18 @@ def play(c, script):
         if line.lower().startswith(NOT_MODELLED):
             with pytest.raises(UnknownCommand):
                 c.execute(line)
+        elif refused and line.lower().startswith(tuple(refused)):
+            with pytest.raises(CommandFailed):
+                c.execute(line)
         else:
             c.execute(line)
 
 
+# L1667-1668: "login secoff", then the router prompts "Password:"; a script gives it as a parameter.
 PREAMBLE = """
 add user=secoff password=your-password priv=securityofficer
 enable system security
-login secoff
+login secoff password=your-password
 """
 
 # -- Scenario A: VPN-only with ISAKMP (L1676-1915) ------------------------------------------------
@@ -81,10 +89,14 @@ set config=ipsec.cfg
 
 
 def shared_key_pair():
-    """§6.0: a random general key at the head office, shown, and typed into the remote router."""
+    """§6.0: on both routers a security officer, security mode and its login;
+    a random general key at the head office, shown, and typed into the remote router."""
     head, remote = console(1), console(2)
     play(head, PREAMBLE)
     play(remote, PREAMBLE)
+    for c in (head, remote):
+        assert c.users.security_mode and c.session.user.name == "secoff"
+        assert c.session.privilege is Privilege.SECURITYOFFICER
     head.execute("create enco key=1 type=general random")
     shown = head.execute("show enco key=1")
     value = next(line.split()[-1] for line in shown.splitlines() if line.startswith("Value"))
@@ -201,6 +213,9 @@ set config=ipsec.cfg
 
 REMOTE_B = """
 set system name="Remote Site"
+add user=secoff pass=secoff priv=sec login=yes telnet=yes
+delete user=manager
+set user securedelay=600
 create vlan=public vid=2
 add ip int=vlan2 ip=10.9.0.2 frag=yes
 create fire poli=main
@@ -231,10 +246,21 @@ def bind(script):
     return script
 
 
+# After the §6.0 preamble secoff exists: scenario B's own "add user=secoff" is refused, as on the router.
+B_AFTER_PREAMBLE = ("add user=secoff",)
+
+
 def test_scenario_b_runs():
     head, remote = shared_key_pair()
-    play(head, bind(HEAD_OFFICE_B))
-    play(remote, bind(REMOTE_B))
+    play(head, bind(HEAD_OFFICE_B), refused=B_AFTER_PREAMBLE)
+    play(remote, bind(REMOTE_B), refused=B_AFTER_PREAMBLE)
+    for c in (head, remote):                                   # B step 2: secoff stays, manager is gone
+        assert c.users.get("manager") is None and c.users.secure_delay == 600
+        assert c.users.user("secoff").privilege is Privilege.SECURITYOFFICER
+        assert c.session.counters["refusedSecurityOfficer"] == 0
+    # B-6: the head office's UAF holds the XAUTH user; the remote, an XAUTH client, has none
+    assert head.users.authenticate("remote", "friend") is head.users.user("remote")
+    assert head.users.authenticate("remote", "Friend") is None and remote.users.get("remote") is None
     # B-2: ISAKMP and NAT-T permits come first, in creation order
     assert [p.name for p in head.ipsec.spd.policies("vlan2")] == ["isakmp", "natt_udp", "remote_site", "internet"]
     assert [p.name for p in remote.ipsec.spd.policies("vlan2")] == ["isakmp", "natt_udp", "head_office", "internet"]
@@ -251,7 +277,7 @@ def test_scenario_b_runs():
 
 def test_scenario_b_lookup():
     head, _ = shared_key_pair()
-    play(head, bind(HEAD_OFFICE_B))
+    play(head, bind(HEAD_OFFICE_B), refused=B_AFTER_PREAMBLE)
     spd, out = head.ipsec.spd, Direction.OUTBOUND
     assert spd.lookup(PacketSelector.of("10.0.0.2", "203.0.113.20", UDP, 4500, 4500), "vlan2", out).name == \
         "natt_udp"
@@ -268,6 +294,20 @@ def test_scenario_b_dynamic_peer_alternative():
     script = bind(HEAD_OFFICE_B).replace(
         "peer=203.0.113.20 isa=to_remote", "peer=dynamic isa=to_remote").replace(
         "create isakmp policy=to_remote peer=203.0.113.20 key=1", "create isakmp policy=to_remote peer=any key=1")
-    play(head, script)
+    play(head, script, refused=B_AFTER_PREAMBLE)
     assert head.ipsec.spd.policy("remote_site").peeraddress is PeerWildcard.DYNAMIC
     assert head.isakmp.policies["to_remote"].peer == "ANY"
+
+
+def test_scenario_b_without_the_preamble():
+    """Scenario B's own step 2 alone: the manager adds secoff (PASS=secoff,
+    PRIV=SEC, LOGIN and TELNET yes) and deletes itself; out of security mode
+    the (deleted) manager's session goes on configuring IPsec and ISAKMP."""
+    head = console(1)
+    head.execute("create enco key=1 type=general random")
+    play(head, bind(HEAD_OFFICE_B))
+    secoff = head.users.user("secoff")
+    assert (secoff.privilege, secoff.login, secoff.telnet) == (Privilege.SECURITYOFFICER, True, True)
+    assert head.users.get("manager") is None and not head.users.security_mode
+    assert head.session.user.name == "manager"
+    assert [p.name for p in head.ipsec.spd.policies("vlan2")] == ["isakmp", "natt_udp", "remote_site", "internet"]

@@ -10,11 +10,16 @@ A handler returns the text to print, or None for the usual
 handler lets through (the ``errors`` classes given at registration) become
 :class:`~.errors.CommandFailed`, so the model never imports the command line.
 
+Before a parsed command runs, the ``authorize`` callable given to the
+command line (the console's session) is asked whether the logged-in user
+may run it; it raises :class:`~.errors.NotPermitted` if not, and the
+handler is not called. ``?`` help is never refused.
+
 :meth:`CommandLine.execute` raises :class:`~.errors.CliError`;
 :meth:`CommandLine.run` prints it as ``Error: <message>`` instead, the way a
 console does. Blank lines and lines starting with ``#`` are comments.
 """
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .errors import CliError, CommandFailed
@@ -36,10 +41,12 @@ class ScriptLine:
 
 
 class CommandLine:
-    """A console over any number of registered command sets."""
+    """A console over any number of registered command sets; ``authorize``
+    (optional) vets each parsed command before it runs."""
 
-    def __init__(self):
+    def __init__(self, authorize: Callable[[Command], None] | None = None):
         self.table = CommandTable()
+        self.authorize = authorize
         self._handlers: dict[int, tuple[object, tuple[type[Exception], ...]]] = {}
 
     def register(self, commands: Iterable[Command], handler: object,
@@ -65,6 +72,8 @@ class CommandLine:
             return ""
         if isinstance(parsed, HelpRequest):
             return self.format_help(parsed)
+        if self.authorize is not None:
+            self.authorize(parsed.command)
         handler, errors = self._handlers[id(parsed.command)]
         method = getattr(handler, parsed.command.action)
         try:

@@ -19,11 +19,15 @@ prints them as ``Error: <message>``.
 - :class:`CommandFailed`: the command was understood but refused by the
   configuration it acts on (an SPD rule, an object that does not exist...);
   :class:`NotSupported` for a recognised command this model does not carry out.
+- :class:`NotPermitted`: the command was understood but the logged-in user
+  may not run it (no user logged in, too low a privilege, or not a Security
+  Officer while the router is in security mode); nothing was changed.
 """
 
 __all__ = [
     "CliError", "UnknownCommand", "AmbiguousAbbreviation", "UnknownParameter", "DuplicateParameter",
     "MissingParameter", "BadValue", "OutOfRange", "MalformedLine", "CommandFailed", "NotSupported",
+    "NotPermitted",
 ]
 
 
@@ -73,3 +77,7 @@ class CommandFailed(CliError):
 
 class NotSupported(CommandFailed):
     """A recognised command that this model does not carry out (yet)."""
+
+
+class NotPermitted(CliError):
+    """The logged-in user may not run the command; it was not carried out."""

@@ -20,6 +20,12 @@ configuration model owns them.
    by its type;
 3. a ``?`` anywhere returns a :class:`HelpRequest` listing what may follow.
 
+A parameter may be ``positional``: its value may then be written as a bare
+word right after the command words (``LOGIN secoff`` as well as
+``LOGIN USER=secoff``). Each command declares the ``privilege`` it needs
+(:class:`~.privilege.Privilege`; ``MANAGER`` unless marked); the parser
+only carries it, the command line has it checked.
+
 The result is a :class:`ParsedCommand`: the command and ``args``, a dict
 from each given word or parameter's ``dest`` (the keyword in lower case,
 ``saspecification``) to its value (``None`` for an omitted optional value).
@@ -33,6 +39,7 @@ from typing import Any
 from .errors import (BadValue, DuplicateParameter, MissingParameter, OutOfRange, UnknownCommand,
                      UnknownParameter)
 from .keywords import Keyword, NoMatch, resolve
+from .privilege import Privilege
 from .tokens import Token, tokenize
 from .values import InvalidValue, ValueType
 
@@ -42,13 +49,15 @@ __all__ = ["Param", "P", "Command", "CommandTable", "ParsedCommand", "HelpReques
 @dataclass(frozen=True)
 class Param:
     """A word or parameter: its keyword, value type (None: takes no value),
-    whether it is required, whether its value may be left out, and the
-    name (``dest``) it has in the parsed arguments."""
+    whether it is required, whether its value may be left out, the name
+    (``dest``) it has in the parsed arguments, and whether its value may be
+    given as a bare word first after the command words (``positional``)."""
     keyword: Keyword
     type: ValueType | None = None
     required: bool = False
     optional_value: bool = False
     dest: str = ""
+    positional: bool = False
 
     def __post_init__(self):
         if not self.dest:
@@ -60,28 +69,31 @@ class Param:
         if self.type is None:
             return self.keyword.spelling
         value = self.type.describe()
+        if self.positional:
+            return f"[{self.keyword.spelling}=]{value}"
         if self.optional_value:
             return f"{self.keyword.spelling}[={value}]"
         return f"{self.keyword.spelling}={value}"
 
 
 def P(spelling: str | Keyword, type: ValueType | None = None, *, required: bool = False,
-      optional_value: bool = False, minimum: int = 0, dest: str = "") -> Param:
+      optional_value: bool = False, minimum: int = 0, dest: str = "", positional: bool = False) -> Param:
     """Shorthand for :class:`Param` from the manual's spelling."""
     kw = spelling if isinstance(spelling, Keyword) else Keyword(spelling, minimum)
-    return Param(kw, type, required, optional_value, dest)
+    return Param(kw, type, required, optional_value, dest, positional)
 
 
 @dataclass(frozen=True)
 class Command:
     """One command: leading ``words``, ``params``, the name of the handler
-    method (``action``), a one-line ``summary`` and the spec section it
-    implements (``ref``)."""
+    method (``action``), a one-line ``summary``, the spec section it
+    implements (``ref``) and the :class:`~.privilege.Privilege` it needs."""
     words: tuple[Param, ...]
     params: tuple[Param, ...] = ()
     action: str = ""
     summary: str = ""
     ref: str = ""
+    privilege: Privilege = Privilege.MANAGER
 
     @property
     def title(self) -> str:
@@ -154,7 +166,10 @@ class CommandTable:
             if param.type is not None:          # bare command words are not arguments
                 args[param.dest] = value
         given: dict[str, Token] = {}
-        for tok in rest:
+        positional = next((p for p in command.params if p.positional), None)
+        for n, tok in enumerate(rest):
+            if n == 0 and positional is not None and tok.value is None and not tok.help:
+                tok = Token(positional.keyword.spelling, tok.keyword, False, tok.column)   # LOGIN secoff
             if tok.help and tok.value is None:
                 return self._help_params(command, tok, given)
             param = self._param(command, tok)

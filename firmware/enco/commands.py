@@ -11,10 +11,18 @@ Only ``create enco key=1 type=general random|value=...`` and ``show enco
 key=1`` appear in our sources; the types other than GENERAL, LENgth and
 DESCription are ours (see :mod:`.keys`). ``show enco`` without a channel
 source shows the card as unknown with no channels.
+
+Privilege: creating and destroying keys are security commands (``SO``:
+Security Officer in security mode, Manager otherwise); the manual has the
+Security Officer make the keys in security mode (§6.0). ``show enco key``
+is marked ``SO`` too although it is a display: it prints key values
+(§6.0 step 2), which security mode exists to protect. ``show enco`` needs
+any logged-in user.
 """
 from collections.abc import Callable
 
 from ..cli.grammar import Command, P
+from ..cli.privilege import Privilege
 from ..cli.values import Choice, Integer, Text
 from .displays import EncoStatus, show_enco, show_enco_key, show_enco_keys
 from .keys import EncoKeyError, KeyStore, KeyType
@@ -22,6 +30,7 @@ from .keys import EncoKeyError, KeyStore, KeyType
 __all__ = ["ENCO_COMMANDS", "EncoCommands", "ERRORS"]
 
 ERRORS = (EncoKeyError,)
+SO, USER = Privilege.SECURITYOFFICER, Privilege.USER
 _KEY_ID = Integer(0, 65535)
 _TYPE = Choice({"AES": KeyType.AES, "DES": KeyType.DES, "GENeral": KeyType.GENERAL, "3DES": KeyType.TDES})
 
@@ -29,10 +38,10 @@ ENCO_COMMANDS = (
     Command((P("CREate"), P("ENCo"), P("KEY", _KEY_ID)),
             (P("TYPe", _TYPE, required=True), P("RANdom"), P("VALue", Text(1, 256, "key value")),
              P("LENgth", Integer(1, 128)), P("DESCription", Text(1, 40, "description"))),
-            "create_key", "Create an ENCO key", "§6.0"),
-    Command((P("DESTroy"), P("ENCo"), P("KEY", _KEY_ID)), (), "destroy_key", "Destroy an ENCO key", "§6.0"),
-    Command((P("SHow"), P("ENCo"), P("KEY", _KEY_ID, optional_value=True)), (), "show_key", "ENCO keys", "§6.0"),
-    Command((P("SHow"), P("ENCo")), (), "show_enco", "ENCO card and channels", "show-outputs §19"),
+            "create_key", "Create an ENCO key", "§6.0", SO),
+    Command((P("DESTroy"), P("ENCo"), P("KEY", _KEY_ID)), (), "destroy_key", "Destroy an ENCO key", "§6.0", SO),
+    Command((P("SHow"), P("ENCo"), P("KEY", _KEY_ID, optional_value=True)), (), "show_key", "ENCO keys", "§6.0", SO),
+    Command((P("SHow"), P("ENCo")), (), "show_enco", "ENCO card and channels", "show-outputs §19", USER),
 )
 
 

@@ -8,10 +8,17 @@ marked ``# §7.1``). :class:`IpsecCommands` carries them out on an
 :class:`~.module.IpsecModule`; model errors reach the console as
 ``Error: ...`` through :data:`ERRORS`.
 
-Privilege (security officer in security mode, §0.2) is not modelled.
+Privilege (§0.2): every command here changes the IPsec configuration or
+its state and is marked ``SO`` (Security Officer privilege in security
+mode, Manager otherwise). That includes the two entries that do not repeat
+the rule, ``reset ipsec policy`` and ``set ipsec udpport``: the general
+rule ("only users with Security Officer privilege can change the IPsec
+configuration", L564-567) covers the listen port, and resetting a policy
+destroys its SA bundles; and the counter resets, as their entries say.
 """
 from ..cli.grammar import Command, P
 from ..cli.keywords import Keyword
+from ..cli.privilege import Privilege
 from ..cli.values import Choice, CommaList, Integer, InterfaceName, Ipv4Mask, Name, Text, Union
 from .command_values import (ACTION_CREATE, ACTION_SET, BOOL, BUNDLE_ID, COMPALG, DFBIT, ENCALG, GROUP, HASHALG,
                              IPVERSION, KEY_ID, KEYMANAGEMENT, MODE, POLICY_NAME, POSITION, PROTOCOL,
@@ -23,6 +30,7 @@ from .module import IpsecModule
 __all__ = ["IPSEC_COMMANDS", "IpsecCommands", "ERRORS"]
 
 ERRORS = (IpsecConfigError,)
+SO = Privilege.SECURITYOFFICER
 
 CRE, SET, DEST = P("CREate"), P("SET"), P("DESTroy")
 ENA, DIS, PUR, RESET, ACT = P("ENAble"), P("DISable"), P("PURge"), P("RESET"), P("ACTivate")
@@ -92,44 +100,44 @@ IPSEC_COMMANDS = (
     Command((CRE, IPS, P("SASpecification", SPEC_ID)),
             (P("KEYmanagement", KEYMANAGEMENT, required=True), P("PROTocol", PROTOCOL, required=True),
              P("ANTIReplayenabled", BOOL), P("MODe", MODE)) + _SASPEC_PARAMS,
-            "create_saspecification", "Create an SA specification", "§2.1"),
+            "create_saspecification", "Create an SA specification", "§2.1", SO),
     Command((SET, IPS, P("SASpecification", SPEC_ID)),
             (P("ANTIreplayenabled", BOOL), P("MOde", MODE)) + _SASPEC_PARAMS,
-            "set_saspecification", "Change an SA specification", "§2.2"),
+            "set_saspecification", "Change an SA specification", "§2.2", SO),
     Command((DEST, IPS, P("SASpecification", SPEC_ID)), (), "destroy_saspecification",
-            "Destroy an SA specification", "§2.3"),
+            "Destroy an SA specification", "§2.3", SO),
     # §2.4-§2.6 bundle specifications
     Command((CRE, IPS, P("BUNDlespecification", BUNDLE_ID)),
             (P("KEYmanagement", KEYMANAGEMENT, required=True),
              P(Keyword("STRING", 3), Text(1, 100, "bundle string"), required=True)) + _EXPIRY,   # §7.1: str=
-            "create_bundlespecification", "Create a bundle specification", "§2.4"),
+            "create_bundlespecification", "Create a bundle specification", "§2.4", SO),
     Command((SET, IPS, P("BUNDlespecification", BUNDLE_ID)), _EXPIRY, "set_bundlespecification",
-            "Change a bundle specification's expiry limits", "§2.5"),
+            "Change a bundle specification's expiry limits", "§2.5", SO),
     Command((DEST, IPS, P("BUNDlespecification", BUNDLE_ID)), (), "destroy_bundlespecification",
-            "Destroy a bundle specification", "§2.6"),
+            "Destroy a bundle specification", "§2.6", SO),
     # §2.7-§2.9 policies
     Command((CRE, IPS, P("POLicy", POLICY_NAME)), _policy_params(True), "create_policy",
-            "Create an IPsec policy", "§2.7"),
+            "Create an IPsec policy", "§2.7", SO),
     Command((SET, IPS, P(Keyword("POLIcy", 3), POLICY_NAME)), _policy_params(False), "set_policy",   # §7.1: pol=
-            "Change an IPsec policy", "§2.8"),
+            "Change an IPsec policy", "§2.8", SO),
     Command((DEST, IPS, P("POLicy", POLICY_NAME)), (P("SABundle", SABUNDLE_ID),), "destroy_policy",
-            "Destroy an IPsec policy or one of its SA bundles", "§2.9"),
+            "Destroy an IPsec policy or one of its SA bundles", "§2.9", SO),
     # §3 control
-    Command((ENA, IPS), (), "enable_ipsec", "Enable IPsec", "§3.1"),
-    Command((DIS, IPS), (), "disable_ipsec", "Disable IPsec", "§3.2"),
-    Command((PUR, IPS), (), "purge_ipsec", "Destroy the IPsec configuration", "§3.3"),
-    Command((SET, IPS, P("UDPPort", UDP_PORT)), (), "set_udpport", "Set the UDP tunnelling listen port", "§3.4"),
-    Command((RESET, IPS, P("POLicy", POLICY_NAME)), (), "reset_policy", "Reset an IPsec policy", "§3.5"),
+    Command((ENA, IPS), (), "enable_ipsec", "Enable IPsec", "§3.1", SO),
+    Command((DIS, IPS), (), "disable_ipsec", "Disable IPsec", "§3.2", SO),
+    Command((PUR, IPS), (), "purge_ipsec", "Destroy the IPsec configuration", "§3.3", SO),
+    Command((SET, IPS, P("UDPPort", UDP_PORT)), (), "set_udpport", "Set the UDP tunnelling listen port", "§3.4", SO),
+    Command((RESET, IPS, P("POLicy", POLICY_NAME)), (), "reset_policy", "Reset an IPsec policy", "§3.5", SO),
     Command((RESET, IPS, P("POLicy", POLICY_NAME), P("COUnter")), (), "reset_policy_counter",
-            "Clear an IPsec policy's counters", "§3.6"),
+            "Clear an IPsec policy's counters", "§3.6", SO),
     Command((RESET, IPS, P("SA", Integer(0, 65535)), P("COUnter")), (), "reset_sa_counter",
-            "Clear an IPsec SA's counters", "§3.7"),
+            "Clear an IPsec SA's counters", "§3.7", SO),
     Command((RESET, IPS, P("COUnter", _COUNTER_GROUPS, optional_value=True)), (), "reset_counter",
-            "Clear IPsec counters", "§3.8"),
+            "Clear IPsec counters", "§3.8", SO),
     Command((ENA, IPS, P("POLicy", POLICY_NAME, optional_value=True)), _debug_params(True),
-            "enable_policy_debug", "Enable IPsec policy debugging", "§3.9"),
+            "enable_policy_debug", "Enable IPsec policy debugging", "§3.9", SO),
     Command((DIS, IPS, P("POLicy", _ALL_OR_POLICY)), _debug_params(False),
-            "disable_policy_debug", "Disable IPsec policy debugging", "§3.10"),
+            "disable_policy_debug", "Disable IPsec policy debugging", "§3.10", SO),
 )
 
 

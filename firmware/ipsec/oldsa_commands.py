@@ -9,9 +9,14 @@ The old-SA counter displays, ``SHow SA[=sa-id] COUnter`` and ``SHow SA
 USER``, are here too: they read only the old-SA module. (``show sa[=id]``
 itself is with the IPsec displays, :mod:`.show_commands`, as it reads the
 data plane's channel view.)
+
+Privilege: each entry "requires a user with security officer privilege
+when the router is in security mode" (``SO``); the displays need any
+logged-in user (``USER``).
 """
 from ..cli.grammar import Command, P
 from ..cli.keywords import Keyword
+from ..cli.privilege import Privilege
 from ..cli.values import Choice, InterfaceName, Ipv4Address, Ipv4Mask
 from .command_values import KEY_ID, SPI, SPEC_ID
 from .config_errors import InvalidState, NotFound
@@ -22,6 +27,7 @@ from .transforms import EncAlg
 
 __all__ = ["OLDSA_COMMANDS", "OldSaCommands"]
 
+SO, USER = Privilege.SECURITYOFFICER, Privilege.USER
 _SA_ID = SPEC_ID              # 0..255
 _OLD_ENCALG = Choice({"DES": EncAlg.DES, "3DES2key": EncAlg.TDES2KEY, "3DESInner": EncAlg.TDESINNER})
 _DIRECTION = Choice({"IN": OldSaDirection.IN, "OUT": OldSaDirection.OUT, "BOTH": OldSaDirection.BOTH})
@@ -33,28 +39,29 @@ _MEMBER_PARAMS = (P("MEMber", _MEMBER, required=True), P("IPaddress", Ipv4Addres
 
 OLDSA_COMMANDS = (
     Command((P("ACTivate"), P("IPSec"), P("CONVERToldsa")), (P("SA", _SA_ID),), "convert_old_sa",
-            "Convert old SAs to IPsec", "§4.1"),
+            "Convert old SAs to IPsec", "§4.1", SO),
     Command((P("ENAble"), P("IPSec"), P("OLDsa")), (P("INTerface", _OLDSA_INTERFACE, required=True),),
-            "enable_oldsa", "Enable old SAs on an interface", "§4.2"),
+            "enable_oldsa", "Enable old SAs on an interface", "§4.2", SO),
     Command((P("DISable"), P("IPSec"), P("OLDsa")), (P("INTerface", _OLDSA_INTERFACE, required=True),),
-            "disable_oldsa", "Disable old SAs on an interface", "§4.3"),
+            "disable_oldsa", "Disable old SAs on an interface", "§4.3", SO),
     Command((P("CREate"), P("SA", _SA_ID)),
             (P(Keyword("ENCKEY", 4), KEY_ID, required=True), P("SPI", SPI, required=True),   # §7.1: enck=
-             P("ENCalg", _OLD_ENCALG), P("DIrection", _DIRECTION)), "create_sa", "Create an old SA", "§4.4"),
+             P("ENCalg", _OLD_ENCALG), P("DIrection", _DIRECTION)), "create_sa", "Create an old SA", "§4.4", SO),
     Command((P("SET"), P("SA", _SA_ID)),
             (P("DEBUGPkttype", Choice({"Short": "short", "Full": "full"})), P("DIrection", _DIRECTION),
-             P("ENCalg", _OLD_ENCALG), P("ENCKey", KEY_ID), P("SPI", SPI)), "set_sa", "Change an old SA", "§4.5"),
-    Command((P("DESTroy"), P("SA", _SA_ID)), (), "destroy_sa", "Destroy an old SA", "§4.6"),
-    Command((P("ADD"), P("SA", _SA_ID)), _MEMBER_PARAMS, "add_sa_member", "Add a member to an old SA", "§4.7"),
+             P("ENCalg", _OLD_ENCALG), P("ENCKey", KEY_ID), P("SPI", SPI)), "set_sa", "Change an old SA", "§4.5", SO),
+    Command((P("DESTroy"), P("SA", _SA_ID)), (), "destroy_sa", "Destroy an old SA", "§4.6", SO),
+    Command((P("ADD"), P("SA", _SA_ID)), _MEMBER_PARAMS, "add_sa_member", "Add a member to an old SA", "§4.7", SO),
     Command((P("DELete"), P("SA", _SA_ID)), _MEMBER_PARAMS, "delete_sa_member", "Delete a member of an old SA",
-            "§4.8"),
+            "§4.8", SO),
     Command((P("ENAble"), P("SA", _SA_ID)), (P("DEBug", _SA_DEBUG, required=True),), "enable_sa_debug",
-            "Enable old SA debugging", "§4.9"),
+            "Enable old SA debugging", "§4.9", SO),
     Command((P("DISable"), P("SA", _SA_ID)), (P("DEBug", _SA_DEBUG, required=True),), "disable_sa_debug",
-            "Disable old SA debugging", "§4.10"),
+            "Disable old SA debugging", "§4.10", SO),
     Command((P("SHow"), P("SA", _SA_ID, optional_value=True), P("COUnter")), (), "show_sa_counter",
-            "Pre-IPsec SA counters", "show-outputs §16"),
-    Command((P("SHow"), P("SA"), P("USER")), (), "show_sa_user", "Pre-IPsec SA user counters", "show-outputs §17"),
+            "Pre-IPsec SA counters", "show-outputs §16", USER),
+    Command((P("SHow"), P("SA"), P("USER")), (), "show_sa_user", "Pre-IPsec SA user counters", "show-outputs §17",
+            USER),
 )
 
 

@@ -12,6 +12,7 @@ import collections
 from collections.abc import Callable
 
 from ..cli.grammar import Command, P
+from ..cli.privilege import Privilege
 from ..cli.values import Choice, CommaList, Integer, Union
 from .command_values import BUNDLE_ID, POLICY_NAME, SPEC_ID
 from .counter_displays import (CounterValues, show_ipsec_counters, show_policy_counters, show_sa_counters)
@@ -25,28 +26,29 @@ from .sa_displays import sa_view, show_sa, show_sas
 __all__ = ["IPSEC_SHOW_COMMANDS", "IpsecShow", "IpsecRuntime"]
 
 SH, IPS = P("SHow"), P("IPSec")
+USER = Privilege.USER             # the displays: any logged-in user
 _GROUPS = CommaList(Choice({"AH": "ah", "ALG": "alg", "COMp": "comp", "ESp": "esp", "MAIn": "main", "SAD": "sad",
                             "SETUP": "setup", "SPD": "spd"}))
 _POLICY = P("POLIcy", POLICY_NAME, optional_value=True)
 _SA = P("SA", Integer(0, 65535), optional_value=True)
 
 IPSEC_SHOW_COMMANDS = (
-    Command((SH, IPS), (), "show_ipsec", "IPsec module status", "show-outputs §1"),
+    Command((SH, IPS), (), "show_ipsec", "IPsec module status", "show-outputs §1", USER),
     Command((SH, IPS, P("BUNDlespecification", BUNDLE_ID, optional_value=True)), (), "show_bundlespecification",
-            "Bundle specifications", "show-outputs §2"),
+            "Bundle specifications", "show-outputs §2", USER),
     Command((SH, IPS, P("COUnter", _GROUPS, optional_value=True)), (), "show_counter", "IPsec counters",
-            "show-outputs §3"),
-    Command((SH, IPS, _POLICY), (), "show_policy", "IPsec policies", "show-outputs §4"),
+            "show-outputs §3", USER),
+    Command((SH, IPS, _POLICY), (), "show_policy", "IPsec policies", "show-outputs §4", USER),
     Command((SH, IPS, _POLICY, P("COUnter")), (), "show_policy_counter", "IPsec policy counters",
-            "show-outputs §5"),
+            "show-outputs §5", USER),
     Command((SH, IPS, _POLICY, P("SABundle")), (), "show_policy_sabundle", "SA bundles of IPsec policies",
-            "show-outputs §6"),
-    Command((SH, IPS, _SA), (), "show_sa", "IPsec SAs", "show-outputs §7"),
-    Command((SH, IPS, _SA, P("COUnter")), (), "show_sa_counter", "IPsec SA counters", "show-outputs §8"),
+            "show-outputs §6", USER),
+    Command((SH, IPS, _SA), (), "show_sa", "IPsec SAs", "show-outputs §7", USER),
+    Command((SH, IPS, _SA, P("COUnter")), (), "show_sa_counter", "IPsec SA counters", "show-outputs §8", USER),
     Command((SH, IPS, P("SASpecification", SPEC_ID, optional_value=True)), (), "show_saspecification",
-            "SA specifications", "show-outputs §9"),
+            "SA specifications", "show-outputs §9", USER),
     Command((SH, P("SA", Union(Choice({"ALL": "all"}), SPEC_ID), optional_value=True)), (), "show_old_sa",
-            "Pre-IPsec SAs", "show-outputs §15"),
+            "Pre-IPsec SAs", "show-outputs §15", USER),
 )
 
 

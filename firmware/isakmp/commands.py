@@ -7,15 +7,23 @@ Booleans are ``{ON|OFf|TRue|FAlse}`` (§0.1). ``set`` takes XAUth
 ``NOne`` as its syntax writes it; create ``NONE``. ENABLE/DISABLE ISAKMP
 DEBUG take DEBug with an optional value (the examples write a bare
 ``deb``, §2.7), meaning DEFAULT.
+
+Privilege (§0.2): every command is marked ``SO`` (Security Officer in
+security mode, Manager otherwise): "Changing the ISAKMP configuration
+requires Security Officer privilege" (L1024-1025) covers ``set isakmp
+policy``, whose entry does not say so; the two resets, whose entries do
+not mention privilege either, are taken with the IPsec resets, which do.
 """
 from ..cli.grammar import Command, P
 from ..cli.keywords import Keyword
+from ..cli.privilege import Privilege
 from ..cli.values import Boolean, Choice, CommaList, Integer, InterfaceName, IpAddress, Name, Text, Union
 from .policy_config import PEER_ANY, IsakmpConfig, IsakmpConfigError
 
 __all__ = ["ISAKMP_COMMANDS", "IsakmpCommands", "ERRORS"]
 
 ERRORS = (IsakmpConfigError,)
+SO = Privilege.SECURITYOFFICER
 BOOL = Boolean(("ON", "TRue"), ("OFf", "FAlse"))
 _NAME = Name(24, "ISAKMP policy name")
 _PEER = Union(Choice({"ANy": PEER_ANY}), IpAddress())
@@ -59,21 +67,21 @@ ISA = P("ISAkmp")
 
 ISAKMP_COMMANDS = (
     Command((P("CREate"), ISA, P("POLicy", _NAME)), _policy_params(True), "create_policy",
-            "Create an ISAKMP policy (stored)", "§2.1"),
+            "Create an ISAKMP policy (stored)", "§2.1", SO),
     Command((P("SET"), ISA, P("POLicy", _NAME)), _policy_params(False), "set_policy",
-            "Change an ISAKMP policy (stored)", "§2.2"),
-    Command((P("DESTroy"), ISA, P("POLicy", _NAME)), (), "destroy_policy", "Destroy an ISAKMP policy", "§2.3"),
-    Command((P("RESET"), ISA, P("POLicy", _NAME)), (), "reset_policy", "Reset an ISAKMP policy", "§2.4"),
+            "Change an ISAKMP policy (stored)", "§2.2", SO),
+    Command((P("DESTroy"), ISA, P("POLicy", _NAME)), (), "destroy_policy", "Destroy an ISAKMP policy", "§2.3", SO),
+    Command((P("RESET"), ISA, P("POLicy", _NAME)), (), "reset_policy", "Reset an ISAKMP policy", "§2.4", SO),
     Command((P("ENAble"), ISA),
             (P("LOCALRsakey", _KEY_ID), P("POLICYServerenabled", BOOL), P("POLICYFilename", Text(1, 64, "file name")),
-             P("UDPPort", Integer(1, 65535))), "enable_isakmp", "Enable ISAKMP (stored)", "§2.5"),
-    Command((P("DISable"), ISA), (), "disable_isakmp", "Disable ISAKMP", "§2.6"),
+             P("UDPPort", Integer(1, 65535))), "enable_isakmp", "Enable ISAKMP (stored)", "§2.5", SO),
+    Command((P("DISable"), ISA), (), "disable_isakmp", "Disable ISAKMP", "§2.6", SO),
     Command((P("ENAble"), ISA, P("DEBug", _DEBUG, optional_value=True)), (), "enable_debug",
-            "Enable ISAKMP debugging (stored)", "§2.7"),
+            "Enable ISAKMP debugging (stored)", "§2.7", SO),
     Command((P("DISable"), ISA, P(Keyword("DEBug"), _DEBUG, optional_value=True)), (), "disable_debug",
-            "Disable ISAKMP debugging (stored)", "§2.7"),
+            "Disable ISAKMP debugging (stored)", "§2.7", SO),
     Command((P("RESET"), ISA, P("COUnters", _COUNTERS, optional_value=True)), (), "reset_counters",
-            "Clear ISAKMP counters", "§2.8"),
+            "Clear ISAKMP counters", "§2.8", SO),
 )
 
 
