@@ -13,9 +13,14 @@ bus alike.
 Topology: :meth:`Network.add_host` puts a host on a router interface's
 subnet (its gateway is that interface's address); :meth:`Network.join`
 joins two router interfaces with a point-to-point WAN link. A host sends
-UDP datagrams and ICMP echo requests, records what it receives and answers
-echo requests. A packet for an interface with no link, or for an address
-no host on the LAN has, is lost and recorded in :attr:`Network.lost`.
+UDP datagrams (DF set on request) and ICMP echo requests, records what it
+receives and answers echo requests. It reassembles fragments (RFC 791, with
+the router's :class:`~pacsim.firmware.router.fragments.Reassembly`) and
+records the ICMP errors it receives (:class:`IcmpError`: "fragmentation
+needed" with its next-hop MTU, time exceeded...); it neither answers them
+nor adjusts what it sends. A packet for an interface with no link, or for
+an address no host on the LAN has, is lost and recorded in
+:attr:`Network.lost`.
 
 The WAN capture (:class:`PcapWriter`) is the classic pcap format written
 here: the 24-byte global header (magic ``0xa1b2c3d4``, version 2.4,
@@ -32,11 +37,12 @@ from dataclasses import dataclass, field
 
 from ..firmware.ipsec.packet import PROTO_ICMP, PROTO_UDP, MalformedPacket, parse_ip, parse_udp
 from ..firmware.router import Router
+from ..firmware.router.fragments import Outcome, Reassembly
 from ..firmware.router.stack import ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, echo_packet, parse_icmp, udp_packet
 from ..host.device import PacDevice
 
-__all__ = ["VirtualClock", "PcapWriter", "Host", "Network", "WanPacket", "Lost", "model_router", "LINKTYPE_RAW",
-           "PCAP_MAGIC"]
+__all__ = ["VirtualClock", "PcapWriter", "Host", "Network", "WanPacket", "Lost", "IcmpError", "model_router",
+           "LINKTYPE_RAW", "PCAP_MAGIC"]
 
 PCAP_MAGIC = 0xA1B2C3D4
 LINKTYPE_RAW = 101
@@ -87,11 +93,36 @@ class PcapWriter:
         self.close()
 
 
+@dataclass(frozen=True)
+class IcmpError:
+    """An ICMP error a host received: when, from whom, ``type`` and
+    ``code``, the next-hop ``mtu`` of a "fragmentation needed" (type 3 code
+    4, RFC 1191; None for other errors) and the ``quoted`` datagram (its IP
+    header and as much data as the sender put in)."""
+    time: float
+    source: ipaddress.IPv4Address
+    type: int
+    code: int
+    mtu: int | None
+    quoted: bytes
+
+    @property
+    def about(self) -> tuple:
+        """(source, destination, protocol, Identification) of the quoted datagram."""
+        if len(self.quoted) < 20:
+            return (None, None, None, None)
+        ident, protocol = struct.unpack_from("!H", self.quoted, 4)[0], self.quoted[9]
+        return (ipaddress.IPv4Address(self.quoted[12:16]), ipaddress.IPv4Address(self.quoted[16:20]), protocol,
+                ident)
+
+
 @dataclass
 class Host:
     """A host on a router's LAN: ``address`` (with the LAN's mask),
-    ``gateway`` (the router interface), what it ``received`` (IP packets)
-    and the echo replies it got, ``(ident, sequence)``."""
+    ``gateway`` (the router interface), what it ``received`` (IP packets,
+    fragments reassembled), the ``fragments`` among them as they came, the
+    echo replies it got, ``(ident, sequence)``, and the ICMP errors
+    (:class:`IcmpError`)."""
     name: str
     address: ipaddress.IPv4Interface
     router: str
@@ -100,6 +131,9 @@ class Host:
     received: list = field(default_factory=list)
     echo_replies: list = field(default_factory=list)
     identification: int = 0
+    fragments: list = field(default_factory=list)
+    icmp_errors: list = field(default_factory=list)
+    reassembly: Reassembly = field(default_factory=Reassembly)
 
     @property
     def ip(self) -> ipaddress.IPv4Address:
@@ -109,8 +143,8 @@ class Host:
         self.identification = self.identification % 0xFFFF + 1
         return self.identification
 
-    def udp(self, destination, src_port: int, dst_port: int, payload: bytes) -> bytes:
-        return udp_packet(self.ip, destination, src_port, dst_port, payload, identification=self.next_id())
+    def udp(self, destination, src_port: int, dst_port: int, payload: bytes, *, df: bool = False) -> bytes:
+        return udp_packet(self.ip, destination, src_port, dst_port, payload, identification=self.next_id(), df=df)
 
     def echo(self, destination, ident: int, sequence: int, payload: bytes) -> bytes:
         return echo_packet(self.ip, destination, ident, sequence, payload, identification=self.next_id())
@@ -229,12 +263,13 @@ class Network:
             self._schedule(self.lan_latency, "router", host.router, host.interface, packet)
 
     def send_udp(self, source: str, destination, size: int = 0, *, src_port: int = 5000, dst_port: int = 6000,
-                 payload: bytes | None = None) -> bytes:
+                 payload: bytes | None = None, df: bool = False) -> bytes:
         """Host ``source`` sends a UDP datagram of ``size`` payload bytes (or
-        ``payload``) to a host name or address; returns the payload."""
+        ``payload``) to a host name or address, with DF set if ``df``;
+        returns the payload."""
         host = self.host(source)
         payload = payload if payload is not None else bytes((i * 7 + len(self.wan)) % 256 for i in range(size))
-        self.host_send(host, host.udp(self.address_of(destination), src_port, dst_port, payload))
+        self.host_send(host, host.udp(self.address_of(destination), src_port, dst_port, payload, df=df))
         return payload
 
     def ping(self, source: str, destination, size: int = 56, *, ident: int = 0x1234, sequence: int = 1) -> None:
@@ -322,18 +357,38 @@ class Network:
                      if h.router == router and h.interface == interface and h.ip == address), None)
 
     def _host_receive(self, host: Host, packet: bytes) -> None:
-        host.received.append(packet)
         try:
             ip = parse_ip(packet)
-            if ip.protocol == PROTO_ICMP:
-                message = parse_icmp(ip)
-                if message.type == ICMP_ECHO_REQUEST and message.valid:
-                    self.host_send(host, echo_packet(host.ip, ip.src, message.ident, message.sequence,
-                                                     message.payload, reply=True, identification=host.next_id()))
-                elif message.type == ICMP_ECHO_REPLY and message.valid:
-                    host.echo_replies.append((message.ident, message.sequence))
-        except (MalformedPacket, ValueError) as error:
+        except MalformedPacket as error:
+            host.received.append(packet)
             self.lost.append(Lost(self.clock.now, host.name, f"malformed: {error}"))
+            return
+        if ip.is_fragment:
+            host.fragments.append(packet)
+            for event in host.reassembly.expire(self.clock.now) + host.reassembly.add(ip, self.clock.now):
+                if event.outcome is Outcome.REASSEMBLED:
+                    packet, ip = event.packet, parse_ip(event.packet)
+                elif event.outcome is not Outcome.HELD:
+                    self.lost.append(Lost(self.clock.now, host.name, f"reassembly {event.outcome.value}: "
+                                          f"{event.detail}"))
+            if ip.is_fragment:
+                return
+        host.received.append(packet)
+        if ip.protocol != PROTO_ICMP:
+            return
+        try:
+            message = parse_icmp(ip)
+        except ValueError as error:
+            self.lost.append(Lost(self.clock.now, host.name, f"malformed: {error}"))
+            return
+        if message.type == ICMP_ECHO_REQUEST and message.valid:
+            self.host_send(host, echo_packet(host.ip, ip.src, message.ident, message.sequence, message.payload,
+                                             reply=True, identification=host.next_id()))
+        elif message.type == ICMP_ECHO_REPLY and message.valid:
+            host.echo_replies.append((message.ident, message.sequence))
+        elif message.is_error and message.valid:
+            host.icmp_errors.append(IcmpError(self.clock.now, ip.src, message.type, message.code,
+                                              message.next_hop_mtu, message.payload))
 
 
 async def model_router(name: str, clock, *, seed: int = 1, channels: int = 64, memory_size: int = 1 << 22,

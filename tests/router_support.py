@@ -5,7 +5,7 @@ here: an independent ESP/AH implementation). No tests of its own."""
 import asyncio
 import struct
 
-from scapy.layers.inet import IP
+from scapy.layers.inet import IP, defragment
 from scapy.packet import Raw
 from scapy.layers.ipsec import AH, ESP
 from scapy.layers.ipsec import SecurityAssociation as ScapySA
@@ -117,4 +117,21 @@ def scapy_ah_over_esp(ah: ScapySA, esp) -> bytes:
 
 
 def wan_from(network: Network, sender: str) -> list[bytes]:
-    return [w.packet for w in network.wan if w.router == sender]
+    """The IP datagrams ``sender`` put on the WAN, in order; fragments (a
+    datagram longer than the WAN interface's MTU) are joined again by
+    scapy's ``defragment`` and stand where the first of them was sent."""
+    order, fragments = [], {}
+    for w in network.wan:
+        if w.router != sender:
+            continue
+        ip = IP(w.packet)
+        if not (ip.flags.MF or ip.frag):
+            order.append(w.packet)
+            continue
+        key = (ip.src, ip.dst, ip.proto, ip.id)
+        if key not in fragments:
+            fragments[key] = []
+            order.append(key)
+        fragments[key].append(ip)
+    return [bytes(defragment(sorted(fragments[x], key=lambda ip: ip.frag))[0]) if isinstance(x, tuple) else x
+            for x in order]

@@ -36,6 +36,7 @@ per card (``PacDevice.run`` gives another caller's results to
 import collections
 import logging
 import struct
+from collections.abc import Callable
 
 from .counters import IpsecCounters
 from .outcome import Drop, DropReason, Outcome
@@ -71,11 +72,14 @@ class BundleProcessor:
     ``df_bit`` and ``ttl`` shape tunnel outer headers; ``udp_tunnel`` (a
     :class:`~.udp_encap.UdpTunnel`) puts outbound packets in UDP and lets
     the :class:`Datapath` accept UDP-tunnelled ones for this bundle.
-    ``bundle_id`` is for displays.
+    ``bundle_id`` is for displays. ``next_id`` gives the Identification of
+    each IPv4 outer header: the router's one counter, so that no two of its
+    datagrams to a peer share one while fragments of them may be in flight
+    (RFC 791); by default the bundle counts on its own.
     """
 
     def __init__(self, sas, *, bundle_id: int | None = None, df_bit: DfBit = DfBit.CLEAR, ttl: int = 64,
-                 udp_tunnel: UdpTunnel | None = None):
+                 udp_tunnel: UdpTunnel | None = None, next_id: Callable[[], int] | None = None):
         self.sas = list(sas)
         if not self.sas:
             raise ValueError("a bundle of no SAs; expected 1 to 3 SA pairs (B14, B16)")
@@ -89,6 +93,11 @@ class BundleProcessor:
         #: ``{DropReason: packets}`` this bundle dropped (whichever SA dropped them).
         self.drops = collections.Counter()
         self._identification = 0
+        self._next_id = next_id or self._own_id
+
+    def _own_id(self) -> int:
+        self._identification = self._identification % 0xFFFF + 1
+        return self._identification
 
     def __repr__(self) -> str:
         return f"<bundle {self.bundle_id if self.bundle_id is not None else '-'} {self.sas}>"
@@ -150,12 +159,11 @@ class BundleProcessor:
     def _encapsulate(self, sa: SecurityAssociation, inner) -> bytes:
         """``inner`` in an outer IP header from ``sa.local`` to ``sa.peer``."""
         protocol = _INNER_PROTOCOL[inner.version]
-        self._identification = self._identification % 0xFFFF + 1
         try:
             if sa.local.version == 4:
                 df = {DfBit.SET: True, DfBit.CLEAR: False, DfBit.COPY: inner.df}[self.df_bit]
                 header = ipv4_header(sa.local, sa.peer, protocol, len(inner.packet), tos=inner.tos, ttl=self.ttl,
-                                     identification=self._identification, df=df)
+                                     identification=self._next_id(), df=df)
             else:
                 header = ipv6_header(sa.local, sa.peer, protocol, len(inner.packet), traffic_class=inner.tos,
                                      hop_limit=self.ttl)

@@ -14,7 +14,11 @@ This module is the one place that packs and parses IP and UDP headers:
 :func:`ipv4_header`, :func:`ipv6_header` and :func:`udp_datagram` build
 them, :func:`ipv4_with_checksum` fills in an IPv4 header checksum (also for
 the router's TTL decrement), :func:`parse_ip`, :meth:`IpPacket.ipv6_extensions`
-and :func:`parse_udp` read them. IPsec headers belong to their protocol's
+and :func:`parse_udp` read them. For IPv4 fragmentation (RFC 791 section
+3.2), :attr:`IpPacket.identification`, :attr:`IpPacket.fragment_offset` and
+:attr:`IpPacket.more_fragments` read the fragment fields,
+:func:`ipv4_fragment_header` rewrites them (with the length and checksum) and
+:func:`ipv4_copied_options` gives a later fragment's options. IPsec headers belong to their protocol's
 module (:mod:`.esp`, :mod:`.ah`, :mod:`.ipcomp`, :mod:`.udp_encap`).
 
 Everything that cannot be parsed raises :class:`MalformedPacket`, with what
@@ -29,6 +33,7 @@ __all__ = [
     "checksum", "PROTO_IPV4", "PROTO_IPV6", "PROTO_UDP", "PROTO_ESP", "PROTO_AH", "PROTO_IPCOMP", "PROTO_ICMP",
     "PROTO_TCP", "IPV4_HEADER", "IPV6_HEADER", "UDP_HEADER", "MAX_IPV4_LENGTH", "udp_datagram", "parse_udp",
     "IPV4_IMMUTABLE_OPTIONS", "IPV6_HOP_BY_HOP", "IPV6_ROUTING", "IPV6_DEST_OPTIONS",
+    "ipv4_fragment_header", "ipv4_copied_options", "IPV4_MAX_HEADER",
 ]
 
 PROTO_ICMP = 1
@@ -47,6 +52,7 @@ IPV6_DEST_OPTIONS = 60
 _IPV6_LEADING = (IPV6_HOP_BY_HOP, IPV6_ROUTING, IPV6_DEST_OPTIONS)
 
 IPV4_HEADER = 20
+IPV4_MAX_HEADER = 60    #: IHL 15
 IPV6_HEADER = 40
 UDP_HEADER = 8
 MAX_IPV4_LENGTH = 0xFFFF
@@ -113,6 +119,43 @@ def ipv4_with_checksum(header: bytes) -> bytes:
     return bytes(header)
 
 
+def ipv4_fragment_header(header: bytes, payload_length: int, *, offset: int, more: bool, df: bool = False) -> bytes:
+    """``header`` (a whole IPv4 header, options included) for a fragment
+    (RFC 791 3.2): total length for ``payload_length`` data bytes, DF and MF
+    flags, fragment ``offset`` (bytes, a multiple of 8) and the checksum."""
+    if offset % 8 or not 0 <= offset <= _OFFSET_MASK * 8:
+        raise ValueError(f"fragment offset {offset} bytes; expected a multiple of 8 from 0 to {_OFFSET_MASK * 8}")
+    length = len(header) + payload_length
+    if length > MAX_IPV4_LENGTH:
+        raise ValueError(f"an IPv4 fragment of {length} bytes; the most is {MAX_IPV4_LENGTH}")
+    header = bytearray(header)
+    struct.pack_into("!H", header, 2, length)
+    struct.pack_into("!H", header, 6, (_FLAG_DF if df else 0) | (_FLAG_MF if more else 0) | offset // 8)
+    return ipv4_with_checksum(header)
+
+
+def ipv4_copied_options(header: bytes) -> bytes:
+    """The options of IPv4 ``header`` whose copied flag (the option type's top
+    bit) is set, in order, padded with end-of-list bytes to a multiple of 4:
+    what a fragment other than the first carries (RFC 791 3.1, "Options").
+    Raises :class:`MalformedPacket` on an option that runs past the header."""
+    options, at, kept = header[IPV4_HEADER:(header[0] & 0xF) * 4], 0, bytearray()
+    while at < len(options):
+        kind = options[at]
+        if kind == 0:                                   # end of option list
+            break
+        if kind == 1:                                   # no operation
+            at += 1
+            continue
+        if at + 1 >= len(options) or options[at + 1] < 2 or at + options[at + 1] > len(options):
+            raise MalformedPacket(f"IPv4 option {kind} at byte {IPV4_HEADER + at} runs past the "
+                                  f"{IPV4_HEADER + len(options)}-byte header")
+        if kind & 0x80:
+            kept += options[at:at + options[at + 1]]
+        at += options[at + 1]
+    return bytes(kept + bytes(-len(kept) % 4))
+
+
 def ipv6_header(src, dst, next_header: int, payload_length: int, *, traffic_class: int = 0,
                 flow_label: int = 0, hop_limit: int = 64) -> bytes:
     """An IPv6 fixed header for ``payload_length`` bytes after it."""
@@ -162,6 +205,21 @@ class IpPacket:
     def df(self) -> bool:
         """IPv4 Don't Fragment bit (False for IPv6)."""
         return self.version == 4 and bool(struct.unpack_from("!H", self.header, 6)[0] & _FLAG_DF)
+
+    @property
+    def identification(self) -> int:
+        """IPv4 Identification (0 for IPv6, whose fragment header is not parsed here)."""
+        return struct.unpack_from("!H", self.header, 4)[0] if self.version == 4 else 0
+
+    @property
+    def more_fragments(self) -> bool:
+        """IPv4 More Fragments flag (False for IPv6)."""
+        return self.version == 4 and bool(struct.unpack_from("!H", self.header, 6)[0] & _FLAG_MF)
+
+    @property
+    def fragment_offset(self) -> int:
+        """IPv4 fragment offset in bytes (the field counts 8-byte units; 0 for IPv6)."""
+        return (struct.unpack_from("!H", self.header, 6)[0] & _OFFSET_MASK) * 8 if self.version == 4 else 0
 
     @property
     def tos(self) -> int:

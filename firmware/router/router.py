@@ -65,6 +65,12 @@ when IPsec is enabled and the interface has policies:
   no bundle asks its key manager (``outNoBundle``) and drops
   (``outNoBundleFail``; manual keying has nothing to negotiate).
 
+**MTU** (:mod:`.mtu`): fragments for one of the router's addresses are
+reassembled first, before IPsec and delivery; a packet too big for its out
+interface's MTU is fragmented after IPsec, or, with DF set, dropped with an
+ICMP "fragmentation needed" back to its source. ``poll`` also runs the
+reassembly timer.
+
 Every drop is counted in an IPsec or IP counter and recorded in
 :attr:`drop_log` with its reason.
 """
@@ -79,7 +85,7 @@ from ..cli.errors import CliError
 from ..console import RouterConsole
 from ..enco.service import EncoService
 from ..ipsec.counters import IpsecCounters
-from ..ipsec.datapath import BundleProcessor, Datapath, DfBit
+from ..ipsec.datapath import BundleProcessor, Datapath
 from ..ipsec.outcome import DropReason
 from ..ipsec.packet import PROTO_ICMP, PROTO_TCP, PROTO_UDP, MalformedPacket, parse_ip
 from ..ipsec.sa import SaSetupError, from_pair
@@ -90,6 +96,7 @@ from ..ipsec.transforms import Protocol
 from ..ipsec.udp_encap import UdpTunnel
 from .ip import ERRORS as IP_ERRORS
 from .ip import IP_COMMANDS, IpCommands, IpModule
+from .mtu import MtuLayer
 from .runtime import RouterRuntime
 from .stack import ICMP_ECHO_REQUEST, decrement_ttl, echo_packet, parse_icmp, selector_of
 
@@ -156,6 +163,8 @@ class Router:
         self.ipsec = self.console.ipsec
         self.counters = _DataplaneCounters(self.ipsec.sad.count)
         self.datapath = Datapath(counters=self.counters, udp_listen_port=self.ipsec.udp_listen_port)
+        self.mtu = MtuLayer(self.ip, clock=clock, bundles=lambda: self.datapath.bundles, drop=self._drop,
+                            next_id=self._next_id)
         self.main = collections.Counter()
         self.alg_ipsec = collections.Counter()
         self.ipsec.on_counters_reset = self._counters_reset
@@ -280,8 +289,8 @@ class Router:
                 if policy.udptunnel:
                     tunnel = UdpTunnel(local_port=self.ipsec.udp_listen_port, remote_port=policy.udpport,
                                        heartbeats=policy.udpheartbeat, clock=self.clock)
-                proc = BundleProcessor(sas, bundle_id=bundle.bundle_id, df_bit=DfBit(policy.dfbit.value),
-                                       udp_tunnel=tunnel)
+                proc = BundleProcessor(sas, bundle_id=bundle.bundle_id, df_bit=policy.dfbit,
+                                       udp_tunnel=tunnel, next_id=self._next_id)
             except ValueError as error:
                 problem = str(error)
         if proc is not None:
@@ -354,6 +363,14 @@ class Router:
         if ip.version != 4:
             return self._drop(interface, "in", "inHdrErrors", "an IPv6 packet; the model's interfaces are IPv4",
                               "inHdrErrors")
+        if ip.is_fragment and self.ip.is_local(ip.dst):
+            whole, errors = self.mtu.reassemble(ip, interface)
+            out = [sent for error in errors for sent in await self.send(error)]
+            return out + (await self._accept(whole, parse_ip(whole), interface) if whole is not None else [])
+        return await self._accept(packet, ip, interface)
+
+    async def _accept(self, packet: bytes, ip, interface: str) -> list[tuple[str, bytes]]:
+        """A whole datagram that came in on ``interface``: IPsec, then routing."""
         if self._ipsec_on(interface):
             if self.ip.is_local(ip.dst) and self._for_ipsec(packet, ip):
                 return await self._inbound_ipsec(packet, interface)
@@ -403,14 +420,20 @@ class Router:
         return await self._output(packet, route.interface)
 
     async def _output(self, packet: bytes, interface: str, *, ipsec: bool = True) -> list[tuple[str, bytes]]:
+        inner = None
         if ipsec and self._ipsec_on(interface):
-            packet = await self._outbound_ipsec(packet, interface)
+            inner, packet = packet, await self._outbound_ipsec(packet, interface)
             if packet is None:
                 self.ip.count("ipsecDiscards")
                 return []
-        self.ip.interfaces[interface].sent += 1
-        self.ip.count("outTransmits")
-        return [(interface, packet)]
+        transmission = self.mtu.transmit(packet, interface, inner)
+        for _ in transmission.packets:
+            self.ip.interfaces[interface].sent += 1
+            self.ip.count("outTransmits")
+        out = [(interface, piece) for piece in transmission.packets]
+        if transmission.error is not None:
+            out += await self.send(transmission.error)
+        return out
 
     async def _deliver(self, ip) -> list[tuple[str, bytes]]:
         if ip.protocol not in (PROTO_ICMP, PROTO_UDP, PROTO_TCP):
@@ -548,11 +571,11 @@ class Router:
 
     async def poll(self) -> list[tuple[str, bytes]]:
         """Timers: bundle lifetimes by the clock (expired bundles are removed
-        and their channels closed) and UDP tunnel heartbeats due; the
-        heartbeats to send."""
+        and their channels closed), UDP tunnel heartbeats due and the
+        reassembly timer; the heartbeats and ICMP errors to send."""
         self.ipsec.sad.poll()
         await self.sync_bundles()
-        out = []
+        out = [sent for error in self.mtu.expire() for sent in await self.send(error)]
         for heartbeat in self.datapath.heartbeats():      # IPsec's own packets: no policy applies to them
             route = self.ip.lookup(parse_ip(heartbeat).dst)
             if route is None:
