@@ -11,14 +11,18 @@ under ``asyncio`` with the model bus and inside a cocotb test with the RTL
 bus alike.
 
 Topology: :meth:`Network.add_host` puts a host on a router interface's
-subnet (its gateway is that interface's address); :meth:`Network.join`
-joins two router interfaces with a point-to-point WAN link. A host sends
-UDP datagrams (DF set on request) and ICMP echo requests, records what it
-receives and answers echo requests. It reassembles fragments (RFC 791, with
-the router's :class:`~pacsim.firmware.router.fragments.Reassembly`) and
-records the ICMP errors it receives (:class:`IcmpError`: "fragmentation
-needed" with its next-hop MTU, time exceeded...); it neither answers them
-nor adjusts what it sends. A packet for an interface with no link, or for
+subnet (its gateway is that interface's address), with an IPv4 address, an
+IPv6 address on one of the interface's IPv6 prefixes, or both;
+:meth:`Network.join` joins two router interfaces with a point-to-point WAN
+link. A host sends UDP datagrams (DF set on request) and ICMP or ICMPv6
+echo requests (``version=6``, or an IPv6 destination), records what it
+receives and answers echo requests. It reassembles fragments (RFC 791 and
+RFC 8200 4.5, with the router's
+:class:`~pacsim.firmware.router.fragments.Reassembly`) and records the ICMP
+and ICMPv6 errors it receives (:class:`IcmpError`: "fragmentation needed"
+and Packet Too Big with their MTU, time exceeded...); it neither answers
+them nor adjusts what it sends. Links deliver by address: there is no ARP
+and no IPv6 neighbour discovery. A packet for an interface with no link, or for
 an address no host on the LAN has, is lost and recorded in
 :attr:`Network.lost`.
 
@@ -37,8 +41,9 @@ from dataclasses import dataclass, field
 
 from ..firmware.ipsec.packet import PROTO_ICMP, PROTO_UDP, MalformedPacket, parse_ip, parse_udp
 from ..firmware.router import Router
-from ..firmware.router.fragments import Outcome, Reassembly
-from ..firmware.router.stack import ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, echo_packet, parse_icmp, udp_packet
+from ..firmware.router.fragments import IPV6_REASSEMBLY_TIMEOUT, Outcome, Reassembly
+from ..firmware.router.icmpv6 import PROTO_ICMPV6
+from ..firmware.router.stack import echo_packet, parse_icmp, udp_packet
 from ..host.device import PacDevice
 
 __all__ = ["VirtualClock", "PcapWriter", "Host", "Network", "WanPacket", "Lost", "IcmpError", "model_router",
@@ -95,20 +100,30 @@ class PcapWriter:
 
 @dataclass(frozen=True)
 class IcmpError:
-    """An ICMP error a host received: when, from whom, ``type`` and
-    ``code``, the next-hop ``mtu`` of a "fragmentation needed" (type 3 code
-    4, RFC 1191; None for other errors) and the ``quoted`` datagram (its IP
-    header and as much data as the sender put in)."""
+    """An ICMP or ICMPv6 (``version``) error a host received: when, from
+    whom, ``type`` and ``code``, the next-hop ``mtu`` of a "fragmentation
+    needed" (type 3 code 4, RFC 1191) or a Packet Too Big (ICMPv6 type 2,
+    RFC 4443; None for other errors), the ``parameter`` word of an ICMPv6
+    error (a Parameter Problem's pointer) and the ``quoted`` datagram (its
+    IP header and as much data as the sender put in)."""
     time: float
-    source: ipaddress.IPv4Address
+    source: ipaddress.IPv4Address | ipaddress.IPv6Address
     type: int
     code: int
     mtu: int | None
     quoted: bytes
+    version: int = 4
+    parameter: int = 0
 
     @property
     def about(self) -> tuple:
-        """(source, destination, protocol, Identification) of the quoted datagram."""
+        """(source, destination, protocol, Identification) of the quoted
+        datagram (IPv6: its next header, and None for the Identification)."""
+        if self.version == 6:
+            if len(self.quoted) < 40:
+                return (None, None, None, None)
+            return (ipaddress.IPv6Address(self.quoted[8:24]), ipaddress.IPv6Address(self.quoted[24:40]),
+                    self.quoted[6], None)
         if len(self.quoted) < 20:
             return (None, None, None, None)
         ident, protocol = struct.unpack_from("!H", self.quoted, 4)[0], self.quoted[9]
@@ -118,36 +133,57 @@ class IcmpError:
 
 @dataclass
 class Host:
-    """A host on a router's LAN: ``address`` (with the LAN's mask),
-    ``gateway`` (the router interface), what it ``received`` (IP packets,
-    fragments reassembled), the ``fragments`` among them as they came, the
-    echo replies it got, ``(ident, sequence)``, and the ICMP errors
-    (:class:`IcmpError`)."""
+    """A host on a router's LAN: ``address`` (IPv4, with the LAN's mask;
+    None for an IPv6-only host), ``gateway`` (the router interface's
+    address), ``address6`` and ``gateway6`` (IPv6, or None), what it
+    ``received`` (IP packets, fragments reassembled), the ``fragments``
+    among them as they came, the echo replies it got, ``(ident,
+    sequence)``, and the ICMP and ICMPv6 errors (:class:`IcmpError`)."""
     name: str
-    address: ipaddress.IPv4Interface
+    address: ipaddress.IPv4Interface | None
     router: str
     interface: str
-    gateway: ipaddress.IPv4Address
+    gateway: ipaddress.IPv4Address | None
     received: list = field(default_factory=list)
     echo_replies: list = field(default_factory=list)
     identification: int = 0
     fragments: list = field(default_factory=list)
     icmp_errors: list = field(default_factory=list)
     reassembly: Reassembly = field(default_factory=Reassembly)
+    address6: ipaddress.IPv6Interface | None = None
+    gateway6: ipaddress.IPv6Address | None = None
+    reassembly6: Reassembly = field(default_factory=lambda: Reassembly(timeout=IPV6_REASSEMBLY_TIMEOUT))
 
     @property
-    def ip(self) -> ipaddress.IPv4Address:
-        return self.address.ip
+    def ip(self) -> ipaddress.IPv4Address | None:
+        return self.address.ip if self.address is not None else None
+
+    @property
+    def ip6(self) -> ipaddress.IPv6Address | None:
+        return self.address6.ip if self.address6 is not None else None
+
+    def has_address(self, address) -> bool:
+        return address is not None and address in (self.ip, self.ip6)
+
+    def source_for(self, destination) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+        """The host's address of ``destination``'s IP version."""
+        version = ipaddress.ip_address(destination).version
+        source = self.ip6 if version == 6 else self.ip
+        if source is None:
+            raise ValueError(f"host {self.name} has no IPv{version} address to reach {destination} from")
+        return source
 
     def next_id(self) -> int:
         self.identification = self.identification % 0xFFFF + 1
         return self.identification
 
     def udp(self, destination, src_port: int, dst_port: int, payload: bytes, *, df: bool = False) -> bytes:
-        return udp_packet(self.ip, destination, src_port, dst_port, payload, identification=self.next_id(), df=df)
+        return udp_packet(self.source_for(destination), destination, src_port, dst_port, payload,
+                          identification=self.next_id(), df=df)
 
     def echo(self, destination, ident: int, sequence: int, payload: bytes) -> bytes:
-        return echo_packet(self.ip, destination, ident, sequence, payload, identification=self.next_id())
+        return echo_packet(self.source_for(destination), destination, ident, sequence, payload,
+                           identification=self.next_id())
 
     def udp_payloads(self) -> list[bytes]:
         """Payloads of the UDP datagrams received."""
@@ -205,21 +241,47 @@ class Network:
         self.routers[router.name] = router
         return router
 
-    def add_host(self, name: str, router: str, interface: str, address) -> Host:
-        """A host ``name`` at ``address`` on the subnet of ``router``'s ``interface``."""
+    def add_host(self, name: str, router: str, interface: str, address=None, *, ipv6=None) -> Host:
+        """A host ``name`` on the subnet of ``router``'s ``interface``: at
+        IPv4 ``address``, at ``ipv6`` (an address on one of the interface's
+        IPv6 prefixes), or both; an IPv6 ``address`` alone makes an
+        IPv6-only host."""
         if name in self.routers or name in self.hosts:
             raise ValueError(f"the network already has a node called {name}")
         r = self._router(router)
-        iface = r.ip.interfaces.get(interface.lower())
-        if iface is None:
+        if address is not None and ipv6 is None and ":" in str(address):
+            address, ipv6 = None, address
+        if address is None and ipv6 is None:
+            raise ValueError(f"host {name}: expected an IPv4 address, an IPv6 address or both")
+        interface = interface.lower()
+        if not r.has_interface(interface):
             raise ValueError(f"router {router} has no IP interface {interface}; add its address first")
-        address = ipaddress.IPv4Address(address)
-        if address not in iface.network or address == iface.ip:
-            raise ValueError(f"{address} is not a free host address of {iface.name}'s subnet {iface.network}")
-        if (router, iface.name) in self.links:
-            raise ValueError(f"{router} {iface.name} is a WAN link; hosts go on LAN interfaces")
-        host = Host(name, ipaddress.IPv4Interface(f"{address}/{iface.network.prefixlen}"), router, iface.name,
-                    iface.ip)
+        if (router, interface) in self.links:
+            raise ValueError(f"{router} {interface} is a WAN link; hosts go on LAN interfaces")
+        host_address = gateway = host_address6 = gateway6 = None
+        if address is not None:
+            iface = r.ip.interfaces.get(interface)
+            if iface is None:
+                raise ValueError(f"router {router} has no IPv4 address on {interface}")
+            address = ipaddress.IPv4Address(address)
+            if address not in iface.network or address == iface.ip:
+                raise ValueError(f"{address} is not a free host address of {iface.name}'s subnet {iface.network}")
+            host_address, gateway = ipaddress.IPv4Interface(f"{address}/{iface.network.prefixlen}"), iface.ip
+        if ipv6 is not None:
+            iface6 = r.ipv6.interfaces.get(interface)
+            if iface6 is None:
+                raise ValueError(f"router {router} has no IPv6 address on {interface}")
+            ipv6 = ipaddress.IPv6Address(ipv6)
+            network = next((n for n in iface6.networks if ipv6 in n), None)
+            if network is None or r.ipv6.is_local(ipv6):
+                prefixes = ", ".join(str(n) for n in iface6.networks)
+                raise ValueError(f"{ipv6} is not a free host address of {interface}'s IPv6 prefixes {prefixes}")
+            host_address6, gateway6 = ipaddress.IPv6Interface(f"{ipv6}/{network.prefixlen}"), iface6.ip
+        for mine in (host_address and host_address.ip, host_address6 and host_address6.ip):
+            taken = self._lan_host(router, interface, mine) if mine is not None else None
+            if taken is not None:
+                raise ValueError(f"host {taken.name} already has address {mine} on {router} {interface}")
+        host = Host(name, host_address, router, interface, gateway, address6=host_address6, gateway6=gateway6)
         self.hosts[name] = host
         return host
 
@@ -227,7 +289,7 @@ class Network:
         """A WAN link between router ``a``'s and router ``b``'s interfaces."""
         ends = [(a, a_interface.lower()), (b, b_interface.lower())]
         for router, interface in ends:
-            if interface not in self._router(router).ip.interfaces:
+            if not self._router(router).has_interface(interface):
                 raise ValueError(f"router {router} has no IP interface {interface}")
             if (router, interface) in self.links:
                 raise ValueError(f"{router} {interface} is already linked")
@@ -263,20 +325,23 @@ class Network:
             self._schedule(self.lan_latency, "router", host.router, host.interface, packet)
 
     def send_udp(self, source: str, destination, size: int = 0, *, src_port: int = 5000, dst_port: int = 6000,
-                 payload: bytes | None = None, df: bool = False) -> bytes:
+                 payload: bytes | None = None, df: bool = False, version: int | None = None) -> bytes:
         """Host ``source`` sends a UDP datagram of ``size`` payload bytes (or
-        ``payload``) to a host name or address, with DF set if ``df``;
+        ``payload``) to a host name or address (a host's address of IP
+        ``version``, see :meth:`address_of`), with DF set if ``df`` (IPv4);
         returns the payload."""
         host = self.host(source)
         payload = payload if payload is not None else bytes((i * 7 + len(self.wan)) % 256 for i in range(size))
-        self.host_send(host, host.udp(self.address_of(destination), src_port, dst_port, payload, df=df))
+        self.host_send(host, host.udp(self.address_of(destination, version), src_port, dst_port, payload, df=df))
         return payload
 
-    def ping(self, source: str, destination, size: int = 56, *, ident: int = 0x1234, sequence: int = 1) -> None:
-        """Host ``source`` sends an ICMP echo request of ``size`` bytes."""
+    def ping(self, source: str, destination, size: int = 56, *, ident: int = 0x1234, sequence: int = 1,
+             version: int | None = None) -> None:
+        """Host ``source`` sends an ICMP (ICMPv6 to an IPv6 address) echo
+        request of ``size`` bytes."""
         host = self.host(source)
         payload = bytes(i % 256 for i in range(size))
-        self.host_send(host, host.echo(self.address_of(destination), ident, sequence, payload))
+        self.host_send(host, host.echo(self.address_of(destination, version), ident, sequence, payload))
 
     def inject(self, router: str, interface: str, packet: bytes) -> None:
         """``packet`` arrives on ``router``'s ``interface`` (e.g. one built by scapy)."""
@@ -288,15 +353,25 @@ class Network:
         coroutine of the router's (``router.send_echo(...)``) giving its output."""
         self._schedule(0.0, "origin", router, packet_or_coroutine)
 
-    def address_of(self, name_or_address) -> ipaddress.IPv4Address:
-        """A host's address, or an address as it is."""
+    def address_of(self, name_or_address, version: int | None = None):
+        """A host's address of IP ``version`` (None: its IPv4 address, or its
+        IPv6 address if it has none), or an address as it is."""
         if isinstance(name_or_address, str) and name_or_address in self.hosts:
-            return self.hosts[name_or_address].ip
+            host = self.hosts[name_or_address]
+            if version is None:
+                version = 4 if host.ip is not None else 6
+            address = host.ip6 if version == 6 else host.ip
+            if address is None:
+                raise ValueError(f"host {name_or_address} has no IPv{version} address")
+            return address
         try:
-            return ipaddress.IPv4Address(name_or_address)
+            address = ipaddress.ip_address(name_or_address)
         except ValueError:
             raise ValueError(f"{name_or_address!r} is neither a host ({', '.join(self.hosts) or 'none'}) nor an "
-                             "IPv4 address") from None
+                             "IPv4 or IPv6 address") from None
+        if version is not None and address.version != version:
+            raise ValueError(f"{address} is not an IPv{version} address")
+        return address
 
     async def run(self, until: float | None = None) -> int:
         """Process events in time order until none is left (or the next is
@@ -354,7 +429,7 @@ class Network:
 
     def _lan_host(self, router: str, interface: str, address) -> Host | None:
         return next((h for h in self.hosts.values()
-                     if h.router == router and h.interface == interface and h.ip == address), None)
+                     if h.router == router and h.interface == interface and h.has_address(address)), None)
 
     def _host_receive(self, host: Host, packet: bytes) -> None:
         try:
@@ -365,7 +440,8 @@ class Network:
             return
         if ip.is_fragment:
             host.fragments.append(packet)
-            for event in host.reassembly.expire(self.clock.now) + host.reassembly.add(ip, self.clock.now):
+            reassembly = host.reassembly6 if ip.version == 6 else host.reassembly
+            for event in reassembly.expire(self.clock.now) + reassembly.add(ip, self.clock.now):
                 if event.outcome is Outcome.REASSEMBLED:
                     packet, ip = event.packet, parse_ip(event.packet)
                 elif event.outcome is not Outcome.HELD:
@@ -374,21 +450,24 @@ class Network:
             if ip.is_fragment:
                 return
         host.received.append(packet)
-        if ip.protocol != PROTO_ICMP:
+        if ip.protocol != (PROTO_ICMPV6 if ip.version == 6 else PROTO_ICMP):
             return
         try:
             message = parse_icmp(ip)
         except ValueError as error:
             self.lost.append(Lost(self.clock.now, host.name, f"malformed: {error}"))
             return
-        if message.type == ICMP_ECHO_REQUEST and message.valid:
-            self.host_send(host, echo_packet(host.ip, ip.src, message.ident, message.sequence, message.payload,
+        if not message.valid:
+            return
+        if message.is_echo_request:
+            self.host_send(host, echo_packet(ip.dst, ip.src, message.ident, message.sequence, message.payload,
                                              reply=True, identification=host.next_id()))
-        elif message.type == ICMP_ECHO_REPLY and message.valid:
+        elif message.is_echo_reply:
             host.echo_replies.append((message.ident, message.sequence))
-        elif message.is_error and message.valid:
+        elif message.is_error:
             host.icmp_errors.append(IcmpError(self.clock.now, ip.src, message.type, message.code,
-                                              message.next_hop_mtu, message.payload))
+                                              message.next_hop_mtu, message.payload, ip.version,
+                                              message.parameter))
 
 
 async def model_router(name: str, clock, *, seed: int = 1, channels: int = 64, memory_size: int = 1 << 22,

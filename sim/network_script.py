@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from ..firmware.ipsec.packet import PROTO_ICMP, parse_ip
 from ..firmware.router import Router
+from ..firmware.router.icmpv6 import PROTO_ICMPV6
 from ..firmware.router.stack import echo_packet, udp_packet
 from .network import Network
 
@@ -174,15 +175,16 @@ def _sender(network: Network, source: str, dst, protocol: str, size: int, port: 
             return len(host.echo_replies)
     elif source in network.routers:
         router = network.routers[source]
-        route = router.ip.lookup(dst)
+        module = router.ip if dst.version == 4 else router.ipv6
+        route = module.lookup(dst)
         if route is None:
             raise ValueError(f"router {source} has no route to {dst}")
-        src = router.ip.address_of(route.interface)
+        src = module.address_of(route.interface)
         packet = (udp_packet(src, dst, 5000, port, payload, identification=n) if protocol == "udp" else
                   echo_packet(src, dst, 0x4321, n, payload, identification=n))
         network.originate(source, packet)
         def replies():
-            return sum(1 for p in router.delivered if parse_ip(p).protocol == PROTO_ICMP)
+            return sum(1 for p in router.delivered if parse_ip(p).protocol in (PROTO_ICMP, PROTO_ICMPV6))
     else:
         raise ValueError(f"{source!r} is neither a host nor a router")
     if protocol == "icmp":
@@ -190,6 +192,6 @@ def _sender(network: Network, source: str, dst, protocol: str, size: int, port: 
 
     def received():
         """Packets landed where a datagram to ``dst`` lands: a host's or a router's."""
-        return sum(len(h.received) for h in network.hosts.values() if h.ip == dst) + \
-            sum(len(r.delivered) for r in network.routers.values() if r.ip.is_local(dst))
+        return sum(len(h.received) for h in network.hosts.values() if h.has_address(dst)) + \
+            sum(len(r.delivered) for r in network.routers.values() if r.is_local(dst))
     return received(), lambda before: received() > before

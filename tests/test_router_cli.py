@@ -106,6 +106,26 @@ def test_vpn_scripts_run_both_ways():
     run(body())
 
 
+def test_ipv6_vpn_scripts():
+    """IPv6 hosts and routers in a network script: delivered, answered, and a
+    datagram too big for the tunnel reported where it was dropped."""
+    async def body():
+        for bundle, mode in (("esp+ah", "tunnel"), ("esp", "transport")):
+            vpn = ManualVpn(bundle=bundle, mode=mode, ip_version=6)
+            b_wan = vpn.wan("b")
+            sends = (f"send a {b_wan} udp 300", f"send a {b_wan} icmp 20") if mode == "transport" else \
+                ("send pc1 pc2 udp 100", "send pc2 pc1 icmp 56", "send pc1 pc2 udp 1400")
+            result = await run_script(vpn.network_script(sends), model_factory())
+            assert result.errors == 0, result.text
+            if mode == "transport":
+                assert (result.sent, result.arrived) == (2, 2), result.text
+            else:
+                assert (result.sent, result.arrived) == (3, 2), result.text
+                assert "pc1 -> pc2 UDP 1400 bytes: NOT delivered; dropped at a ppp0 out: inTooBigErrors" \
+                    in result.text
+    run(body())
+
+
 def test_ip_commands_and_errors():
     async def body():
         r = await model_router("r", VirtualClock())

@@ -3,7 +3,8 @@
 """The router's IP module, as much of it as IPsec needs: named IPv4
 interfaces with their MTUs, static routes, the longest-prefix route lookup,
 the IP counters, the datagrams in reassembly, and their commands and
-displays.
+displays. IPv6 addresses, routes and counters are in :mod:`.ipv6`; the
+interface MTU is kept here for both.
 
 Commands (AlliedWare syntax, as the manual's scenario B writes them)::
 
@@ -32,7 +33,7 @@ layouts of the displays are ours: the manual's IP chapter is not among the
 sources.
 
 Counters (``show ip counter``), named after RFC 1213's ip group:
-``inReceives``, ``inHdrErrors`` (malformed, or not IPv4; also malformed
+``inReceives``, ``inHdrErrors`` (malformed IPv4; also malformed
 fragments), ``forwDatagrams``, ``inUnknownProtos`` (for the router, but
 neither ICMP, UDP nor TCP), ``inDelivers``, ``outRequests`` (sent by the
 router itself), ``outNoRoutes``, ``ttlExceeded``, ``ipsecDiscards``
@@ -117,6 +118,8 @@ class IpModule:
     counters: collections.Counter = field(default_factory=collections.Counter)
     mtus: dict[str, int] = field(default_factory=dict)
     reassembly: Reassembly = field(default_factory=Reassembly)
+    #: ``check(name, mtu)`` calls that may refuse an MTU (IpConfigError): the IPv6 module's 1280-byte floor.
+    mtu_checks: list = field(default_factory=list)
 
     # -- configuration ------------------------------------------------------------------------------
 
@@ -125,6 +128,8 @@ class IpModule:
         if not MIN_MTU <= mtu <= MAX_MTU:
             raise IpConfigError(f"MTU {mtu} for {name.lower()}: expected {MIN_MTU} (the least RFC 791 allows) to "
                                 f"{MAX_MTU} bytes")
+        for check in self.mtu_checks:
+            check(name, mtu)
         self.mtus[name.lower()] = mtu
 
     def mtu_of(self, name: str) -> int:

@@ -1,6 +1,8 @@
 # Ref: RFC 791 3.2, RFC 1812 5.2.6 (routers fragment) and 4.3.2 (ICMP errors), RFC 1191 section 4 (next-hop
 #      MTU), RFC 1122 3.3.2 (reassembly time exceeded), RFC 4301 8.2.1 (PMTU of tunnelled traffic);
-#      spec/ipsec-commands.md B88 (smaller MTU for tunnel mode), §2 DFBit (L394); AlliedWare ipfragment (frag=yes)
+#      spec/ipsec-commands.md B88 (smaller MTU for tunnel mode), §2 DFBit (L394); AlliedWare ipfragment (frag=yes);
+#      RFC 8200 section 5 and 4.5 (IPv6: no fragmentation on the way, 1280 minimum), RFC 4443 3.2 (Packet Too
+#      Big), RFC 2473 section 7.1 (IPv6 tunnel MTU: Packet Too Big, or fragmenting the tunnel packet)
 """The router's MTU rules: what :class:`~.router.Router` does with a packet
 too big for its interface, and with fragments addressed to itself.
 
@@ -28,13 +30,34 @@ other than the first or packets from no single host (RFC 1812 4.3.2.7); the
 error's source is the router's address on the interface it leaves by (RFC
 1812 4.3.2.4). No rate limit.
 
+**IPv6 output** (:meth:`MtuLayer.transmit_ipv6`). Routers do not fragment
+IPv6 on the way (RFC 8200 section 5): a forwarded packet longer than the
+interface's MTU is dropped (``inTooBigErrors``) and an ICMPv6 Packet Too
+Big carrying the MTU goes back to its source (RFC 4443 3.2). A packet
+IPsec sealed in a tunnel is a packet the router sends (the outer header is
+its own), and RFC 2473 7.1's rule for an IPv6 tunnel entry point applies,
+with the tunnel MTU the largest inner packet the bundle seals into the
+interface's MTU (:func:`largest_inner`, as for IPv4): an inner packet
+longer than 1280 bytes is dropped and answered with a Packet Too Big
+carrying the tunnel MTU, or 1280 if that is less; one of at most 1280
+bytes is sealed and the tunnel packet fragmented. The router's own
+packets (transport mode IPsec, echo replies) are fragmented too, as their
+source may (:func:`~.fragments.fragment_ipv6`; ``fragOKs``,
+``fragCreates``; Identifications from a 32-bit counter). So a tunnel
+carries every IPv6 packet of up to 1280 bytes, as an IPv6 link must (RFC
+8200 section 5), and the peer reassembles the tunnel packets it gets in
+fragments.
+
 **Input** (:meth:`MtuLayer.reassemble`): fragments for one of the router's
 addresses are reassembled (:class:`~.fragments.Reassembly`, kept in the
-:class:`~.ip.IpModule`) before IPsec and local delivery, so fragmented ESP
+:class:`~.ip.IpModule`, or for IPv6 in the :class:`~.ipv6.Ipv6Module`, whose
+timer is RFC 8200's 60 s) before IPsec and local delivery, so fragmented ESP
 from the peer reaches the data plane whole. A datagram given up on its timer
 whose fragment zero had come is answered with an ICMP time exceeded, code 1
-(RFC 1122 3.3.2). Fragments for other destinations are forwarded as they are
-(and cut again if the next interface needs it).
+(RFC 1122 3.3.2; ICMPv6 Time Exceeded code 1, RFC 8200 4.5). Fragments for
+other destinations are forwarded as they are (and, IPv4 only, cut again if
+the next interface needs it). A malformed IPv6 fragment is dropped without
+the Parameter Problem RFC 8200 4.5 suggests.
 
 Counters (``show ip counter``; RFC 1213 ip group names where there is one):
 ``fragOKs`` datagrams fragmented, ``fragCreates`` fragments made,
@@ -58,7 +81,9 @@ from ..ipsec.packet import (IPV4_HEADER, IPV6_HEADER, PROTO_AH, PROTO_ESP, PROTO
                             IpPacket, MalformedPacket, parse_ip)
 from ..ipsec.sa import Protocol
 from ..ipsec.udp_encap import TUNNEL_HEADER
-from .fragments import DontFragment, FragmentationError, Outcome, ReassemblyEvent, fragment
+from .fragments import DontFragment, FragmentationError, Outcome, ReassemblyEvent, fragment, fragment_ipv6
+from .icmpv6 import ICMPV6_PACKET_TOO_BIG, ICMPV6_TIME_EXCEEDED, IPV6_MIN_MTU
+from .icmpv6 import CODE_REASSEMBLY_TIME_EXCEEDED as CODE_REASSEMBLY_TIME_EXCEEDED_V6
 from .ip import MIN_MTU, IpModule
 from .stack import (CODE_FRAGMENTATION_NEEDED, CODE_REASSEMBLY_TIME_EXCEEDED, ICMP_DEST_UNREACHABLE,
                     ICMP_TIME_EXCEEDED, icmp_error, may_send_icmp_error)
@@ -82,14 +107,17 @@ class Transmission:
 
 class MtuLayer:
     """See the module docstring. ``ip``: the router's :class:`~.ip.IpModule`
-    (interfaces, MTUs, counters, reassembly); ``clock()`` seconds;
+    (interfaces, MTUs, counters, reassembly); ``ipv6``: its
+    :class:`~.ipv6.Ipv6Module` (None: no IPv6); ``clock()`` seconds;
     ``bundles()``: the data plane's bundle processors (for the tunnel MTU);
     ``drop(interface, direction, reason, detail)`` logs a drop;
     ``next_id()`` gives the Identification of the ICMP errors made."""
 
     def __init__(self, ip: IpModule, *, clock: Callable[[], float], bundles: Callable[[], list],
-                 drop: Callable[..., object], next_id: Callable[[], int]):
+                 drop: Callable[..., object], next_id: Callable[[], int], ipv6=None):
         self.ip, self.clock, self.bundles, self.drop, self.next_id = ip, clock, bundles, drop, next_id
+        self.ipv6 = ipv6
+        self._ipv6_identification = 0
 
     # -- output -------------------------------------------------------------------------------------
 
@@ -141,43 +169,102 @@ class MtuLayer:
         return icmp_error(self.ip.address_of(route.interface), about.src, icmp_type, code, about.packet, mtu=mtu,
                           identification=self.next_id())
 
+    # -- IPv6 output ----------------------------------------------------------------------------------
+
+    def transmit_ipv6(self, packet: bytes, interface: str, inner: bytes | None = None) -> Transmission:
+        """Fit IPv6 ``packet`` to ``interface``'s MTU (see the module
+        docstring); ``inner``: the packet before IPsec sealed it."""
+        mtu = self.ip.mtu_of(interface)
+        if len(packet) <= mtu:
+            return Transmission([packet])
+        try:
+            outer = parse_ip(packet)
+            about = parse_ip(inner) if inner is not None and inner != packet else outer
+        except MalformedPacket as error:
+            self.ipv6.count("outDiscards")
+            self.drop(interface, "out", "outDiscards", f"too big and malformed: {error}")
+            return Transmission([])
+        own = self.ipv6.is_local(about.src)
+        if about is not outer and not own:                      # a tunnel entry point (RFC 2473 7.1)
+            bundle = sealing_bundle(self.bundles(), outer)
+            tunnel_mtu = largest_inner(bundle, mtu, len(about.header)) if bundle is not None else \
+                mtu - (len(outer.packet) - len(about.packet)) - 15
+            if len(about.packet) <= IPV6_MIN_MTU:
+                return self._fragment_ipv6(outer, interface, mtu)
+            return self._too_big(about, interface, max(tunnel_mtu, IPV6_MIN_MTU), f"tunnel MTU {tunnel_mtu}")
+        if own:                                                 # the router is the source: it may fragment
+            return self._fragment_ipv6(outer, interface, mtu)
+        return self._too_big(about, interface, mtu, f"MTU {mtu}")
+
+    def _too_big(self, about: IpPacket, interface: str, reported: int, why: str) -> Transmission:
+        self.ipv6.count("inTooBigErrors")
+        self.drop(interface, "out", "inTooBigErrors", f"{len(about.packet)} bytes from {about.src} for {why} "
+                  "(IPv6 is not fragmented on the way)")
+        return Transmission([], self.ipv6.icmp_error(about, ICMPV6_PACKET_TOO_BIG, 0, "icmpOutPktTooBigs",
+                                                     parameter=reported))
+
+    def _fragment_ipv6(self, ip: IpPacket, interface: str, mtu: int) -> Transmission:
+        self._ipv6_identification = self._ipv6_identification % 0xFFFFFFFF + 1
+        try:
+            pieces = fragment_ipv6(ip, mtu, self._ipv6_identification)
+        except FragmentationError as error:
+            self.ipv6.count("outDiscards")
+            self.drop(interface, "out", "outDiscards", f"cannot fragment: {error}")
+            return Transmission([])
+        self.ipv6.count("fragOKs")
+        self.ipv6.count("fragCreates", len(pieces))
+        return Transmission(pieces)
+
     # -- input --------------------------------------------------------------------------------------
 
+    def _module(self, version: int):
+        return self.ipv6 if version == 6 else self.ip
+
     def reassemble(self, ip: IpPacket, interface: str) -> tuple[bytes | None, list[bytes]]:
-        """Take fragment ``ip`` (for the router) that came in on
-        ``interface``: the whole datagram if it completed one (else None),
-        and ICMP errors to send (datagrams whose time ran out)."""
+        """Take fragment ``ip`` (for the router; IPv4 or IPv6) that came in
+        on ``interface``: the whole datagram if it completed one (else
+        None), and ICMP errors to send (datagrams whose time ran out)."""
+        module = self._module(ip.version)
         errors = self.expire()
-        self.ip.count("reasmReqds")
+        module.count("reasmReqds")
         whole = None
-        for event in self.ip.reassembly.add(ip, self.clock()):
+        for event in module.reassembly.add(ip, self.clock()):
             if event.outcome is Outcome.REASSEMBLED:
-                self.ip.count("reasmOKs")
+                module.count("reasmOKs")
                 whole = event.packet
             elif event.outcome is not Outcome.HELD:
-                self._given_up(event, interface)
+                self._given_up(event, interface, module)
         return whole, errors
 
     def expire(self) -> list[bytes]:
-        """Give up the datagrams whose reassembly time is up; the ICMP time
-        exceeded errors to send about them."""
+        """Give up the datagrams whose reassembly time is up; the ICMP (and
+        ICMPv6) time exceeded errors to send about them."""
         errors = []
-        for event in self.ip.reassembly.expire(self.clock()):
-            self._given_up(event, "-")
-            if event.first is not None:
+        for module in (self.ip, self.ipv6):
+            if module is None:
+                continue
+            for event in module.reassembly.expire(self.clock()):
+                self._given_up(event, "-", module)
+                if event.first is None:
+                    continue
                 try:
                     first = parse_ip(event.first)
                 except MalformedPacket:
                     continue
-                error = self._error(first, ICMP_TIME_EXCEEDED, CODE_REASSEMBLY_TIME_EXCEEDED, "icmpOutTimeExcds")
+                if module is self.ipv6:
+                    error = self.ipv6.icmp_error(first, ICMPV6_TIME_EXCEEDED, CODE_REASSEMBLY_TIME_EXCEEDED_V6,
+                                                 "icmpOutTimeExcds")
+                else:
+                    error = self._error(first, ICMP_TIME_EXCEEDED, CODE_REASSEMBLY_TIME_EXCEEDED,
+                                        "icmpOutTimeExcds")
                 if error is not None:
                     errors.append(error)
         return errors
 
-    def _given_up(self, event: ReassemblyEvent, interface: str) -> None:
+    def _given_up(self, event: ReassemblyEvent, interface: str, module) -> None:
         counters = _EVENT_COUNTERS[event.outcome]
         for name in counters:
-            self.ip.count(name)
+            module.count(name)
         self.drop(interface, "in", counters[-1], f"{event.outcome.value}: {event.detail}")
 
 

@@ -71,6 +71,20 @@ interface's MTU is fragmented after IPsec, or, with DF set, dropped with an
 ICMP "fragmentation needed" back to its source. ``poll`` also runs the
 reassembly timer.
 
+**IPv6** (:mod:`.ipv6`, once ``enable ipv6``): an interface's IPv6
+addresses sit alongside its IPv4 address and IPv6 packets take the same
+path with their own module, routes and counters: reassembly, IPsec (only
+``ipversion=6`` policies match IPv6 packets; an IPv6 policy's bundle has
+the interface's primary IPv6 address as its local tunnel end), then
+delivery (ICMPv6 echo requests answered; UDP, with its checksum checked,
+TCP and other ICMPv6 kept in :attr:`delivered`; other next headers
+answered with a Parameter Problem) or forwarding: multicast, link-local,
+loopback or unspecified addresses are not forwarded (``inAddrErrors``),
+the hop limit is decremented (ICMPv6 Time Exceeded when it runs out), no
+route sends an ICMPv6 Destination Unreachable, and an IPv6 packet too big
+for its interface is never fragmented on the way: Packet Too Big (see
+:mod:`.mtu`).
+
 Every drop is counted in an IPsec or IP counter and recorded in
 :attr:`drop_log` with its reason.
 """
@@ -87,15 +101,19 @@ from ..enco.service import EncoService
 from ..ipsec.counters import IpsecCounters
 from ..ipsec.datapath import BundleProcessor, Datapath
 from ..ipsec.outcome import DropReason
-from ..ipsec.packet import PROTO_ICMP, PROTO_TCP, PROTO_UDP, MalformedPacket, parse_ip
+from ..ipsec.packet import IPV6_ROUTING, PROTO_ICMP, PROTO_TCP, PROTO_UDP, MalformedPacket, parse_ip, parse_udp
 from ..ipsec.sa import SaSetupError, from_pair
 from ..ipsec.sad import BundleState, SaState
 from ..ipsec.selectors import Direction
 from ..ipsec.spd import Action
 from ..ipsec.transforms import Protocol
 from ..ipsec.udp_encap import UdpTunnel
+from .icmpv6 import (CODE_ERRONEOUS_HEADER, CODE_HOP_LIMIT_EXCEEDED, CODE_NO_ROUTE, CODE_UNRECOGNIZED_NEXT_HEADER,
+                     ICMPV6_DEST_UNREACHABLE, ICMPV6_PARAMETER_PROBLEM, ICMPV6_TIME_EXCEEDED, PROTO_ICMPV6,
+                     decrement_hop_limit)
 from .ip import ERRORS as IP_ERRORS
 from .ip import IP_COMMANDS, IpCommands, IpModule
+from .ipv6 import IPV6_COMMANDS, Ipv6Commands, Ipv6Module
 from .mtu import MtuLayer
 from .runtime import RouterRuntime
 from .stack import ICMP_ECHO_REQUEST, decrement_ttl, echo_packet, parse_icmp, selector_of
@@ -111,6 +129,20 @@ _RESET_BLOCKS = {"esp": ("esp_setup", "esp_out", "esp_in"), "ah": ("ah_setup", "
                  "comp": ("comp_setup", "comp_out", "comp_in"), "main": ("udp",)}
 #: Show commands that read the card's counters first.
 _CARD_SHOWS = {"show_enco", "show_counter"}
+
+
+def _not_forwarded(ip) -> str:
+    """Why IPv6 ``ip`` may not be forwarded ("" if it may): a destination
+    that is multicast (no multicast routing here), link-local (RFC 4291
+    2.5.6), loopback or unspecified, or such a source."""
+    for what, address in (("destination", ip.dst), ("source", ip.src)):
+        if address.is_multicast and what == "destination":
+            return f"multicast destination {address} (no multicast routing)"
+        if address.is_multicast or address.is_link_local or address.is_loopback or address.is_unspecified:
+            kind = ("multicast" if address.is_multicast else "link-local" if address.is_link_local else
+                    "loopback" if address.is_loopback else "unspecified")
+            return f"{kind} {what} {address} is not forwarded"
+    return ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,16 +187,18 @@ class Router:
         self.random_bytes = random_bytes
         self.replay_window = replay_window
         self.ip = IpModule()
+        self.ipv6 = Ipv6Module(self.ip)
         self.enco = EncoService(device, card)
         self.runtime = RouterRuntime(self)
-        self.console = RouterConsole(clock=clock, random_bytes=random_bytes, interface_exists=self.ip.has_interface,
+        self.console = RouterConsole(clock=clock, random_bytes=random_bytes, interface_exists=self.has_interface,
                                      runtime=self.runtime, enco_status=self.enco.status)
         self.console.cli.register(IP_COMMANDS, IpCommands(self.ip), IP_ERRORS)
+        self.console.cli.register(IPV6_COMMANDS, Ipv6Commands(self.ipv6), IP_ERRORS)
         self.ipsec = self.console.ipsec
         self.counters = _DataplaneCounters(self.ipsec.sad.count)
         self.datapath = Datapath(counters=self.counters, udp_listen_port=self.ipsec.udp_listen_port)
         self.mtu = MtuLayer(self.ip, clock=clock, bundles=lambda: self.datapath.bundles, drop=self._drop,
-                            next_id=self._next_id)
+                            next_id=self._next_id, ipv6=self.ipv6)
         self.main = collections.Counter()
         self.alg_ipsec = collections.Counter()
         self.ipsec.on_counters_reset = self._counters_reset
@@ -182,6 +216,18 @@ class Router:
 
     def __repr__(self) -> str:
         return f"<Router {self.name}>"
+
+    def has_interface(self, name: str) -> bool:
+        """Whether interface ``name`` has an IPv4 or an IPv6 address."""
+        return self.ip.has_interface(name) or self.ipv6.has_interface(name)
+
+    def is_local(self, address) -> bool:
+        """Whether ``address`` (IPv4 or IPv6) is one of the router's own."""
+        return self._module(address.version).is_local(address)
+
+    def _module(self, version: int):
+        """The IP module of IP ``version``: :attr:`ip` or :attr:`ipv6`."""
+        return self.ipv6 if version == 6 else self.ip
 
     # -- console ------------------------------------------------------------------------------------
 
@@ -271,12 +317,13 @@ class Router:
     async def _attach(self, bundle):
         spd = self.ipsec.spd
         policy = spd.policy(bundle.policy_name)
-        local = self.ip.address_of(policy.source_interface)
+        local = self._module(policy.ipversion).address_of(policy.source_interface)
         peer = policy.peeraddress if isinstance(policy.peeraddress, ipaddress.IPv4Address | ipaddress.IPv6Address) \
             else None
         problem = None
         if local is None:
-            problem = f"interface {policy.source_interface} has no IP address (the tunnel's local end)"
+            problem = (f"interface {policy.source_interface} has no IP{'v6' if policy.ipversion == 6 else ''} "
+                       "address (the tunnel's local end)")
         elif peer is None:
             problem = "the peer address is not fixed; manual keys need PEERADDRESS=ipadd"
         proc = None
@@ -342,14 +389,17 @@ class Router:
     def _ipsec_on(self, interface: str) -> bool:
         return self.ipsec.enabled and bool(self.ipsec.spd.policies(interface))
 
-    def _drop(self, interface: str, direction: str, reason: str, detail: str = "", counter: str | None = None):
+    def _drop(self, interface: str, direction: str, reason: str, detail: str = "", counter: str | None = None,
+              version: int = 4):
         if counter is not None:
-            self.ip.count(counter)
+            self._module(version).count(counter)
         self.drop_log.append(DroppedPacket(self.clock(), interface, direction, reason, detail))
         return []
 
     async def receive(self, packet: bytes, interface: str) -> list[tuple[str, bytes]]:
         """A packet arrived on ``interface``; the packets to send, ``[(interface, packet)]``."""
+        if packet and packet[0] >> 4 == 6:
+            return await self._receive_ipv6(bytes(packet), interface)
         iface = self.ip.interfaces.get(interface.lower())
         if iface is None:
             return self._drop(interface, "in", "no IP interface", f"{interface} has no IP address")
@@ -360,10 +410,29 @@ class Router:
             ip = parse_ip(packet)
         except MalformedPacket as error:
             return self._drop(interface, "in", "inHdrErrors", str(error), "inHdrErrors")
-        if ip.version != 4:
-            return self._drop(interface, "in", "inHdrErrors", "an IPv6 packet; the model's interfaces are IPv4",
-                              "inHdrErrors")
-        if ip.is_fragment and self.ip.is_local(ip.dst):
+        return await self._whole(packet, ip, interface)
+
+    async def _receive_ipv6(self, packet: bytes, interface: str) -> list[tuple[str, bytes]]:
+        """An IPv6 packet arrived on ``interface`` (see :meth:`receive`)."""
+        name = interface.lower()
+        iface = self.ipv6.interfaces.get(name)
+        if iface is None and not self.ip.has_interface(name):
+            return self._drop(interface, "in", "no IP interface", f"{interface} has no IP address")
+        self.ipv6.count("inReceives")
+        if iface is not None:
+            iface.received += 1
+        if iface is None or not self.ipv6.enabled:
+            why = "IPv6 is disabled (enable ipv6)" if not self.ipv6.enabled else f"{name} has no IPv6 address"
+            return self._drop(name, "in", "inDiscards", why, "inDiscards", version=6)
+        try:
+            ip = parse_ip(packet)
+        except MalformedPacket as error:
+            return self._drop(name, "in", "inHdrErrors", str(error), "inHdrErrors", version=6)
+        return await self._whole(packet, ip, name)
+
+    async def _whole(self, packet: bytes, ip, interface: str) -> list[tuple[str, bytes]]:
+        """Reassemble a fragment for the router (IPv4 or IPv6), then :meth:`_accept` the whole datagram."""
+        if ip.is_fragment and self.is_local(ip.dst):
             whole, errors = self.mtu.reassemble(ip, interface)
             out = [sent for error in errors for sent in await self.send(error)]
             return out + (await self._accept(whole, parse_ip(whole), interface) if whole is not None else [])
@@ -372,7 +441,7 @@ class Router:
     async def _accept(self, packet: bytes, ip, interface: str) -> list[tuple[str, bytes]]:
         """A whole datagram that came in on ``interface``: IPsec, then routing."""
         if self._ipsec_on(interface):
-            if self.ip.is_local(ip.dst) and self._for_ipsec(packet, ip):
+            if self.is_local(ip.dst) and self._for_ipsec(packet, ip):
                 return await self._inbound_ipsec(packet, interface)
             if not self._inbound_plain(ip, interface):
                 return []
@@ -385,19 +454,21 @@ class Router:
 
     async def send(self, packet: bytes) -> list[tuple[str, bytes]]:
         """Send a packet from the router itself (its source is one of the router's addresses)."""
-        self.ip.count("outRequests")
+        self._module(packet[0] >> 4).count("outRequests")
         return await self._route(packet, forwarded=False)
 
     async def send_echo(self, destination, ident: int = 1, sequence: int = 1, payload: bytes = b"",
                         source=None) -> list[tuple[str, bytes]]:
-        """Send an ICMP echo request from the router (source: the out interface's address by default)."""
+        """Send an ICMP (ICMPv6, to an IPv6 address) echo request from the
+        router (source: the out interface's address by default)."""
         destination = ipaddress.ip_address(destination)
-        route = self.ip.lookup(destination)
+        module = self._module(destination.version)
+        route = module.lookup(destination)
         if source is None and route is not None:
-            source = self.ip.address_of(route.interface)
+            source = module.address_of(route.interface)
         if source is None:
-            self.ip.count("outNoRoutes")
-            return self._drop("-", "out", "outNoRoutes", f"no route to {destination}")
+            return self._drop("-", "out", "outNoRoutes", f"no route to {destination}", "outNoRoutes",
+                              version=destination.version)
         return await self.send(echo_packet(source, destination, ident, sequence, payload,
                                            identification=self._next_id()))
 
@@ -407,6 +478,8 @@ class Router:
 
     async def _route(self, packet: bytes, *, forwarded: bool) -> list[tuple[str, bytes]]:
         ip = parse_ip(packet)
+        if ip.version == 6:
+            return await self._route_ipv6(ip, forwarded=forwarded)
         if self.ip.is_local(ip.dst):
             return await self._deliver(ip)
         if forwarded:
@@ -419,23 +492,58 @@ class Router:
             return self._drop("-", "forward", "outNoRoutes", f"no route to {ip.dst}", "outNoRoutes")
         return await self._output(packet, route.interface)
 
+    async def _route_ipv6(self, ip, *, forwarded: bool) -> list[tuple[str, bytes]]:
+        if self.ipv6.is_local(ip.dst):
+            return await self._deliver_ipv6(ip)
+        packet = ip.packet
+        if forwarded:
+            unforwardable = _not_forwarded(ip)
+            if unforwardable:
+                return self._drop("-", "forward", "inAddrErrors", unforwardable, "inAddrErrors", version=6)
+            packet = decrement_hop_limit(packet)
+            if packet is None:
+                self._drop("-", "forward", "hopLimitExceeded", f"hop limit expired for {ip.dst}", "hopLimitExceeded",
+                           version=6)
+                return await self._icmpv6_error(ip, ICMPV6_TIME_EXCEEDED, CODE_HOP_LIMIT_EXCEEDED, "icmpOutTimeExcds")
+            self.ipv6.count("forwDatagrams")
+        route = self.ipv6.lookup(ip.dst)
+        if route is None:
+            counter = "inNoRoutes" if forwarded else "outNoRoutes"
+            self._drop("-", "forward" if forwarded else "out", counter, f"no IPv6 route to {ip.dst}", counter,
+                       version=6)
+            return await self._icmpv6_error(ip, ICMPV6_DEST_UNREACHABLE, CODE_NO_ROUTE, "icmpOutDestUnreachs")
+        return await self._output(packet, route.interface)
+
+    async def _icmpv6_error(self, about, icmp_type: int, code: int, counter: str, *,
+                            parameter: int = 0) -> list[tuple[str, bytes]]:
+        error = self.ipv6.icmp_error(about, icmp_type, code, counter, parameter=parameter)
+        return await self.send(error) if error is not None else []
+
     async def _output(self, packet: bytes, interface: str, *, ipsec: bool = True) -> list[tuple[str, bytes]]:
         inner = None
         if ipsec and self._ipsec_on(interface):
             inner, packet = packet, await self._outbound_ipsec(packet, interface)
             if packet is None:
-                self.ip.count("ipsecDiscards")
+                self._module(inner[0] >> 4).count("ipsecDiscards")
                 return []
-        transmission = self.mtu.transmit(packet, interface, inner)
+        module = self._module(packet[0] >> 4)
+        if module is self.ipv6:
+            transmission = self.mtu.transmit_ipv6(packet, interface, inner)
+        else:
+            transmission = self.mtu.transmit(packet, interface, inner)
+        iface = module.interfaces.get(interface)
         for _ in transmission.packets:
-            self.ip.interfaces[interface].sent += 1
-            self.ip.count("outTransmits")
+            if iface is not None:
+                iface.sent += 1
+            module.count("outTransmits")
         out = [(interface, piece) for piece in transmission.packets]
         if transmission.error is not None:
             out += await self.send(transmission.error)
         return out
 
     async def _deliver(self, ip) -> list[tuple[str, bytes]]:
+        if ip.version == 6:
+            return await self._deliver_ipv6(ip)
         if ip.protocol not in (PROTO_ICMP, PROTO_UDP, PROTO_TCP):
             return self._drop("-", "local", "inUnknownProtos", f"protocol {ip.protocol} for {ip.dst}",
                               "inUnknownProtos")
@@ -449,6 +557,48 @@ class Router:
                 reply = echo_packet(ip.dst, ip.src, message.ident, message.sequence, message.payload, reply=True,
                                     identification=self._next_id())
                 return await self.send(reply)
+        self.delivered.append(ip.packet)
+        return []
+
+    async def _deliver_ipv6(self, ip) -> list[tuple[str, bytes]]:
+        """An IPv6 packet for one of the router's addresses (see the module docstring)."""
+        for kind, offset, _ in ip.ipv6_extensions():
+            if kind == IPV6_ROUTING and ip.header[offset + 3]:       # segments left: no routing type is known
+                self._drop("-", "local", "inHdrErrors", f"a routing header of type {ip.header[offset + 2]} with "
+                           f"{ip.header[offset + 3]} segments left", "inHdrErrors", version=6)
+                return await self._icmpv6_error(ip, ICMPV6_PARAMETER_PROBLEM, CODE_ERRONEOUS_HEADER,
+                                                "icmpOutParmProblems", parameter=offset + 2)
+        if ip.protocol == PROTO_ICMPV6:
+            self.ipv6.count("icmpInMsgs")
+            try:
+                message = parse_icmp(ip)
+            except ValueError as error:
+                return self._drop("-", "local", "icmpInErrors", str(error), "icmpInErrors", version=6)
+            if not message.valid:
+                return self._drop("-", "local", "icmpInErrors", f"ICMPv6 type {message.type} from {ip.src}: wrong "
+                                  "checksum", "icmpInErrors", version=6)
+            self.ipv6.count("inDelivers")
+            if message.is_echo_request:
+                self.ipv6.count("icmpInEchos")
+                self.ipv6.count("icmpOutEchoReplies")
+                self.ipv6.count("icmpOutMsgs")
+                return await self.send(echo_packet(ip.dst, ip.src, message.ident, message.sequence, message.payload,
+                                                   reply=True))
+        elif ip.protocol == PROTO_UDP:
+            try:
+                if len(ip.payload) >= 8 and ip.payload[6:8] == b"\0\0":
+                    raise MalformedPacket("UDP checksum 0, which IPv6 does not allow (RFC 8200 8.1)")
+                parse_udp(ip)
+            except MalformedPacket as error:
+                return self._drop("-", "local", "udpInErrors", f"from {ip.src}: {error}", "udpInErrors", version=6)
+            self.ipv6.count("inDelivers")
+        elif ip.protocol == PROTO_TCP:
+            self.ipv6.count("inDelivers")
+        else:
+            self._drop("-", "local", "inUnknownProtos", f"next header {ip.protocol} for {ip.dst}", "inUnknownProtos",
+                       version=6)
+            return await self._icmpv6_error(ip, ICMPV6_PARAMETER_PROBLEM, CODE_UNRECOGNIZED_NEXT_HEADER,
+                                            "icmpOutParmProblems", parameter=ip.next_header_at)
         self.delivered.append(ip.packet)
         return []
 
@@ -521,13 +671,14 @@ class Router:
         if counter is not None:
             if policy is not None:
                 self._pcount(policy.name, "in", counter)
-            self.ip.count("ipsecDiscards")
+            self._module(ip.version).count("ipsecDiscards")
             self._drop(interface, "in", counter, f"{ip.src} -> {ip.dst} protocol {ip.protocol}"
                        + (f", policy {policy.name}" if policy is not None else ""))
         return verdict
 
     async def _inbound_ipsec(self, packet: bytes, interface: str) -> list[tuple[str, bytes]]:
         self.main["inProcessPkt"] += 1
+        module = self._module(packet[0] >> 4)
         outcome = await self.datapath.inbound(packet)
         if outcome.heartbeat:
             self.main["inProcessPktKeepalive"] += 1
@@ -540,19 +691,19 @@ class Router:
             if policy is not None:
                 self._pcount(policy, "in", "inProcessFailImm" if outcome.reason in _IMMEDIATE else "inProcessFail")
                 self.alg_ipsec["ipsecDecodeFail"] += 1
-            self.ip.count("ipsecDiscards")
+            module.count("ipsecDiscards")
             return self._drop(interface, "in", outcome.reason.value, outcome.detail)
         inner = parse_ip(outcome.packet)
         spd = self.ipsec.spd
         if bundle is None or not spd.has_policy(policy):
-            self.ip.count("ipsecDiscards")
+            module.count("ipsecDiscards")
             return self._drop(interface, "in", "inPolicyActionFail", "the bundle's policy is gone")
         selector = selector_of(inner)
         failed = spd.policy(policy).selectors().mismatch(selector, Direction.INBOUND)
         if failed is not None:
             self._pcount(policy, "in", "inPolSelectMatchFail")
             self._pcount(policy, "in", "inProcessFail")
-            self.ip.count("ipsecDiscards")
+            module.count("ipsecDiscards")
             return self._drop(interface, "in", "inPolSelectMatchFail",
                               f"{inner.src} -> {inner.dst} fails {failed} of policy {policy}")
         self._pcount(policy, "in", "inProcessDone")

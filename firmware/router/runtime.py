@@ -23,7 +23,8 @@ of a :class:`~.router.Router`:
   window;
 - ``show ipsec sa counter``: the runtime SA's own counters;
 - ``show ipsec policy=name``: the local tunnel address (the address of the
-  policy's source interface).
+  policy's source interface; its primary IPv6 address for an
+  ``ipversion=6`` policy).
 """
 from ..ipsec.counter_displays import CounterValues
 from ..ipsec.displays import PolicyStatus
@@ -67,7 +68,8 @@ class RouterRuntime(IpsecRuntime):
         if not spd.has_policy(policy_name):
             return PolicyStatus()
         policy = spd.policy(policy_name)
-        local = self.router.ip.address_of(policy.source_interface)
+        module = self.router.ipv6 if policy.ipversion == 6 else self.router.ip
+        local = module.address_of(policy.source_interface)
         return PolicyStatus(local_address=str(local) if local is not None else None)
 
     def sa_runtime(self, sa_id: int) -> dict:

@@ -1,10 +1,16 @@
 # Ref: RFC 791 (IPv4), RFC 792 (ICMP echo, errors), RFC 1191 section 4 (next-hop MTU), RFC 768 (UDP),
-#      RFC 1812 4.3.2 (ICMP errors from routers), 5.3.1 (TTL)
+#      RFC 1812 4.3.2 (ICMP errors from routers), 5.3.1 (TTL); RFC 4443 (ICMPv6), RFC 8200 8.1 (UDP over IPv6)
 """Packet helpers of the router and of the simulated hosts: build UDP and
 ICMP echo packets, ICMP error messages (:func:`icmp_error`), parse ICMP,
 decrement the TTL of a forwarded packet, and the
 :class:`~pacsim.firmware.ipsec.selectors.PacketSelector` the SPD matches a
-packet by. IPv4 only (the router model's interfaces are IPv4).
+packet by.
+
+:func:`udp_packet` and :func:`echo_packet` build IPv6 packets (ICMPv6 echo,
+RFC 4443 4.1-4.2) when given IPv6 addresses, and :func:`parse_icmp` reads
+ICMPv6 too (:class:`IcmpMessage` then checks the checksum over the IPv6
+pseudo-header); the rest of ICMPv6 and the IPv6 hop limit are in
+:mod:`.icmpv6`. IPv4 errors and the TTL are here.
 
 An ICMP error (destination unreachable, time exceeded...) quotes the
 datagram it is about: as much of it as keeps the error within 576 bytes
@@ -18,8 +24,10 @@ import ipaddress
 import struct
 
 from ..ipsec.packet import (PROTO_ICMP, PROTO_TCP, PROTO_UDP, IpPacket, checksum, ipv4_header, ipv4_with_checksum,
-                             udp_datagram)
+                             ipv6_header, udp_datagram)
 from ..ipsec.selectors import PacketSelector
+from .icmpv6 import (ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, ICMPV6_PACKET_TOO_BIG, PROTO_ICMPV6, icmpv6_checksum,
+                     icmpv6_packet)
 
 __all__ = ["ICMP_ECHO_REPLY", "ICMP_ECHO_REQUEST", "ICMP_TIME_EXCEEDED", "ICMP_DEST_UNREACHABLE",
            "CODE_FRAGMENTATION_NEEDED", "CODE_REASSEMBLY_TIME_EXCEEDED", "ICMP_ERROR_TYPES", "ICMP_ERROR_LIMIT",
@@ -41,10 +49,18 @@ ICMP_ERROR_TYPES = frozenset({3, 4, 5, 11, 12})
 ICMP_ERROR_LIMIT = 576
 
 
+def _is_ipv6(address) -> bool:
+    return ipaddress.ip_address(address).version == 6
+
+
 def udp_packet(src, dst, src_port: int, dst_port: int, payload: bytes, *, ttl: int = 64,
                identification: int = 0, df: bool = False) -> bytes:
-    """An IPv4 packet carrying one UDP datagram (checksum filled in); ``df`` sets Don't Fragment."""
+    """An IP packet carrying one UDP datagram (checksum filled in): IPv4,
+    ``df`` setting Don't Fragment, or IPv6 for IPv6 addresses (``ttl`` is
+    then the hop limit; ``identification`` and ``df`` do not apply)."""
     datagram = udp_datagram(src, dst, src_port, dst_port, payload)
+    if _is_ipv6(src):
+        return ipv6_header(src, dst, PROTO_UDP, len(datagram), hop_limit=ttl) + datagram
     return ipv4_header(src, dst, PROTO_UDP, len(datagram), ttl=ttl, identification=identification,
                        df=df) + datagram
 
@@ -83,41 +99,65 @@ def may_send_icmp_error(ip: IpPacket) -> bool:
 
 def echo_packet(src, dst, ident: int, sequence: int, payload: bytes, *, reply: bool = False, ttl: int = 64,
                 identification: int = 0) -> bytes:
-    """An ICMP echo request (or reply) with ``ident``, ``sequence`` and ``payload``."""
+    """An ICMP echo request (or reply) with ``ident``, ``sequence`` and
+    ``payload``; ICMPv6 (types 128 and 129, hop limit ``ttl``) between IPv6 addresses."""
+    if _is_ipv6(src):
+        return icmpv6_packet(src, dst, ICMPV6_ECHO_REPLY if reply else ICMPV6_ECHO_REQUEST, 0,
+                             struct.pack("!HH", ident, sequence) + payload, hop_limit=ttl)
     return icmp_packet(src, dst, ICMP_ECHO_REPLY if reply else ICMP_ECHO_REQUEST, 0,
                        struct.pack("!HH", ident, sequence) + payload, ttl=ttl, identification=identification)
 
 
 class IcmpMessage:
-    """A parsed ICMP message: ``type``, ``code``, and for echo messages
-    ``ident``, ``sequence`` and ``payload``; ``valid`` is False when the
-    checksum is wrong. For an error (:attr:`is_error`) ``payload`` is the
-    quoted datagram and :attr:`next_hop_mtu` the MTU a "fragmentation
-    needed" error reports."""
+    """A parsed ICMP (``version`` 4) or ICMPv6 (``version`` 6) message:
+    ``type``, ``code``, and for echo messages ``ident``, ``sequence`` and
+    ``payload``; ``valid`` is False when the checksum is wrong (ICMPv6: give
+    the packet's ``src`` and ``dst`` for the pseudo-header). For an error
+    (:attr:`is_error`) ``payload`` is the quoted datagram and
+    :attr:`next_hop_mtu` the MTU a "fragmentation needed" error or an
+    ICMPv6 Packet Too Big reports."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, version: int = 4, src=None, dst=None):
         if len(data) < 8:
-            raise ValueError(f"an ICMP message of {len(data)} bytes; expected at least 8")
+            raise ValueError(f"an ICMP{'v6' if version == 6 else ''} message of {len(data)} bytes; expected at "
+                             "least 8")
+        self.version = version
         self.type, self.code = data[0], data[1]
-        self.valid = checksum(data) == 0
+        self.valid = (icmpv6_checksum(src, dst, data) if version == 6 else checksum(data)) == 0
         self.ident, self.sequence = struct.unpack_from("!HH", data, 4)
+        self.parameter = struct.unpack_from("!I", data, 4)[0]
         self.payload = data[8:]
 
     @property
     def is_error(self) -> bool:
-        return self.type in ICMP_ERROR_TYPES
+        """An error message (ICMP: :data:`ICMP_ERROR_TYPES`; ICMPv6: types below 128, RFC 4443 2.1)."""
+        return self.type < ICMPV6_ECHO_REQUEST if self.version == 6 else self.type in ICMP_ERROR_TYPES
+
+    @property
+    def is_echo_request(self) -> bool:
+        return self.type == (ICMPV6_ECHO_REQUEST if self.version == 6 else ICMP_ECHO_REQUEST)
+
+    @property
+    def is_echo_reply(self) -> bool:
+        return self.type == (ICMPV6_ECHO_REPLY if self.version == 6 else ICMP_ECHO_REPLY)
 
     @property
     def next_hop_mtu(self) -> int | None:
         """The next-hop MTU of a type 3 code 4 error (RFC 1191 section 4; 0
-        from a router that predates it); None for any other message."""
+        from a router that predates it) or of an ICMPv6 Packet Too Big (RFC
+        4443 3.2, 32 bits); None for any other message."""
+        if self.version == 6:
+            return self.parameter if self.type == ICMPV6_PACKET_TOO_BIG else None
         if (self.type, self.code) != (ICMP_DEST_UNREACHABLE, CODE_FRAGMENTATION_NEEDED):
             return None
         return self.sequence
 
 
 def parse_icmp(ip: IpPacket) -> IcmpMessage:
-    """The ICMP message of ``ip`` (protocol 1); ValueError if too short."""
+    """The ICMP message of ``ip`` (IPv4 protocol 1, or IPv6 next header 58);
+    ValueError if too short."""
+    if ip.version == 6:
+        return IcmpMessage(ip.payload, 6, ip.src, ip.dst)
     return IcmpMessage(ip.payload)
 
 
@@ -133,10 +173,10 @@ def decrement_ttl(packet: bytes) -> bytes | None:
 
 
 def selector_of(ip: IpPacket) -> PacketSelector:
-    """What ``ip`` offers the SPD: addresses, protocol, ports (TCP, UDP) and ICMP type."""
+    """What ``ip`` offers the SPD: addresses, protocol, ports (TCP, UDP) and ICMP (ICMPv6) type."""
     src_port = dst_port = icmp_type = None
     if ip.protocol in (PROTO_TCP, PROTO_UDP) and len(ip.payload) >= 4:
         src_port, dst_port = struct.unpack_from("!HH", ip.payload)
-    elif ip.protocol == PROTO_ICMP and ip.payload:
+    elif ip.protocol == (PROTO_ICMPV6 if ip.version == 6 else PROTO_ICMP) and ip.payload:
         icmp_type = ip.payload[0]
     return PacketSelector(ip.src, ip.dst, ip.protocol, src_port, dst_port, icmp_type)
