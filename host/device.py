@@ -959,8 +959,7 @@ class PacDevice:
             base %= modulus
         exp_bits = exponent.bit_length()
         if timeout_clocks is None:
-            ones = bin(exponent).count("1")
-            timeout_clocks = TIMEOUT_BASE_CLOCKS + 2 * modexp_clocks(modulus.bit_length(), exp_bits, ones, words,
+            timeout_clocks = TIMEOUT_BASE_CLOCKS + 2 * modexp_clocks(modulus.bit_length(), exp_bits, words=words,
                                                                      mul_bits=32)
         if (await self.read_fields("PK_STATUS"))["busy"]:
             raise PacError("the public-key unit is busy with an operation this driver did not start; "

@@ -108,7 +108,7 @@ class PkUnit:
             clocks = self.costs.modexp_load_clocks(words)
         else:
             status, result = ModExpStatus.OK, pow(base, exponent, modulus)
-            clocks = self.costs.modexp_clocks(modulus.bit_length(), exp_bits, bin(exponent).count("1"), words)
+            clocks = self.costs.modexp_clocks(modulus.bit_length(), exp_bits, words)
         if watchdog and clocks > watchdog:
             status, clocks = ModExpStatus.TIMEOUT, watchdog + 1
         self.running = _Operation(now, now + clocks, status, words, result)

@@ -151,9 +151,10 @@ class PciCosts:
         """Clocks of the LZS decompressor for ``stream`` (up to its end marker or first error)."""
         return lzs_model.decompress_clocks(stream)
 
-    def modexp_clocks(self, modulus_bits: int, exp_bits: int, ones: int, words: int) -> int:
-        """Busy clocks of one public-key operation (:func:`~pacsim.hdl.engines.modexp.modexp_clocks`)."""
-        return modexp_clocks(modulus_bits, exp_bits, ones, words)
+    def modexp_clocks(self, modulus_bits: int, exp_bits: int, words: int) -> int:
+        """Busy clocks of one public-key operation (:func:`~pacsim.hdl.engines.modexp.modexp_clocks`;
+        constant time: the exponent's value does not count, only its declared length)."""
+        return modexp_clocks(modulus_bits, exp_bits, words=words)
 
     def modexp_load_clocks(self, words: int) -> int:
         """Busy clocks until the public-key unit has loaded its operands and

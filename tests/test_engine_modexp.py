@@ -92,10 +92,6 @@ def simulate(dut, testbench):
     sim.run()
 
 
-def ones(exponent, exp_bits):
-    return (exponent & ((1 << exp_bits) - 1)).bit_count()
-
-
 def check_jobs(dut, jobs):
     """``jobs`` = ``[(base, exponent, modulus, words, exp_bits)]`` back to back in
     one simulation: each result equals ``pow`` and each clock count ``clocks()``."""
@@ -103,14 +99,14 @@ def check_jobs(dut, jobs):
 
     async def testbench(drv):
         for base, exponent, modulus, words, exp_bits in jobs:
-            expected = dut.clocks(modulus.bit_length(), exp_bits, ones(exponent, exp_bits), words)
+            expected = dut.clocks(modulus.bit_length(), exp_bits, words=words)
             got.append(await drv.modexp(base, exponent, modulus, words, exp_bits, limit=expected))
 
     simulate(dut, testbench)
     bad = []
     for (base, exponent, modulus, words, exp_bits), (status, result, clocks) in zip(jobs, got):
         want = pow(base, exponent & ((1 << exp_bits) - 1), modulus)
-        want_clocks = dut.clocks(modulus.bit_length(), exp_bits, ones(exponent, exp_bits), words)
+        want_clocks = dut.clocks(modulus.bit_length(), exp_bits, words=words)
         if (status, result, clocks) != (ModExpStatus.OK, want, want_clocks):
             bad.append((modulus.bit_length(), words, exp_bits, status, hex(result), hex(want),
                         clocks, want_clocks))
@@ -204,7 +200,7 @@ def test_errors_and_recovery():
     rng = random.Random(5)
     base, exponent, modulus, words, exp_bits = good = random_job(rng, 96, 40)
     want = pow(base, exponent, modulus)
-    clocks = dut.clocks(96, 40, ones(exponent, exp_bits))
+    clocks = dut.clocks(96, 40)
     log = []
 
     async def testbench(drv):
@@ -241,7 +237,7 @@ def test_start_and_host_writes_ignored_while_busy():
     rng = random.Random(6)
     job = random_job(rng, 128, 32)
     base, exponent, modulus, words, _ = job
-    clocks = dut.clocks(128, 32, ones(exponent, 32))
+    clocks = dut.clocks(128, 32)
     log = []
 
     async def testbench(drv):
@@ -300,11 +296,12 @@ def test_operand_memory():
 # --- clocks ---------------------------------------------------------------------
 
 def test_clock_formula_targets():
-    assert modexp_clocks(1024, 1024, 512) == 866_588      # target: at most ~3 M
-    assert modexp_clocks(2048, 160, 80) == 533_276        # target: at most ~1 M
-    assert modexp_clocks(768, 160, 80) == 80_856
-    assert modexp_clocks(1024, 1024) == modexp_clocks(1024, 1024, 512)     # expected ones
-    assert modexp_clocks(2048, 160, 80, mul_bits=32) == 2_075_579
+    assert modexp_clocks(1024, 1024) == 1_153_820         # target: at most ~3 M
+    assert modexp_clocks(2048, 160) == 704_876            # target: at most ~1 M
+    assert modexp_clocks(768, 160) == 106_856
+    assert modexp_clocks(2048, 160, mul_bits=32) == 2_746_379
+    with pytest.raises(TypeError):     # no ones argument any more (words is keyword-only)
+        modexp_clocks(1024, 1024, 512, 32)
 
 
 @pytest.mark.parametrize("mul_bits", [32, 64])
@@ -318,3 +315,23 @@ def test_clock_formula_measured(mul_bits):
             ((33, 8), (64, 12), (100, 8), (192, 8), (320, 6), (512, 4))]
     jobs.append(random_job(rng, 70, 8, words=6))
     check_jobs(dut, jobs)
+
+
+@pytest.mark.parametrize("mul_bits", [32, 64])
+def test_clocks_independent_of_exponent(mul_bits):
+    """Constant time: exponents of one declared length but of every weight
+    (only the top bit, all ones, alternating bits, all zero, one low bit,
+    random) take exactly the same busy clocks for the same modulus size."""
+    dut = ModExp(max_bits=512, mul_bits=mul_bits)
+    rng = random.Random(20 + mul_bits)
+    exp_bits = 48
+    exponents = [1 << (exp_bits - 1), (1 << exp_bits) - 1, int("10" * (exp_bits // 2), 2),
+                 int("01" * (exp_bits // 2), 2), 0, 1, rng.getrandbits(exp_bits)]
+    jobs = []
+    for bits in (128, 256):
+        modulus = rng.getrandbits(bits) | 1 | 1 << (bits - 1)
+        jobs += [(rng.getrandbits(bits), exponent, modulus, bits // 32, exp_bits) for exponent in exponents]
+    clocks = check_jobs(dut, jobs)
+    per_size = len(exponents)
+    for k in range(0, len(jobs), per_size):
+        assert len(set(clocks[k:k + per_size])) == 1, clocks[k:k + per_size]

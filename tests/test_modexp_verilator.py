@@ -5,8 +5,11 @@
 bench in ``sim/build.py``); the cocotb test below (this same module, run inside
 the simulator) computes DH-shaped operations against ``pow``: the RFC groups
 with random peer values and 160-bit exponents, random odd moduli of each size,
-and full-length exponents at 768, 1024 and 2048 bits. Every operation's busy
-clocks must equal ``modexp_clocks``; the clocks and the wall-clock rate go to
+and full-length exponents at 768, 1024 and 2048 bits, and exponents of one
+length but opposite weights (only the top bit set, all bits set). Every
+operation's busy clocks must equal ``modexp_clocks``, which does not depend
+on the exponent's value (constant time), so equal-length exponents take the
+same clocks; the clocks and the wall-clock rate go to
 ``modexp_report.json`` in the run folder and are printed (``pytest -s``). The
 rate, 160 to 230 k clocks/s, is mostly cocotb's per-edge cost (the same bench
 with the unit idle runs 270 k clocks/s), not the model's.
@@ -32,13 +35,17 @@ from pacsim.host.pk import GROUPS, value_of, words_of
 TOPLEVEL = "modexp"
 PERIOD_NS = 30
 #: Job lists by name, each job (label, modulus bits or DH group, exponent bits);
-#: "group N" uses GROUPS[N]. The 2048-bit full-length exponent (6.7 M clocks)
-#: has its own list, so that each pytest item stays well under a minute.
+#: "group N" uses GROUPS[N]; a label ending in "sparse" takes the exponent
+#: 0x80..0 (only the top bit), "dense" 0xFF..F (all bits), others a random
+#: one with the top bit set. The 2048-bit full-length exponent (8.8 M clocks)
+#: has its own list, so that each pytest item stays under a minute.
 JOBS = {
     "dh": [("group 1", 1, 160), ("random", 768, 160), ("random", 768, 768),
            ("group 2", 2, 160), ("random", 1024, 160), ("random", 1024, 1024),
            ("group 5", 5, 160), ("random", 1536, 160),
            ("group 14", 14, 160), ("random", 2048, 160)],
+    "weights": [("group 2 sparse", 2, 1024), ("group 2 dense", 2, 1024),
+                ("group 14 sparse", 14, 256), ("group 14 dense", 14, 256)],
     "full2048": [("random", 2048, 2048)],
 }
 MAX_BITS = 2048
@@ -76,7 +83,12 @@ def job_operands(rng, label, size, exp_bits):
         modulus = rng.getrandbits(size) | 1 | 1 << (size - 1)
         words = size // 32
         base = rng.getrandbits(32 * words)
-    exponent = rng.getrandbits(exp_bits) | 1 << (exp_bits - 1)
+    if label.endswith("sparse"):
+        exponent = 1 << (exp_bits - 1)
+    elif label.endswith("dense"):
+        exponent = (1 << exp_bits) - 1
+    else:
+        exponent = rng.getrandbits(exp_bits) | 1 << (exp_bits - 1)
     return base, exponent, modulus, words
 
 
@@ -97,7 +109,7 @@ async def modexp_dh_sizes(dut):
         await write(dut, ModExpSlot.BASE, base, words)
         await write(dut, ModExpSlot.EXPONENT, exponent, (exp_bits + 31) // 32)
         await write(dut, ModExpSlot.MODULUS, modulus, words)
-        expected = modexp_clocks(modulus.bit_length(), exp_bits, exponent.bit_count(), words)
+        expected = modexp_clocks(modulus.bit_length(), exp_bits, words=words)
         dut.words.value = words
         dut.exp_bits.value = exp_bits
         dut.start.value = 1
@@ -182,3 +194,7 @@ def test_modexp_verilator(jobs, tmp_path):
     for entry in report:
         print(entry)
     assert len(report) == len(JOBS[jobs])
+    by_size = {}
+    for entry in report:        # constant time: one clock count per (modulus, exponent) length
+        by_size.setdefault((entry["bits"], entry["exp_bits"]), set()).add(entry["clocks"])
+    assert all(len(clocks) == 1 for clocks in by_size.values()), by_size

@@ -1,5 +1,7 @@
 # Ref: Koç, Acar, Kaliski, "Analyzing and comparing Montgomery multiplication algorithms", IEEE Micro 16(3), 1996 (CIOS)
 # Ref: Menezes, van Oorschot, Vanstone, Handbook of Applied Cryptography, 14.79 (left-to-right binary exponentiation)
+# Ref: Coron, "Resistance against differential power analysis for elliptic curve cryptosystems", CHES 1999 (double-and-add-always)
+# Ref: Yen, Joye, "Checking before output may not be enough against fault-based cryptanalysis", IEEE Trans. Computers 49(9), 2000 (safe errors)
 """The public-key unit: modular exponentiation ``base ** exponent mod modulus``
 for Diffie-Hellman, by word-serial Montgomery multiplication (CIOS).
 
@@ -9,10 +11,11 @@ BASE, EXPONENT, MODULUS, RESULT) of ``max_bits / 32`` 32-bit words each, word
 ``mem_*`` port. The unit computes everything else itself from the three
 operands: n' = -n^-1 mod 2^w, R mod n and R^2 mod n (R = 2^(w*s)), the
 conversion of the base into Montgomery form and of the result out of it, the
-square-and-multiply over ``exp_bits`` exponent bits and the final conditional
-subtractions. Moduli of any whole number of 32-bit words up to ``max_bits``
-work (512, 768, 1024, 1536, 2048 bits for the IKE groups), as long as the
-modulus is odd.
+square-and-multiply-always over ``exp_bits`` exponent bits and the final
+conditional subtractions; its running time does not depend on the
+exponent's value (see "Constant time" below). Moduli of any whole number of
+32-bit words up to ``max_bits`` work (512, 768, 1024, 1536, 2048 bits for
+the IKE groups), as long as the modulus is odd.
 
 Ports (``sync`` = the card's 33 MHz PCI CLK; "clock" below = one CLK; M =
 ``max_bits / 32``):
@@ -41,8 +44,8 @@ port           dir   width  meaning
                             left as they were.
 ``exp_bits``   In    16     exponent length in bits, 0..``max_bits``: bits
                             ``exp_bits``-1 .. 0 of the EXPONENT slot are
-                            used (leading zero bits are allowed: every bit
-                            costs a squaring, a 1 bit also a multiplication);
+                            used (leading zero bits are allowed: every bit,
+                            0 or 1, costs a squaring and a multiplication);
                             0 gives 1 mod n.
 ``watchdog``   In    32     clock budget, 0 = none. An operation that would
                             need more than ``watchdog`` busy clocks is
@@ -99,9 +102,42 @@ R = 2^(w s)):
    sub*n, and the same pass compares its own result, doubled, with n to
    decide the next pass' subtraction.
 4. X = MontMul(base, R^2) (Montgomery form of the base); then for each
-   exponent bit from the top: A = MontMul(A, A), and if the bit is 1
-   A = MontMul(A, X) (left-to-right square-and-multiply, HAC 14.79).
+   exponent bit from the top: A = MontMul(A, A), then A = MontMul(A, X) if
+   the bit is 1 and A = MontMul(A, D) if it is 0 (left-to-right
+   square-and-multiply, HAC 14.79, made "always"), D holding R mod n, the
+   Montgomery form of 1. D is free once X is made; the first squaring (of
+   A = R mod n, which it leaves unchanged) writes its product into D, so
+   the 1 costs no clock and no memory.
 5. result = MontMul(A, 1), stored into RESULT.
+
+Constant time: for Diffie-Hellman the exponent is the private key, and the
+busy count is visible to the host (``PK_CLOCKS``) and to anyone timing the
+exchange, so it must not depend on the exponent. Every bit therefore costs
+the same two products (a squaring and a multiplication, each always
+2 s^2 + 3 s + 1 clocks: the CIOS loops and the final subtraction pass run
+whatever the data), and the busy count depends only on ``words``,
+``exp_bits`` and the modulus' bit length L (step 3: public, like the
+modulus). Only the operand address of the second product (X or D) follows
+the bit.
+
+Why multiply-always by the Montgomery 1 rather than a Montgomery ladder:
+both cost two products per bit and fit the six regions (a ladder keeps R0
+in A and R1 in X), but the ladder needs each bit before the step's first
+product (this sequencer fetches it during the squaring) and picks all
+three regions of both products by the bit, a larger change; and its last
+step throws one product away, the first or the second depending on the
+bit. Faults: a dummy multiplication whose product is discarded (A*X
+computed and dropped for a 0 bit) is a safe-error target: a fault
+injected into it leaves the result correct exactly when the bit is 0,
+which reveals the bit. Here no product is discarded: the product by
+R mod n is kept as the new A, so a fault in any product spoils the result
+whatever the bits. What remains is the memory variant (a fault set into X
+or D before some step spoils the result only if a later bit reads that
+region); the unit checks nothing itself (it has no status to report a
+failed check), so fault detection is left to the protocol.
+The host should also keep ``exp_bits`` fixed for a key size (the driver's
+DH private keys have their top bit set) so that the declared length does
+not reveal leading zero bits.
 
 One Montgomery multiplication (CIOS, one w x w multiply per clock): for
 each digit b_i of b, a multiply loop t += a*b_i (s clocks) and a reduction
@@ -115,21 +151,19 @@ clock).
 
 Clocks (:func:`modexp_clocks`, :meth:`ModExp.clocks`): busy for 2 q + 1
 (load, q = s w / 32) + max((K + s + 1)(s + 1), w) (doublings, each pass s + 1
-clocks; n' needs w) + (log2(w) + 2 + exp_bits + ones)(2 s^2 + 3 s + 1) +
-``words`` + 1 (store) clocks, ones = the number of 1 bits among the
-``exp_bits`` exponent bits. The count depends on the exponent's ones (no
-constant-time ladder).
-With w = 64: 1024-bit modulus and exponent, 512 ones: 866 588 clocks
-(26 ms at 33 MHz); 2048-bit modulus, 160-bit exponent, 80 ones: 533 276
-(16 ms); 768-bit, 160-bit exponent: 80 856. With w = 32 (a quarter of the
-multiplier) about 3.8 times as many.
+clocks; n' needs w) + (log2(w) + 2 + 2 exp_bits)(2 s^2 + 3 s + 1) +
+``words`` + 1 (store) clocks, whatever the exponent's value.
+With w = 64: 1024-bit modulus and exponent: 1 153 820 clocks
+(35 ms at 33 MHz); 2048-bit modulus, 160-bit exponent: 704 876 (21 ms);
+768-bit, 160-bit exponent: 106 856. With w = 32 (a quarter of the
+multiplier) 3.8 to 3.9 times as many.
 
 Area: one w x w multiplier with a 2w-bit adder behind it, the work memory
 (6 regions of 2^ceil(log2(max_bits/w)) w-bit digits: N, BASE, X, A, scratch
 D, T), the operand memory (4 M 32-bit words) and about 12 w-bit registers.
-Yosys generic synthesis (``sim/synth.py``'s script) of ``ModExp()``: 36 527
-cells, 959 flip-flops, 20 480 memory bits; with ``mul_bits=32``: 13 288
-cells, 570 flip-flops. The critical path is not pipelined: read data ->
+Yosys generic synthesis (``sim/synth.py``'s script) of ``ModExp()``: 36 478
+cells, 960 flip-flops, 20 480 memory bits; with ``mul_bits=32``: 13 238
+cells, 571 flip-flops. The critical path is not pipelined: read data ->
 multiply -> add t_j and the carry -> (last digit) add t[s] and compare with
 n, all in one clock.
 """
@@ -168,7 +202,7 @@ _N, _B, _X, _A, _D, _T = range(6)
 _NONE, _LOAD, _STORE, _DBL, _BFETCH, _MUL, _MCOMP, _RED, _FIX = range(9)
 
 # Which Montgomery multiplication runs (decides what follows it).
-_SQ_R2, _TO_MONT, _SQUARE, _MUL_X, _FROM_MONT = range(5)
+_SQ_R2, _TO_MONT, _SQUARE, _MUL_BIT, _FROM_MONT = range(5)
 
 
 def _sub_word(a, b, borrow):
@@ -178,24 +212,22 @@ def _sub_word(a, b, borrow):
     return total[:width], ~total[width]
 
 
-def modexp_clocks(bits: int, exp_bits: int, ones=None, words=None, *, mul_bits: int = 64) -> int:
+def modexp_clocks(bits: int, exp_bits: int, *, words=None, mul_bits: int = 64) -> int:
     """Busy clocks of one :class:`ModExp` operation (exact; the tests compare it
-    with the measured count).
+    with the measured count). It does not depend on the exponent's value: every
+    one of the ``exp_bits`` bits costs a squaring and a multiplication.
 
-    ``bits``: the modulus' bit length; ``words``: the ``words`` port (default
-    ``ceil(bits / 32)``); ``ones``: 1 bits among the ``exp_bits`` exponent bits
-    (default the expectation for a random exponent with its top bit set,
-    ``1 + (exp_bits - 1) / 2``, rounded); ``mul_bits``: the unit's digit width.
+    ``bits``: the modulus' bit length; ``exp_bits``: the ``exp_bits`` port;
+    ``words``: the ``words`` port (default ``ceil(bits / 32)``); ``mul_bits``:
+    the unit's digit width.
     """
     w = mul_bits
     words = ceil(bits / 32) if words is None else words
-    if ones is None:
-        ones = round(1 + (exp_bits - 1) / 2) if exp_bits else 0
     s = ceil(words * 32 / w)
     loads = s * w // 32
     doublings = w * s - max(bits, 1) + 1
     mont = 2 * s * s + 3 * s + 1
-    products = (w.bit_length() - 1) + 2 + exp_bits + ones
+    products = (w.bit_length() - 1) + 2 + 2 * exp_bits
     return (2 * loads + 1) + max((doublings + s + 1) * (s + 1), w) + products * mont + words + 1
 
 
@@ -234,10 +266,10 @@ class ModExp(wiring.Component):
         """The ``mem_addr`` of ``word`` of ``slot`` (a :class:`ModExpSlot`)."""
         return int(slot) * self.slot_words + word
 
-    def clocks(self, bits: int, exp_bits: int, ones=None, words=None) -> int:
+    def clocks(self, bits: int, exp_bits: int, *, words=None) -> int:
         """Busy clocks of one operation of this unit: :func:`modexp_clocks` with
         its ``mul_bits``."""
-        return modexp_clocks(bits, exp_bits, ones, words, mul_bits=self.mul_bits)
+        return modexp_clocks(bits, exp_bits, words=words, mul_bits=self.mul_bits)
 
     def elaborate(self, platform):
         m = Module()
@@ -602,14 +634,14 @@ class ModExp(wiring.Component):
                         with m.If(ebits == 0):
                             multiply(_FROM_MONT, _A, _B, _B, one=1)
                         with m.Else():
+                            # A is the Montgomery 1 (R mod n), which squaring leaves as it is:
+                            # the first squaring writes its product into D (free since
+                            # _TO_MONT), the 1 that the 0 bits multiply by
                             m.d.sync += e.eq(ebits - 1)
-                            multiply(_SQUARE, _A, _A, _A, efetch=1)
-                    with m.Case(_SQUARE):
-                        with m.If(ebit):
-                            multiply(_MUL_X, _A, _X, _A)
-                        with m.Else():
-                            next_bit()
-                    with m.Case(_MUL_X):
+                            multiply(_SQUARE, _A, _A, _D, efetch=1)
+                    with m.Case(_SQUARE):       # every bit: A = A * X (1 bit) or A * 1 (0 bit)
+                        multiply(_MUL_BIT, _A, Mux(ebit, _X, _D), _A)
+                    with m.Case(_MUL_BIT):
                         next_bit()
                     with m.Case(_FROM_MONT):
                         m.d.sync += q.eq(0)
