@@ -58,11 +58,13 @@ def connect(network: Network, vpn: ManualVpn) -> None:
 
 def scapy_sa(vpn: ManualVpn, protocol, sender: str, *, tunnel_header: bool = False) -> ScapySA:
     """scapy's SA for what ``sender`` sends; with ``tunnel_header`` (to
-    encrypt in tunnel mode) ESP puts packets in an outer header from
-    ``sender``'s WAN address to the peer's. Without it scapy works in the
-    transport manner over whatever header is outermost."""
-    src, dst = vpn.site(sender).wan, vpn.other(sender).wan
-    tunnel = {"tunnel_header": IP(src=src, dst=dst)} if tunnel_header and vpn.mode == "tunnel" else {}
+    encrypt in tunnel mode) ESP puts packets in an outer header (IPv4 or
+    IPv6, as the VPN is) from ``sender``'s WAN address to the peer's.
+    Without it scapy works in the transport manner over whatever header is
+    outermost."""
+    outer = IPv6 if vpn.ip_version == 6 else IP
+    src, dst = vpn.wan(sender), vpn.wan(vpn.other(sender).name)
+    tunnel = {"tunnel_header": outer(src=src, dst=dst)} if tunnel_header and vpn.mode == "tunnel" else {}
     keys = vpn.keys
     if protocol is ESP:
         return ScapySA(ESP, spi=vpn.esp_spi(sender), crypt_algo=SCAPY_CIPHER[vpn.encalg], crypt_key=keys["esp_enc"],
@@ -74,22 +76,23 @@ def scapy_sa(vpn: ManualVpn, protocol, sender: str, *, tunnel_header: bool = Fal
 def scapy_open(vpn: ManualVpn, sender: str, wire: bytes) -> bytes:
     """A WAN packet ``sender`` sent, authenticated and decrypted by scapy
     layer by layer (AH, ESP, then IPComp with the software LZS), each in the
-    transport manner; then the tunnel's inner packet is taken out. Returns
-    the inner packet (tunnel) or the original packet (transport). scapy
-    raises if an ICV is wrong."""
-    packet = IP(wire)
+    transport manner; then the tunnel's inner packet is taken out (IP in IP,
+    or IPv6 in IPv6: next header 41). Returns the inner packet (tunnel) or
+    the original packet (transport). scapy raises if an ICV is wrong."""
+    layer, tunnelled = (IPv6, 41) if vpn.ip_version == 6 else (IP, 4)
+    packet = layer(wire)
+    protocol = (lambda p: p.nh) if vpn.ip_version == 6 else (lambda p: p.proto)
     if vpn.bundle == "esp+ah":
-        assert packet.proto == 51 and packet[AH].spi == vpn.ah_spi(sender)
-        packet = IP(bytes(scapy_sa(vpn, AH, sender).decrypt(packet)))
-    assert packet.proto == 50 and packet[ESP].spi == vpn.esp_spi(sender), packet.summary()
-    opened = bytes(scapy_sa(vpn, ESP, sender).decrypt(packet))
-    ip = parse_ip(opened)
+        assert protocol(packet) == 51 and packet[AH].spi == vpn.ah_spi(sender), packet.summary()
+        packet = layer(bytes(scapy_sa(vpn, AH, sender).decrypt(packet)))
+    assert protocol(packet) == 50 and packet[ESP].spi == vpn.esp_spi(sender), packet.summary()
+    ip = parse_ip(bytes(scapy_sa(vpn, ESP, sender).decrypt(packet)))
     if vpn.bundle == "esp+ipcomp" and ip.protocol == 108:
         next_header, _, cpi = struct.unpack_from("!BBH", ip.payload)
         assert cpi == vpn.cpi
         ip = parse_ip(ip.rebuild(next_header, lzs.decompress(ip.payload[4:], 65535)))
     if vpn.mode == "tunnel":
-        assert ip.protocol == 4, f"protocol {ip.protocol} in a tunnel; expected IP in IP"
+        assert ip.protocol == tunnelled, f"protocol {ip.protocol} in a tunnel; expected {tunnelled} (IP in IP)"
         return ip.payload
     return ip.packet
 
@@ -140,44 +143,11 @@ def wan_from(network: Network, sender: str) -> list[bytes]:
 
 # -- IPv6 (ManualVpn(ip_version=6)) ------------------------------------------------------------------
 
-def scapy_sa_v6(vpn: ManualVpn, protocol, sender: str, *, tunnel_header: bool = False) -> ScapySA:
-    """:func:`scapy_sa` for an IPv6 VPN: the tunnel header is an IPv6 one
-    between the two routers' IPv6 WAN addresses."""
-    src, dst = vpn.wan(sender), vpn.wan(vpn.other(sender).name)
-    tunnel = {"tunnel_header": IPv6(src=src, dst=dst)} if tunnel_header and vpn.mode == "tunnel" else {}
-    keys = vpn.keys
-    if protocol is ESP:
-        return ScapySA(ESP, spi=vpn.esp_spi(sender), crypt_algo=SCAPY_CIPHER[vpn.encalg], crypt_key=keys["esp_enc"],
-                       auth_algo=SCAPY_AUTH[vpn.hashalg], auth_key=keys["esp_auth"], **tunnel)
-    return ScapySA(AH, spi=vpn.ah_spi(sender), auth_algo=SCAPY_AUTH[vpn.ah_hashalg], auth_key=keys["ah_auth"])
-
-
-def scapy_open_v6(vpn: ManualVpn, sender: str, wire: bytes) -> bytes:
-    """:func:`scapy_open` for an IPv6 VPN: AH (esp+ah) is verified and
-    removed, ESP decrypted, IPComp expanded, each by scapy in the transport
-    manner; a tunnel's inner IPv6 packet (next header 41) is returned, else
-    the packet itself. scapy raises if an ICV is wrong."""
-    packet = IPv6(wire)
-    if vpn.bundle == "esp+ah":
-        assert packet.nh == 51 and packet[AH].spi == vpn.ah_spi(sender), packet.summary()
-        packet = IPv6(bytes(scapy_sa_v6(vpn, AH, sender).decrypt(packet)))
-    assert packet.nh == 50 and packet[ESP].spi == vpn.esp_spi(sender), packet.summary()
-    ip = parse_ip(bytes(scapy_sa_v6(vpn, ESP, sender).decrypt(packet)))
-    if vpn.bundle == "esp+ipcomp" and ip.protocol == 108:
-        next_header, _, cpi = struct.unpack_from("!BBH", ip.payload)
-        assert cpi == vpn.cpi
-        ip = parse_ip(ip.rebuild(next_header, lzs.decompress(ip.payload[4:], 65535)))
-    if vpn.mode == "tunnel":
-        assert ip.protocol == 41, f"next header {ip.protocol} in a tunnel; expected IPv6 in IPv6 (41)"
-        return ip.payload
-    return ip.packet
-
-
 def scapy_seal_v6(vpn: ManualVpn, sender: str, inner) -> bytes:
     """:func:`scapy_seal` for an IPv6 VPN (``inner``: a scapy IPv6 packet)."""
-    sealed = scapy_sa_v6(vpn, ESP, sender, tunnel_header=True).encrypt(inner)
+    sealed = scapy_sa(vpn, ESP, sender, tunnel_header=True).encrypt(inner)
     if vpn.bundle == "esp+ah":
-        sealed = scapy_ah_over_esp_v6(scapy_sa_v6(vpn, AH, sender), IPv6(bytes(sealed)))
+        sealed = scapy_ah_over_esp_v6(scapy_sa(vpn, AH, sender), IPv6(bytes(sealed)))
     return bytes(sealed)
 
 

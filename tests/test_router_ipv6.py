@@ -16,7 +16,7 @@ from scapy.layers.inet6 import (ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6EchoRe
                                 IPv6ExtHdrRouting, fragment6, in6_chksum)
 from scapy.layers.ipsec import ESP
 
-from router_support import (configure_router, run, scapy_open_v6, scapy_sa_v6, scapy_seal_v6, two_routers,
+from router_support import (configure_router, run, scapy_open, scapy_sa, scapy_seal_v6, two_routers,
                             wan_from, wan_from_v6)
 from pacsim.firmware.ipsec.packet import parse_ip
 from pacsim.firmware.router.stack import echo_packet, udp_packet
@@ -111,7 +111,7 @@ def test_traffic_passes_and_the_wan_opens_with_scapy(bundle, mode):
                 outer = IPv6(wire)
                 assert (outer.src, outer.dst) == (vpn.wan(sender), vpn.wan(vpn.other(sender).name))
                 assert outer.nh == (51 if bundle == "esp+ah" else 50)
-                inner = IPv6(scapy_open_v6(vpn, sender, wire))
+                inner = IPv6(scapy_open(vpn, sender, wire))
                 if mode == "tunnel":
                     assert inner.src.startswith("2001:db8:") and inner.dst.startswith("2001:db8:")
                     assert {inner.src, inner.dst} == {PC1, PC2}
@@ -120,7 +120,7 @@ def test_traffic_passes_and_the_wan_opens_with_scapy(bundle, mode):
                     assert (inner.src, inner.dst) == (outer.src, outer.dst)
                 assert inner.haslayer(UDP) or inner.haslayer(ICMPv6EchoRequest) or inner.haslayer(ICMPv6EchoReply)
                 assert checksum_ok(bytes(inner))
-        on_wan = [IPv6(scapy_open_v6(vpn, "a", w)) for w in wan_from_v6(network, "a")]
+        on_wan = [IPv6(scapy_open(vpn, "a", w)) for w in wan_from_v6(network, "a")]
         assert [bytes(p[UDP].payload) for p in on_wan if p.haslayer(UDP)] == there
         for r in (a, b):
             assert "Error" not in await r.execute("show ipsec sa")
@@ -168,7 +168,7 @@ def test_scapy_esp_with_a_wrong_key_or_plaintext_is_refused():
         network = await two_routers(vpn)
         a = network.routers["a"]
         inner = IPv6(src=PC2, dst=PC1) / UDP(sport=1, dport=2) / b"x"
-        wrong = scapy_sa_v6(vpn, ESP, "b", tunnel_header=True)
+        wrong = scapy_sa(vpn, ESP, "b", tunnel_header=True)
         wrong.auth_key = bytes(len(wrong.auth_key))
         network.inject("a", "ppp0", bytes(wrong.encrypt(inner)))
         network.inject("a", "ppp0", bytes(IPv6(src=PC2, dst=PC1) / UDP() / b"clear"))
@@ -264,7 +264,7 @@ def test_tunnel_mtu_below_1280_fragments_the_tunnel_packet():
         pieces = [IPv6(w.packet) for w in network.wan]
         assert len(pieces) == 2 and all(p.haslayer(IPv6ExtHdrFragment) and len(bytes(p)) <= 1280 for p in pieces)
         [whole] = wan_from_v6(network, "a")
-        assert IPv6(scapy_open_v6(vpn, "a", whole))[UDP].load == pattern(1280 - 48, 3)
+        assert IPv6(scapy_open(vpn, "a", whole))[UDP].load == pattern(1280 - 48, 3)
         assert [e.mtu for e in network.hosts["pc1"].icmp_errors] == [1280]
         text_a, text_b = await a.execute("show ipv6 counter"), await b.execute("show ipv6 counter")
         assert counter(text_a, "fragOKs") == 1 and counter(text_a, "fragCreates") == 2
@@ -472,7 +472,7 @@ def test_ipv6_on_an_interface_with_only_ipv4_policies_is_dropped():
                      "add ipv6 interface=eth0 ipaddress=2001:db8:1:1::1/64"):
             assert "Error" not in await a.run(line)
         network.inject("a", "ppp0", bytes(IPv6(src=B_WAN, dst=PC1) / UDP() / b"v6"))
-        esp = scapy_sa_v6(ManualVpn(ip_version=6), ESP, "b", tunnel_header=True)
+        esp = scapy_sa(ManualVpn(ip_version=6), ESP, "b", tunnel_header=True)
         esp.spi = 0x7777
         network.inject("a", "ppp0", bytes(esp.encrypt(IPv6(src=PC2, dst=PC1) / UDP() / b"v6")))
         await network.run()
