@@ -56,7 +56,7 @@ from ..cli.values import Boolean, Integer, InterfaceName, InvalidValue, Ipv4Addr
 from .fragments import Reassembly
 
 __all__ = ["IpInterface", "Route", "IpModule", "IpConfigError", "IP_COMMANDS", "IpCommands", "IP_COUNTERS",
-           "ERRORS", "DEFAULT_MTU", "MIN_MTU", "MAX_MTU"]
+           "ERRORS", "DEFAULT_MTU", "MIN_MTU", "MAX_MTU", "longest_prefix"]
 
 #: The IP counters, in display order (pairs share a display row).
 IP_COUNTERS = ("inReceives", "inHdrErrors", "forwDatagrams", "inUnknownProtos", "inDelivers",
@@ -106,6 +106,19 @@ class Route:
     interface: str
     next_hop: ipaddress.IPv4Address | None = None
     connected: bool = False
+
+
+def longest_prefix(routes, destination, version_type):
+    """The route of ``routes`` (each with a ``network``) whose network holds
+    ``destination`` with the longest prefix, the first of equals; None when
+    none does or ``destination`` is not a ``version_type`` address."""
+    if not isinstance(destination, version_type):
+        return None
+    best = None
+    for r in routes:
+        if destination in r.network and (best is None or r.network.prefixlen > best.network.prefixlen):
+            best = r
+    return best
 
 
 @dataclass
@@ -214,13 +227,7 @@ class IpModule:
 
     def lookup(self, destination) -> Route | None:
         """The longest-prefix route to ``destination`` (IPv4 only); None when none."""
-        if not isinstance(destination, ipaddress.IPv4Address):
-            return None
-        best = None
-        for r in self.routes():
-            if destination in r.network and (best is None or r.network.prefixlen > best.network.prefixlen):
-                best = r
-        return best
+        return longest_prefix(self.routes(), destination, ipaddress.IPv4Address)
 
     def count(self, name: str) -> None:
         if name not in IP_COUNTERS:

@@ -75,7 +75,7 @@ from ..cli.values import InterfaceName, InvalidValue, Ipv6Address, ValueType
 from ..ipsec.packet import IpPacket
 from .fragments import IPV6_REASSEMBLY_TIMEOUT, Reassembly
 from .icmpv6 import ICMPV6_PACKET_TOO_BIG, IPV6_MIN_MTU, icmpv6_error, may_send_icmpv6_error
-from .ip import IpConfigError, IpModule
+from .ip import IpConfigError, IpModule, longest_prefix
 
 __all__ = ["Ipv6Interface", "Ipv6Route", "Ipv6Module", "IPV6_COMMANDS", "Ipv6Commands", "IPV6_COUNTERS",
            "Ipv6Prefix"]
@@ -245,13 +245,7 @@ class Ipv6Module:
 
     def lookup(self, destination) -> Ipv6Route | None:
         """The longest-prefix route to ``destination`` (IPv6 only); None when none."""
-        if not isinstance(destination, ipaddress.IPv6Address):
-            return None
-        best = None
-        for r in self.routes():
-            if destination in r.network and (best is None or r.network.prefixlen > best.network.prefixlen):
-                best = r
-        return best
+        return longest_prefix(self.routes(), destination, ipaddress.IPv6Address)
 
     def source_for(self, destination) -> ipaddress.IPv6Address | None:
         """The address the router sends from to ``destination``: the primary
