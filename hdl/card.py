@@ -312,7 +312,10 @@ class PacCard(wiring.Component):
         serves the registers and the datapath's RANDOM jobs: a job's GENERATE
         wins a clock in which both start (the register start is then lost;
         software waits for RNG_STATUS.busy to fall first), and its blocks go
-        to the datapath while it waits for them, else into RNG_OUTPUT."""
+        to the datapath while it waits for them, else into RNG_OUTPUT.
+        TEST_CONTROL.rng_fault drives the DRBG's ``inject_fault`` (both are
+        reset by CONTROL.reset, so the power-on self-test after it runs
+        without a fault)."""
         reg = bar.field
         # Public-key unit: sizes and watchdog sampled at start; done raises INT_STATUS.pk.
         clocks = Signal(32)
@@ -353,6 +356,7 @@ class PacCard(wiring.Component):
             rng.start.eq(reg("RNG_CONTROL", "start") | pipe.rng_start),
             rng.blocks.eq(Mux(pipe.rng_start, pipe.rng_blocks, 1)),
             rng.seed.eq(Cat(*reversed(seed_bytes))),
+            rng.inject_fault.eq(reg("TEST_CONTROL", "rng_fault")),
             rng.o.ready.eq(Mux(to_pipe, pipe.rng.ready, 1)),
             pipe.rng.payload.eq(rng.o.payload), pipe.rng.valid.eq(rng.o.valid & to_pipe),
             pipe.rng_busy.eq(rng.busy), pipe.rng_done.eq(rng.done & job), pipe.rng_status.eq(rng.status),

@@ -148,7 +148,7 @@ PCI_IDS = {
 #: ``IDENT`` reads "PAC1" in ASCII.
 IDENTITY = 0x5041_4331
 #: Register-map version: bump the minor for additions, the major for changes.
-VERSION = (1, 3, 0)
+VERSION = (1, 4, 0)
 
 #: Type-0 configuration header: the fields the card implements. Other
 #: dwords of the 256-byte space read as 0 and ignore writes.
@@ -306,6 +306,15 @@ BAR0 = RegisterMap("BAR0 registers", 65536, [
     Register("PCI_PARITY_ERRORS", 0x050, (
         Field("count", 0, 32, RO, 0, "address and data parity errors detected by the card"),
     ), "Parity error counter"),
+    Register("TEST_CONTROL", 0x054, (
+        Field("rng_fault", 0, 2, RW, 0, "engines.drbg.DrbgFault forced on the RNG's health tests while set "
+              "(the engine's inject_fault): 1 CORRUPT_KAT flips bit 0 of the known-answer self-test's blocks, "
+              "so the next INSTANTIATE fails; 2 STUCK_OUTPUT replaces each GENERATE block (RNG_CONTROL or a "
+              "RANDOM job) by the previous one, so the continuous test fails the next GENERATE on its first "
+              "block; 0 and 3: none. A failure zeroizes the generator: RNG_STATUS.status HEALTH_FAILED, "
+              "every command refused, until CONTROL.reset or RST# (clearing this field does not heal it)"),
+    ), "Test control: fault injection to verify the health tests (FIPS 140 self-test verification); "
+       "0 in service, and CONTROL.reset and RST# clear it"),
     Register("PK_CONTROL", 0x060, (
         Field("start", 0, 1, W1S, 0, "start base^exponent mod modulus from the PK_OPERANDS slots"),
         Field("abort", 1, 1, W1S, 0, "stop a running operation (status ABORTED)"),

@@ -57,7 +57,8 @@ Where docs/rings.md is silent, the model does this (the RTL follows it):
 - The public-key unit and the random number generator are
   :mod:`.card_units` (their own decisions are listed there); the PK unit
   raises ``INT_STATUS.pk`` whenever an operation ends. CONTROL.reset
-  resets both (no interrupt).
+  resets both (no interrupt). ``TEST_CONTROL.rng_fault`` is the generator's
+  fault hook (:attr:`RngUnit.fault`), set on every write of the register.
 """
 import enum
 import struct
@@ -342,6 +343,8 @@ class CardModel:
             self._wake()
         if reg is BAR0.PK_CONTROL:
             self._pk_control(triggered)
+        if reg is BAR0.TEST_CONTROL:
+            self._rng.fault = self._get(BAR0.TEST_CONTROL)["rng_fault"]
         if reg is BAR0.RNG_CONTROL and "start" in triggered:
             seed = b"".join(self._regs[r.name].to_bytes(4, "little") for r in _RNG_SEEDS)
             self._rng.start(self._now, self._get(BAR0.RNG_CONTROL)["command"], seed)

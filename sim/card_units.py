@@ -28,10 +28,18 @@ does this:
   ``busy`` never rises. The seed registers are read at ``start`` and keep
   their values. ``CONTROL.reset`` and RST# reset the DRBG: uninstantiated,
   ``busy`` through the power-on self-test.
+- RNG fault injection (``TEST_CONTROL.rng_fault``, the engine's
+  ``inject_fault``, :attr:`RngUnit.fault`): taken as it stands when the
+  self-test, command or RANDOM request ends (software changes it only while
+  ``busy`` is low). ``CORRUPT_KAT`` fails the known-answer self-test (of an
+  INSTANTIATE, or the power-on one); ``STUCK_OUTPUT`` makes each GENERATE
+  block the previous one, which the continuous test then refuses. A failed
+  health test ends its command at the command's full clocks (the engine
+  stops at the failing block) with HEALTH_FAILED, nothing output.
 """
 from dataclasses import dataclass
 
-from ..hdl.engines.drbg import KAT_BLOCKS, DrbgCommand, DrbgStatus
+from ..hdl.engines.drbg import KAT_BLOCKS, DrbgCommand, DrbgFault, DrbgStatus
 from ..hdl.engines.modexp import ModExpSlot, ModExpStatus
 from ..host.drbg import BLOCK_BYTES, RESEED_INTERVAL, SEED_BYTES, CtrDrbg
 from .pci_costs import PciCosts
@@ -152,7 +160,10 @@ class RngUnit:
         self.reset(0)
 
     def reset(self, now: int) -> None:
-        """RST# or CONTROL.reset: uninstantiated, the power-on self-test running."""
+        """RST# or CONTROL.reset: uninstantiated, the power-on self-test
+        running, no fault injected (TEST_CONTROL is reset too)."""
+        #: the engine's ``inject_fault``: a :class:`DrbgFault` value (3 acts as NONE)
+        self.fault = DrbgFault.NONE
         self.drbg = None
         self.counter = 0
         self.failed = False
@@ -202,10 +213,9 @@ class RngUnit:
         self.status = DrbgStatus.OK
         output = self.drbg.generate(blocks * BLOCK_BYTES)
         for k in range(0, len(output), BLOCK_BYTES):
-            block = output[k:k + BLOCK_BYTES]
+            block = self._output_block(output[k:k + BLOCK_BYTES])
             if block == self.last_block:            # continuous test: zeroize, refuse until reset
-                self.drbg, self.failed, self.status = None, True, DrbgStatus.HEALTH_FAILED
-                self.last_block = bytes(BLOCK_BYTES)
+                self._fail()
                 return None, self.costs.rng_generate_clocks(blocks)
             self.last_block = block
         self.counter += 1
@@ -239,14 +249,28 @@ class RngUnit:
         self.done_at = None
         pending, self._pending = self._pending, None
         if pending is None:                       # the power-on self-test
+            if self.fault == DrbgFault.CORRUPT_KAT:
+                self._fail()
             return True
         self._finish(*pending)
         return True
+
+    def _output_block(self, block: bytes) -> bytes:
+        """A GENERATE block as the continuous test sees it (STUCK_OUTPUT: the previous one)."""
+        return self.last_block if self.fault == DrbgFault.STUCK_OUTPUT else block
+
+    def _fail(self) -> None:
+        """A failed health test: zeroize, HEALTH_FAILED and refuse everything until reset."""
+        self.drbg, self.failed, self.status = None, True, DrbgStatus.HEALTH_FAILED
+        self.last_block = bytes(BLOCK_BYTES)
 
     def _finish(self, command: DrbgCommand, seed: bytes) -> None:
         """Apply a finished command: the DRBG function, the continuous test."""
         self.status = DrbgStatus.OK
         if command is DrbgCommand.INSTANTIATE:
+            if self.fault == DrbgFault.CORRUPT_KAT:      # the known-answer self-test first
+                self._fail()
+                return
             self.drbg = CtrDrbg(seed, reseed_interval=1 << 48)     # the counter is checked here
             self.counter = 1
             self.last_block = KAT_BLOCKS[1].to_bytes(BLOCK_BYTES, "big")
@@ -254,10 +278,9 @@ class RngUnit:
             self.drbg.reseed(seed)
             self.counter = 1
         elif command is DrbgCommand.GENERATE:
-            block = self.drbg.generate(BLOCK_BYTES)
+            block = self._output_block(self.drbg.generate(BLOCK_BYTES))
             if block == self.last_block:           # continuous test: zeroize, refuse until reset
-                self.drbg, self.failed, self.status = None, True, DrbgStatus.HEALTH_FAILED
-                self.last_block = bytes(BLOCK_BYTES)
+                self._fail()
                 return
             self.last_block = self.output = block
             self.valid = True

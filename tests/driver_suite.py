@@ -27,7 +27,7 @@ from pacsim.hdl.layouts import (ALG_COUNTERS, CHANNEL_COUNTERS, CIPHER_BLOCK_BYT
                                 COUNTER_KINDS, MAC_DIGEST_BYTES, MAX_SEGMENTS, NO_CHANNEL, RANDOM_MAX_BYTES, RESULT,
                                 AlgUnit, CipherAlg, CipherMode, CompAlg, Direction, IvSource, MacAlg, Opcode, ResultStatus,
                                 Service, alg_unit)
-from pacsim.hdl.engines.drbg import DrbgCommand, DrbgStatus
+from pacsim.hdl.engines.drbg import DrbgCommand, DrbgFault, DrbgStatus
 from pacsim.hdl.engines.modexp import ModExpSlot, ModExpStatus, modexp_clocks
 from pacsim.hdl.regmap import BAR0, CONFIG, IDENTITY, MAX_CHANNELS, PCI_IDS, RINGS, VERSION, WINDOWS, Access
 from pacsim.host.device import COUNTERS, PacDevice, lzs_bound
@@ -1959,8 +1959,104 @@ async def check_random_jobs(bus):
             assert await dev.random(16) == reference.generate(16), "RNG register block after a RANDOM job"
     assert await dev.random(40, job=True) == reference.generate(48)[:40], "random(job=True)"
 
+
+async def set_rng_fault(dev, fault: DrbgFault) -> None:
+    """TEST_CONTROL.rng_fault = ``fault``, read back."""
+    await dev.write("TEST_CONTROL", BAR0.TEST_CONTROL.encode(rng_fault=fault))
+    assert await dev.read_fields("TEST_CONTROL") == {"rng_fault": fault}, "TEST_CONTROL.rng_fault read back"
+
+
+async def assert_rng_health_failed(dev, seed: bytes, what: str) -> None:
+    """The generator is zeroized and refuses everything: RNG_STATUS HEALTH_FAILED
+    and not ready; a GENERATE through RNG_CONTROL ends HEALTH_FAILED, and
+    random(), rng_instantiate() and rng_reseed() raise RngFailed HEALTH_FAILED."""
+    status = await dev.read_fields("RNG_STATUS")
+    assert (status["busy"], status["ready"], status["valid"], status["status"]) == \
+        (0, 0, 0, DrbgStatus.HEALTH_FAILED), f"{what}: RNG_STATUS {status}"
+    assert (await rng_command(dev, DrbgCommand.GENERATE))["status"] == DrbgStatus.HEALTH_FAILED, what
+    error = await raises(RngFailed, dev.random(16))      # GENERATE, or INSTANTIATE if the driver seeds it
+    assert error.status is DrbgStatus.HEALTH_FAILED, f"{what}: {error}"
+    for command, call in ((DrbgCommand.INSTANTIATE, lambda: dev.rng_instantiate(seed)),
+                          (DrbgCommand.RESEED, lambda: dev.rng_reseed(seed))):
+        error = await raises(RngFailed, call())
+        assert (error.status, error.command) == (DrbgStatus.HEALTH_FAILED, command), f"{what}: {error}"
+
+
+async def check_rng_fault_injection(bus):
+    """TEST_CONTROL.rng_fault is the generator's fault hook: with
+    STUCK_OUTPUT (which leaves INSTANTIATE alone) the continuous test fails
+    the next GENERATE, a RANDOM job's (RNG_FAILED, BYTES 0, nothing written)
+    or a register one's (RngFailed HEALTH_FAILED); with CORRUPT_KAT (which
+    leaves GENERATE alone) the known-answer self-test fails the next
+    INSTANTIATE. Cleared, the fault leaves the generator failed (every
+    command HEALTH_FAILED, RANDOM jobs RNG_FAILED) until CONTROL.reset,
+    which also clears TEST_CONTROL; the generator then matches the reference
+    DRBG again."""
+    dev = await fresh_device(bus)
+    rng = random.Random(48)
+    seed = rng.randbytes(48)
+    assert await dev.read_fields("TEST_CONTROL") == {"rng_fault": DrbgFault.NONE}
+    async with Buffers(bus) as buffers:
+        destination = buffers.alloc(64)
+        background = rng.randbytes(64)
+        bus.host_write(destination.address, background)
+
+        async def random_job_fails(what: str) -> None:
+            result = await run_one(dev, Job(Opcode.RANDOM, [], destination, length=48))
+            assert (result.status, result.bytes) == (ResultStatus.RNG_FAILED, 0), f"RANDOM {what}: {result}"
+            assert bus.host_read(destination.address, 64) == background, f"RANDOM {what} wrote to the destination"
+
+        # STUCK_OUTPUT: the continuous test, first on a RANDOM job
+        await set_rng_fault(dev, DrbgFault.STUCK_OUTPUT)
+        await dev.rng_instantiate(seed)                          # the self-test's blocks are not GENERATE blocks
+        assert (await dev.read_fields("RNG_STATUS"))["ready"] == 1
+        await random_job_fails("with STUCK_OUTPUT")
+        await set_rng_fault(dev, DrbgFault.NONE)
+        await assert_rng_health_failed(dev, seed, "STUCK_OUTPUT on a RANDOM job, then cleared")
+        await random_job_fails("after STUCK_OUTPUT was cleared")
+
+        await dev.reset()
+        await dev.rng_instantiate(seed)
+        reference = CtrDrbg(seed)
+        assert await dev.random(16) == reference.generate(16), "random() after a reset differs from the reference"
+        await set_rng_fault(dev, DrbgFault.STUCK_OUTPUT)        # then on a register GENERATE
+        error = await raises(RngFailed, dev.random(16))
+        assert (error.status, error.command) == (DrbgStatus.HEALTH_FAILED, DrbgCommand.GENERATE), error
+        await set_rng_fault(dev, DrbgFault.NONE)
+        await assert_rng_health_failed(dev, seed, "STUCK_OUTPUT on RNG_CONTROL, then cleared")
+
+        # CORRUPT_KAT: the known-answer self-test of INSTANTIATE; CONTROL.reset clears the field
+        await dev.reset()
+        await dev.rng_instantiate(seed)
+        reference = CtrDrbg(seed)
+        await set_rng_fault(dev, DrbgFault.CORRUPT_KAT)
+        assert await dev.random(32) == reference.generate(16) + reference.generate(16), \
+            "CORRUPT_KAT changed GENERATE"
+        error = await raises(RngFailed, dev.rng_instantiate(seed))
+        assert (error.status, error.command) == (DrbgStatus.HEALTH_FAILED, DrbgCommand.INSTANTIATE), error
+        await dev.reset()
+        assert await dev.read_fields("TEST_CONTROL") == {"rng_fault": DrbgFault.NONE}, "CONTROL.reset kept the fault"
+        await set_rng_fault(dev, DrbgFault.CORRUPT_KAT)
+        error = await raises(RngFailed, dev.rng_instantiate(seed))
+        assert (error.status, error.command) == (DrbgStatus.HEALTH_FAILED, DrbgCommand.INSTANTIATE), error
+        await set_rng_fault(dev, DrbgFault.NONE)
+        await assert_rng_health_failed(dev, seed, "CORRUPT_KAT, then cleared")
+        await random_job_fails("after CORRUPT_KAT was cleared")
+
+        await dev.reset()
+        await dev.rng_instantiate(seed)
+        reference = CtrDrbg(seed)
+        assert await dev.random(20) == (reference.generate(16) + reference.generate(16))[:20], \
+            "random() after a reset differs from the reference"
+        bus.host_write(destination.address, background)
+        result = await run_one(dev, Job(Opcode.RANDOM, [], destination, length=48))
+        assert (result.status, result.bytes) == (ResultStatus.OK, 48), result
+        assert bus.host_read(destination.address, 48) == reference.generate(48), "RANDOM after a reset"
+
+
 CHECKS = [
     check_random_jobs,
+    check_rng_fault_injection,
     check_chained_compression,
     check_lzs_mutated_streams,
     check_probe_finds_card,

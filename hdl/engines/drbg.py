@@ -46,7 +46,8 @@ Health tests:
   block equal to the previous 128-bit block (the last output, or the
   self-test's last block at the start of an instantiation) is not output;
   the unit zeroizes and stays in ``HEALTH_FAILED``; the request ends short.
-* ``inject_fault`` (a test hook, tie to ``NONE`` in the card):
+* ``inject_fault`` (a test hook; the card drives it from
+  ``TEST_CONTROL.rng_fault``, 0 = ``NONE`` in service):
   ``CORRUPT_KAT`` flips bit 0 of the self-test blocks before the
   comparison; ``STUCK_OUTPUT`` replaces each ``GENERATE`` block by the
   previous one.
