@@ -3,6 +3,7 @@ cards joined by a WAN, configured by :class:`~pacsim.sim.manual_vpn.ManualVpn`
 through their consoles, and scapy's view of the WAN (scapy is a test tool
 here: an independent ESP/AH implementation). No tests of its own."""
 import asyncio
+import re
 import struct
 
 from scapy.layers.inet import IP, defragment
@@ -12,6 +13,7 @@ from scapy.layers.ipsec import AH, ESP
 from scapy.layers.ipsec import SecurityAssociation as ScapySA
 
 from pacsim.firmware.ipsec.packet import parse_ip
+from pacsim.firmware.router.stack import udp_packet
 from pacsim.host import lzs
 from pacsim.sim.manual_vpn import ManualVpn
 from pacsim.sim.network import Network, model_router
@@ -184,3 +186,40 @@ def wan_from_v6(network: Network, sender: str) -> list[bytes]:
             order.append(key)
         fragments[key].append(ip)
     return [bytes(defragment6(fragments[x])) if isinstance(x, tuple) else x for x in order]
+
+
+# -- traffic and displays ---------------------------------------------------------------------------
+
+def pattern(size: int, n: int) -> bytes:
+    """``size`` payload bytes, different for each ``n``."""
+    return bytes((i * 7 + n) % 256 for i in range(size))
+
+
+async def exchange(vpn: ManualVpn, sizes) -> Network:
+    """Two routers of ``vpn`` passing UDP of ``sizes`` bytes both ways and a
+    ping each way (tunnel: between the hosts; transport: between the
+    routers' WAN addresses, IPv4 or IPv6 as the VPN is); returns the network."""
+    network = await two_routers(vpn)
+    a, b = vpn.wan("a"), vpn.wan("b")
+    for n, size in enumerate(sizes):
+        if vpn.mode == "tunnel":
+            network.send_udp("pc1", "pc2", payload=pattern(size, n))
+            network.send_udp("pc2", "pc1", payload=pattern(size, n + 100))
+        else:
+            network.originate("a", udp_packet(a, b, 5000, 6000, pattern(size, n), identification=n + 1))
+            network.originate("b", udp_packet(b, a, 5000, 6000, pattern(size, n + 100), identification=n + 1))
+        await network.run()
+    if vpn.mode == "tunnel":
+        network.ping("pc1", "pc2", 56)
+        network.ping("pc2", "pc1", 56, sequence=2)
+    else:
+        network.originate("a", network.routers["a"].send_echo(b, 7, 1, b"ping" * 14))
+    await network.run()
+    return network
+
+
+def counter(text: str, name: str, nth: int = 0) -> int:
+    """The value after counter ``name`` in a display (its ``nth`` appearance)."""
+    values = re.findall(rf"(?<![\w]){re.escape(name)}\s+(\d+)", text)
+    assert len(values) > nth, f"{name} not in:\n{text}"
+    return int(values[nth])

@@ -13,16 +13,9 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.ipsec import ESP
 from scapy.layers.ipsec import SecurityAssociation as ScapySA
 
-from router_support import run, scapy_sa, scapy_seal, two_routers, wan_from
+from router_support import counter, run, scapy_sa, scapy_seal, two_routers, wan_from
 from pacsim.firmware.ipsec.packet import PROTO_ESP, ipv4_header
 from pacsim.sim.manual_vpn import ManualVpn
-
-
-def counter(text: str, name: str, nth: int = 0) -> int:
-    """The value after counter ``name`` in a display (its ``nth`` appearance)."""
-    values = re.findall(rf"(?<![\w]){re.escape(name)}\s+(\d+)", text)
-    assert len(values) > nth, f"{name} not in:\n{text}"
-    return int(values[nth])
 
 
 def good_failed(text: str, row: str) -> tuple[int, int]:

@@ -12,7 +12,7 @@ import pytest
 from scapy.layers.inet import ICMP, IP, UDP, IPOption_RR, IPOption_Security, IPerror, defragment
 from scapy.layers.inet import fragment as scapy_fragment
 
-from router_support import run, scapy_open, scapy_seal, two_routers, wan_from
+from router_support import counter, run, scapy_open, scapy_seal, two_routers, wan_from
 from pacsim.firmware.ipsec.outcome import DropReason
 from pacsim.firmware.ipsec.packet import parse_ip
 from pacsim.firmware.router.fragments import (DontFragment, MtuTooSmall, Outcome, Reassembly, fragment)
@@ -22,12 +22,6 @@ from pacsim.sim.manual_vpn import ManualVpn
 from pacsim.sim.network import Network, model_router
 
 PC1, PC2 = "10.1.1.10", "10.2.1.10"
-
-
-def counter(text: str, name: str) -> int:
-    values = re.findall(rf"(?<![\w]){re.escape(name)}\s+(\d+)", text)
-    assert values, f"{name} not in:\n{text}"
-    return int(values[0])
 
 
 def scapy_checksum_ok(packet: bytes) -> bool:

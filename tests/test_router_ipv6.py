@@ -16,7 +16,8 @@ from scapy.layers.inet6 import (ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6EchoRe
                                 IPv6ExtHdrRouting, fragment6, in6_chksum)
 from scapy.layers.ipsec import ESP
 
-from router_support import (configure_router, run, scapy_open, scapy_sa, scapy_seal_v6, two_routers,
+from router_support import (configure_router, counter, exchange, pattern, run, scapy_open, scapy_sa, scapy_seal_v6,
+                            two_routers,
                             wan_from, wan_from_v6)
 from pacsim.firmware.ipsec.packet import parse_ip
 from pacsim.firmware.router.stack import echo_packet, udp_packet
@@ -28,16 +29,6 @@ IDS = [f"{b}-{m}" for b, m in CASES]
 SIZES = (0, 1, 99, 500, 1300)
 PC1, PC2 = "2001:db8:1:1::10", "2001:db8:2:1::10"
 A_WAN, B_WAN = "2001:db8:45:12::8", "2001:db8:78:65::4"
-
-
-def pattern(size: int, n: int) -> bytes:
-    return bytes((i * 7 + n) % 256 for i in range(size))
-
-
-def counter(text: str, name: str) -> int:
-    values = re.findall(rf"(?<![\w]){re.escape(name)}\s+(\d+)", text)
-    assert values, f"{name} not in:\n{text}"
-    return int(values[0])
 
 
 def checksum_ok(packet: bytes) -> bool:
@@ -60,34 +51,13 @@ def udp_payloads(packets) -> list[bytes]:
     return [bytes(IPv6(p)[UDP].payload) for p in packets if parse_ip(p).protocol == 17]
 
 
-async def exchange(vpn: ManualVpn) -> Network:
-    """UDP of several sizes both ways and a ping each way (tunnel: between
-    the hosts; transport: between the routers)."""
-    network = await two_routers(vpn)
-    for n, size in enumerate(SIZES):
-        if vpn.mode == "tunnel":
-            network.send_udp("pc1", "pc2", payload=pattern(size, n))
-            network.send_udp("pc2", "pc1", payload=pattern(size, n + 100))
-        else:
-            network.originate("a", udp_packet(A_WAN, B_WAN, 5000, 6000, pattern(size, n)))
-            network.originate("b", udp_packet(B_WAN, A_WAN, 5000, 6000, pattern(size, n + 100)))
-        await network.run()
-    if vpn.mode == "tunnel":
-        network.ping("pc1", "pc2", 56)
-        network.ping("pc2", "pc1", 56, sequence=2)
-    else:
-        network.originate("a", network.routers["a"].send_echo(B_WAN, 7, 1, b"ping" * 14))
-    await network.run()
-    return network
-
-
 # -- two routers, manual keys ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("bundle, mode", CASES, ids=IDS)
 def test_traffic_passes_and_the_wan_opens_with_scapy(bundle, mode):
     async def body():
         vpn = ManualVpn(bundle=bundle, mode=mode, ip_version=6)
-        network = await exchange(vpn)
+        network = await exchange(vpn, SIZES)
         a, b = network.routers["a"], network.routers["b"]
         assert not network.lost and not a.drop_log and not b.drop_log, (a.drop_log, b.drop_log, network.lost)
         there = [pattern(size, n) for n, size in enumerate(SIZES)]

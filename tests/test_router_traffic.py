@@ -6,9 +6,8 @@ layer), and packets built by scapy are accepted by our routers."""
 import pytest
 from scapy.layers.inet import ICMP, IP, UDP
 
-from router_support import connect, run, scapy_open, scapy_seal, two_routers, wan_from
+from router_support import connect, exchange, pattern, run, scapy_open, scapy_seal, two_routers, wan_from
 from pacsim.firmware.ipsec.packet import parse_ip
-from pacsim.firmware.router.stack import udp_packet
 from pacsim.sim.manual_vpn import BUNDLES, MODES, ManualVpn
 
 CASES = [(b, m) for b in BUNDLES for m in MODES]
@@ -20,37 +19,11 @@ def udp_payloads(packets) -> list[bytes]:
     return [bytes(IP(p)[UDP].payload) for p in packets if parse_ip(p).protocol == 17]
 
 
-def pattern(size: int, n: int) -> bytes:
-    return bytes((i * 7 + n) % 256 for i in range(size))
-
-
-async def exchange(vpn: ManualVpn):
-    """UDP of several sizes both ways and a ping each way (tunnel: between
-    the hosts; transport: between the routers); returns the network."""
-    network = await two_routers(vpn)
-    a, b = vpn.site("a").wan, vpn.site("b").wan
-    for n, size in enumerate(SIZES):
-        if vpn.mode == "tunnel":
-            network.send_udp("pc1", "pc2", payload=pattern(size, n))
-            network.send_udp("pc2", "pc1", payload=pattern(size, n + 100))
-        else:
-            network.originate("a", udp_packet(a, b, 5000, 6000, pattern(size, n), identification=n + 1))
-            network.originate("b", udp_packet(b, a, 5000, 6000, pattern(size, n + 100), identification=n + 1))
-        await network.run()
-    if vpn.mode == "tunnel":
-        network.ping("pc1", "pc2", 56)
-        network.ping("pc2", "pc1", 56, sequence=2)
-    else:
-        network.originate("a", network.routers["a"].send_echo(b, 7, 1, b"ping" * 14))
-    await network.run()
-    return network
-
-
 @pytest.mark.parametrize("bundle, mode", CASES, ids=IDS)
 def test_traffic_passes_and_the_wan_opens_with_scapy(bundle, mode):
     async def body():
         vpn = ManualVpn(bundle=bundle, mode=mode)
-        network = await exchange(vpn)
+        network = await exchange(vpn, SIZES)
         a, b = network.routers["a"], network.routers["b"]
         assert not network.lost and not a.drop_log and not b.drop_log
         there = [pattern(size, n) for n, size in enumerate(SIZES)]
