@@ -32,7 +32,7 @@ __all__ = [
     "MalformedPacket", "PacketTooBig", "IpPacket", "parse_ip", "ipv4_header", "ipv4_with_checksum", "ipv6_header",
     "checksum", "PROTO_IPV4", "PROTO_IPV6", "PROTO_UDP", "PROTO_ESP", "PROTO_AH", "PROTO_IPCOMP", "PROTO_ICMP",
     "PROTO_TCP", "IPV4_HEADER", "IPV6_HEADER", "UDP_HEADER", "MAX_IPV4_LENGTH", "udp_datagram", "parse_udp",
-    "IPV4_IMMUTABLE_OPTIONS", "IPV6_HOP_BY_HOP", "IPV6_ROUTING", "IPV6_DEST_OPTIONS",
+    "IPV4_IMMUTABLE_OPTIONS", "IPV6_HOP_BY_HOP", "IPV6_ROUTING", "IPV6_FRAGMENT", "IPV6_DEST_OPTIONS",
     "ipv4_fragment_header", "ipv4_copied_options", "IPV4_MAX_HEADER",
 ]
 
@@ -46,7 +46,7 @@ PROTO_AH = 51
 PROTO_IPCOMP = 108
 IPV6_HOP_BY_HOP = 0
 IPV6_ROUTING = 43
-_IPV6_FRAGMENT = 44
+IPV6_FRAGMENT = 44
 IPV6_DEST_OPTIONS = 60
 #: Extension headers that stay in front of an IPsec header (RFC 2406 section 3.1.1).
 _IPV6_LEADING = (IPV6_HOP_BY_HOP, IPV6_ROUTING, IPV6_DEST_OPTIONS)
@@ -199,7 +199,7 @@ class IpPacket:
         if self.version == 4:
             flags = struct.unpack_from("!H", self.header, 6)[0]
             return bool(flags & (_FLAG_MF | _OFFSET_MASK))
-        return self.protocol == _IPV6_FRAGMENT
+        return self.protocol == IPV6_FRAGMENT
 
     @property
     def df(self) -> bool:

@@ -67,7 +67,7 @@ import enum
 import struct
 from dataclasses import dataclass, field
 
-from ..ipsec.packet import (IPV4_HEADER, IPV6_HEADER, MAX_IPV4_LENGTH, IpPacket, MalformedPacket,
+from ..ipsec.packet import (IPV4_HEADER, IPV6_FRAGMENT, IPV6_HEADER, MAX_IPV4_LENGTH, IpPacket, MalformedPacket,
                              ipv4_copied_options, ipv4_fragment_header)
 
 __all__ = ["fragment", "fragment_ipv6", "ipv6_fragment", "Ipv6Fragment", "FragmentationError", "DontFragment",
@@ -78,8 +78,8 @@ __all__ = ["fragment", "fragment_ipv6", "ipv6_fragment", "Ipv6Fragment", "Fragme
 REASSEMBLY_TIMEOUT = 30.0
 #: Seconds an IPv6 packet may wait for its fragments (RFC 8200 4.5).
 IPV6_REASSEMBLY_TIMEOUT = 60.0
-#: The IPv6 Fragment header: its next header value and length (RFC 8200 4.5).
-PROTO_IPV6_FRAGMENT = 44
+#: The IPv6 Fragment header's length (RFC 8200 4.5); its next header value is packet.py's.
+PROTO_IPV6_FRAGMENT = IPV6_FRAGMENT
 IPV6_FRAGMENT_HEADER = 8
 _MAX_IPV6_PAYLOAD = 0xFFFF
 #: Datagrams in reassembly at once.
