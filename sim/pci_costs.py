@@ -36,9 +36,7 @@ from . import lzs_model
 
 __all__ = ["PciCosts", "COSTS"]
 
-#: Bytes of one SHA-1/MD5 block, and the padding a message needs at least
-#: (0x80 and the 8-byte length).
-_HASH_BLOCK_BYTES = 64
+#: The padding a SHA-1/MD5 message needs at least (0x80 and the 8-byte length).
 _HASH_PAD_BYTES = 9
 
 

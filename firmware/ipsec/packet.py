@@ -33,7 +33,7 @@ __all__ = [
     "checksum", "PROTO_IPV4", "PROTO_IPV6", "PROTO_UDP", "PROTO_ESP", "PROTO_AH", "PROTO_IPCOMP", "PROTO_ICMP",
     "PROTO_TCP", "IPV4_HEADER", "IPV6_HEADER", "UDP_HEADER", "MAX_IPV4_LENGTH", "udp_datagram", "parse_udp",
     "IPV4_IMMUTABLE_OPTIONS", "IPV6_HOP_BY_HOP", "IPV6_ROUTING", "IPV6_FRAGMENT", "IPV6_DEST_OPTIONS",
-    "ipv4_fragment_header", "ipv4_copied_options", "IPV4_MAX_HEADER",
+    "ipv4_fragment_header", "ipv4_copied_options",
 ]
 
 PROTO_ICMP = 1
@@ -52,7 +52,6 @@ IPV6_DEST_OPTIONS = 60
 _IPV6_LEADING = (IPV6_HOP_BY_HOP, IPV6_ROUTING, IPV6_DEST_OPTIONS)
 
 IPV4_HEADER = 20
-IPV4_MAX_HEADER = 60    #: IHL 15
 IPV6_HEADER = 40
 UDP_HEADER = 8
 MAX_IPV4_LENGTH = 0xFFFF

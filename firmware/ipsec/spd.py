@@ -74,11 +74,10 @@ from .transforms import IPCOMP_LZS_CPI, SPI_RANGE, CompAlg, EncAlg, HashAlg, Mod
 
 __all__ = [
     "KeyManagement", "Action", "DfBit", "PeerWildcard", "SaSelector", "SaSpecification", "BundleSpecification",
-    "IpsecPolicy", "Spd", "DEFAULT_UDP_PORT", "MAX_POSITION",
+    "IpsecPolicy", "Spd", "DEFAULT_UDP_PORT",
 ]
 
 DEFAULT_UDP_PORT = 2746
-MAX_POSITION = 100
 
 
 class KeyManagement(enum.Enum):

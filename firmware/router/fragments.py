@@ -230,12 +230,6 @@ class ReassemblyEvent:
     packet: bytes | None = None
     first: bytes | None = None
 
-    @property
-    def datagram_lost(self) -> bool:
-        """Whether a datagram in progress was given up."""
-        return self.outcome in (Outcome.INCONSISTENT, Outcome.TOO_MANY_FRAGMENTS, Outcome.EVICTED,
-                                Outcome.TIMED_OUT)
-
 
 @dataclass
 class _Datagram:
