@@ -100,7 +100,6 @@ from ..console import RouterConsole
 from ..enco.service import EncoService
 from ..ipsec.counters import IpsecCounters
 from ..ipsec.datapath import BundleProcessor, Datapath
-from ..ipsec.outcome import DropReason
 from ..ipsec.packet import IPV6_ROUTING, PROTO_ICMP, PROTO_TCP, PROTO_UDP, MalformedPacket, parse_ip, parse_udp
 from ..ipsec.sa import SaSetupError, from_pair
 from ..ipsec.sad import BundleState, SaState
@@ -120,10 +119,6 @@ from .stack import ICMP_ECHO_REQUEST, decrement_ttl, echo_packet, parse_icmp, se
 
 __all__ = ["Router", "DroppedPacket"]
 
-#: Drop reasons that fail before any card job (``...FailImm`` in the policy counters).
-_IMMEDIATE = {DropReason.MALFORMED, DropReason.FRAGMENT, DropReason.UNKNOWN_SPI, DropReason.WRONG_PROTOCOL,
-              DropReason.REPLAYED, DropReason.BAD_PAYLOAD_LENGTH, DropReason.SA_NOT_VALID,
-              DropReason.LIFETIME_EXPIRED, DropReason.SEQUENCE_EXHAUSTED, DropReason.TOO_BIG}
 #: ``show ipsec`` / ``reset ipsec counter`` group -> the data-plane counter blocks.
 _RESET_BLOCKS = {"esp": ("esp_setup", "esp_out", "esp_in"), "ah": ("ah_setup", "ah_out", "ah_in"),
                  "comp": ("comp_setup", "comp_out", "comp_in"), "main": ("udp",)}
@@ -340,6 +335,7 @@ class Router:
                                        udp_tunnel=tunnel, next_id=self._next_id)
             except ValueError as error:
                 problem = str(error)
+        configured = proc is not None
         if proc is not None:
             self.enco.owner = f"IPsec {policy.name} bundle {bundle.bundle_id}"
             try:
@@ -358,7 +354,7 @@ class Router:
             for rec in bundle.sas:
                 rec.state = SaState.UNDEF
             self.ipsec.bundle_setup_failed(policy.name)
-            self.alg_ipsec["ipsecAttachFail"] += 1
+            self.alg_ipsec["ipsecAttachFail" if configured else "ipsecConfigureFail"] += 1
             return None, problem
         for sa, rec in zip(proc.sas, bundle.sas):
             self.enco.label(sa.channels.values(), f"IPsec SA {sa.sa_id}")
@@ -531,6 +527,8 @@ class Router:
             transmission = self.mtu.transmit_ipv6(packet, interface, inner)
         else:
             transmission = self.mtu.transmit(packet, interface, inner)
+        if inner is not None and inner is not packet and not transmission.packets:
+            self.alg_ipsec["ipsecEncodeDiscard"] += 1          # sealed, then refused by the out interface's MTU
         iface = module.interfaces.get(interface)
         for _ in transmission.packets:
             if iface is not None:
@@ -642,7 +640,7 @@ class Router:
         self._pcount(policy.name, "out", "outProcessStart")
         outcome = await self.datapath.outbound(proc, packet)
         if not outcome.ok:
-            self._pcount(policy.name, "out", "outProcessFailImm" if outcome.reason in _IMMEDIATE else "outProcessFail")
+            self._pcount(policy.name, "out", "outProcessFailImm" if outcome.immediate else "outProcessFail")
             self.alg_ipsec["ipsecEncodeFail"] += 1
             self._drop(interface, "out", outcome.reason.value, outcome.detail)
             return None
@@ -689,24 +687,26 @@ class Router:
             self._pcount(policy, "in", "inProcessStart")
         if not outcome.ok:
             if policy is not None:
-                self._pcount(policy, "in", "inProcessFailImm" if outcome.reason in _IMMEDIATE else "inProcessFail")
+                self._pcount(policy, "in", "inProcessFailImm" if outcome.immediate else "inProcessFail")
                 self.alg_ipsec["ipsecDecodeFail"] += 1
             module.count("ipsecDiscards")
             return self._drop(interface, "in", outcome.reason.value, outcome.detail)
         inner = parse_ip(outcome.packet)
         spd = self.ipsec.spd
+        self.alg_ipsec["ipsecDecodeGood"] += 1                # the SAs processed it (their inProcessDone)
         if bundle is None or not spd.has_policy(policy):
+            self.alg_ipsec["ipsecDecodeDiscard"] += 1
             module.count("ipsecDiscards")
             return self._drop(interface, "in", "inPolicyActionFail", "the bundle's policy is gone")
+        self._pcount(policy, "in", "inProcessDone")
         selector = selector_of(inner)
         failed = spd.policy(policy).selectors().mismatch(selector, Direction.INBOUND)
-        if failed is not None:
+        if failed is not None:                                 # decoded, then discarded (RFC 2401 5.2.1 step 4)
             self._pcount(policy, "in", "inPolSelectMatchFail")
-            self._pcount(policy, "in", "inProcessFail")
+            self.alg_ipsec["ipsecDecodeDiscard"] += 1
             module.count("ipsecDiscards")
             return self._drop(interface, "in", "inPolSelectMatchFail",
                               f"{inner.src} -> {inner.dst} fails {failed} of policy {policy}")
-        self._pcount(policy, "in", "inProcessDone")
         for sa in outcome.bundle.sas:
             if sa.protocol is Protocol.IPCOMP:           # the peer sent it without IPComp (RFC 3173 2.2)
                 seen = sa.counters["inProcessStart"]
@@ -714,7 +714,6 @@ class Router:
                     self._pcount(policy, "in", "inCompUncompressed")
                 self._comp_seen[id(sa)] = seen
         self.main["inProcessPktFinished"] += 1
-        self.alg_ipsec["ipsecDecodeGood"] += 1
         self.ipsec.sad.charge(bundle, len(inner.payload))
         return await self._route(outcome.packet, forwarded=True)
 
