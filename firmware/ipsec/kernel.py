@@ -146,7 +146,6 @@ class SaKernel:
         key = bundle_key(bundle)
         if self._pending_add.get(key) is bundle:
             del self._pending_add[key]
-            return
         entry = self._installed.get(key)
         if entry is not None and entry.bundle is bundle:
             del self._installed[key]
@@ -276,7 +275,7 @@ class SaKernel:
         if peer is None:
             return None, "the peer address is not fixed; manual keys need PEERADDRESS=ipadd"
         try:
-            sas = [from_pair(self._pair(rec.pair), sa_id=rec.sa_id, local=local, peer=peer, clock=self.clock,
+            sas = [from_pair(self._pair(rec.pair), sa_id=rec.sa_id, local=local, peer=peer,
                              random_bytes=self.random_bytes, module_counters=self.counters)
                    for rec in bundle.sas]
             tunnel = None

@@ -30,7 +30,6 @@ class DropReason(enum.Enum):
     DECOMPRESSION_FAILED = "decompression failed"   #: the LZS stream is malformed or decodes too long
     TUNNEL_MISMATCH = "not a tunnelled packet"      #: a tunnel-mode SA whose payload is not an IP packet
     SA_NOT_VALID = "SA not valid"                   #: the SA is not (or no longer) open
-    LIFETIME_EXPIRED = "lifetime expired"           #: the SA's hard lifetime is exceeded
     SEQUENCE_EXHAUSTED = "sequence number cycled"   #: an anti-replay SA has sent 2**32 - 1 packets
     TOO_BIG = "too big"                             #: the output would exceed the IP length
     CARD_ERROR = "card error"                       #: the card or its driver failed the job
