@@ -6,10 +6,8 @@ counted where their events happen:
 - a drop before any card job is ``...ProcessFailImm`` in both, whatever its
   reason (a card ring that refuses the job is one);
 - a packet that authenticates but carries an inner packet outside the
-  policy's selectors finished IPsec processing (``inProcessDone`` in both)
-  and then failed the selector check (``inPolSelectMatchFail``); the IPsec
-  unit decoded it and it was discarded (``ipsecDecodeGood``,
-  ``ipsecDecodeDiscard``);
+  policy's selectors (test_router_drops) finished IPsec processing
+  (``inProcessDone`` in both) and then failed the selector check;
 - a sealed packet its out interface refuses (DF set, too big) is an
   ``ipsecEncodeDiscard``; a bundle that cannot be configured (no fixed
   peer) an ``ipsecConfigureFail``, one whose channels cannot be opened an
@@ -21,13 +19,12 @@ from scapy.layers.inet import IP, UDP
 
 from pacsim.host.errors import RingFull
 from pacsim.sim.manual_vpn import ManualVpn
-from router_support import counter, run, scapy_seal, two_routers
+from router_support import counter, router_a, run
 
 
 def test_card_refusing_the_job_is_an_immediate_failure_in_policy_and_sa():
     async def body():
-        network = await two_routers(ManualVpn())
-        a = network.routers["a"]
+        network, a = await router_a(ManualVpn())
         sa = a.runtime_sa(0)
 
         async def ring_full(*args, **kwargs):
@@ -43,31 +40,9 @@ def test_card_refusing_the_job_is_an_immediate_failure_in_policy_and_sa():
     run(body())
 
 
-def test_authenticated_packet_outside_the_selectors_is_done_then_selector_failed():
-    async def body():
-        vpn = ManualVpn()
-        network = await two_routers(vpn)
-        a = network.routers["a"]
-        spoofed = IP(src="172.16.0.1", dst="10.1.1.10") / UDP() / b"not from the remote LAN"
-        network.inject("a", "ppp0", scapy_seal(vpn, "b", spoofed))
-        await network.run()
-        assert not network.hosts["pc1"].received
-        sa_counters = await a.execute("show ipsec sa=0 counter")
-        policy = await a.execute("show ipsec policy=vpn counter")
-        for display in (sa_counters, policy):
-            assert counter(display, "inProcessDone") == 1
-            assert counter(display, "inProcessFail") == 0 and counter(display, "inProcessFailImm") == 0
-        assert counter(policy, "inPolSelectMatchFail") == 1
-        alg = await a.execute("show ipsec counter=alg")
-        assert counter(alg, "ipsecDecodeGood") == 1 and counter(alg, "ipsecDecodeDiscard") == 1
-        assert counter(alg, "ipsecDecodeFail") == 0
-    run(body())
-
-
 def test_sealed_packet_refused_by_the_mtu_is_an_encode_discard():
     async def body():
-        network = await two_routers(ManualVpn())
-        a = network.routers["a"]
+        network, a = await router_a(ManualVpn())
         for line in ("set ppp0 mtu=576", "set ipsec policy=vpn dfbit=copy"):
             assert "Error" not in await a.execute(line)
         network.inject("a", "eth0", bytes(IP(src="10.1.1.10", dst="10.2.1.10", flags="DF") / UDP()
@@ -82,8 +57,7 @@ def test_sealed_packet_refused_by_the_mtu_is_an_encode_discard():
 
 def test_bundle_without_a_fixed_peer_is_a_configure_failure():
     async def body():
-        network = await two_routers(ManualVpn())
-        a = network.routers["a"]
+        _, a = await router_a(ManualVpn())
         out = await a.execute("set ipsec policy=vpn peer=dynamic")
         assert "was not set up" in out and "peer address is not fixed" in out
         alg = await a.execute("show ipsec counter=alg")

@@ -14,14 +14,14 @@ import pytest
 from pacsim.firmware.ipsec.sad import BundleState, SaState
 from pacsim.firmware.ipsec.transforms import SPI_RANGE, Protocol
 from pacsim.sim.manual_vpn import ManualVpn
-from router_support import counter, run, two_routers
+from router_support import counter, router_a, run
 
 
 def test_get_spi_is_unique_held_and_released():
     async def body():
-        network = await two_routers(ManualVpn())
-        kernel = network.routers["a"].kernel
-        used = {rec.pair.inbound_spi for rec in network.routers["a"].ipsec.sad.sas()}
+        _, a = await router_a(ManualVpn())
+        kernel = a.kernel
+        used = {rec.pair.inbound_spi for rec in a.ipsec.sad.sas()}
         spis = [await kernel.get_spi(Protocol.ESP) for _ in range(50)]
         assert len(set(spis)) == 50 and not used & set(spis)
         assert all(SPI_RANGE[0] <= spi <= SPI_RANGE[1] for spi in spis)
@@ -34,9 +34,7 @@ def test_get_spi_is_unique_held_and_released():
 
 def test_query_is_a_frozen_snapshot_of_the_card():
     async def body():
-        vpn = ManualVpn(bundle="esp+ah")
-        network = await two_routers(vpn)
-        a = network.routers["a"]
+        _, a = await router_a(ManualVpn(bundle="esp+ah"))
         snapshot = a.kernel.query()
         (bundle,) = snapshot.bundles
         assert (bundle.policy, bundle.bundle_id, bundle.state, bundle.problem) == ("vpn", 0, BundleState.VALID, "")
@@ -57,8 +55,7 @@ def test_query_is_a_frozen_snapshot_of_the_card():
 def test_del_bundle_closes_channels_and_frees_spis():
     async def body():
         vpn = ManualVpn()
-        network = await two_routers(vpn)
-        a = network.routers["a"]
+        network, a = await router_a(vpn)
         (sad_bundle,) = a.ipsec.sad.bundles("vpn")
         await a.kernel.del_bundle(sad_bundle)
         assert not a.device.channels and a.kernel.processor(sad_bundle) is None
@@ -72,8 +69,7 @@ def test_del_bundle_closes_channels_and_frees_spis():
 
 def test_bundle_added_and_removed_in_one_command_never_reaches_the_card():
     async def body():
-        network = await two_routers(ManualVpn())
-        a = network.routers["a"]
+        _, a = await router_a(ManualVpn())
         sad, policy = a.ipsec.sad, a.ipsec.spd.policy("vpn")
         sad.del_policy_bundles("vpn")
         await a.kernel.settle()
@@ -88,8 +84,7 @@ def test_bundle_added_and_removed_in_one_command_never_reaches_the_card():
 
 def test_consoles_of_one_router_share_its_configuration():
     async def body():
-        network = await two_routers(ManualVpn())
-        a = network.routers["a"]
+        _, a = await router_a(ManualVpn())
         second = a.open_console()
         assert second.ipsec is a.console.ipsec and second.keys is a.console.keys
         assert second.users is a.console.users and second.isakmp is a.console.isakmp
