@@ -82,6 +82,20 @@ def test_bundle_added_and_removed_in_one_command_never_reaches_the_card():
     run(body())
 
 
+def test_add_bundle_awaited_by_a_key_manager_sets_it_up_once():
+    async def body():
+        _, a = await router_a(ManualVpn())
+        sad, policy = a.ipsec.sad, a.ipsec.spd.policy("vpn")
+        sad.del_policy_bundles("vpn")
+        await a.kernel.settle()
+        bundle = sad.add_sa_bundle("vpn", a.ipsec.manual.pairs(policy))
+        assert await a.kernel.add_bundle(bundle) == "" and len(a.device.channels) == 4
+        assert await a.kernel.add_bundle(bundle) == "" and await a.kernel.settle() == []
+        assert len(a.device.channels) == 4 and a.kernel.alg["ipsecAttachGood"] == 2     # the first bundle's SA, then this one's
+        assert a.kernel.processor(bundle) is not None
+    run(body())
+
+
 def test_consoles_of_one_router_share_its_configuration():
     async def body():
         _, a = await router_a(ManualVpn())

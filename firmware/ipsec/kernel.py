@@ -188,8 +188,15 @@ class SaKernel:
     async def add_bundle(self, bundle: SaBundle) -> str:
         """Set SAD ``bundle`` up on the card, all or nothing (see the module
         docstring); "" when it is, otherwise why not (the bundle is then
-        INVALID in the SAD and the failure counted)."""
+        INVALID in the SAD and the failure counted). A key manager that
+        awaits it right after storing the bundle in the SAD has it on the
+        card at once; a bundle already set up is left as it is."""
         key = bundle_key(bundle)
+        if self._pending_add.get(key) is bundle:            # set up now rather than at the next settle
+            del self._pending_add[key]
+        installed = self._installed.get(key)
+        if installed is not None and installed.bundle is bundle:
+            return installed.problem
         policy = self.ipsec.spd.policy(bundle.policy_name)
         proc, problem = self._configure(bundle, policy)
         configured = proc is not None
