@@ -67,15 +67,21 @@ def test_del_bundle_closes_channels_and_frees_spis():
     run(body())
 
 
+async def _vpn_bundle_stored_again():
+    """Router ``a`` of a manual VPN whose bundle was taken off the card and
+    a new one stored in the SAD (not yet settled); ``(router, new bundle)``."""
+    _, a = await router_a(ManualVpn())
+    sad = a.ipsec.sad
+    sad.del_policy_bundles("vpn")
+    await a.kernel.settle()
+    return a, sad.add_sa_bundle("vpn", a.ipsec.manual.pairs(a.ipsec.spd.policy("vpn")))
+
+
 def test_bundle_added_and_removed_in_one_command_never_reaches_the_card():
     async def body():
-        _, a = await router_a(ManualVpn())
-        sad, policy = a.ipsec.sad, a.ipsec.spd.policy("vpn")
-        sad.del_policy_bundles("vpn")
-        await a.kernel.settle()
+        a, bundle = await _vpn_bundle_stored_again()
         attached = a.kernel.alg["ipsecAttachGood"]
-        bundle = sad.add_sa_bundle("vpn", a.ipsec.manual.pairs(policy))      # added...
-        sad.del_sa_bundle("vpn", bundle.bundle_id)                            # ...and removed in one command
+        a.ipsec.sad.del_sa_bundle("vpn", bundle.bundle_id)                    # ...and removed in one command
         assert await a.kernel.settle() == []
         assert not a.device.channels and a.kernel.query().bundles == ()
         assert a.kernel.alg["ipsecAttachGood"] == attached
@@ -84,14 +90,11 @@ def test_bundle_added_and_removed_in_one_command_never_reaches_the_card():
 
 def test_add_bundle_awaited_by_a_key_manager_sets_it_up_once():
     async def body():
-        _, a = await router_a(ManualVpn())
-        sad, policy = a.ipsec.sad, a.ipsec.spd.policy("vpn")
-        sad.del_policy_bundles("vpn")
-        await a.kernel.settle()
-        bundle = sad.add_sa_bundle("vpn", a.ipsec.manual.pairs(policy))
+        a, bundle = await _vpn_bundle_stored_again()
         assert await a.kernel.add_bundle(bundle) == "" and len(a.device.channels) == 4
         assert await a.kernel.add_bundle(bundle) == "" and await a.kernel.settle() == []
-        assert len(a.device.channels) == 4 and a.kernel.alg["ipsecAttachGood"] == 2     # the first bundle's SA, then this one's
+        # one ipsecAttachGood for the first bundle's SA, one for this one's
+        assert len(a.device.channels) == 4 and a.kernel.alg["ipsecAttachGood"] == 2
         assert a.kernel.processor(bundle) is not None
     run(body())
 

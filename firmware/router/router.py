@@ -98,7 +98,6 @@ class Router(Forwarding, IpsecGate):
         self.device = device
         self.clock = clock
         self.random_bytes = random_bytes
-        self.replay_window = replay_window
         self._init_forwarding()
         self._init_gate()
         self.ip = IpModule()
