@@ -4,7 +4,8 @@ the ``IPSec:`` ALG counters that ``show ipsec counter=alg`` displays are
 counted where their events happen:
 
 - a drop before any card job is ``...ProcessFailImm`` in both, whatever its
-  reason (a card ring that refuses the job is one);
+  reason (a card ring that refuses the job is one), and one after a card
+  job ``...ProcessFail`` (an SA closed while the card decoded);
 - a packet that authenticates but carries an inner packet outside the
   policy's selectors (test_router_drops) finished IPsec processing
   (``inProcessDone`` in both) and then failed the selector check;
@@ -17,6 +18,7 @@ counted where their events happen:
 """
 from scapy.layers.inet import IP, UDP
 
+from pacsim.firmware.ipsec.sad import SaState
 from pacsim.host.errors import RingFull
 from pacsim.sim.manual_vpn import ManualVpn
 from router_support import counter, router_a, run
@@ -37,6 +39,27 @@ def test_card_refusing_the_job_is_an_immediate_failure_in_policy_and_sa():
         policy = await a.execute("show ipsec policy=vpn counter")
         assert counter(sa_counters, "outProcessFailImm") == 1 and counter(sa_counters, "outProcessFail") == 0
         assert counter(policy, "outProcessFailImm") == 1 and counter(policy, "outProcessFail") == 0
+    run(body())
+
+
+def test_sa_closed_while_the_card_decoded_is_a_late_failure_in_policy_and_sa():
+    async def body():
+        network, a = await router_a(ManualVpn())
+        sa = a.runtime_sa(0)
+        decode = sa.device.decode
+
+        async def decode_then_close(*args, **kwargs):
+            out = await decode(*args, **kwargs)
+            sa.state = SaState.REMOVING                   # taken down while the job ran
+            return out
+        sa.device.decode = decode_then_close
+        network.send_udp("pc2", "pc1", 40)
+        await network.run()
+        assert not network.hosts["pc1"].received and a.drop_log[-1].reason == "SA not valid"
+        sa_counters = await a.execute("show ipsec sa=0 counter")
+        policy = await a.execute("show ipsec policy=vpn counter")
+        for display in (sa_counters, policy):
+            assert counter(display, "inProcessFail") == 1 and counter(display, "inProcessFailImm") == 0
     run(body())
 
 
