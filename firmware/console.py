@@ -12,12 +12,15 @@ password=...``). :attr:`RouterConsole.users` is the User Authentication
 Facility an XAUTH server will look users up in; :meth:`RouterConsole.prompt`
 the prompt for the logged-in user.
 
-Everything time- or randomness-dependent is injected: ``clock()`` in
-seconds, ``random_bytes(n)`` (ENCO random keys, SPIs; the card's RNG can be
-plugged in), ``interface_exists(name)`` (the IP module is not modelled:
-by default every well-formed interface name exists), ``runtime`` (the data
-plane's :class:`~pacsim.firmware.ipsec.show_commands.IpsecRuntime`) and
+The configuration the commands act on is the router's
+:class:`~.state.RouterState` (key store, IPsec module, ISAKMP
+configuration, users), handed in: a console builds none of it, and
+several consoles on one router share it. What the displays read from the
+data plane is injected too: ``runtime`` (the data plane's
+:class:`~pacsim.firmware.ipsec.show_commands.IpsecRuntime`) and
 ``enco_status()`` (the card's channels for ``show enco``).
+:func:`standalone_console` is a console on a configuration of its own, for
+a console without a router.
 
 Commands of other router modules (VLANs, IP, firewall, config files,
 system name) are not part of the model: they fail as unknown commands.
@@ -32,40 +35,33 @@ from .cli.commandline import CommandLine, ScriptLine
 from .enco.commands import ENCO_COMMANDS, EncoCommands
 from .enco.commands import ERRORS as ENCO_ERRORS
 from .enco.displays import EncoStatus
-from .enco.keys import KeyStore
 from .ipsec.commands import ERRORS as IPSEC_ERRORS
 from .ipsec.commands import IPSEC_COMMANDS, IpsecCommands
-from .ipsec.module import IpsecModule
 from .ipsec.oldsa_commands import OLDSA_COMMANDS, OldSaCommands
 from .ipsec.show_commands import IPSEC_SHOW_COMMANDS, IpsecRuntime, IpsecShow
 from .isakmp.commands import ERRORS as ISAKMP_ERRORS
 from .isakmp.commands import ISAKMP_COMMANDS, IsakmpCommands
-from .isakmp.policy_config import IsakmpConfig
+from .state import RouterState
 from .users.commands import ERRORS as USER_ERRORS
 from .users.commands import USER_COMMANDS, UserCommands
-from .users.database import UserDatabase
 from .users.session import ConsoleSession
 
-__all__ = ["RouterConsole"]
+__all__ = ["RouterConsole", "standalone_console"]
 
 
 class RouterConsole:
-    """The console (see the module docstring). ``keys``, ``ipsec``,
-    ``isakmp`` and ``users`` are the configuration it acts on; ``session``
-    the login session; ``cli`` the command line. ``ask_password(prompt)``
-    answers ``login`` without PASSWORD= on an interactive console."""
+    """The console (see the module docstring) of ``state``, a
+    :class:`~.state.RouterState`; ``keys``, ``ipsec``, ``isakmp`` and
+    ``users`` are its parts; ``session`` the console's login session;
+    ``cli`` the command line. ``ask_password(prompt)`` answers ``login``
+    without PASSWORD= on an interactive console."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic,
-                 random_bytes: Callable[[int], bytes] = os.urandom,
-                 interface_exists: Callable[[str], bool] = lambda name: True,
-                 runtime: IpsecRuntime | None = None,
+    def __init__(self, state: RouterState, *, runtime: IpsecRuntime | None = None,
                  enco_status: Callable[[], EncoStatus] = lambda: EncoStatus("-", 0),
                  ask_password: Callable[[str], str] | None = None):
-        self.keys = KeyStore(random_bytes)
-        self.ipsec = IpsecModule(self.keys, clock, interface_exists, random_bytes)
-        self.isakmp = IsakmpConfig()
-        self.users = UserDatabase()
-        self.session = ConsoleSession(self.users, clock, ask_password)
+        self.state = state
+        self.keys, self.ipsec, self.isakmp, self.users = state.keys, state.ipsec, state.isakmp, state.users
+        self.session = ConsoleSession(self.users, state.clock, ask_password)
         self.cli = CommandLine(authorize=self.session.authorize)
         errors = IPSEC_ERRORS + ENCO_ERRORS
         self.cli.register(ENCO_COMMANDS, EncoCommands(self.keys, enco_status), errors)
@@ -91,3 +87,13 @@ class RouterConsole:
     def run_script(self, text: str) -> list[ScriptLine]:
         """Run a configuration script line by line."""
         return self.cli.run_script(text)
+
+
+def standalone_console(clock: Callable[[], float] = time.monotonic,
+                       random_bytes: Callable[[int], bytes] = os.urandom,
+                       interface_exists: Callable[[str], bool] = lambda name: True,
+                       **options) -> RouterConsole:
+    """A console on a configuration of its own (:meth:`RouterState.create
+    <.state.RouterState.create>` with ``clock``, ``random_bytes`` and
+    ``interface_exists``); ``options`` as :class:`RouterConsole` takes them."""
+    return RouterConsole(RouterState.create(clock, random_bytes, interface_exists), **options)

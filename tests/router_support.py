@@ -45,6 +45,12 @@ async def two_routers(vpn: ManualVpn, *, pcap=None, channels: int = 64, replay_w
     return network
 
 
+async def router_a(vpn: ManualVpn, **options):
+    """:func:`two_routers` of ``vpn`` (``options`` as it takes them); ``(network, router a)``."""
+    network = await two_routers(vpn, **options)
+    return network, network.routers["a"]
+
+
 async def configure_router(router, lines) -> None:
     for line in lines:
         out = await router.execute(line)

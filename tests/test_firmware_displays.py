@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from pacsim.firmware.console import RouterConsole
+from pacsim.firmware.console import standalone_console
 from pacsim.firmware.enco.displays import ChannelView, EncoStatus, show_enco, show_enco_key, show_enco_keys
 from pacsim.firmware.enco.keys import KeyStore, KeyType
 from pacsim.firmware.ipsec.counter_displays import (IPSEC_COUNTER_GROUPS, POLICY_COUNTER_BLOCKS,
@@ -809,7 +809,7 @@ def test_counter_names_are_unique_per_block():
 
 def test_module_counts_only_displayed_counters():
     """Every counter the IPsec module increments exists in a display (no misspelt counter)."""
-    console = RouterConsole(clock=lambda: 0.0, random_bytes=lambda n: b"\x01" * n)
+    console = standalone_console(clock=lambda: 0.0, random_bytes=lambda n: b"\x01" * n)
     for line in ("create enco key=1 type=des value=0x0123456789abcdef",
                  "cre ips sas=1 prot=es key=ma inspi=300 outspi=400 enc=des enck=1",
                  "cre ips sas=2 prot=es key=ma inspi=300 outspi=401 enc=des enck=1",
@@ -870,7 +870,7 @@ def test_show_enco_channels():
 # -- through the console --------------------------------------------------------------------------
 
 def test_console_shows_live_configuration():
-    console = RouterConsole(clock=lambda: 50.0, random_bytes=lambda n: b"\x07" * n)
+    console = standalone_console(clock=lambda: 50.0, random_bytes=lambda n: b"\x07" * n)
     for line in ("create enco key=5 type=3des value=0x" + "11" * 16,
                  "cre ips sas=1 prot=es key=ma inspi=300 outspi=400 enc=3des2 enck=5",
                  'cre ips bund=1 key=ma str="1"', "cre ips pol=my_vpn int=ppp0 ac=ips peer=1.2.3.4 key=ma bund=1",

@@ -12,12 +12,12 @@ from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.ipsec import ESP
 
-from datapath_support import (FAR_HOST, LOCAL, LOCAL6, NEAR_HOST, PEER, PEER6, FakeClock, make_sa, new_device,
+from datapath_support import (FAR_HOST, LOCAL, LOCAL6, NEAR_HOST, PEER, PEER6, make_sa, new_device,
                               nonzero, opened, run, scapy_peer, sealed_icmp)
 from pacsim.firmware.ipsec.counters import SA_COUNTER_NAMES
 from pacsim.firmware.ipsec.esp import padding
 from pacsim.firmware.ipsec.outcome import DropReason
-from pacsim.firmware.ipsec.sa import Expiry, Lifetime, Mode, Protocol, SaSetupError, SaState
+from pacsim.firmware.ipsec.sa import Mode, Protocol, SaSetupError, SaState
 from pacsim.hdl.layouts import CipherAlg, MacAlg
 
 SUITES = [(CipherAlg.DES, MacAlg.HMAC_MD5), (CipherAlg.TDES_INNER, MacAlg.HMAC_SHA1),
@@ -288,31 +288,6 @@ def test_sequence_number_cycling():
         without.sequence = 0xFFFF_FFFF
         out = await other.outbound(inner)
         assert out.ok and struct.unpack_from("!I", out.packet, 24)[0] == 1
-    run(body())
-
-
-def test_lifetime_limits_by_bytes_packets_and_seconds():
-    async def body():
-        device = await new_device()
-        clock, events = FakeClock(), []
-        sa = make_sa(Protocol.ESP, cipher=CipherAlg.AES128, mac=MacAlg.HMAC_SHA1, clock=clock,
-                     lifetime=Lifetime(soft_bytes=1000, hard_bytes=2000, soft_seconds=100, hard_seconds=200),
-                     on_expiry=lambda s, level: events.append(level))
-        bundle, _ = await opened(sa, device=device)
-        inner = bytes(IP(src=NEAR_HOST, dst=FAR_HOST) / UDP() / bytes(472))       # 500 bytes
-        assert [(await bundle.outbound(inner)).ok for _ in range(5)] == [True] * 4 + [False]
-        assert events == [Expiry.SOFT, Expiry.HARD] and sa.drops[DropReason.LIFETIME_EXPIRED] == 1
-        timed = make_sa(Protocol.ESP, seed=3, out_spi=0x3003, in_spi=0x4004, cipher=CipherAlg.AES128,
-                        mac=MacAlg.HMAC_SHA1, clock=clock, lifetime=Lifetime(soft_seconds=100, hard_seconds=200))
-        bundle, _ = await opened(timed, device=device)
-        clock.now += 150
-        assert timed.check_lifetime() is Expiry.SOFT and (await bundle.outbound(inner)).ok
-        clock.now += 50
-        assert (await bundle.outbound(inner)).reason is DropReason.LIFETIME_EXPIRED
-        packets = make_sa(Protocol.ESP, seed=4, out_spi=0x5005, in_spi=0x6006, cipher=CipherAlg.AES128,
-                          mac=MacAlg.HMAC_SHA1, lifetime=Lifetime(hard_packets=2))
-        bundle, _ = await opened(packets, device=device)
-        assert [(await bundle.outbound(inner)).ok for _ in range(3)] == [True, True, False]
     run(body())
 
 

@@ -6,7 +6,7 @@ import pytest
 from pacsim.firmware.cli import (SUCCESS, AmbiguousAbbreviation, BadValue, CliError, CommandFailed,
                                  DuplicateParameter, MissingParameter, OutOfRange, UnknownCommand,
                                  UnknownParameter)
-from pacsim.firmware.console import RouterConsole
+from pacsim.firmware.console import standalone_console
 from pacsim.firmware.ipsec.spd import Action, KeyManagement
 from pacsim.firmware.ipsec.transforms import EncAlg, HashAlg, Mode, Protocol
 
@@ -17,7 +17,7 @@ def make_console():
     def random_bytes(n):
         counter["n"] += 1
         return (counter["n"] * 0x0101010101).to_bytes(8, "big")[-1:] * n
-    return RouterConsole(clock=lambda: 0.0, random_bytes=random_bytes)
+    return standalone_console(clock=lambda: 0.0, random_bytes=random_bytes)
 
 
 def run(console, *lines):

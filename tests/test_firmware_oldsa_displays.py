@@ -8,7 +8,7 @@ import re
 import pytest
 
 from pacsim.firmware.cli import BadValue, CommandFailed, OutOfRange, UnknownParameter
-from pacsim.firmware.console import RouterConsole
+from pacsim.firmware.console import standalone_console
 from pacsim.firmware.ipsec.config_errors import InvalidConfiguration
 from pacsim.firmware.ipsec.oldsa import OldSaCounter, OldSaModuleCounter, OldSaUserCounter
 from pacsim.firmware.ipsec.oldsa_displays import (MODULE_COUNTERS_FIGURE, SA_COUNTERS_FIGURE, USER_COUNTERS_FIGURE,
@@ -109,7 +109,7 @@ def with_values(figure: str, **values: int) -> str:
 
 @pytest.fixture
 def c():
-    console = RouterConsole(clock=lambda: 0.0, random_bytes=lambda n: b"\x5a" * n)
+    console = standalone_console(clock=lambda: 0.0, random_bytes=lambda n: b"\x5a" * n)
     console.execute("create enco key=1 type=des value=0x0123456789abcdef")
     return console
 

@@ -9,7 +9,7 @@ describes."""
 import pytest
 
 from pacsim.firmware.cli import CommandFailed, DuplicateParameter, Privilege, UnknownCommand
-from pacsim.firmware.console import RouterConsole
+from pacsim.firmware.console import standalone_console
 from pacsim.firmware.ipsec.selectors import Direction, PacketSelector
 from pacsim.firmware.ipsec.spd import Action, KeyManagement, PeerWildcard
 from pacsim.firmware.ipsec.transforms import EncAlg, HashAlg, Mode, Protocol
@@ -26,7 +26,7 @@ def console(seed=1):
         out = bytes((state["n"] * 37 + i * 11) % 256 for i in range(n))
         state["n"] += 1
         return out
-    return RouterConsole(clock=lambda: 0.0, random_bytes=random_bytes)
+    return standalone_console(clock=lambda: 0.0, random_bytes=random_bytes)
 
 
 def play(c, script, refused=()):

@@ -9,7 +9,7 @@ import pytest
 
 from pacsim.firmware.cli import (SUCCESS, AmbiguousAbbreviation, BadValue, CommandFailed, MissingParameter,
                                  NotPermitted, OutOfRange, Privilege)
-from pacsim.firmware.console import RouterConsole
+from pacsim.firmware.console import standalone_console
 from pacsim.firmware.enco.commands import ENCO_COMMANDS
 from pacsim.firmware.ipsec.commands import IPSEC_COMMANDS
 from pacsim.firmware.ipsec.oldsa_commands import OLDSA_COMMANDS
@@ -34,7 +34,7 @@ class Clock:
 
 
 def console(clock=None, **options):
-    return RouterConsole(clock=clock or (lambda: 0.0), random_bytes=lambda n: bytes(range(n)), **options)
+    return standalone_console(clock=clock or (lambda: 0.0), random_bytes=lambda n: bytes(range(n)), **options)
 
 
 def secure(c, password="your-password"):

@@ -166,7 +166,9 @@ def test_bad_padding_dropped_and_counted():
 
 def test_selectors_checked_after_decapsulation():
     """A packet that authenticates but carries addresses outside the
-    policy's selectors is dropped (inPolSelectMatchFail)."""
+    policy's selectors is dropped (inPolSelectMatchFail) after IPsec
+    processing finished (inProcessDone in the policy and the SA alike) and
+    is an ipsecDecodeDiscard."""
     async def body():
         vpn = ManualVpn()
         network = await two_routers(vpn)
@@ -176,6 +178,15 @@ def test_selectors_checked_after_decapsulation():
         await network.run()
         assert not network.hosts["pc1"].received
         assert counter(await a.execute("show ipsec policy=vpn counter"), "inPolSelectMatchFail") == 1
+        # processing finished (as the SA counts it), then the selector check discarded the packet
+        sa_counters = await a.execute("show ipsec sa=0 counter")
+        policy = await a.execute("show ipsec policy=vpn counter")
+        for display in (sa_counters, policy):
+            assert counter(display, "inProcessDone") == 1
+            assert counter(display, "inProcessFail") == 0 and counter(display, "inProcessFailImm") == 0
+        alg = await a.execute("show ipsec counter=alg")
+        assert counter(alg, "ipsecDecodeGood") == 1 and counter(alg, "ipsecDecodeDiscard") == 1
+        assert counter(alg, "ipsecDecodeFail") == 0
     run(body())
 
 

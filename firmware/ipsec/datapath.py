@@ -72,13 +72,14 @@ class BundleProcessor:
     ``df_bit`` and ``ttl`` shape tunnel outer headers; ``udp_tunnel`` (a
     :class:`~.udp_encap.UdpTunnel`) puts outbound packets in UDP and lets
     the :class:`Datapath` accept UDP-tunnelled ones for this bundle.
-    ``bundle_id`` is for displays. ``next_id`` gives the Identification of
+    ``bundle_id`` is for displays; ``key`` names the SAD bundle it carries
+    (:func:`~.kernel.bundle_key`, None outside the SA kernel). ``next_id`` gives the Identification of
     each IPv4 outer header: the router's one counter, so that no two of its
     datagrams to a peer share one while fragments of them may be in flight
     (RFC 791); by default the bundle counts on its own.
     """
 
-    def __init__(self, sas, *, bundle_id: int | None = None, df_bit: DfBit = DfBit.CLEAR, ttl: int = 64,
+    def __init__(self, sas, *, bundle_id: int | None = None, key: tuple[str, int] | None = None, df_bit: DfBit = DfBit.CLEAR, ttl: int = 64,
                  udp_tunnel: UdpTunnel | None = None, next_id: Callable[[], int] | None = None):
         self.sas = list(sas)
         if not self.sas:
@@ -86,6 +87,7 @@ class BundleProcessor:
         if not all(isinstance(sa, SecurityAssociation) for sa in self.sas):
             raise TypeError("a bundle holds SecurityAssociation objects")
         self.bundle_id = bundle_id
+        self.key = key
         self.df_bit = DfBit(df_bit)
         self.ttl = ttl
         self.udp_tunnel = udp_tunnel

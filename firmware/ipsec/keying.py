@@ -3,7 +3,10 @@
 
 Two small interfaces, after strongSwan's kernel interface and listener:
 
-:class:`SaKernel` is what a key manager calls; :class:`~.sad.Sad` implements it:
+:class:`SadKeying` is what a key manager calls on the SAD; :class:`~.sad.Sad`
+implements it (the card's side, :class:`~.kernel.SaKernel`, hears of each
+bundle added or removed from the SAD's listener and sets it up or takes it
+down on the card):
 
 - ``get_spi(protocol) -> int``: an unused inbound SPI to offer;
 - ``add_sa_bundle(policy_name, pairs, limits, selectors, role) -> SaBundle``;
@@ -34,10 +37,10 @@ from .selectors import Direction, PacketSelector
 from .spd import IpsecPolicy, SaSelector, SaSpecification, Spd
 from .transforms import Protocol
 
-__all__ = ["SaKernel", "KeyManager", "ManualKeying", "bundle_selectors"]
+__all__ = ["SadKeying", "KeyManager", "ManualKeying", "bundle_selectors"]
 
 
-class SaKernel(TypingProtocol):
+class SadKeying(TypingProtocol):
     """What key management calls on the SAD (see the module docstring)."""
 
     def get_spi(self, protocol: Protocol) -> int: ...
@@ -77,7 +80,7 @@ class ManualKeying:
     """The manual key manager (see the module docstring). ``key_bytes(id)``
     gives an ENCO key's bytes, or None if it does not exist."""
 
-    def __init__(self, spd: Spd, kernel: SaKernel, key_bytes: Callable[[int], bytes | None]):
+    def __init__(self, spd: Spd, kernel: SadKeying, key_bytes: Callable[[int], bytes | None]):
         self.spd = spd
         self.kernel = kernel
         self.key_bytes = key_bytes

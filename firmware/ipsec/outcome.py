@@ -30,7 +30,6 @@ class DropReason(enum.Enum):
     DECOMPRESSION_FAILED = "decompression failed"   #: the LZS stream is malformed or decodes too long
     TUNNEL_MISMATCH = "not a tunnelled packet"      #: a tunnel-mode SA whose payload is not an IP packet
     SA_NOT_VALID = "SA not valid"                   #: the SA is not (or no longer) open
-    LIFETIME_EXPIRED = "lifetime expired"           #: the SA's hard lifetime is exceeded
     SEQUENCE_EXHAUSTED = "sequence number cycled"   #: an anti-replay SA has sent 2**32 - 1 packets
     TOO_BIG = "too big"                             #: the output would exceed the IP length
     CARD_ERROR = "card error"                       #: the card or its driver failed the job
@@ -75,7 +74,9 @@ class CardFailure(Exception):
 class Outcome:
     """The result of processing one packet: ``packet`` (bytes) when
     delivered; otherwise ``reason`` and ``detail``, and the ``sa`` that
-    dropped it (None when no SA was involved). ``heartbeat`` marks a UDP
+    dropped it (None when no SA was involved); ``immediate`` when the drop
+    came before any card job started (the :class:`Drop`'s flag, which the
+    SA counted: ``...ProcessFailImm`` rather than ``...ProcessFail``). ``heartbeat`` marks a UDP
     heartbeat consumed by the data plane (no packet, no drop). ``bundle``:
     the :class:`~.datapath.BundleProcessor` that processed the packet
     (delivered or dropped), None when none was found; the router checks an
@@ -86,6 +87,7 @@ class Outcome:
     sa: object = None
     heartbeat: bool = False
     bundle: object = None
+    immediate: bool = False
 
     @property
     def ok(self) -> bool:
@@ -93,4 +95,4 @@ class Outcome:
 
     @classmethod
     def dropped(cls, drop: Drop, sa=None, bundle=None) -> "Outcome":
-        return cls(None, drop.reason, drop.detail, sa, bundle=bundle)
+        return cls(None, drop.reason, drop.detail, sa, bundle=bundle, immediate=drop.immediate)

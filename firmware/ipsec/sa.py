@@ -6,8 +6,10 @@ shows a pair as one "SA" with an ``OutSPI`` and an ``InSPI``
 (spec/show-outputs.md §7); :class:`SecurityAssociation` is that pair: one
 protocol (ESP, AH or IPComp, B8), its SPIs (IPComp: CPIs), mode and tunnel
 endpoints, algorithms, the key material of each direction, the outbound
-sequence number, the inbound anti-replay window, lifetime use and the
-``show ipsec sa counter`` counters.
+sequence number, the inbound anti-replay window and the
+``show ipsec sa counter`` counters. Lifetimes are the SAD's, per bundle
+(:class:`~.sad.LifetimeLimits`, charged by the router and checked by the
+SAD's clock): an SA has none of its own.
 
 Card channels: :meth:`open` opens one channel per service per direction on
 the :class:`~pacsim.host.device.PacDevice` it is given (docs/rings.md,
@@ -38,7 +40,6 @@ Time comes from the injected ``clock`` (seconds), IVs from the injected
 import collections
 import ipaddress
 import os
-import time
 from dataclasses import dataclass
 
 from ...hdl.layouts import CIPHER_BLOCK_BYTES, CompAlg, CipherAlg, Direction, MacAlg, ResultStatus
@@ -49,10 +50,10 @@ from . import ah, esp, ipcomp
 from .counters import IpsecCounters, SaCounters
 from .outcome import CardFailure, Drop, DropReason
 from .replay import ReplayWindow
-from .sad import Expiry, SaState
+from .sad import SaState
 from .transforms import Mode, Protocol
 
-__all__ = ["Protocol", "Mode", "SaState", "Expiry", "SaKeys", "Lifetime", "LifetimeUse", "SecurityAssociation",
+__all__ = ["Protocol", "Mode", "SaState", "SaKeys", "SecurityAssociation",
            "SaSetupError", "SEQUENCE_MAX", "from_pair"]
 
 SEQUENCE_MAX = 0xFFFF_FFFF
@@ -64,26 +65,6 @@ class SaKeys:
     algorithm; 3DES K1‖K2‖K3) and ``mac`` (HMAC: any length; DES-MAC 8)."""
     cipher: bytes = b""
     mac: bytes = b""
-
-
-@dataclass(frozen=True)
-class Lifetime:
-    """Expiry limits of each direction (None: no limit). ``*_bytes`` count
-    the IP payload bytes the SA protects (outbound: before, inbound: after
-    processing), ``*_seconds`` run from :meth:`SecurityAssociation.open`."""
-    soft_seconds: float | None = None
-    hard_seconds: float | None = None
-    soft_bytes: int | None = None
-    hard_bytes: int | None = None
-    soft_packets: int | None = None
-    hard_packets: int | None = None
-
-
-@dataclass
-class LifetimeUse:
-    """What one direction has used: ``bytes`` and ``packets``."""
-    bytes: int = 0
-    packets: int = 0
 
 
 class SaSetupError(Exception):
@@ -110,9 +91,7 @@ class SecurityAssociation:
     12 for HMAC-96, 8 for DES-MAC), ``compression`` (:class:`CompAlg`,
     IPComp). ``outbound_keys``/``inbound_keys``: :class:`SaKeys`.
     ``replay_window``: anti-replay window size in packets, or None for no
-    anti-replay (only SAs with an ICV check it). ``lifetime``:
-    :class:`Lifetime`; ``on_expiry(sa, expiry)`` is called once when the SA
-    reaches :attr:`Expiry.SOFT` and once at :attr:`Expiry.HARD`.
+    anti-replay (only SAs with an ICV check it).
     ``outer_cbc_ivs``: IV2‖IV3 of a TDES_OUTER channel (ESP carries IV1).
     IPComp: ``compress_threshold`` (payloads shorter are sent uncompressed),
     ``backoff_after`` non-smaller results in a row start a back-off of
@@ -124,11 +103,11 @@ class SecurityAssociation:
                  local=None, peer=None, cipher: CipherAlg | None = None, mac: MacAlg | None = None,
                  compression: CompAlg | None = None, outbound_keys: SaKeys = SaKeys(),
                  inbound_keys: SaKeys = SaKeys(), icv_bytes: int | None = None, replay_window: int | None = 32,
-                 lifetime: Lifetime = Lifetime(), clock=time.monotonic, random_bytes=os.urandom,
+                 random_bytes=os.urandom,
                  module_counters: IpsecCounters | None = None, sa_id: int | None = None,
                  outer_cbc_ivs: bytes = bytes(16), compress_threshold: int = ipcomp.DEFAULT_THRESHOLD,
                  backoff_after: int = ipcomp.DEFAULT_BACKOFF_AFTER,
-                 backoff_packets: int = ipcomp.DEFAULT_BACKOFF_PACKETS, on_expiry=None):
+                 backoff_packets: int = ipcomp.DEFAULT_BACKOFF_PACKETS):
         self.protocol = Protocol(protocol)
         self.mode = Mode(mode)
         self.local, self.peer = _address(local), _address(peer)
@@ -141,10 +120,7 @@ class SecurityAssociation:
         self.outbound_keys, self.inbound_keys = outbound_keys, inbound_keys
         self.outer_cbc_ivs = bytes(outer_cbc_ivs)
         self.replay = ReplayWindow(replay_window) if replay_window else None
-        self.lifetime = lifetime
-        self.clock = clock
         self.random_bytes = random_bytes
-        self.on_expiry = on_expiry
         self.sa_id = sa_id
         self.module_counters = module_counters
         self.counters = SaCounters(module_counters)
@@ -156,9 +132,6 @@ class SecurityAssociation:
         self.channels = {}
         self.sequence = 0                      #: last sent sequence number
         self.received_sequence = 0             #: highest authenticated sequence number received
-        self.usage = {"outbound": LifetimeUse(), "inbound": LifetimeUse()}
-        self.opened_at = None
-        self.expiry = Expiry.NONE
         self.compressor = ipcomp.CompressionPolicy(compress_threshold, backoff_after, backoff_packets)
 
     def _check_config(self, outbound_spi: int, inbound_spi: int) -> None:
@@ -239,7 +212,6 @@ class SecurityAssociation:
             self.state, self.device = SaState.UNDEF, None
             raise SaSetupError(f"{self!r}: opening its card channels failed: {error}") from error
         self._count_module(block, "setupDone")
-        self.opened_at = self.clock()
         self.state = SaState.VALID
 
     def _sides(self):
@@ -277,7 +249,7 @@ class SecurityAssociation:
         if self.module_counters is not None and name is not None:
             self.module_counters.count(block, name)
 
-    # -- sequence numbers and lifetime ----------------------------------------
+    # -- sequence numbers ------------------------------------------------------
 
     def next_sequence(self, cycled_counter: str) -> int:
         """The next outbound sequence number. At 2**32 - 1 an anti-replay SA
@@ -318,33 +290,11 @@ class SecurityAssociation:
         else:
             self.counters.count(name)
 
-    def check_lifetime(self) -> Expiry:
-        """Where the SA is in its lifetime now (seconds from the injected
-        clock, bytes and packets of either direction); calls ``on_expiry``
-        the first time each of SOFT and HARD is reached."""
-        limits, level = self.lifetime, Expiry.NONE
-        age = self.clock() - self.opened_at if self.opened_at is not None else 0
-        for use in self.usage.values():
-            for value, soft, hard in ((age, limits.soft_seconds, limits.hard_seconds),
-                                      (use.bytes, limits.soft_bytes, limits.hard_bytes),
-                                      (use.packets, limits.soft_packets, limits.hard_packets)):
-                if hard is not None and value >= hard:
-                    level = Expiry.HARD
-                elif soft is not None and value >= soft:
-                    level = max(level, Expiry.SOFT)
-        while self.expiry < level:
-            self.expiry = Expiry(self.expiry + 1)
-            if self.on_expiry is not None:
-                self.on_expiry(self, self.expiry)
-        return level
-
     # -- processing ----------------------------------------------------------
 
     def _admit(self) -> None:
         if self.state is not SaState.VALID:
             raise Drop(DropReason.SA_NOT_VALID, f"{self!r} is {self.state.value}; expected VALID")
-        if self.check_lifetime() is Expiry.HARD:
-            raise Drop(DropReason.LIFETIME_EXPIRED, f"{self!r} is past its hard lifetime {self.lifetime}")
 
     def still_valid(self, bad_state_counter: str) -> None:
         """After awaiting the card: drop if the SA was closed meanwhile
@@ -377,10 +327,6 @@ class SecurityAssociation:
             self.drops[drop.reason] += 1
             raise
         self.counters.count(f"{prefix}ProcessDone")
-        use = self.usage[side]
-        use.packets += 1
-        use.bytes += len(ip.payload) if side == "outbound" else max(len(packet) - len(ip.header), 0)
-        self.check_lifetime()
         return packet
 
     async def card(self, awaitable) -> bytes:
@@ -411,7 +357,7 @@ def from_pair(pair, *, sa_id: int | None = None, local=None, peer=None, **option
     ``inbound_keys`` with ``encryption`` and ``hash``, ``antireplay`` and
     ``replay_window``). ``local``/``peer``: the tunnel endpoints;
     ``options``: the other :class:`SecurityAssociation` arguments (clock,
-    random_bytes, module_counters, lifetime, ...)."""
+    random_bytes, module_counters, ...)."""
     def algorithm(table, value):
         return None if value is None else table[getattr(value, "value", value)]
 

@@ -197,6 +197,16 @@ class _PolicyBundles:
     next_id: int = 0
 
 
+class _NoListener:
+    """A SAD listener that does nothing (a SAD without a data plane)."""
+
+    def added(self, bundle: "SaBundle") -> None:
+        """Nothing to set up."""
+
+    def removed(self, bundle: "SaBundle") -> None:
+        """Nothing to take down."""
+
+
 class Sad:
     """The SAD (see the module docstring). ``clock()`` gives seconds;
     ``random_bytes(n)`` supplies SPIs (the card's RNG can be plugged in);
@@ -210,6 +220,8 @@ class Sad:
         self.soft_fraction = soft_fraction
         self.count = count
         self.expire_listener: Callable[[SaBundle, Expiry], None] = lambda bundle, expiry: None
+        #: Told of every bundle stored and removed (``added(bundle)``, ``removed(bundle)``): the SA kernel.
+        self.listener = _NoListener()
         self._policies: dict[str, _PolicyBundles] = {}
         self._sas: dict[int, SaRecord] = {}
         self._inbound: dict[tuple[Protocol, int], SaRecord] = {}
@@ -261,6 +273,7 @@ class Sad:
                           peer=peer)
         entry.bundles.insert(0, bundle)
         self.peak_bundles = max(self.peak_bundles, self.active_bundles)
+        self.listener.added(bundle)
         return bundle
 
     def del_sa_bundle(self, policy_name: str, bundle_id: int) -> SaBundle:
@@ -277,6 +290,7 @@ class Sad:
             del self._inbound[(rec.pair.protocol, rec.pair.inbound_spi)]
             self.count("sad", "sad", "Delete SA good")
         bundle.state = BundleState.REMOVING
+        self.listener.removed(bundle)
         return bundle
 
     def del_policy_bundles(self, policy_name: str) -> list[SaBundle]:

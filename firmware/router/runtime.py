@@ -13,9 +13,11 @@ of a :class:`~.router.Router`:
 - ``counter=alg``: per algorithm unit, the card's encode/decode good, fail
   and discard counters (read by ``PacDevice.alg_counters()`` through the
   ENCO service) and the service's key material, attach, configure, remove
-  and detached counts; the ``IPSec:`` block counts SAs (key material,
-  attach, remove) and packets IPsec encoded and decoded (bundle
-  outbound/inbound done or failed); ``nullKeymatProcessed`` counts SAs
+  and detached counts; the ``IPSec:`` block is the SA kernel's
+  (:attr:`~pacsim.firmware.ipsec.kernel.SaKernel.alg`): SAs (key
+  material, configure, attach, remove) and packets IPsec encoded and
+  decoded (bundle outbound/inbound done or failed, and discarded after:
+  see :mod:`.ipsec_gate`); ``nullKeymatProcessed`` counts SAs
   opened with a NULL algorithm. ``...GetInfoFail`` stays 0 (the card has
   no such step);
 - ``show ipsec sa[=id]``: the runtime SA's state, its channels
@@ -107,7 +109,7 @@ class RouterRuntime(IpsecRuntime):
     def _alg_value(self, block: str, name: str) -> int:
         router = self.router
         if block in ("ipsec", "general"):
-            return router.alg_ipsec[name]
+            return router.kernel.alg[name]
         unit, prefix = ALG_BLOCKS[block]
         source, key = _ALG_SUFFIXES.get(name[len(prefix):], (None, None))
         if source == "card":
