@@ -31,7 +31,6 @@ from collections.abc import Callable
 from .cli.commandline import CommandLine, ScriptLine
 from .enco.commands import ENCO_COMMANDS, EncoCommands
 from .enco.commands import ERRORS as ENCO_ERRORS
-from .enco.displays import EncoStatus
 from .enco.keys import KeyStore
 from .ipsec.commands import ERRORS as IPSEC_ERRORS
 from .ipsec.commands import IPSEC_COMMANDS, IpsecCommands
@@ -41,6 +40,7 @@ from .ipsec.show_commands import IPSEC_SHOW_COMMANDS, IpsecRuntime, IpsecShow
 from .isakmp.commands import ERRORS as ISAKMP_ERRORS
 from .isakmp.commands import ISAKMP_COMMANDS, IsakmpCommands
 from .isakmp.policy_config import IsakmpConfig
+from .state.snapshots import EncoSnapshot
 from .users.commands import ERRORS as USER_ERRORS
 from .users.commands import USER_COMMANDS, UserCommands
 from .users.database import UserDatabase
@@ -59,7 +59,7 @@ class RouterConsole:
                  random_bytes: Callable[[int], bytes] = os.urandom,
                  interface_exists: Callable[[str], bool] = lambda name: True,
                  runtime: IpsecRuntime | None = None,
-                 enco_status: Callable[[], EncoStatus] = lambda: EncoStatus("-", 0),
+                 enco_status: Callable[[], EncoSnapshot] = lambda: EncoSnapshot("-", 0),
                  ask_password: Callable[[str], str] | None = None):
         self.keys = KeyStore(random_bytes)
         self.ipsec = IpsecModule(self.keys, clock, interface_exists, random_bytes)
