@@ -9,12 +9,14 @@ from router_support import exchange, run
 
 from pacsim.firmware.console import RouterConsole
 from pacsim.firmware.enco.service import ATTACH_COUNTERS
-from pacsim.firmware.ipsec.counters import SA_COUNTERS, IpsecCounters, SaCounters
+from pacsim.firmware.ipsec.counters import MODULE_COUNTERS, SA_COUNTERS, IpsecCounters, SaCounters
 from pacsim.firmware.ipsec.show_commands import IpsecShow
 from pacsim.firmware.ipsec.spd import Action, Spd
+from pacsim.firmware.router.runtime import IPSEC_ALG_COUNTERS, MAIN_COUNTERS
 from pacsim.firmware.state.counters import CounterSchema, CounterSet, CounterSnapshot, UnknownCounter
 from pacsim.firmware.state.snapshots import BundleSnapshot, policy_snapshot
 from pacsim.firmware.users.session import SESSION_COUNTERS
+from pacsim.firmware.views.alliedware.counters import IPSEC_COUNTER_GROUPS, SA_COUNTER_BLOCKS
 from pacsim.firmware.views.alliedware.sa import show_sa
 from pacsim.sim.manual_vpn import ManualVpn
 
@@ -128,7 +130,29 @@ def test_an_sa_snapshot_of_a_live_router():
         numbers = {c.number for c in channels if c is not None}
         assert numbers and numbers <= set(a.device.channels)
         assert snap.counters["outProcessDone"] == runtime.counters["outProcessDone"] > 0
+        # each way: two UDP datagrams, an echo request and the echo reply to the other side's ping
+        assert (snap.packets_out, snap.packets_in) == (4, 4)
+        assert snap.bytes_used == bundle.bytes_used > 0
         assert show_sa(snap) == await a.execute("show ipsec sa=0")
         with pytest.raises(UnknownCounter):
             snap.counters["outProcessDon"]
     run(body())
+
+
+def _block(blocks, key):
+    return tuple(next(b for b in blocks if b.key == key).names())
+
+
+def test_the_alliedware_layouts_show_exactly_the_schemas():
+    """Each counter schema is laid out once, whole and in its order, by the
+    AlliedWare view (a layout naming a counter no one counts, or leaving one
+    out, fails here)."""
+    groups = IPSEC_COUNTER_GROUPS
+    assert _block(groups["main"].blocks, "main") == MAIN_COUNTERS.names
+    assert _block(groups["alg"].blocks, "ipsec") + _block(groups["alg"].blocks, "general") == \
+        IPSEC_ALG_COUNTERS.names
+    for group in ("esp", "ah", "comp"):
+        for block in ("setup", "out", "in"):
+            assert set(_block(groups[group].blocks, block)) == set(MODULE_COUNTERS[f"{group}_{block}"].names)
+    assert set(_block(groups["main"].blocks, "udp")) == set(MODULE_COUNTERS["udp"].names)
+    assert tuple(name for b in SA_COUNTER_BLOCKS for name in b.names()) == SA_COUNTERS.names

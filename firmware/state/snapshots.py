@@ -140,7 +140,8 @@ class SaSnapshot:
     (IPComp: CPIs), algorithms, mode, the policy's selectors; runtime: ENCO
     channel numbers (``outbound/inbound``), sequence numbers, replay window
     and bitmap, NAT-T original addresses; lifetime: the bundle's creation
-    time, remaining seconds and kilobytes; ``peer`` the remote tunnel end
+    time, remaining seconds and kilobytes and bytes used (the bundle's, both
+    directions); ``peer`` the remote tunnel end
     (the policy's peer, or the address a dynamic peer's bundle was made
     with); ``counters``: the SA's own counters."""
     sa_id: int
@@ -184,7 +185,18 @@ class SaSnapshot:
     created: float | None = None
     remaining_seconds: int | None = None
     remaining_kbytes: int | None = None
+    bytes_used: int | None = None
     counters: CounterSnapshot | None = None
+
+    @property
+    def packets_out(self) -> int | None:
+        """Packets the SA has protected (``outProcessDone``; None: no counters)."""
+        return None if self.counters is None else self.counters["outProcessDone"]
+
+    @property
+    def packets_in(self) -> int | None:
+        """Packets the SA has opened (``inProcessDone``; None: no counters)."""
+        return None if self.counters is None else self.counters["inProcessDone"]
 
 
 def _selector_address(sel, mask) -> tuple[str, str]:
@@ -223,7 +235,7 @@ def sa_snapshot(record: SaRecord, policy: IpsecPolicy | None = None, bundle: Bun
             fields.update(peer=str(policy.peeraddress))
     if bundle is not None:
         fields.update(created=bundle.created, remaining_seconds=bundle.remaining_seconds,
-                      remaining_kbytes=bundle.remaining_kbytes)
+                      remaining_kbytes=bundle.remaining_kbytes, bytes_used=bundle.bytes[2])
         if bundle.peer is not None:             # a dynamic peer: the address the bundle was made with
             fields.update(peer=bundle.peer)
     fields.update(runtime)

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 
 from ...cli.layout import join_lines, leader
 from ...cli.privilege import Privilege
+from ...state.counters import CounterSnapshot
 from ...users.database import User
 
 __all__ = ["show_users", "show_system", "PRIVILEGE_NAMES"]
@@ -52,7 +53,7 @@ def show_users(users: Iterable[User]) -> str:
     return join_lines(lines)
 
 
-def show_system(security_mode: bool, secure_delay: int, user: User | None, counters) -> str:
+def show_system(security_mode: bool, secure_delay: int, user: User | None, counters: CounterSnapshot) -> str:
     """``show system``: security mode, SECUREDELAY, the logged-in user and
     the session ``counters`` (a :class:`~pacsim.firmware.state.counters.CounterSnapshot`
     of :data:`~pacsim.firmware.users.session.SESSION_COUNTERS`)."""
