@@ -34,14 +34,14 @@ from collections.abc import Callable
 from .cli.commandline import CommandLine, ScriptLine
 from .enco.commands import ENCO_COMMANDS, EncoCommands
 from .enco.commands import ERRORS as ENCO_ERRORS
-from .enco.displays import EncoStatus
 from .ipsec.commands import ERRORS as IPSEC_ERRORS
 from .ipsec.commands import IPSEC_COMMANDS, IpsecCommands
 from .ipsec.oldsa_commands import OLDSA_COMMANDS, OldSaCommands
 from .ipsec.show_commands import IPSEC_SHOW_COMMANDS, IpsecRuntime, IpsecShow
 from .isakmp.commands import ERRORS as ISAKMP_ERRORS
 from .isakmp.commands import ISAKMP_COMMANDS, IsakmpCommands
-from .state import RouterState
+from .state.configuration import RouterState
+from .state.snapshots import EncoSnapshot
 from .users.commands import ERRORS as USER_ERRORS
 from .users.commands import USER_COMMANDS, UserCommands
 from .users.session import ConsoleSession
@@ -57,7 +57,7 @@ class RouterConsole:
     without PASSWORD= on an interactive console."""
 
     def __init__(self, state: RouterState, *, runtime: IpsecRuntime | None = None,
-                 enco_status: Callable[[], EncoStatus] = lambda: EncoStatus("-", 0),
+                 enco_status: Callable[[], EncoSnapshot] = lambda: EncoSnapshot("-", 0),
                  ask_password: Callable[[str], str] | None = None):
         self.state = state
         self.keys, self.ipsec, self.isakmp, self.users = state.keys, state.ipsec, state.isakmp, state.users

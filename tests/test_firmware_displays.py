@@ -12,20 +12,25 @@ import re
 import pytest
 
 from pacsim.firmware.console import standalone_console
-from pacsim.firmware.enco.displays import ChannelView, EncoStatus, show_enco, show_enco_key, show_enco_keys
 from pacsim.firmware.enco.keys import KeyStore, KeyType
-from pacsim.firmware.ipsec.counter_displays import (IPSEC_COUNTER_GROUPS, POLICY_COUNTER_BLOCKS,
-                                                    SA_COUNTER_BLOCKS, counter_names, show_ipsec_counters,
-                                                    show_policy_counters, show_sa_counters)
-from pacsim.firmware.ipsec.displays import (BundleView, ModuleStatus, PolicyStatus, show_bundlespecification,
-                                            show_bundlespecifications, show_ipsec, show_policies, show_policy,
-                                            show_policy_sabundles, show_saspecification, show_saspecifications)
+from pacsim.firmware.ipsec.counters import SA_COUNTERS
 from pacsim.firmware.ipsec.oldsa import OldSaTable
-from pacsim.firmware.ipsec.oldsa_displays import OldSaChannels, show_old_sa, show_old_sas
-from pacsim.firmware.ipsec.sa_displays import SaView, show_sa, show_sas
 from pacsim.firmware.ipsec.selectors import AddressSelector, PortSelector
 from pacsim.firmware.ipsec.spd import Action, DfBit, KeyManagement, Spd
 from pacsim.firmware.ipsec.transforms import CompAlg, EncAlg, HashAlg, Mode, Protocol
+from pacsim.firmware.state.counters import CounterSnapshot
+from pacsim.firmware.state.snapshots import (BundleSnapshot, ChannelSnapshot, EncoSnapshot, ModuleSnapshot,
+                                             OldSaChannels, PolicySnapshot, PolicyStatus, SaSnapshot, policy_snapshot)
+from pacsim.firmware.views.alliedware.counters import (IPSEC_COUNTER_GROUPS, IPSEC_COUNTER_SCHEMAS,
+                                                       POLICY_COUNTER_BLOCKS, POLICY_COUNTERS, SA_COUNTER_BLOCKS,
+                                                       counter_names, show_ipsec_counters, show_policy_counters,
+                                                       show_sa_counters)
+from pacsim.firmware.views.alliedware.enco import show_enco, show_enco_key, show_enco_keys
+from pacsim.firmware.views.alliedware.ipsec import (show_bundlespecification, show_bundlespecifications, show_ipsec,
+                                                    show_policies, show_policy, show_policy_sabundles,
+                                                    show_saspecification, show_saspecifications)
+from pacsim.firmware.views.alliedware.oldsa import show_old_sa, show_old_sas
+from pacsim.firmware.views.alliedware.sa import show_sa, show_sas
 
 ip = ipaddress.ip_address
 MAN, ISA = KeyManagement.MANUAL, KeyManagement.ISAKMP
@@ -589,9 +594,9 @@ def figure_values(figure, blocks):
 # -- show ipsec -----------------------------------------------------------------------------------
 
 def test_show_ipsec():
-    assert show_ipsec(ModuleStatus(enabled=True, udp_open=True, listen_port=2746, current=0, peak=0)) == \
+    assert show_ipsec(ModuleSnapshot(enabled=True, udp_open=True, listen_port=2746, current=0, peak=0)) == \
         FIG_48_5_SHOW_IPSEC
-    text = show_ipsec(ModuleStatus(False, False, 4000, 3, 7, maximum=10))
+    text = show_ipsec(ModuleSnapshot(False, False, 4000, 3, 7, maximum=10))
     assert "Module Status .......................... DISABLED" in text
     assert "     Status .............................. CLOSED" in text
     assert "    Maximum .............................. 10" in text
@@ -659,7 +664,7 @@ def test_show_policy_summary():
         spd.create_policy(f"my_ppp_policy{n}", "ppp0", Action.IPSEC, peeraddress=ip("10.0.0.1"), keymanagement=ISA,
                           bundlespecification=1)
     spd.create_policy("my_ppp_policy3", "ppp0", Action.DENY)
-    assert show_policies(spd.policies()) == FIG_48_16_POLICY_SUMMARY
+    assert show_policies(policy_snapshot(p) for p in spd.policies()) == FIG_48_16_POLICY_SUMMARY
 
 
 def test_show_policy_detail():
@@ -671,18 +676,18 @@ def test_show_policy_detail():
         peeraddress=ip("192.168.10.1"), usepfskey=True, respondbadspi=True, group=1,
         laddress=AddressSelector.parse("192.167.2.0"), lname="main_office",
         raddress=AddressSelector.parse("232.163.2.20"), dfbit=DfBit.COPY, udptunnel=True, udpport=14997)
-    bundles = [BundleView(0, (1, 2, 5), "VALID", (1000000, 900000, 907835), (36000, 30000, 32432)),
-               BundleView(1, (12, 13, 14), "INVALID", (1000000, 900000, 0), (36000, 30000, 0))]
+    bundles = [BundleSnapshot(0, (1, 2, 5), "VALID", (1000000, 900000, 907835), (36000, 30000, 32432)),
+               BundleSnapshot(1, (12, 13, 14), "INVALID", (1000000, 900000, 0), (36000, 30000, 0))]
     status = PolicyStatus(local_address="232.163.2.3", udp_peer_address="202.36.163.204",
                           internal_address="192.168.1.1", debug_device=16)
-    assert show_policy(p, bundles, status) == FIG_48_17_POLICY_DETAIL
+    assert show_policy(PolicySnapshot(p, status, tuple(bundles))) == FIG_48_17_POLICY_DETAIL
 
 
 def test_show_policy_detail_of_a_permit_policy():
     spd = Spd()
     p = spd.create_policy("isakmp", "eth0", Action.PERMIT, lport=PortSelector(500),
                           raddress=AddressSelector.parse("10.0.0.1-10.0.0.9"))
-    text = show_policy(p)
+    text = show_policy(policy_snapshot(p))
     assert "Key Management ................. -" in text and "Peer IP Address ................ -" in text
     assert "  Local Port ................... 500" in text
     assert "  Remote Address ............... 10.0.0.1-10.0.0.9" in text
@@ -693,11 +698,11 @@ def test_show_policy_detail_of_a_permit_policy():
 
 def test_show_policy_sabundle():
     views = {
-        "ny_office_gen": [BundleView(0, (1, 2, 5), "VALID", (1000000, 900000, 807835), (36000, 35500, 35632)),
-                          BundleView(1, (12, 13, 14), "CREATING", (1000000, 900000, 0), (36000, 35500, 0))],
-        "nz_office_gen": [BundleView(0, (3, 4, 7), "VALID", (100000, 90000, 93783), (18000, 17500, 9432)),
-                          BundleView(1, (9, 10, 11), "VALID", (100000, 90000, 1274), (18000, 17500, 0))],
-        "ny_finance": [BundleView(0, (15, 16), "VALID", (10000, 9000, 2384), (3600, 3000, 987))],
+        "ny_office_gen": [BundleSnapshot(0, (1, 2, 5), "VALID", (1000000, 900000, 807835), (36000, 35500, 35632)),
+                          BundleSnapshot(1, (12, 13, 14), "CREATING", (1000000, 900000, 0), (36000, 35500, 0))],
+        "nz_office_gen": [BundleSnapshot(0, (3, 4, 7), "VALID", (100000, 90000, 93783), (18000, 17500, 9432)),
+                          BundleSnapshot(1, (9, 10, 11), "VALID", (100000, 90000, 1274), (18000, 17500, 0))],
+        "ny_finance": [BundleSnapshot(0, (15, 16), "VALID", (10000, 9000, 2384), (3600, 3000, 987))],
     }
     assert show_policy_sabundles(views.items()) == FIG_48_19_POLICY_SABUNDLE
 
@@ -708,13 +713,13 @@ def test_show_sa_summary():
     rows = [(5, 5, "ESP", 554781384, 2776920516), (6, 4, "AH", 2684492123, 2115024437),
             (7, 3, "ESP", 504032446, 987203183), (8, 2, "ESP", 736637299, 1499049187),
             (9, 1, "AH", 2387532688, 89042001)]
-    views = [SaView(sa, "my_vpn1_policy", bundle, 1, "VALID", Protocol[proto], out, in_)
+    views = [SaSnapshot(sa, "my_vpn1_policy", bundle, 1, "VALID", Protocol[proto], out, in_)
              for sa, bundle, proto, out, in_ in rows]
     assert show_sas(views) == FIG_48_20_SA_SUMMARY
 
 
 def test_show_sa_detail():
-    v = SaView(2, "roaming1", 1, 1, "VALID", Protocol.ESP, 736637299, 1499049187, role="RESPONDER",
+    v = SaSnapshot(2, "roaming1", 1, 1, "VALID", Protocol.ESP, 736637299, 1499049187, role="RESPONDER",
                mode="UDP_ENCAP_TRANSPORT", encalg="DES", enc_channel=1, hashalg="SHA", hash_channel=2,
                nat_oa_source="192.168.1.10", local_address="10.10.10.2", local_mask="255.255.255.255",
                remote_address="10.10.10.1", remote_mask="255.255.255.255", local_port="1701", remote_port="1701",
@@ -724,10 +729,10 @@ def test_show_sa_detail():
 
 
 def test_show_sa_detail_of_ipcomp_and_ah():
-    comp = show_sa(SaView(3, "p", 0, 5, "CREATING", Protocol.IPCOMP, 3, 3, compalg="LZS", comp_channel=7))
+    comp = show_sa(SaSnapshot(3, "p", 0, 5, "CREATING", Protocol.IPCOMP, 3, 3, compalg="LZS", comp_channel=7))
     assert " CPI ................................... 3" in comp
     assert " Compression ENCO channel............... 7" in comp and "Hash algorithm" not in comp
-    ah = show_sa(SaView(4, "p", 0, 2, "VALID", Protocol.AH, 400, 300, hashalg="MD5"))
+    ah = show_sa(SaSnapshot(4, "p", 0, 2, "VALID", Protocol.AH, 400, 300, hashalg="MD5"))
     assert "Encryption algorithm" not in ah and " Hash algorithm ........................ MD5" in ah
     assert "NAT Traversal" not in ah
 
@@ -744,7 +749,7 @@ def test_show_ipsec_counter_groups(group, figure):
         values = good_failed_values(figure, blocks)
     else:
         values = figure_values(figure, blocks)
-    assert show_ipsec_counters([group], lambda g: values) == figure
+    assert show_ipsec_counters(group_snapshot(group, values)) == figure
 
 
 def good_failed_values(figure, blocks):
@@ -766,36 +771,46 @@ def good_failed_values(figure, blocks):
     return lambda block, name: values[(block, name)]
 
 
+def group_snapshot(group, values):
+    """The snapshot of a ``show ipsec counter`` group read through ``values(block, name)``."""
+    return {group: CounterSnapshot.read(IPSEC_COUNTER_SCHEMAS[group], lambda key: values(*key))}
+
+
 def test_show_ipsec_counter_main():
     # the figure writes "in UdpHeartBeat"; the display uses the table's spelling (show-outputs.md §3.5)
     values = figure_values(FIG_48_12_COUNTER_MAIN, IPSEC_COUNTER_GROUPS["main"].blocks)
-    text = show_ipsec_counters(["main"], lambda g: values)
+    text = show_ipsec_counters(group_snapshot("main", values))
     assert text == FIG_48_12_COUNTER_MAIN.replace("in UdpHeartBeat          0", "inUdpHeartBeat           0")
 
 
 def test_show_ipsec_counter_alg():
     # one figure line is a column off its block ("desEncodeGetInfoFail     0"); the display aligns it
     values = figure_values(FIG_48_9_COUNTER_ALG, IPSEC_COUNTER_GROUPS["alg"].blocks)
-    text = show_ipsec_counters(["alg"], lambda g: values)
+    text = show_ipsec_counters(group_snapshot("alg", values))
     assert text == FIG_48_9_COUNTER_ALG.replace("desEncodeGetInfoFail     0", "desEncodeGetInfoFail      0")
 
 
 def test_show_ipsec_counter_all_groups_in_manual_order():
-    text = show_ipsec_counters(["spd", "ah"], lambda g: lambda b, n: 0)
+    def zero(block, name):
+        return 0
+    text = show_ipsec_counters(group_snapshot("spd", zero) | group_snapshot("ah", zero))
     assert text.index("AH setup/remove counters") < text.index("SPD Counters")
-    every = show_ipsec_counters(list(IPSEC_COUNTER_GROUPS), lambda g: lambda b, n: 0)
+    every = show_ipsec_counters({g: group_snapshot(g, zero)[g] for g in IPSEC_COUNTER_GROUPS})
     assert every.count("\n\n") >= 8
 
 
 def test_show_policy_counter():
-    values = figure_values(FIG_48_18_POLICY_COUNTER, POLICY_COUNTER_BLOCKS)
+    figure = figure_values(FIG_48_18_POLICY_COUNTER, POLICY_COUNTER_BLOCKS)
+    values = CounterSnapshot.read(POLICY_COUNTERS, lambda key: figure(*key))
     assert show_policy_counters([("my_vpn", values)], single=True) == FIG_48_18_POLICY_COUNTER
     both = show_policy_counters([("a", values), ("b", values)])
     assert both.startswith("Policy ..... A\n\nSetup/Remove Counters:") and "\n\nPolicy ..... B\n\n" in both
 
 
 def test_show_sa_counter():
-    values = figure_values(FIG_48_22_SA_COUNTER, SA_COUNTER_BLOCKS)
+    figure = figure_values(FIG_48_22_SA_COUNTER, SA_COUNTER_BLOCKS)
+    by_name = {name: figure(b.key, name) for b in SA_COUNTER_BLOCKS for name in b.names()}
+    values = CounterSnapshot.read(SA_COUNTERS, by_name.__getitem__)
     assert show_sa_counters([(8, values)]) == FIG_48_22_SA_COUNTER
 
 
@@ -858,8 +873,9 @@ def test_show_enco_key_layouts():
 
 
 def test_show_enco_channels():
-    text = show_enco(EncoStatus("PAC (model)", 32, (ChannelView(3, "CIPHER", "DES", "DECODE", "IPsec SA 0", 5, 640),
-                                                    ChannelView(1, "MAC", "HMAC-SHA1", "ENCODE"))))
+    channels = (ChannelSnapshot(3, "CIPHER", "DES", "DECODE", "IPsec SA 0", 5, 640),
+                ChannelSnapshot(1, "MAC", "HMAC-SHA1", "ENCODE"))
+    text = show_enco(EncoSnapshot("PAC (model)", 32, channels))
     lines = text.splitlines()
     assert lines[2:5] == ["Accelerator .......... PAC (model)", "Channels maximum ..... 32",
                           "Channels in use ...... 2"]

@@ -11,8 +11,8 @@ from pacsim.firmware.cli import BadValue, CommandFailed, OutOfRange, UnknownPara
 from pacsim.firmware.console import standalone_console
 from pacsim.firmware.ipsec.config_errors import InvalidConfiguration
 from pacsim.firmware.ipsec.oldsa import OldSaCounter, OldSaModuleCounter, OldSaUserCounter
-from pacsim.firmware.ipsec.oldsa_displays import (MODULE_COUNTERS_FIGURE, SA_COUNTERS_FIGURE, USER_COUNTERS_FIGURE,
-                                                  show_old_sa_counters)
+from pacsim.firmware.views.alliedware.oldsa import (MODULE_COUNTERS_FIGURE, SA_COUNTERS_FIGURE, USER_COUNTERS_FIGURE,
+                                                    show_old_sa_counters)
 
 M, S, U = OldSaModuleCounter, OldSaCounter, OldSaUserCounter
 LOCAL = "mem=loc ip=202.36.163.21 mask=255.255.255.255"

@@ -24,7 +24,8 @@ from collections.abc import Callable
 from ..cli.grammar import Command, P
 from ..cli.privilege import Privilege
 from ..cli.values import Choice, Integer, Text
-from .displays import EncoStatus, show_enco, show_enco_key, show_enco_keys
+from ..state.snapshots import EncoSnapshot
+from ..views.alliedware.enco import show_enco, show_enco_key, show_enco_keys
 from .keys import EncoKeyError, KeyStore, KeyType
 
 __all__ = ["ENCO_COMMANDS", "EncoCommands", "ERRORS"]
@@ -47,9 +48,10 @@ ENCO_COMMANDS = (
 
 class EncoCommands:
     """Carries out :data:`ENCO_COMMANDS` on a :class:`KeyStore`;
-    ``status()`` gives the card's :class:`EncoStatus` for ``show enco``."""
+    ``status()`` gives the card's
+    :class:`~pacsim.firmware.state.snapshots.EncoSnapshot` for ``show enco``."""
 
-    def __init__(self, keys: KeyStore, status: Callable[[], EncoStatus] = lambda: EncoStatus("-", 0)):
+    def __init__(self, keys: KeyStore, status: Callable[[], EncoSnapshot] = lambda: EncoSnapshot("-", 0)):
         self.keys = keys
         self.status = status
 

@@ -25,12 +25,14 @@ import collections
 
 from ...hdl.layouts import AlgUnit, CipherAlg, CompAlg, MacAlg, Service
 from ...host.errors import ChannelsExhausted, PacError
-from .displays import AlgCounterView, ChannelView, EncoStatus
+from ..state.counters import CounterSchema, CounterSet
+from ..state.snapshots import AlgUnitSnapshot, ChannelSnapshot, EncoSnapshot
 
 __all__ = ["EncoService", "unit_of", "ATTACH_COUNTERS"]
 
 #: The per-unit events counted here, in display order.
-ATTACH_COUNTERS = ("keymat", "attach_good", "attach_fail", "configure_good", "configure_fail", "remove", "detached")
+ATTACH_COUNTERS = CounterSchema("enco unit", ("keymat", "attach_good", "attach_fail", "configure_good",
+                                              "configure_fail", "remove", "detached"))
 
 _CIPHER_UNIT = {CipherAlg.DES: AlgUnit.DES, CipherAlg.TDES_2KEY: AlgUnit.TDES_2KEY,
                 CipherAlg.TDES_INNER: AlgUnit.TDES_INNER, CipherAlg.TDES_OUTER: AlgUnit.TDES_OUTER,
@@ -65,7 +67,7 @@ class EncoService:
         self.card = card
         self.owner = "-"
         self.owners: dict[int, str] = {}
-        self.units = {unit: collections.Counter() for unit in AlgUnit}
+        self.units = {unit: CounterSet(ATTACH_COUNTERS) for unit in AlgUnit}
         self.open_failures = 0
         self.last_failure = ""
         #: Snapshot of the card: ``{AlgUnit: {kind: n}}`` and ``{channel: {good, fail, discard, bytes}}``.
@@ -140,26 +142,27 @@ class EncoService:
         so their present values become the zero; the service's own are cleared."""
         self._baseline = {unit: dict(counts) for unit, counts in (await self.device.alg_counters()).items()}
         self.card_units = {unit: collections.Counter() for unit in AlgUnit}
-        self.units = {unit: collections.Counter() for unit in AlgUnit}
+        self.units = {unit: CounterSet(ATTACH_COUNTERS) for unit in AlgUnit}
         self.open_failures = 0
         self.last_failure = ""
 
-    def status(self) -> EncoStatus:
+    def status(self) -> EncoSnapshot:
         """``show enco`` from the last :meth:`refresh` (jobs and bytes of a
         channel opened since then show 0)."""
         views = []
         for number, channel in sorted(self.device.channels.items()):
             counts = self.card_channels.get(number, {})
-            views.append(ChannelView(number, _SERVICE_NAMES.get(channel.service, str(channel.service)),
-                                     _ALG_NAMES.get((type(channel.alg), channel.alg), str(channel.alg)),
-                                     "ENCODE" if channel.direction == 0 else "DECODE",
-                                     self.owners.get(number, "-"), counts.get("good", 0), counts.get("bytes", 0),
-                                     counts.get("fail", 0) + counts.get("discard", 0)))
+            views.append(ChannelSnapshot(number, _SERVICE_NAMES.get(channel.service, str(channel.service)),
+                                         _ALG_NAMES.get((type(channel.alg), channel.alg), str(channel.alg)),
+                                         "ENCODE" if channel.direction == 0 else "DECODE",
+                                         self.owners.get(number, "-"), counts.get("good", 0), counts.get("bytes", 0),
+                                         counts.get("fail", 0) + counts.get("discard", 0)))
         units = []
         for unit in AlgUnit:
             card, ours = self.card_units.get(unit, {}), self.units[unit]
-            units.append(AlgCounterView(unit.name, ours["attach_good"] - ours["detached"],
-                                        tuple(card.get(k, 0) for k in ("encode_good", "encode_fail", "encode_discard")),
-                                        tuple(card.get(k, 0) for k in ("decode_good", "decode_fail", "decode_discard"))))
-        return EncoStatus(self.card, self.device.identity.channels, tuple(views), open_failures=self.open_failures,
+            units.append(AlgUnitSnapshot(
+                unit.name, ours["attach_good"] - ours["detached"],
+                tuple(card.get(k, 0) for k in ("encode_good", "encode_fail", "encode_discard")),
+                tuple(card.get(k, 0) for k in ("decode_good", "decode_fail", "decode_discard"))))
+        return EncoSnapshot(self.card, self.device.identity.channels, tuple(views), open_failures=self.open_failures,
                           last_failure=self.last_failure, units=tuple(units))

@@ -4,9 +4,9 @@ The control plane: the SPD (:mod:`.spd`, :mod:`.selectors`,
 :mod:`.bundle_string`, :mod:`.transforms`), the SAD's bookkeeping
 (:mod:`.sad`), the key-management seam and manual keying (:mod:`.keying`),
 the module that ties them together (:mod:`.module`), the pre-IPsec SAs
-(:mod:`.oldsa`), the commands and the displays (:mod:`.commands`,
-:mod:`.show_commands`, :mod:`.displays`, :mod:`.counter_displays`,
-:mod:`.sa_displays`, :mod:`.oldsa_displays`).
+(:mod:`.oldsa`) and the commands (:mod:`.commands`, :mod:`.show_commands`);
+the displays are views of snapshots (:mod:`pacsim.firmware.views`,
+:mod:`pacsim.firmware.state`).
 
 The data plane: runtime SAs (:mod:`.sa`), ESP, AH and IPComp on the card
 (:mod:`.esp`, :mod:`.ah`, :mod:`.ipcomp`), bundles and the inbound

@@ -6,8 +6,11 @@ in display order, block by block. :class:`IpsecCounters` are the
 module-wide ``show ipsec counter`` blocks the data plane feeds (ESP, AH,
 COMP setup/outbound/inbound, MAIn's "IPsec over UDP" block and the SAD
 "Find SA" row); every count an SA makes is also added to the matching
-module-wide counter (:data:`SA_TO_MODULE`). A display module only formats
-these dicts; it computes nothing.
+module-wide counter (:data:`SA_TO_MODULE`). Both are
+:class:`~pacsim.firmware.state.counters.CounterSet` objects of the schemas
+:data:`SA_COUNTERS` and :data:`MODULE_COUNTERS`: a misspelt name raises
+:class:`~pacsim.firmware.state.counters.UnknownCounter`. A view only
+formats their snapshots; it computes nothing.
 
 Why a packet was dropped (:class:`~.outcome.DropReason`) is counted next to
 these, per SA and per datapath: the display counters are the router's and
@@ -16,8 +19,10 @@ do not name every reason.
 (This file belongs to the data plane; see the package ``__init__``.)
 """
 
-__all__ = ["SA_COUNTER_BLOCKS", "SA_COUNTER_NAMES", "MODULE_COUNTER_BLOCKS", "SA_TO_MODULE", "SaCounters",
-           "IpsecCounters"]
+from ..state.counters import CounterSchema, CounterSet
+
+__all__ = ["SA_COUNTER_BLOCKS", "SA_COUNTER_NAMES", "SA_COUNTERS", "MODULE_COUNTER_BLOCKS", "MODULE_COUNTERS",
+           "SA_TO_MODULE", "SaCounters", "IpsecCounters"]
 
 #: ``show ipsec sa counter``: (direction heading, protocol heading or None, names).
 SA_COUNTER_BLOCKS = (
@@ -46,6 +51,8 @@ SA_COUNTER_BLOCKS = (
       "decompressionGood")),
 )
 SA_COUNTER_NAMES = tuple(name for _, _, names in SA_COUNTER_BLOCKS for name in names)
+#: The schema of one SA's counters.
+SA_COUNTERS = CounterSchema("show ipsec sa counter", SA_COUNTER_NAMES)
 
 #: ``show ipsec counter`` blocks the data plane keeps: key -> (heading, names).
 MODULE_COUNTER_BLOCKS = {
@@ -86,6 +93,8 @@ MODULE_COUNTER_BLOCKS = {
              "inUdpHeartBeat")),
     "sad_find": ("SAD Counters: Find SA", ("good", "failed")),
 }
+#: The schema of each module-wide block, by key.
+MODULE_COUNTERS = {key: CounterSchema(key, names) for key, (_, names) in MODULE_COUNTER_BLOCKS.items()}
 
 _PREFIXES = (("espOutHash", "esp_out", "hash"), ("espInHash", "esp_in", "hash"),
              ("ahOutHash", "ah_out", "hash"), ("ahInHash", "ah_in", "hash"),
@@ -114,44 +123,36 @@ def _module_name(sa_name: str):
 SA_TO_MODULE = {name: _module_name(name) for name in SA_COUNTER_NAMES if _module_name(name)}
 
 
-class SaCounters(dict):
-    """One SA's display counters (``{name: count}``, display order), adding
-    each count to ``module`` (an :class:`IpsecCounters`) too when given."""
+class SaCounters(CounterSet):
+    """One SA's display counters (schema :data:`SA_COUNTERS`), adding each
+    count to ``module`` (an :class:`IpsecCounters`) too when given."""
 
     def __init__(self, module: "IpsecCounters | None" = None):
-        super().__init__(dict.fromkeys(SA_COUNTER_NAMES, 0))
+        super().__init__(SA_COUNTERS)
         self.module = module
 
     def count(self, name: str, n: int = 1) -> None:
-        if name not in self:
-            raise KeyError(f"{name!r} is not a show ipsec sa counter")
-        self[name] += n
+        """Add ``n`` to counter ``name`` and to its module-wide counter."""
+        super().count(name, n)
         if self.module is not None and name in SA_TO_MODULE:
             self.module.count(*SA_TO_MODULE[name], n)
 
-    def reset(self) -> None:
-        """``reset ipsec sa=id counter``."""
-        for name in self:
-            self[name] = 0
-
 
 class IpsecCounters:
-    """The module-wide data-plane counters: ``blocks[key][name]``, keys as
-    in :data:`MODULE_COUNTER_BLOCKS`."""
+    """The module-wide data-plane counters: ``blocks[key][name]``, keys and
+    schemas as in :data:`MODULE_COUNTERS`."""
 
     def __init__(self):
-        self.blocks = {key: dict.fromkeys(names, 0) for key, (_, names) in MODULE_COUNTER_BLOCKS.items()}
+        self.blocks = {key: CounterSet(schema) for key, schema in MODULE_COUNTERS.items()}
 
-    def __getitem__(self, key: str) -> dict:
+    def __getitem__(self, key: str) -> CounterSet:
         return self.blocks[key]
 
     def count(self, block: str, name: str, n: int = 1) -> None:
-        counters = self.blocks[block]
-        if name not in counters:
-            raise KeyError(f"{name!r} is not a counter of {block}")
-        counters[name] += n
+        """Add ``n`` to counter ``name`` of block ``block``."""
+        self.blocks[block].count(name, n)
 
     def reset(self, *blocks: str) -> None:
         """Zero the named blocks (all when none): ``reset ipsec counter[=...]``."""
         for key in blocks or self.blocks:
-            self.blocks[key] = dict.fromkeys(self.blocks[key], 0)
+            self.blocks[key].reset()

@@ -36,19 +36,26 @@ channels are free again), then the new bundles in SAD order. A bundle
 added and removed within one command never reaches the card. Bundles are
 known by their SAD key (policy name, bundle id), runtime SAs by SA id.
 """
-import collections
 import dataclasses
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..state.counters import CounterSchema, CounterSet
 from .datapath import BundleProcessor, Datapath
 from .sa import SaSetupError, SecurityAssociation, from_pair
 from .sad import BundleState, SaBundle, SaState
 from .transforms import Protocol
 from .udp_encap import UdpTunnel
 
-__all__ = ["SaKernel", "KernelSnapshot", "KernelBundle", "KernelSa", "bundle_key"]
+__all__ = ["SaKernel", "KernelSnapshot", "KernelBundle", "KernelSa", "bundle_key", "IPSEC_ALG_COUNTERS"]
+
+#: The ``IPSec:`` block of ``counter=alg`` and ``nullKeymatProcessed`` (spec/show-outputs.md §3.2),
+#: counted by the kernel (setup and removal) and the router's IPsec gate (packets).
+IPSEC_ALG_COUNTERS = CounterSchema("alg ipsec", (
+    "ipsecKeymatProcessed", "ipsecAttachFail", "ipsecAttachGood", "ipsecConfigureFail", "ipsecConfigureGood",
+    "ipsecRemove", "ipsecDetached", "ipsecEncodeGood", "ipsecDecodeGood", "ipsecEncodeFail", "ipsecDecodeFail",
+    "ipsecEncodeDiscard", "ipsecDecodeDiscard", "nullKeymatProcessed"))
 
 
 def bundle_key(bundle: SaBundle) -> tuple[str, int]:
@@ -125,7 +132,7 @@ class SaKernel:
         self.next_id = next_id
         self.replay_window = replay_window
         #: The ``IPSec:`` and ``General:`` ALG counters (spec/show-outputs.md §3.2).
-        self.alg = collections.Counter()
+        self.alg = CounterSet(IPSEC_ALG_COUNTERS)
         self._installed: dict[tuple[str, int], _Installed] = {}
         self._sas: dict[int, SecurityAssociation] = {}
         self._reserved: set[tuple[Protocol, int]] = set()

@@ -18,11 +18,11 @@ from ..cli.grammar import Command, P
 from ..cli.keywords import Keyword
 from ..cli.privilege import Privilege
 from ..cli.values import Choice, InterfaceName, Ipv4Address, Ipv4Mask
+from ..views.alliedware.oldsa import show_old_sa_counters, show_old_sa_module_counters, show_old_sa_users
 from .command_values import KEY_ID, SPI, SPEC_ID
 from .config_errors import InvalidState, NotFound
 from .module import IpsecModule
 from .oldsa import OldSaDirection
-from .oldsa_displays import show_old_sa_counters, show_old_sa_module_counters, show_old_sa_users
 from .transforms import EncAlg
 
 __all__ = ["OLDSA_COMMANDS", "OldSaCommands"]

@@ -1,6 +1,11 @@
 # Ref: spec/show-outputs.md §1-§9, §15 (the IPsec and old SA show commands)
 """The IPsec ``show`` commands, as data, and their handler.
 
+The handler builds snapshots (:mod:`pacsim.firmware.state.snapshots`,
+:class:`~pacsim.firmware.state.counters.CounterSnapshot`) and hands them to
+the AlliedWare view (:mod:`pacsim.firmware.views.alliedware`); another view
+of the same state takes the same snapshots.
+
 The configuration comes from the :class:`~.module.IpsecModule`; what the
 data plane knows comes from an :class:`IpsecRuntime` (channel numbers,
 sequence numbers, data-plane counters, queue fill). :class:`IpsecRuntime`
@@ -8,20 +13,26 @@ itself is the stand-in before the data plane is connected: no runtime
 values (``-``), zero counters. The data plane replaces it with an object
 having the same methods.
 """
-import collections
 from collections.abc import Callable
 
 from ..cli.grammar import Command, P
 from ..cli.privilege import Privilege
 from ..cli.values import Choice, CommaList, Integer, Union
+from ..state.counters import CounterSnapshot
+from ..state.snapshots import (BundleSnapshot, OldSaChannels, PolicySnapshot, PolicyStatus, SaSnapshot,
+                               bundle_snapshots, module_snapshot, policy_snapshot, sa_snapshot)
+from ..views.alliedware.counters import (IPSEC_COUNTER_SCHEMAS, POLICY_COUNTERS, CounterValues, show_ipsec_counters,
+                                         show_policy_counters, show_sa_counters)
+from ..views.alliedware.ipsec import (show_bundlespecification, show_bundlespecifications, show_ipsec, show_policies,
+                                      show_policy, show_policy_sabundles, show_saspecification,
+                                      show_saspecifications)
+from ..views.alliedware.oldsa import show_old_sa, show_old_sas
+from ..views.alliedware.sa import show_sa, show_sas
 from .command_values import BUNDLE_ID, POLICY_NAME, SPEC_ID
-from .counter_displays import (CounterValues, show_ipsec_counters, show_policy_counters, show_sa_counters)
-from .displays import (PolicyStatus, bundle_views, module_status, show_bundlespecification,
-                       show_bundlespecifications, show_ipsec, show_policies, show_policy, show_policy_sabundles,
-                       show_saspecification, show_saspecifications)
+from .counters import SA_COUNTERS
 from .module import COUNTED_GROUPS, IpsecModule
-from .oldsa_displays import OldSaChannels, show_old_sa, show_old_sas
-from .sa_displays import sa_view, show_sa, show_sas
+from .sad import SaRecord
+from .spd import IpsecPolicy
 
 __all__ = ["IPSEC_SHOW_COMMANDS", "IpsecShow", "IpsecRuntime"]
 
@@ -61,7 +72,8 @@ class IpsecRuntime:
         return PolicyStatus()
 
     def sa_runtime(self, sa_id: int) -> dict:
-        """Runtime fields of an SA (keyword arguments of :class:`~.sa_displays.SaView`)."""
+        """Runtime fields of an SA (keyword arguments of
+        :class:`~pacsim.firmware.state.snapshots.SaSnapshot`)."""
         return {}
 
     def counter_values(self, group: str) -> CounterValues:
@@ -76,12 +88,9 @@ class IpsecRuntime:
         return OldSaChannels()
 
 
-def _values(counter: collections.Counter) -> CounterValues:
-    return lambda block, name: counter[(block, name)]
-
-
 class IpsecShow:
-    """Carries out :data:`IPSEC_SHOW_COMMANDS`."""
+    """Carries out :data:`IPSEC_SHOW_COMMANDS`: builds the snapshots and
+    formats them with the AlliedWare view."""
 
     def __init__(self, module: IpsecModule, runtime: IpsecRuntime | None = None,
                  clock: Callable[[], float] | None = None):
@@ -89,8 +98,53 @@ class IpsecShow:
         self.runtime = runtime or IpsecRuntime()
         self.clock = clock or module.clock
 
+    # -- snapshots ----------------------------------------------------------------------------------
+
+    def group_counters(self, group: str) -> CounterSnapshot:
+        """The counters of a ``show ipsec counter`` group (schema
+        :data:`~pacsim.firmware.views.alliedware.counters.IPSEC_COUNTER_SCHEMAS`)."""
+        schema = IPSEC_COUNTER_SCHEMAS[group]
+        if group in COUNTED_GROUPS:
+            return CounterSnapshot.of(schema, self.module.counters[group])
+        values = self.runtime.counter_values(group)
+        return CounterSnapshot.read(schema, lambda key: values(*key))
+
+    def policy_counters(self, name: str) -> CounterSnapshot:
+        """The counters of policy ``name`` (schema
+        :data:`~pacsim.firmware.views.alliedware.counters.POLICY_COUNTERS`)."""
+        return CounterSnapshot.of(POLICY_COUNTERS, self.module.policy_counters.get(name.lower(), {}))
+
+    def sa_counters(self, sa_id: int) -> CounterSnapshot:
+        """The counters of SA ``sa_id`` (schema :data:`~.counters.SA_COUNTERS`):
+        the data plane's, else the module's."""
+        values = self.runtime.sa_counter_values(sa_id)
+        if values is None:
+            return CounterSnapshot.of(SA_COUNTERS, self.module.sa_counters.get(sa_id, {}))
+        return CounterSnapshot.read(SA_COUNTERS, lambda name: values("", name))
+
+    def policy(self, p: IpsecPolicy, now: float, status: bool = True) -> PolicySnapshot:
+        """Policy ``p`` with its bundles at time ``now`` and, with
+        ``status``, the data plane's runtime fields (else "not known")."""
+        return policy_snapshot(p, self.module.sad.bundles(p.name), now,
+                               self.runtime.policy_status(p.name) if status else PolicyStatus())
+
+    def bundles(self, policy_name: str, now: float) -> tuple[BundleSnapshot, ...]:
+        """The SA bundles of a policy at time ``now``."""
+        return bundle_snapshots(self.module.sad.bundles(policy_name), now)
+
+    def sa(self, rec: SaRecord, now: float) -> SaSnapshot:
+        """SA ``rec`` with its policy's selectors, its bundle's lifetime at
+        time ``now``, its counters and the data plane's runtime fields."""
+        spd = self.module.spd
+        policy = spd.policy(rec.policy_name) if spd.has_policy(rec.policy_name) else None
+        bundle = next((b for b in self.bundles(rec.policy_name, now) if b.index == rec.bundle_id), None)
+        return sa_snapshot(rec, policy, bundle, counters=self.sa_counters(rec.sa_id),
+                           **self.runtime.sa_runtime(rec.sa_id))
+
+    # -- commands -----------------------------------------------------------------------------------
+
     def show_ipsec(self):
-        return show_ipsec(module_status(self.module))
+        return show_ipsec(module_snapshot(self.module))
 
     def show_saspecification(self, saspecification=None):
         spd = self.module.spd
@@ -107,55 +161,37 @@ class IpsecShow:
             b, lambda i: spd.saspecifications[i].protocol if i in spd.saspecifications else None)
 
     def show_counter(self, counter=None):
-        groups = tuple(counter) if counter else ("ah", "alg", "comp", "esp", "main", "sad", "setup", "spd")
-
-        def values_of(group):
-            if group in COUNTED_GROUPS:
-                return _values(self.module.counters[group])
-            return self.runtime.counter_values(group)
-        return show_ipsec_counters(groups, values_of)
+        groups = tuple(counter) if counter else tuple(IPSEC_COUNTER_SCHEMAS)
+        return show_ipsec_counters({group: self.group_counters(group) for group in groups})
 
     def show_policy(self, policy=None):
-        spd = self.module.spd
+        now = self.clock()
         if policy is None:
-            return show_policies(spd.policies())
-        p = spd.policy(policy)
-        views = bundle_views(self.module.sad.bundles(p.name), self.clock())
-        return show_policy(p, views, self.runtime.policy_status(p.name))
+            return show_policies(self.policy(p, now, status=False) for p in self.module.spd.policies())
+        return show_policy(self.policy(self.module.spd.policy(policy), now))
 
     def _policies(self, name):
         spd = self.module.spd
         return spd.policies() if name is None else [spd.policy(name)]
 
     def show_policy_counter(self, policy=None, counter=None):
-        pc = self.module.policy_counters
-        items = [(p.name, _values(pc.get(p.name.lower(), collections.Counter()))) for p in self._policies(policy)]
-        return show_policy_counters(items, single=policy is not None)
+        return show_policy_counters([(p.name, self.policy_counters(p.name)) for p in self._policies(policy)],
+                                    single=policy is not None)
 
     def show_policy_sabundle(self, policy=None, sabundle=None):
         now = self.clock()
-        return show_policy_sabundles([(p.name, bundle_views(self.module.sad.bundles(p.name), now))
-                                      for p in self._policies(policy)])
-
-    def _view(self, rec):
-        spd = self.module.spd
-        policy = spd.policy(rec.policy_name) if spd.has_policy(rec.policy_name) else None
-        return sa_view(rec, policy, **self.runtime.sa_runtime(rec.sa_id))
+        return show_policy_sabundles([(p.name, self.bundles(p.name, now)) for p in self._policies(policy)])
 
     def show_sa(self, sa=None):
-        sad = self.module.sad
+        sad, now = self.module.sad, self.clock()
         if sa is None:
-            return show_sas(self._view(r) for r in sad.sas())
-        return show_sa(self._view(sad.sa(sa)))
+            return show_sas(self.sa(r, now) for r in sad.sas())
+        return show_sa(self.sa(sad.sa(sa), now))
 
     def show_sa_counter(self, sa=None, counter=None):
         sad = self.module.sad
         records = sad.sas() if sa is None else [sad.sa(sa)]
-        items = []
-        for r in records:
-            values = self.runtime.sa_counter_values(r.sa_id) or _values(self.module.sa_counters[r.sa_id])
-            items.append((r.sa_id, values))
-        return show_sa_counters(items)
+        return show_sa_counters([(r.sa_id, self.sa_counters(r.sa_id)) for r in records])
 
     def show_old_sa(self, sa=None):
         table = self.module.old_sas

@@ -54,7 +54,6 @@ The packet path and the IPsec gate are described in :mod:`.forwarding`
 and :mod:`.ipsec_gate`. ``poll`` runs the timers: bundle lifetimes by the
 clock, UDP tunnel heartbeats and the reassembly timer.
 """
-import collections
 import os
 import time
 from collections.abc import Callable
@@ -65,14 +64,15 @@ from ..enco.service import EncoService
 from ..ipsec.datapath import BundleProcessor, Datapath
 from ..ipsec.kernel import SaKernel
 from ..ipsec.packet import parse_ip
-from ..state import RouterState
+from ..state.configuration import RouterState
+from ..state.counters import CounterSet
 from .forwarding import DroppedPacket, Forwarding
 from .ip import ERRORS as IP_ERRORS
 from .ip import IP_COMMANDS, IpCommands, IpModule
 from .ipsec_gate import DataplaneCounters, IpsecGate
 from .ipv6 import IPV6_COMMANDS, Ipv6Commands, Ipv6Module
 from .mtu import MtuLayer
-from .runtime import RouterRuntime
+from .runtime import MAIN_COUNTERS, RouterRuntime
 
 __all__ = ["Router", "DroppedPacket"]
 
@@ -114,7 +114,7 @@ class Router(Forwarding, IpsecGate):
                                replay_window=replay_window)
         self.mtu = MtuLayer(self.ip, clock=clock, bundles=lambda: self.datapath.bundles, drop=self._drop,
                             next_id=self._next_id, ipv6=self.ipv6)
-        self.main = collections.Counter()
+        self.main = CounterSet(MAIN_COUNTERS)
         self.ipsec.on_counters_reset = self._counters_reset
         self.ipsec.on_sa_counters_reset = self._sa_counters_reset
         self._reset_card_counters = False
@@ -172,9 +172,9 @@ class Router(Forwarding, IpsecGate):
             if groups is None or group in groups:
                 self.counters.reset(*blocks)
         if groups is None or "main" in groups:
-            self.main.clear()
+            self.main.reset()
         if groups is None or "alg" in groups:
-            self.kernel.alg.clear()
+            self.kernel.alg.reset()
             self._reset_card_counters = True        # the card is read after the command
         if groups is None or "sad" in groups:
             self.counters.reset("sad_find")

@@ -28,12 +28,13 @@ of a :class:`~.router.Router`:
   policy's source interface; its primary IPv6 address for an
   ``ipversion=6`` policy).
 """
-from ..ipsec.counter_displays import CounterValues
-from ..ipsec.displays import PolicyStatus
 from ..ipsec.show_commands import IpsecRuntime
+from ..state.counters import CounterSchema, CounterSnapshot
+from ..state.snapshots import PolicyStatus
+from ..views.alliedware.counters import CounterValues
 from ...hdl.layouts import AlgUnit
 
-__all__ = ["RouterRuntime", "ALG_BLOCKS", "MAIN_COUNTERS", "IPSEC_ALG_COUNTERS"]
+__all__ = ["RouterRuntime", "ALG_BLOCKS", "MAIN_COUNTERS"]
 
 #: ``show ipsec counter=alg`` block key -> (card unit, counter name prefix).
 ALG_BLOCKS = {"des": (AlgUnit.DES, "des"), "3desinner": (AlgUnit.TDES_INNER, "3DesInner"),
@@ -49,13 +50,9 @@ _ALG_SUFFIXES = {"KeymatProcessed": ("service", "keymat"), "AttachFail": ("servi
                  "DecodeGood": ("card", "decode_good"), "DecodeFail": ("card", "decode_fail"),
                  "DecodeDiscard": ("card", "decode_discard")}
 #: The router's ``IPsec main packet processing counters``.
-MAIN_COUNTERS = ("outProcessPkt", "inProcessPkt", "outNoPolicyFound", "inNoPolicyFound", "outProcessPktFinished",
-                 "inProcessPktFinished", "inProcessPktKeepalive")
-#: The ``IPSec:`` block of ``counter=alg`` and ``nullKeymatProcessed``, counted by the router.
-IPSEC_ALG_COUNTERS = ("ipsecKeymatProcessed", "ipsecAttachFail", "ipsecAttachGood", "ipsecConfigureFail",
-                      "ipsecConfigureGood", "ipsecRemove", "ipsecDetached", "ipsecEncodeGood", "ipsecDecodeGood",
-                      "ipsecEncodeFail", "ipsecDecodeFail", "ipsecEncodeDiscard", "ipsecDecodeDiscard",
-                      "nullKeymatProcessed")
+MAIN_COUNTERS = CounterSchema("main", (
+    "outProcessPkt", "inProcessPkt", "outNoPolicyFound", "inNoPolicyFound", "outProcessPktFinished",
+    "inProcessPktFinished", "inProcessPktKeepalive"))
 _DATAPLANE_GROUPS = {"esp": "esp", "ah": "ah", "comp": "comp"}
 
 
@@ -95,13 +92,10 @@ class RouterRuntime(IpsecRuntime):
         router = self.router
         if group in _DATAPLANE_GROUPS:
             prefix = _DATAPLANE_GROUPS[group]
-            return lambda block, name: router.counters[f"{prefix}_{block}"].get(name, 0)
+            return lambda block, name: router.counters[f"{prefix}_{block}"][name]
         if group == "main":
-            def main(block, name):
-                if block == "udp":
-                    return router.counters["udp"].get(name, 0)
-                return router.main[name]
-            return main
+            main = router.main.snapshot()
+            return lambda block, name: router.counters["udp"][name] if block == "udp" else main[name]
         if group == "alg":
             return self._alg_value
         return lambda block, name: 0
@@ -122,4 +116,4 @@ class RouterRuntime(IpsecRuntime):
         sa = self.router.runtime_sa(sa_id)
         if sa is None:
             return None
-        return lambda block, name: sa.counters.get(name, 0)
+        return lambda block, name: sa.counters[name]

@@ -3,7 +3,8 @@
 Facility (:mod:`.database`: users, salted password hashes, security mode),
 the console's login session and the privilege check every command passes
 (:mod:`.session`), the user and system security commands
-(:mod:`.commands`) and their displays (:mod:`.displays`)."""
+(:mod:`.commands`); their displays are in
+:mod:`pacsim.firmware.views.alliedware.users`."""
 from .commands import USER_COMMANDS, UserCommands
 from .database import (DEFAULT_MANAGER, DEFAULT_PASSWORD, LockoutRefused, PasswordHash, User, UserDatabase,
                        UserError, UserExists, UserNotFound)

@@ -38,8 +38,8 @@ from ..cli.errors import CommandFailed, MissingParameter
 from ..cli.grammar import Command, P
 from ..cli.privilege import Privilege
 from ..cli.values import Boolean, Choice, Integer, Name, Text
+from ..views.alliedware.users import show_system, show_users
 from .database import SECUREDELAY_RANGE, UserDatabase, UserError
-from .displays import show_system, show_users
 from .session import ConsoleSession
 
 __all__ = ["USER_COMMANDS", "UserCommands", "ERRORS"]
@@ -116,7 +116,7 @@ class UserCommands:
 
     def show_system(self):
         s = self.session
-        return show_system(self.users.security_mode, self.users.secure_delay, s.user, s.counters)
+        return show_system(self.users.security_mode, self.users.secure_delay, s.user, s.counters.snapshot())
 
     def login(self, user: str, password: str | None = None):
         logged = self.session.login(user, password)

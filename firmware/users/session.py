@@ -47,19 +47,20 @@ counters also hold ``loginGood``, ``loginFail``, ``logoff`` and
   Manager, ``SecOff NAME>`` for a Security Officer (in or out of security
   mode), ``NAME>`` for a plain user and ``login:`` when no one is logged in.
 """
-import collections
 from collections.abc import Callable
 
 from ..cli.errors import MissingParameter, NotPermitted
 from ..cli.grammar import Command
 from ..cli.privilege import Privilege
+from ..state.counters import CounterSchema, CounterSet
 from .database import DEFAULT_MANAGER, User, UserDatabase, UserError
 
 __all__ = ["ConsoleSession", "LoginFailed", "SESSION_COUNTERS"]
 
 #: The session's counters, in ``show system`` order.
-SESSION_COUNTERS = ("refusedNotLoggedIn", "refusedManager", "refusedSecurityOfficer", "loginGood", "loginFail",
-                    "logoff", "secureDelayLogoff")
+SESSION_COUNTERS = CounterSchema("session", (
+    "refusedNotLoggedIn", "refusedManager", "refusedSecurityOfficer", "loginGood", "loginFail", "logoff",
+    "secureDelayLogoff"))
 
 _PROMPT_PREFIX = {Privilege.SECURITYOFFICER: "SecOff", Privilege.MANAGER: "Manager", Privilege.USER: ""}
 
@@ -80,7 +81,7 @@ class ConsoleSession:
         self.clock = clock
         self.ask_password = ask_password
         self.user: User | None = users.get(DEFAULT_MANAGER)
-        self.counters: collections.Counter[str] = collections.Counter()
+        self.counters = CounterSet(SESSION_COUNTERS)
         self.last_activity = clock()
         self._timed_out: str | None = None
 

@@ -1,17 +1,22 @@
 # Ref: spec/show-outputs.md §3 (show ipsec counter), §5 (show ipsec policy counter), §8 (show ipsec sa counter)
-"""The IPsec counter displays: every counter ``show ipsec counter``, ``show
-ipsec policy counter`` and ``show ipsec sa counter`` print, in figure
+"""AlliedWare IPsec counter displays: every counter ``show ipsec counter``,
+``show ipsec policy counter`` and ``show ipsec sa counter`` print, in figure
 order, with each block's heading and column layout, and the formatters.
 
 "Everything that happens is counted" (DESIGN.md principle 6). Whoever
-counts (the data plane, :class:`~.module.IpsecModule`) keeps the values;
-the formatters read them through a :data:`CounterValues` function
-``values(block, name) -> int``. The same name appears in several blocks
-with different meanings (``bufChainCopy`` in AH inbound and outbound...), so
-a counter is named by its block key and its name. The block keys are the
-``key`` of each block below (``"setup"``, ``"out"``, ``"in"``,
-``"out.esp"``...); the Good/Failed tables name their counters
-``"<row> good"`` and ``"<row> failed"``.
+counts (the data plane, :class:`~pacsim.firmware.ipsec.module.IpsecModule`)
+keeps the values; the formatters read
+:class:`~pacsim.firmware.state.counters.CounterSnapshot` objects. The same
+name appears in several blocks with different meanings (``bufChainCopy`` in
+AH inbound and outbound...), so a counter of a ``show ipsec counter`` group
+or of a policy is named by its block key and its name, ``(block, name)``:
+the block keys are the ``key`` of each block below (``"setup"``, ``"out"``,
+``"in"``...); the Good/Failed tables name their counters ``"<row> good"``
+and ``"<row> failed"``. The figures are where these names are defined:
+:func:`blocks_schema` makes the schema of a group from its blocks
+(:data:`IPSEC_COUNTER_SCHEMAS`, :data:`POLICY_COUNTERS`). An SA's counters
+are named by name alone
+(:data:`~pacsim.firmware.ipsec.counters.SA_COUNTERS`).
 
 - :data:`IPSEC_COUNTER_GROUPS`: the categories of ``show ipsec counter``
   (AH, ALG, COMP, ESP, MAIN, SAD, SETUP, SPD), in the manual's order;
@@ -24,18 +29,20 @@ table spells it (show-outputs.md §3.5). Each block has the column layout of
 its figure; where single lines of a figure deviate from their block's
 layout (``desEncodeGetInfoFail``) the displays do not copy them.
 """
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from ..cli.layout import CounterLayout, join_lines
+from ...cli.layout import CounterLayout, join_lines
+from ...state.counters import CounterSchema, CounterSnapshot
 
 __all__ = [
     "CounterBlock", "GoodFailedBlock", "GoodFailedLayout", "CounterGroup", "CounterValues", "counter_names",
-    "format_blocks", "show_ipsec_counters", "show_policy_counters", "show_sa_counters",
-    "IPSEC_COUNTER_GROUPS", "POLICY_COUNTER_BLOCKS", "SA_COUNTER_BLOCKS",
+    "blocks_schema", "format_blocks", "show_ipsec_counters", "show_policy_counters", "show_sa_counters",
+    "IPSEC_COUNTER_GROUPS", "IPSEC_COUNTER_SCHEMAS", "POLICY_COUNTER_BLOCKS", "POLICY_COUNTERS",
+    "SA_COUNTER_BLOCKS",
 ]
 
-#: How a display reads a counter: ``values(block_key, name) -> int``.
+#: How a block reads a counter: ``values(block_key, name) -> int``.
 CounterValues = Callable[[str, str], int]
 
 
@@ -122,6 +129,11 @@ class CounterGroup:
 def counter_names(blocks: Iterable[CounterBlock | GoodFailedBlock]) -> set[tuple[str, str]]:
     """Every (block key, name) the blocks display."""
     return {(b.key, n) for b in blocks for n in b.names()}
+
+
+def blocks_schema(group: str, blocks: Iterable[CounterBlock | GoodFailedBlock]) -> CounterSchema:
+    """The schema of the counters ``blocks`` display: ``(block key, name)`` in display order."""
+    return CounterSchema(group, tuple((b.key, n) for b in blocks for n in b.names()))
 
 
 def format_blocks(blocks: Iterable[CounterBlock | GoodFailedBlock], values: CounterValues) -> list[str]:
@@ -450,40 +462,52 @@ IPSEC_COUNTER_GROUPS = {
 }
 
 
-def show_ipsec_counters(groups: Iterable[str], values_of: Callable[[str], CounterValues]) -> str:
-    """``show ipsec counter[=list]``: the groups (names in
-    :data:`IPSEC_COUNTER_GROUPS`) in the manual's order, a blank line
-    between groups; ``values_of(group)`` gives each group's values."""
-    wanted = set(groups)
+#: The schema of each ``show ipsec counter`` group.
+IPSEC_COUNTER_SCHEMAS = {name: blocks_schema(name, group.blocks) for name, group in IPSEC_COUNTER_GROUPS.items()}
+#: The schema of one policy's counters (``show ipsec policy counter``).
+POLICY_COUNTERS = blocks_schema("show ipsec policy counter", POLICY_COUNTER_BLOCKS)
+
+
+def _by_block(snapshot: CounterSnapshot) -> CounterValues:
+    return lambda block, name: snapshot[(block, name)]
+
+
+def show_ipsec_counters(groups: Mapping[str, CounterSnapshot]) -> str:
+    """``show ipsec counter[=list]``: ``groups`` maps group names (of
+    :data:`IPSEC_COUNTER_GROUPS`) to snapshots of their schemas
+    (:data:`IPSEC_COUNTER_SCHEMAS`); shown in the manual's order, a blank
+    line between groups."""
     out: list[str] = []
     for name, group in IPSEC_COUNTER_GROUPS.items():
-        if name in wanted:
+        if name in groups:
             if out:
                 out.append("")
-            out += format_blocks(group.blocks, values_of(name))
+            out += format_blocks(group.blocks, _by_block(groups[name]))
     return join_lines(out)
 
 
-def show_policy_counters(policies: list[tuple[str, CounterValues]], single: bool = False) -> str:
-    """``show ipsec policy[=name] counter``. With ``single`` (a name was
-    given) the display is Figure 48-18; for all policies each policy's
-    counters follow a ``Policy ..... NAME`` line (the manual shows no
-    example of that form)."""
+def show_policy_counters(policies: Iterable[tuple[str, CounterSnapshot]], single: bool = False) -> str:
+    """``show ipsec policy[=name] counter``: (policy name, snapshot of
+    :data:`POLICY_COUNTERS`) pairs. With ``single`` (a name was given) the
+    display is Figure 48-18; for all policies each policy's counters follow
+    a ``Policy ..... NAME`` line (the manual shows no example of that form)."""
     out: list[str] = []
     for name, values in policies:
         if out:
             out.append("")
         if not single:
             out += [f"Policy ..... {name.upper()}", ""]
-        out += format_blocks(POLICY_COUNTER_BLOCKS, values)
+        out += format_blocks(POLICY_COUNTER_BLOCKS, _by_block(values))
     return join_lines(out)
 
 
-def show_sa_counters(sas: list[tuple[int, CounterValues]]) -> str:
-    """``show ipsec sa[=id] counter``: per SA a ``SA: <id>`` line and Figure 48-22."""
+def show_sa_counters(sas: Iterable[tuple[int, CounterSnapshot]]) -> str:
+    """``show ipsec sa[=id] counter``: (SA id, snapshot of
+    :data:`~pacsim.firmware.ipsec.counters.SA_COUNTERS`) pairs; per SA a
+    ``SA: <id>`` line and Figure 48-22."""
     out: list[str] = []
     for sa_id, values in sas:
         if out:
             out.append("")
-        out += [f"SA: {sa_id}", ""] + format_blocks(SA_COUNTER_BLOCKS, values)
+        out += [f"SA: {sa_id}", ""] + format_blocks(SA_COUNTER_BLOCKS, lambda block, name: values[name])
     return join_lines(out)

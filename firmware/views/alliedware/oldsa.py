@@ -1,20 +1,21 @@
 # Ref: spec/show-outputs.md §15 (show sa), §16 (show sa counter), §17 (show sa user), §18.5
-"""``show sa``, ``show sa[=id] counter`` and ``show sa user``: the pre-IPsec
-SAs of :mod:`.oldsa`.
+"""AlliedWare ``show sa``, ``show sa[=id] counter`` and ``show sa user``: the
+pre-IPsec SAs of :mod:`pacsim.firmware.ipsec.oldsa`.
 
-The configuration comes from :class:`~.oldsa.OldSa`; the ENCO channel
-state (channels and their attach states, Initial / Attaching / Attach Fail
-/ Attached) and the expiry come from a :class:`OldSaChannels` view, which
-the data plane fills in (default: no channels yet, ``Initial``).
+The configuration comes from :class:`~pacsim.firmware.ipsec.oldsa.OldSa`;
+the ENCO channel state (channels and their attach states, Initial /
+Attaching / Attach Fail / Attached) and the expiry come from an
+:class:`~pacsim.firmware.state.snapshots.OldSaChannels` snapshot, which the
+data plane fills in (default: no channels yet, ``Initial``).
 
 The summary prints the figure's columns (ID, Dir, Expires, SPI, Process);
 the table's Comp and Encryption/key columns are not in the figure and are
 not printed, and Process (undefined in the manual) is left blank as in the
 figure.
 
-The counter displays print the counters of :mod:`.oldsa`
-(:class:`~.oldsa.OldSaModuleCounter`, :class:`~.oldsa.OldSaCounter`,
-:class:`~.oldsa.OldSaUserCounter`) in their order, two to a row, in each
+The counter displays print the counters of :mod:`pacsim.firmware.ipsec.oldsa`
+(:class:`~pacsim.firmware.ipsec.oldsa.OldSaModuleCounter`, :class:`~pacsim.firmware.ipsec.oldsa.OldSaCounter`,
+:class:`~pacsim.firmware.ipsec.oldsa.OldSaUserCounter`) in their order, two to a row, in each
 figure's columns (a :class:`CounterFigure`). The figures are reproduced
 character for character, their irregular rows included (show-outputs.md
 §16a, §16b: rows 22-23 of Figure 48-46 and the last row of Figure 48-47 are
@@ -28,28 +29,18 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ..cli.layout import CounterLayout, columns, join_lines, leader
-from .oldsa import OldSa, OldSaCounter, OldSaModuleCounter, OldSaUser, OldSaUserCounter
-from .transforms import EncAlg
+from ...cli.layout import CounterLayout, columns, join_lines, leader
+from ...ipsec.oldsa import OldSa, OldSaCounter, OldSaModuleCounter, OldSaUser, OldSaUserCounter
+from ...ipsec.transforms import EncAlg
+from ...state.snapshots import OldSaChannels
 
-__all__ = ["OldSaChannels", "show_old_sas", "show_old_sa", "ENCRYPTION_NAMES", "CounterFigure",
+__all__ = ["show_old_sas", "show_old_sa", "ENCRYPTION_NAMES", "CounterFigure",
            "MODULE_COUNTERS_FIGURE", "SA_COUNTERS_FIGURE", "USER_COUNTERS_FIGURE", "show_old_sa_module_counters",
            "show_old_sa_counters", "show_old_sa_users"]
 
 #: The detail display's encryption names (Table 48-41).
 ENCRYPTION_NAMES = {EncAlg.DES: "DES-CBC", EncAlg.TDES2KEY: "3DES-112bit-OuterCBC",
                     EncAlg.TDESINNER: "3DES-168bit-InnerCBC"}
-
-
-@dataclass(frozen=True)
-class OldSaChannels:
-    """Runtime state of an old SA: ENCO encode/decode channel numbers and
-    states, and its expiry date (None prints ``None`` as the figure does)."""
-    encode_channel: int | None = None
-    decode_channel: int | None = None
-    encode_state: str = "Initial"
-    decode_state: str = "Initial"
-    expires: str | None = None
 
 
 def show_old_sas(sas: Iterable[OldSa], channels=lambda sa_id: OldSaChannels()) -> str:

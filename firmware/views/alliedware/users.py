@@ -25,9 +25,10 @@ logins).
 """
 from collections.abc import Iterable
 
-from ..cli.layout import join_lines, leader
-from ..cli.privilege import Privilege
-from .database import User
+from ...cli.layout import join_lines, leader
+from ...cli.privilege import Privilege
+from ...state.counters import CounterSnapshot
+from ...users.database import User
 
 __all__ = ["show_users", "show_system", "PRIVILEGE_NAMES"]
 
@@ -52,11 +53,12 @@ def show_users(users: Iterable[User]) -> str:
     return join_lines(lines)
 
 
-def show_system(security_mode: bool, secure_delay: int, user: User | None, counters) -> str:
+def show_system(security_mode: bool, secure_delay: int, user: User | None, counters: CounterSnapshot) -> str:
     """``show system``: security mode, SECUREDELAY, the logged-in user and
-    the session ``counters`` (a mapping, missing names read 0)."""
+    the session ``counters`` (a :class:`~pacsim.firmware.state.counters.CounterSnapshot`
+    of :data:`~pacsim.firmware.users.session.SESSION_COUNTERS`)."""
     who = f"{user.name} ({user.privilege.display})" if user is not None else "-"
-    refused = [counters.get(name, 0) for name in ("refusedNotLoggedIn", "refusedManager", "refusedSecurityOfficer")]
+    refused = [counters[name] for name in ("refusedNotLoggedIn", "refusedManager", "refusedSecurityOfficer")]
     return join_lines([
         "System Configuration", RULE,
         leader("Security Mode", "Enabled" if security_mode else "Disabled", 39),
@@ -66,9 +68,9 @@ def show_system(security_mode: bool, secure_delay: int, user: User | None, count
         leader("No User Logged In", refused[0], 39, 2),
         leader("Manager Privilege Needed", refused[1], 39, 2),
         leader("Security Officer Privilege Needed", refused[2], 39, 2),
-        leader("Logins", counters.get("loginGood", 0), 39),
-        leader("Login Failures", counters.get("loginFail", 0), 39),
-        leader("Logoffs", counters.get("logoff", 0), 39),
-        leader("Secure Delay Logoffs", counters.get("secureDelayLogoff", 0), 39),
+        leader("Logins", counters["loginGood"], 39),
+        leader("Login Failures", counters["loginFail"], 39),
+        leader("Logoffs", counters["logoff"], 39),
+        leader("Secure Delay Logoffs", counters["secureDelayLogoff"], 39),
         RULE,
     ])

@@ -1,5 +1,5 @@
 # Ref: spec/ipsec-commands.md §6.0 (show enco key=1); spec/show-outputs.md §19 (ENCO-facing fields)
-"""ENCO displays: ``show enco key[=id]`` and the channel part of ``show enco``.
+"""AlliedWare ENCO displays: ``show enco key[=id]`` and ``show enco``.
 
 The manual's ENCO chapter is not among our sources, so neither layout is
 the manual's: both follow the chapter's conventions (a title, a dashed
@@ -7,18 +7,17 @@ table for the summary, dotted leaders for the detail) and are ours.
 
 ``show enco key=id`` prints the key value, as the manual uses it to copy a
 key to the other router (§6.0 step 2: "To display the key value, use the
-command: show enco key=1"). The channel display takes
-:class:`ChannelView` objects, which the host driver's channel handles can
-fill in (number, service, algorithm, direction, owner, jobs and bytes,
-state).
+command: show enco key=1"). ``show enco`` formats an
+:class:`~pacsim.firmware.state.snapshots.EncoSnapshot` (the card, its
+algorithm units and open channels, as the ENCO service reads them).
 """
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-from ..cli.layout import columns, join_lines, leader
-from .keys import EncoKey
+from ...cli.layout import columns, join_lines, leader
+from ...enco.keys import EncoKey
+from ...state.snapshots import EncoSnapshot
 
-__all__ = ["show_enco_keys", "show_enco_key", "ChannelView", "AlgCounterView", "EncoStatus", "show_enco"]
+__all__ = ["show_enco_keys", "show_enco_key", "show_enco"]
 
 
 def show_enco_keys(keys: Iterable[EncoKey]) -> str:
@@ -40,48 +39,11 @@ def show_enco_key(k: EncoKey) -> str:
     ])
 
 
-@dataclass(frozen=True)
-class ChannelView:
-    """One open ENCO channel on the card."""
-    number: int
-    service: str            #: CIPHER, MAC or COMPRESSION
-    algorithm: str          #: DES, 3DES..., HMAC-SHA1..., LZS
-    direction: str          #: ENCODE or DECODE
-    owner: str = "-"        #: who opened it (``IPsec SA 5``, ``SA 1``)
-    jobs: int = 0
-    bytes: int = 0
-    errors: int = 0
-
-
-@dataclass(frozen=True)
-class AlgCounterView:
-    """One algorithm unit of the card: channels attached now, and the
-    card's (good, fail, discard) job counts for encode and decode."""
-    unit: str
-    attached: int
-    encode: tuple[int, int, int]
-    decode: tuple[int, int, int]
-
-
-@dataclass(frozen=True)
-class EncoStatus:
-    """The card as ``show enco`` summarises it: its name, channel count and
-    open channels; ``open_failures`` channel opens refused because every
-    channel was in use (``last_failure`` the last such error); ``units``
-    the per-algorithm counters read from the card."""
-    card: str
-    channels_max: int
-    channels: tuple[ChannelView, ...] = ()
-    open_failures: int = 0
-    last_failure: str = ""
-    units: tuple[AlgCounterView, ...] = ()
-
-
 def _triple(t: tuple[int, int, int]) -> str:
     return "/".join(map(str, t))
 
 
-def show_enco(status: EncoStatus) -> str:
+def show_enco(status: EncoSnapshot) -> str:
     """``show enco`` (card, channels in use and free, channel-open
     failures, the per-algorithm counters when known, the open channels)."""
     lines = ["ENCO Module", "",

@@ -3,7 +3,7 @@
 and change it.
 
 :class:`RouterState` holds the ENCO key store
-(:class:`~.enco.keys.KeyStore`), the IPsec module
+(:class:`~..enco.keys.KeyStore`), the IPsec module
 (:class:`~.ipsec.module.IpsecModule`: SPD, SAD, pre-IPsec SAs), the ISAKMP
 configuration (:class:`~.isakmp.policy_config.IsakmpConfig`) and the User
 Authentication Facility (:class:`~.users.database.UserDatabase`). The
@@ -14,10 +14,10 @@ consoles on one router see and change the same configuration.
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .enco.keys import KeyStore
-from .ipsec.module import IpsecModule
-from .isakmp.policy_config import IsakmpConfig
-from .users.database import UserDatabase
+from ..enco.keys import KeyStore
+from ..ipsec.module import IpsecModule
+from ..isakmp.policy_config import IsakmpConfig
+from ..users.database import UserDatabase
 
 __all__ = ["RouterState"]
 

@@ -1,18 +1,17 @@
 # Ref: spec/show-outputs.md §1 (show ipsec), §2 (bundlespecification), §4 (policy), §6 (policy sabundle), §9 (saspecification)
-"""The configuration displays of IPsec, laid out as the manual's figures.
+"""AlliedWare IPsec configuration displays, laid out as the manual's figures.
 
-Each function takes plain objects and returns the display text; none
-changes anything. The configuration comes from :mod:`.spd`; what only the
-running system knows is passed in as small view objects, which the data
-plane (or a test) fills in:
+Each function takes snapshots (:mod:`pacsim.firmware.state.snapshots`) or
+SPD specification records and returns the display text; none changes
+anything:
 
-- :class:`ModuleStatus`: ``show ipsec`` (Figure 48-5);
-- :class:`BundleView`: one SA bundle's row in ``show ipsec policy=name``
-  (Figure 48-17) and ``show ipsec policy sabundle`` (Figure 48-19);
-- :class:`PolicyStatus`: the runtime fields of ``show ipsec policy=name``.
-
-:func:`module_status` and :func:`bundle_views` build the views from an
-:class:`~.module.IpsecModule`.
+- ``show ipsec`` (Figure 48-5): a :class:`~pacsim.firmware.state.snapshots.ModuleSnapshot`;
+- ``show ipsec saspecification`` / ``bundlespecification``: the SPD's
+  specification records (plain values);
+- ``show ipsec policy[=name]`` (Figures 48-16, 48-17):
+  :class:`~pacsim.firmware.state.snapshots.PolicySnapshot` objects;
+- ``show ipsec policy sabundle`` (Figure 48-19): per policy its
+  :class:`~pacsim.firmware.state.snapshots.BundleSnapshot` objects.
 
 Choices where the figures show no example: a policy that is not IPsec
 shows ``-`` for key management, bundle specification and peer; the UDP
@@ -21,51 +20,27 @@ values print ``-``; names are printed upper case in the policy summary (as
 Figure 48-16 does) and as entered elsewhere. Debug flags and the SA
 selector flag are 8 hex digits; their bit assignments are ours
 (:data:`FILTER_DEBUG_BITS`, :data:`PACKET_DEBUG_BITS`,
-:meth:`~.spd.SaSelector.bit`), the manual gives none.
+:meth:`~pacsim.firmware.ipsec.spd.SaSelector.bit`), the manual gives none.
 """
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
-from ..cli.layout import columns, flag, join_lines, leader
-from .sad import SaBundle
-from .spd import Action, BundleSpecification, IpsecPolicy, KeyManagement, PeerWildcard, SaSpecification
-from .transforms import Protocol
+from ...cli.layout import columns, flag, join_lines, leader
+from ...ipsec.spd import Action, BundleSpecification, IpsecPolicy, KeyManagement, PeerWildcard, SaSpecification
+from ...ipsec.transforms import Protocol
+from ...state.snapshots import BundleSnapshot, ModuleSnapshot, PolicySnapshot
+from . import DASH, dash_or
 
 __all__ = [
-    "ModuleStatus", "BundleView", "PolicyStatus", "module_status", "bundle_views", "show_ipsec",
-    "show_saspecifications", "show_saspecification", "show_bundlespecifications", "show_bundlespecification",
-    "show_policies", "show_policy", "show_policy_sabundles", "FILTER_DEBUG_BITS", "PACKET_DEBUG_BITS",
+    "show_ipsec", "show_saspecifications", "show_saspecification", "show_bundlespecifications",
+    "show_bundlespecification", "show_policies", "show_policy", "show_policy_sabundles", "FILTER_DEBUG_BITS",
+    "PACKET_DEBUG_BITS",
 ]
-
-DASH = "-"
-
-
-def _v(value) -> str:
-    return DASH if value is None else str(value)
 
 
 # ---------------------------------------------------------------------------------------------------
 # show ipsec (Figure 48-5)
 
-@dataclass(frozen=True)
-class ModuleStatus:
-    """``show ipsec``: module enabled, UDP listen port open and number, VPN
-    tunnels now and at most (``maximum`` only when licence-limited)."""
-    enabled: bool
-    udp_open: bool
-    listen_port: int
-    current: int
-    peak: int
-    maximum: int | None = None
-
-
-def module_status(module) -> ModuleStatus:
-    """The :class:`ModuleStatus` of an :class:`~.module.IpsecModule`."""
-    return ModuleStatus(module.enabled, module.udp_listen_open, module.udp_listen_port, module.vpns_current,
-                        module.vpns_peak)
-
-
-def show_ipsec(status: ModuleStatus) -> str:
+def show_ipsec(status: ModuleSnapshot) -> str:
     """``show ipsec``."""
     lines = [
         "IPSEC Module Configuration",
@@ -101,8 +76,8 @@ def show_saspecifications(specs: Iterable[SaSpecification]) -> str:
         inspi = (s.cpis[0] if comp else s.inspi) if manual else None
         lines.append(columns(
             [f"{s.id} ", s.protocol.display, s.keymanagement.value, s.mode.short, _alg(s.encalg), _alg(s.hashalg),
-             _v(s.compalg.value if s.compalg else None), _v(inspi), _v(s.enckey if s.encrypts else None),
-             _v(s.hashkey if s.authenticates else None)],
+             dash_or(s.compalg.value if s.compalg else None), dash_or(inspi), dash_or(s.enckey if s.encrypts else None),
+             dash_or(s.hashkey if s.authenticates else None)],
             [3, 7, 8, 11, 12, 8, 4, 9, 8, 8], right=(0, 7, 8, 9)))
     return join_lines(lines)
 
@@ -116,9 +91,9 @@ def show_saspecification(s: SaSpecification) -> str:
     rows = [
         ("Id", s.id), ("Protocol", s.protocol.display), ("Key Management", s.keymanagement.value),
         ("Mode", s.mode.value), ("Encryption Algorithm", _alg(s.encalg)), ("Hash Algorithm", _alg(s.hashalg)),
-        ("Compression Algorithm", _v(s.compalg.value if s.compalg else None)), ("In SPI", _v(inspi)),
-        ("Out SPI", _v(outspi)), ("Encryption Key", _v(s.enckey if manual and s.encrypts else None)),
-        ("Hash Key", _v(s.hashkey if manual and s.authenticates else None)),
+        ("Compression Algorithm", dash_or(s.compalg.value if s.compalg else None)), ("In SPI", dash_or(inspi)),
+        ("Out SPI", dash_or(outspi)), ("Encryption Key", dash_or(s.enckey if manual and s.encrypts else None)),
+        ("Hash Key", dash_or(s.hashkey if manual and s.authenticates else None)),
         ("AntiReplay Enabled", flag(s.antireplayenabled) if replay else DASH),
         ("Replay Window Size", s.replaywindowsize if replay else DASH),
     ]
@@ -174,33 +149,11 @@ def show_bundlespecification(b: BundleSpecification, protocol_of: Callable[[int]
 # ---------------------------------------------------------------------------------------------------
 # show ipsec policy (Figures 48-16, 48-17, 48-19)
 
-@dataclass(frozen=True)
-class BundleView:
-    """One SA bundle as the policy displays show it: ``index`` (bundle id),
-    ``sa_ids``, ``state`` (VALID, INVALID, CREATING or REMOVING) and the
-    hard/soft/used triples for bytes and seconds (None: no limit, shown ``-``)."""
-    index: int
-    sa_ids: tuple[int, ...]
-    state: str
-    bytes: tuple[int | None, int | None, int]
-    seconds: tuple[int | None, int | None, int]
-
-
-def bundle_views(bundles: Iterable[SaBundle], now: float) -> list[BundleView]:
-    """Views of SAD bundles, in bundle id order."""
-    out = []
-    for b in sorted(bundles, key=lambda b: b.bundle_id):
-        lim = b.limits
-        out.append(BundleView(b.bundle_id, b.sa_ids, b.state.value, (lim.hard_bytes, lim.soft_bytes, b.bytes_used),
-                              (lim.hard_seconds, lim.soft_seconds, b.seconds_used(now))))
-    return out
-
-
 def _triple(t: tuple) -> str:
-    return "/".join(_v(x) for x in t)
+    return "/".join(dash_or(x) for x in t)
 
 
-def _bundle_rows(views: Iterable[BundleView], state_width: int) -> list[str]:
+def _bundle_rows(views: Iterable[BundleSnapshot], state_width: int) -> list[str]:
     lines = []
     col = 17 + state_width
     for v in views:
@@ -208,22 +161,6 @@ def _bundle_rows(views: Iterable[BundleView], state_width: int) -> list[str]:
                              [7, 10, state_width, 0]))
         lines.append(" " * col + _triple(v.seconds))
     return lines
-
-
-@dataclass(frozen=True)
-class PolicyStatus:
-    """Runtime fields of ``show ipsec policy=name`` (None prints ``-``):
-    whether the local address is dynamic, the tunnel's local address, where
-    UDP-tunnelled traffic goes (default: the policy's peer) and the internal
-    address, the debug output device and the outbound packet queue's limit
-    and fill."""
-    local_dynamic: bool = False
-    local_address: str | None = None
-    udp_peer_address: str | None = None
-    internal_address: str | None = None
-    debug_device: int | None = None
-    max_queue: int = 20
-    queued: int = 0
 
 
 #: Bits of ``Filter debug flags`` (ours): selectors, and results reported.
@@ -248,18 +185,20 @@ def _peer(p: IpsecPolicy) -> str:
     return DASH if p.peeraddress is None or isinstance(p.peeraddress, PeerWildcard) else str(p.peeraddress)
 
 
-def show_policies(policies: Iterable[IpsecPolicy]) -> str:
-    """``show ipsec policy`` (summary), in interface then position order."""
+def show_policies(policies: Iterable[PolicySnapshot]) -> str:
+    """``show ipsec policy`` (summary), in the order given (the SPD's:
+    interface then position)."""
     lines = ["Interface Name              Action  KeyManagement Position", "-" * 58]
-    for p in policies:
+    for p in (snapshot.config for snapshot in policies):
         km = p.keymanagement.value if p.keymanagement is not None and p.action is Action.IPSEC else DASH
         lines.append(columns([p.interface.upper(), p.name.upper(), p.action.value, km, p.position],
                              [10, 18, 8, 15, 0]))
     return join_lines(lines)
 
 
-def show_policy(p: IpsecPolicy, bundles: Iterable[BundleView] = (), status: PolicyStatus = PolicyStatus()) -> str:
+def show_policy(snapshot: PolicySnapshot) -> str:
     """``show ipsec policy=name`` (detail)."""
+    p, status = snapshot.config, snapshot.status
     ipsec = p.action is Action.IPSEC
     local, remote = p.laddress, p.raddress
     v4 = p.ipversion == 4
@@ -277,8 +216,8 @@ def show_policy(p: IpsecPolicy, bundles: Iterable[BundleView] = (), status: Poli
         leader("Source Interface", p.source_interface.upper(), 33), leader("Position", p.position, 33),
         leader("Action", p.action.value, 33), "",
         leader("Key Management", p.keymanagement.value if ipsec and p.keymanagement else DASH, 33),
-        leader("Isakmp Policy Name", _v(p.isakmppolicy), 33),
-        leader("Bundle Specification", _v(p.bundlespecification if ipsec else None), 33),
+        leader("Isakmp Policy Name", dash_or(p.isakmppolicy), 33),
+        leader("Bundle Specification", dash_or(p.bundlespecification if ipsec else None), 33),
         leader("Peer IP Address Dynamic", flag(p.peeraddress is PeerWildcard.DYNAMIC), 33),
         leader("Peer IP address Any", flag(p.peeraddress is PeerWildcard.ANY), 33),
         leader("Local IP Address Dynamic", flag(status.local_dynamic), 33),
@@ -287,7 +226,7 @@ def show_policy(p: IpsecPolicy, bundles: Iterable[BundleView] = (), status: Poli
     if p.iproutetemplate is not None:
         lines.append(leader("IP Route Template", p.iproutetemplate, 33))
     lines += [
-        leader("Local IP Address", _v(status.local_address), 33),
+        leader("Local IP Address", dash_or(status.local_address), 33),
         leader("Use PFS Key", flag(p.usepfskey), 33),
         leader("Respond Bad SPI", flag(p.respondbadspi), 33, tight=True),
         leader("Group", p.group, 33),
@@ -306,10 +245,10 @@ def show_policy(p: IpsecPolicy, bundles: Iterable[BundleView] = (), status: Poli
     if p.udptunnel:
         lines += [leader("Peer Port", p.udpport, 33, 2),
                   leader("Peer IP Address", status.udp_peer_address or _peer(p), 33, 2),
-                  leader("Internal IP Address", _v(status.internal_address), 33, 2),
+                  leader("Internal IP Address", dash_or(status.internal_address), 33, 2),
                   leader("HeartBeats Enabled", flag(p.udpheartbeat), 33, 2)]
     lines += [
-        leader("Debug device", _v(status.debug_device), 33),
+        leader("Debug device", dash_or(status.debug_device), 33),
         leader("Filter debug flags", f"{fdbg:08x}", 33), leader("Packet debug flags", f"{pdbg:08x}", 33),
         leader("Trace debug flags", f"{tdbg:08x}", 33), leader("Packet debug length", p.pktdebuglength, 33),
         leader("Max Out Packet queue length", status.max_queue, 33),
@@ -319,11 +258,11 @@ def show_policy(p: IpsecPolicy, bundles: Iterable[BundleView] = (), status: Poli
         "Bundle" + " " * 19 + "Bytes",
         "Index  SAs       State   Seconds",
     ]
-    lines += _bundle_rows(bundles, 8)
+    lines += _bundle_rows(snapshot.bundles, 8)
     return join_lines(lines)
 
 
-def show_policy_sabundles(policies: Iterable[tuple[str, Iterable[BundleView]]]) -> str:
+def show_policy_sabundles(policies: Iterable[tuple[str, Iterable[BundleSnapshot]]]) -> str:
     """``show ipsec policy[=name] sabundle``: (policy name, bundles) pairs."""
     lines = ["IPsec Policy SA Bundles", "",
              " " * 26 + "Expiry Limits - hard/soft/used",
