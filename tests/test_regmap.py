@@ -4,15 +4,15 @@ import random
 
 import pytest
 
-from pacsim.hdl.engines.drbg import DrbgCommand, DrbgStatus
-from pacsim.hdl.engines.modexp import ModExpSlot, ModExpStatus
-from pacsim.hdl.layouts import (ALG_COUNTERS, CHANNEL_COUNTERS, CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CMD, CONTEXT,
-                                COUNTER_KINDS, MAC_DIGEST_BYTES, MAX_SEGMENTS, NO_CHANNEL, RESULT, SEG, AlgUnit,
-                                CipherAlg, CipherMode, CompAlg, Direction, IvSource, MacAlg, Opcode, ResultStatus,
-                                Service, alg_unit)
-from pacsim.host.drbg import BLOCK_BYTES, SEED_BYTES
-from pacsim.host.pk import GROUPS
-from pacsim.hdl.regmap import (BAR0, CONFIG, IDENTITY, MAX_CHANNELS, PCI_IDS, RINGS, VERSION, WINDOWS, Access)
+from pacsim.contract.codes import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, COUNTER_KINDS, MAC_DIGEST_BYTES, MAX_SEGMENTS,
+                                   NO_CHANNEL, AlgUnit, CipherAlg, CipherMode, CompAlg, Direction, IvSource, MacAlg,
+                                   Opcode, ResultStatus, Service, alg_unit)
+from pacsim.contract.layouts import ALG_COUNTERS, CHANNEL_COUNTERS, CMD, CONTEXT, RESULT, SEG
+from pacsim.contract.pk import ModExpSlot, ModExpStatus
+from pacsim.contract.regmap import BAR0, CONFIG, IDENTITY, MAX_CHANNELS, PCI_IDS, RINGS, VERSION, WINDOWS, Access
+from pacsim.contract.rng import DrbgCommand, DrbgStatus
+from pacsim.reference.drbg import BLOCK_BYTES, SEED_BYTES
+from pacsim.reference.modp import GROUPS
 
 MAPS = {"CONFIG": CONFIG, "BAR0": BAR0, "CMD": CMD, "SEG": SEG, "RESULT": RESULT, "CONTEXT": CONTEXT,
         "CHANNEL_COUNTERS": CHANNEL_COUNTERS, "ALG_COUNTERS": ALG_COUNTERS}

@@ -26,10 +26,10 @@ of a :class:`~.router.Router`:
   policy's source interface; its primary IPv6 address for an
   ``ipversion=6`` policy).
 """
+from ...contract.codes import AlgUnit
 from ..ipsec.counter_displays import CounterValues
 from ..ipsec.displays import PolicyStatus
 from ..ipsec.show_commands import IpsecRuntime
-from ...hdl.layouts import AlgUnit
 
 __all__ = ["RouterRuntime", "ALG_BLOCKS", "MAIN_COUNTERS", "IPSEC_ALG_COUNTERS"]
 
