@@ -355,7 +355,7 @@ BAR0 = RegisterMap("BAR0 registers", 65536, [
         Field("count", 0, 32, RO, 0, "address and data parity errors detected by the card"),
     ), "Parity error counter"),
     Register("TEST_CONTROL", 0x054, (
-        Field("rng_fault", 0, 2, RW, 0, "rng.DrbgFault forced on the RNG's health tests while set "
+        Field("rng_fault", 0, 2, RW, 0, "DrbgFault forced on the RNG's health tests while set "
               "(the engine's inject_fault): 1 CORRUPT_KAT flips bit 0 of the known-answer self-test's blocks, "
               "so the next INSTANTIATE fails; 2 STUCK_OUTPUT replaces each GENERATE block (RNG_CONTROL or a "
               "RANDOM job) by the previous one, so the continuous test fails the next GENERATE on its first "
@@ -377,21 +377,21 @@ BAR0 = RegisterMap("BAR0 registers", 65536, [
     ), "Public-key watchdog"),
     Register("PK_STATUS", 0x06C, (
         Field("busy", 0, 1, RO, 0, "an operation is running (the operand window is read-only)"),
-        Field("status", 8, 3, RO, 0, "pk.ModExpStatus of the last operation"),
+        Field("status", 8, 3, RO, 0, "ModExpStatus of the last operation"),
         Field("max_words", 16, 8, RO, 0, "largest modulus, 32-bit words (build parameter)"),
     ), "Public-key status"),
     Register("PK_CLOCKS", 0x070, (
         Field("clocks", 0, 32, RO, 0, "PCI clocks the last operation took (start to done)"),
     ), "Public-key operation time"),
     Register("RNG_CONTROL", 0x074, (
-        Field("command", 0, 2, RW, 0, "rng.DrbgCommand run by start"),
+        Field("command", 0, 2, RW, 0, "DrbgCommand run by start"),
         Field("start", 2, 1, W1S, 0, "run command (GENERATE: one 128-bit block into RNG_OUTPUT)"),
     ), "Random number generator control"),
     Register("RNG_STATUS", 0x078, (
         Field("busy", 0, 1, RO, 0, "a command or the power-on self-test is running"),
         Field("ready", 1, 1, RO, 0, "instantiated, healthy and within the reseed interval"),
         Field("valid", 2, 1, RO, 0, "RNG_OUTPUT holds the block of the last GENERATE (cleared by start)"),
-        Field("status", 8, 3, RO, 0, "rng.DrbgStatus of the last command"),
+        Field("status", 8, 3, RO, 0, "DrbgStatus of the last command"),
     ), "Random number generator status"),
     *[Register(f"RNG_OUTPUT{i}", 0x080 + 4 * i, (
         Field("bytes", 0, 32, RO, 0, "output bytes, little-endian (byte 0 of the block in RNG_OUTPUT0[7:0])"),),
