@@ -6,7 +6,7 @@ the conventional PCI signal set of :class:`~.pci_port.PciSignature` (see
 there for names, widths and the ``_i/_o/_oe`` split).
 
 Inside: the configuration header and the BAR0 registers (both generated
-from :mod:`.regmap`) and windows (channel contexts, counters), the PCI
+from :mod:`pacsim.contract.regmap`) and windows (channel contexts, counters), the PCI
 target that serves them, the bus master, the ring engine with its input and
 output buffers and the datapath (:mod:`.crypto_pipe`), the key-exchange
 units behind their own registers (the public-key unit :class:`~.engines.modexp.ModExp`
@@ -22,16 +22,18 @@ from amaranth.hdl import ResetInserter
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
+from ..contract.build import BUILD
+from ..contract.codes import AlgUnit
+from ..contract.regmap import BAR0, CONFIG, MAX_CHANNELS, WINDOWS
+from ..contract.rng import DrbgCommand
 from .channel_store import ChannelStore, CounterBank
 from .crypto_pipe import CryptoPipe
 from .csr import RegisterBlock
-from .engines.drbg import CtrDrbg, DrbgCommand
+from .engines.drbg import CtrDrbg
 from .engines.modexp import ModExp
-from .layouts import AlgUnit
 from .pci_master import MasterStatus, PciMaster
 from .pci_port import PciSignature
 from .pci_target import PciTarget
-from .regmap import BAR0, CONFIG, MAX_CHANNELS, WINDOWS
 from .ring_engine import BufferSelect, RingEngine
 from .stream_buffer import InBuffer, OutBuffer
 
@@ -42,7 +44,8 @@ SOFT_RESET_CLOCKS = 32
 
 
 class PacCard(wiring.Component):
-    def __init__(self, burst_words: int = 128, channels: int = 64, buffer_words: int = 512):
+    def __init__(self, burst_words: int = BUILD.burst_words, channels: int = BUILD.card_channels,
+                 buffer_words: int = BUILD.buffer_words):
         if not (4 <= burst_words <= 128 and burst_words & (burst_words - 1) == 0):
             raise ValueError(f"burst_words must be a power of two in 4..128, not {burst_words}")
         if not 1 <= channels <= MAX_CHANNELS:
@@ -86,7 +89,7 @@ class PacCard(wiring.Component):
         m.submodules.store = store = ChannelStore(self.channels)
         m.submodules.channel_counters = chan_counters = CounterBank(4 * self.channels)
         m.submodules.alg_counters = alg_counters = CounterBank(len(AlgUnit) * 8)
-        m.submodules.pk = pk = reset_domain(ModExp(max_bits=WINDOWS["PK_OPERANDS"][1] * 8))
+        m.submodules.pk = pk = reset_domain(ModExp(max_bits=32 * BUILD.pk_words, mul_bits=BUILD.pk_mul_bits))
         m.submodules.rng = rng = reset_domain(CtrDrbg())
 
         cfg = config.field

@@ -1,4 +1,4 @@
-# Ref: docs/rings.md, "Channels" and "Counters"; hdl/layouts.py (CONTEXT, CHANNEL_COUNTERS, ALG_COUNTERS)
+# Ref: docs/rings.md, "Channels" and "Counters"; contract/layouts.py (CONTEXT, CHANNEL_COUNTERS, ALG_COUNTERS)
 """The channel context store and the job counters.
 
 ``ChannelStore`` keeps one 128-byte context per channel in a memory as wide
@@ -15,7 +15,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .layouts import CONTEXT
+from ..contract.layouts import CONTEXT
 
 __all__ = ["ChannelStore", "CounterBank", "CONTEXT_BITS"]
 

@@ -108,9 +108,9 @@ from amaranth import Cat, Module, Mux, ResetInserter, Signal
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..contract.codes import CipherAlg, CipherMode
 from .engines.aes import AesCore
 from .engines.des import DesCore
-from .layouts import CipherAlg, CipherMode
 
 __all__ = ["CipherUnit"]
 

@@ -48,13 +48,14 @@ from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..contract.codes import CipherAlg, CipherMode, IvSource, MacAlg, Opcode, ResultStatus
+from ..contract.layouts import CONTEXT
+from ..contract.rng import DrbgStatus
 from .channel_store import CONTEXT_BITS
 from .cipher_unit import CipherUnit
 from .engines.lzs_compress import LzsCompressor
-from .engines.drbg import DrbgStatus
 from .engines.lzs_decompress import LzsDecompressor, LzsStatus
 from .job_check import context_field
-from .layouts import CONTEXT, CipherAlg, CipherMode, IvSource, MacAlg, Opcode, ResultStatus
 from .mac_unit import MacUnit
 
 __all__ = ["CryptoPipe"]

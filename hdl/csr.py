@@ -1,4 +1,4 @@
-# Ref: hdl/regmap.py (the register map this block is generated from)
+# Ref: contract/regmap.py (the register map this block is generated from)
 """A register block generated from a :class:`~.regmap.RegisterMap`.
 
 Used for both the configuration header and BAR0: every field of the map
@@ -34,7 +34,7 @@ from amaranth import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .regmap import Access, RegisterMap
+from ..contract.regmap import Access, RegisterMap
 
 __all__ = ["RegisterBlock", "port_name"]
 

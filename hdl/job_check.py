@@ -26,17 +26,13 @@ from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from ..contract.codes import (CIPHER_BLOCK_BYTES, FAILURES, MAC_DIGEST_BYTES, NO_CHANNEL, RANDOM_MAX_BYTES, CipherAlg,
+                              CipherMode, CompAlg, Direction, IvSource, MacAlg, Opcode, ResultStatus, Service,
+                              alg_unit)
+from ..contract.layouts import CONTEXT
 from .channel_store import CONTEXT_BITS
-from .layouts import (CIPHER_BLOCK_BYTES, CONTEXT, MAC_DIGEST_BYTES, NO_CHANNEL, RANDOM_MAX_BYTES, CipherAlg,
-                      CipherMode, CompAlg, Direction, IvSource, MacAlg, Opcode, ResultStatus, Service,
-                      alg_unit)
 
-__all__ = ["JobCheck", "count_plan", "context_field", "FAILURES"]
-
-#: Statuses counted as "fail" (processing went wrong); other non-OK ones are discards.
-FAILURES = (ResultStatus.MAC_MISMATCH, ResultStatus.MASTER_ABORT, ResultStatus.TARGET_ABORT,
-            ResultStatus.PARITY, ResultStatus.OUTPUT_OVERFLOW, ResultStatus.STREAM_BAD_OFFSET,
-            ResultStatus.STREAM_TRUNCATED)
+__all__ = ["JobCheck", "count_plan", "context_field"]
 
 
 def context_field(context, register: str, field: str):

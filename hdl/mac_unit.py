@@ -95,10 +95,10 @@ from amaranth import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..contract.codes import MAC_DIGEST_BYTES, MacAlg
 from .engines.des import DesCore
 from .engines.hash_unit import byteswap
 from .engines.hmac import Hmac
-from .layouts import MAC_DIGEST_BYTES, MacAlg
 
 __all__ = ["MacUnit"]
 

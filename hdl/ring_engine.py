@@ -46,9 +46,10 @@ from amaranth import Array, Const, Module, Mux, Signal
 from amaranth.lib import enum, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..contract.codes import MAX_SEGMENTS, Opcode, ResultStatus
+from ..contract.layouts import CMD, RESULT, SEG
 from .channel_store import CONTEXT_BITS
 from .job_check import JobCheck, count_plan
-from .layouts import CMD, MAX_SEGMENTS, RESULT, SEG, Opcode, ResultStatus
 from .pci_master import MasterStatus
 
 __all__ = ["RingEngine", "BufferSelect"]

@@ -6,15 +6,16 @@ Compression channels hold only ``CONFIG`` (open, direction, service, alg).
 Key and IV bytes go into the context in order, byte *i* at context byte
 ``KEY0.offset + i`` (each dword little-endian). HMAC channels hold no key,
 only the compression states after K ⊕ ipad and K ⊕ opad, computed here with
-:func:`~pacsim.hdl.engines.hmac.hmac_pad_states`.
+:func:`~pacsim.reference.digests.hmac_pad_states`.
 """
 import hashlib
 import struct
 from dataclasses import dataclass
 
-from ..hdl.engines.hmac import hmac_pad_states
-from ..hdl.layouts import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CONTEXT, MAC_DIGEST_BYTES, CipherAlg,
-                           CipherMode, CompAlg, Direction, IvSource, MacAlg, Service)
+from ..contract.codes import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, MAC_DIGEST_BYTES, CipherAlg, CipherMode, CompAlg,
+                              Direction, IvSource, MacAlg, Service)
+from ..contract.layouts import CONTEXT
+from ..reference.digests import hmac_pad_states
 from .errors import InvalidArgument, InvalidKey
 
 __all__ = ["Channel", "cipher_context", "mac_context", "comp_context"]

@@ -4,7 +4,7 @@ descriptor rings and channels, and runs jobs (docs/rings.md).
 The driver awaits nothing but :class:`PciBus` methods, so the same code runs
 under cocotb against the RTL and under ``asyncio`` against the behavioural
 model. Every register offset, field position and descriptor layout comes
-from :mod:`pacsim.hdl.regmap` and :mod:`pacsim.hdl.layouts`. Addresses are
+from :mod:`pacsim.contract.regmap` and :mod:`pacsim.contract.layouts`. Addresses are
 bus byte addresses, lengths are bytes, times are PCI clocks.
 
 The driver does not pre-check what the card itself validates (segment
@@ -31,19 +31,20 @@ import collections
 import os
 from dataclasses import dataclass
 
-from ..hdl.engines.drbg import DrbgCommand, DrbgStatus
-from ..hdl.engines.modexp import ModExpSlot, ModExpStatus, modexp_clocks
-from ..hdl.layouts import (ALG_COUNTERS, CHANNEL_COUNTERS, CIPHER_BLOCK_BYTES, CMD, CONTEXT, NO_CHANNEL, RANDOM_MAX_BYTES,
-                           RESULT, SEG, AlgUnit, CipherAlg, CipherMode, CompAlg, Direction, IvSource, MacAlg,
-                           Opcode, ResultStatus, Service)
-from ..hdl.regmap import BAR0, CONFIG, IDENTITY, PCI_IDS, RINGS, VERSION, WINDOWS, Access
+from ..contract.codes import (CIPHER_BLOCK_BYTES, NO_CHANNEL, RANDOM_MAX_BYTES, AlgUnit, CipherAlg, CipherMode, CompAlg,
+                              Direction, IvSource, MacAlg, Opcode, ResultStatus, Service)
+from ..contract.layouts import ALG_COUNTERS, CHANNEL_COUNTERS, CMD, CONTEXT, RESULT, SEG
+from ..contract.pk import ModExpSlot, ModExpStatus, modexp_clocks
+from ..contract.regmap import BAR0, CONFIG, IDENTITY, PCI_IDS, RING_SIZES, RINGS, VERSION, WINDOWS, Access
+from ..contract.rng import DrbgCommand, DrbgStatus
+from ..reference.drbg import BLOCK_BYTES, SEED_BYTES
+from ..reference.modp import GROUPS, ModpGroup
 from .bus import DmaBuffer, PciBus
 from .channels import DEFAULT_ICV_BYTES, Channel, cipher_context, comp_context, mac_context
-from .drbg import BLOCK_BYTES, SEED_BYTES
 from .errors import (CardNotFound, CardTimeout, ChannelsExhausted, InvalidArgument, JobFailed, PacError,
                      PkFailed, RingAborted, RingFull, RngFailed, UnsupportedCard)
 from .jobs import DriverStatus, Job, JobResult, channel_number
-from .pk import GROUPS, ModpGroup, value_of, words_of
+from .pk import value_of, words_of
 from .rings import Ring
 
 __all__ = ["PacDevice", "CardIdentity", "CopyResult", "COUNTERS", "DH_PRIVATE_BITS", "default_timeout",
@@ -67,7 +68,7 @@ RESET_CHECK_CLOCKS = 4096
 RNG_TIMEOUT_CLOCKS = 10_000
 #: Default bits of a Diffie-Hellman private exponent: twice the 128-bit
 #: strength of AES-128 (RFC 3526 section 8 asks for at least twice the
-#: strength wanted), above the strength of every group of ``host/pk.py``.
+#: strength wanted), above the strength of every group of ``reference/modp.py``.
 DH_PRIVATE_BITS = 256
 
 #: Config status bits a failed job sets, which the driver clears when it collects the result.
@@ -79,7 +80,6 @@ _STATUS_BITS_OF_RESULT = {
 #: Statuses whose RESULT.ADDRESS is meaningful.
 _ADDRESSED = (ResultStatus.MASTER_ABORT, ResultStatus.TARGET_ABORT)
 _RING_LAYOUT = {"CMD": CMD, "SRC": SEG, "DST": SEG, "RES": RESULT}
-_RING_SIZES = tuple(1 << n for n in range(1, 13))
 
 _BAR0_REGISTERS = {reg.name: reg for reg in BAR0}
 _CONFIG_REGISTERS = {reg.name: reg for reg in CONFIG}
@@ -242,9 +242,9 @@ class PacDevice:
         entries = {"CMD": command_entries, "SRC": segment_entries, "DST": segment_entries,
                    "RES": result_entries}
         for name, count in entries.items():
-            if count not in _RING_SIZES:
+            if count not in RING_SIZES:
                 raise InvalidArgument(f"{name} ring of {count} entries; expected a power of two "
-                                      f"from {_RING_SIZES[0]} to {_RING_SIZES[-1]}")
+                                      f"from {RING_SIZES[0]} to {RING_SIZES[-1]}")
         device = await cls._find(bus, device)
         command = CONFIG.COMMAND_STATUS
         command_bytes = _byte_enables(command, *(f.name for f in command.fields if f.access is Access.RW))
@@ -931,12 +931,12 @@ class PacDevice:
         gets the modulus' words and the exponent's bit length, then
         ``PK_CONTROL.start``; the driver waits for ``INT_STATUS.pk`` (INTA#)
         and acknowledges it. ``timeout_clocks`` defaults to twice the
-        engine's own count (:func:`~pacsim.hdl.engines.modexp.modexp_clocks`
+        engine's own count (:func:`~pacsim.contract.pk.modexp_clocks`
         for a 32-bit multiplier, the slower build) plus a fixed allowance.
 
         Raises :class:`InvalidArgument` for operands the unit cannot take,
         :class:`PkFailed` (its ``status`` a
-        :class:`~pacsim.hdl.engines.modexp.ModExpStatus`) when the operation
+        :class:`~pacsim.contract.pk.ModExpStatus`) when the operation
         ends otherwise than OK (e.g. TIMEOUT by ``PK_WATCHDOG``),
         :class:`CardTimeout` (after aborting the operation) when no end is
         signalled in time, and :class:`PacError` if the unit is busy with an
@@ -1045,7 +1045,7 @@ class PacDevice:
     async def rng_instantiate(self, seed_material: bytes) -> None:
         """Instantiate the card's CTR_DRBG (AES-256, no derivation function)
         from 48 bytes of ``seed_material`` (entropy input XOR personalization
-        string, :func:`pacsim.host.drbg.seed_material` as bytes). The card has
+        string, :func:`pacsim.reference.drbg.seed_material` as bytes). The card has
         no entropy source: its output is exactly as unpredictable as this
         material. Raises :class:`RngFailed` if the card refuses
         (HEALTH_FAILED)."""

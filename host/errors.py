@@ -16,7 +16,7 @@ subclasses), re-exported here so callers can import all errors from one place.
 - :class:`RngFailed`: the random number generator refused a command or
   failed a health test.
 """
-from ..hdl.layouts import MAX_SEGMENTS, ResultStatus
+from ..contract.codes import MAX_SEGMENTS, ResultStatus
 from .bus import BusError, MasterAbort, RetryLimit, TargetAbort
 
 __all__ = [
@@ -142,7 +142,7 @@ class JobFailed(PacError):
 
 class PkFailed(PacError):
     """A public-key operation ended with ``status`` (a
-    :class:`~pacsim.hdl.engines.modexp.ModExpStatus` other than OK) after
+    :class:`~pacsim.contract.pk.ModExpStatus` other than OK) after
     ``clocks`` PCI clocks (PK_CLOCKS)."""
 
     _MEANING = {
@@ -162,8 +162,8 @@ class PkFailed(PacError):
 
 class RngFailed(PacError):
     """The random number generator ended ``command`` (a
-    :class:`~pacsim.hdl.engines.drbg.DrbgCommand`) with ``status`` (a
-    :class:`~pacsim.hdl.engines.drbg.DrbgStatus` other than OK)."""
+    :class:`~pacsim.contract.rng.DrbgCommand`) with ``status`` (a
+    :class:`~pacsim.contract.rng.DrbgStatus` other than OK)."""
 
     _MEANING = {
         "NOT_INSTANTIATED": "the generator is not instantiated; expected rng_instantiate() first "

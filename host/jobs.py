@@ -9,7 +9,7 @@ was reset before the result was collected (:class:`DriverStatus`).
 import enum
 from dataclasses import dataclass
 
-from ..hdl.layouts import NO_CHANNEL, Opcode, ResultStatus
+from ..contract.codes import NO_CHANNEL, Opcode, ResultStatus
 from .bus import DmaBuffer
 from .errors import InvalidArgument, JobFailed
 

@@ -1,19 +1,17 @@
 """Descriptor rings in host memory, as the driver keeps them.
 
 A :class:`Ring` is ``entries`` descriptors of one layout (``CMD``, ``SEG``
-or ``RESULT`` of :mod:`pacsim.hdl.layouts`) in a host buffer. The driver
+or ``RESULT`` of :mod:`pacsim.contract.layouts`) in a host buffer. The driver
 writes and reads it with CPU stores and loads (no bus time); the card
 reaches it by DMA. ``head`` is the driver's next entry (to write, or for
 the result ring to read) and ``used`` counts entries handed to the card and
 not yet given back by a collected result.
 """
-from ..hdl.layouts import RESULT
+from ..contract.layouts import RESULT
+from ..contract.regmap import RING_ALIGN
 from .bus import PciBus
 
-__all__ = ["Ring", "RING_ALIGN"]
-
-#: Alignment of a ring base the card requires (bytes).
-RING_ALIGN = 16
+__all__ = ["Ring"]
 
 
 class Ring:

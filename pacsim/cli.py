@@ -14,6 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .contract.build import BUILD
+
 __all__ = ["main"]
 
 
@@ -40,15 +42,20 @@ REGMAP_END = "<!-- regmap: end -->"
 
 
 def render_regmap() -> str:
-    """Configuration header, BAR0 and the layouts of docs/rings.md, as Markdown tables."""
-    from .hdl.layouts import ALG_COUNTERS, CHANNEL_COUNTERS, CMD, CONTEXT, RESULT, SEG
-    from .hdl.regmap import BAR0, CONFIG, WINDOWS
+    """Configuration header, BAR0, the layouts of docs/rings.md and the codes in
+    their fields (:data:`pacsim.contract.ENUMS`), as Markdown tables."""
+    from .contract import ENUMS
+    from .contract.codes import ResultStatus, outcome
+    from .contract.layouts import ALG_COUNTERS, CHANNEL_COUNTERS, CMD, CONTEXT, RESULT, SEG
+    from .contract.regmap import BAR0, CONFIG, WINDOWS, render_enum
     windows = "\n".join(f"- `{name}`: offset `{offset:#06x}`, {size} bytes per entry"
                         for name, (offset, size) in WINDOWS.items())
     maps = (CONFIG, BAR0, CMD, SEG, RESULT, CONTEXT, CHANNEL_COUNTERS, ALG_COUNTERS)
     text = "\n".join(regmap.render_markdown() for regmap in maps[:2])
     text += f"\n### BAR0 windows\n\n{windows}\n\n"
-    return text + "\n".join(regmap.render_markdown() for regmap in maps[2:])
+    text += "\n".join(regmap.render_markdown() for regmap in maps[2:])
+    columns = {ResultStatus: {"counted as": outcome}}
+    return text + "\n## Codes\n\n" + "\n".join(render_enum(codes, columns.get(codes)) for codes in ENUMS)
 
 
 def cmd_regmap(args) -> int:
@@ -95,7 +102,7 @@ def _run_rtl(module: str, simulator: str, *, waves_dir=None, env=None, progress=
 def cmd_demo(args) -> int:
     from rich.table import Table
 
-    from .hdl.regmap import CONFIG
+    from .contract.regmap import CONFIG
     from .sim.waves import write_save_file
 
     console = _console()
@@ -272,7 +279,8 @@ def main(argv=None) -> int:
 
     p = sub.add_parser("verilog", help="write the card's Verilog")
     p.add_argument("-o", "--output", help="file to write (default: standard output)")
-    p.add_argument("--burst-words", type=int, default=128, help="DMA buffer, dwords (default 128)")
+    p.add_argument("--burst-words", type=int, default=BUILD.burst_words,
+                   help=f"DMA buffer, dwords (default {BUILD.burst_words})")
     p.set_defaults(func=cmd_verilog)
 
     p = sub.add_parser("regmap", help="print the register map (Markdown)")

@@ -10,10 +10,10 @@ packet's size, the IPComp rule) counts as sent uncompressed (out = in).
 import random
 import time
 
-from ..hdl.layouts import Direction, Opcode, ResultStatus
-from ..host import lzs
+from ..contract.codes import Direction, Opcode, ResultStatus
 from ..host.device import PacDevice
 from ..host.jobs import Job
+from ..reference import lzs
 from .lzs_corpus import KINDS, corpus
 
 __all__ = ["LZS_BENCH_PACKETS", "LZS_BENCH_BYTES", "run_lzs_bench", "KINDS"]

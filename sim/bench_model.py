@@ -16,7 +16,7 @@ import time
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from ..hdl.layouts import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CipherAlg, CipherMode, Direction, MacAlg, Opcode
+from ..contract.codes import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CipherAlg, CipherMode, Direction, MacAlg, Opcode
 from ..host.device import PacDevice
 from ..host.jobs import Job
 from .model_bus import ModelBus

@@ -5,13 +5,13 @@ Each run raises the generator of the IKE group of that size to a random
 exponent of the given length (the top bit set) through
 :meth:`~pacsim.host.device.PacDevice.modexp`, checks the result against
 Python's ``pow`` and reports ``PK_CLOCKS``, the PCI clocks the card's unit
-was busy (on the model: :func:`~pacsim.hdl.engines.modexp.modexp_clocks`).
+was busy (on the model: :func:`~pacsim.contract.pk.modexp_clocks`).
 """
 import random
 import time
 
 from ..host.device import PacDevice
-from ..host.pk import GROUPS
+from ..reference.modp import GROUPS
 
 __all__ = ["PK_BENCH_RUNS", "run_pk_bench"]
 

@@ -86,7 +86,8 @@ def _prepare_verilator():
 def _source_digest() -> str:
     import amaranth
     digest = hashlib.sha256(amaranth.__version__.encode())
-    sources = [*(_PACKAGE_ROOT / "hdl").rglob("*.py"), *(_PACKAGE_ROOT / "sim" / "vip").rglob("*"),
+    sources = [*(_PACKAGE_ROOT / "hdl").rglob("*.py"), *(_PACKAGE_ROOT / "contract").rglob("*.py"),
+               *(_PACKAGE_ROOT / "reference").rglob("*.py"), *(_PACKAGE_ROOT / "sim" / "vip").rglob("*"),
                _PACKAGE_ROOT / "sim" / "testbench.py", Path(__file__), ICARUS_DUMP]
     for path in sorted(p for p in sources if p.suffix in (".py", ".v")):
         digest.update(path.name.encode())

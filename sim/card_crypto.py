@@ -15,7 +15,7 @@ import struct
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from ..hdl.layouts import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CipherAlg, CipherMode, MacAlg
+from ..contract.codes import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CipherAlg, CipherMode, MacAlg
 from .fast_digest import MD5_IV_WORDS, SHA1_IV_WORDS, md5_blocks, sha1_blocks, state_words
 
 __all__ = ["CipherStream", "HmacStream", "DesMacStream"]
@@ -73,7 +73,7 @@ class CipherStream:
 class HmacStream:
     """HMAC (RFC 2104) from the channel's pad states: the inner hash starts
     from ``inner`` after one 64-byte block (K ⊕ ipad), the outer from
-    ``outer``. States are packed as :func:`~pacsim.hdl.engines.hmac.hmac_pad_states`
+    ``outer``. States are packed as :func:`~pacsim.reference.digests.hmac_pad_states`
     returns them (SHA-1 ``H0<<128 | … | H4``, MD5 ``A<<96 | … | D``).
     For ``MacAlg.SHA1``/``MD5`` it is the plain hash: ``inner`` and ``outer``
     are ignored."""

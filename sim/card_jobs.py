@@ -39,7 +39,7 @@ Decisions where docs/rings.md is silent (the RTL follows them):
 - COMPRESS output cut at the destination's end: the first
   destination-total bytes of the stream are written and ``BYTES`` is that
   total. DECOMPRESS errors write the bytes decoded before the faulty token
-  (:attr:`pacsim.host.lzs.LzsError.output`). Either way the last dword
+  (:attr:`pacsim.reference.lzs.LzsError.output`). Either way the last dword
   written is zero-padded past ``BYTES``.
 - RANDOM reads no source segments and ignores the channel slots; ``length``
   1..``RANDOM_MAX_BYTES``, ``skip`` 0, a destination of at least ``length``
@@ -51,21 +51,15 @@ Decisions where docs/rings.md is silent (the RTL follows them):
 import struct
 from dataclasses import dataclass
 
-from ..hdl.layouts import (CIPHER_BLOCK_BYTES, CMD, CONTEXT, MAC_DIGEST_BYTES, NO_CHANNEL, RANDOM_MAX_BYTES, CipherAlg,
-                           CipherMode, CompAlg, Direction, IvSource, MacAlg, Opcode, ResultStatus, Service,
-                           alg_unit)
-from ..host.lzs import LzsBadOffset, LzsError, LzsOverflow, LzsTruncated, decompress
+from ..contract.codes import (CIPHER_BLOCK_BYTES, MAC_DIGEST_BYTES, NO_CHANNEL, RANDOM_MAX_BYTES, CipherAlg, CipherMode,
+                              CompAlg, Direction, IvSource, MacAlg, Opcode, ResultStatus, Service, alg_unit)
+from ..contract.layouts import CMD, CONTEXT
+from ..reference.lzs import LzsBadOffset, LzsError, LzsOverflow, LzsTruncated, decompress
 from .card_crypto import CipherStream, DesMacStream, HmacStream
 from .lzs_model import hardware_compress
 
 __all__ = ["Command", "Context", "validate", "JobStream", "ChainStream", "LzsStream", "RandomStream", "job_stream",
-           "outcome", "FAILURES", "LZS_OPCODES"]
-
-#: Statuses of jobs that failed in processing (counted as ``FAIL``); OK is
-#: ``GOOD`` and every other status is a refusal (``DISCARD``).
-FAILURES = frozenset({ResultStatus.MAC_MISMATCH, ResultStatus.MASTER_ABORT,
-                      ResultStatus.TARGET_ABORT, ResultStatus.PARITY, ResultStatus.OUTPUT_OVERFLOW,
-                      ResultStatus.STREAM_BAD_OFFSET, ResultStatus.STREAM_TRUNCATED})
+           "LZS_OPCODES"]
 
 #: Opcodes that use only the compression slot.
 LZS_OPCODES = (Opcode.COMPRESS, Opcode.DECOMPRESS)
@@ -77,13 +71,6 @@ _ALGS = {Service.CIPHER: CipherAlg, Service.MAC: MacAlg, Service.COMPRESSION: Co
 #: The card's decompression errors, by the reference's exception.
 _STREAM_STATUS = {LzsBadOffset: ResultStatus.STREAM_BAD_OFFSET, LzsTruncated: ResultStatus.STREAM_TRUNCATED,
                   LzsOverflow: ResultStatus.OUTPUT_OVERFLOW}
-
-
-def outcome(status: ResultStatus) -> str:
-    """``"good"``, ``"fail"`` or ``"discard"``: how a status is counted."""
-    if status is ResultStatus.OK:
-        return "good"
-    return "fail" if status in FAILURES else "discard"
 
 
 def _dwords_bytes(words) -> bytes:
@@ -437,7 +424,7 @@ class LzsStream:
     COMPRESS is the card's compressor, bit for bit
     (:func:`~.lzs_model.hardware_compress`); a stream longer than ``limit``
     is cut there (``OUTPUT_OVERFLOW``). DECOMPRESS is
-    :func:`pacsim.host.lzs.decompress` with ``limit``: its errors give
+    :func:`pacsim.reference.lzs.decompress` with ``limit``: its errors give
     ``STREAM_BAD_OFFSET``, ``STREAM_TRUNCATED`` or ``OUTPUT_OVERFLOW`` with the
     bytes decoded before the error."""
 

@@ -2,8 +2,8 @@
 windows, the descriptor-ring engine (docs/rings.md) and INTA#, with no HDL
 simulator.
 
-It implements the same contract as the RTL, through :mod:`pacsim.hdl.regmap`
-and :mod:`pacsim.hdl.layouts` (every register, descriptor and context word
+It implements the same contract as the RTL, through :mod:`pacsim.contract.regmap`
+and :mod:`pacsim.contract.layouts` (every register, descriptor and context word
 is stored and decoded by its :class:`Register`; access types drive the
 write semantics). It knows nothing of bus timing: its bus master runs
 transactions through a :class:`DmaTarget` (host memory, provided by
@@ -65,12 +65,12 @@ import struct
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
-from ..hdl.engines.modexp import ModExpSlot
-from ..hdl.layouts import (ALG_COUNTERS, CHANNEL_COUNTERS, CMD, CONTEXT, RESULT, SEG, AlgUnit, MAX_SEGMENTS,
-                           Opcode, ResultStatus)
-from ..hdl.regmap import BAR0, CONFIG, MAX_CHANNELS, WINDOWS, Access
-from ..host.drbg import RESEED_INTERVAL
-from .card_jobs import Command, Context, RandomStream, job_stream, outcome, validate
+from ..contract.build import BUILD
+from ..contract.codes import MAX_SEGMENTS, AlgUnit, Opcode, ResultStatus, outcome
+from ..contract.layouts import ALG_COUNTERS, CHANNEL_COUNTERS, CMD, CONTEXT, RESULT, SEG
+from ..contract.pk import ModExpSlot
+from ..contract.regmap import BAR0, CONFIG, MAX_CHANNELS, RING_ALIGN, RING_SIZES, WINDOWS, Access
+from .card_jobs import Command, Context, RandomStream, job_stream, validate
 from .card_units import PkUnit, RngUnit
 from .pci_costs import COSTS, PciCosts
 
@@ -112,8 +112,6 @@ _ABORT_CONFIG_BIT = {ResultStatus.MASTER_ABORT: "received_master_abort",
                      ResultStatus.TARGET_ABORT: "received_target_abort"}
 #: Descriptor layout of each ring.
 _ENTRY = {"CMD": CMD, "SRC": SEG, "DST": SEG, "RES": RESULT}
-#: Ring sizes the card accepts.
-_RING_SIZES = {1 << n for n in range(1, 13)}
 #: Yielded by the ring engine: wait for a kick.
 _WAIT = None
 #: Opcodes counted per channel and per algorithm unit, and the direction they count in.
@@ -208,8 +206,9 @@ class CardModel:
     clocks.
     """
 
-    def __init__(self, target: DmaTarget, *, burst_words: int = 128, channels: int = 16, pk_words: int = 64,
-                 rng_reseed_interval: int = RESEED_INTERVAL, costs: PciCosts = COSTS):
+    def __init__(self, target: DmaTarget, *, burst_words: int = BUILD.burst_words,
+                 channels: int = BUILD.model_channels, pk_words: int = BUILD.pk_words,
+                 rng_reseed_interval: int = BUILD.rng_reseed_interval, costs: PciCosts = COSTS):
         if burst_words < 1:
             raise ValueError(f"burst_words={burst_words}: expected at least 1 word")
         if not 1 <= channels <= MAX_CHANNELS:
@@ -482,7 +481,7 @@ class CardModel:
         (base_reg, address), (size_reg, size), (index_reg, position) = _RING_FIELDS[name]
         base = address.extract(regs[base_reg.name])
         entries = size.extract(regs[size_reg.name])
-        if base % 16 or entries not in _RING_SIZES:
+        if base % RING_ALIGN or entries not in RING_SIZES:
             raise _RingAbort(ResultStatus.BAD_DESCRIPTOR)
         return base, entries, position.extract(regs[index_reg.name])
 

@@ -4,7 +4,7 @@ exponentiation) and the random number generator.
 
 Each unit computes its values exactly as the gateware does (Python ``pow``
 for :class:`~pacsim.hdl.engines.modexp.ModExp`, the reference
-:class:`pacsim.host.drbg.CtrDrbg` for the DRBG) and takes the gateware's
+:class:`pacsim.reference.drbg.CtrDrbg` for the DRBG) and takes the gateware's
 documented clocks (:class:`~.pci_costs.PciCosts`): a command starts at once,
 its results (status, output, ``busy`` falling, the PK interrupt) appear
 ``clocks`` later, when :class:`~.card_model.CardModel` calls
@@ -39,9 +39,9 @@ does this:
 """
 from dataclasses import dataclass
 
-from ..hdl.engines.drbg import KAT_BLOCKS, DrbgCommand, DrbgFault, DrbgStatus
-from ..hdl.engines.modexp import ModExpSlot, ModExpStatus
-from ..host.drbg import BLOCK_BYTES, RESEED_INTERVAL, SEED_BYTES, CtrDrbg
+from ..contract.pk import ModExpSlot, ModExpStatus
+from ..contract.rng import RESEED_INTERVAL, DrbgCommand, DrbgFault, DrbgStatus
+from ..reference.drbg import BLOCK_BYTES, KAT_BLOCKS, SEED_BYTES, CtrDrbg
 from .pci_costs import PciCosts
 
 __all__ = ["PkUnit", "RngUnit"]

@@ -3,8 +3,8 @@
 The card model computes HMAC from a channel's pad states (it holds no key),
 so it cannot use :mod:`hashlib`, whose objects cannot start from an
 arbitrary chaining state. The reference compression functions,
-:func:`pacsim.hdl.engines.hmac.sha1_compress` and
-:func:`~pacsim.hdl.engines.hmac.md5_compress`, are written for clarity (a
+:func:`pacsim.reference.digests.sha1_compress` and
+:func:`~pacsim.reference.digests.md5_compress`, are written for clarity (a
 loop over rounds, a helper call per rotation, the state packed into one
 integer); this module computes the same functions several times faster:
 
@@ -24,8 +24,8 @@ integer); this module computes the same functions several times faster:
   in one call.
 
 The unrolled bodies are generated when the module is imported, from
-:data:`~pacsim.hdl.engines.md5.MD5_S`, :data:`~pacsim.hdl.engines.md5.MD5_T`
-and :func:`~pacsim.hdl.engines.md5.md5_word_index` (SHA-1's four round
+:data:`~pacsim.reference.digests.MD5_S`, :data:`~pacsim.reference.digests.MD5_T`
+and :func:`~pacsim.reference.digests.md5_word_index` (SHA-1's four round
 functions and constants are FIPS 180-4 4.1.1 / 4.2.1), so no table is
 copied; :data:`SOURCE` holds the generated code. ``tests/test_fast_digest.py``
 checks every function against the reference functions and against
@@ -53,8 +53,7 @@ The final additions to the chaining state are masked, so the state is exact.
 import linecache
 import struct
 
-from ..hdl.engines.md5 import MD5_IV, MD5_S, MD5_T, md5_word_index
-from ..hdl.engines.sha1 import SHA1_IV, SHA1_K
+from ..reference.digests import MD5_IV, MD5_S, MD5_T, SHA1_IV, SHA1_K, md5_word_index
 
 __all__ = ["sha1_blocks", "md5_blocks", "sha1_compress", "md5_compress", "state_words", "packed_state",
            "SHA1_IV_WORDS", "MD5_IV_WORDS", "SOURCE", "LANE_MIN_BLOCKS"]
@@ -234,7 +233,7 @@ MD5_IV_WORDS = state_words(MD5_IV, 4)
 
 
 def sha1_compress(state: int, block: bytes) -> int:
-    """Drop-in for :func:`pacsim.hdl.engines.hmac.sha1_compress`: one
+    """Drop-in for :func:`pacsim.reference.digests.sha1_compress`: one
     compression of a 64-byte ``block``, states packed ``H0<<128 | ... | H4``."""
     if len(block) != 64:
         raise ValueError(f"a SHA-1 block is 64 bytes, not {len(block)}")
@@ -242,7 +241,7 @@ def sha1_compress(state: int, block: bytes) -> int:
 
 
 def md5_compress(state: int, block: bytes) -> int:
-    """Drop-in for :func:`pacsim.hdl.engines.hmac.md5_compress`: one
+    """Drop-in for :func:`pacsim.reference.digests.md5_compress`: one
     compression of a 64-byte ``block``, states packed ``A<<96 | ... | D``."""
     if len(block) != 64:
         raise ValueError(f"an MD5 block is 64 bytes, not {len(block)}")

@@ -5,22 +5,22 @@ and the engine tests.
 - :func:`hardware_compress` is what :class:`~pacsim.hdl.engines.lzs_compress.LzsCompressor`
   emits, bit for bit (``tests/test_engine_lzs.py`` holds the two against each
   other): a greedy encoder with *one candidate per position* from two hash
-  tables, not the longest-match search of :func:`pacsim.host.lzs.compress`.
+  tables, not the longest-match search of :func:`pacsim.reference.lzs.compress`.
   Both streams are valid LZS and decode to the same packet; only this one is
   what the card writes.
 - Decompression needs no model of its own: the
   :class:`~pacsim.hdl.engines.lzs_decompress.LzsDecompressor` outputs exactly
-  what :func:`pacsim.host.lzs.decompress` returns, and on a malformed stream
-  exactly the ``output`` of the :class:`~pacsim.host.lzs.LzsError` it raises.
+  what :func:`pacsim.reference.lzs.decompress` returns, and on a malformed stream
+  exactly the ``output`` of the :class:`~pacsim.reference.lzs.LzsError` it raises.
 - :func:`compress_clocks` and :func:`decompress_clocks` estimate the engines'
   clocks for the model's timing (the documented throughput of each engine,
   not a cycle-accurate count).
 """
 import inspect
 
-from ..hdl.engines.lzs_compress import WINDOW, LzsCompressor, pair_hash_value, triple_hash_value
+from ..hdl.engines.lzs_compress import LzsCompressor, pair_hash_value, triple_hash_value
 from ..hdl.engines.lzs_decompress import LzsDecompressor
-from ..host.lzs import END_MARKER, BitReader, BitWriter, LzsError, length_code, offset_code
+from ..reference.lzs import END_MARKER, WINDOW, BitReader, BitWriter, LzsError, length_code, offset_code
 
 __all__ = ["HASH_BITS", "hardware_compress", "compress_clocks", "decompress_clocks"]
 

@@ -7,7 +7,7 @@ destination); a stream that decodes longer fails with OUTPUT_OVERFLOW.
 """
 from pathlib import Path
 
-from ..hdl.layouts import Direction
+from ..contract.codes import Direction
 from ..host.device import PacDevice
 
 __all__ = ["run_lzs_file"]

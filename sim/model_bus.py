@@ -14,9 +14,9 @@ disconnects of bursts that run past the end of claimed memory.
 import asyncio
 import struct
 
-from ..hdl.regmap import BAR0
+from ..contract.build import BUILD
+from ..contract.regmap import BAR0
 from ..host.bus import DmaBuffer, MasterAbort, PciBus
-from ..host.drbg import RESEED_INTERVAL
 from .allocator import Allocator
 from .card_model import Burst, CardModel, Termination
 from .pci_costs import COSTS, PciCosts
@@ -100,8 +100,8 @@ class ModelBus(PciBus):
     MMIO_WINDOW = (0x8000_0000, 0x1000_0000)
 
     def __init__(self, memory_size: int = 1 << 20, *, card_device: int | None = 4,
-                 burst_words: int = 128, channels: int = 16, pk_words: int = 64,
-                 rng_reseed_interval: int = RESEED_INTERVAL, costs: PciCosts = COSTS):
+                 burst_words: int = BUILD.burst_words, channels: int = BUILD.model_channels,
+                 pk_words: int = BUILD.pk_words, rng_reseed_interval: int = BUILD.rng_reseed_interval, costs: PciCosts = COSTS):
         if not Allocator.RESERVED < memory_size <= self.MMIO_WINDOW[0]:
             raise ValueError(f"memory_size {memory_size:#x}: expected more than "
                              f"{Allocator.RESERVED:#x} and at most {self.MMIO_WINDOW[0]:#x} bytes")

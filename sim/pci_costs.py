@@ -20,7 +20,7 @@ The other engines, likewise from their own documented figures:
   length + 2, + 1 per length nibble after ``1111``). Estimates, within a few
   clocks of the engines' measurements; the ring engine's own overhead
   around them is not modelled.
-- Public-key unit: :func:`~pacsim.hdl.engines.modexp.modexp_clocks`, the
+- Public-key unit: :func:`~pacsim.contract.pk.modexp_clocks`, the
   engine's exact busy count (64-bit multiplier, the default build).
 - Random number generator: the clock counts of
   :class:`~pacsim.hdl.engines.drbg.CtrDrbg` (power-on self-test, instantiate,
@@ -29,9 +29,9 @@ The other engines, likewise from their own documented figures:
 import functools
 from dataclasses import dataclass
 
-from ..hdl.engines.modexp import modexp_clocks
-from ..hdl.layouts import (CIPHER_BLOCK_BYTES, CMD, RESULT, SEG, CipherAlg, CipherMode,
-                           Direction, MacAlg)
+from ..contract.codes import CIPHER_BLOCK_BYTES, CipherAlg, CipherMode, Direction, MacAlg
+from ..contract.layouts import CMD, RESULT, SEG
+from ..contract.pk import modexp_clocks
 from . import lzs_model
 
 __all__ = ["PciCosts", "COSTS"]
@@ -150,7 +150,7 @@ class PciCosts:
         return lzs_model.decompress_clocks(stream)
 
     def modexp_clocks(self, modulus_bits: int, exp_bits: int, words: int) -> int:
-        """Busy clocks of one public-key operation (:func:`~pacsim.hdl.engines.modexp.modexp_clocks`;
+        """Busy clocks of one public-key operation (:func:`~pacsim.contract.pk.modexp_clocks`;
         constant time: the exponent's value does not count, only its declared length)."""
         return modexp_clocks(modulus_bits, exp_bits, words=words)
 
@@ -162,8 +162,8 @@ class PciCosts:
 
     def rng_clocks(self, command) -> int:
         """Busy clocks of an accepted random-number-generator command (a
-        :class:`~pacsim.hdl.engines.drbg.DrbgCommand`; GENERATE of one block)."""
-        from ..hdl.engines.drbg import DrbgCommand
+        :class:`~pacsim.contract.rng.DrbgCommand`; GENERATE of one block)."""
+        from ..contract.rng import DrbgCommand
         drbg = _drbg()
         return {DrbgCommand.INSTANTIATE: drbg.instantiate_clocks, DrbgCommand.RESEED: drbg.reseed_clocks,
                 DrbgCommand.GENERATE: drbg.generate_clocks(1),

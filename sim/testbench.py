@@ -57,6 +57,7 @@ port                  dir   width meaning
 from amaranth import Cat, ClockDomain, ClockSignal, Elaboratable, Module, Mux, ResetSignal, Signal
 from amaranth.lib.memory import Memory
 
+from ..contract.build import BUILD
 from ..hdl.card import PacCard
 from ..hdl.pci_master import PciMaster
 from ..hdl.pci_port import OPEN_DRAIN_SIGNALS, TRISTATE_SIGNALS
@@ -95,7 +96,7 @@ class PciTestbench(Elaboratable):
     ``xcheck``: add the X/Z monitor (4-state simulators).
     """
 
-    def __init__(self, burst_words: int = 128, hostmem_bytes: int = 256 * 1024, xcheck: bool = False,
+    def __init__(self, burst_words: int = BUILD.burst_words, hostmem_bytes: int = 256 * 1024, xcheck: bool = False,
                  cards: int = 1):
         if not 1 <= cards <= MAX_CARDS:
             raise ValueError(f"{cards} cards; a bench holds 1 to {MAX_CARDS}")

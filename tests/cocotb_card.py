@@ -12,9 +12,10 @@ import random
 import cocotb
 from cocotb.triggers import ClockCycles
 
+from pacsim.contract.codes import ResultStatus
+from pacsim.contract.layouts import CONTEXT
+from pacsim.contract.regmap import BAR0, CONFIG, WINDOWS
 from pacsim.hdl.pci_protocol import PciCommand
-from pacsim.hdl.layouts import CONTEXT, ResultStatus
-from pacsim.hdl.regmap import BAR0, CONFIG, WINDOWS
 from pacsim.host.bus import MasterAbort
 from pacsim.host.device import PacDevice
 from pacsim.host.errors import JobFailed

@@ -42,9 +42,9 @@ from dataclasses import dataclass, field
 import cocotb
 
 from crypto_reference import cipher_reference, mac_reference
-from pacsim.hdl.layouts import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, COUNTER_KINDS, MAC_DIGEST_BYTES,
-                                MAX_SEGMENTS, AlgUnit, CipherAlg, CipherMode, Direction, IvSource, MacAlg,
-                                Opcode, ResultStatus, Service, alg_unit)
+from pacsim.contract.codes import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, COUNTER_KINDS, MAC_DIGEST_BYTES, MAX_SEGMENTS,
+                                   AlgUnit, CipherAlg, CipherMode, Direction, IvSource, MacAlg, Opcode, ResultStatus,
+                                   Service, alg_unit)
 from pacsim.host.device import PacDevice
 from pacsim.host.jobs import Job
 from pacsim.sim.model_bus import ModelBus
@@ -571,8 +571,8 @@ async def lzs_rtl_model_reference_differential(dut):
     compressed streams decode with the software reference, the stream
     errors are the reference's, and the LZS unit counters agree."""
     from driver_suite import STREAM_STATUS
-    from pacsim.host import lzs
-    from pacsim.hdl.layouts import Direction
+    from pacsim.reference import lzs
+    from pacsim.contract.codes import Direction
     from pacsim.sim.lzs_corpus import corpus
     from test_lzs_reference import mutate, outcome
 

@@ -31,8 +31,8 @@ import cocotb
 
 from crypto_reference import cipher_reference, hash_vectors, mac_reference, monte_vectors, read_rsp, rfc2202_vectors
 from driver_suite import Buffers
-from pacsim.hdl.layouts import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, MAC_DIGEST_BYTES, AlgUnit, CipherAlg,
-                                CipherMode, Direction, IvSource, MacAlg, Opcode, ResultStatus, Service, alg_unit)
+from pacsim.contract.codes import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, MAC_DIGEST_BYTES, AlgUnit, CipherAlg,
+                                   CipherMode, Direction, IvSource, MacAlg, Opcode, ResultStatus, Service, alg_unit)
 from pacsim.host.device import PacDevice
 from pacsim.host.jobs import Job
 from pacsim.sim.rtl_bus import RtlBus

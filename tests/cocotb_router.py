@@ -27,8 +27,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from scapy.layers.inet import IP, UDP
 
 from router_support import configure_router, connect, scapy_open, wan_from
+from pacsim.contract.codes import CipherAlg, Direction, MacAlg, Opcode, ResultStatus
 from pacsim.firmware.router import Router
-from pacsim.hdl.layouts import CipherAlg, Direction, MacAlg, Opcode, ResultStatus
 from pacsim.host.device import PacDevice
 from pacsim.host.jobs import DriverStatus, Job
 from pacsim.sim.manual_vpn import ManualVpn

@@ -11,7 +11,7 @@ import cryptography_vectors
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from pacsim.hdl.layouts import CipherAlg, CipherMode, MacAlg
+from pacsim.contract.codes import CipherAlg, CipherMode, MacAlg
 
 DES_BLOCK = 8
 

@@ -12,11 +12,11 @@ from scapy.layers.inet6 import IPv6
 from scapy.layers.ipsec import AH, ESP
 from scapy.layers.ipsec import SecurityAssociation as ScapySA
 
+from pacsim.contract.codes import CIPHER_KEY_BYTES, CipherAlg, CompAlg, MacAlg
 from pacsim.firmware.ipsec.datapath import BundleProcessor, Datapath
 from pacsim.firmware.ipsec.packet import ipv4_with_checksum
 from pacsim.firmware.ipsec.sa import Mode, Protocol, SaKeys, SecurityAssociation
 from pacsim.firmware.ipsec.transforms import IPCOMP_LZS_CPI
-from pacsim.hdl.layouts import CIPHER_KEY_BYTES, CipherAlg, CompAlg, MacAlg
 from pacsim.host.device import PacDevice
 from pacsim.sim.model_bus import ModelBus
 

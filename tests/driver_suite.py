@@ -11,10 +11,10 @@ at most 64 KiB and a check runs few jobs, so the RTL runs them in seconds.
 Waits are for INTA# or bounded polls, never assumed latencies. No check
 needs more than 4 channels open at once. Compressed streams are held
 against :func:`pacsim.sim.lzs_model.hardware_compress` (the card's
-compressor, bit for bit) and the software reference ``host/lzs.py``; the
+compressor, bit for bit) and the software reference ``reference/lzs.py``; the
 public-key checks use 512- and 768-bit moduli with exponents of at most 160
 bits (at most about 81 000 PCI clocks per operation on the RTL), the random
-number generator is held against ``host/drbg.py``.
+number generator is held against ``reference/drbg.py``.
 """
 import random
 
@@ -23,21 +23,22 @@ from cryptography.hazmat.primitives.asymmetric import dh
 from crypto_reference import (FIPS81_DES_CBC, FIPS113_DES_MAC, cipher_reference, hash_vectors, mac_reference,
                               nist_cipher_vectors, rfc2202_vectors)
 from test_lzs_reference import HAND_STREAMS, bitstream, corpus, mutate, outcome
-from pacsim.hdl.layouts import (ALG_COUNTERS, CHANNEL_COUNTERS, CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CMD, CONTEXT,
-                                COUNTER_KINDS, MAC_DIGEST_BYTES, MAX_SEGMENTS, NO_CHANNEL, RANDOM_MAX_BYTES, RESULT,
-                                AlgUnit, CipherAlg, CipherMode, CompAlg, Direction, IvSource, MacAlg, Opcode, ResultStatus,
-                                Service, alg_unit)
-from pacsim.hdl.engines.drbg import DrbgCommand, DrbgFault, DrbgStatus
-from pacsim.hdl.engines.modexp import ModExpSlot, ModExpStatus, modexp_clocks
-from pacsim.hdl.regmap import BAR0, CONFIG, IDENTITY, MAX_CHANNELS, PCI_IDS, RINGS, VERSION, WINDOWS, Access
+from pacsim.contract.codes import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, COUNTER_KINDS, MAC_DIGEST_BYTES, MAX_SEGMENTS,
+                                   NO_CHANNEL, RANDOM_MAX_BYTES, AlgUnit, CipherAlg, CipherMode, CompAlg, Direction,
+                                   IvSource, MacAlg, Opcode, ResultStatus, Service, alg_unit)
+from pacsim.contract.layouts import ALG_COUNTERS, CHANNEL_COUNTERS, CMD, CONTEXT, RESULT
+from pacsim.contract.pk import ModExpSlot, ModExpStatus, modexp_clocks
+from pacsim.contract.regmap import BAR0, CONFIG, IDENTITY, MAX_CHANNELS, PCI_IDS, RINGS, VERSION, WINDOWS, Access
+from pacsim.contract.rng import DrbgCommand, DrbgFault, DrbgStatus
 from pacsim.host.device import COUNTERS, PacDevice, lzs_bound
-from pacsim.host.drbg import CtrDrbg
 from pacsim.host.errors import (CardTimeout, ChannelsExhausted, InvalidArgument, JobFailed, MasterAbort, PkFailed,
                                 RingAborted, RingFull, RngFailed)
 from pacsim.host.jobs import DriverStatus, Job
-from pacsim.host.lzs import LzsBadOffset, LzsOverflow, LzsTruncated, decompress
-from pacsim.host.lzs import compress as lzs_compress
-from pacsim.host.pk import GROUPS, value_of, words_of
+from pacsim.host.pk import value_of, words_of
+from pacsim.reference.drbg import CtrDrbg
+from pacsim.reference.lzs import LzsBadOffset, LzsOverflow, LzsTruncated, decompress
+from pacsim.reference.lzs import compress as lzs_compress
+from pacsim.reference.modp import GROUPS
 from pacsim.sim.lzs_model import hardware_compress
 
 #: A DMA address no target claims: outside host memory and outside the MMIO

@@ -14,7 +14,7 @@ from scapy.layers.ipsec import SecurityAssociation as ScapySA
 
 from pacsim.firmware.ipsec.packet import parse_ip
 from pacsim.firmware.router.stack import udp_packet
-from pacsim.host import lzs
+from pacsim.reference import lzs
 from pacsim.sim.manual_vpn import ManualVpn
 from pacsim.sim.network import Network, model_router
 

@@ -26,8 +26,8 @@ from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from crypto_reference import read_rsp
+from pacsim.contract.codes import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CipherAlg, CipherMode
 from pacsim.hdl.cipher_unit import CipherUnit
-from pacsim.hdl.layouts import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CipherAlg, CipherMode
 
 AES_ALGS = (CipherAlg.AES128, CipherAlg.AES192, CipherAlg.AES256)
 DES_ALGS = (CipherAlg.DES, CipherAlg.TDES_2KEY, CipherAlg.TDES_INNER, CipherAlg.TDES_OUTER)

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
+from pacsim.contract.regmap import BAR0, CONFIG
 from pacsim.hdl.pci_port import PciSignature
-from pacsim.hdl.regmap import BAR0, CONFIG
 from pacsim.sim.waves import SIGNAL_GROUPS, signal_path
 
 
@@ -141,7 +141,7 @@ def test_bench_lzs_json():
 def test_lzs_file_round_trip(tmp_path, bus):
     """A file through the card's compressor, then its decompressor, on one
     bus; the stream also decodes with the software reference."""
-    from pacsim.host import lzs
+    from pacsim.reference import lzs
     data = (b"The quick brown fox jumps over the lazy dog. " * 40)[:1777]
     source, packed, unpacked = tmp_path / "in.txt", tmp_path / "in.lzs", tmp_path / "out.txt"
     source.write_bytes(data)

@@ -1,4 +1,4 @@
-"""The Diffie-Hellman groups of ``host/pk.py``: primality, structure, agreement.
+"""The Diffie-Hellman groups of ``reference/modp.py``: primality, structure, agreement.
 
 Each prime is checked as typed (Miller-Rabin, 40 rounds, for p and for
 (p - 1)/2), against its pi formula from RFC 2409/3526 (recomputed with
@@ -11,7 +11,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import dh
 
 from pacsim.host.errors import InvalidArgument
-from pacsim.host.pk import GROUPS, value_of, words_of
+from pacsim.host.pk import value_of, words_of
+from pacsim.reference.modp import GROUPS
 
 ONES64 = (1 << 64) - 1
 SMALL_PRIMES = [r for r in range(3, 2000) if all(r % d for d in range(2, int(r ** 0.5) + 1))]

@@ -1,5 +1,5 @@
 # amaranth: UnusedElaboratable=no
-"""Random number generator: the reference CTR_DRBG (host/drbg.py) against
+"""Random number generator: the reference CTR_DRBG (reference/drbg.py) against
 published NIST CAVP vectors, then the gateware (hdl/engines/drbg.py) in
 Amaranth's simulator against the reference.
 
@@ -24,10 +24,11 @@ from amaranth.back import verilog
 from amaranth.sim import Simulator
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from pacsim.hdl.engines.drbg import (INSTANTIATE_ZERO, KAT_BLOCKS, KAT_ENTROPY, CtrDrbg, DrbgCommand,
-                                     DrbgFault, DrbgStatus)
-from pacsim.host.drbg import CtrDrbg as ReferenceDrbg
-from pacsim.host.drbg import InvalidArgument, NotInstantiated, ReseedRequired, seed_material
+from pacsim.contract.rng import KAT_ENTROPY, DrbgCommand, DrbgFault, DrbgStatus
+from pacsim.hdl.engines.drbg import CtrDrbg
+from pacsim.reference.drbg import (INSTANTIATE_ZERO, KAT_BLOCKS, InvalidInput, NotInstantiated, ReseedRequired,
+                                   seed_material)
+from pacsim.reference.drbg import CtrDrbg as ReferenceDrbg
 
 PERIOD = 1 / 33e6
 PATIENCE = 1000     # clocks without progress before a testbench gives up (no hangs)
@@ -121,13 +122,13 @@ def test_reference_refusals_and_lengths():
         drbg.generate(16)
     drbg.reseed(entropy)
     assert len(drbg.generate(65536)) == 65536
-    with pytest.raises(InvalidArgument):
+    with pytest.raises(InvalidInput):
         drbg.generate(65537)
-    with pytest.raises(InvalidArgument):
+    with pytest.raises(InvalidInput):
         drbg.reseed(entropy[:47])
-    with pytest.raises(InvalidArgument):
+    with pytest.raises(InvalidInput):
         ReferenceDrbg(entropy, bytes(49))
-    with pytest.raises(InvalidArgument):
+    with pytest.raises(InvalidInput):
         seed_material(entropy + b"\0")
     drbg.uninstantiate()
     with pytest.raises(NotInstantiated):

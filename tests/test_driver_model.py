@@ -17,23 +17,24 @@ from cryptography.hazmat.primitives.asymmetric import dh
 
 from driver_suite import (CHECKS, ESP_HEADER, STREAM_STATUS, Buffers, esp_packet, fresh_device, lzs_job, poll, raises,
                           window_address)
-from pacsim.hdl.engines.drbg import DrbgCommand, DrbgStatus
-from pacsim.hdl.engines.modexp import ModExpStatus, modexp_clocks
+from pacsim.contract.codes import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, AlgUnit, CipherAlg, CipherMode, Direction,
+                                   IvSource, MacAlg, Opcode, ResultStatus)
+from pacsim.contract.layouts import CMD, CONTEXT, RESULT, SEG
+from pacsim.contract.pk import ModExpStatus, modexp_clocks
+from pacsim.contract.regmap import BAR0, CONFIG
+from pacsim.contract.rng import DrbgCommand, DrbgStatus
 from pacsim.hdl.engines.aes import AesCore
 from pacsim.hdl.engines.des import DesCore, TripleDesCore
 from pacsim.hdl.engines.hmac import Hmac
-from pacsim.hdl.layouts import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CMD, CONTEXT, RESULT, SEG, AlgUnit, CipherAlg,
-                                CipherMode, Direction, IvSource, MacAlg, Opcode, ResultStatus)
-from pacsim.hdl.regmap import BAR0, CONFIG
 from pacsim.host.bus import DmaBuffer
 from pacsim.host.device import DH_PRIVATE_BITS, PacDevice, lzs_bound
-from pacsim.host.drbg import CtrDrbg
 from pacsim.host.errors import (CardNotFound, CardTimeout, ChannelsExhausted, InvalidArgument, InvalidKey, JobFailed,
                                 PacError, RingAborted, RngFailed, UnsupportedCard)
 from pacsim.host.jobs import DriverStatus, Job
-from pacsim.host.lzs import decompress
-from pacsim.host.lzs import compress as lzs_compress
-from pacsim.host.pk import GROUPS
+from pacsim.reference.drbg import CtrDrbg
+from pacsim.reference.lzs import decompress
+from pacsim.reference.lzs import compress as lzs_compress
+from pacsim.reference.modp import GROUPS
 from pacsim.sim.lzs_model import hardware_compress
 from test_lzs_reference import KINDS, corpus, malformed_streams, outcome
 from pacsim.sim.bench_model import bench_crypto_model, bench_dma_model
@@ -658,7 +659,7 @@ def test_cost_model_engine_clocks_match_the_rtl_engines():
     """The model's engine timing is the RTL engines' measured figures, not a second opinion."""
     from pacsim.hdl.cipher_unit import CipherUnit
     from pacsim.hdl.mac_unit import MacUnit
-    from pacsim.hdl.layouts import CipherMode, MacAlg
+    from pacsim.contract.codes import CipherMode, MacAlg
     cipher, mac = CipherUnit(), MacUnit()
     for alg in CipherAlg:
         for mode in CipherMode:

@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives.hmac import HMAC as CryptoHMAC
 from test_engine_sha1 import (load_vectors, measure_stream_clocks, message_words, padded_blocks,
                               receive, reference_hash, run, send, verilog_size)
 
-from pacsim.hdl.engines.hmac import Hmac, hmac_pad_states
+from pacsim.hdl.engines.hmac import Hmac
+from pacsim.reference.digests import hmac_pad_states
 
 ALGORITHMS = ["md5", "sha1"]
 WIDTH = {"md5": 128, "sha1": 160}

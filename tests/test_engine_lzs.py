@@ -1,5 +1,5 @@
 """The LZS engines (``hdl/engines/lzs_compress.py``, ``lzs_decompress.py``)
-in Amaranth's simulator, against the software reference ``pacsim.host.lzs``.
+in Amaranth's simulator, against the software reference ``pacsim.reference.lzs``.
 
 - Compressor: its bitstream decodes (by the reference) to the input, and it
   is bit-for-bit the output of :func:`pacsim.sim.lzs_model.hardware_compress`,
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import pytest
 from amaranth.sim import Simulator
-from pacsim.hdl.engines.lzs_compress import WINDOW, LzsCompressor
+from pacsim.hdl.engines.lzs_compress import LzsCompressor
 from pacsim.hdl.engines.lzs_decompress import LzsDecompressor, LzsStatus
-from pacsim.host.lzs import LzsBadOffset, LzsOverflow, LzsTruncated, compress, decompress
+from pacsim.reference.lzs import WINDOW, LzsBadOffset, LzsOverflow, LzsTruncated, compress, decompress
 from pacsim.sim.lzs_model import compress_clocks, decompress_clocks, hardware_compress
 from test_lzs_reference import (
     HAND_STREAMS,

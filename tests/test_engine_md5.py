@@ -13,7 +13,8 @@ from test_engine_sha1 import (check_core, check_hash_unit, hash_unit_run, measur
                               vector_messages, verilog_size)
 
 from pacsim.hdl.engines.hash_unit import HashUnit
-from pacsim.hdl.engines.md5 import MD5_IV, Md5Core
+from pacsim.hdl.engines.md5 import Md5Core
+from pacsim.reference.digests import MD5_IV
 
 
 def md5_int(msg):

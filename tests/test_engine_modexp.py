@@ -9,8 +9,10 @@ import random
 import pytest
 from amaranth.sim import Simulator
 
-from pacsim.hdl.engines.modexp import ModExp, ModExpSlot, ModExpStatus, modexp_clocks
-from pacsim.host.pk import GROUPS, value_of, words_of
+from pacsim.contract.pk import ModExpSlot, ModExpStatus, modexp_clocks
+from pacsim.hdl.engines.modexp import ModExp
+from pacsim.host.pk import value_of, words_of
+from pacsim.reference.modp import GROUPS
 
 PERIOD = 1 / 33e6
 PATIENCE = 1000     # clocks beyond the expected count before a testbench gives up (no hangs)

@@ -16,9 +16,8 @@ from amaranth.back import verilog
 from amaranth.sim import Simulator
 
 from pacsim.hdl.engines.hash_unit import HashUnit
-from pacsim.hdl.engines.hmac import md5_compress, sha1_compress
-from pacsim.hdl.engines.md5 import MD5_IV
-from pacsim.hdl.engines.sha1 import SHA1_IV, Sha1Core
+from pacsim.hdl.engines.sha1 import Sha1Core
+from pacsim.reference.digests import MD5_IV, SHA1_IV, md5_compress, sha1_compress
 
 PERIOD = 1 / 33e6
 PATIENCE = 1000     # clocks without progress before a testbench gives up (no hangs)

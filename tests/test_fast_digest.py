@@ -13,11 +13,9 @@ import struct
 
 import pytest
 
-from pacsim.hdl.engines import hmac as reference
-from pacsim.hdl.engines.hmac import hmac_pad_states
-from pacsim.hdl.engines.md5 import MD5_IV
-from pacsim.hdl.engines.sha1 import SHA1_IV
-from pacsim.hdl.layouts import MacAlg
+from pacsim.contract.codes import MacAlg
+from pacsim.reference import digests as reference
+from pacsim.reference.digests import MD5_IV, SHA1_IV, hmac_pad_states
 from pacsim.sim import fast_digest
 from pacsim.sim.card_crypto import HmacStream
 from pacsim.sim.fast_digest import (MD5_IV_WORDS, SHA1_IV_WORDS, md5_blocks, packed_state, sha1_blocks,

@@ -11,11 +11,11 @@ from scapy.layers.ipsec import AH
 
 from datapath_support import (FAR_HOST, LOCAL, LOCAL6, NEAR_HOST, PEER, PEER6, make_sa, nonzero, opened, run,
                               scapy_peer, sealed_icmp, with_ipv4_checksum)
+from pacsim.contract.codes import MacAlg
 from pacsim.firmware.ipsec.ah import icv_field_bytes, zero_mutable
 from pacsim.firmware.ipsec.outcome import DropReason
 from pacsim.firmware.ipsec.packet import parse_ip
 from pacsim.firmware.ipsec.sa import Mode, Protocol
-from pacsim.hdl.layouts import MacAlg
 
 
 @pytest.mark.parametrize("mode", [Mode.TUNNEL, Mode.TRANSPORT])

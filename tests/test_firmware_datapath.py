@@ -15,14 +15,14 @@ from scapy.layers.ipsec import SecurityAssociation as ScapySA
 
 from datapath_support import (FAR_HOST, LOCAL, NEAR_HOST, PEER, FakeClock, comp_sa, make_sa, mirror, new_device,
                               opened, run, scapy_peer, scapy_sa, sealed_icmp, two_routers, with_ipv4_checksum)
+from pacsim.contract.codes import CipherAlg, MacAlg
 from pacsim.firmware.ipsec.datapath import BundleProcessor, Datapath, DfBit
 from pacsim.firmware.ipsec.outcome import DropReason
 from pacsim.firmware.ipsec.packet import parse_ip
 from pacsim.firmware.ipsec.sa import Mode, Protocol
 from pacsim.firmware.ipsec.transforms import IPCOMP_LZS_CPI
 from pacsim.firmware.ipsec.udp_encap import (UDP_TUNNEL_PORT, UdpTunnel, natt_decapsulate, natt_encapsulate)
-from pacsim.hdl.layouts import CipherAlg, MacAlg
-from pacsim.host import lzs
+from pacsim.reference import lzs
 
 TEXT = b"IPsec bundles apply IPComp, then ESP, then AH. " * 12
 

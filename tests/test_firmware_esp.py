@@ -14,11 +14,11 @@ from scapy.layers.ipsec import ESP
 
 from datapath_support import (FAR_HOST, LOCAL, LOCAL6, NEAR_HOST, PEER, PEER6, make_sa, new_device,
                               nonzero, opened, run, scapy_peer, sealed_icmp)
+from pacsim.contract.codes import CipherAlg, MacAlg
 from pacsim.firmware.ipsec.counters import SA_COUNTER_NAMES
 from pacsim.firmware.ipsec.esp import padding
 from pacsim.firmware.ipsec.outcome import DropReason
 from pacsim.firmware.ipsec.sa import Mode, Protocol, SaSetupError, SaState
-from pacsim.hdl.layouts import CipherAlg, MacAlg
 
 SUITES = [(CipherAlg.DES, MacAlg.HMAC_MD5), (CipherAlg.TDES_INNER, MacAlg.HMAC_SHA1),
           (CipherAlg.AES128, MacAlg.HMAC_SHA1), (CipherAlg.AES192, MacAlg.HMAC_MD5),

@@ -1,7 +1,7 @@
 """IPComp with LZS on the card (firmware/ipsec/ipcomp.py) on the behavioural
 model: round trips, the size threshold, the not-smaller rule and the
 non-expansion back-off, streams checked against the software LZS reference
-(pacsim.host.lzs), and bad IPComp packets dropped and counted."""
+(pacsim.reference.lzs), and bad IPComp packets dropped and counted."""
 import random
 import struct
 
@@ -11,7 +11,7 @@ from datapath_support import FAR_HOST, LOCAL, NEAR_HOST, PEER, comp_sa, mirror, 
 from pacsim.firmware.ipsec.outcome import DropReason
 from pacsim.firmware.ipsec.sa import Mode
 from pacsim.firmware.ipsec.transforms import IPCOMP_LZS_CPI
-from pacsim.host import lzs
+from pacsim.reference import lzs
 
 TEXT = b"The quick brown fox jumps over the lazy dog. " * 20
 

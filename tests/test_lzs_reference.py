@@ -1,4 +1,4 @@
-"""The LZS software reference (``pacsim.host.lzs``).
+"""The LZS software reference (``pacsim.reference.lzs``).
 
 Decoding is checked against streams written by hand from the bitstream
 definition (ANSI X3.241 / RFC 1974 section 2.2, as RFC 2395 uses it), never
@@ -14,16 +14,8 @@ import random
 import zlib
 
 import pytest
-from pacsim.host.lzs import (
-    LzsBadOffset,
-    LzsError,
-    LzsOverflow,
-    LzsTruncated,
-    compress,
-    decompress,
-    length_code,
-    offset_code,
-)
+from pacsim.reference.lzs import (LzsBadOffset, LzsError, LzsOverflow, LzsTruncated, compress, decompress, length_code,
+                                  offset_code)
 from pacsim.sim.lzs_corpus import KINDS, corpus
 
 # --- shared helpers -----------------------------------------------------------

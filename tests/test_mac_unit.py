@@ -15,9 +15,10 @@ from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from test_engine_hmac import rfc2202
 from test_engine_sha1 import measure_stream_clocks, receive, run, send, verilog_size
 
-from pacsim.hdl.engines.hmac import Hmac, hmac_pad_states
-from pacsim.hdl.layouts import MAC_DIGEST_BYTES, MacAlg
+from pacsim.contract.codes import MAC_DIGEST_BYTES, MacAlg
+from pacsim.hdl.engines.hmac import Hmac
 from pacsim.hdl.mac_unit import MacUnit
+from pacsim.reference.digests import hmac_pad_states
 
 HASH = {MacAlg.HMAC_MD5: "md5", MacAlg.HMAC_SHA1: "sha1", MacAlg.MD5: "md5", MacAlg.SHA1: "sha1"}
 ALGS = list(MacAlg)

@@ -29,8 +29,10 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 from cocotb.utils import get_sim_time
 
-from pacsim.hdl.engines.modexp import ModExp, ModExpSlot, ModExpStatus, modexp_clocks
-from pacsim.host.pk import GROUPS, value_of, words_of
+from pacsim.contract.pk import ModExpSlot, ModExpStatus, modexp_clocks
+from pacsim.hdl.engines.modexp import ModExp
+from pacsim.host.pk import value_of, words_of
+from pacsim.reference.modp import GROUPS
 
 TOPLEVEL = "modexp"
 PERIOD_NS = 30
@@ -140,14 +142,16 @@ async def modexp_dh_sizes(dut):
 # --- pytest side ----------------------------------------------------------------
 
 def _build(runner) -> Path:
-    """Convert and compile ``ModExp()`` once per digest of its source."""
+    """Convert and compile ``ModExp()`` once per digest of its source (and its contract's)."""
     import amaranth
     from amaranth.back import verilog
 
+    from pacsim.contract import pk
     from pacsim.hdl.engines import modexp
     from pacsim.sim.build import build_root
 
-    digest = hashlib.sha256(amaranth.__version__.encode() + Path(modexp.__file__).read_bytes())
+    digest = hashlib.sha256(amaranth.__version__.encode() + Path(modexp.__file__).read_bytes()
+                            + Path(pk.__file__).read_bytes())
     build_dir = build_root() / f"modexp-verilator-{digest.hexdigest()[:12]}"
     build_dir.mkdir(parents=True, exist_ok=True)
     with open(build_dir / ".lock", "w") as lock:

@@ -1,18 +1,27 @@
-"""Consistency of the register map and the descriptor/context/counter
-layouts, the single source of truth."""
+"""Consistency of the register map, the descriptor/context/counter
+layouts, the codes and the build defaults: the contract, the single source
+of truth."""
+import enum
+import importlib
+import pkgutil
 import random
 
 import pytest
 
-from pacsim.hdl.engines.drbg import DrbgCommand, DrbgStatus
-from pacsim.hdl.engines.modexp import ModExpSlot, ModExpStatus
-from pacsim.hdl.layouts import (ALG_COUNTERS, CHANNEL_COUNTERS, CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CMD, CONTEXT,
-                                COUNTER_KINDS, MAC_DIGEST_BYTES, MAX_SEGMENTS, NO_CHANNEL, RESULT, SEG, AlgUnit,
-                                CipherAlg, CipherMode, CompAlg, Direction, IvSource, MacAlg, Opcode, ResultStatus,
-                                Service, alg_unit)
-from pacsim.host.drbg import BLOCK_BYTES, SEED_BYTES
-from pacsim.host.pk import GROUPS
-from pacsim.hdl.regmap import (BAR0, CONFIG, IDENTITY, MAX_CHANNELS, PCI_IDS, RINGS, VERSION, WINDOWS, Access)
+import pacsim.contract
+from pacsim.cli import render_regmap
+from pacsim.contract import ENUMS
+from pacsim.contract.build import BUILD, BuildDefaults
+from pacsim.contract.codes import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, COUNTER_KINDS, MAC_DIGEST_BYTES, MAX_SEGMENTS,
+                                   NO_CHANNEL, AlgUnit, CipherAlg, CipherMode, CompAlg, Direction, IvSource, MacAlg,
+                                   Opcode, ResultStatus, Service, alg_unit, outcome)
+from pacsim.contract.layouts import ALG_COUNTERS, CHANNEL_COUNTERS, CMD, CONTEXT, RESULT, SEG
+from pacsim.contract.pk import ModExpSlot, ModExpStatus
+from pacsim.contract.regmap import (BAR0, CONFIG, IDENTITY, MAX_CHANNELS, PCI_IDS, RING_ALIGN, RING_SIZES, RINGS, VERSION,
+                                    WINDOWS, Access)
+from pacsim.contract.rng import DrbgCommand, DrbgStatus
+from pacsim.reference.drbg import BLOCK_BYTES, SEED_BYTES
+from pacsim.reference.modp import GROUPS
 
 MAPS = {"CONFIG": CONFIG, "BAR0": BAR0, "CMD": CMD, "SEG": SEG, "RESULT": RESULT, "CONTEXT": CONTEXT,
         "CHANNEL_COUNTERS": CHANNEL_COUNTERS, "ALG_COUNTERS": ALG_COUNTERS}
@@ -261,3 +270,55 @@ def test_compression_fields():
     assert {ResultStatus.OUTPUT_OVERFLOW, ResultStatus.STREAM_BAD_OFFSET, ResultStatus.STREAM_TRUNCATED} <= \
         set(ResultStatus)
     assert RESULT.BYTES.bytes.width + RESULT.BYTES.comp_channel.width <= 32
+
+
+def _contract_enums():
+    found = set()
+    for info in pkgutil.walk_packages(pacsim.contract.__path__, "pacsim.contract."):
+        module = importlib.import_module(info.name)
+        found |= {value for value in vars(module).values() if isinstance(value, type)
+                  and issubclass(value, enum.IntEnum) and value.__module__ == info.name}
+    return found
+
+
+def test_regmap_renders_every_code_enum():
+    assert set(ENUMS) == _contract_enums(), "add the enum to pacsim.contract.ENUMS"
+    text = render_regmap()
+    for codes in ENUMS:
+        section = text.split(f"### {codes.__name__}\n", 1)[1].split("###", 1)[0]
+        for member in codes:
+            assert f"| `{int(member)}` | `{member.name}` |" in section, f"{codes.__name__}.{member.name}"
+    statuses = text.split("### ResultStatus\n", 1)[1].split("###", 1)[0]
+    assert "| `1` | `MAC_MISMATCH` | fail | decode: computed ICV differs" in statuses
+    assert "| `2` | `BAD_OPCODE` | discard | unknown opcode |" in statuses
+    assert "| `0` | `OK` | good |" in statuses
+
+
+def test_fail_statuses_are_the_processing_failures():
+    processing = {ResultStatus.MAC_MISMATCH, ResultStatus.MASTER_ABORT, ResultStatus.TARGET_ABORT,
+                  ResultStatus.PARITY, ResultStatus.OUTPUT_OVERFLOW, ResultStatus.STREAM_BAD_OFFSET,
+                  ResultStatus.STREAM_TRUNCATED}
+    assert {status for status in ResultStatus if outcome(status) == "fail"} == processing
+    assert outcome(ResultStatus.OK) == "good"
+    assert {outcome(status) for status in set(ResultStatus) - processing - {ResultStatus.OK}} == {"discard"}
+
+
+def test_ring_rules_fit_the_ring_registers():
+    assert RING_SIZES == tuple(2 ** n for n in range(1, 13))
+    for name in RINGS:
+        assert max(RING_SIZES) < 1 << getattr(BAR0, f"{name}_RING_SIZE").entries.width
+        assert max(RING_SIZES) - 1 < 1 << getattr(BAR0, f"{name}_RING_INDEX").index.width
+        assert f"{RING_ALIGN}-byte aligned" in getattr(BAR0, f"{name}_RING_BASE").address.doc
+    assert all(layout.size % 4 == 0 and RING_ALIGN % 4 == 0 for layout in (CMD, SEG, RESULT))
+
+
+def test_build_defaults_fit_the_registers_that_report_them():
+    assert 1 <= BUILD.model_channels <= BUILD.card_channels <= MAX_CHANNELS < 1 << BAR0.CHANNELS.count.width
+    assert BUILD.burst_words < 1 << BAR0.CAPS.burst_words.width
+    assert BUILD.buffer_words >= 2 * BUILD.burst_words
+    assert BUILD.pk_words < 1 << BAR0.PK_STATUS.max_words.width
+    assert 4 * BUILD.pk_words == WINDOWS["PK_OPERANDS"][1]
+    assert 32 * BUILD.pk_words >= max(group.bits for group in GROUPS.values())
+    for channels in (0, MAX_CHANNELS + 1):
+        with pytest.raises(ValueError, match="expected 1 to 256"):
+            BuildDefaults(model_channels=channels)

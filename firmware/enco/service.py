@@ -8,7 +8,7 @@ and around channel opening and closing it keeps what the displays need:
 
 - who owns each open channel (``owner`` is the label given to channels
   opened from now on; :meth:`label` renames them);
-- per algorithm unit (:class:`~pacsim.hdl.layouts.AlgUnit`) the
+- per algorithm unit (:class:`~pacsim.contract.codes.AlgUnit`) the
   ``show ipsec counter=alg`` events the card does not count: key material
   processed, attach good/fail (a channel found or not), configure good/fail
   (the context written, or the key refused), remove and detached;
@@ -23,7 +23,7 @@ async (it reads the card); the displays then format the snapshot
 """
 import collections
 
-from ...hdl.layouts import AlgUnit, CipherAlg, CompAlg, MacAlg, Service
+from ...contract.codes import AlgUnit, CipherAlg, CompAlg, MacAlg, Service
 from ...host.errors import ChannelsExhausted, PacError
 from ..state.counters import CounterSchema, CounterSet
 from ..state.snapshots import AlgUnitSnapshot, ChannelSnapshot, EncoSnapshot

@@ -28,7 +28,7 @@ Without a MAC, decryption counts at submission.
 """
 import struct
 
-from ...hdl.layouts import ResultStatus
+from ...contract.codes import ResultStatus
 from .outcome import CardFailure, Drop, DropReason, rebuild
 from .packet import PROTO_ESP
 

@@ -36,7 +36,7 @@ channel=, limit=)``.
 """
 import struct
 
-from ...hdl.layouts import ResultStatus
+from ...contract.codes import ResultStatus
 from .outcome import CardFailure, Drop, DropReason, rebuild
 from .packet import IPV6_HEADER, MAX_IPV4_LENGTH, PROTO_IPCOMP, PacketTooBig
 

@@ -42,7 +42,7 @@ import ipaddress
 import os
 from dataclasses import dataclass
 
-from ...hdl.layouts import CIPHER_BLOCK_BYTES, CompAlg, CipherAlg, Direction, MacAlg, ResultStatus
+from ...contract.codes import CIPHER_BLOCK_BYTES, CipherAlg, CompAlg, Direction, MacAlg, ResultStatus
 from ...host.bus import BusError
 from ...host.channels import DEFAULT_ICV_BYTES
 from ...host.errors import InvalidArgument, JobFailed, PacError, RingFull

@@ -28,11 +28,11 @@ of a :class:`~.router.Router`:
   policy's source interface; its primary IPv6 address for an
   ``ipversion=6`` policy).
 """
+from ...contract.codes import AlgUnit
 from ..ipsec.show_commands import IpsecRuntime
 from ..state.counters import CounterSchema, CounterSnapshot
 from ..state.snapshots import PolicyStatus
 from ..views.alliedware.counters import CounterValues
-from ...hdl.layouts import AlgUnit
 
 __all__ = ["RouterRuntime", "ALG_BLOCKS", "MAIN_COUNTERS"]
 

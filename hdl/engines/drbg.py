@@ -6,7 +6,7 @@ own :class:`~.aes.AesCore`, with health tests.
 A simulation has no physical entropy source, so the generator is only as
 random as the seeds it is given: the host supplies every entropy input
 (``seed``), and equal seeds give equal output, bit for bit the output of the
-reference model :class:`pacsim.host.drbg.CtrDrbg`.
+reference model :class:`pacsim.reference.drbg.CtrDrbg`.
 
 Functions (SP 800-90A 10.2.1), one per ``command``:
 
@@ -17,7 +17,7 @@ Functions (SP 800-90A 10.2.1), one per ``command``:
   elaboration by the reference model (:data:`INSTANTIATE_ZERO`), then a key
   load. ``seed`` is the seed material, ``entropy_input XOR
   personalization_string`` (10.2.1.3.1, see
-  :func:`pacsim.host.drbg.seed_material`). Reseed counter = 1.
+  :func:`pacsim.reference.drbg.seed_material`). Reseed counter = 1.
 * ``RESEED``: Update(``seed``), ``seed`` = ``entropy_input XOR
   additional_input``; reseed counter = 1.
 * ``GENERATE``: ``blocks`` 128-bit blocks ``AES(Key, V + i)`` on ``o``, then
@@ -109,46 +109,14 @@ from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ...host.drbg import RESEED_INTERVAL
-from ...host.drbg import CtrDrbg as ReferenceDrbg
+from ...contract.rng import KAT_ENTROPY, RESEED_INTERVAL, DrbgCommand, DrbgFault, DrbgStatus
+from ...reference.drbg import INSTANTIATE_ZERO, KAT_BLOCKS
 from .aes import AesCore
 
-__all__ = [
-    "INSTANTIATE_ZERO",
-    "KAT_BLOCKS",
-    "KAT_ENTROPY",
-    "CtrDrbg",
-    "DrbgCommand",
-    "DrbgFault",
-    "DrbgStatus",
-]
+__all__ = ["CtrDrbg"]
 
 SEED_BITS = 384
 UPDATE_BLOCKS = 3                 # seedlen / blocklen
-
-
-class DrbgCommand(enum.IntEnum, shape=2):
-    """The DRBG function to run (SP 800-90A section 9)."""
-    INSTANTIATE = 0
-    RESEED = 1
-    GENERATE = 2
-    UNINSTANTIATE = 3
-
-
-class DrbgStatus(enum.IntEnum, shape=3):
-    """Outcome of a command."""
-    OK = 0
-    NOT_INSTANTIATED = 1      #: RESEED or GENERATE before INSTANTIATE (or after UNINSTANTIATE)
-    RESEED_REQUIRED = 2       #: GENERATE after ``reseed_interval`` requests without a reseed
-    HEALTH_FAILED = 3         #: a self-test or the continuous test failed; until reset
-    REQUEST_TOO_LARGE = 4     #: GENERATE of more than ``max_request_blocks`` blocks
-
-
-class DrbgFault(enum.IntEnum, shape=2):
-    """Faults the test hook ``inject_fault`` can force."""
-    NONE = 0
-    CORRUPT_KAT = 1           #: flip bit 0 of the self-test blocks before they are compared
-    STUCK_OUTPUT = 2          #: each GENERATE block is replaced by the previous block
 
 
 class _Load(enum.Enum, shape=2):
@@ -168,22 +136,6 @@ class _Phase(enum.Enum, shape=3):
     RESEED = 4
     GENERATE = 5
     UNINSTANTIATE = 6
-
-
-#: The self-test's entropy input (no personalization): any fixed value.
-KAT_ENTROPY = bytes(range(0x40, 0x70))
-
-
-def _known_answers():
-    kat = ReferenceDrbg(KAT_ENTROPY)
-    return [kat.generate_blocks(1)[0], kat.generate_blocks(1)[0]]
-
-
-#: The two one-block generate requests after instantiating from ``KAT_ENTROPY``.
-KAT_BLOCKS = _known_answers()
-#: ``Key || V`` after instantiating with all-zero seed material: an instantiation
-#: with seed material ``s`` is ``INSTANTIATE_ZERO ^ s``.
-INSTANTIATE_ZERO = ReferenceDrbg(bytes(SEED_BITS // 8)).state
 
 
 class CtrDrbg(wiring.Component):

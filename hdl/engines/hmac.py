@@ -4,9 +4,9 @@
 HMAC(K, m) = H((K ^ opad) || H((K ^ ipad) || m)). The card never sees the
 key: per channel it stores only the two chaining states after compressing
 the 64-byte blocks K ^ ipad and K ^ opad (``inner_iv``, ``outer_iv``), which
-the host computes once per key with :func:`hmac_pad_states` (second section
-of this file). Truncation to 96 bits (HMAC-MD5-96, RFC 2403; HMAC-SHA1-96,
-RFC 2404) is the caller's: the top 96 bits of ``o.payload``.
+the host computes once per key with
+:func:`pacsim.reference.digests.hmac_pad_states`. Truncation to 96 bits
+(HMAC-MD5-96, RFC 2403; HMAC-SHA1-96, RFC 2404) is the caller's: the top 96 bits of ``o.payload``.
 
 Hardware: a :class:`~.hash_unit.HashUnit` hashes the message from
 ``inner_iv`` with a 64-byte prefix; its digest (20 or 16 bytes) plus the
@@ -57,20 +57,14 @@ offered in every clock from clock 1, ``o.valid`` rises in clock
 17 + B * :attr:`clocks_per_block` + :attr:`outer_clocks`, B = (message bytes
 + 9 + 63) // 64. A plain hash saves the :attr:`outer_clocks`.
 """
-import hashlib
-import struct
-
 from amaranth import C, Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ...reference.digests import HMAC_BLOCK_BYTES, MD5_IV, SHA1_IV
 from .hash_unit import DIGEST_BITS, WORD, HashUnit, digest_bytes, make_core
-from .md5 import MD5_IV, MD5_S, MD5_T, md5_word_index
-from .sha1 import SHA1_IV
 
-__all__ = ["Hmac", "hmac_pad_states", "sha1_compress", "md5_compress"]
-
-BLOCK_BYTES = 64
+__all__ = ["Hmac"]
 
 
 class Hmac(wiring.Component):
@@ -114,7 +108,7 @@ class Hmac(wiring.Component):
         width = DIGEST_BITS[self.algorithm]
 
         # The outer block: inner digest || 0x80 || zeros || length of opad block + digest.
-        bits = (BLOCK_BYTES + width // 8) * 8
+        bits = (HMAC_BLOCK_BYTES + width // 8) * 8
         order = "big" if self.algorithm == "sha1" else "little"
         length_field = int.from_bytes(bits.to_bytes(8, order), "big")
         outer_block = Cat(C(length_field, 64), C(0, 512 - 64 - 8 - width), C(0x80, 8),
@@ -125,7 +119,7 @@ class Hmac(wiring.Component):
         wiring.connect(m, wiring.flipped(self.i), inner.i)
         m.d.comb += [
             inner.iv.eq(Mux(self.keyed, self.inner_iv, standard_iv)),
-            inner.prefix_bytes.eq(Mux(self.keyed, BLOCK_BYTES, 0)),
+            inner.prefix_bytes.eq(Mux(self.keyed, HMAC_BLOCK_BYTES, 0)),
             outer.iv.eq(self.outer_iv),
             outer.i.payload.eq(outer_block),
             self.o.payload.eq(Mux(keyed, digest_bytes(self.algorithm, outer.state), inner.o.payload)),
@@ -153,76 +147,3 @@ class Hmac(wiring.Component):
                     m.next = "IDLE"
         m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
         return m
-
-
-# ---------------------------------------------------------------------------
-# Host side (pure Python, no hardware): the per-key pad states a channel
-# stores, and the reference compression functions they need.
-# ---------------------------------------------------------------------------
-
-_MASK = 0xFFFFFFFF
-
-
-def _rotl(x: int, n: int) -> int:
-    return ((x << n) | (x >> (32 - n))) & _MASK
-
-
-def _unpack(state: int, words: int) -> list[int]:
-    return [(state >> (32 * (words - 1 - k))) & _MASK for k in range(words)]
-
-
-def _pack(words: list[int]) -> int:
-    return sum(w << (32 * (len(words) - 1 - k)) for k, w in enumerate(words))
-
-
-def sha1_compress(state: int, block: bytes) -> int:
-    """One SHA-1 compression (FIPS 180-4 6.1.2) of a 64-byte ``block``;
-    ``state`` and the result are packed ``H0<<128 | ... | H4``."""
-    w = list(struct.unpack(">16I", block))
-    for t in range(16, 80):
-        w.append(_rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1))
-    h = _unpack(state, 5)
-    a, b, c, d, e = h
-    for t in range(80):
-        if t < 20:
-            f, k = (b & c) | (~b & d), 0x5A827999
-        elif t < 40:
-            f, k = b ^ c ^ d, 0x6ED9EBA1
-        elif t < 60:
-            f, k = (b & c) | (b & d) | (c & d), 0x8F1BBCDC
-        else:
-            f, k = b ^ c ^ d, 0xCA62C1D6
-        a, b, c, d, e = (_rotl(a, 5) + f + e + k + w[t]) & _MASK, a, _rotl(b, 30), c, d
-    return _pack([(x + y) & _MASK for x, y in zip(h, (a, b, c, d, e))])
-
-
-def md5_compress(state: int, block: bytes) -> int:
-    """One MD5 compression (RFC 1321 3.4) of a 64-byte ``block``; ``state``
-    and the result are packed ``A<<96 | B<<64 | C<<32 | D``."""
-    x = struct.unpack("<16I", block)
-    h = _unpack(state, 4)
-    a, b, c, d = h
-    for i in range(64):
-        f = ((b & c) | (~b & d), (b & d) | (c & ~d), b ^ c ^ d, c ^ (b | (~d & _MASK)))[i // 16]
-        total = (a + (f & _MASK) + MD5_T[i] + x[md5_word_index(i)]) & _MASK
-        a, b, c, d = d, (b + _rotl(total, MD5_S[i])) & _MASK, b, c
-    return _pack([(p + q) & _MASK for p, q in zip(h, (a, b, c, d))])
-
-
-def hmac_pad_states(algorithm: str, key: bytes) -> tuple[int, int]:
-    """``(inner_iv, outer_iv)`` for :class:`Hmac`: the ``algorithm`` state
-    after compressing (K ^ ipad) and (K ^ opad), RFC 2104 section 2. A key
-    longer than 64 bytes is hashed first; a shorter one is zero-padded."""
-    if algorithm == "sha1":
-        compress, iv = sha1_compress, SHA1_IV
-    elif algorithm == "md5":
-        compress, iv = md5_compress, MD5_IV
-    else:
-        raise ValueError(f"algorithm must be 'sha1' or 'md5', not {algorithm!r}")
-    key = bytes(key)
-    if len(key) > BLOCK_BYTES:
-        key = hashlib.new(algorithm, key).digest()
-    key = key.ljust(BLOCK_BYTES, b"\0")
-    inner = compress(iv, bytes(k ^ 0x36 for k in key))
-    outer = compress(iv, bytes(k ^ 0x5C for k in key))
-    return inner, outer

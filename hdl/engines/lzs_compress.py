@@ -1,7 +1,7 @@
 # Ref: ANSI X3.241-1994, RFC 2395
 """LZS compressor: one packet (empty history, as IPComp uses LZS) from a
 32-bit word stream into an LZS bitstream on a 32-bit word stream. The
-bitstream is the one :mod:`pacsim.host.lzs` documents and decodes.
+bitstream is the one :mod:`pacsim.reference.lzs` documents and decodes.
 
 Ports (``sync`` = the card's 33 MHz PCI CLK; "clock" below = one CLK):
 
@@ -65,7 +65,7 @@ From 8 bytes on, a ``1111`` group is emitted whenever the length passes
 
 So the encoder is greedy with *one candidate per position* (3-byte first,
 then 2-byte), not the longest match over the window that
-:func:`pacsim.host.lzs.compress` searches for: its output is a different,
+:func:`pacsim.reference.lzs.compress` searches for: its output is a different,
 equally valid bitstream and somewhat longer (measured on the test corpora:
 about 5 % longer on text, 15 % on HTML and on packet headers; a single
 2-byte table would be 13 % and 29 % longer). :func:`pacsim.sim.lzs_model.hardware_compress` is a bit-exact Python model.
@@ -93,9 +93,10 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from ...reference.lzs import WINDOW
+
 __all__ = [
     "HISTORY_BYTES",
-    "WINDOW",
     "LzsCompressor",
     "pair_hash",
     "pair_hash_value",
@@ -105,8 +106,6 @@ __all__ = [
 
 #: History memory size (a power of two: positions modulo it).
 HISTORY_BYTES = 2048
-#: Largest match offset.
-WINDOW = 2047
 #: Widest piece the encoder emits in one clock (``1`` + 11-bit-form offset + ``00``).
 EMIT_BITS = 15
 #: Bits of the output packer.

@@ -4,7 +4,7 @@ from a 32-bit word stream into the packet bytes on a 32-bit word stream,
 checking everything: a malformed stream ends the job with an error
 :class:`LzsStatus`, never a hang, never more than ``limit`` output bytes, and
 the input is always taken to its last word. Bitstream and error rules are
-those of :func:`pacsim.host.lzs.decompress`; the bytes sent before an error
+those of :func:`pacsim.reference.lzs.decompress`; the bytes sent before an error
 are exactly that function's ``LzsError.output``.
 
 Ports (``sync`` = the card's 33 MHz PCI CLK; "clock" below = one CLK):

@@ -46,29 +46,14 @@ The block is held in a register for the whole compression; each step's
 constant T[i], message word X[k], rotation s and round function are chosen
 by the step counter. The final additions happen in the last step clock.
 """
-import math
-
 from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ...reference.digests import MD5_S, MD5_T, md5_word_index
 from .sha1 import table_mux
 
-__all__ = ["Md5Core", "MD5_IV", "MD5_T", "MD5_S", "md5_word_index"]
-
-#: The RFC 1321 initial value (A, B, C, D), packed as the ``iv`` port.
-MD5_IV = 0x67452301_EFCDAB89_98BADCFE_10325476
-
-#: T[i] = floor(2**32 * abs(sin(i + 1))), i = 0..63 (RFC 1321 3.4).
-MD5_T = tuple(int(abs(math.sin(i + 1)) * 2**32) for i in range(64))
-
-#: Left-rotation amount of step i.
-MD5_S = (7, 12, 17, 22) * 4 + (5, 9, 14, 20) * 4 + (4, 11, 16, 23) * 4 + (6, 10, 15, 21) * 4
-
-
-def md5_word_index(i: int) -> int:
-    """The message word X[k] used by step ``i`` (0..63)."""
-    return (i, 5 * i + 1, 3 * i + 5, 7 * i)[i // 16] % 16
+__all__ = ["Md5Core"]
 
 
 class Md5Core(wiring.Component):

@@ -167,31 +167,15 @@ cells, 571 flip-flops. The critical path is not pipelined: read data ->
 multiply -> add t_j and the carry -> (last digit) add t[s] and compare with
 n, all in one clock.
 """
-from math import ceil
-
 from amaranth import C, Cat, Module, Mux, Signal
-from amaranth.lib import enum, wiring
+from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["ModExp", "ModExpSlot", "ModExpStatus", "modexp_clocks"]
+from ...contract.build import BUILD
+from ...contract.pk import ModExpSlot, ModExpStatus, modexp_clocks
 
-
-class ModExpStatus(enum.IntEnum, shape=3):
-    """Outcome of an operation, on the ``status`` port."""
-    OK = 0              #: the result is in the RESULT slot
-    EVEN_MODULUS = 1    #: the modulus is even (or zero): no Montgomery arithmetic
-    BAD_SIZE = 2        #: ``words`` 0 or > max_bits/32, or ``exp_bits`` > max_bits
-    TIMEOUT = 3         #: stopped by the watchdog
-    ABORTED = 4         #: stopped by ``abort``
-
-
-class ModExpSlot(enum.IntEnum):
-    """The operand memory's slots (``mem_addr`` = slot * max_bits/32 + word)."""
-    BASE = 0
-    EXPONENT = 1
-    MODULUS = 2
-    RESULT = 3
+__all__ = ["ModExp"]
 
 
 # Regions of the work memory (w-bit digits).
@@ -212,25 +196,6 @@ def _sub_word(a, b, borrow):
     return total[:width], ~total[width]
 
 
-def modexp_clocks(bits: int, exp_bits: int, *, words=None, mul_bits: int = 64) -> int:
-    """Busy clocks of one :class:`ModExp` operation (exact; the tests compare it
-    with the measured count). It does not depend on the exponent's value: every
-    one of the ``exp_bits`` bits costs a squaring and a multiplication.
-
-    ``bits``: the modulus' bit length; ``exp_bits``: the ``exp_bits`` port;
-    ``words``: the ``words`` port (default ``ceil(bits / 32)``); ``mul_bits``:
-    the unit's digit width.
-    """
-    w = mul_bits
-    words = ceil(bits / 32) if words is None else words
-    s = ceil(words * 32 / w)
-    loads = s * w // 32
-    doublings = w * s - max(bits, 1) + 1
-    mont = 2 * s * s + 3 * s + 1
-    products = (w.bit_length() - 1) + 2 + 2 * exp_bits
-    return (2 * loads + 1) + max((doublings + s + 1) * (s + 1), w) + products * mont + words + 1
-
-
 class ModExp(wiring.Component):
     """Modular exponentiation with its own operand memory (see the module doc).
 
@@ -243,7 +208,7 @@ class ModExp(wiring.Component):
         Digit width w: one ``mul_bits`` x ``mul_bits`` multiply per clock.
     """
 
-    def __init__(self, max_bits: int = 2048, mul_bits: int = 64):
+    def __init__(self, max_bits: int = 32 * BUILD.pk_words, mul_bits: int = BUILD.pk_mul_bits):
         if mul_bits not in (32, 64):
             raise ValueError(f"mul_bits must be 32 or 64, not {mul_bits!r}")
         if max_bits <= 0 or max_bits % mul_bits:

@@ -48,13 +48,9 @@ from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["Sha1Core", "SHA1_IV", "SHA1_K", "table_mux"]
+from ...reference.digests import SHA1_K
 
-#: The FIPS 180-4 initial hash value H(0), packed as the ``iv`` port.
-SHA1_IV = 0x67452301_EFCDAB89_98BADCFE_10325476_C3D2E1F0
-
-# One constant per 20 rounds (FIPS 180-4 4.2.1); the functions are in 4.1.1.
-SHA1_K = (0x5A827999, 0x6ED9EBA1, 0x8F1BBCDC, 0xCA62C1D6)
+__all__ = ["Sha1Core", "table_mux"]
 
 
 def _logic(kind, b, c, d):

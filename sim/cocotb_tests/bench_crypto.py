@@ -10,8 +10,8 @@ import os
 
 import cocotb
 
+from pacsim.contract.codes import CIPHER_BLOCK_BYTES, CipherMode
 from pacsim.hdl.cipher_unit import CipherUnit
-from pacsim.hdl.layouts import CIPHER_BLOCK_BYTES, CipherMode
 from pacsim.hdl.mac_unit import MacUnit
 from pacsim.sim.bench_model import crypto_bench_algorithms, crypto_bench_row, run_crypto_bench
 from pacsim.sim.report import write_report

@@ -13,8 +13,8 @@ import cocotb
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from pacsim.hdl.layouts import CipherAlg, Direction, MacAlg
-from pacsim.hdl.regmap import CONFIG
+from pacsim.contract.codes import CipherAlg, Direction, MacAlg
+from pacsim.contract.regmap import CONFIG
 from pacsim.host.device import PacDevice
 from pacsim.host.errors import JobFailed
 from pacsim.sim.report import write_report

@@ -24,11 +24,13 @@ logged-in user and the session's counters (refused commands by reason,
 logins).
 """
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ...cli.layout import join_lines, leader
 from ...cli.privilege import Privilege
 from ...state.counters import CounterSnapshot
-from ...users.database import User
+if TYPE_CHECKING:      # the users package imports this view through its commands
+    from ...users.database import User
 
 __all__ = ["show_users", "show_system", "PRIVILEGE_NAMES"]
 
@@ -41,7 +43,7 @@ def _yes(flag: bool) -> str:
     return "Yes" if flag else "No"
 
 
-def show_users(users: Iterable[User]) -> str:
+def show_users(users: Iterable["User"]) -> str:
     """``show user[=name]`` and the echo of ``add user``/``set user``."""
     lines = ["User Authentication  Database", RULE]
     for u in users:
@@ -53,7 +55,7 @@ def show_users(users: Iterable[User]) -> str:
     return join_lines(lines)
 
 
-def show_system(security_mode: bool, secure_delay: int, user: User | None, counters: CounterSnapshot) -> str:
+def show_system(security_mode: bool, secure_delay: int, user: "User | None", counters: CounterSnapshot) -> str:
     """``show system``: security mode, SECUREDELAY, the logged-in user and
     the session ``counters`` (a :class:`~pacsim.firmware.state.counters.CounterSnapshot`
     of :data:`~pacsim.firmware.users.session.SESSION_COUNTERS`)."""

@@ -1,18 +1,29 @@
-# Ref: docs/architecture.md, "Register map" (rendered from this file)
+# Ref: README.md, "Register map" (rendered from this file); PCI Local Bus Specification 2.3, section 6.2
 """The card's hardware/software contract: configuration header and BAR0 registers.
 
 This module is the single source of truth for every register offset, field
-position, access type and reset value. The CSR block (:mod:`.csr`) is
-generated from it, the driver and the behavioural model encode and decode
-through it, and ``pacsim regmap`` renders it into the documentation. No
-offset is typed anywhere else.
+position, access type and reset value. The CSR block
+(:mod:`pacsim.hdl.csr`) is generated from it, the driver and the behavioural
+model encode and decode through it, and ``pacsim regmap`` renders it into the
+documentation. No offset is typed anywhere else.
+
+- :class:`Access`, :class:`Field`, :class:`Register`, :class:`RegisterMap`:
+  the description types (also used by :mod:`.layouts`); :func:`render_enum`
+  renders a code enum (:mod:`.codes`) as a Markdown table;
+- :data:`PCI_IDS`, :data:`IDENTITY`, :data:`VERSION`, :data:`CONFIG`: identity
+  and configuration header;
+- :data:`BAR0`, :data:`WINDOWS` (byte offset, bytes per entry),
+  :data:`MAX_CHANNELS`: the memory space;
+- :data:`RINGS`, :data:`RING_ALIGN` (bytes), :data:`RING_SIZES` (entries): the
+  descriptor rings' rules.
 """
 import enum
+import inspect
 from dataclasses import dataclass, field
 
 __all__ = [
     "Access", "Field", "Register", "RegisterMap", "BAR0", "CONFIG", "RINGS", "WINDOWS",
-    "MAX_CHANNELS", "IDENTITY", "VERSION", "PCI_IDS",
+    "MAX_CHANNELS", "IDENTITY", "VERSION", "PCI_IDS", "RING_ALIGN", "RING_SIZES", "render_enum",
 ]
 
 
@@ -128,6 +139,39 @@ class RegisterMap:
         return "\n".join(lines) + "\n"
 
 
+def _member_docs(codes) -> dict:
+    """``{member name: its ``#:`` comment}`` from the enum's source (continuation lines joined)."""
+    docs, last = {}, None
+    for line in inspect.getsource(codes).splitlines():
+        code, _, comment = line.partition("#:")
+        name = code.split("=")[0].strip()
+        if "=" in code and name.isidentifier():
+            last = name
+            docs[name] = comment.strip()
+        elif last and not code.strip() and comment:
+            docs[last] += " " + comment.strip()
+        else:
+            last = None
+    return docs
+
+
+def render_enum(codes, columns=None) -> str:
+    """The members of the enum class ``codes`` (value, name, description from their
+    ``#:`` comments, and one column per ``{title: function of the member}`` in
+    ``columns``) under the first line of its docstring, as a Markdown table."""
+    columns = columns or {}
+    docs = _member_docs(codes)
+    summary = (codes.__doc__ or "").strip().splitlines()[:1]
+    titles = ["value", "name", *columns, "description"]
+    lines = [f"### {codes.__name__}", "", *summary, *[""] * len(summary),
+             "| " + " | ".join(titles) + " |", "|" + "---|" * len(titles)]
+    for member in codes:
+        cells = [f"`{int(member.value)}`", f"`{member.name}`", *(str(f(member)) for f in columns.values()),
+                 docs.get(member.name, "")]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 RO, RW, RW1C, W1S = Access.RO, Access.RW, Access.RW1C, Access.W1S
 
 
@@ -202,14 +246,18 @@ CONFIG = RegisterMap("Configuration header (type 0)", 256, [
 
 #: Rings of the crypto datapath, in register order.
 RINGS = ("CMD", "SRC", "DST", "RES")
+#: Alignment of a ring base the card requires (bytes).
+RING_ALIGN = 16
+#: Entries a ring may have: the powers of two 2..4096.
+RING_SIZES = tuple(1 << n for n in range(1, 13))
 
 #: BAR0 windows: (byte offset, bytes per entry). Each entry is laid out by
 #: the map of the same name in :mod:`.layouts`.
 WINDOWS = {
-    "ALG_COUNTERS": (0x0800, 32),        # one entry per layouts.AlgUnit
+    "ALG_COUNTERS": (0x0800, 32),        # one entry per codes.AlgUnit
     "CHANNEL_COUNTERS": (0x1000, 16),    # one entry per channel
     "CONTEXT": (0x8000, 128),            # one entry per channel
-    "PK_OPERANDS": (0x4000, 256),        # one entry per engines.modexp.ModExpSlot (BASE, EXPONENT, MODULUS,
+    "PK_OPERANDS": (0x4000, 256),        # one entry per pk.ModExpSlot (BASE, EXPONENT, MODULUS,
                                          # RESULT): 64 words, least significant first
 }
 
@@ -307,7 +355,7 @@ BAR0 = RegisterMap("BAR0 registers", 65536, [
         Field("count", 0, 32, RO, 0, "address and data parity errors detected by the card"),
     ), "Parity error counter"),
     Register("TEST_CONTROL", 0x054, (
-        Field("rng_fault", 0, 2, RW, 0, "engines.drbg.DrbgFault forced on the RNG's health tests while set "
+        Field("rng_fault", 0, 2, RW, 0, "DrbgFault forced on the RNG's health tests while set "
               "(the engine's inject_fault): 1 CORRUPT_KAT flips bit 0 of the known-answer self-test's blocks, "
               "so the next INSTANTIATE fails; 2 STUCK_OUTPUT replaces each GENERATE block (RNG_CONTROL or a "
               "RANDOM job) by the previous one, so the continuous test fails the next GENERATE on its first "
@@ -329,21 +377,21 @@ BAR0 = RegisterMap("BAR0 registers", 65536, [
     ), "Public-key watchdog"),
     Register("PK_STATUS", 0x06C, (
         Field("busy", 0, 1, RO, 0, "an operation is running (the operand window is read-only)"),
-        Field("status", 8, 3, RO, 0, "engines.modexp.ModExpStatus of the last operation"),
+        Field("status", 8, 3, RO, 0, "ModExpStatus of the last operation"),
         Field("max_words", 16, 8, RO, 0, "largest modulus, 32-bit words (build parameter)"),
     ), "Public-key status"),
     Register("PK_CLOCKS", 0x070, (
         Field("clocks", 0, 32, RO, 0, "PCI clocks the last operation took (start to done)"),
     ), "Public-key operation time"),
     Register("RNG_CONTROL", 0x074, (
-        Field("command", 0, 2, RW, 0, "engines.drbg.DrbgCommand run by start"),
+        Field("command", 0, 2, RW, 0, "DrbgCommand run by start"),
         Field("start", 2, 1, W1S, 0, "run command (GENERATE: one 128-bit block into RNG_OUTPUT)"),
     ), "Random number generator control"),
     Register("RNG_STATUS", 0x078, (
         Field("busy", 0, 1, RO, 0, "a command or the power-on self-test is running"),
         Field("ready", 1, 1, RO, 0, "instantiated, healthy and within the reseed interval"),
         Field("valid", 2, 1, RO, 0, "RNG_OUTPUT holds the block of the last GENERATE (cleared by start)"),
-        Field("status", 8, 3, RO, 0, "engines.drbg.DrbgStatus of the last command"),
+        Field("status", 8, 3, RO, 0, "DrbgStatus of the last command"),
     ), "Random number generator status"),
     *[Register(f"RNG_OUTPUT{i}", 0x080 + 4 * i, (
         Field("bytes", 0, 32, RO, 0, "output bytes, little-endian (byte 0 of the block in RNG_OUTPUT0[7:0])"),),

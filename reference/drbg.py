@@ -4,7 +4,8 @@
 The card's random number generator (:class:`pacsim.hdl.engines.drbg.CtrDrbg`)
 is this deterministic random bit generator in gateware; this model is what
 the tests hold it against, what the card model uses, and where the constants
-of the gateware's known-answer self-test come from. The block cipher is
+of the gateware's known-answer self-test come from (:data:`KAT_BLOCKS`,
+:data:`INSTANTIATE_ZERO`). The block cipher is
 ``cryptography``'s AES in ECB mode, one block at a time.
 
 Parameters (SP 800-90A table 3, AES-256, no df):
@@ -15,7 +16,7 @@ Parameters (SP 800-90A table 3, AES-256, no df):
 ``seedlen``        384 bits: ``Key || V``; entropy input exactly this long
 ``ctr_len``        128 (= blocklen): ``V`` is incremented modulo 2^128
 ``reseed_interval`` requests between reseeds, at most 2^48; the card uses
-                   :data:`RESEED_INTERVAL` = 2^16 (a simulation value)
+                   :data:`~pacsim.contract.rng.RESEED_INTERVAL` = 2^16
 max request        2^19 bits (:data:`MAX_REQUEST_BYTES` = 65536 bytes)
 ================== ==============================================================
 
@@ -27,20 +28,24 @@ padded on the right with zero bits to ``seedlen``; the seed material is
 forms it for the gateware's ``seed`` port.
 
 Prediction resistance is not offered: the simulation has no entropy source,
-the caller supplies every entropy input.
+the caller supplies every entropy input. Refusals raise :class:`DrbgError`
+subclasses: :class:`InvalidInput` (also a ValueError), :class:`NotInstantiated`,
+:class:`ReseedRequired`.
 """
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from .errors import InvalidArgument, PacError
+from ..contract.rng import KAT_ENTROPY, RESEED_INTERVAL
 
 __all__ = [
     "BLOCK_BYTES",
     "KEY_BYTES",
     "MAX_REQUEST_BYTES",
-    "RESEED_INTERVAL",
+    "INSTANTIATE_ZERO",
+    "KAT_BLOCKS",
     "SEED_BYTES",
     "CtrDrbg",
     "DrbgError",
+    "InvalidInput",
     "NotInstantiated",
     "ReseedRequired",
     "seed_material",
@@ -49,12 +54,15 @@ __all__ = [
 BLOCK_BYTES = 16                  # blocklen / 8
 KEY_BYTES = 32                    # keylen / 8
 SEED_BYTES = KEY_BYTES + BLOCK_BYTES   # seedlen / 8
-RESEED_INTERVAL = 1 << 16         # requests between reseeds (the card's default)
 MAX_REQUEST_BYTES = (1 << 19) // 8
 
 
-class DrbgError(PacError):
+class DrbgError(Exception):
     """A DRBG function refused to run (SP 800-90A: returned an error status)."""
+
+
+class InvalidInput(DrbgError, ValueError):
+    """An input of the wrong length, a request too large or a bad reseed interval."""
 
 
 class NotInstantiated(DrbgError):
@@ -69,7 +77,7 @@ def _check_length(value: bytes, what: str, *, exact: bool = False) -> bytes:
     value = bytes(value)
     if len(value) > SEED_BYTES or (exact and len(value) != SEED_BYTES):
         expected = f"exactly {SEED_BYTES}" if exact else f"at most {SEED_BYTES}"
-        raise InvalidArgument(f"{what} of {len(value)} bytes: expected {expected} bytes "
+        raise InvalidInput(f"{what} of {len(value)} bytes: expected {expected} bytes "
                               "(seedlen = 384 bits, CTR_DRBG AES-256 without derivation function)")
     return value
 
@@ -100,7 +108,7 @@ class CtrDrbg:
     def __init__(self, entropy_input: bytes, personalization: bytes = b"", *,
                  reseed_interval: int = RESEED_INTERVAL):
         if not 1 <= reseed_interval <= 1 << 48:
-            raise InvalidArgument(f"reseed interval {reseed_interval}: expected 1 .. 2^48 requests")
+            raise InvalidInput(f"reseed interval {reseed_interval}: expected 1 .. 2^48 requests")
         self.reseed_interval = reseed_interval
         self._instantiate(entropy_input, personalization)
 
@@ -141,7 +149,7 @@ class CtrDrbg:
         if self.key is None:
             raise NotInstantiated("generate on an uninstantiated CTR_DRBG: expected instantiate first")
         if not 0 <= n_bytes <= MAX_REQUEST_BYTES:
-            raise InvalidArgument(f"request of {n_bytes} bytes: expected 0 .. {MAX_REQUEST_BYTES} "
+            raise InvalidInput(f"request of {n_bytes} bytes: expected 0 .. {MAX_REQUEST_BYTES} "
                                   "(max_number_of_bits_per_request = 2^19)")
         if self.reseed_counter > self.reseed_interval:
             raise ReseedRequired(f"{self.reseed_counter - 1} requests since the last seed: "
@@ -175,3 +183,16 @@ class CtrDrbg:
         if self.key is None:
             raise NotInstantiated("no working state: the CTR_DRBG is uninstantiated")
         return int.from_bytes(self.key + self.v, "big")
+
+
+def _known_answers():
+    kat = CtrDrbg(KAT_ENTROPY)
+    return [kat.generate_blocks(1)[0], kat.generate_blocks(1)[0]]
+
+
+#: The card's self-test: the two one-block generate requests after instantiating
+#: from :data:`~pacsim.contract.rng.KAT_ENTROPY`.
+KAT_BLOCKS = _known_answers()
+#: ``Key || V`` after instantiating with all-zero seed material: an instantiation
+#: with seed material ``s`` is ``INSTANTIATE_ZERO ^ s``.
+INSTANTIATE_ZERO = CtrDrbg(bytes(SEED_BYTES)).state
