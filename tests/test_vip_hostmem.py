@@ -48,7 +48,7 @@ class Bench(Elaboratable):
         m.d.comb += [
             self.arb.frame_n.eq(bus.frame_n), self.arb.irdy_n.eq(bus.irdy_n),
             self.arb.trdy_n.eq(bus.trdy_n), self.arb.stop_n.eq(bus.stop_n),
-            self.chk.gnt_n.eq(self.arb.gnt_n),
+            self.chk.gnt_n.eq(self.arb.gnt_n), self.chk.req_n.eq(self.arb.req_n),
         ]
         return m
 
@@ -531,6 +531,7 @@ def test_rst_mid_burst_releases_every_driver_at_once(write):
 
     out = run(body, {"devsel_speed": 1, "perr_enable": 1})
     cuts, after = out["body"]
+    assert out["rules"] == {Rule.PARITY}                # the injected parity errors only
     released = dict.fromkeys(HOSTMEM_ENABLES, 0) | {"gnt_n": 1}
     for cut, (_, _, seen) in enumerate(cuts):
         assert seen == [released] * 3, f"RST# {cut} edges after the address edge"
@@ -540,7 +541,6 @@ def test_rst_mid_burst_releases_every_driver_at_once(write):
     driven = set().union(*(driving for _, driving, _ in cuts))
     assert driven == set(HOSTMEM_ENABLES) - ({"ad_oe", "par_oe"} if write else {"perr_n_oe"})
     assert after.term == "normal" and after.data == out["mem"][0x40:0x40 + n]
-    assert out["rules"] == {Rule.PARITY}                # the injected parity errors only
 
 
 def test_converts_to_verilog_with_mem_name():
