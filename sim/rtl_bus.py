@@ -64,9 +64,10 @@ class RtlBus(PciBus):
         dut.hb_par_invert.value = 0
         bus.configure_memory(**memory_config)
         dut.arb_preempt.value = 0
-        dut.chk_clear.value = 1
-        await bus.reset()
+        dut.chk_clear.value = 1          # forget earlier tests' verdicts before RST#, so that
+        await RisingEdge(dut.clk)        # the reset itself is checked (PCI 2.3 section 2.2.1)
         dut.chk_clear.value = 0
+        await bus.reset()
         return bus
 
     def configure_memory(self, *, devsel_speed=0, seed=1, wait_rate=0, initial_wait=0,

@@ -1,3 +1,4 @@
+# Ref: PCI Local Bus Specification 2.3 sections 2.2.1 (RST#), 3.4 (arbitration)
 """The PCI test bench: one or more cards on a bus with a host bridge, host memory, an arbiter and a checker.
 
 Everything that acts per clock is HDL, so cocotb works per transaction. With
@@ -18,8 +19,11 @@ n+1 ``hostmem``       :class:`~.vip.hostmem.HostMemory`, the
 
 plus :class:`~.vip.resolution.BusResolver`, :class:`~.vip.arbiter.Arbiter`
 (round robin over all masters) and :class:`~.vip.checker.ProtocolChecker`
-(and, on Icarus, the X/Z monitor). Card k sits in slot k: its device number
-is ``CARD_DEVICES[k]`` (IDSEL = AD[11 + device]) and its INTA# pin is routed
+(and, on Icarus, the X/Z monitor). RST# releases every agent's outputs at
+once (section 2.2.1): the cards by their asynchronous reset, host memory and
+the arbiter by gating their enables and GNT# with RST#, the host bridge here
+(its enables gated, its REQ# deasserted). Card k sits in slot k: its device
+number is ``CARD_DEVICES[k]`` (IDSEL = AD[11 + device]) and its INTA# pin is routed
 to its own interrupt-controller input, bit k of ``inta_n``, as a host
 bridge's interrupt router gives each slot its own PIRQ line.
 
@@ -181,6 +185,7 @@ class PciTestbench(Elaboratable):
         m.d.sync += par_for_address.eq(bridge.frame_n_oe & ~bridge.irdy_n_oe)
         par_invert = Signal()
         m.d.comb += par_invert.eq(Mux(par_for_address, self.hb_par_invert[0], self.hb_par_invert[1]))
+        in_reset = ResetSignal("sync")
         for name in PciBusSignature().members:
             if hasattr(bridge, name):
                 ours = getattr(port, name)
@@ -188,6 +193,8 @@ class PciTestbench(Elaboratable):
                     m.d.comb += getattr(bridge, name).eq(ours)
                 elif name == "par_o":
                     m.d.comb += ours.eq(bridge.par_o ^ par_invert)
+                elif name.endswith("_oe"):      # released the moment RST# is asserted
+                    m.d.comb += ours.eq(getattr(bridge, name) & ~in_reset)
                 else:
                     m.d.comb += ours.eq(getattr(bridge, name))
         connect_agent(m, res.agent[n], port)
@@ -218,7 +225,7 @@ class PciTestbench(Elaboratable):
         # --- arbitration: masters 0..n-1 = the cards, master n = host bridge
         hb_req_n, hb_gnt_n = Signal(name="hb_req_n"), Signal(name="hb_gnt_n")
         m.d.comb += [
-            hb_req_n.eq(bridge.req_n), arbiter.req_n.eq(Cat(*requests, hb_req_n)),
+            hb_req_n.eq(bridge.req_n | in_reset), arbiter.req_n.eq(Cat(*requests, hb_req_n)),
             hb_gnt_n.eq(arbiter.gnt_n[n]), bridge.gnt_n.eq(hb_gnt_n),
             arbiter.frame_n.eq(res.bus.frame_n), arbiter.irdy_n.eq(res.bus.irdy_n),
             arbiter.trdy_n.eq(res.bus.trdy_n), arbiter.stop_n.eq(res.bus.stop_n),
@@ -229,7 +236,8 @@ class PciTestbench(Elaboratable):
         for name in res.bus.signature.members:
             m.d.comb += getattr(checker.bus, name).eq(getattr(res.bus, name))
         m.d.comb += [
-            checker.gnt_n.eq(arbiter.gnt_n), checker.clear.eq(self.chk_clear),
+            checker.gnt_n.eq(arbiter.gnt_n), checker.req_n.eq(arbiter.req_n),
+            checker.clear.eq(self.chk_clear),
             self.chk_violations.eq(checker.violations), self.chk_first_rule.eq(checker.first_rule),
             self.chk_first_cycle.eq(checker.first_cycle), self.chk_count.eq(checker.count),
             self.chk_cycle.eq(checker.cycle),

@@ -10,15 +10,16 @@ the card's implementation.
 import random
 
 import cocotb
-from cocotb.triggers import ClockCycles
+from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, Timer
 
-from pacsim.contract.codes import ResultStatus
+from pacsim.contract.codes import Opcode, ResultStatus
 from pacsim.contract.layouts import CONTEXT
 from pacsim.contract.regmap import BAR0, CONFIG, WINDOWS
 from pacsim.hdl.pci_protocol import PciCommand
 from pacsim.host.bus import MasterAbort
 from pacsim.host.device import PacDevice
 from pacsim.host.errors import JobFailed
+from pacsim.host.jobs import Job
 from pacsim.sim.rtl_bus import RtlBus
 from pacsim.sim.vip.rules import Rule
 
@@ -256,3 +257,41 @@ async def checker_catches_slow_initial_latency(dut):
     await copy_checked(bus, device, 512)
     assert Rule.TARGET_INITIAL_LATENCY in bus.violations()
     await bus.finish(expect={Rule.TARGET_INITIAL_LATENCY})
+
+
+async def reset_in_burst(bus, device, counter, phases=8):
+    """Start a 16 KiB copy and assert RST# once host memory's ``counter``
+    (``reads``: the card's read bursts, ``writes``: its write bursts) has moved
+    ``phases`` data phases and a burst is still on the bus (FRAME# asserted)."""
+    dut = bus.dut
+    size = 16384
+    src, dst = bus.alloc(size), bus.alloc(size)
+    bus.host_write(src.address, random.Random(phases).randbytes(size))
+    stat = getattr(dut, f"mem_{counter}")
+    start = int(stat.value)
+    await device.submit([Job(Opcode.COPY, src, dst)])
+    for _ in range(100_000):
+        await RisingEdge(dut.clk)
+        await ReadOnly()
+        in_burst = int(stat.value) >= start + phases and int(dut.bus_frame_n.value) == 0
+        await Timer(1, unit="ns")
+        if in_burst:
+            await bus.reset()
+            return
+    raise AssertionError(f"no {counter} burst seen")
+
+
+@cocotb.test()
+async def rst_in_the_middle_of_dma_bursts_releases_the_bus(dut):
+    """RST# in the middle of a card read burst (host memory driving AD) and of a
+    card write burst (the card driving AD): every agent lets go of the bus and
+    of REQ#/GNT# from the first clock of the reset (PCI 2.3 section 2.2.1), as
+    the checker, which watches every clock of RST#, confirms; the card works
+    after being probed again."""
+    bus = await RtlBus.start(dut)
+    for counter in ("reads", "writes"):
+        device = await PacDevice.probe(bus)
+        await reset_in_burst(bus, device, counter)
+    device = await PacDevice.probe(bus)
+    await copy_checked(bus, device, 4096)
+    await bus.finish()

@@ -12,6 +12,7 @@ from collections import deque
 
 import pytest
 from amaranth.back import verilog
+from amaranth.hdl import ClockDomain, Module
 from amaranth.sim import Simulator
 
 from pacsim.sim.vip.arbiter import Arbiter
@@ -135,6 +136,48 @@ def test_random_traffic_no_starvation():
     for m, length in arrivals.values():
         wanted[m] += length
     assert trace["phases"] == wanted               # every queued data phase was served
+
+
+def test_rst_releases_gnt_at_once_and_ignores_req():
+    """PCI 2.3 section 2.2.1: no GNT# while RST# is asserted, from the clock RST#
+    is asserted on (also in the middle of a granted master's burst, with every
+    master requesting), and REQ# is ignored until RST# goes; then the bus is
+    parked on master 0 again."""
+    n = 3
+    m = Module()
+    m.domains.sync = cd = ClockDomain("sync")
+    m.submodules.arb = arb = Arbiter(n)
+    sim = Simulator(m)
+    sim.add_clock(1e-6)
+    seen = {"before": [], "reset": [], "after": []}
+
+    async def tb(ctx):
+        ctx.set(arb.req_n, 0b101)                   # master 1 requests, gets the bus
+        for _ in range(3):
+            await ctx.tick()
+        ctx.set(arb.frame_n, 0)                     # ... and bursts: FRAME#, IRDY# asserted
+        ctx.set(arb.irdy_n, 0)
+        ctx.set(arb.trdy_n, 0)
+        ctx.set(arb.req_n, 0b000)                   # everybody wants the bus
+        for _ in range(2):
+            seen["before"].append((ctx.get(arb.gnt_n), ctx.get(arb.granted)))
+            await ctx.tick()
+        ctx.set(cd.rst, 1)                          # RST# in the middle of the burst
+        for _ in range(5):
+            seen["reset"].append((ctx.get(arb.gnt_n), ctx.get(arb.granted)))
+            await ctx.tick()
+        for name in ("frame_n", "irdy_n", "trdy_n"):   # the bus was released in reset
+            ctx.set(getattr(arb, name), 1)
+        ctx.set(cd.rst, 0)
+        for _ in range(2):
+            seen["after"].append((ctx.get(arb.gnt_n), ctx.get(arb.granted)))
+            await ctx.tick()
+
+    sim.add_testbench(tb)
+    sim.run()
+    assert seen["before"] == [(0b101, 1)] * 2       # the burst runs with GNT# to master 1
+    assert seen["reset"] == [(0b111, 0)] * 5        # first clock of RST# included
+    assert seen["after"] == [(0b110, 1)] * 2        # parked on master 0, which requests
 
 
 def test_converts_to_verilog():

@@ -2,7 +2,8 @@
 
 Bus activity is written as edge tables: ``seq[e]`` maps a signal name to
 ``(agent, level)`` for each driven signal at edge ``e`` (anything absent is
-released), plus optional ``"gnt_n"``, ``"rst"`` and ``"xz"`` entries.
+released), plus optional ``"gnt_n"`` (default: master 0 granted, none
+during RST#), ``"req_n"`` (default: none), ``"rst"`` and ``"xz"`` entries.
 ``legal()`` produces legal transactions; each negative case mutates one of
 them (or builds a tiny illegal sequence) and is run only up to the edge of
 the violation, so the test proves that exactly its rule fired, at that
@@ -15,7 +16,7 @@ from collections import defaultdict
 
 import pytest
 from amaranth.back import verilog
-from amaranth.hdl import ClockDomain, Elaboratable, Module
+from amaranth.hdl import ClockDomain, Elaboratable, Module, ResetSignal
 from amaranth.lib import wiring
 from amaranth.sim import Simulator
 
@@ -29,6 +30,7 @@ from pacsim.sim.vip.xcheck import XCHECK_VERILOG, XCheck
 M0, M1, T = 0, 1, 2                 # agents: two masters, one target
 N_AGENTS, N_MASTERS = 3, 2
 GNT_M0 = 0b10                       # GNT# levels: master 0 granted
+NONE = 0b11                         # REQ#/GNT# levels: nobody requesting / granted
 A = 1                               # address edge of every legal() sequence
 
 
@@ -194,6 +196,19 @@ def negative_cases():
     case(Rule.MULTIPLE_GNT, [{}, {"gnt_n": 0b00}], 1, [{}, {"gnt_n": 0b01}, {}])
     case(Rule.DRIVE_IN_RESET, [{}, {"rst": 1, "inta_n": (T, 0)}], 1,
          [{}, {"rst": 1}, {}, {"inta_n": (T, 0)}, {}])
+    # RST# in the middle of a read burst: a target whose synchronous reset
+    # releases AD only at the first edge of the reset is caught at that edge.
+    rb = legal(write=False, phases=4)
+    cut = A + 3
+    assert rb[cut]["ad"][0] == T
+    in_reset = [{"rst": 1}, {"rst": 1}, {}, {}]
+    case(Rule.DRIVE_IN_RESET, rb[:cut] + [{"rst": 1, "ad": rb[cut]["ad"]}], cut,
+         rb[:cut] + in_reset, "ad_mid_burst")
+    # ... and an arbiter that keeps GNT# to the burst's owner through RST#
+    case(Rule.ARBITRATION_IN_RESET, rb[:cut] + [{"rst": 1, "gnt_n": GNT_M0}], cut,
+         rb[:cut] + in_reset, "gnt_mid_burst")
+    case(Rule.ARBITRATION_IN_RESET, [{}, {"rst": 1, "req_n": 0b01}], 1,
+         [{}, {"rst": 1}, {"req_n": 0b01}, {}], "req")
     case(Rule.XZ_ON_BUS, [{}, {"xz": 1}], 1, [{}, {"xz": 0}, {}])
     return cases
 
@@ -225,7 +240,8 @@ async def play(ctx, bench, seq):
                     ctx.set(getattr(agent, f"{name}_o"), level)
                 drives = level is not None and (name in TRISTATE_SIGNALS or level == 0)
                 ctx.set(getattr(agent, f"{name}_oe"), int(drives))
-        ctx.set(bench.chk.gnt_n, edge.get("gnt_n", GNT_M0))
+        ctx.set(bench.chk.gnt_n, edge.get("gnt_n", NONE if edge.get("rst") else GNT_M0))
+        ctx.set(bench.chk.req_n, edge.get("req_n", NONE))
         ctx.set(bench.cd.rst, edge.get("rst", 0))
         ctx.set(bench.chk.xz, edge.get("xz", 0))
         await ctx.tick()
@@ -359,7 +375,7 @@ class XTop(Elaboratable):
         m = Module()
         m.submodules.res, m.submodules.chk, m.submodules.xc = self.res, self.chk, self.xc
         wiring.connect(m, self.res.bus, self.chk.bus, self.xc.bus)
-        m.d.comb += [self.chk.xz.eq(self.xc.xz_seen), self.chk.gnt_n.eq(0),
+        m.d.comb += [self.chk.xz.eq(self.xc.xz_seen), self.chk.gnt_n.eq(ResetSignal("sync")),
                      self.xc.clear.eq(self.chk.clear)]
         return m
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from amaranth.back import verilog
-from amaranth.hdl import Elaboratable, Module
+from amaranth.hdl import ClockDomain, Elaboratable, Module
 from amaranth.lib import wiring
 from amaranth.sim import Simulator
 
@@ -24,6 +24,9 @@ BASE = 0x0010_0000
 SIZE = 4096
 WORDS = SIZE // 4
 RD, WR = PciCommand.MEM_READ.value, PciCommand.MEM_WRITE.value
+#: Host memory's driver enables (it never drives FRAME#, IRDY#, C/BE#, INTA#).
+HOSTMEM_ENABLES = ("ad_oe", "par_oe", "trdy_n_oe", "devsel_n_oe", "stop_n_oe", "perr_n_oe",
+                   "serr_n_oe")
 
 
 class Bench(Elaboratable):
@@ -32,9 +35,11 @@ class Bench(Elaboratable):
         self.mem = HostMemory(BASE, SIZE)
         self.arb = Arbiter(1)
         self.chk = ProtocolChecker(2, 1)
+        self.cd = ClockDomain("sync")               # ``cd.rst`` is RST#
 
     def elaborate(self, platform):
         m = Module()
+        m.domains.sync = self.cd
         m.submodules.res, m.submodules.mem = self.res, self.mem
         m.submodules.arb, m.submodules.chk = self.arb, self.chk
         wiring.connect(m, self.res.agent[1], self.mem.bus)
@@ -43,7 +48,7 @@ class Bench(Elaboratable):
         m.d.comb += [
             self.arb.frame_n.eq(bus.frame_n), self.arb.irdy_n.eq(bus.irdy_n),
             self.arb.trdy_n.eq(bus.trdy_n), self.arb.stop_n.eq(bus.stop_n),
-            self.chk.gnt_n.eq(self.arb.gnt_n),
+            self.chk.gnt_n.eq(self.arb.gnt_n), self.chk.req_n.eq(self.arb.req_n),
         ]
         return m
 
@@ -103,10 +108,33 @@ class Initiator:
         for _ in range(n):
             await self.clock()
 
+    async def reset(self, clocks):
+        """RST# for ``clocks`` edges, our own drivers released with it. Return the
+        host-memory outputs enabled just before RST#, and, per clock of the reset
+        (the first one included), host memory's driver enables and the GNT#
+        levels as the bus sees them just before the edge."""
+        mem = self.bench.mem.bus
+        driving = {name for name in HOSTMEM_ENABLES if self.ctx.get(getattr(mem, name))}
+        for name in ("frame_n", "irdy_n", "ad", "cbe_n", "par"):
+            self.drive(name, None)
+        self.flip_par = False
+        self.ctx.set(self.bench.arb.req_n, 1)
+        self.ctx.set(self.bench.cd.rst, 1)
+        seen = []
+        for _ in range(clocks):
+            seen.append({name: self.ctx.get(getattr(mem, name)) for name in HOSTMEM_ENABLES}
+                        | {"gnt_n": self.ctx.get(self.bench.arb.gnt_n)})
+            await self.ctx.tick()
+            self.cycle += 1
+        self.ctx.set(self.bench.cd.rst, 0)
+        return driving, seen
+
     async def transaction(self, cmd, addr, count=1, data=None, be=None, irdy_waits=None,
-                          bad_par=()):
+                          bad_par=(), cut_after=None):
         """One transaction of up to ``count`` data phases; ``bad_par`` holds "addr"
-        and/or indices of write data phases whose PAR is corrupted."""
+        and/or indices of write data phases whose PAR is corrupted. ``cut_after``:
+        stop ``cut_after`` edges after the address edge, with everything still
+        driven (term "cut"; for a reset in the middle of the transaction)."""
         write = cmd & 1
         be = be or [0] * count
         waits_of = irdy_waits or (lambda phase: 0)
@@ -128,6 +156,9 @@ class Initiator:
         if not write:
             self.drive("ad", None)
         while True:
+            if cut_after is not None and self.cycle - a_cycle >= cut_after:
+                res.term = "cut"
+                return res
             if stopping:
                 irdy = True
             elif not irdy:
@@ -477,6 +508,39 @@ def test_random_traffic_against_shadow_memory(seed):
     assert (out["retries"], out["disconnects"], out["target_aborts"]) == (
         terms.count("retry"), terms.count("disconnect"), terms.count("abort"))
     assert out["rules"] == set()
+
+
+@pytest.mark.parametrize("write", [False, True])
+def test_rst_mid_burst_releases_every_driver_at_once(write):
+    """PCI 2.3 section 2.2.1: RST# asserted at each edge of a burst, from the
+    address edge to after the turnaround (bad address PAR, so SERR# is cut
+    too; a write with a bad data PAR, so PERR# is), leaves host memory driving
+    nothing from the first clock of the reset on and the arbiter asserting no
+    GNT#; the checker sees no driver in reset; the burst after works."""
+    n, data = 8, words(8, 4)
+
+    async def body(ctx, bench, ini):
+        cuts = []
+        for cut in range(12):
+            res = await ini.transaction(WR if write else RD, BASE + 0x100, n, data,
+                                        bad_par=("addr", 3), cut_after=cut)
+            cuts.append((res, *await ini.reset(3)))
+            await ini.idle(1)
+        after = await ini.transaction(RD, BASE + 0x100, n)
+        return cuts, after
+
+    out = run(body, {"devsel_speed": 1, "perr_enable": 1})
+    cuts, after = out["body"]
+    assert out["rules"] == {Rule.PARITY}                # the injected parity errors only
+    released = dict.fromkeys(HOSTMEM_ENABLES, 0) | {"gnt_n": 1}
+    for cut, (_, _, seen) in enumerate(cuts):
+        assert seen == [released] * 3, f"RST# {cut} edges after the address edge"
+    terms = [res.term for res, _, _ in cuts]
+    assert terms.count("cut") >= 8 and {"cut"} < set(terms) <= {"cut", "normal"}
+    # every output host memory drives in such a burst was cut by a reset
+    driven = set().union(*(driving for _, driving, _ in cuts))
+    assert driven == set(HOSTMEM_ENABLES) - ({"ad_oe", "par_oe"} if write else {"perr_n_oe"})
+    assert after.term == "normal" and after.data == out["mem"][0x40:0x40 + n]
 
 
 def test_converts_to_verilog_with_mem_name():

@@ -1,4 +1,4 @@
-# Ref: PCI Local Bus Specification 2.3 section 3.4 (arbitration), 3.5.4 (latency timer)
+# Ref: PCI Local Bus Specification 2.3 sections 2.2.1 (RST#: REQ#/GNT# tri-stated), 3.4 (arbitration), 3.5.4 (latency timer)
 """Central PCI arbiter: round-robin, bus parking, optional preemption.
 
 Policy, evaluated at every rising edge (all inputs are bus levels sampled at
@@ -23,6 +23,10 @@ that edge; GNT# changes become visible at the next edge):
   one clock, so that a parked master stops driving AD/C/BE#/PAR before the
   new master may start.
 * With no request the grant stays on the last owner (bus parking).
+* While RST# (the ``sync`` reset) is asserted no GNT# is asserted and REQ#
+  is ignored (section 2.2.1); GNT# is released combinationally, in the very
+  clock RST# is asserted, not at the next edge. The first edge after RST#
+  parks the bus on master 0 again.
 
 Ports (``n`` masters; bit k of the vectors is master k):
 
@@ -30,7 +34,8 @@ Ports (``n`` masters; bit k of the vectors is master k):
 port             dir   width      meaning / timing
 ================ ===== ========== ================================================
 ``req_n``        In    ``n``      REQ# levels, 0 = requesting
-``gnt_n``        Out   ``n``      GNT# levels, 0 = granted; registered
+``gnt_n``        Out   ``n``      GNT# levels, 0 = granted; registered, all 1
+                                  while RST# is asserted (asynchronously)
 ``frame_n``      In    1          resolved FRAME#
 ``irdy_n``       In    1          resolved IRDY#
 ``trdy_n``       In    1          resolved TRDY#
@@ -39,12 +44,12 @@ port             dir   width      meaning / timing
                                   preempts the owner; 0 = never
 ``owner``        Out   range(n)   master owning the grant (during the no-GNT# clock
                                   still the previous owner)
-``granted``      Out   1          1 while GNT# is asserted to ``owner``
+``granted``      Out   1          1 while GNT# is asserted to ``owner`` (0 in RST#)
 ``grants[k]``    Out   32         number of times GNT# was newly asserted to master k
                                   (master 0's parked grant out of reset not counted)
 ================ ===== ========== ================================================
 """
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, ResetSignal, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -122,7 +127,8 @@ class Arbiter(wiring.Component):
                         m.d.sync += grants[k].eq(grants[k] + 1)
                 m.next = "GRANT"
 
-        granted = fsm.ongoing("GRANT")
+        granted = Signal()
+        m.d.comb += granted.eq(fsm.ongoing("GRANT") & ~ResetSignal("sync"))
         m.d.comb += [
             self.gnt_n.eq(~Cat(*(granted & (owner == k) for k in range(n)))),
             self.owner.eq(owner),

@@ -1,4 +1,4 @@
-# Ref: PCI Local Bus Specification 2.3 sections 3.2-3.8 (protocol rules), 3.4 (arbitration)
+# Ref: PCI Local Bus Specification 2.3 sections 2.2.1 (RST#), 3.2-3.8 (protocol rules), 3.4 (arbitration)
 """Passive PCI protocol checker (HDL: it evaluates every rising edge).
 
 Watches the resolved bus and the per-signal driver masks produced by
@@ -25,6 +25,7 @@ port                    dir   width          meaning / timing
 ``bus.<s>``             In    signal width   resolved bus level (ResolvedBusSignature)
 ``bus.<s>_drv``         In    ``n_agents``   driver mask of signal ``s``
 ``gnt_n``               In    ``n_masters``  GNT# levels (bit k = master k), 0 = granted
+``req_n``               In    ``n_masters``  REQ# levels (bit k = master k), 0 = requesting
 ``xz``                  In    1              X/Z seen (``xz_seen`` of xcheck.v), 0 in 2-state
 ``clear``               In    1              synchronous clear of violations/first_*/count
 ``violations``          Out   ``len(Rule)``  sticky, bit r = rule r violated at some edge
@@ -36,8 +37,12 @@ port                    dir   width          meaning / timing
 
 ``violations``, ``first_*``, ``count`` and ``cycle`` are *not* cleared by RST#
 (``sync`` reset) so that :data:`Rule.DRIVE_IN_RESET` survives the reset; use
-``clear`` between tests. While RST# is asserted only DRIVE_IN_RESET is
-evaluated (any ``_drv`` mask non-zero, including SERR#/INTA#).
+``clear`` between tests. While RST# is asserted only the
+:data:`~pacsim.sim.vip.rules.RESET_RULES` are evaluated, at every edge of the
+reset, the first one included (an agent that releases its outputs only at the
+first edge of the reset, a synchronous reset, is caught there): DRIVE_IN_RESET
+(any ``_drv`` mask non-zero, SERR#/INTA# included) and ARBITRATION_IN_RESET
+(any REQ# or GNT# asserted); the other rules are not evaluated in reset.
 
 X/Z detection: Verilator (and Amaranth's simulator) are 2-state, so
 XZ_ON_BUS can only fire on a 4-state simulator (Icarus) where the top
@@ -50,7 +55,7 @@ from amaranth.lib.wiring import In, Out
 
 from pacsim.hdl.pci_port import OPEN_DRAIN_SIGNALS, TRISTATE_SIGNALS
 from .resolution import PULL_UP_SIGNALS, ResolvedBusSignature
-from .rules import Rule
+from .rules import RESET_RULES, Rule
 
 __all__ = ["ProtocolChecker"]
 
@@ -71,6 +76,7 @@ class ProtocolChecker(wiring.Component):
         super().__init__({
             "bus": In(ResolvedBusSignature(n_agents)),
             "gnt_n": In(n_masters, init=(1 << n_masters) - 1),
+            "req_n": In(n_masters, init=(1 << n_masters) - 1),
             "xz": In(1),
             "clear": In(1),
             "violations": Out(len(Rule)),
@@ -88,7 +94,7 @@ class ProtocolChecker(wiring.Component):
         rst = ResetSignal("sync")
         fired = Signal(len(Rule))
         for rule, cond in fire.items():
-            gate = rst if rule == Rule.DRIVE_IN_RESET else ~rst
+            gate = rst if rule in RESET_RULES else ~rst
             m.d.comb += fired[rule].eq(cond & gate)
         lowest = Signal(range(len(Rule)))
         for rule in reversed(Rule):
@@ -200,5 +206,6 @@ class ProtocolChecker(wiring.Component):
             Rule.NO_IDLE_BEFORE_ADDRESS: start & ~prev_idle,
             Rule.MULTIPLE_GNT: _more_than_one(~self.gnt_n),
             Rule.DRIVE_IN_RESET: any_drv,
+            Rule.ARBITRATION_IN_RESET: (~self.gnt_n != 0) | (~self.req_n != 0),
             Rule.XZ_ON_BUS: self.xz & ~xz_p,
         }

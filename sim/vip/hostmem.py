@@ -1,4 +1,4 @@
-# Ref: PCI Local Bus Specification 2.3 sections 3.2.2 (burst order), 3.3 (transfers), 3.3.3.2 (target termination), 3.5 (latency), 3.7 (parity)
+# Ref: PCI Local Bus Specification 2.3 sections 2.2.1 (RST#), 3.2.2 (burst order), 3.3 (transfers), 3.3.3.2 (target termination), 3.5 (latency), 3.7 (parity)
 """Host-memory PCI target: the host bridge's memory, serving the card's DMA.
 
 Claims the memory commands MEM_READ, MEM_READ_LINE, MEM_READ_MULTIPLE,
@@ -85,12 +85,17 @@ port                 dir   width   meaning / timing
 ``parity_errors``    Out   32      address + write-data parity errors detected
 ==================== ===== ======= ==============================================
 
+RST# (the ``sync`` reset) releases every output asynchronously: all
+``_oe`` are 0 from the moment RST# is asserted (not from the next edge), and
+the registers behind them are reset at the next edge, so a reset in the
+middle of a burst leaves nothing driven (section 2.2.1).
+
 Configuration inputs are sampled continuously (change them only while the
 bus is idle); counters count at the edge where the event is sampled on the
 bus (termination: the first edge with STOP# and IRDY# asserted) and are
 cleared by reset.
 """
-from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, ResetSignal, Signal
 from amaranth.lib import enum, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -164,14 +169,15 @@ class HostMemory(wiring.Component):
         ctl_oe = Signal()                                   # drive DEVSEL#/TRDY#/STOP#
         ad_oe, par_q, par_oe = Signal(), Signal(), Signal()
         perr_q, perr_oe, serr_q = Signal(), Signal(), Signal()
+        live = ~ResetSignal("sync")                         # RST# releases every driver at once
         m.d.comb += [
-            bus.ad_o.eq(rd.data), bus.ad_oe.eq(ad_oe),
-            bus.par_o.eq(par_q), bus.par_oe.eq(par_oe),
-            bus.trdy_n_o.eq(~trdy), bus.trdy_n_oe.eq(ctl_oe),
-            bus.stop_n_o.eq(~stop), bus.stop_n_oe.eq(ctl_oe),
-            bus.devsel_n_o.eq(~devsel), bus.devsel_n_oe.eq(ctl_oe),
-            bus.perr_n_o.eq(~perr_q), bus.perr_n_oe.eq(perr_oe),
-            bus.serr_n_oe.eq(serr_q),
+            bus.ad_o.eq(rd.data), bus.ad_oe.eq(ad_oe & live),
+            bus.par_o.eq(par_q), bus.par_oe.eq(par_oe & live),
+            bus.trdy_n_o.eq(~trdy), bus.trdy_n_oe.eq(ctl_oe & live),
+            bus.stop_n_o.eq(~stop), bus.stop_n_oe.eq(ctl_oe & live),
+            bus.devsel_n_o.eq(~devsel), bus.devsel_n_oe.eq(ctl_oe & live),
+            bus.perr_n_o.eq(~perr_q), bus.perr_n_oe.eq(perr_oe & live),
+            bus.serr_n_oe.eq(serr_q & live),
         ]
 
         # --- random numbers: xorshift32 ---------------------------------------

@@ -1,4 +1,4 @@
-# Ref: PCI Local Bus Specification 2.3 sections 3.2-3.8 (protocol rules)
+# Ref: PCI Local Bus Specification 2.3 sections 2.2.1 (RST#), 3.2-3.8 (protocol rules)
 """Rule identifiers of the PCI protocol checker: the single source of truth.
 
 ``Rule`` members are numbered from 0 in definition order; the checker's
@@ -11,7 +11,7 @@ address edge (FRAME# first sampled asserted after an idle edge), a data phase
 """
 import enum
 
-__all__ = ["Rule"]
+__all__ = ["Rule", "RESET_RULES"]
 
 
 class Rule(enum.IntEnum):
@@ -77,6 +77,14 @@ class Rule(enum.IntEnum):
     MULTIPLE_GNT = (
         "more than one GNT# asserted at the same time")
     DRIVE_IN_RESET = (
-        "an agent drives a bus signal while RST# is asserted")
+        "an agent drives a bus signal (any _oe, SERR# and INTA# included) while RST# is asserted, "
+        "the first clock of the reset included (2.2.1: outputs tri-stated asynchronously)")
+    ARBITRATION_IN_RESET = (
+        "a REQ# or GNT# asserted while RST# is asserted (2.2.1: both tri-stated in reset; "
+        "the arbiter ignores REQ# and grants nobody)")
     XZ_ON_BUS = (
         "X or Z bits on a bus signal or driver enable (4-state simulators only, via xcheck.v)")
+
+
+#: The rules evaluated only while RST# is asserted; every other rule only while it is not.
+RESET_RULES = frozenset({Rule.DRIVE_IN_RESET, Rule.ARBITRATION_IN_RESET})
