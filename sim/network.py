@@ -1,3 +1,4 @@
+# Ref: pcap file format (LINKTYPE_RAW); RFC 791, RFC 8200 section 4.5 (reassembly at hosts)
 """The network harness: hosts, LANs and a WAN link between routers, on a
 virtual clock, with the WAN written to a pcap file.
 

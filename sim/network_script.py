@@ -1,3 +1,4 @@
+# Ref: README.md ("network script"); sim/network.py (the harness it drives)
 """Network scripts: several routers, the WAN between them, hosts and traffic
 from one text file (``pacsim router --script FILE``).
 
@@ -31,7 +32,6 @@ nothing, the rest of the script still runs, and at the end
 A script whose lines all use plain console commands is a one-router script
 (:func:`is_network_script` tells them apart).
 """
-# Ref: ../shared/DESIGN.md (pacsim router); README.md, "Network scripts"
 import re
 import shlex
 from collections.abc import Awaitable, Callable
@@ -43,8 +43,8 @@ from ..firmware.router.icmpv6 import PROTO_ICMPV6
 from ..firmware.router.stack import echo_packet, udp_packet
 from .network import MAX_WAIT_SECONDS, Network
 
-__all__ = ["run_network_script", "is_network_script", "check_name", "describe_refused", "ScriptError", "ScriptResult", "DIRECTIVES",
-           "NAME_PATTERN", "MAX_SIZE", "MAX_COUNT"]
+__all__ = ["run_network_script", "is_network_script", "check_name", "describe_refused", "ScriptError",
+           "ScriptResult", "DIRECTIVES", "NAME_PATTERN", "MAX_SIZE", "MAX_COUNT"]
 
 DIRECTIVES = ("router", "wan", "host", "send", "wait")
 #: A router or host name.

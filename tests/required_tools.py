@@ -1,7 +1,7 @@
+# Ref: ../shared/DESIGN.md (toolchain: Icarus, GTKWave, tshark)
 """The programs some tests run (tshark, Icarus Verilog, fst2vcd): CI has
 them all, so a missing one fails the test that needs it, naming the Debian
 package to install, instead of skipping it. No tests of its own."""
-# Ref: ../shared/DESIGN.md (toolchain: Icarus, GTKWave, tshark)
 import shutil
 
 import pytest

@@ -1,3 +1,4 @@
+# Ref: ../shared/DESIGN.md, "References in shared/"
 """The project's reference documents beside the repository (``../shared``:
 ``spec/``, ``seeds/``, ``interop/``), for the tests that check against them.
 
@@ -7,7 +8,6 @@ directory is the ``shared`` folder next to the repository root or next to
 one of its parents (a git worktree such as ``/work/wt/NAME`` finds
 ``/work/shared``). No tests of its own.
 """
-# Ref: ../shared/DESIGN.md, "References in shared/"
 from pathlib import Path
 
 import pytest

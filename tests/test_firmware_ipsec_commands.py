@@ -279,7 +279,7 @@ def test_old_sa_examples(c):
     with pytest.raises(CommandFailed, match="SA 1 does not exist"):
         c.execute("dest sa=1")
     with pytest.raises(CommandFailed, match="there are no old SAs to convert"):
-        c.execute("act ips convert")                                   # L2568 (converting: test_firmware_oldsa_conversion)
+        c.execute("act ips convert")     # L2568; converting: test_firmware_oldsa_conversion
     with pytest.raises(CommandFailed, match="ENCO key 10 is 16 bytes long, DES needs 8"):
         c.execute("cre sa=2 spi=1000 enck=10")
     with pytest.raises(BadValue, match="virt9"):
