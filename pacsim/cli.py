@@ -220,7 +220,9 @@ def cmd_lzs(args) -> int:
 
 
 def cmd_router(args) -> int:
-    from .sim.network_script import ScriptError
+    """``pacsim router``: exit 1 (naming the lines) when a script statement is
+    refused, or with ``--strict`` when a console command failed; else 0."""
+    from .sim.network_script import ScriptError, check_name, describe_refused
     from .sim.router_session import interactive, model_factory, run_script
     if args.script is None:
         if args.bus == "rtl":
@@ -230,6 +232,10 @@ def cmd_router(args) -> int:
             raise SystemExit("pacsim router: --pcap needs a --script with a WAN (the interactive console has none)")
         return interactive(args.name, replay_window=args.replay_window)
     script = Path(args.script).resolve()
+    try:
+        check_name(args.name, "--name: router")
+    except ValueError as error:
+        raise SystemExit(f"pacsim router: {error}") from None
     pcap = str(Path(args.pcap).resolve()) if args.pcap else None
     if args.bus == "rtl":
         env = {"PACSIM_ROUTER_SCRIPT": str(script), "PACSIM_ROUTER_PCAP": pcap or "",
@@ -241,18 +247,24 @@ def cmd_router(args) -> int:
         placed = ", ".join(f"{name} on device {device}" for name, device in report["rtl_routers"])
         print(f"# RTL cards ({args.sim}, {report['clocks']} PCI clocks): {placed}; any other router on the model bus",
               file=sys.stderr)
-        errors = report["errors"]
+        failures, refused = report["failures"], report["refused"]
     else:
         import asyncio
         try:
             result = asyncio.run(run_script(script.read_text(), model_factory(replay_window=args.replay_window),
                                             pcap_path=pcap, name=args.name, out=print))
         except ScriptError as error:
-            raise SystemExit(f"pacsim router: {script.name}: {error}") from None
-        errors = result.errors
+            result = error.result
+        failures, refused = result.failures, result.refused
     if pcap:
         print(f"# WAN written to {pcap}", file=sys.stderr)
-    return 1 if errors and args.strict else 0
+    if refused:
+        raise SystemExit(f"pacsim router: {script.name}: {describe_refused(refused)}")
+    if failures and args.strict:
+        print(f"pacsim router: {script.name}: {len(failures)} console command(s) failed (--strict):\n"
+              + "\n".join(failures), file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_synth(args) -> int:
@@ -322,7 +334,7 @@ def main(argv=None) -> int:
     p.add_argument("--name", default="router", help="the router's name (one-router scripts, interactive)")
     p.add_argument("--replay-window", type=int, choices=[32, 64, 128, 256], default=None,
                    help="anti-replay on manual SAs (a model extension: the manual has none)")
-    p.add_argument("--strict", action="store_true", help="exit 1 if any console command failed")
+    p.add_argument("--strict", action="store_true", help="exit 1 if any console command failed (naming its line)")
     p.set_defaults(func=cmd_router)
 
     p = sub.add_parser("lzs", help="run a file through the card's LZS compressor or decompressor")

@@ -1,3 +1,4 @@
+# Ref: pcap file format (LINKTYPE_RAW); RFC 791, RFC 8200 section 4.5 (reassembly at hosts)
 """The network harness: hosts, LANs and a WAN link between routers, on a
 virtual clock, with the WAN written to a pcap file.
 
@@ -35,6 +36,7 @@ original length). Both directions of every WAN link go to the one file.
 import heapq
 import ipaddress
 import itertools
+import math
 import random
 import struct
 from dataclasses import dataclass, field
@@ -47,11 +49,14 @@ from ..firmware.router.stack import echo_packet, parse_icmp, udp_packet
 from ..host.device import PacDevice
 
 __all__ = ["VirtualClock", "PcapWriter", "Host", "Network", "WanPacket", "Lost", "IcmpError", "model_router",
-           "LINKTYPE_RAW", "PCAP_MAGIC"]
+           "LINKTYPE_RAW", "PCAP_MAGIC", "MAX_WAIT_SECONDS"]
 
 PCAP_MAGIC = 0xA1B2C3D4
 LINKTYPE_RAW = 101
 SNAPLEN = 65535
+#: The longest :meth:`Network.wait`, seconds: 366 days, past the longest
+#: lifetime the manual configures (ISAKMP EXPIRYSeconds, 31449600 s).
+MAX_WAIT_SECONDS = 366 * 86400
 
 
 class VirtualClock:
@@ -138,7 +143,9 @@ class Host:
     address), ``address6`` and ``gateway6`` (IPv6, or None), what it
     ``received`` (IP packets, fragments reassembled), the ``fragments``
     among them as they came, the echo replies it got, ``(ident,
-    sequence)``, and the ICMP and ICMPv6 errors (:class:`IcmpError`)."""
+    sequence)``, the ICMP and ICMPv6 errors (:class:`IcmpError`), and how
+    many packets were ``malformed`` (an IP header, UDP datagram or ICMP
+    message that does not parse; each is also in :attr:`Network.lost`)."""
     name: str
     address: ipaddress.IPv4Interface | None
     router: str
@@ -153,6 +160,7 @@ class Host:
     address6: ipaddress.IPv6Interface | None = None
     gateway6: ipaddress.IPv6Address | None = None
     reassembly6: Reassembly = field(default_factory=lambda: Reassembly(timeout=IPV6_REASSEMBLY_TIMEOUT))
+    malformed: int = 0
 
     @property
     def ip(self) -> ipaddress.IPv4Address | None:
@@ -186,12 +194,16 @@ class Host:
                            identification=self.next_id())
 
     def udp_payloads(self) -> list[bytes]:
-        """Payloads of the UDP datagrams received."""
+        """Payloads of the UDP datagrams received; a packet that does not
+        parse is left out (it was counted in :attr:`malformed` on arrival)."""
         out = []
         for packet in self.received:
-            ip = parse_ip(packet)
-            if ip.protocol == PROTO_UDP:
-                out.append(parse_udp(ip)[2])
+            try:
+                ip = parse_ip(packet)
+                if ip.protocol == PROTO_UDP:
+                    out.append(parse_udp(ip)[2])
+            except MalformedPacket:
+                continue
         return out
 
 
@@ -288,6 +300,8 @@ class Network:
     def join(self, a: str, a_interface: str, b: str, b_interface: str) -> None:
         """A WAN link between router ``a``'s and router ``b``'s interfaces."""
         ends = [(a, a_interface.lower()), (b, b_interface.lower())]
+        if ends[0] == ends[1]:
+            raise ValueError(f"a WAN link joins two different router interfaces, not {a} {ends[0][1]} to itself")
         for router, interface in ends:
             if not self._router(router).has_interface(interface):
                 raise ValueError(f"router {router} has no IP interface {interface}")
@@ -388,7 +402,11 @@ class Network:
         return done
 
     async def wait(self, seconds: float) -> None:
-        """Let ``seconds`` of virtual time pass, then run the routers' timers."""
+        """Let ``seconds`` (0 to :data:`MAX_WAIT_SECONDS`) of virtual time
+        pass, then run the routers' timers; anything else is refused with a
+        ValueError before the clock moves."""
+        if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and 0 <= seconds <= MAX_WAIT_SECONDS):
+            raise ValueError(f"wait of {seconds!r} seconds; expected 0 to {MAX_WAIT_SECONDS}")
         await self.run(self.clock.now + seconds)
         for name, router in self.routers.items():
             self._emit(name, await router.poll())
@@ -436,7 +454,7 @@ class Network:
             ip = parse_ip(packet)
         except MalformedPacket as error:
             host.received.append(packet)
-            self.lost.append(Lost(self.clock.now, host.name, f"malformed: {error}"))
+            self._malformed(host, error)
             return
         if ip.is_fragment:
             host.fragments.append(packet)
@@ -450,12 +468,18 @@ class Network:
             if ip.is_fragment:
                 return
         host.received.append(packet)
+        if ip.protocol == PROTO_UDP:
+            try:
+                parse_udp(ip)
+            except MalformedPacket as error:
+                self._malformed(host, error)
+            return
         if ip.protocol != (PROTO_ICMPV6 if ip.version == 6 else PROTO_ICMP):
             return
         try:
             message = parse_icmp(ip)
         except ValueError as error:
-            self.lost.append(Lost(self.clock.now, host.name, f"malformed: {error}"))
+            self._malformed(host, error)
             return
         if not message.valid:
             return
@@ -468,6 +492,12 @@ class Network:
             host.icmp_errors.append(IcmpError(self.clock.now, ip.src, message.type, message.code,
                                               message.next_hop_mtu, message.payload, ip.version,
                                               message.parameter))
+
+
+    def _malformed(self, host: Host, error: ValueError) -> None:
+        """Count a packet ``host`` received that does not parse."""
+        host.malformed += 1
+        self.lost.append(Lost(self.clock.now, host.name, f"malformed: {error}"))
 
 
 async def model_router(name: str, clock, *, seed: int = 1, channels: int = 64, memory_size: int = 1 << 22,

@@ -1,3 +1,4 @@
+# Ref: README.md ("network script"); sim/network.py (the harness it drives)
 """Network scripts: several routers, the WAN between them, hosts and traffic
 from one text file (``pacsim router --script FILE``).
 
@@ -9,15 +10,26 @@ One statement per line; ``#`` starts a comment line::
     host NAME ROUTER IFACE ADDRESS   a host on the subnet of ROUTER's IFACE
     send SRC DST udp|icmp SIZE [count=N] [port=P]
                                      SRC a host or a router, DST a host or an
-                                     address; UDP datagrams of SIZE payload
-                                     bytes, or echo requests of SIZE bytes
-                                     (a reply is expected)
-    wait SECONDS                     let virtual time pass (timers run)
+                                     address; SIZE (0 to 65000) payload bytes
+                                     of each UDP datagram, or of each echo
+                                     request (a reply is expected); N packets
+                                     (1 to 10000, default 1); UDP to port P
+                                     (1 to 65535, default 6000)
+    wait SECONDS                     let virtual time pass (timers run);
+                                     more than 0, at most 366 days
+
+Router and host names start with a letter, then letters, digits, ``_`` or
+``-``; any name, ``router`` included, may prefix a console command.
 
 Console commands print their output under a ``NAME> command`` line; each
 ``send`` prints one line per packet saying whether it arrived (and for an
 echo, whether the reply came back) or where and why it was dropped. A
-script whose lines all use plain console commands is a one-router script
+console command that answers ``Error:`` is a failure
+(:attr:`ScriptResult.failures`). A statement that cannot be carried out
+(wrong syntax, a value out of range, an unknown node) is refused: it does
+nothing, the rest of the script still runs, and at the end
+:class:`ScriptError` lists every refused statement with its line number.
+A script whose lines all use plain console commands is a one-router script
 (:func:`is_network_script` tells them apart).
 """
 import re
@@ -29,30 +41,64 @@ from ..firmware.ipsec.packet import PROTO_ICMP, parse_ip
 from ..firmware.router import Router
 from ..firmware.router.icmpv6 import PROTO_ICMPV6
 from ..firmware.router.stack import echo_packet, udp_packet
-from .network import Network
+from .network import MAX_WAIT_SECONDS, Network
 
-__all__ = ["run_network_script", "is_network_script", "ScriptError", "ScriptResult", "DIRECTIVES"]
+__all__ = ["run_network_script", "is_network_script", "check_name", "describe_refused", "ScriptError",
+           "ScriptResult", "DIRECTIVES", "NAME_PATTERN", "MAX_SIZE", "MAX_COUNT"]
 
 DIRECTIVES = ("router", "wan", "host", "send", "wait")
-_PREFIX = re.compile(r"\s*([A-Za-z][\w-]*)\s*:\s?(.*)\Z")
-
-
-class ScriptError(ValueError):
-    """A network-script line that cannot be carried out (line number in the message)."""
+#: A router or host name.
+NAME_PATTERN = r"[A-Za-z][\w-]*"
+_NAME = re.compile(NAME_PATTERN + r"\Z")
+_PREFIX = re.compile(rf"\s*({NAME_PATTERN})\s*:\s?(.*)\Z")
+#: ``send``: the largest SIZE, bytes, and the most packets (count=N).
+MAX_SIZE, MAX_COUNT = 65000, 10000
+_SEND_SYNTAX = "send SRC DST udp|icmp SIZE [count=N] [port=P]"
 
 
 @dataclass
 class ScriptResult:
     """What a run did: the text it printed, the packets ``sent`` and how many
-    ``arrived`` (echo: the reply came back), and console ``errors``."""
+    ``arrived`` (echo: the reply came back), the console commands that
+    answered ``Error:`` (``failures``, each ``"line N: NAME: command"``) and
+    the statements ``refused`` (each ``"line N: statement: why"``)."""
     lines: list[str] = field(default_factory=list)
     sent: int = 0
     arrived: int = 0
-    errors: int = 0
+    failures: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        """How many console commands failed."""
+        return len(self.failures)
 
     @property
     def text(self) -> str:
         return "\n".join(self.lines)
+
+
+class ScriptError(ValueError):
+    """A network script with refused statements: the message lists each
+    with its line number; ``result`` is what the rest of the script did."""
+
+    def __init__(self, result: ScriptResult):
+        super().__init__(describe_refused(result.refused))
+        self.result = result
+
+
+def describe_refused(refused: list[str]) -> str:
+    """The refused statements (:attr:`ScriptResult.refused`) as one message."""
+    head = "" if len(refused) == 1 else f"{len(refused)} statements refused:\n"
+    return head + "\n".join(refused)
+
+
+def check_name(name: str, what: str) -> str:
+    """``name`` if it is a valid router or host name (:data:`NAME_PATTERN`);
+    ValueError otherwise (``what``: "router" or "host")."""
+    if not _NAME.match(name):
+        raise ValueError(f"{what} name {name!r}: expected a letter, then letters, digits, _ or -")
+    return name
 
 
 def is_network_script(text: str) -> bool:
@@ -67,9 +113,11 @@ def is_network_script(text: str) -> bool:
 
 
 async def run_network_script(text: str, make_router: Callable[[str], Awaitable[Router]], network: Network,
-                             out: Callable[[str], None] | None = None) -> ScriptResult:
+                             out: Callable[[str], None] | None = None, *, first_line: int = 1) -> ScriptResult:
     """Run a network script on ``network``; ``make_router(name)`` builds each
-    router (on whichever card). Each printed line also goes to ``out``."""
+    router (on whichever card). Each printed line also goes to ``out``;
+    ``first_line`` is the number of the text's first line. Raises
+    :class:`ScriptError` at the end if any statement was refused."""
     result = ScriptResult()
 
     def say(line: str) -> None:
@@ -79,16 +127,16 @@ async def run_network_script(text: str, make_router: Callable[[str], Awaitable[R
 
     async def router(name: str) -> Router:
         if name not in network.routers:
-            network.add_router(await make_router(name))
+            network.add_router(await make_router(check_name(name, "router")))
         return network.routers[name]
 
-    for number, raw in enumerate(text.splitlines(), 1):
+    for number, raw in enumerate(text.splitlines(), first_line):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         prefixed = _PREFIX.match(line)
         try:
-            if prefixed and prefixed.group(1).lower() not in DIRECTIVES:
+            if prefixed:
                 name, command = prefixed.group(1), prefixed.group(2).strip()
                 r = await router(name)
                 output = await r.run(command)
@@ -96,7 +144,7 @@ async def run_network_script(text: str, make_router: Callable[[str], Awaitable[R
                 if output:
                     say(output)
                 if "Error:" in output:
-                    result.errors += 1
+                    result.failures.append(f"line {number}: {name}: {command}")
                 continue
             words = shlex.split(line)
             verb, args = words[0].lower(), words[1:]
@@ -108,10 +156,10 @@ async def run_network_script(text: str, make_router: Callable[[str], Awaitable[R
                 network.join(*args)
             elif verb == "host":
                 _arity(args, 4, "host NAME ROUTER IFACE ADDRESS")
-                network.add_host(*args)
+                network.add_host(check_name(args[0], "host"), *args[1:])
             elif verb == "wait":
                 _arity(args, 1, "wait SECONDS")
-                await network.wait(float(args[0]))
+                await network.wait(_seconds(args[0]))
                 say(f"# {network.clock.now:.3f} s")
             elif verb == "send":
                 await _send(network, args, result, say)
@@ -119,7 +167,11 @@ async def run_network_script(text: str, make_router: Callable[[str], Awaitable[R
                 raise ValueError(f"unknown statement {verb!r}; expected NAME: command or one of "
                                  f"{', '.join(DIRECTIVES)}")
         except ValueError as error:
-            raise ScriptError(f"line {number}: {raw.strip()}: {error}") from None
+            refusal = f"line {number}: {line}: {error}"
+            result.refused.append(refusal)
+            say(f"# refused: {refusal}")
+    if result.refused:
+        raise ScriptError(result)
     return result
 
 
@@ -128,19 +180,43 @@ def _arity(args: list[str], n: int, syntax: str) -> None:
         raise ValueError(f"expected {syntax}")
 
 
+def _whole(text: str, what: str, low: int, high: int) -> int:
+    """``text`` as a whole number from ``low`` to ``high``; ValueError naming ``what`` otherwise."""
+    value = int(text) if re.fullmatch(r"[+-]?\d+", text) else None
+    if value is None or not low <= value <= high:
+        raise ValueError(f"{what} {text!r}; expected a whole number from {low} to {high}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """``wait``'s SECONDS: a decimal number, more than 0 and at most :data:`MAX_WAIT_SECONDS`."""
+    value = float(text) if re.fullmatch(r"\d+(\.\d*)?|\.\d+", text) else None
+    if value is None or not 0 < value <= MAX_WAIT_SECONDS:
+        raise ValueError(f"SECONDS {text!r}; expected a number more than 0 and at most {MAX_WAIT_SECONDS} "
+                         "(366 days)")
+    return value
+
+
 async def _send(network: Network, args: list[str], result: ScriptResult, say) -> None:
     if len(args) < 4:
-        raise ValueError("expected send SRC DST udp|icmp SIZE [count=N] [port=P]")
-    source, destination, protocol, size = args[0], args[1], args[2].lower(), int(args[3])
-    options = dict(a.split("=", 1) for a in args[4:] if "=" in a)
-    unknown = set(options) - {"count", "port"}
-    if unknown or len(options) != len(args) - 4:
-        raise ValueError(f"unknown send options {sorted(unknown) or args[4:]}; expected count=N, port=P")
-    count, port = int(options.get("count", 1)), int(options.get("port", 6000))
+        raise ValueError(f"expected {_SEND_SYNTAX}")
+    source, destination, protocol = args[0], args[1], args[2].lower()
     if protocol not in ("udp", "icmp"):
         raise ValueError(f"protocol {protocol!r}; expected udp or icmp")
-    if not 0 <= size <= 65000:
-        raise ValueError(f"size {size}; expected 0 to 65000")
+    size = _whole(args[3], "SIZE", 0, MAX_SIZE)
+    options = {}
+    for option in args[4:]:
+        key, equals, value = option.partition("=")
+        key = key.lower()
+        if not equals or key not in ("count", "port"):
+            raise ValueError(f"unknown send option {option!r}; expected count=N or port=P ({_SEND_SYNTAX})")
+        if key in options:
+            raise ValueError(f"send option {key}= given twice")
+        options[key] = value
+    if "port" in options and protocol != "udp":
+        raise ValueError("port=P is for udp; an echo request has no port")
+    count = _whole(options.get("count", "1"), "count=N", 1, MAX_COUNT)
+    port = _whole(options.get("port", "6000"), "port=P", 1, 65535)
     dst = network.address_of(destination)
     for n in range(1, count + 1):
         marks = {name: len(r.drop_log) for name, r in network.routers.items()}

@@ -38,15 +38,18 @@ def one_router_script(text: str, name: str) -> str:
 
 async def run_script(text: str, make_router, *, pcap_path=None, name: str = "router", out=None) -> ScriptResult:
     """Run a script (network or one-router) on a fresh network with its own
-    virtual clock; the WAN goes to ``pcap_path`` when given."""
+    virtual clock; the WAN goes to ``pcap_path`` when given. Line numbers
+    in failures and refusals are those of ``text``."""
+    first_line = 1
     if not is_network_script(text):
-        text = one_router_script(text, name)
+        text, first_line = one_router_script(text, name), 0          # its "router NAME" line comes first
     pcap = PcapWriter(pcap_path) if pcap_path else None
     clock = VirtualClock()
     network = Network(clock, pcap=pcap)
     seeds = iter(range(1, 1 << 16))
     try:
-        return await run_network_script(text, lambda n: make_router(n, clock, next(seeds)), network, out)
+        return await run_network_script(text, lambda n: make_router(n, clock, next(seeds)), network, out,
+                                        first_line=first_line)
     finally:
         if pcap is not None:
             pcap.close()

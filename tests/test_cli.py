@@ -1,12 +1,12 @@
 """The ``pacsim`` command line: verilog, regmap, demo (with waves), bench and lzs."""
 import json
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
 
+from required_tools import required_tool
 from pacsim.contract.regmap import BAR0, CONFIG
 from pacsim.hdl.pci_port import PciSignature
 from pacsim.sim.waves import SIGNAL_GROUPS, signal_path
@@ -26,8 +26,8 @@ def test_verilog_has_the_pci_ports_and_compiles(tmp_path):
     header = re.search(r"module pac_card\((.*?)\);", text, re.S).group(1)
     ports = {p.strip() for p in header.split(",")}
     assert ports == set(PciSignature().members) | {"clk", "rst_n"}
-    if shutil.which("iverilog"):
-        subprocess.run(["iverilog", "-g2005", "-o", str(tmp_path / "card.vvp"), str(out)], check=True)
+    subprocess.run([required_tool("iverilog", "iverilog"), "-g2005", "-o", str(tmp_path / "card.vvp"), str(out)],
+                   check=True)
 
 
 def test_regmap_lists_every_register_and_field():
@@ -48,9 +48,7 @@ def test_demo_with_waves(tmp_path):
     assert "matches cryptography/hmac; opened intact; corrupted ICV: MAC_MISMATCH" in " ".join(text.split())
     dump, save = tmp_path / "pacsim_tb.fst", tmp_path / "pacsim.gtkw"
     assert dump.stat().st_size > 0 and save.exists()
-    if not shutil.which("fst2vcd"):
-        pytest.skip("fst2vcd (gtkwave) is needed to read the dump's signal list")
-    header = subprocess.run(["fst2vcd", str(dump)], capture_output=True, text=True).stdout
+    header = subprocess.run([required_tool("fst2vcd", "gtkwave"), str(dump)], capture_output=True, text=True).stdout
     header = header[:header.index("$enddefinitions")]
     names, scope = set(), []
     for line in header.splitlines():

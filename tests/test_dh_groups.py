@@ -6,6 +6,7 @@ mpmath), and in a key agreement against ``cryptography``'s DH.
 """
 import random
 
+import mpmath
 import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric import dh
@@ -44,7 +45,6 @@ def is_probable_prime(n, rounds=40, seed=0):
 
 def pi_part(bits):
     """floor(2^(bits - 130) * pi), the middle of an Oakley/MODP prime."""
-    mpmath = pytest.importorskip("mpmath")
     with mpmath.workprec(bits + 64):
         return int(mpmath.floor(mpmath.ldexp(mpmath.pi, bits - 130)))
 

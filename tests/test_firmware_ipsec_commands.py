@@ -275,11 +275,11 @@ def test_old_sa_examples(c):
     run(c, "ena ips")
     with pytest.raises(CommandFailed, match="SA 2 does not exist"):
         c.execute("act ips convert sa=2")
-    with pytest.raises(CommandFailed, match="not supported yet"):
-        c.execute("act ips convert")                                   # L2568
     run(c, "dest sa=1")                                                # L4078
     with pytest.raises(CommandFailed, match="SA 1 does not exist"):
         c.execute("dest sa=1")
+    with pytest.raises(CommandFailed, match="there are no old SAs to convert"):
+        c.execute("act ips convert")     # L2568; converting: test_firmware_oldsa_conversion
     with pytest.raises(CommandFailed, match="ENCO key 10 is 16 bytes long, DES needs 8"):
         c.execute("cre sa=2 spi=1000 enck=10")
     with pytest.raises(BadValue, match="virt9"):

@@ -155,9 +155,18 @@ def test_bundlespecification_defaults_and_rules(spd):
 def test_set_saspecification_keeps_bundles_consistent(spd):
     manual_esp(spd)
     manual_ah(spd)
-    spd.create_bundlespecification(1, MAN, "1 and 2")
+    bundle = spd.create_bundlespecification(1, MAN, "1 and 2")
     # an AH spec cannot become ESP (protocol is fixed), but bundle rules are re-checked on set
-    spd.set_saspecification(2, hashalg=HashAlg.DESMAC, hashkey=7)
+    old, new = spd.set_saspecification(2, hashalg=HashAlg.DESMAC, hashkey=7)
+    assert (old.hashalg, old.hashkey, new.hashalg, new.hashkey) == (HashAlg.MD5, 101, HashAlg.DESMAC, 7)
+    assert spd.saspecifications[2] is new and new.protocol is AH
+    assert spd.bundlespecifications[1] is bundle and set(bundle.bundle.spec_ids) == {1, 2}
+    with pytest.raises(InvalidConfiguration, match="unknown parameter PROTOCOL"):
+        spd.set_saspecification(2, protocol=ESP)
+    with pytest.raises(InvalidConfiguration, match="protocol AH needs HASHAlg"):
+        spd.set_saspecification(2, hashalg=HashAlg.NULL)
+    assert spd.saspecifications[2] is new                  # a refused set leaves the specification and bundle
+    assert spd.bundlespecifications[1] is bundle
 
 
 # -- policies -------------------------------------------------------------------------------------

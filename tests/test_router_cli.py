@@ -2,7 +2,10 @@
 ``--pcap``), the network script language, the IP commands of the router
 console, and ``pacsim bench ipsec --json`` on the model bus."""
 import asyncio
+import ipaddress
 import json
+import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from router_support import run
+from pacsim.firmware.router.stack import udp_packet
 from pacsim.sim.manual_vpn import ManualVpn
-from pacsim.sim.network import LINKTYPE_RAW, Network, VirtualClock, model_router
+from pacsim.sim.network import LINKTYPE_RAW, MAX_WAIT_SECONDS, Network, VirtualClock, model_router
 from pacsim.sim.network_script import ScriptError, is_network_script, run_network_script
 from pacsim.sim.router_session import interactive, model_factory, one_router_script, run_script
 
@@ -172,3 +176,120 @@ def test_network_clock_and_latency():
         with pytest.raises(ValueError, match="already linked"):
             network.join("a", "ppp0", "b", "ppp0")
     asyncio.run(body())
+
+
+def pacsim_exit(*args, timeout=300):
+    """``(returncode, stdout, stderr)`` of ``pacsim ARGS``."""
+    result = subprocess.run([sys.executable, "-m", "pacsim.cli", *args], capture_output=True, text=True,
+                            timeout=timeout, cwd=ROOT)
+    return result.returncode, result.stdout, result.stderr
+
+
+def test_one_router_script_under_the_default_name_and_strict(tmp_path):
+    good = tmp_path / "good.txt"
+    good.write_text("# a router on its own\nadd ip int=eth0 ip=10.0.0.1\nshow ip interface\n")
+    code, out, err = pacsim_exit("router", "--script", str(good), "--strict")
+    assert (code, err) == (0, ""), out
+    assert "router> add ip int=eth0 ip=10.0.0.1\nInfo: Operation successful." in out
+    assert "eth0       10.0.0.1         255.255.255.0" in out
+    bad = tmp_path / "bad.txt"
+    bad.write_text("add ip int=eth0 ip=10.0.0.1\n\nshow nonsense\nshow ip interface\n")
+    assert pacsim_exit("router", "--script", str(bad))[0] == 0               # failures matter with --strict only
+    code, out, err = pacsim_exit("router", "--script", str(bad), "--strict")
+    assert code == 1 and "eth0       10.0.0.1" in out                         # the rest of the script ran
+    assert "1 console command(s) failed (--strict):\nline 3: router: show nonsense" in err
+    code, _, err = pacsim_exit("router", "--script", str(good), "--name", "two words")
+    assert code != 0 and "router name 'two words': expected a letter" in err
+
+
+@pytest.mark.parametrize("statement, message", [
+    ("send h 10.0.0.1 udp 3 port=70000", "port=P '70000'; expected a whole number from 1 to 65535"),
+    ("send h 10.0.0.1 udp 3 port=-1", "port=P '-1'; expected a whole number from 1 to 65535"),
+    ("send h 10.0.0.1 udp 3 port=x", "port=P 'x'; expected a whole number"),
+    ("send h 10.0.0.1 udp 3 count=0", "count=N '0'; expected a whole number from 1 to 10000"),
+    ("send h 10.0.0.1 udp 3 count=2 count=3", "send option count= given twice"),
+    ("send h 10.0.0.1 udp 3 colour=red", "unknown send option 'colour=red'"),
+    ("send h 10.0.0.1 icmp 3 port=80", "port=P is for udp"),
+    ("send h 10.0.0.1 udp 65001", "SIZE '65001'; expected a whole number from 0 to 65000"),
+    ("send h 10.0.0.1 udp big", "SIZE 'big'; expected a whole number"),
+    ("send h 10.0.0.1 tcp 3", "protocol 'tcp'; expected udp or icmp"),
+    ("wait inf", "SECONDS 'inf'; expected a number more than 0"),
+    ("wait nan", "SECONDS 'nan'"),
+    ("wait -5", "SECONDS '-5'"),
+    ("wait 0", "SECONDS '0'"),
+    ("wait 1e9", "SECONDS '1e9'"),
+    ("wait 31622401", "at most 31622400"),
+    ("router 9lives", "router name '9lives': expected a letter"),
+    ("host h.2 a eth0 10.0.0.6", "host name 'h.2'"),
+    ("host h2 a eth0 10.0.0.256", "10.0.0.256"),
+    ("wan a eth1 a eth1", "not a eth1 to itself"),
+    ('send h "10.0.0.1 udp 3', "No closing quotation"),
+])
+def test_bad_statements_are_refused_and_the_rest_runs(statement, message):
+    """Each bad value gets an error naming the line and statement, is
+    counted, and the statements after it and the network still work."""
+    async def body():
+        network = Network(VirtualClock())
+        make = model_factory()
+
+        async def factory(name):
+            return await make(name, network.clock, 1)
+        script = ("a: add ip int=eth0 ip=10.0.0.1\na: add ip int=eth1 ip=10.0.1.1\nhost h a eth0 10.0.0.5\n"
+                  f"{statement}\nsend h 10.0.0.1 udp 3\nwait 1.5\n")
+        with pytest.raises(ScriptError, match=f"^line 4: {re.escape(statement)}: .*{re.escape(message)}") as caught:
+            await run_network_script(script, factory, network)
+        result = caught.value.result
+        assert len(result.refused) == 1 and (result.sent, result.arrived, result.errors) == (1, 1, 0)
+        assert f"# refused: line 4: {statement}: " in result.text and result.text.endswith("# 1.500 s")
+        again = await run_network_script("wait 2\nsend h 10.0.0.1 icmp 8\n", factory, network)
+        assert (again.sent, again.arrived) == (1, 1) and again.text.startswith("# 3.500 s\n")
+    run(body())
+
+
+def test_every_refused_statement_is_listed():
+    async def body():
+        network = Network(VirtualClock())
+        make = model_factory()
+
+        async def factory(name):
+            return await make(name, network.clock, 1)
+        with pytest.raises(ScriptError) as caught:
+            await run_network_script("router a\nwait never\na: show ip\nsend a b udp\n", factory, network)
+        assert str(caught.value) == ("2 statements refused:\nline 2: wait never: SECONDS 'never'; expected a number "
+                                     "more than 0 and at most 31622400 (366 days)\n"
+                                     "line 4: send a b udp: expected send SRC DST udp|icmp SIZE [count=N] [port=P]")
+        assert caught.value.result.refused == str(caught.value).splitlines()[1:]
+        assert "a> show ip" in caught.value.result.text
+    run(body())
+
+
+def test_network_wait_refuses_what_the_clock_cannot_take():
+    async def body():
+        network = Network(VirtualClock(10.0))
+        for seconds in (math.inf, -math.inf, math.nan, -1, MAX_WAIT_SECONDS + 1):
+            with pytest.raises(ValueError, match="expected 0 to 31622400"):
+                await network.wait(seconds)
+        assert network.clock.now == 10.0
+        await network.wait(MAX_WAIT_SECONDS)
+        assert network.clock.now == 10.0 + MAX_WAIT_SECONDS
+    run(body())
+
+
+def test_host_skips_and_counts_a_datagram_it_cannot_parse():
+    async def body():
+        network = Network(VirtualClock())
+        r = network.add_router(await model_router("a", network.clock))
+        await r.execute("add ip int=eth0 ip=10.0.0.1")
+        await r.execute("add ip int=eth1 ip=10.0.1.1")
+        host = network.add_host("h", "a", "eth0", "10.0.0.5")
+        source, destination = ipaddress.ip_address("10.0.1.9"), ipaddress.ip_address("10.0.0.5")
+        good = udp_packet(source, destination, 5000, 6000, b"good", identification=1)
+        bad = bytearray(udp_packet(source, destination, 5000, 6000, b"bad", identification=2))
+        bad[26] ^= 0xFF                                                       # the UDP checksum
+        for packet in (good, bytes(bad), good):
+            network.inject("a", "eth1", packet)
+        await network.run()
+        assert len(host.received) == 3
+        assert host.udp_payloads() == [b"good", b"good"] and host.malformed == 1
+        assert [x.reason for x in network.lost] == ["malformed: UDP checksum 0x" + bad[26:28].hex() + " is wrong"]
+    run(body())

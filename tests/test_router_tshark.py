@@ -3,18 +3,15 @@ between two routers with manual keys, read back by tshark's ESP dissector
 given the keys (``uat:esp_sa``, Wireshark 4.0 format): every ESP packet's
 ICV checks and its inner UDP or ICMP is shown. Skipped when tshark is
 missing (Debian package ``tshark``)."""
-import shutil
 import struct
 import subprocess
 
 import pytest
 
+from required_tools import required_tool
 from router_support import TSHARK_AUTH, TSHARK_CIPHER, run, two_routers
 from pacsim.sim.manual_vpn import ManualVpn
 from pacsim.sim.network import LINKTYPE_RAW, PCAP_MAGIC, PcapWriter
-
-TSHARK = shutil.which("tshark")
-
 
 def esp_sa_entries(vpn: ManualVpn) -> list[str]:
     """The ``esp_sa`` UAT records of both directions (protocol, source,
@@ -28,7 +25,7 @@ def esp_sa_entries(vpn: ManualVpn) -> list[str]:
 
 
 def tshark_fields(pcap, vpn: ManualVpn, *fields: str) -> list[list[str]]:
-    args = [TSHARK, "-r", str(pcap), "-o", "esp.enable_encryption_decode:TRUE",
+    args = [required_tool("tshark", "tshark"), "-r", str(pcap), "-o", "esp.enable_encryption_decode:TRUE",
             "-o", "esp.enable_authentication_check:TRUE"]
     for entry in esp_sa_entries(vpn):
         args += ["-o", f"uat:esp_sa:{entry}"]
@@ -66,7 +63,6 @@ def test_pcap_file_format(tmp_path):
     assert offset == len(data) and records == 3           # UDP, echo request, echo reply
 
 
-@pytest.mark.skipif(TSHARK is None, reason="tshark is not installed (Debian package: tshark)")
 @pytest.mark.parametrize("bundle, mode", [("esp", "tunnel"), ("esp+ah", "transport"), ("esp+ah", "tunnel")])
 def test_tshark_decrypts_and_authenticates_the_wan(tmp_path, bundle, mode):
     vpn = ManualVpn(bundle=bundle, mode=mode)
@@ -86,7 +82,6 @@ def test_tshark_decrypts_and_authenticates_the_wan(tmp_path, bundle, mode):
             assert bytes.fromhex(data) == b"through the tunnel"
 
 
-@pytest.mark.skipif(TSHARK is None, reason="tshark is not installed (Debian package: tshark)")
 def test_tshark_with_wrong_keys_finds_bad_icvs(tmp_path):
     vpn = ManualVpn()
     pcap = tmp_path / "wan.pcap"

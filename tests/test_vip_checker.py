@@ -10,7 +10,6 @@ the violation, so the test proves that exactly its rule fired, at that
 edge. All cases run in one simulation (reset + clear between cases).
 """
 import random
-import shutil
 import subprocess
 from collections import defaultdict
 
@@ -20,6 +19,7 @@ from amaranth.hdl import ClockDomain, Elaboratable, Module, ResetSignal
 from amaranth.lib import wiring
 from amaranth.sim import Simulator
 
+from required_tools import required_tool
 from pacsim.hdl.pci_port import OPEN_DRAIN_SIGNALS, TRISTATE_SIGNALS
 from pacsim.hdl.pci_protocol import even_parity
 from pacsim.sim.vip.checker import ProtocolChecker
@@ -339,7 +339,6 @@ def test_converts_to_verilog():
 
 
 @pytest.mark.icarus
-@pytest.mark.skipif(shutil.which("iverilog") is None, reason="needs Icarus Verilog")
 def test_xcheck_verilog_flags_x_and_z(tmp_path):
     tb = tmp_path / "tb.v"
     tb.write_text("""
@@ -356,7 +355,7 @@ module tb;
   end
 endmodule
 """)
-    subprocess.run(["iverilog", "-o", str(tmp_path / "sim"), str(XCHECK_VERILOG), str(tb)],
+    subprocess.run([required_tool("iverilog", "iverilog"), "-o", str(tmp_path / "sim"), str(XCHECK_VERILOG), str(tb)],
                    check=True)
     out = subprocess.run(["vvp", str(tmp_path / "sim")], check=True, capture_output=True,
                          text=True).stdout
@@ -381,7 +380,6 @@ class XTop(Elaboratable):
 
 
 @pytest.mark.icarus
-@pytest.mark.skipif(shutil.which("iverilog") is None, reason="needs Icarus Verilog")
 def test_xz_rule_end_to_end_in_icarus(tmp_path):
     """An X driven by an agent (oe=1) reaches XZ_ON_BUS; an undriven X does not."""
     top = XTop()
@@ -400,7 +398,7 @@ module tb;
   end
 endmodule
 """ % (len(Rule) - 1))
-    subprocess.run(["iverilog", "-o", str(tmp_path / "sim"), str(XCHECK_VERILOG),
+    subprocess.run([required_tool("iverilog", "iverilog"), "-o", str(tmp_path / "sim"), str(XCHECK_VERILOG),
                     str(tmp_path / "xtop.v"), str(tmp_path / "tb.v")], check=True)
     out = subprocess.run(["vvp", str(tmp_path / "sim")], check=True, capture_output=True,
                          text=True).stdout

@@ -11,10 +11,8 @@ keys existing (and of the algorithm's length), members unique. The base
 address of a member is stored as given and matched with its mask applied
 (§7.34).
 
-``activate ipsec convertoldsa`` is accepted only after its stated checks
-(IPsec enabled, the SA exists): the mapping from old SAs to IPsec
-specifications and policies is not described by the manual (§7.36), so the
-conversion itself is refused as not supported.
+``activate ipsec convertoldsa`` turns old SAs into IPsec configuration
+(:mod:`.oldsa_conversion`) and destroys them here.
 
 **Counters** (``show sa counter``, ``show sa=id counter``, ``show sa
 user``): :class:`OldSaModuleCounter`, :class:`OldSaCounter` and

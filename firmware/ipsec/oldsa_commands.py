@@ -20,9 +20,9 @@ from ..cli.privilege import Privilege
 from ..cli.values import Choice, InterfaceName, Ipv4Address, Ipv4Mask
 from ..views.alliedware.oldsa import show_old_sa_counters, show_old_sa_module_counters, show_old_sa_users
 from .command_values import KEY_ID, SPI, SPEC_ID
-from .config_errors import InvalidState, NotFound
 from .module import IpsecModule
 from .oldsa import OldSaDirection
+from .oldsa_conversion import convert_old_sas
 from .transforms import EncAlg
 
 __all__ = ["OLDSA_COMMANDS", "OldSaCommands"]
@@ -73,14 +73,8 @@ class OldSaCommands:
         self.table = module.old_sas
 
     def convert_old_sa(self, sa: int | None = None):
-        if not self.module.enabled:
-            raise InvalidState("IPsec must be enabled before old SAs can be converted (enable ipsec)")
-        if sa is not None and sa not in self.table.sas:
-            raise NotFound(f"SA {sa} does not exist")
-        if not self.table.sas:
-            raise NotFound("there are no old SAs to convert")
-        raise InvalidState("converting old SAs is not supported yet: the manual does not describe how old SAs "
-                           "map onto IPsec specifications and policies (ipsec-commands.md §7.36)")
+        """``activate ipsec convertoldsa`` (:mod:`.oldsa_conversion`)."""
+        return convert_old_sas(self.module, sa)
 
     def enable_oldsa(self, interface: str):
         self.table.enable_interface(interface, True)

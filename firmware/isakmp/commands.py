@@ -2,6 +2,10 @@
 """The ISAKMP configuration commands, as data, and their handler: accepted,
 checked and stored in an :class:`~.policy_config.IsakmpConfig` (no
 ISAKMP exchange runs yet; ``enable isakmp`` only records the setting).
+So the two resets have nothing to act on: ``reset isakmp counters`` and
+``reset isakmp policy`` check their arguments and say plainly that no
+ISAKMP counters or SAs exist yet (:data:`NOT_RUNNING`), instead of
+``Info: Operation successful.``.
 
 Booleans are ``{ON|OFf|TRue|FAlse}`` (§0.1). ``set`` takes XAUth
 ``NOne`` as its syntax writes it; create ``NONE``. ENABLE/DISABLE ISAKMP
@@ -20,7 +24,10 @@ from ..cli.privilege import Privilege
 from ..cli.values import Boolean, Choice, CommaList, Integer, InterfaceName, IpAddress, Name, Text, Union
 from .policy_config import PEER_ANY, IsakmpConfig, IsakmpConfigError
 
-__all__ = ["ISAKMP_COMMANDS", "IsakmpCommands", "ERRORS"]
+__all__ = ["ISAKMP_COMMANDS", "IsakmpCommands", "ERRORS", "NOT_RUNNING"]
+
+#: Why the resets have nothing to act on (see the module docstring).
+NOT_RUNNING = "ISAKMP exchanges do not run in this model yet"
 
 ERRORS = (IsakmpConfigError,)
 SO = Privilege.SECURITYOFFICER
@@ -101,7 +108,9 @@ class IsakmpCommands:
         self.config.destroy_policy(policy)
 
     def reset_policy(self, policy: str):
+        """``reset isakmp policy`` (§2.4): the policy must exist; it has no SAs to remove."""
         self.config.policy(policy)
+        return f'Info: ISAKMP policy "{policy}" has no SAs to remove and nothing to restart: {NOT_RUNNING}.'
 
     def enable_isakmp(self, **args):
         self.config.enable(**args)
@@ -116,4 +125,6 @@ class IsakmpCommands:
         self.config.debug = self.config.debug - frozenset(debug or ("default",))
 
     def reset_counters(self, counters=None):
-        """No ISAKMP counters are kept yet."""
+        """``reset isakmp counters[=categories]`` (§2.8): none are kept yet, so none are cleared."""
+        which = f"the {', '.join(counters)} counters" if counters else "ISAKMP counters"
+        return f"Info: {which} were not cleared: none are kept, as {NOT_RUNNING}."

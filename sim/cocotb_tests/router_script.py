@@ -19,6 +19,7 @@ from pacsim.host.device import PacDevice
 from pacsim.sim.build import simulator_from_env
 from pacsim.sim.network import model_router
 from pacsim.sim.report import write_report
+from pacsim.sim.network_script import ScriptError
 from pacsim.sim.router_session import run_script
 from pacsim.sim.rtl_bus import RtlBus
 
@@ -47,7 +48,10 @@ async def router_script(dut):
     make, placed = rtl_cards_first(bus, await PacDevice.scan(bus),
                                    os.environ.get("PACSIM_ROUTER_SIM") or simulator_from_env(),
                                    int(replay) if replay else None)
-    result = await run_script(text, make, pcap_path=pcap, name=os.environ.get("PACSIM_ROUTER_NAME", "router"))
+    try:
+        result = await run_script(text, make, pcap_path=pcap, name=os.environ.get("PACSIM_ROUTER_NAME", "router"))
+    except ScriptError as error:                    # refused statements: reported by pacsim router
+        result = error.result
     await bus.finish()
-    write_report({"lines": result.lines, "sent": result.sent, "arrived": result.arrived, "errors": result.errors,
-                  "rtl_routers": placed, "clocks": bus.clocks()})
+    write_report({"lines": result.lines, "sent": result.sent, "arrived": result.arrived, "failures": result.failures,
+                  "refused": result.refused, "rtl_routers": placed, "clocks": bus.clocks()})
