@@ -184,6 +184,8 @@ class PacDevice:
         self._unclaimed = []
         self._next_tag = 1
         self._collector = bus.new_lock()    # one caller at a time reaps results and acknowledges INTA#
+        self._pk_lock = bus.new_lock()      # one public-key operation at a time (its registers and slots)
+        self._rng_lock = bus.new_lock()     # one generator command sequence at a time
         self._rng_seeded_by = None      # None, "caller" or "driver": who instantiated the generator
         self.driver_counters = dict.fromkeys(
             ("jobs_submitted", "results_collected", "ring_full", "jobs_lost", "ring_aborts"), 0)
@@ -961,6 +963,12 @@ class PacDevice:
         if timeout_clocks is None:
             timeout_clocks = TIMEOUT_BASE_CLOCKS + 2 * modexp_clocks(modulus.bit_length(), exp_bits, words=words,
                                                                      mul_bits=32)
+        async with self._pk_lock:
+            return await self._modexp(base, exponent, modulus, words, timeout_clocks)
+
+    async def _modexp(self, base: int, exponent: int, modulus: int, words: int, timeout_clocks: int) -> int:
+        """One operation on the public-key unit, its lock held."""
+        exp_bits = exponent.bit_length()
         if (await self.read_fields("PK_STATUS"))["busy"]:
             raise PacError("the public-key unit is busy with an operation this driver did not start; "
                            "expected it idle (PK_CONTROL.abort stops it)")
@@ -1049,14 +1057,18 @@ class PacDevice:
         no entropy source: its output is exactly as unpredictable as this
         material. Raises :class:`RngFailed` if the card refuses
         (HEALTH_FAILED)."""
-        await self._rng_command(DrbgCommand.INSTANTIATE, self._seed(seed_material))
-        self._rng_seeded_by = "caller"
+        seed = self._seed(seed_material)
+        async with self._rng_lock:
+            await self._rng_command(DrbgCommand.INSTANTIATE, seed)
+            self._rng_seeded_by = "caller"
 
     async def rng_reseed(self, seed_material: bytes) -> None:
         """Reseed the card's generator with 48 bytes of ``seed_material``
         (entropy input XOR additional input). Raises :class:`RngFailed`
         (NOT_INSTANTIATED before :meth:`rng_instantiate`)."""
-        await self._rng_command(DrbgCommand.RESEED, self._seed(seed_material))
+        seed = self._seed(seed_material)
+        async with self._rng_lock:
+            await self._rng_command(DrbgCommand.RESEED, seed)
 
     async def random(self, count: int, *, job: bool = False) -> bytes:
         """``count`` random bytes from the card's generator: through the RNG
@@ -1074,6 +1086,11 @@ class PacDevice:
         RESEED_REQUIRED of a caller-seeded generator)."""
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise InvalidArgument(f"random byte count {count!r}: expected a non-negative integer")
+        async with self._rng_lock:
+            return await self._random(count, job)
+
+    async def _random(self, count: int, job: bool) -> bytes:
+        """:meth:`random` with the generator's lock held."""
         if count and self._rng_seeded_by is None:
             await self._rng_command(DrbgCommand.INSTANTIATE, os.urandom(SEED_BYTES))
             self._rng_seeded_by = "driver"
