@@ -76,6 +76,10 @@ _STATUS_BITS_OF_RESULT = {
     ResultStatus.TARGET_ABORT: ("received_target_abort",),
     ResultStatus.PARITY: ("master_data_parity_error", "detected_parity_error"),
 }
+#: Statuses after which output past a caller's byte limit (in the dword
+#: rounding of the destination) is the driver's OUTPUT_OVERFLOW: the
+#: decoder met it before the end of the stream or its error.
+_LIMITED_STATUSES = (ResultStatus.OK, ResultStatus.STREAM_TRUNCATED, ResultStatus.STREAM_BAD_OFFSET)
 #: Statuses whose RESULT.ADDRESS is meaningful.
 _ADDRESSED = (ResultStatus.MASTER_ABORT, ResultStatus.TARGET_ABORT)
 _RING_LAYOUT = {"CMD": CMD, "SRC": SEG, "DST": SEG, "RES": RESULT}
@@ -182,6 +186,7 @@ class PacDevice:
         self._channels = {}
         self._in_flight = collections.deque()
         self._unclaimed = []
+        self._job_buffers = {}          # tag: temporary buffers of a timed-out one-job call, freed when it ends
         self._next_tag = 1
         self._collector = bus.new_lock()    # one caller at a time reaps results and acknowledges INTA#
         self._pk_lock = bus.new_lock()      # one public-key operation at a time (its registers and slots)
@@ -463,6 +468,8 @@ class PacDevice:
         lost = [JobResult(entry.job.tag, DriverStatus.LOST_TO_RESET, 0, None, entry.job)
                 for entry in self._in_flight]
         self._in_flight.clear()
+        for result in lost:
+            self._free_job_buffers(result.tag)
         self.driver_counters["jobs_lost"] += len(lost)
         for name in RINGS:
             ring = self.rings[name]
@@ -722,6 +729,7 @@ class PacDevice:
             ring.head = (ring.head + 1) % ring.entries
             self._in_flight.popleft()
             self._release(entry)
+            self._free_job_buffers(tag)
             address = RESULT.ADDRESS.decode(words["ADDRESS"])["address"] if code in _ADDRESSED else None
             results.append(JobResult(tag, code, RESULT.BYTES.decode(words["BYTES"])["bytes"], address, entry.job))
             seen.add(code)
@@ -894,18 +902,33 @@ class PacDevice:
         padded = -(-len(packet) // 4) * 4                 # segments hold whole dwords
         source = self.bus.alloc(max(padded, 4))
         destination = self.bus.alloc(max(output, 4))
+        job = None
         try:
             self.bus.host_write(source.address, bytes(packet))
             job = Job(opcode, (source.address, max(padded, 4)), (destination.address, max(output, 4 if comp else 0)),
                       length=len(packet), skip=skip, cipher=cipher, mac=mac, comp=comp)
             (result,) = await self.run([job], timeout_clocks)
-            result.check()
-            if limit is not None and result.bytes > limit:
+            if limit is not None and result.bytes > limit and result.status in _LIMITED_STATUSES:
                 raise JobFailed(ResultStatus.OUTPUT_OVERFLOW, job=job, bytes=result.bytes)
+            result.check()
             return self.bus.host_read(destination.address, result.bytes)
         finally:
-            self.bus.free(source)
-            self.bus.free(destination)
+            self._give_back(job, source, destination)
+
+    def _give_back(self, job: Job | None, *buffers: DmaBuffer) -> None:
+        """Free a one-job call's temporary ``buffers``; while its ``job`` is
+        still in flight (the call timed out), they stay the job's until its
+        result is collected or the card is reset."""
+        if job is not None and any(entry.job is job for entry in self._in_flight):
+            self._job_buffers[job.tag] = buffers
+            return
+        for buffer in buffers:
+            self.bus.free(buffer)
+
+    def _free_job_buffers(self, tag: int) -> None:
+        """Free the temporary buffers an ended job held (none for most jobs)."""
+        for buffer in self._job_buffers.pop(tag, ()):
+            self.bus.free(buffer)
 
     @staticmethod
     def _dma_address(where, length: int, what: str) -> int:
@@ -1114,12 +1137,13 @@ class PacDevice:
         while len(output) < count:
             size = min(count - len(output), RANDOM_MAX_BYTES)
             destination = self.bus.alloc(-(-size // 4) * 4)
+            job = Job(Opcode.RANDOM, [], destination, length=size)
             try:
-                (result,) = await self.run([Job(Opcode.RANDOM, [], destination, length=size)])
+                (result,) = await self.run([job])
                 result.check()
                 output += self.bus.host_read(destination.address, size)
             finally:
-                self.bus.free(destination)
+                self._give_back(job, destination)
         return bytes(output)
 
     @staticmethod
