@@ -1,3 +1,5 @@
+# Ref: docs/rings.md "Channels"
+# Ref: RFC 2104 section 2 (HMAC pad states)
 """Channels: what the driver writes into a channel context (docs/rings.md,
 "Channels"), and the :class:`Channel` handle it returns.
 

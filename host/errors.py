@@ -1,3 +1,4 @@
+# Ref: docs/rings.md "Jobs" (result statuses), "Public-key unit", "Random number generator"
 """Exceptions raised by the PAC host driver.
 
 Every driver error derives from :class:`PacError`. Failures of host-initiated

@@ -1,3 +1,4 @@
+# Ref: docs/rings.md "Jobs"
 """Jobs the driver hands to the card, and the results it gets back.
 
 A :class:`Job` names its data by scatter-gather segments of host memory

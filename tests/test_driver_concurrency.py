@@ -1,3 +1,4 @@
+# Ref: docs/rings.md "Public-key unit", "Random number generator"
 """Concurrent callers of the driver's register-driven units on the model.
 
 :class:`ModelBus` yields to the event loop at every transaction, as the RTL
@@ -9,7 +10,6 @@ register interfaces, which the driver guards each with its own lock.
 Results are held against ``pow()`` and the reference CTR_DRBG
 (``host/drbg.py``).
 """
-# Ref: ../docs/rings.md ("Public-key unit", "Random number generator")
 import asyncio
 import random
 

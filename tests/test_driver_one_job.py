@@ -1,3 +1,4 @@
+# Ref: docs/rings.md "Jobs"; RFC 2395 section 2
 """The one-job conveniences of the driver on the model: who owns a job's
 temporary buffers, and what a byte limit means.
 
@@ -7,7 +8,6 @@ and the card may still write them. ``decompress`` with a limit that is not a who
 destination rounded up; whatever the card reports, the driver's verdict is
 the reference decoder's (``host/lzs.py``) with that limit.
 """
-# Ref: ../docs/rings.md ("Commands", "Compression"); RFC 2395 section 2
 import asyncio
 import random
 
