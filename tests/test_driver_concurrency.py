@@ -13,7 +13,7 @@ Results are held against ``pow()`` and the reference CTR_DRBG
 import asyncio
 import random
 
-from driver_suite import fresh_device
+from driver_suite_support import fresh_device
 from pacsim.host.drbg import CtrDrbg
 from pacsim.sim.model_bus import ModelBus
 

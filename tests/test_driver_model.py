@@ -15,8 +15,9 @@ import random
 import pytest
 from cryptography.hazmat.primitives.asymmetric import dh
 
-from driver_suite import (CHECKS, ESP_HEADER, STREAM_STATUS, Buffers, esp_packet, fresh_device, lzs_job, poll, raises,
-                          window_address)
+from driver_suite import CHECKS
+from driver_suite_lzs import STREAM_STATUS, lzs_job
+from driver_suite_support import ESP_HEADER, Buffers, esp_packet, fresh_device, poll, raises, window_address
 from pacsim.hdl.engines.drbg import DrbgCommand, DrbgStatus
 from pacsim.hdl.engines.modexp import ModExpStatus, modexp_clocks
 from pacsim.hdl.engines.aes import AesCore

@@ -13,7 +13,8 @@ import random
 
 import pytest
 
-from driver_suite import STREAM_STATUS, fresh_device, raises
+from driver_suite_lzs import STREAM_STATUS
+from driver_suite_support import fresh_device, raises
 from pacsim.hdl.layouts import Direction, ResultStatus
 from pacsim.host.errors import CardTimeout, JobFailed
 from pacsim.host.lzs import LzsError, decompress
