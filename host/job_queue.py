@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from ..hdl.layouts import CMD, RESULT, SEG, ResultStatus
 from ..hdl.regmap import BAR0, IDENTITY, RINGS
 from .bus import DmaBuffer
-from .errors import CardTimeout, PacError, RingAborted, RingFull
+from .arguments import timeout
+from .errors import CardTimeout, InvalidArgument, PacError, RingAborted, RingFull
 from .jobs import DriverStatus, Job, JobResult, channel_number
 from .probe import encode_fields
 
@@ -59,6 +60,18 @@ class _InFlight:
     sources: tuple
     destinations: tuple
     data_bytes: int
+
+
+def _job_list(jobs) -> list:
+    """``jobs`` (an iterable of :class:`Job`) as a list."""
+    try:
+        jobs = list(jobs)
+    except TypeError:
+        raise InvalidArgument(f"jobs {jobs!r}: expected a list of Job objects") from None
+    for job in jobs:
+        if not isinstance(job, Job):
+            raise InvalidArgument(f"jobs: {job!r} is not a Job")
+    return jobs
 
 
 class JobQueue:
@@ -135,7 +148,7 @@ class JobQueue:
                 words.append({"CONTROL": control | SEG.CONTROL.encode(last=int(i == len(pieces) - 1), own=1),
                               "ADDRESS": encode_fields(SEG.ADDRESS, f"{what} segment address", address=address)})
             return words
-        control = encode_fields(CMD.CONTROL, "opcode or channel", opcode=job.opcode,
+        control = encode_fields(CMD.CONTROL, "command", opcode=job.opcode,
                           cipher_channel=channel_number(job.cipher), mac_channel=channel_number(job.mac),
                           comp_channel=channel_number(job.comp))
         command = {"CONTROL": control, "LENGTH": encode_fields(CMD.LENGTH, "command length", length=job.source_length),
@@ -153,7 +166,7 @@ class JobQueue:
         whole batch, and :class:`InvalidArgument` for values that do not fit
         a descriptor.
         """
-        jobs = list(jobs)
+        jobs = _job_list(jobs)
         planned = [self._descriptors(job) for job in jobs]
         need = {"CMD": len(jobs), "SRC": sum(len(p[1]) for p in planned),
                 "DST": sum(len(p[2]) for p in planned), "RES": len(jobs)}
@@ -196,6 +209,7 @@ class JobQueue:
         results comes in time. If the card stopped its rings, resets it
         (see :meth:`reset`) and raises :class:`RingAborted`.
         """
+        timeout(timeout_clocks)
         async with self._collector:
             if self._unclaimed:
                 results, self._unclaimed = self._unclaimed, []
@@ -310,7 +324,8 @@ class JobQueue:
         wait for them in the unclaimed list. Jobs another caller's
         :meth:`reset` took come back with status
         ``DriverStatus.LOST_TO_RESET``."""
-        jobs = list(jobs)
+        jobs = _job_list(jobs)
+        timeout(timeout_clocks)
         tags = await self.submit(jobs)
         results = {}
         while len(results) < len(tags):

@@ -41,7 +41,10 @@ def channel_number(channel) -> int:
     """The command slot value of a :class:`~.channels.Channel`, a raw number, or None."""
     if channel is None:
         return NO_CHANNEL
-    return int(getattr(channel, "number", channel))
+    number = getattr(channel, "number", channel)
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise InvalidArgument(f"channel {channel!r}: expected a Channel, a channel number or None")
+    return number
 
 
 @dataclass

@@ -12,8 +12,8 @@ Lengths and limits are bytes, times PCI clocks.
 from dataclasses import dataclass
 
 from ..hdl.layouts import SEG, Opcode, ResultStatus
-from .bus import DmaBuffer
 from .channels import Channel
+from .arguments import buffer_or_address, byte_string, integer, timeout
 from .errors import InvalidArgument, JobFailed
 from .jobs import Job
 
@@ -39,6 +39,20 @@ class CopyResult:
     clocks: int
 
 
+def _arguments(call: str, data_name: str, data, skip, timeout_clocks, *, required=(), **channels) -> tuple:
+    """``(data as bytes, skip)`` of the one-job call ``call``, after checking
+    its ``timeout_clocks`` and ``channels`` (``{argument: a Channel or None}``;
+    those named in ``required`` may not be None)."""
+    for name, value in channels.items():
+        if value is None and name not in required:
+            continue
+        if not isinstance(value, Channel):
+            raise InvalidArgument(f"{call} {name} {value!r}: expected a Channel from an open_*_channel call"
+                                  + ("" if name in required else " or None"))
+    timeout(timeout_clocks, f"{call} timeout_clocks")
+    return byte_string(data, f"{call} {data_name}"), integer(skip, f"{call} skip")
+
+
 class PacketOps:
     """One job through temporary buffers (a part of :class:`~.device.PacDevice`)."""
 
@@ -53,8 +67,9 @@ class PacketOps:
         cannot see (a buffer shorter than ``length``, a value that does not
         fit its field).
         """
-        source = (self._dma_address(src, length, "source"), length)
-        destination = (self._dma_address(dst, length, "destination"), length)
+        length = integer(length, "copy length")
+        source = (buffer_or_address(src, length, "source"), length)
+        destination = (buffer_or_address(dst, length, "destination"), length)
         start = self.bus.clocks()
         (result,) = await self.run([Job(Opcode.COPY, source, destination)], timeout_clocks)
         result.check()
@@ -69,6 +84,7 @@ class PacketOps:
         LZS-compressed and zero-padded to the cipher block (4 bytes without
         a cipher) before it is encrypted and MACed. Raises :class:`JobFailed`
         unless OK."""
+        packet, skip = _arguments("encode", "packet", packet, skip, timeout_clocks, cipher=cipher, mac=mac, comp=comp)
         icv = mac.icv_bytes if mac is not None else 0
         if comp is None:
             return await self._packet(Opcode.ENCODE, packet, len(packet) + icv, skip, cipher, mac, timeout_clocks)
@@ -84,6 +100,7 @@ class PacketOps:
         chained: the decrypted payload is LZS-decompressed into at most
         ``limit`` bytes (header included; default 65536). Raises
         :class:`JobFailed` unless OK (MAC_MISMATCH: the output is dropped)."""
+        packet, skip = _arguments("decode", "packet", packet, skip, timeout_clocks, cipher=cipher, mac=mac, comp=comp)
         if comp is None:
             output = len(packet) - (mac.icv_bytes if mac is not None else 0)
             return await self._packet(Opcode.DECODE, packet, output, skip, cipher, mac, timeout_clocks)
@@ -95,6 +112,7 @@ class PacketOps:
         """HASH one message of any length (bytes) with an ENCODE MAC channel:
         returns its ICV (a SHA1/MD5 channel: the digest; HMAC: the MAC, e.g.
         an IKE prf). Raises :class:`JobFailed` unless OK."""
+        message, _ = _arguments("hash", "message", message, 0, timeout_clocks, required=("mac",), mac=mac)
         return await self._packet(Opcode.HASH, message, mac.icv_bytes, 0, None, mac, timeout_clocks)
 
     async def compress(self, data: bytes, *, channel: Channel, limit: int | None = None,
@@ -112,6 +130,7 @@ class PacketOps:
         whole dwords; a stream in the rounding is refused by the driver with
         the same status.
         """
+        data, _ = _arguments("compress", "data", data, 0, timeout_clocks, required=("channel",), channel=channel)
         limit = lzs_bound(len(data)) if limit is None else self._byte_limit(limit, "compress limit")
         return await self._lzs(Opcode.COMPRESS, data, limit, channel, timeout_clocks)
 
@@ -127,6 +146,8 @@ class PacketOps:
         rounded up to whole dwords; a packet in the rounding is refused by
         the driver with ``OUTPUT_OVERFLOW``.
         """
+        stream, _ = _arguments("decompress", "stream", stream, 0, timeout_clocks, required=("channel",),
+                               channel=channel)
         limit = self._byte_limit(limit, "decompress limit")
         return await self._lzs(Opcode.DECOMPRESS, stream, limit, channel, timeout_clocks)
 
@@ -161,14 +182,3 @@ class PacketOps:
             return self.bus.host_read(destination.address, result.bytes)
         finally:
             self._give_back(job, source, destination)
-
-    @staticmethod
-    def _dma_address(where, length: int, what: str) -> int:
-        if isinstance(where, DmaBuffer):
-            if length > where.size:
-                raise InvalidArgument(f"{what} buffer at {where.address:#010x} holds {where.size} bytes; "
-                                      f"the copy needs {length}")
-            where = where.address
-        if not 0 <= where <= 0xFFFF_FFFF:
-            raise InvalidArgument(f"{what} address {where:#x} is not a 32-bit bus address")
-        return where

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from ..hdl.layouts import ALG_COUNTERS, CHANNEL_COUNTERS, CMD, RESULT, SEG, AlgUnit
 from ..hdl.regmap import BAR0, CONFIG, IDENTITY, PCI_IDS, RINGS, VERSION, WINDOWS, Access
 from .bus import PciBus
-from .errors import CardNotFound, InvalidArgument, PacError, UnsupportedCard
+from .arguments import integer, named
+from .errors import CardNotFound, InvalidArgument, PacError, UnknownName, UnsupportedCard
 from .jobs import channel_number
 from .rings import Ring
 
-__all__ = ["CardAccess", "CardIdentity", "COUNTERS", "byte_enables", "encode_fields", "register_named"]
+__all__ = ["CardAccess", "CardIdentity", "COUNTERS", "byte_enables", "encode_fields"]
 
 #: BAR0 registers :meth:`CardAccess.counters` reports (event counters since reset).
 COUNTERS = ("JOBS", "DMA_TRANSACTIONS", "DMA_RETRIES", "DMA_DISCONNECTS",
@@ -40,23 +41,18 @@ def byte_enables(reg, *field_names) -> int:
     return sum(1 << byte for byte in range(4) if mask >> (8 * byte) & 0xFF)
 
 
-def register_named(registers: dict, space: str, name: str):
-    try:
-        return registers[name]
-    except KeyError:
-        raise KeyError(f"{space} has no register {name!r}; expected one of "
-                       f"{', '.join(registers)}") from None
-
-
 def encode_fields(reg, what: str, **values) -> int:
-    """``reg.encode(**values)``, with an error naming ``what`` and the field's range."""
-    try:
-        return reg.encode(**values)
-    except ValueError:
-        name, value = next((n, v) for n, v in values.items()
-                           if not 0 <= int(v) < (1 << getattr(reg, n).width))
+    """``reg.encode(**values)``; :class:`InvalidArgument` naming ``what``
+    (and the field, when there are several) and the field's range for a
+    value that is not an integer or does not fit its field."""
+    for name, value in values.items():
         width = getattr(reg, name).width
-        raise InvalidArgument(f"{what} {value} does not fit {width} bits; expected 0 to {(1 << width) - 1}") from None
+        label = what if len(values) == 1 else f"{what} {name}"
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidArgument(f"{label} {value!r}: expected an integer from 0 to {(1 << width) - 1}")
+        if not 0 <= value < 1 << width:
+            raise InvalidArgument(f"{label} {value} does not fit {width} bits; expected 0 to {(1 << width) - 1}")
+    return reg.encode(**values)
 
 
 @dataclass(frozen=True)
@@ -127,18 +123,20 @@ class CardAccess:
         entries = {"CMD": command_entries, "SRC": segment_entries, "DST": segment_entries,
                    "RES": result_entries}
         for name, count in entries.items():
-            if count not in _RING_SIZES:
+            if isinstance(count, bool) or not isinstance(count, int) or count not in _RING_SIZES:
                 raise InvalidArgument(f"{name} ring of {count} entries; expected a power of two "
                                       f"from {_RING_SIZES[0]} to {_RING_SIZES[-1]}")
+        timing = CONFIG.BIST_HEADER_LATENCY_CACHE
+        timing_word = timing.encode(latency_timer=integer(latency_timer, "probe latency_timer (PCI clocks)", 0, 255),
+                                    cache_line_size=integer(cache_line_dwords, "probe cache_line_dwords", 0, 255))
+        encode_fields(BAR0.COALESCE, "probe coalesce", count=coalesce_count, timeout=coalesce_timeout)
         device = await cls._find(bus, device)
         command = CONFIG.COMMAND_STATUS
         command_bytes = byte_enables(command, *(f.name for f in command.fields if f.access is Access.RW))
         await bus.config_write(device, command.offset, 0, command_bytes)   # no decoding while sizing
         bar0, bar0_size = await cls._assign_bar0(bus, device)
-        timing = CONFIG.BIST_HEADER_LATENCY_CACHE
         await bus.config_write(
-            device, timing.offset,
-            timing.encode(latency_timer=latency_timer, cache_line_size=cache_line_dwords),
+            device, timing.offset, timing_word,
             byte_enables(timing, "latency_timer", "cache_line_size"))
         await bus.config_write(
             device, command.offset,
@@ -194,7 +192,7 @@ class CardAccess:
     async def _find(bus: PciBus, wanted: int | None) -> int:
         if wanted is not None:
             if wanted not in bus.DEVICES:
-                raise InvalidArgument(f"device {wanted}: expected a device number "
+                raise InvalidArgument(f"device {wanted!r}: expected a device number "
                                       f"{bus.DEVICES.start}-{bus.DEVICES.stop - 1}")
             ids = CONFIG.ID.decode(await bus.config_read(wanted, CONFIG.ID.offset))
             if CardAccess._is_pac(ids):
@@ -243,29 +241,30 @@ class CardAccess:
 
     async def read(self, reg_name: str) -> int:
         """Read the BAR0 register ``reg_name`` (a name from regmap.BAR0)."""
-        reg = register_named(_BAR0_REGISTERS, "BAR0", reg_name)
+        reg = named(_BAR0_REGISTERS, "BAR0", reg_name)
         return (await self.bus.mem_read(self._bar0 + reg.offset))[0]
 
     async def write(self, reg_name: str, value: int) -> None:
         """Write the 32-bit ``value`` to the BAR0 register ``reg_name``."""
-        reg = register_named(_BAR0_REGISTERS, "BAR0", reg_name)
-        if not 0 <= value <= 0xFFFF_FFFF:
-            raise ValueError(f"{reg_name}: value {value:#x} is not a 32-bit register word")
+        reg = named(_BAR0_REGISTERS, "BAR0", reg_name)
+        integer(value, f"{reg_name} value (a 32-bit register word)", 0, 0xFFFF_FFFF)
         await self.bus.mem_write(self._bar0 + reg.offset, [value])
 
     async def read_fields(self, reg_name: str) -> dict:
         """Read the BAR0 register ``reg_name`` decoded as ``{field: value}``."""
-        reg = register_named(_BAR0_REGISTERS, "BAR0", reg_name)
+        reg = named(_BAR0_REGISTERS, "BAR0", reg_name)
         return reg.decode(await self.read(reg_name))
 
     async def config_read(self, reg_name: str) -> int:
         """Read the configuration register ``reg_name`` (a name from regmap.CONFIG)."""
-        reg = register_named(_CONFIG_REGISTERS, "configuration space", reg_name)
+        reg = named(_CONFIG_REGISTERS, "configuration space", reg_name)
         return await self.bus.config_read(self._device, reg.offset)
 
     async def config_write(self, reg_name: str, value: int, byte_enables: int = 0xF) -> None:
         """Write the configuration register ``reg_name`` (active-high byte enables)."""
-        reg = register_named(_CONFIG_REGISTERS, "configuration space", reg_name)
+        reg = named(_CONFIG_REGISTERS, "configuration space", reg_name)
+        integer(value, f"{reg_name} value (a 32-bit register word)", 0, 0xFFFF_FFFF)
+        integer(byte_enables, f"{reg_name} byte_enables (active high)", 0, 0xF)
         await self.bus.config_write(self._device, reg.offset, value, byte_enables)
 
     async def config_status(self) -> dict:
@@ -281,8 +280,10 @@ class CardAccess:
         writable = [f.name for f in reg.fields if f.access is Access.RW]
         unknown = set(bits) - set(writable)
         if unknown:
-            raise KeyError(f"not writable COMMAND bits: {', '.join(sorted(unknown))}; "
-                           f"expected some of {', '.join(writable)}")
+            raise UnknownName(f"not writable COMMAND bits: {', '.join(sorted(unknown))}; "
+                              f"expected some of {', '.join(writable)}")
+        for name, value in bits.items():
+            integer(value, f"COMMAND bit {name}", 0, 1)
         current = await self.config_status()
         values = {name: bits.get(name, current[name]) for name in writable}
         await self.config_write("COMMAND_STATUS", reg.encode(**values),
@@ -291,7 +292,12 @@ class CardAccess:
     async def clear_config_errors(self, *names: str) -> None:
         """Clear RW1C status bits of COMMAND_STATUS: the ``names`` given, or all of them."""
         reg = CONFIG.COMMAND_STATUS
-        names = names or tuple(f.name for f in reg.fields if f.access is Access.RW1C)
+        clearable = tuple(f.name for f in reg.fields if f.access is Access.RW1C)
+        unknown = [name for name in names if name not in clearable]
+        if unknown:
+            raise UnknownName(f"not RW1C status bits: {', '.join(map(repr, unknown))}; "
+                              f"expected some of {', '.join(clearable)}")
+        names = names or clearable
         await self.config_write("COMMAND_STATUS", reg.encode(**{name: 1 for name in names}),
                                 byte_enables(reg, *names))
 

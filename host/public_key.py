@@ -10,6 +10,7 @@ the result. Operands are non-negative integers, times PCI clocks.
 """
 from ..hdl.engines.modexp import ModExpSlot, ModExpStatus, modexp_clocks
 from ..hdl.regmap import BAR0
+from .arguments import timeout
 from .errors import CardTimeout, InvalidArgument, PacError, PkFailed
 from .job_queue import TIMEOUT_BASE_CLOCKS
 from .pk import GROUPS, ModpGroup, value_of, words_of
@@ -49,6 +50,7 @@ class PublicKeyUnit:
         signalled in time, and :class:`PacError` if the unit is busy with an
         operation the driver did not start.
         """
+        timeout(timeout_clocks, "modexp timeout_clocks")
         max_bits = 32 * self.identity.pk_words
         for name, value in (("base", base), ("exponent", exponent), ("modulus", modulus)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
