@@ -55,6 +55,13 @@ def encode_fields(reg, what: str, **values) -> int:
     return reg.encode(**values)
 
 
+def _pci_bus(bus) -> PciBus:
+    """``bus`` if it is a :class:`PciBus`."""
+    if not isinstance(bus, PciBus):
+        raise InvalidArgument(f"bus {bus!r}: expected a PciBus (RtlBus or ModelBus)")
+    return bus
+
+
 @dataclass(frozen=True)
 class CardIdentity:
     """What the card says it is.
@@ -120,6 +127,7 @@ class CardAccess:
         :class:`UnsupportedCard` if the card is not one this driver speaks and
         :class:`InvalidArgument` for ring sizes the card does not take.
         """
+        _pci_bus(bus)
         entries = {"CMD": command_entries, "SRC": segment_entries, "DST": segment_entries,
                    "RES": result_entries}
         for name, count in entries.items():
@@ -172,7 +180,7 @@ class CardAccess:
     async def scan(bus: PciBus) -> list:
         """Device numbers of every PAC on the bus, lowest first (a type-0
         configuration scan of ``bus.DEVICES`` for the PCI_IDS vendor/device)."""
-        return [device for device, ids in await CardAccess._scan(bus) if CardAccess._is_pac(ids)]
+        return [device for device, ids in await CardAccess._scan(_pci_bus(bus)) if CardAccess._is_pac(ids)]
 
     @staticmethod
     async def _scan(bus: PciBus) -> list:

@@ -65,6 +65,8 @@ class RandomGenerator:
         RESEED_REQUIRED of a caller-seeded generator)."""
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise InvalidArgument(f"random byte count {count!r}: expected a non-negative integer")
+        if not isinstance(job, bool):
+            raise InvalidArgument(f"random job {job!r}: expected True (RANDOM jobs) or False (the registers)")
         async with self._rng_lock:
             return await self._random(count, job)
 
