@@ -2,31 +2,15 @@
 """Helpers of the bus-agnostic driver suite (:mod:`driver_suite`): a fresh card, buffers,
 polls, ESP packets and their expected encodings, copies verified with their counters.
 
-The suite's rules:
-
-Each ``check_<name>(bus)`` coroutine takes a fresh :class:`PciBus` (the
-behavioural :class:`ModelBus` under asyncio, or the RTL bus under cocotb),
-asserts RST#, and checks the card's contract (the register map,
-docs/rings.md and the PCI rules) against expectations derived from that
-contract, never from either implementation: crypto outputs come from
-:mod:`crypto_reference` (``cryptography``, ``hmac``, published vectors).
-:data:`CHECKS` lists them all. Data is random from fixed seeds; a job moves
-at most 64 KiB and a check runs few jobs, so the RTL runs them in seconds.
-Waits are for INTA# or bounded polls, never assumed latencies. No check
-needs more than 4 channels open at once. Compressed streams are held
-against :func:`pacsim.sim.lzs_model.hardware_compress` (the card's
-compressor, bit for bit) and the software reference ``host/lzs.py``; the
-public-key checks use 512- and 768-bit moduli with exponents of at most 160
-bits (at most about 81 000 PCI clocks per operation on the RTL), the random
-number generator is held against ``host/drbg.py``.
+The suite's rules are in :mod:`driver_suite`.
 """
-
-
 from crypto_reference import cipher_reference, mac_reference
 from pacsim.hdl.layouts import CIPHER_KEY_BYTES, CipherAlg, CipherMode, Direction, IvSource
 from pacsim.hdl.regmap import CONFIG, PCI_IDS, WINDOWS, Access
 from pacsim.host.device import COUNTERS, PacDevice
 
+#: A DMA address no target claims: outside host memory and outside the MMIO
+#: window of both buses (host memory is well below 1 GiB on both).
 UNCLAIMED_ADDRESS = 0x4000_0000
 #: Bytes of random data kept on each side of a destination.
 GUARD = 64

@@ -23,12 +23,24 @@ CALLERS = 4
 RANDOM_BYTES = 32
 
 
+def reference_outputs(seed: bytes) -> list:
+    """What the callers of random(RANDOM_BYTES) get, one caller at a time:
+    each two consecutive 16-byte requests of the reference CTR_DRBG."""
+    reference = CtrDrbg(seed)
+    return [reference.generate(16) + reference.generate(16) for _ in range(CALLERS)]
+
+
+def operand_sets(seed: int, bits: int) -> list:
+    """``(base, exponent, modulus)`` for each caller: a ``bits``-bit odd modulus."""
+    rng = random.Random(seed)
+    return [(rng.getrandbits(bits), rng.getrandbits(48) | 1 << 47, rng.getrandbits(bits) | 1 << (bits - 1) | 1)
+            for _ in range(CALLERS)]
+
+
 def test_concurrent_modexp_callers_each_get_their_power():
     async def body():
         dev = await fresh_device(ModelBus())
-        rng = random.Random(71)
-        operands = [(rng.getrandbits(512), rng.getrandbits(48) | 1 << 47, rng.getrandbits(512) | 1 << 511 | 1)
-                    for _ in range(CALLERS)]
+        operands = operand_sets(71, 512)
         results = await asyncio.gather(*(dev.modexp(*operand) for operand in operands))
         assert results == [pow(*operand) for operand in operands], "a concurrent modexp got another's result"
     asyncio.run(body())
@@ -40,11 +52,9 @@ def test_concurrent_random_callers_each_get_whole_requests():
         seed = random.Random(72).randbytes(48)
         await dev.rng_instantiate(seed)
         outputs = await asyncio.gather(*(dev.random(RANDOM_BYTES) for _ in range(CALLERS)))
-        reference = CtrDrbg(seed)
-        # One caller at a time: each output is two consecutive 16-byte
-        # requests of the reference, in the order the callers got the unit.
-        expected = [reference.generate(16) + reference.generate(16) for _ in range(CALLERS)]
-        assert sorted(outputs) == sorted(expected), "concurrent random() callers interleaved their requests"
+        # In whichever order the callers got the generator.
+        assert sorted(outputs) == sorted(reference_outputs(seed)), \
+            "concurrent random() callers interleaved their requests"
     asyncio.run(body())
 
 
@@ -54,13 +64,9 @@ def test_concurrent_modexp_and_random_callers():
         dev = await fresh_device(ModelBus())
         seed = random.Random(73).randbytes(48)
         await dev.rng_instantiate(seed)
-        rng = random.Random(74)
-        operands = [(rng.getrandbits(256), rng.getrandbits(32) | 1 << 31, rng.getrandbits(256) | 1 << 255 | 1)
-                    for _ in range(CALLERS)]
+        operands = operand_sets(74, 256)
         results = await asyncio.gather(*(dev.modexp(*operand) for operand in operands),
                                        *(dev.random(RANDOM_BYTES) for _ in range(CALLERS)))
         assert results[:CALLERS] == [pow(*operand) for operand in operands]
-        reference = CtrDrbg(seed)
-        expected = [reference.generate(16) + reference.generate(16) for _ in range(CALLERS)]
-        assert sorted(results[CALLERS:]) == sorted(expected)
+        assert sorted(results[CALLERS:]) == sorted(reference_outputs(seed))
     asyncio.run(body())
