@@ -144,7 +144,9 @@ class PacketOps:
         when the packet is longer than ``limit`` (``bytes``: what the card
         wrote before it stopped). The card's destination is ``limit``
         rounded up to whole dwords; a packet in the rounding is refused by
-        the driver with ``OUTPUT_OVERFLOW``.
+        the driver with ``OUTPUT_OVERFLOW``, also when the card then found
+        the stream malformed (the reference decoder stops at the limit
+        first).
         """
         stream, _ = _arguments("decompress", "stream", stream, 0, timeout_clocks, required=("channel",),
                                channel=channel)
