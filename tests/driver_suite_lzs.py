@@ -186,6 +186,9 @@ async def check_lzs_stream_errors(bus):
         assert error.status is ResultStatus.OUTPUT_OVERFLOW, error
         error = await raises(JobFailed, dev.decompress(bitstream(literals), channel=decoder, limit=100))
         assert error.status is ResultStatus.STREAM_TRUNCATED and error.bytes == 8, error
+        for limit in (5, 7):        # the card writes 8 bytes into its 8-byte destination, then the stream ends
+            error = await raises(JobFailed, dev.decompress(bitstream(literals), channel=decoder, limit=limit))
+            assert error.status is ResultStatus.OUTPUT_OVERFLOW, f"limit {limit}: {error}"
         assert (await dev.channel_counters(encoder))["fail"] == 2
 
 
