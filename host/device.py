@@ -26,9 +26,12 @@ each unit: :class:`~.probe.CardAccess` (probing, registers, counters),
 concurrently.
 """
 import collections
+import functools
+import inspect
 
 from .bus import PciBus
 from .channel_slots import ChannelSlots
+from .errors import InvalidArgument
 from .job_queue import JobQueue, default_timeout
 from .packet_ops import CopyResult, PacketOps, lzs_bound
 from .probe import COUNTERS, CardAccess, CardIdentity
@@ -39,12 +42,40 @@ __all__ = ["PacDevice", "CardIdentity", "CopyResult", "COUNTERS", "DH_PRIVATE_BI
            "lzs_bound"]
 
 
+def _counting_refusals(method):
+    """``method`` (a public coroutine of the driver) counting the
+    :class:`InvalidArgument` it raises in ``driver_counters["refused"]``,
+    once per refusal however many public calls it passes through."""
+    @functools.wraps(method)
+    async def counted(self, *args, **kwargs):
+        try:
+            return await method(self, *args, **kwargs)
+        except InvalidArgument as error:
+            if not getattr(error, "counted", False):
+                error.counted = True
+                self.driver_counters["refused"] += 1
+            raise
+    return counted
+
+
+def _count_refusals(cls):
+    """Wrap every public coroutine method of ``cls`` with :func:`_counting_refusals`
+    (not the probe/scan class and static methods: there is no device yet)."""
+    for name in dir(cls):
+        member = inspect.getattr_static(cls, name)
+        if not name.startswith("_") and inspect.iscoroutinefunction(member):
+            setattr(cls, name, _counting_refusals(member))
+    return cls
+
+
+@_count_refusals
 class PacDevice(CardAccess, ChannelSlots, JobQueue, PacketOps, PublicKeyUnit, RandomGenerator):
     """One PAC on a :class:`PciBus` (``bus``). Create it with :meth:`probe`.
 
     ``driver_counters`` counts what the driver saw: ``jobs_submitted``,
     ``results_collected``, ``ring_full`` (batches refused with
-    :class:`RingFull`), ``jobs_lost`` (to a reset), ``ring_aborts``.
+    :class:`RingFull`), ``jobs_lost`` (to a reset), ``ring_aborts``,
+    ``refused`` (calls refused with :class:`InvalidArgument`).
     """
 
     def __init__(self, bus: PciBus, device: int, bar0: int, identity: CardIdentity | None):
@@ -65,4 +96,4 @@ class PacDevice(CardAccess, ChannelSlots, JobQueue, PacketOps, PublicKeyUnit, Ra
         self._rng_lock = bus.new_lock()     # one generator command sequence at a time
         self._rng_seeded_by = None      # None, "caller" or "driver": who instantiated the generator
         self.driver_counters = dict.fromkeys(
-            ("jobs_submitted", "results_collected", "ring_full", "jobs_lost", "ring_aborts"), 0)
+            ("jobs_submitted", "results_collected", "ring_full", "jobs_lost", "ring_aborts", "refused"), 0)

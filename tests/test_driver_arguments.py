@@ -5,7 +5,8 @@ Every argument of the wrong type or out of range is refused with the
 driver's :class:`InvalidArgument` (never a bare ``TypeError``,
 ``KeyError`` or ``ValueError``), its message naming the argument, and
 nothing reaches the card: no job is left in flight, and the card still
-runs a copy afterwards.
+runs a copy afterwards. Each refusal of a device's call counts once in its
+``driver_counters["refused"]``.
 """
 import asyncio
 
@@ -92,6 +93,9 @@ BAD_CALLS = [
     ("probe negative coalescing", lambda dev, u: PacDevice.probe(dev.bus, coalesce_count=-1), "coalesc"),
 ]
 
+#: Message words of the cases refused before there is a device to count them (probe, scan).
+NO_DEVICE_YET = {"latency_timer", "cache_line", "device", "coalesc", "bus"}
+
 
 @pytest.mark.parametrize("call, words", [case[1:] for case in BAD_CALLS], ids=[case[0] for case in BAD_CALLS])
 def test_bad_arguments_are_invalid_argument_naming_the_argument(call, words):
@@ -103,6 +107,7 @@ def test_bad_arguments_are_invalid_argument_naming_the_argument(call, words):
                  "hasher": await dev.open_mac_channel(MacAlg.SHA1, Direction.ENCODE),
                  "cipher": await dev.open_cipher_channel(CipherAlg.AES128, Direction.ENCODE, KEY),
                  "source": bus.alloc(64), "destination": bus.alloc(64)}
+        refused = dev.driver_counters["refused"]
         try:
             await call(dev, units)
         except InvalidArgument as error:
@@ -111,6 +116,8 @@ def test_bad_arguments_are_invalid_argument_naming_the_argument(call, words):
             raise AssertionError(f"raised {type(error).__name__}: {error}; expected InvalidArgument") from None
         else:
             raise AssertionError("nothing was raised; expected InvalidArgument")
+        if words not in NO_DEVICE_YET:
+            assert dev.driver_counters["refused"] == refused + 1, "the refusal was not counted once"
         assert dev.in_flight == 0, "a refused call left a job in flight"
         result = await dev.copy(units["source"], units["destination"], 64)
         assert result.bytes == 64
