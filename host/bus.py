@@ -1,3 +1,4 @@
+# Ref: PCI Local Bus Specification 2.3, sections 2.2.6 (INTA#), 3.2 (bus commands), 6.1 (configuration space)
 """The abstract PCI bus the host driver is written against.
 
 Two implementations exist: :class:`pacsim.sim.rtl_bus.RtlBus` (cocotb, the

@@ -1,3 +1,5 @@
+# Ref: docs/rings.md "Channels"
+# Ref: RFC 2104 section 2 (HMAC pad states)
 """Channels: what the driver writes into a channel context (docs/rings.md,
 "Channels"), and the :class:`Channel` handle it returns.
 
@@ -12,10 +14,11 @@ import hashlib
 import struct
 from dataclasses import dataclass
 
+from ..reference.digests import hmac_pad_states
 from ..contract.codes import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, MAC_DIGEST_BYTES, CipherAlg, CipherMode, CompAlg,
                               Direction, IvSource, MacAlg, Service)
 from ..contract.layouts import CONTEXT
-from ..reference.digests import hmac_pad_states
+from .arguments import byte_string, integer, member
 from .errors import InvalidArgument, InvalidKey
 
 __all__ = ["Channel", "cipher_context", "mac_context", "comp_context"]
@@ -77,11 +80,10 @@ def cipher_context(alg: CipherAlg, direction: Direction, key: bytes, mode: Ciphe
     context one block (3DES outer: IV1‖IV2‖IV3); in CBC from the packet
     none (3DES outer: IV2‖IV3, IV1 comes from the packet).
     """
-    try:
-        alg, mode, iv_source, direction = CipherAlg(alg), CipherMode(mode), IvSource(iv_source), Direction(direction)
-    except ValueError as error:
-        raise InvalidArgument(f"cipher channel: {error}") from None
-    key, iv = bytes(key), bytes(iv)
+    alg, mode = member(CipherAlg, alg, "cipher channel alg"), member(CipherMode, mode, "cipher channel mode")
+    iv_source = member(IvSource, iv_source, "cipher channel iv_source")
+    direction = member(Direction, direction, "cipher channel direction")
+    key, iv = byte_string(key, "cipher key"), byte_string(iv, "cipher iv")
     if len(key) != CIPHER_KEY_BYTES[alg]:
         raise InvalidKey(f"{alg.name} key of {len(key)} bytes; expected {CIPHER_KEY_BYTES[alg]} bytes")
     block = CIPHER_BLOCK_BYTES[alg]
@@ -111,13 +113,10 @@ def mac_context(alg: MacAlg, direction: Direction, key: bytes, icv_bytes: int) -
     context holds the pad states. DES-MAC: the 8-byte key. SHA1/MD5 (plain
     hash): no key. ``icv_bytes``: a multiple of 4 from 4 to the digest size.
     """
-    try:
-        alg, direction = MacAlg(alg), Direction(direction)
-    except ValueError as error:
-        raise InvalidArgument(f"MAC channel: {error}") from None
-    key = bytes(key)
+    alg, direction = member(MacAlg, alg, "MAC channel alg"), member(Direction, direction, "MAC channel direction")
+    key = byte_string(key, "MAC key")
     digest = MAC_DIGEST_BYTES[alg]
-    if icv_bytes % 4 or not 4 <= icv_bytes <= digest:
+    if integer(icv_bytes, "MAC channel ICV bytes (icv_bytes)") % 4 or not 4 <= icv_bytes <= digest:
         raise InvalidArgument(f"{alg.name} ICV of {icv_bytes} bytes; expected a multiple of 4 "
                               f"from 4 to {digest} bytes")
     words = _empty_context()
@@ -144,9 +143,7 @@ def mac_context(alg: MacAlg, direction: Direction, key: bytes, icv_bytes: int) -
 def comp_context(alg: CompAlg, direction: Direction) -> tuple:
     """``(context words without CONFIG, CONFIG word with open = 1)`` of a
     compression channel: only CONFIG means anything (the other words are 0)."""
-    try:
-        alg, direction = CompAlg(alg), Direction(direction)
-    except ValueError as error:
-        raise InvalidArgument(f"compression channel: {error}") from None
+    alg = member(CompAlg, alg, "compression channel alg")
+    direction = member(Direction, direction, "compression channel direction")
     config = CONTEXT.CONFIG.encode(open=1, direction=direction, service=Service.COMPRESSION, alg=alg)
     return _empty_context(), config

@@ -1,3 +1,4 @@
+# Ref: docs/rings.md "Jobs" (result statuses), "Public-key unit", "Random number generator"
 """Exceptions raised by the PAC host driver.
 
 Every driver error derives from :class:`PacError`. Failures of host-initiated
@@ -6,8 +7,9 @@ subclasses), re-exported here so callers can import all errors from one place.
 
 - :class:`CardNotFound`, :class:`UnsupportedCard`: probing.
 - :class:`CardTimeout`: no interrupt in time.
-- :class:`InvalidArgument` (also a ValueError), :class:`InvalidKey`: what the
-  driver refuses before anything reaches the card.
+- :class:`InvalidArgument` (also a ValueError), :class:`UnknownName` (also a
+  KeyError), :class:`InvalidKey`: what the driver refuses before anything
+  reaches the card.
 - :class:`ChannelsExhausted`, :class:`RingFull`: no room on the card or in a ring.
 - :class:`JobFailed`: a job's result status is not OK.
 - :class:`RingAborted`: the card stopped its rings on a descriptor transfer
@@ -20,7 +22,7 @@ from ..contract.codes import MAX_SEGMENTS, ResultStatus
 from .bus import BusError, MasterAbort, RetryLimit, TargetAbort
 
 __all__ = [
-    "PacError", "CardNotFound", "CardTimeout", "UnsupportedCard", "InvalidArgument", "InvalidKey",
+    "PacError", "CardNotFound", "CardTimeout", "UnsupportedCard", "InvalidArgument", "UnknownName", "InvalidKey",
     "ChannelsExhausted", "RingFull", "RingAborted", "JobFailed", "PkFailed", "RngFailed",
     "BusError", "MasterAbort", "TargetAbort", "RetryLimit",
 ]
@@ -44,6 +46,13 @@ class UnsupportedCard(PacError):
 
 class InvalidArgument(PacError, ValueError):
     """A value the driver cannot hand to the card (does not fit a field, wrong size)."""
+
+
+class UnknownName(InvalidArgument, KeyError):
+    """A register or field name the card does not have (also a KeyError, as
+    the lookup of a name is)."""
+
+    __str__ = Exception.__str__     # the message as it is, not quoted as KeyError's
 
 
 class InvalidKey(InvalidArgument):

@@ -1,3 +1,4 @@
+# Ref: docs/rings.md "Jobs"
 """Jobs the driver hands to the card, and the results it gets back.
 
 A :class:`Job` names its data by scatter-gather segments of host memory
@@ -40,7 +41,10 @@ def channel_number(channel) -> int:
     """The command slot value of a :class:`~.channels.Channel`, a raw number, or None."""
     if channel is None:
         return NO_CHANNEL
-    return int(getattr(channel, "number", channel))
+    number = getattr(channel, "number", channel)
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise InvalidArgument(f"channel {channel!r}: expected a Channel, a channel number or None")
+    return number
 
 
 @dataclass

@@ -1,3 +1,4 @@
+# Ref: docs/rings.md "Rings"
 """Descriptor rings in host memory, as the driver keeps them.
 
 A :class:`Ring` is ``entries`` descriptors of one layout (``CMD``, ``SEG``

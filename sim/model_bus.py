@@ -24,6 +24,12 @@ from .pci_costs import COSTS, PciCosts
 __all__ = ["ModelBus", "HostMemory", "PciCosts", "COSTS"]
 
 
+async def _yield() -> None:
+    """Let other tasks of the event loop run, where the RTL bus would wait
+    for its clock (every host transaction and interrupt wait)."""
+    await asyncio.sleep(0)
+
+
 class HostMemory:
     """Host DRAM behind the host bridge, the target of the card's DMA.
 
@@ -145,6 +151,7 @@ class ModelBus(PciBus):
 
     async def config_read(self, device: int, offset: int) -> int:
         """Read one configuration dword; 0xFFFFFFFF (master abort) if no device answers."""
+        await _yield()
         card = self._config_target(device, offset)
         if card is None:
             self._spend(self.costs.master_abort())
@@ -154,6 +161,7 @@ class ModelBus(PciBus):
 
     async def config_write(self, device: int, offset: int, value: int, byte_enables: int = 0xF) -> None:
         """Write one configuration dword; dropped if no device answers."""
+        await _yield()
         card = self._config_target(device, offset)
         if card is None:
             self._spend(self.costs.master_abort())
@@ -178,12 +186,14 @@ class ModelBus(PciBus):
 
     async def mem_read(self, address: int, count: int = 1) -> list:
         """Read ``count`` consecutive dwords of the card's BAR0 in one burst."""
+        await _yield()
         self._claim(address, count, "memory read")
         self._spend(self.costs.transaction(count))
         return [self.card.mem_read(address + 4 * i) for i in range(count)]
 
     async def mem_write(self, address: int, values, byte_enables: int = 0xF) -> None:
         """Write consecutive dwords of the card's BAR0 in one burst (same byte enables each)."""
+        await _yield()
         values = list(values)
         self._claim(address, len(values), "memory write")
         self._spend(self.costs.transaction(len(values)))
@@ -197,8 +207,9 @@ class ModelBus(PciBus):
     # -- interrupt -----------------------------------------------------------
 
     def new_lock(self):
-        """An :class:`asyncio.Lock`. Nothing on this bus suspends, so a
-        caller holding it never waits; it is there for the driver's contract."""
+        """An :class:`asyncio.Lock`: every transaction and wait of this bus
+        yields to the event loop, so concurrent callers interleave as on
+        the RTL bus and need the driver's locks as much."""
         return asyncio.Lock()
 
     def interrupt_asserted(self, device: int | None = None) -> bool:
@@ -210,6 +221,7 @@ class ModelBus(PciBus):
         ``timeout_clocks`` (False)."""
         if timeout_clocks < 0:
             raise ValueError(f"timeout_clocks {timeout_clocks}: expected >= 0")
+        await _yield()
         deadline = self._clock + timeout_clocks
         while not self.interrupt_asserted(device):
             event = None if self.card is None or device not in (None, self.card_device) else self.card.next_event()

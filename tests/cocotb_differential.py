@@ -570,7 +570,7 @@ async def lzs_rtl_model_reference_differential(dut):
     RESULT.BYTES and every destination region (guards included) agree, the
     compressed streams decode with the software reference, the stream
     errors are the reference's, and the LZS unit counters agree."""
-    from driver_suite import STREAM_STATUS
+    from driver_suite_lzs import STREAM_STATUS
     from pacsim.reference import lzs
     from pacsim.contract.codes import Direction
     from pacsim.sim.lzs_corpus import corpus

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import cocotb
 
 from crypto_reference import cipher_reference, hash_vectors, mac_reference, monte_vectors, read_rsp, rfc2202_vectors
-from driver_suite import Buffers
+from driver_suite_support import Buffers
 from pacsim.contract.codes import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, MAC_DIGEST_BYTES, AlgUnit, CipherAlg,
                                    CipherMode, Direction, IvSource, MacAlg, Opcode, ResultStatus, Service, alg_unit)
 from pacsim.host.device import PacDevice

@@ -15,23 +15,24 @@ import random
 import pytest
 from cryptography.hazmat.primitives.asymmetric import dh
 
-from driver_suite import (CHECKS, ESP_HEADER, STREAM_STATUS, Buffers, esp_packet, fresh_device, lzs_job, poll, raises,
-                          window_address)
-from pacsim.contract.codes import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, AlgUnit, CipherAlg, CipherMode, Direction,
-                                   IvSource, MacAlg, Opcode, ResultStatus)
-from pacsim.contract.layouts import CMD, CONTEXT, RESULT, SEG
-from pacsim.contract.pk import ModExpStatus, modexp_clocks
-from pacsim.contract.regmap import BAR0, CONFIG
+from driver_suite import CHECKS
+from driver_suite_lzs import STREAM_STATUS, lzs_job
+from driver_suite_support import ESP_HEADER, Buffers, esp_packet, fresh_device, poll, raises, window_address
 from pacsim.contract.rng import DrbgCommand, DrbgStatus
+from pacsim.contract.pk import ModExpStatus, modexp_clocks
 from pacsim.hdl.engines.aes import AesCore
 from pacsim.hdl.engines.des import DesCore, TripleDesCore
 from pacsim.hdl.engines.hmac import Hmac
+from pacsim.contract.codes import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, AlgUnit, CipherAlg, CipherMode, Direction,
+                                   IvSource, MacAlg, Opcode, ResultStatus)
+from pacsim.contract.layouts import CMD, CONTEXT, RESULT, SEG
+from pacsim.contract.regmap import BAR0, CONFIG
 from pacsim.host.bus import DmaBuffer
 from pacsim.host.device import DH_PRIVATE_BITS, PacDevice, lzs_bound
+from pacsim.reference.drbg import CtrDrbg
 from pacsim.host.errors import (CardNotFound, CardTimeout, ChannelsExhausted, InvalidArgument, InvalidKey, JobFailed,
                                 PacError, RingAborted, RngFailed, UnsupportedCard)
 from pacsim.host.jobs import DriverStatus, Job
-from pacsim.reference.drbg import CtrDrbg
 from pacsim.reference.lzs import decompress
 from pacsim.reference.lzs import compress as lzs_compress
 from pacsim.reference.modp import GROUPS
