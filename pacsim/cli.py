@@ -1,3 +1,4 @@
+# Ref: README.md, "Commands" (each subcommand and its options)
 """The ``pacsim`` command line.
 
 Subcommands: ``demo`` (build the card, probe it over PCI, run copies),

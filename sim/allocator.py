@@ -1,3 +1,4 @@
+# Ref: docs/rings.md, "Rings" (buffers in host memory the descriptors point at)
 """First-fit allocator of host memory for DMA buffers (both buses use it)."""
 from ..host.bus import DmaBuffer
 

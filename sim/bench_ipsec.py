@@ -1,3 +1,4 @@
+# Ref: RFC 4303 (ESP), RFC 2404 (HMAC-SHA1-96), RFC 3602 (AES-CBC); README.md "Commands" (bench output keys)
 """``pacsim bench ipsec``: ESP (aes128-cbc + hmac-sha1-96, tunnel mode) of
 1400-byte IP packets through the router firmware and the driver on the
 model bus, beside scapy's ``SecurityAssociation`` sealing the same packets

@@ -1,3 +1,4 @@
+# Ref: ANSI X3.241-1994, RFC 2395 (LZS for IPComp); README.md "Commands"
 """``pacsim bench lzs``: LZS compression on the card, the same runs on the
 RTL and on the model bus, beside a greedy software LZS with the same window.
 

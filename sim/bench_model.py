@@ -1,3 +1,4 @@
+# Ref: docs/rings.md (jobs and descriptors); sim/pci_costs.py (the cost model it times by)
 """``pacsim bench dma`` and ``pacsim bench crypto`` on the model bus: the same
 jobs as on the RTL, timed by the cost model.
 

@@ -1,3 +1,4 @@
+# Ref: RFC 2409 section 6 and RFC 3526 (the MODP groups it exponentiates in)
 """``pacsim bench pk``: modular exponentiation on the card's public-key unit,
 the same runs on the RTL and on the model bus.
 

@@ -1,3 +1,4 @@
+# Ref: Amaranth 0.5 back-end (Verilog), Verilator 5 and Icarus Verilog 11 command lines, cocotb 2.x runner
 """Build the test bench (Amaranth to Verilog to Verilator or Icarus) and run cocotb on it.
 
 A build is keyed by its configuration and by a digest of every source that

@@ -1,3 +1,4 @@
+# Ref: docs/rings.md, "Channels"; FIPS 46-3, FIPS 197, RFC 2104, FIPS 180-4, RFC 1321
 """The model's crypto: streaming ciphers and MACs built from what a channel
 context holds (keys, IVs, HMAC pad states), as docs/rings.md defines them.
 

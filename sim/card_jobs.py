@@ -1,3 +1,4 @@
+# Ref: docs/rings.md, "Jobs" (validation order, result statuses)
 """What the model does with one job, apart from bus transfers: decoding
 commands and channel contexts, validating a job (docs/rings.md, "Jobs",
 in the card's order), the data path from input to output, and how a job is

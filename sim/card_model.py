@@ -1,3 +1,4 @@
+# Ref: docs/rings.md; contract/regmap.py (configuration space and BAR0 of the card it models)
 """Behavioural model of the PAC: configuration space, BAR0 registers and
 windows, the descriptor-ring engine (docs/rings.md) and INTA#, with no HDL
 simulator.

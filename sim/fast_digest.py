@@ -1,3 +1,4 @@
+# Ref: FIPS 180-4 section 6.1.2 (SHA-1 compression), RFC 1321 section 3.4 (MD5 compression)
 """Fast pure-Python SHA-1 and MD5 compression for the behavioural model.
 
 The card model computes HMAC from a channel's pad states (it holds no key),

@@ -1,3 +1,4 @@
+# Ref: RFC 3173 section 2 (what IPComp compresses: IP payloads)
 """Packets for LZS tests and ``pacsim bench lzs``: deterministic corpora
 that look like what IPComp carries (text, HTML, packet-header-like binary,
 zeros, random, short repeated patterns)."""

@@ -1,3 +1,4 @@
+# Ref: ANSI X3.241-1994, RFC 2395; docs/rings.md, "Jobs" (COMPRESS and DECOMPRESS)
 """``pacsim lzs compress|decompress IN OUT``: a file through the card's LZS
 unit as one COMPRESS or DECOMPRESS job (on either bus).
 

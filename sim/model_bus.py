@@ -1,3 +1,4 @@
+# Ref: host/bus.py (the PciBus interface it implements); PCI Local Bus Specification 2.3, chapter 6 (configuration space)
 """A :class:`PciBus` with the behavioural card model and no simulator.
 
 Host memory is a bytearray at bus address 0; the card model sits at one

@@ -1,3 +1,4 @@
+# Ref: PCI Local Bus Specification 2.3, sections 3.3 (burst timing), 3.5 (latency); docs/rings.md
 """The behavioural model's timing, in one place: PCI clocks of bus
 transactions, of a job's descriptors and data, and of the crypto engines.
 

@@ -1,3 +1,4 @@
+# Ref: cocotb 2.x runner (results handed back through a file)
 """Hand results from a cocotb run back to the command that started it.
 
 The command sets ``PACSIM_REPORT`` to a file path; the cocotb test calls

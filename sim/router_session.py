@@ -1,3 +1,4 @@
+# Ref: ../shared/spec/ipsec-commands.md (the console it runs); sim/network_script.py
 """What ``pacsim router`` runs: a script (one router's console commands, or a
 network script of several routers, the WAN, hosts and traffic; see
 :mod:`.network_script`) or an interactive console for one router.

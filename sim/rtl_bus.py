@@ -1,3 +1,4 @@
+# Ref: host/bus.py (the PciBus interface it implements); PCI Local Bus Specification 2.3, chapter 3 (bus operation)
 """``RtlBus``: the driver's :class:`~pacsim.host.bus.PciBus` on the card's RTL, under cocotb.
 
 The bench (:mod:`.testbench`) holds the card, the host bridge's PCI

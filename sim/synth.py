@@ -1,3 +1,4 @@
+# Ref: Yosys manual, `synth` (generic synthesis and its statistics)
 """``pacsim synth``: generic Yosys synthesis of the card and of each engine.
 
 Each design is converted to RTLIL by Amaranth and synthesised by Yosys

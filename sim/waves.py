@@ -1,3 +1,4 @@
+# Ref: GTKWave 3.3 user's guide, save file format (groups, traces)
 """GTKWave save files for the bench's waveforms, with named signal groups.
 
 The groups follow the bench's structure: the resolved PCI bus, who drives

@@ -46,11 +46,9 @@ from dataclasses import dataclass, field, replace
 from .config_errors import AlreadyExists, InvalidConfiguration, NotFound
 from .transforms import EncAlg
 
-__all__ = ["OldSaDirection", "OldSaMember", "OldSa", "OldSaTable", "OldSaUser", "OLD_SA_ALGORITHMS",
+__all__ = ["OldSaDirection", "OldSaMember", "OldSa", "OldSaTable", "OldSaUser",
            "OLD_SA_IDS", "OldSaModuleCounter", "OldSaCounter", "OldSaUserCounter"]
 
-#: The transforms old SAs offer (B96).
-OLD_SA_ALGORITHMS = (EncAlg.DES, EncAlg.TDES2KEY, EncAlg.TDESINNER)
 #: Valid old SA ids ("sa-id is a number from 0 to 255").
 OLD_SA_IDS = range(256)
 

@@ -1,3 +1,4 @@
+# Ref: sim/bench_model.py (the workload it runs on the RTL)
 """cocotb entry point of ``pacsim bench crypto`` on the RTL bus.
 
 Runs :func:`~pacsim.sim.bench_model.run_crypto_bench` (the same ESP batch

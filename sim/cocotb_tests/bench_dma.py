@@ -1,3 +1,4 @@
+# Ref: docs/rings.md, "Jobs" (COPY)
 """cocotb entry point of ``pacsim bench dma`` on the RTL bus.
 
 Copies ``PACSIM_BENCH_BYTES`` (default 64 KiB) of random data with

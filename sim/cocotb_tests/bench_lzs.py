@@ -1,3 +1,4 @@
+# Ref: sim/bench_lzs.py (the workload it runs on the RTL)
 """cocotb entry point of ``pacsim bench lzs`` on the RTL bus: the corpora of
 ``PACSIM_BENCH_LZS`` (comma-separated), see :mod:`pacsim.sim.bench_lzs`."""
 import os

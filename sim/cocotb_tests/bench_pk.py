@@ -1,3 +1,4 @@
+# Ref: sim/bench_pk.py (the workload it runs on the RTL)
 """cocotb entry point of ``pacsim bench pk`` on the RTL bus: the runs of
 ``PACSIM_BENCH_PK`` (``bits:exponent_bits`` comma-separated), see
 :mod:`pacsim.sim.bench_pk`."""

@@ -1,3 +1,4 @@
+# Ref: README.md, "Set up and run" (what the demo shows)
 """cocotb entry point of ``pacsim demo``: probe the card over PCI and run copies.
 
 Everything printed by the demo comes from this run: the configuration

@@ -1,3 +1,4 @@
+# Ref: sim/lzs_tool.py (the job it runs on the RTL)
 """cocotb entry point of ``pacsim lzs ... --bus rtl``: ``PACSIM_LZS`` is JSON
 ``{"mode", "source", "target", "limit"}``, see :mod:`pacsim.sim.lzs_tool`."""
 import json

@@ -1,3 +1,4 @@
+# Ref: sim/router_session.py (the script it runs on RTL cards)
 """cocotb entry point of ``pacsim router --bus rtl --script FILE``.
 
 The routers the script makes take the bench's RTL cards in order, each its
