@@ -1,0 +1,80 @@
+"""The strongSwan IKEv1 interop capture and the keys charon logged, read for
+known-answer tests (../shared/interop/samples, made by ikt-demo.sh).
+
+The capture is read with scapy (``rdpcap``) and the ISAKMP header and
+generic payload headers are walked here (RFC 2408 sections 3.1, 3.2), so
+the test does not depend on the firmware's own codec.
+"""
+import json
+import pathlib
+import struct
+from dataclasses import dataclass
+
+from scapy.layers.inet import UDP
+from scapy.utils import rdpcap
+
+#: ../shared/interop/samples beside the project (the nearest enclosing folder that has one).
+SAMPLES = next(folder / "shared" / "interop" / "samples" for folder in pathlib.Path(__file__).resolve().parents
+               if (folder / "shared" / "interop" / "samples").is_dir())
+CAPTURE = SAMPLES / "strongswan-ikev1-demo.pcapng"
+KEYS = SAMPLES / "strongswan-ikev1-demo.keys.json"
+PSK = b"interop-test-psk"
+
+HEADER_BYTES = 28
+NAT_T_PORT = 4500
+#: ISAKMP payload types (RFC 2408 section 3.1) and exchange types the tests use.
+SA, KE, NONCE, HASH = 1, 4, 10, 8
+MAIN, AGGRESSIVE, QUICK = 2, 4, 32
+ENCRYPTED = 0x01
+
+
+@dataclass(frozen=True)
+class IsakmpMessage:
+    """One ISAKMP message of the capture: header fields and the bytes after the header."""
+    cky_i: bytes
+    cky_r: bytes
+    first_payload: int
+    exchange: int
+    flags: int
+    msg_id: bytes
+    body: bytes
+
+
+def messages() -> list:
+    """Every ISAKMP message of the capture in order (port 4500: after the non-ESP marker)."""
+    found = []
+    for packet in rdpcap(str(CAPTURE)):
+        if UDP not in packet:
+            continue
+        data = bytes(packet[UDP].payload)
+        if NAT_T_PORT in (packet[UDP].sport, packet[UDP].dport):
+            if data[:4] != bytes(4):
+                continue                                  # ESP in UDP
+            data = data[4:]
+        if len(data) < HEADER_BYTES:
+            continue
+        cky_i, cky_r, first, _version, exchange, flags, msg_id, length = struct.unpack(">8s8sBBBB4sI",
+                                                                                        data[:HEADER_BYTES])
+        found.append(IsakmpMessage(cky_i, cky_r, first, exchange, flags, msg_id, data[HEADER_BYTES:length]))
+    return found
+
+
+def payloads(first: int, body: bytes) -> list:
+    """``[(type, payload body without its generic header, whole payload)]`` of a
+    chain starting with type ``first`` (trailing padding ignored)."""
+    found, kind, offset = [], first, 0
+    while kind and offset + 4 <= len(body):
+        following, length = body[offset], struct.unpack_from(">H", body, offset + 2)[0]
+        found.append((kind, body[offset + 4:offset + length], body[offset:offset + length]))
+        kind, offset = following, offset + length
+    return found
+
+
+def payload(first: int, body: bytes, kind: int) -> bytes:
+    """The body of the first payload of type ``kind`` (b"" if none)."""
+    return next((data for k, data, _ in payloads(first, body) if k == kind), b"")
+
+
+def keys() -> dict:
+    """The keys charon logged (``ike_sas``, ``child_sas``)."""
+    return json.loads(KEYS.read_text())

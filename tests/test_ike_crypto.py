@@ -1,0 +1,344 @@
+"""IKE SA cryptography on the card (behavioural model): known answers from
+the strongSwan 5.9.8 interop capture and keys, and cross-checks of every
+hash, prf, cipher and group against ``hashlib``/``hmac``/``cryptography``
+and ``pow``.
+
+Known answers: for every IKE SA charon logged, nonces and KE data come from
+the capture (:mod:`ike_capture`), g^xy from the log, the PSK is the lab's;
+SKEYID, SKEYID_d/a/e, Ka and the initial IV must be charon's, and so must
+HASH_I/HASH_R over charon's hash data. Then the quick modes are decrypted
+on the card (phase-2 IV from the last phase-1 block and the M-ID, IV
+chaining from QM1 to QM2), their HASH(1)/HASH(2) checked, and KEYMAT of
+every child SA without PFS must give charon's ESP keys.
+"""
+import asyncio
+import hashlib
+import hmac
+import os
+import random
+
+import pytest
+from crypto_reference import cipher_reference
+from ike_capture import AGGRESSIVE, ENCRYPTED, HASH, KE, MAIN, NONCE, PSK, QUICK, SA, keys, messages, payload, payloads
+
+from pacsim.firmware.isakmp.crypto import (IKE_CIPHERS, IkeCrypto, IkeHash, InvalidCipherInput, InvalidPublicValue,
+                                           UnknownAlgorithm, group_of)
+from pacsim.firmware.isakmp.keymat import (AuthMethod, hash_i, hash_r, keymat, phase1_keys, phase2_iv, quick_hash1,
+                                           quick_hash2, quick_hash3)
+from pacsim.hdl.layouts import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CipherAlg, CipherMode
+from pacsim.host.device import PacDevice
+from pacsim.sim.model_bus import ModelBus
+
+ESP = 3
+_HASHES = {20: IkeHash.SHA1, 16: IkeHash.MD5}
+_CIPHERS = {(8, 8): CipherAlg.DES, (24, 8): CipherAlg.TDES_INNER, (16, 16): CipherAlg.AES128,
+            (24, 16): CipherAlg.AES192, (32, 16): CipherAlg.AES256}
+_ESP_KEY_BYTES = {"AES_CBC": None, "3DES_CBC": 24, "DES_CBC": 8, "HMAC_SHA1_96": 20, "HMAC_MD5_96": 16}
+_REFERENCE_HASH = {IkeHash.SHA1: hashlib.sha1, IkeHash.MD5: hashlib.md5}
+
+
+def on_card(body):
+    """Run ``body(device)`` on a fresh behavioural-model card."""
+    async def main():
+        return await body(await PacDevice.probe(ModelBus()))
+    return asyncio.run(main())
+
+
+def exchanges() -> list:
+    """``(logged IKE SA, initiator's phase-1 message, responder's, the SA's
+    messages)`` for every logged SA with a DH secret found in the capture."""
+    captured = messages()
+    found = []
+    for sa in keys()["ike_sas"]:
+        mine = [m for m in captured if m.cky_i.hex() == sa["cookie_i"]]
+        keyed = [m for m in mine if m.exchange in (MAIN, AGGRESSIVE) and not m.flags & ENCRYPTED
+                 and payload(m.first_payload, m.body, NONCE)]
+        if "dh_secret" not in sa or not keyed:
+            continue
+        responder = next(m for m in keyed if payload(m.first_payload, m.body, NONCE)
+                         != payload(keyed[0].first_payload, keyed[0].body, NONCE))
+        found.append((sa, keyed[0], responder, mine))
+    return found
+
+
+EXCHANGES = exchanges()
+
+
+def algorithms(sa: dict) -> tuple:
+    return _HASHES[len(sa["skeyid"]) // 2], _CIPHERS[(len(sa["enc_key"]) // 2, len(sa["initial_iv"]) // 2)]
+
+
+async def derive(crypto: IkeCrypto, sa: dict, initiator, responder):
+    hash_alg, cipher = algorithms(sa)
+    return await phase1_keys(
+        crypto, hash_alg, cipher, psk=PSK,
+        ni=payload(initiator.first_payload, initiator.body, NONCE),
+        nr=payload(responder.first_payload, responder.body, NONCE),
+        gxi=payload(initiator.first_payload, initiator.body, KE),
+        gxr=payload(responder.first_payload, responder.body, KE),
+        gxy=bytes.fromhex(sa["dh_secret"]), cky_i=bytes.fromhex(sa["cookie_i"]), cky_r=bytes.fromhex(sa["cookie_r"]))
+
+
+def test_the_capture_holds_every_logged_ike_sa():
+    assert len(EXCHANGES) == len(keys()["ike_sas"]) == 10
+    assert {algorithms(sa) for sa, *_ in EXCHANGES} == {
+        (IkeHash.SHA1, CipherAlg.AES128), (IkeHash.MD5, CipherAlg.DES), (IkeHash.SHA1, CipherAlg.TDES_INNER)}
+
+
+@pytest.mark.parametrize("index", range(len(EXCHANGES)), ids=[f"{sa['ike_name']}-{sa['cookie_i']}"
+                                                               for sa, *_ in EXCHANGES])
+def test_phase1_keys_are_strongswans(index):
+    sa, initiator, responder, _ = EXCHANGES[index]
+
+    async def body(device):
+        async with IkeCrypto(device) as crypto:
+            derived = await derive(crypto, sa, initiator, responder)
+            hashes = {}
+            gxi = payload(initiator.first_payload, initiator.body, KE)
+            gxr = payload(responder.first_payload, responder.body, KE)
+            ckys = dict(cky_i=bytes.fromhex(sa["cookie_i"]), cky_r=bytes.fromhex(sa["cookie_r"]))
+            if "hash_i" in sa:
+                data = bytes.fromhex(sa["hash_i_data"])
+                prefix = gxi + gxr + ckys["cky_i"] + ckys["cky_r"]
+                assert data.startswith(prefix)
+                hashes["hash_i"] = await hash_i(crypto, derived, gxi=gxi, gxr=gxr, **ckys, sai=data[len(prefix):],
+                                                idii=b"")
+            if "hash_r" in sa:
+                data = bytes.fromhex(sa["hash_r_data"])
+                prefix = gxr + gxi + ckys["cky_r"] + ckys["cky_i"]
+                assert data.startswith(prefix)
+                hashes["hash_r"] = await hash_r(crypto, derived, gxi=gxi, gxr=gxr, **ckys, sai=data[len(prefix):],
+                                                idir=b"")
+            return derived, hashes
+
+    derived, hashes = on_card(body)
+    assert derived.skeyid.hex() == sa["skeyid"]
+    assert derived.skeyid_d.hex() == sa["skeyid_d"]
+    assert derived.skeyid_a.hex() == sa["skeyid_a"]
+    assert derived.skeyid_e.hex() == sa["skeyid_e"]
+    assert derived.enc_key.hex() == sa["enc_key"]
+    assert derived.initial_iv.hex() == sa["initial_iv"]
+    assert {name: value.hex() for name, value in hashes.items()} == {
+        name: sa[name] for name in ("hash_i", "hash_r") if name in sa}
+    assert hashes
+
+
+def _spi(sa_body: bytes) -> bytes:
+    """The SPI of the first proposal of an IPsec SA payload body (RFC 2407 4.6.1, RFC 2408 3.5)."""
+    proposal = sa_body[8:]
+    return proposal[8:8 + proposal[6]]
+
+
+async def quick_mode_keys(crypto: IkeCrypto, sa: dict, initiator, responder, mine) -> dict:
+    """``{SPI hex: (KEYMAT of 64 bytes, PFS?)}`` of every quick mode of an IKE
+    SA, decrypting QM1 and QM2 on the card; also checks HASH(1)/HASH(2)."""
+    derived = await derive(crypto, sa, initiator, responder)
+    phase1 = [m for m in mine if m.exchange in (MAIN, AGGRESSIVE)]
+    last = [m for m in phase1 if m.flags & ENCRYPTED]
+    block = CIPHER_BLOCK_BYTES[derived.cipher]
+    last_block = last[-1].body[-block:] if last else derived.initial_iv
+    found = {}
+    for msg_id in dict.fromkeys(m.msg_id for m in mine if m.exchange == QUICK):
+        qm1, qm2 = [m for m in mine if m.exchange == QUICK and m.msg_id == msg_id][:2]
+        iv = await phase2_iv(crypto, derived, last_block, msg_id)
+        plain1, iv = await crypto.decrypt(derived.cipher, derived.enc_key, iv, qm1.body)
+        plain2, _ = await crypto.decrypt(derived.cipher, derived.enc_key, iv, qm2.body)
+        chain1, chain2 = payloads(qm1.first_payload, plain1), payloads(qm2.first_payload, plain2)
+        assert chain1[0][0] == chain2[0][0] == HASH
+        after1 = b"".join(whole for _, _, whole in chain1[1:])
+        after2 = b"".join(whole for _, _, whole in chain2[1:])
+        ni, nr = payload(qm1.first_payload, plain1, NONCE), payload(qm2.first_payload, plain2, NONCE)
+        assert await quick_hash1(crypto, derived, msg_id, after1) == chain1[0][1]
+        assert await quick_hash2(crypto, derived, msg_id, ni, after2) == chain2[0][1]
+        pfs = bool(payload(qm1.first_payload, plain1, KE))
+        for sa_body in (payload(qm1.first_payload, plain1, SA), payload(qm2.first_payload, plain2, SA)):
+            spi = _spi(sa_body)
+            found[spi.hex()] = (await keymat(crypto, derived, protocol=ESP, spi=spi, ni=ni, nr=nr, length=64), pfs)
+    return found
+
+
+def test_quick_mode_keymat_gives_strongswans_esp_keys():
+    async def body(device):
+        found = {}
+        for sa, initiator, responder, mine in EXCHANGES:
+            async with IkeCrypto(device) as crypto:
+                found.update(await quick_mode_keys(crypto, sa, initiator, responder, mine))
+        return found
+
+    found = on_card(body)
+    checked = 0
+    for child in keys()["child_sas"]:
+        material, pfs = found[child["spi"]]
+        if pfs:
+            continue                      # g(qm)^xy of a PFS quick mode is not in charon's log
+        enc_bytes = _ESP_KEY_BYTES[child["enc_alg"]] or len(child["enc_key"]) // 2
+        integ_bytes = _ESP_KEY_BYTES[child["integ_alg"]]
+        assert material[:enc_bytes].hex() == child["enc_key"], child
+        assert material[enc_bytes:enc_bytes + integ_bytes].hex() == child["integ_key"], child
+        checked += 1
+    assert checked == len(keys()["child_sas"]) - 2      # all but the two directions of net-pfs
+
+
+def test_keymat_with_pfs_adds_gxy_in_front():
+    """RFC 2409 5.5: with PFS, g(qm)^xy comes first in every Kn; checked against hmac."""
+    gxy, spi, ni, nr, skeyid_d = os.urandom(128), os.urandom(4), os.urandom(16), os.urandom(20), os.urandom(20)
+    seed = gxy + bytes([ESP]) + spi + ni + nr
+    k1 = hmac.new(skeyid_d, seed, hashlib.sha1).digest()
+    k2 = hmac.new(skeyid_d, k1 + seed, hashlib.sha1).digest()
+    expected = (k1 + k2 + hmac.new(skeyid_d, k2 + seed, hashlib.sha1).digest())[:56]
+
+    async def body(device):
+        async with IkeCrypto(device) as crypto:
+            derived = type("Keys", (), {"hash_alg": IkeHash.SHA1, "skeyid_d": skeyid_d})
+            return await keymat(crypto, derived, protocol=ESP, spi=spi, ni=ni, nr=nr, length=56, gxy_qm=gxy)
+    assert on_card(body) == expected
+
+
+@pytest.mark.parametrize("auth", [AuthMethod.SIGNATURE, AuthMethod.PUBLIC_KEY_ENCRYPTION])
+def test_skeyid_of_the_other_methods(auth):
+    ni, nr, gxy, cky_i, cky_r = os.urandom(16), os.urandom(24), os.urandom(128), os.urandom(8), os.urandom(8)
+    if auth is AuthMethod.SIGNATURE:
+        expected = hmac.new(ni + nr, gxy, hashlib.md5).digest()
+    else:
+        expected = hmac.new(hashlib.md5(ni + nr).digest(), cky_i + cky_r, hashlib.md5).digest()
+
+    async def body(device):
+        async with IkeCrypto(device) as crypto:
+            return await phase1_keys(crypto, IkeHash.MD5, CipherAlg.AES256, ni=ni, nr=nr, gxi=b"x", gxr=b"y",
+                                     gxy=gxy, cky_i=cky_i, cky_r=cky_r, auth=auth)
+    derived = on_card(body)
+    assert derived.skeyid == expected
+    assert len(derived.enc_key) == 32           # appendix B: 32 bytes from two MD5 prf outputs
+    k1 = hmac.new(derived.skeyid_e, b"\0", hashlib.md5).digest()
+    assert derived.enc_key == k1 + hmac.new(derived.skeyid_e, k1, hashlib.md5).digest()
+
+
+def test_quick_hash3_and_phase2_iv_against_hmac():
+    skeyid_a, msg_id, ni, nr, last = os.urandom(20), os.urandom(4), os.urandom(16), os.urandom(16), os.urandom(16)
+
+    async def body(device):
+        async with IkeCrypto(device) as crypto:
+            derived = type("Keys", (), {"hash_alg": IkeHash.SHA1, "skeyid_a": skeyid_a, "cipher": CipherAlg.AES128})
+            return (await quick_hash3(crypto, derived, msg_id, ni, nr),
+                    await phase2_iv(crypto, derived, last, msg_id))
+    hash3, iv = on_card(body)
+    assert hash3 == hmac.new(skeyid_a, b"\0" + msg_id + ni + nr, hashlib.sha1).digest()
+    assert iv == hashlib.sha1(last + msg_id).digest()[:16]
+
+
+@pytest.mark.parametrize("alg", list(IkeHash))
+def test_hash_and_prf_match_the_reference_for_every_key_length(alg):
+    rng = random.Random(alg.name)
+    cases = [(rng.randbytes(k), rng.randbytes(m)) for k in (0, 1, 16, 20, 63, 64, 65, 128, 300)
+             for m in (0, 1, 55, 64, 200)]
+
+    async def body(device):
+        async with IkeCrypto(device) as crypto:
+            prfs = []
+            for key, data in cases:
+                prfs.append(await crypto.prf(alg, key, data))
+                await crypto.release_key(alg, key)        # 45 keys: more than the card's 16 channels
+            return prfs, [await crypto.hash(alg, data) for _, data in cases]
+    prfs, hashes = on_card(body)
+    reference = _REFERENCE_HASH[alg]
+    assert prfs == [hmac.new(key, data, reference).digest() for key, data in cases]
+    assert hashes == [reference(data).digest() for _, data in cases]
+
+
+@pytest.mark.parametrize("alg", IKE_CIPHERS, ids=[c.name for c in IKE_CIPHERS])
+def test_cbc_matches_the_reference_and_chains_ivs(alg):
+    rng = random.Random(int(alg))
+    block, key = CIPHER_BLOCK_BYTES[alg], rng.randbytes(CIPHER_KEY_BYTES[alg])
+    iv, messages_ = rng.randbytes(block), [rng.randbytes(block * n) for n in (1, 2, 7)]
+
+    async def body(device):
+        async with IkeCrypto(device) as crypto:
+            out, next_iv = [], iv
+            for plaintext in messages_:
+                ciphertext, following = await crypto.encrypt(alg, key, next_iv, plaintext)
+                recovered, decrypt_iv = await crypto.decrypt(alg, key, next_iv, ciphertext)
+                out.append((ciphertext, recovered, following, decrypt_iv))
+                next_iv = following
+            return out
+    next_iv = iv
+    for plaintext, (ciphertext, recovered, following, decrypt_iv) in zip(messages_, on_card(body)):
+        assert ciphertext == cipher_reference(alg, CipherMode.CBC, key, next_iv, plaintext)
+        assert recovered == plaintext
+        assert following == decrypt_iv == ciphertext[-block:]
+        next_iv = following
+
+
+@pytest.mark.parametrize("number", [0, 1, 2, 5, 14])
+def test_dh_on_the_card_agrees_with_pow(number):
+    group = group_of(number)
+
+    async def body(device):
+        async with IkeCrypto(device) as crypto:
+            (a, ya), (b, yb) = await crypto.dh_keypair(number), await crypto.dh_keypair(number, private_bits=160)
+            return a, ya, b, yb, await crypto.dh_shared(number, a, crypto.public_bytes(number, yb)), \
+                await crypto.dh_shared(number, b, ya)
+    a, ya, b, yb, shared_a, shared_b = on_card(body)
+    assert b.bit_length() == 160 and a != b
+    assert ya == pow(group.generator, a, group.prime) and yb == pow(group.generator, b, group.prime)
+    assert shared_a == shared_b == pow(yb, a, group.prime).to_bytes(group.bits // 8, "big")
+
+
+def test_shared_secret_keeps_its_leading_zero_bytes():
+    """A peer value whose g^xy is small: y = p - 1 is refused, so use y = 4 = 2^2
+    with private 1 (g^xy = 4, 127 leading zero bytes in group 2)."""
+    async def body(device):
+        async with IkeCrypto(device) as crypto:
+            return await crypto.dh_shared(2, 1, 4)
+    assert on_card(body) == bytes(127) + b"\x04"
+
+
+def test_group_numbers_are_the_routers():
+    """spec/isakmp-commands.md section 4: group 0 is MODP512, 1 MODP768, 2 MODP1024 (RFC 2409 6.1, 6.2)."""
+    assert {n: group_of(n).bits for n in (0, 1, 2, 5, 14)} == {0: 512, 1: 768, 2: 1024, 5: 1536, 14: 2048}
+    with pytest.raises(UnknownAlgorithm, match="expected one of"):
+        group_of(3)
+
+
+def test_bad_input_is_refused_clearly_and_counted_and_channels_are_released():
+    p = group_of(2).prime
+
+    async def body(device):
+        before = dict(device.channels)
+        crypto = IkeCrypto(device)
+        for bad in (0, 1, p - 1, p, p + 5, bytes(129)):
+            with pytest.raises(InvalidPublicValue):
+                await crypto.dh_shared(2, 5, bad)
+        with pytest.raises(InvalidCipherInput, match="multiple of the 16-byte block"):
+            await crypto.encrypt(CipherAlg.AES128, bytes(16), bytes(16), bytes(20))
+        with pytest.raises(InvalidCipherInput, match="key of 15 bytes"):
+            await crypto.decrypt(CipherAlg.AES128, bytes(15), bytes(16), bytes(16))
+        with pytest.raises(UnknownAlgorithm):
+            await crypto.encrypt(CipherAlg.TDES_2KEY, bytes(16), bytes(8), bytes(8))
+        with pytest.raises(UnknownAlgorithm):
+            await crypto.prf("sha256", b"k", b"d")
+        assert dict(crypto.refused) == {"InvalidPublicValue": 6, "InvalidCipherInput": 2}
+        # the SA still works after refusals, and its channels are released
+        await crypto.prf(IkeHash.SHA1, b"k", b"d")
+        await crypto.encrypt(CipherAlg.AES128, bytes(16), bytes(16), bytes(32))
+        await crypto.decrypt(CipherAlg.AES128, bytes(16), bytes(16), bytes(32))
+        await crypto.hash(IkeHash.MD5, b"x")
+        during = len(device.channels)
+        await crypto.close()
+        return before, during, dict(device.channels), crypto.channels
+    before, during, after, held = on_card(body)
+    assert during == len(before) + 4
+    assert after == before and held == []
+
+
+def test_a_derivation_leaves_no_channel_open():
+    sa, initiator, responder, _ = EXCHANGES[0]
+
+    async def body(device):
+        before = dict(device.channels)
+        async with IkeCrypto(device) as crypto:
+            await derive(crypto, sa, initiator, responder)
+            held = len(crypto.channels)
+        return before, held, dict(device.channels)
+    before, held, after = on_card(body)
+    assert held == 2            # the prf under SKEYID and the plain hash (the PSK's channel is released)
+    assert after == before
