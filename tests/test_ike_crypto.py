@@ -19,7 +19,8 @@ import random
 
 import pytest
 from crypto_reference import cipher_reference
-from ike_capture import AGGRESSIVE, ENCRYPTED, HASH, KE, MAIN, NONCE, PSK, QUICK, SA, keys, messages, payload, payloads
+from ike_capture import (AGGRESSIVE, ENCRYPTED, EXCHANGES, HASH, KE, MAIN, NONCE, QUICK, SA, algorithms, derive, keys,
+                         payload, payloads)
 
 from pacsim.firmware.isakmp.crypto import (IKE_CIPHERS, IkeCrypto, IkeHash, InvalidCipherInput, InvalidPublicValue,
                                            UnknownAlgorithm, group_of)
@@ -30,9 +31,6 @@ from pacsim.host.device import PacDevice
 from pacsim.sim.model_bus import ModelBus
 
 ESP = 3
-_HASHES = {20: IkeHash.SHA1, 16: IkeHash.MD5}
-_CIPHERS = {(8, 8): CipherAlg.DES, (24, 8): CipherAlg.TDES_INNER, (16, 16): CipherAlg.AES128,
-            (24, 16): CipherAlg.AES192, (32, 16): CipherAlg.AES256}
 _ESP_KEY_BYTES = {"AES_CBC": None, "3DES_CBC": 24, "DES_CBC": 8, "HMAC_SHA1_96": 20, "HMAC_MD5_96": 16}
 _REFERENCE_HASH = {IkeHash.SHA1: hashlib.sha1, IkeHash.MD5: hashlib.md5}
 
@@ -42,41 +40,6 @@ def on_card(body):
     async def main():
         return await body(await PacDevice.probe(ModelBus()))
     return asyncio.run(main())
-
-
-def exchanges() -> list:
-    """``(logged IKE SA, initiator's phase-1 message, responder's, the SA's
-    messages)`` for every logged SA with a DH secret found in the capture."""
-    captured = messages()
-    found = []
-    for sa in keys()["ike_sas"]:
-        mine = [m for m in captured if m.cky_i.hex() == sa["cookie_i"]]
-        keyed = [m for m in mine if m.exchange in (MAIN, AGGRESSIVE) and not m.flags & ENCRYPTED
-                 and payload(m.first_payload, m.body, NONCE)]
-        if "dh_secret" not in sa or not keyed:
-            continue
-        responder = next(m for m in keyed if payload(m.first_payload, m.body, NONCE)
-                         != payload(keyed[0].first_payload, keyed[0].body, NONCE))
-        found.append((sa, keyed[0], responder, mine))
-    return found
-
-
-EXCHANGES = exchanges()
-
-
-def algorithms(sa: dict) -> tuple:
-    return _HASHES[len(sa["skeyid"]) // 2], _CIPHERS[(len(sa["enc_key"]) // 2, len(sa["initial_iv"]) // 2)]
-
-
-async def derive(crypto: IkeCrypto, sa: dict, initiator, responder):
-    hash_alg, cipher = algorithms(sa)
-    return await phase1_keys(
-        crypto, hash_alg, cipher, psk=PSK,
-        ni=payload(initiator.first_payload, initiator.body, NONCE),
-        nr=payload(responder.first_payload, responder.body, NONCE),
-        gxi=payload(initiator.first_payload, initiator.body, KE),
-        gxr=payload(responder.first_payload, responder.body, KE),
-        gxy=bytes.fromhex(sa["dh_secret"]), cky_i=bytes.fromhex(sa["cookie_i"]), cky_r=bytes.fromhex(sa["cookie_r"]))
 
 
 def test_the_capture_holds_every_logged_ike_sa():
@@ -96,19 +59,14 @@ def test_phase1_keys_are_strongswans(index):
             hashes = {}
             gxi = payload(initiator.first_payload, initiator.body, KE)
             gxr = payload(responder.first_payload, responder.body, KE)
-            ckys = dict(cky_i=bytes.fromhex(sa["cookie_i"]), cky_r=bytes.fromhex(sa["cookie_r"]))
-            if "hash_i" in sa:
-                data = bytes.fromhex(sa["hash_i_data"])
-                prefix = gxi + gxr + ckys["cky_i"] + ckys["cky_r"]
-                assert data.startswith(prefix)
-                hashes["hash_i"] = await hash_i(crypto, derived, gxi=gxi, gxr=gxr, **ckys, sai=data[len(prefix):],
-                                                idii=b"")
-            if "hash_r" in sa:
-                data = bytes.fromhex(sa["hash_r_data"])
-                prefix = gxr + gxi + ckys["cky_r"] + ckys["cky_i"]
-                assert data.startswith(prefix)
-                hashes["hash_r"] = await hash_r(crypto, derived, gxi=gxi, gxr=gxr, **ckys, sai=data[len(prefix):],
-                                                idir=b"")
+            cky_i, cky_r = bytes.fromhex(sa["cookie_i"]), bytes.fromhex(sa["cookie_r"])
+            for name, function, prefix in (("hash_i", hash_i, gxi + gxr + cky_i + cky_r),
+                                           ("hash_r", hash_r, gxr + gxi + cky_r + cky_i)):
+                if name in sa:
+                    data = bytes.fromhex(sa[f"{name}_data"])
+                    assert data.startswith(prefix)
+                    hashes[name] = await function(crypto, derived, gxi=gxi, gxr=gxr, cky_i=cky_i, cky_r=cky_r,
+                                                  sai=data[len(prefix):], id_body=b"")
             return derived, hashes
 
     derived, hashes = on_card(body)

@@ -117,6 +117,10 @@ class IkeCrypto:
 
     ``device``: the :class:`~pacsim.host.device.PacDevice`. Channels opened
     for this SA's keys are listed in :attr:`channels` until :meth:`close`.
+    A PSK main mode plus quick modes holds six: the prf under SKEYID,
+    SKEYID_a and SKEYID_d, the plain hash, and an ENCODE and a DECODE
+    cipher channel under Ka (:meth:`release_key` frees a prf key early,
+    e.g. SKEYID once HASH_I and HASH_R are done).
     :attr:`refused` counts the inputs refused, by error class name.
     """
 

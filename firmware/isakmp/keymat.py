@@ -102,18 +102,25 @@ async def phase1_keys(crypto: IkeCrypto, hash_alg: IkeHash, cipher, *, ni: bytes
 
 
 async def hash_i(crypto: IkeCrypto, keys: Phase1Keys, *, gxi: bytes, gxr: bytes, cky_i: bytes, cky_r: bytes,
-                 sai: bytes, idii: bytes) -> bytes:
+                 sai: bytes, id_body: bytes) -> bytes:
     """HASH_I = prf(SKEYID, g^xi | g^xr | CKY-I | CKY-R | SAi_b | IDii_b).
-    ``sai``: the initiator's whole SA payload body, ``idii``: its ID body."""
-    return await crypto.prf(keys.hash_alg, keys.skeyid, bytes(gxi) + bytes(gxr) + _sized(cky_i, COOKIE_BYTES, "CKY-I")
-                            + _sized(cky_r, COOKIE_BYTES, "CKY-R") + bytes(sai) + bytes(idii))
+    ``sai``: the initiator's whole SA payload body, ``id_body``: IDii_b."""
+    return await _authentication_hash(crypto, keys, (gxi, gxr), (cky_i, cky_r), sai, id_body)
 
 
 async def hash_r(crypto: IkeCrypto, keys: Phase1Keys, *, gxi: bytes, gxr: bytes, cky_i: bytes, cky_r: bytes,
-                 sai: bytes, idir: bytes) -> bytes:
-    """HASH_R = prf(SKEYID, g^xr | g^xi | CKY-R | CKY-I | SAi_b | IDir_b)."""
-    return await crypto.prf(keys.hash_alg, keys.skeyid, bytes(gxr) + bytes(gxi) + _sized(cky_r, COOKIE_BYTES, "CKY-R")
-                            + _sized(cky_i, COOKIE_BYTES, "CKY-I") + bytes(sai) + bytes(idir))
+                 sai: bytes, id_body: bytes) -> bytes:
+    """HASH_R = prf(SKEYID, g^xr | g^xi | CKY-R | CKY-I | SAi_b | IDir_b)
+    (``id_body``: IDir_b)."""
+    return await _authentication_hash(crypto, keys, (gxr, gxi), (cky_r, cky_i), sai, id_body)
+
+
+async def _authentication_hash(crypto: IkeCrypto, keys: Phase1Keys, kes: tuple, cookies: tuple, sai: bytes,
+                               id_body: bytes) -> bytes:
+    """prf(SKEYID, KE data | cookies | SAi_b | ID_b), the pairs in the order given."""
+    cookies = b"".join(_sized(cookie, COOKIE_BYTES, "cookie") for cookie in cookies)
+    return await crypto.prf(keys.hash_alg, keys.skeyid, b"".join(map(bytes, kes)) + cookies + bytes(sai)
+                            + bytes(id_body))
 
 
 async def phase2_iv(crypto: IkeCrypto, keys: Phase1Keys, last_phase1_block: bytes, msg_id: bytes) -> bytes:
