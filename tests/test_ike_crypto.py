@@ -22,8 +22,8 @@ from crypto_reference import cipher_reference
 from ike_capture import (AGGRESSIVE, ENCRYPTED, EXCHANGES, HASH, KE, MAIN, NONCE, QUICK, SA, algorithms, derive, keys,
                          payload, payloads)
 
-from pacsim.firmware.isakmp.crypto import (IKE_CIPHERS, IkeCrypto, IkeHash, InvalidCipherInput, InvalidPublicValue,
-                                           UnknownAlgorithm, group_of)
+from pacsim.firmware.isakmp.crypto import (IKE_CIPHERS, IkeCrypto, IkeCryptoError, IkeHash, InvalidCipherInput,
+                                           InvalidPublicValue, UnknownAlgorithm, group_of)
 from pacsim.firmware.isakmp.keymat import (AuthMethod, hash_i, hash_r, keymat, phase1_keys, phase2_iv, quick_hash1,
                                            quick_hash2, quick_hash3)
 from pacsim.hdl.layouts import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CipherAlg, CipherMode
@@ -274,7 +274,18 @@ def test_bad_input_is_refused_clearly_and_counted_and_channels_are_released():
             await crypto.encrypt(CipherAlg.TDES_2KEY, bytes(16), bytes(8), bytes(8))
         with pytest.raises(UnknownAlgorithm):
             await crypto.prf("sha256", b"k", b"d")
-        assert dict(crypto.refused) == {"InvalidPublicValue": 6, "InvalidCipherInput": 2}
+        with pytest.raises(IkeCryptoError, match="nonce of 7 bytes"):
+            await crypto.nonce(7)
+        with pytest.raises(IkeCryptoError, match="CKY-R of 7 bytes: expected 8 bytes"):
+            await phase1_keys(crypto, IkeHash.SHA1, CipherAlg.DES, ni=b"n", nr=b"n", gxi=b"", gxr=b"", gxy=b"g",
+                              cky_i=bytes(8), cky_r=bytes(7), psk=b"k")
+        with pytest.raises(IkeCryptoError, match="without a pre-shared key"):
+            await phase1_keys(crypto, IkeHash.SHA1, CipherAlg.DES, ni=b"n", nr=b"n", gxi=b"", gxr=b"", gxy=b"g",
+                              cky_i=bytes(8), cky_r=bytes(8))
+        with pytest.raises(IkeCryptoError, match="SPI of 3 bytes"):
+            await keymat(crypto, None, protocol=ESP, spi=bytes(3), ni=b"", nr=b"", length=20)
+        assert dict(crypto.refused) == {"InvalidPublicValue": 6, "InvalidCipherInput": 2, "UnknownAlgorithm": 2,
+                                        "IkeCryptoError": 4}
         # the SA still works after refusals, and its channels are released
         await crypto.prf(IkeHash.SHA1, b"k", b"d")
         await crypto.encrypt(CipherAlg.AES128, bytes(16), bytes(16), bytes(32))

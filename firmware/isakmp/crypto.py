@@ -34,6 +34,7 @@ Ciphers are the card's :class:`~pacsim.hdl.layouts.CipherAlg`: ``DES``,
 and ``AES128``/``AES192``/``AES256`` (KEY_LENGTH 128/192/256); see
 :data:`IKE_CIPHERS`.
 """
+import contextlib
 import enum
 from collections import Counter
 
@@ -112,6 +113,32 @@ def _cipher_of(alg) -> CipherAlg:
     return alg
 
 
+def _peer_value(group: ModpGroup, peer_public) -> int:
+    """The peer's public value (an int or KE bytes) as an int in 1 < y < p - 1, else :class:`InvalidPublicValue`."""
+    if isinstance(peer_public, (bytes, bytearray)):
+        if len(peer_public) > (group.bits + 7) // 8:
+            raise InvalidPublicValue(f"KE data of {len(peer_public)} bytes for group {group.number}: expected at "
+                                     f"most {(group.bits + 7) // 8} bytes (the {group.bits}-bit prime)")
+        peer_public = int.from_bytes(peer_public, "big")
+    if isinstance(peer_public, bool) or not isinstance(peer_public, int) or not 1 < peer_public < group.prime - 1:
+        raise InvalidPublicValue(f"peer public value of group {group.number} out of range: expected 1 < y < p - 1")
+    return peer_public
+
+
+def _cbc_alg(alg, key: bytes, iv: bytes, data: bytes) -> CipherAlg:
+    """The :class:`CipherAlg` of a CBC call after checking key, IV and data sizes."""
+    alg = _cipher_of(alg)
+    block = CIPHER_BLOCK_BYTES[alg]
+    if len(key) != CIPHER_KEY_BYTES[alg]:
+        raise InvalidCipherInput(f"{alg.name} key of {len(key)} bytes: expected {CIPHER_KEY_BYTES[alg]} bytes")
+    if len(iv) != block:
+        raise InvalidCipherInput(f"{alg.name} IV of {len(iv)} bytes: expected {block} bytes")
+    if not data or len(data) % block:
+        raise InvalidCipherInput(f"{alg.name} CBC data of {len(data)} bytes: expected a positive multiple of the "
+                                 f"{block}-byte block (ISAKMP pads the payloads, RFC 2408 section 3.1)")
+    return alg
+
+
 class IkeCrypto:
     """The card's cryptography for one IKE SA (an async context manager).
 
@@ -146,9 +173,14 @@ class IkeCrypto:
             _, channel = self._channels.popitem()
             await self.device.close_channel(channel)
 
-    def _refuse(self, error: IkeCryptoError) -> IkeCryptoError:
-        self.refused[type(error).__name__] += 1
-        return error
+    @contextlib.contextmanager
+    def counted(self):
+        """Count an :class:`IkeCryptoError` raised inside in :attr:`refused` (and let it through)."""
+        try:
+            yield
+        except IkeCryptoError as error:
+            self.refused[type(error).__name__] += 1
+            raise
 
     async def _channel(self, kind: tuple, opener):
         channel = self._channels.get(kind)
@@ -160,9 +192,9 @@ class IkeCrypto:
 
     async def nonce(self, length: int = 16) -> bytes:
         """A nonce of ``length`` bytes (RFC 2409: 8 to 256) from the card's generator."""
-        if isinstance(length, bool) or not isinstance(length, int) or not 8 <= length <= 256:
-            raise self._refuse(IkeCryptoError(f"nonce of {length!r} bytes: expected 8 to 256 bytes "
-                                              "(RFC 2409 section 5)"))
+        with self.counted():
+            if isinstance(length, bool) or not isinstance(length, int) or not 8 <= length <= 256:
+                raise IkeCryptoError(f"nonce of {length!r} bytes: expected 8 to 256 bytes (RFC 2409 section 5)")
         return await self.device.random(length)
 
     async def dh_keypair(self, group, private_bits: int | None = None) -> tuple:
@@ -171,7 +203,8 @@ class IkeCrypto:
         DH_PRIVATE_BITS; the router's DHExponentlength) from the card's
         generator, ``public = g ** private mod p`` on the public-key unit.
         ``public`` is an int; :meth:`public_bytes` gives the KE payload data."""
-        group = group_of(group)
+        with self.counted():
+            group = group_of(group)
         return await self.device.dh_keypair(group, private_bits=private_bits)
 
     @staticmethod
@@ -185,23 +218,17 @@ class IkeCrypto:
         the public-key unit and left-padded to the prime's byte length (RFC
         2409: leading zero bytes are kept). Raises :class:`InvalidPublicValue`
         unless 1 < y < p - 1 (and KE bytes are no longer than the prime)."""
-        group = group_of(group)
-        if isinstance(peer_public, (bytes, bytearray)):
-            if len(peer_public) > (group.bits + 7) // 8:
-                raise self._refuse(InvalidPublicValue(
-                    f"KE data of {len(peer_public)} bytes for group {group.number}: expected at most "
-                    f"{(group.bits + 7) // 8} bytes (the {group.bits}-bit prime)"))
-            peer_public = int.from_bytes(peer_public, "big")
-        if isinstance(peer_public, bool) or not isinstance(peer_public, int) or not 1 < peer_public < group.prime - 1:
-            raise self._refuse(InvalidPublicValue(
-                f"peer public value of group {group.number} out of range: expected 1 < y < p - 1"))
+        with self.counted():
+            group = group_of(group)
+            peer_public = _peer_value(group, peer_public)
         return await self.device.dh_shared(group, private, peer_public)
 
     # -- hash and prf ---------------------------------------------------------------------
 
     async def hash(self, alg: IkeHash, data: bytes) -> bytes:
         """The negotiated hash of ``data`` (a HASH job on a plain MAC channel)."""
-        alg = _hash_of(alg)
+        with self.counted():
+            alg = _hash_of(alg)
         channel = await self._channel(("hash", alg), lambda: self.device.open_mac_channel(
             alg.plain, Direction.ENCODE, icv_bytes=alg.digest_bytes))
         return await self.device.hash(bytes(data), mac=channel)
@@ -210,7 +237,8 @@ class IkeCrypto:
         """HMAC-``alg`` of ``data`` under ``key`` (RFC 2104, any key length; a
         key longer than 64 bytes is hashed on the card first), as a HASH job
         on an HMAC channel kept for that key."""
-        alg = _hash_of(alg)
+        with self.counted():
+            alg = _hash_of(alg)
         key = bytes(key)
         channel = self._channels.get(("prf", alg, key))
         if channel is None:
@@ -234,25 +262,17 @@ class IkeCrypto:
     async def release_key(self, alg: IkeHash, key: bytes) -> None:
         """Close the prf channel of ``key`` now (a key used once, such as the
         pre-shared key or SKEYID_e during expansion); no-op if none is open."""
-        channel = self._channels.pop(("prf", _hash_of(alg), bytes(key)), None)
+        with self.counted():
+            alg = _hash_of(alg)
+        channel = self._channels.pop(("prf", alg, bytes(key)), None)
         if channel is not None:
             await self.device.close_channel(channel)
 
     # -- CBC of ISAKMP payloads -------------------------------------------------------------
 
     def _check_cbc(self, alg, key: bytes, iv: bytes, data: bytes) -> CipherAlg:
-        alg = _cipher_of(alg)
-        block = CIPHER_BLOCK_BYTES[alg]
-        if len(key) != CIPHER_KEY_BYTES[alg]:
-            raise self._refuse(InvalidCipherInput(f"{alg.name} key of {len(key)} bytes: expected "
-                                                  f"{CIPHER_KEY_BYTES[alg]} bytes"))
-        if len(iv) != block:
-            raise self._refuse(InvalidCipherInput(f"{alg.name} IV of {len(iv)} bytes: expected {block} bytes"))
-        if not data or len(data) % block:
-            raise self._refuse(InvalidCipherInput(
-                f"{alg.name} CBC data of {len(data)} bytes: expected a positive multiple of the "
-                f"{block}-byte block (ISAKMP pads the payloads, RFC 2408 section 3.1)"))
-        return alg
+        with self.counted():
+            return _cbc_alg(alg, key, iv, data)
 
     async def _cipher_channel(self, alg: CipherAlg, direction: Direction, key: bytes):
         return await self._channel(("cipher", alg, direction, key), lambda: self.device.open_cipher_channel(

@@ -59,10 +59,12 @@ class Phase1Keys:
     initial_iv: bytes
 
 
-def _sized(value: bytes, size: int, what: str) -> bytes:
+def _sized(crypto: IkeCrypto, value: bytes, size: int, what: str) -> bytes:
+    """``value`` as bytes if it has ``size`` bytes, else a counted :class:`IkeCryptoError`."""
     value = bytes(value)
-    if len(value) != size:
-        raise IkeCryptoError(f"{what} of {len(value)} bytes: expected {size} bytes")
+    with crypto.counted():
+        if len(value) != size:
+            raise IkeCryptoError(f"{what} of {len(value)} bytes: expected {size} bytes")
     return value
 
 
@@ -73,12 +75,13 @@ async def phase1_keys(crypto: IkeCrypto, hash_alg: IkeHash, cipher, *, ni: bytes
     (one of :data:`~.crypto.IKE_CIPHERS`) with prf HMAC-``hash_alg``.
     ``psk``: the pre-shared key (ENCO key bytes), only for PRE_SHARED_KEY.
     One-time prf keys (the PSK, SKEYID_e's expansion) are released after use."""
-    cky = _sized(cky_i, COOKIE_BYTES, "CKY-I") + _sized(cky_r, COOKIE_BYTES, "CKY-R")
+    cky = _sized(crypto, cky_i, COOKIE_BYTES, "CKY-I") + _sized(crypto, cky_r, COOKIE_BYTES, "CKY-R")
     nonces = bytes(ni) + bytes(nr)
     gxy = bytes(gxy)
     if auth is AuthMethod.PRE_SHARED_KEY:
-        if not psk:
-            raise IkeCryptoError("pre-shared-key authentication without a pre-shared key")
+        with crypto.counted():
+            if not psk:
+                raise IkeCryptoError("pre-shared-key authentication without a pre-shared key")
         skeyid = await crypto.prf(hash_alg, psk, nonces)
         await crypto.release_key(hash_alg, psk)
     elif auth is AuthMethod.SIGNATURE:
@@ -118,7 +121,7 @@ async def hash_r(crypto: IkeCrypto, keys: Phase1Keys, *, gxi: bytes, gxr: bytes,
 async def _authentication_hash(crypto: IkeCrypto, keys: Phase1Keys, kes: tuple, cookies: tuple, sai: bytes,
                                id_body: bytes) -> bytes:
     """prf(SKEYID, KE data | cookies | SAi_b | ID_b), the pairs in the order given."""
-    cookies = b"".join(_sized(cookie, COOKIE_BYTES, "cookie") for cookie in cookies)
+    cookies = b"".join(_sized(crypto, cookie, COOKIE_BYTES, "cookie") for cookie in cookies)
     return await crypto.prf(keys.hash_alg, keys.skeyid, b"".join(map(bytes, kes)) + cookies + bytes(sai)
                             + bytes(id_body))
 
@@ -129,8 +132,8 @@ async def phase2_iv(crypto: IkeCrypto, keys: Phase1Keys, last_phase1_block: byte
     appendix B). ``last_phase1_block``: the next IV left by the last
     phase-1 message (:meth:`IkeCrypto.encrypt`/``decrypt``'s second value)."""
     block = CIPHER_BLOCK_BYTES[keys.cipher]
-    digest = await crypto.hash(keys.hash_alg, _sized(last_phase1_block, block, "last phase-1 block")
-                               + _sized(msg_id, MSG_ID_BYTES, "M-ID"))
+    digest = await crypto.hash(keys.hash_alg, _sized(crypto, last_phase1_block, block, "last phase-1 block")
+                               + _sized(crypto, msg_id, MSG_ID_BYTES, "M-ID"))
     return digest[:block]
 
 
@@ -138,19 +141,20 @@ async def quick_hash1(crypto: IkeCrypto, keys: Phase1Keys, msg_id: bytes, after_
     """HASH(1) = prf(SKEYID_a, M-ID | SA | Ni [| KE] [| IDci | IDcr]):
     ``after_hash`` is the message from the payload after HASH to the end
     (generic headers included)."""
-    return await crypto.prf(keys.hash_alg, keys.skeyid_a, _sized(msg_id, MSG_ID_BYTES, "M-ID") + bytes(after_hash))
+    return await crypto.prf(keys.hash_alg, keys.skeyid_a,
+                            _sized(crypto, msg_id, MSG_ID_BYTES, "M-ID") + bytes(after_hash))
 
 
 async def quick_hash2(crypto: IkeCrypto, keys: Phase1Keys, msg_id: bytes, ni: bytes, after_hash: bytes) -> bytes:
     """HASH(2) = prf(SKEYID_a, M-ID | Ni_b | SA | Nr [| KE] [| IDci | IDcr])."""
     return await crypto.prf(keys.hash_alg, keys.skeyid_a,
-                            _sized(msg_id, MSG_ID_BYTES, "M-ID") + bytes(ni) + bytes(after_hash))
+                            _sized(crypto, msg_id, MSG_ID_BYTES, "M-ID") + bytes(ni) + bytes(after_hash))
 
 
 async def quick_hash3(crypto: IkeCrypto, keys: Phase1Keys, msg_id: bytes, ni: bytes, nr: bytes) -> bytes:
     """HASH(3) = prf(SKEYID_a, 0 | M-ID | Ni_b | Nr_b)."""
     return await crypto.prf(keys.hash_alg, keys.skeyid_a,
-                            b"\0" + _sized(msg_id, MSG_ID_BYTES, "M-ID") + bytes(ni) + bytes(nr))
+                            b"\0" + _sized(crypto, msg_id, MSG_ID_BYTES, "M-ID") + bytes(ni) + bytes(nr))
 
 
 async def informational_hash(crypto: IkeCrypto, keys: Phase1Keys, msg_id: bytes, after_hash: bytes) -> bytes:
@@ -168,9 +172,10 @@ async def keymat(crypto: IkeCrypto, keys: Phase1Keys, *, protocol: int, spi: byt
     cut to ``length`` bytes (encryption key then authentication key, as the
     transforms need them). ``gxy_qm``: the quick-mode g^xy with PFS, empty
     without."""
-    if isinstance(protocol, bool) or not isinstance(protocol, int) or not 0 <= protocol <= 255:
-        raise IkeCryptoError(f"protocol {protocol!r}: expected an ISAKMP protocol ID 0..255")
-    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
-        raise IkeCryptoError(f"KEYMAT length {length!r}: expected a positive byte count")
-    seed = bytes(gxy_qm) + bytes([protocol]) + _sized(spi, SPI_BYTES, "SPI") + bytes(ni) + bytes(nr)
+    with crypto.counted():
+        if isinstance(protocol, bool) or not isinstance(protocol, int) or not 0 <= protocol <= 255:
+            raise IkeCryptoError(f"protocol {protocol!r}: expected an ISAKMP protocol ID 0..255")
+        if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+            raise IkeCryptoError(f"KEYMAT length {length!r}: expected a positive byte count")
+    seed = bytes(gxy_qm) + bytes([protocol]) + _sized(crypto, spi, SPI_BYTES, "SPI") + bytes(ni) + bytes(nr)
     return await crypto.prf_expand(keys.hash_alg, keys.skeyid_d, seed, length, follow=seed)
