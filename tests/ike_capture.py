@@ -29,8 +29,8 @@ PSK = b"interop-test-psk"
 HEADER_BYTES = 28
 NAT_T_PORT = 4500
 #: ISAKMP payload types (RFC 2408 section 3.1) and exchange types the tests use.
-SA, KE, NONCE, HASH = 1, 4, 10, 8
-MAIN, AGGRESSIVE, QUICK = 2, 4, 32
+SA, KE, ID, HASH, NONCE = 1, 4, 5, 8, 10
+MAIN, AGGRESSIVE, INFORMATIONAL, QUICK = 2, 4, 5, 32
 ENCRYPTED = 0x01
 _HASHES = {20: IkeHash.SHA1, 16: IkeHash.MD5}
 _CIPHERS = {(8, 8): CipherAlg.DES, (24, 8): CipherAlg.TDES_INNER, (16, 16): CipherAlg.AES128,

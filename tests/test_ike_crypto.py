@@ -6,7 +6,9 @@ and ``pow``.
 Known answers: for every IKE SA charon logged, nonces and KE data come from
 the capture (:mod:`ike_capture`), g^xy from the log, the PSK is the lab's;
 SKEYID, SKEYID_d/a/e, Ka and the initial IV must be charon's, and so must
-HASH_I/HASH_R over charon's hash data. Then the quick modes are decrypted
+HASH_I/HASH_R over charon's hash data. Main mode MM5/MM6 are decrypted on
+the card and their HASH_I/HASH_R verified from SAi_b and the ID payloads,
+and so are the informational HASH(1)s. Then the quick modes are decrypted
 on the card (phase-2 IV from the last phase-1 block and the M-ID, IV
 chaining from QM1 to QM2), their HASH(1)/HASH(2) checked, and KEYMAT of
 every child SA without PFS must give charon's ESP keys.
@@ -19,13 +21,13 @@ import random
 
 import pytest
 from crypto_reference import cipher_reference
-from ike_capture import (AGGRESSIVE, ENCRYPTED, EXCHANGES, HASH, KE, MAIN, NONCE, QUICK, SA, algorithms, derive, keys,
-                         payload, payloads)
+from ike_capture import (AGGRESSIVE, ENCRYPTED, EXCHANGES, HASH, ID, INFORMATIONAL, KE, MAIN, NONCE, QUICK, SA,
+                         algorithms, derive, keys, payload, payloads)
 
 from pacsim.firmware.isakmp.crypto import (IKE_CIPHERS, IkeCrypto, IkeCryptoError, IkeHash, InvalidCipherInput,
                                            InvalidPublicValue, UnknownAlgorithm, group_of)
-from pacsim.firmware.isakmp.keymat import (AuthMethod, hash_i, hash_r, keymat, phase1_keys, phase2_iv, quick_hash1,
-                                           quick_hash2, quick_hash3)
+from pacsim.firmware.isakmp.keymat import (AuthMethod, hash_i, hash_r, informational_hash, keymat, phase1_keys,
+                                           phase2_iv, quick_hash1, quick_hash2, quick_hash3)
 from pacsim.hdl.layouts import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CipherAlg, CipherMode
 from pacsim.host.device import PacDevice
 from pacsim.sim.model_bus import ModelBus
@@ -135,6 +137,44 @@ def test_quick_mode_keymat_gives_strongswans_esp_keys():
         assert material[enc_bytes:enc_bytes + integ_bytes].hex() == child["integ_key"], child
         checked += 1
     assert checked == len(keys()["child_sas"]) - 2      # all but the two directions of net-pfs
+
+
+async def main_mode_checks(crypto: IkeCrypto, sa: dict, initiator, responder, mine) -> int:
+    """Decrypt MM5 and MM6 on the card (IV chained from the initial IV),
+    check their HASH_I/HASH_R, then check the HASH(1) of every encrypted
+    informational exchange (IV from the last phase-1 block and its M-ID);
+    returns the number of informational messages checked."""
+    derived = await derive(crypto, sa, initiator, responder)
+    gxi, gxr = payload(initiator.first_payload, initiator.body, KE), payload(responder.first_payload, responder.body, KE)
+    cookies = dict(cky_i=bytes.fromhex(sa["cookie_i"]), cky_r=bytes.fromhex(sa["cookie_r"]))
+    sai = payload(mine[0].first_payload, mine[0].body, SA)
+    mm5, mm6 = list(dict.fromkeys(m for m in mine if m.exchange == MAIN and m.flags & ENCRYPTED))[:2]
+    plain5, iv = await crypto.decrypt(derived.cipher, derived.enc_key, derived.initial_iv, mm5.body)
+    plain6, iv = await crypto.decrypt(derived.cipher, derived.enc_key, iv, mm6.body)
+    assert await hash_i(crypto, derived, gxi=gxi, gxr=gxr, **cookies, sai=sai,
+                        id_body=payload(mm5.first_payload, plain5, ID)) == payload(mm5.first_payload, plain5, HASH)
+    assert await hash_r(crypto, derived, gxi=gxi, gxr=gxr, **cookies, sai=sai,
+                        id_body=payload(mm6.first_payload, plain6, ID)) == payload(mm6.first_payload, plain6, HASH)
+    informational = [m for m in mine if m.exchange == INFORMATIONAL and m.flags & ENCRYPTED]
+    for message in informational:
+        first_iv = await phase2_iv(crypto, derived, iv, message.msg_id)
+        plain, _ = await crypto.decrypt(derived.cipher, derived.enc_key, first_iv, message.body)
+        chain = payloads(message.first_payload, plain)
+        assert chain[0][0] == HASH
+        assert await informational_hash(crypto, derived, message.msg_id,
+                                        b"".join(whole for _, _, whole in chain[1:])) == chain[0][1]
+    return len(informational)
+
+
+def test_main_mode_and_informational_hashes_verify_on_the_card():
+    async def body(device):
+        checked = 0
+        for sa, initiator, responder, mine in EXCHANGES:
+            if initiator.exchange == MAIN:
+                async with IkeCrypto(device) as crypto:
+                    checked += await main_mode_checks(crypto, sa, initiator, responder, mine)
+        return checked
+    assert on_card(body) == 16          # two encrypted informational messages for each of the 8 main-mode IKE SAs
 
 
 def test_keymat_with_pfs_adds_gxy_in_front():
