@@ -21,13 +21,14 @@ import random
 
 import pytest
 from crypto_reference import cipher_reference
-from ike_capture import (AGGRESSIVE, ENCRYPTED, EXCHANGES, HASH, ID, INFORMATIONAL, KE, MAIN, NONCE, QUICK, SA,
+from ike_capture import (ENCRYPTED, EXCHANGES, HASH, ID, INFORMATIONAL, KE, MAIN, NONCE, QUICK, SA,
                          algorithms, derive, keys, payload, payloads)
 
 from pacsim.firmware.isakmp.crypto import (IKE_CIPHERS, IkeCrypto, IkeCryptoError, IkeHash, InvalidCipherInput,
                                            InvalidPublicValue, UnknownAlgorithm, group_of)
 from pacsim.firmware.isakmp.keymat import (AuthMethod, hash_i, hash_r, informational_hash, keymat, phase1_keys,
                                            phase2_iv, quick_hash1, quick_hash2, quick_hash3)
+from pacsim.firmware.isakmp.ivchain import PHASE1_MSG_ID, IvChain
 from pacsim.hdl.layouts import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CipherAlg, CipherMode
 from pacsim.host.device import PacDevice
 from pacsim.sim.model_bus import ModelBus
@@ -89,20 +90,23 @@ def _spi(sa_body: bytes) -> bytes:
     return proposal[8:8 + proposal[6]]
 
 
+async def replay(crypto: IkeCrypto, derived, mine) -> list:
+    """``[(message, plaintext)]`` of an IKE SA's encrypted messages (without
+    retransmissions), decrypted in capture order through one :class:`IvChain`."""
+    chain = IvChain(crypto, derived)
+    return [(message, await chain.decrypt(message.msg_id, message.body))
+            for message in dict.fromkeys(m for m in mine if m.flags & ENCRYPTED)]
+
+
 async def quick_mode_keys(crypto: IkeCrypto, sa: dict, initiator, responder, mine) -> dict:
-    """``{SPI hex: (KEYMAT of 64 bytes, PFS?)}`` of every quick mode of an IKE
-    SA, decrypting QM1 and QM2 on the card; also checks HASH(1)/HASH(2)."""
+    """``({SPI hex: (KEYMAT of 64 bytes, PFS?)}, HASH(3)s checked)`` of every
+    quick mode of an IKE SA, decrypted on the card; checks HASH(1)/HASH(2)
+    and HASH(3) where the capture has QM3."""
     derived = await derive(crypto, sa, initiator, responder)
-    phase1 = [m for m in mine if m.exchange in (MAIN, AGGRESSIVE)]
-    last = [m for m in phase1 if m.flags & ENCRYPTED]
-    block = CIPHER_BLOCK_BYTES[derived.cipher]
-    last_block = last[-1].body[-block:] if last else derived.initial_iv
-    found = {}
-    for msg_id in dict.fromkeys(m.msg_id for m in mine if m.exchange == QUICK):
-        qm1, qm2 = [m for m in mine if m.exchange == QUICK and m.msg_id == msg_id][:2]
-        iv = await phase2_iv(crypto, derived, last_block, msg_id)
-        plain1, iv = await crypto.decrypt(derived.cipher, derived.enc_key, iv, qm1.body)
-        plain2, _ = await crypto.decrypt(derived.cipher, derived.enc_key, iv, qm2.body)
+    decrypted = await replay(crypto, derived, mine)
+    found, hash3s = {}, 0
+    for msg_id in dict.fromkeys(m.msg_id for m, _ in decrypted if m.exchange == QUICK):
+        (qm1, plain1), (qm2, plain2), *qm3 = [(m, p) for m, p in decrypted if m.msg_id == msg_id]
         chain1, chain2 = payloads(qm1.first_payload, plain1), payloads(qm2.first_payload, plain2)
         assert chain1[0][0] == chain2[0][0] == HASH
         after1 = b"".join(whole for _, _, whole in chain1[1:])
@@ -110,22 +114,30 @@ async def quick_mode_keys(crypto: IkeCrypto, sa: dict, initiator, responder, min
         ni, nr = payload(qm1.first_payload, plain1, NONCE), payload(qm2.first_payload, plain2, NONCE)
         assert await quick_hash1(crypto, derived, msg_id, after1) == chain1[0][1]
         assert await quick_hash2(crypto, derived, msg_id, ni, after2) == chain2[0][1]
+        for qm3_message, plain3 in qm3[:1]:       # a capture may end before QM3
+            assert await quick_hash3(crypto, derived, msg_id, ni, nr) == payload(qm3_message.first_payload, plain3,
+                                                                                  HASH)
+            hash3s += 1
         pfs = bool(payload(qm1.first_payload, plain1, KE))
         for sa_body in (payload(qm1.first_payload, plain1, SA), payload(qm2.first_payload, plain2, SA)):
             spi = _spi(sa_body)
             found[spi.hex()] = (await keymat(crypto, derived, protocol=ESP, spi=spi, ni=ni, nr=nr, length=64), pfs)
-    return found
+    return found, hash3s
 
 
 def test_quick_mode_keymat_gives_strongswans_esp_keys():
     async def body(device):
-        found = {}
+        found, hash3s = {}, 0
         for sa, initiator, responder, mine in EXCHANGES:
             async with IkeCrypto(device) as crypto:
-                found.update(await quick_mode_keys(crypto, sa, initiator, responder, mine))
-        return found
+                keymats, checked = await quick_mode_keys(crypto, sa, initiator, responder, mine)
+            found.update(keymats)
+            hash3s += checked
+        return found, hash3s
 
-    found = on_card(body)
+    found, hash3s = on_card(body)
+    assert hash3s == 7 == sum(len({m.body for m in mine if m.msg_id == msg_id}) >= 3 for *_, mine in EXCHANGES
+                              for msg_id in {m.msg_id for m in mine if m.exchange == QUICK})
     checked = 0
     for child in keys()["child_sas"]:
         material, pfs = found[child["spi"]]
@@ -140,25 +152,22 @@ def test_quick_mode_keymat_gives_strongswans_esp_keys():
 
 
 async def main_mode_checks(crypto: IkeCrypto, sa: dict, initiator, responder, mine) -> int:
-    """Decrypt MM5 and MM6 on the card (IV chained from the initial IV),
-    check their HASH_I/HASH_R, then check the HASH(1) of every encrypted
-    informational exchange (IV from the last phase-1 block and its M-ID);
-    returns the number of informational messages checked."""
+    """Decrypt the SA's messages on the card (:func:`replay`), check the
+    HASH_I/HASH_R of MM5/MM6 and the HASH(1) of every informational
+    message; returns the number of informational messages checked."""
     derived = await derive(crypto, sa, initiator, responder)
-    gxi, gxr = payload(initiator.first_payload, initiator.body, KE), payload(responder.first_payload, responder.body, KE)
+    gxi = payload(initiator.first_payload, initiator.body, KE)
+    gxr = payload(responder.first_payload, responder.body, KE)
     cookies = dict(cky_i=bytes.fromhex(sa["cookie_i"]), cky_r=bytes.fromhex(sa["cookie_r"]))
     sai = payload(mine[0].first_payload, mine[0].body, SA)
-    mm5, mm6 = list(dict.fromkeys(m for m in mine if m.exchange == MAIN and m.flags & ENCRYPTED))[:2]
-    plain5, iv = await crypto.decrypt(derived.cipher, derived.enc_key, derived.initial_iv, mm5.body)
-    plain6, iv = await crypto.decrypt(derived.cipher, derived.enc_key, iv, mm6.body)
+    decrypted = await replay(crypto, derived, mine)
+    (mm5, plain5), (mm6, plain6) = [(m, p) for m, p in decrypted if m.exchange == MAIN]
     assert await hash_i(crypto, derived, gxi=gxi, gxr=gxr, **cookies, sai=sai,
                         id_body=payload(mm5.first_payload, plain5, ID)) == payload(mm5.first_payload, plain5, HASH)
     assert await hash_r(crypto, derived, gxi=gxi, gxr=gxr, **cookies, sai=sai,
                         id_body=payload(mm6.first_payload, plain6, ID)) == payload(mm6.first_payload, plain6, HASH)
-    informational = [m for m in mine if m.exchange == INFORMATIONAL and m.flags & ENCRYPTED]
-    for message in informational:
-        first_iv = await phase2_iv(crypto, derived, iv, message.msg_id)
-        plain, _ = await crypto.decrypt(derived.cipher, derived.enc_key, first_iv, message.body)
+    informational = [(m, p) for m, p in decrypted if m.exchange == INFORMATIONAL]
+    for message, plain in informational:
         chain = payloads(message.first_payload, plain)
         assert chain[0][0] == HASH
         assert await informational_hash(crypto, derived, message.msg_id,
@@ -351,3 +360,35 @@ def test_a_derivation_leaves_no_channel_open():
     before, held, after = on_card(body)
     assert held == 2            # the prf under SKEYID and the plain hash (the PSK's channel is released)
     assert after == before
+
+
+def test_iv_chain_follows_appendix_b_and_moves_only_on_accepted_messages():
+    rng = random.Random(2409)
+    keys_ = type("Keys", (), {"hash_alg": IkeHash.SHA1, "cipher": CipherAlg.AES128, "enc_key": rng.randbytes(16),
+                              "initial_iv": rng.randbytes(16)})
+    mm5, mm6, qm1, qm2 = (rng.randbytes(n) for n in (48, 32, 64, 16))
+    msg_id = bytes.fromhex("e6bb76b0")
+
+    async def body(device):
+        async with IkeCrypto(device) as crypto:
+            chain = IvChain(crypto, keys_)
+            sent = [await chain.encrypt(PHASE1_MSG_ID, mm5)]
+            held = await chain.decrypt(PHASE1_MSG_ID, mm6, advance=False)     # rejected: the chain stays
+            assert await chain.iv(PHASE1_MSG_ID) == sent[0][-16:]
+            chain.advance(PHASE1_MSG_ID, mm6)
+            sent += [await chain.encrypt(msg_id, qm1), await chain.decrypt(msg_id, qm2)]
+            with pytest.raises(IkeCryptoError, match="M-ID of 3 bytes"):
+                await chain.iv(b"abc")
+            with pytest.raises(IkeCryptoError, match="expected a started exchange"):
+                chain.advance(b"\1\2\3\4", qm2)
+            chain.forget(msg_id)
+            return sent, held, await chain.iv(msg_id), dict(crypto.refused)
+    (ct5, ct_qm1, pt_qm2), held, restarted, refused = on_card(body)
+    key, iv0 = keys_.enc_key, keys_.initial_iv
+    assert ct5 == cipher_reference(CipherAlg.AES128, CipherMode.CBC, key, iv0, mm5)
+    assert held == cipher_reference(CipherAlg.AES128, CipherMode.CBC, key, ct5[-16:], mm6, decrypt=True)
+    qm_iv = hashlib.sha1(mm6[-16:] + msg_id).digest()[:16]
+    assert ct_qm1 == cipher_reference(CipherAlg.AES128, CipherMode.CBC, key, qm_iv, qm1)
+    assert pt_qm2 == cipher_reference(CipherAlg.AES128, CipherMode.CBC, key, ct_qm1[-16:], qm2, decrypt=True)
+    assert restarted == qm_iv
+    assert refused == {"IkeCryptoError": 2}
