@@ -392,3 +392,40 @@ def test_iv_chain_follows_appendix_b_and_moves_only_on_accepted_messages():
     assert pt_qm2 == cipher_reference(CipherAlg.AES128, CipherMode.CBC, key, ct_qm1[-16:], qm2, decrypt=True)
     assert restarted == qm_iv
     assert refused == {"IkeCryptoError": 2}
+
+
+@pytest.mark.parametrize("group, hash_alg, cipher", [(1, IkeHash.MD5, CipherAlg.TDES_INNER),
+                                                      (2, IkeHash.SHA1, CipherAlg.AES256),
+                                                      (0, IkeHash.SHA1, CipherAlg.DES)],
+                         ids=["group1-md5-3des", "group2-sha1-aes256", "group0-sha1-des"])
+def test_two_peers_on_one_card_agree(group, hash_alg, cipher):
+    """An initiator and a responder SA, each with its own IkeCrypto on one
+    card, exchange nonces and KE values, derive the same keys and read each
+    other's encrypted messages; their channels are all released."""
+    cky_i, cky_r, psk = os.urandom(8), os.urandom(8), b"enco key 7"
+
+    async def body(device):
+        before = dict(device.channels)
+        async with IkeCrypto(device) as initiator, IkeCrypto(device) as responder:
+            (xi, gxi), (xr, gxr) = await initiator.dh_keypair(group), await responder.dh_keypair(group)
+            ni, nr = await initiator.nonce(16), await responder.nonce(20)
+            ke_i, ke_r = initiator.public_bytes(group, gxi), responder.public_bytes(group, gxr)
+            common = dict(ni=ni, nr=nr, gxi=ke_i, gxr=ke_r, cky_i=cky_i, cky_r=cky_r, psk=psk)
+            keys_i = await phase1_keys(initiator, hash_alg, cipher, gxy=await initiator.dh_shared(group, xi, ke_r),
+                                       **common)
+            keys_r = await phase1_keys(responder, hash_alg, cipher, gxy=await responder.dh_shared(group, xr, ke_i),
+                                       **common)
+            chain_i, chain_r = IvChain(initiator, keys_i), IvChain(responder, keys_r)
+            message = bytes(range(CIPHER_BLOCK_BYTES[cipher] * 3))
+            received = [await chain_r.decrypt(PHASE1_MSG_ID, await chain_i.encrypt(PHASE1_MSG_ID, message)),
+                        await chain_i.decrypt(PHASE1_MSG_ID, await chain_r.encrypt(PHASE1_MSG_ID, message[::-1]))]
+            msg_id = os.urandom(4)
+            received.append(await chain_r.decrypt(msg_id, await chain_i.encrypt(msg_id, message)))
+            held = len(initiator.channels) + len(responder.channels)
+        return keys_i, keys_r, received, message, held, before, dict(device.channels)
+    keys_i, keys_r, received, message, held, before, after = on_card(body)
+    assert keys_i == keys_r
+    assert len(keys_i.enc_key) == CIPHER_KEY_BYTES[cipher] and len(keys_i.initial_iv) == CIPHER_BLOCK_BYTES[cipher]
+    assert received == [message, message[::-1], message]
+    assert held == 2 * 4        # each: prf under SKEYID, hash, ENCODE and DECODE cipher (SKEYID_e released)
+    assert after == before
