@@ -19,7 +19,7 @@ What runs where:
 - CBC encryption and decryption of ISAKMP payloads (:meth:`IkeCrypto.encrypt`,
   :meth:`IkeCrypto.decrypt`): ENCODE/DECODE jobs on a cipher channel that
   takes IV1 from the packet, so one channel per key serves every IV of the
-  phase-1 and per-message-ID chains (kept by :class:`~.ivchain.IvChain`).
+  phase-1 and per-message-ID chains (kept by :class:`~.keymat.IvChain`).
 
 Diffie-Hellman groups are the router's (``host/pk.py`` :data:`GROUPS`):
 ``group=0`` is the manual's MODP512 ("MODP Group 0", spec/isakmp-commands.md

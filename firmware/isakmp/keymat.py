@@ -1,4 +1,4 @@
-# Ref: RFC 2409 sections 5, 5.4, 5.5, 5.7 and appendix B (IKEv1 keying material and hashes)
+# Ref: RFC 2409 sections 5, 5.4, 5.5, 5.7 and appendix B (IKEv1 keying material, hashes and IVs)
 """IKEv1 key derivation and authentication hashes, every prf and hash run
 on the card through an :class:`~.crypto.IkeCrypto`.
 
@@ -20,6 +20,15 @@ message ID as sent.
   informational HASH(1) (5.7).
 - :func:`keymat`: KEYMAT of one SA direction (5.5), with or without PFS,
   expanded to the bytes the transforms need.
+- :class:`IvChain`: the CBC IVs of one ISAKMP SA and the encryption and
+  decryption of its message bodies. Phase 1 (message ID 0) starts from the
+  initial IV; every other exchange (quick mode, informational) from
+  :func:`phase2_iv` of the last phase-1 block, computed on its first
+  message; within a chain each message's IV is the previous message's last
+  ciphertext block. A received message that fails its checks (HASH,
+  payload rules) must not move the chain: :meth:`IvChain.decrypt` with
+  ``advance=False`` leaves it and :meth:`IvChain.advance` moves it once
+  the message is accepted.
 """
 import enum
 from dataclasses import dataclass
@@ -27,7 +36,7 @@ from dataclasses import dataclass
 from ...hdl.layouts import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES
 from .crypto import IkeCrypto, IkeCryptoError, IkeHash
 
-__all__ = ["AuthMethod", "Phase1Keys", "phase1_keys", "hash_i", "hash_r", "phase2_iv", "quick_hash1",
+__all__ = ["AuthMethod", "IvChain", "PHASE1_MSG_ID", "Phase1Keys", "phase1_keys", "hash_i", "hash_r", "phase2_iv", "quick_hash1",
            "quick_hash2", "quick_hash3", "informational_hash", "keymat"]
 
 COOKIE_BYTES = 8
@@ -179,3 +188,56 @@ async def keymat(crypto: IkeCrypto, keys: Phase1Keys, *, protocol: int, spi: byt
             raise IkeCryptoError(f"KEYMAT length {length!r}: expected a positive byte count")
     seed = bytes(gxy_qm) + bytes([protocol]) + _sized(crypto, spi, SPI_BYTES, "SPI") + bytes(ni) + bytes(nr)
     return await crypto.prf_expand(keys.hash_alg, keys.skeyid_d, seed, length, follow=seed)
+
+
+#: The message ID of phase-1 (main and aggressive mode) messages.
+PHASE1_MSG_ID = bytes(MSG_ID_BYTES)
+
+
+class IvChain:
+    """The IVs of the ISAKMP SA keyed by ``keys`` (a :class:`Phase1Keys`),
+    its messages encrypted and decrypted through ``crypto`` (the SA's
+    :class:`~.crypto.IkeCrypto`). Message IDs are the 4 bytes of the header."""
+
+    def __init__(self, crypto: IkeCrypto, keys: Phase1Keys):
+        self.crypto = crypto
+        self.keys = keys
+        self._block = CIPHER_BLOCK_BYTES[keys.cipher]
+        self._ivs = {PHASE1_MSG_ID: keys.initial_iv}
+
+    async def iv(self, msg_id: bytes) -> bytes:
+        """The IV the next message of exchange ``msg_id`` is encrypted with."""
+        msg_id = _sized(self.crypto, msg_id, MSG_ID_BYTES, "M-ID")
+        if msg_id not in self._ivs:
+            self._ivs[msg_id] = await phase2_iv(self.crypto, self.keys, self._ivs[PHASE1_MSG_ID], msg_id)
+        return self._ivs[msg_id]
+
+    async def encrypt(self, msg_id: bytes, plaintext: bytes) -> bytes:
+        """The ciphertext of a message body (padded to the block by the
+        caller) of exchange ``msg_id``; the chain moves to its last block."""
+        ciphertext, self._ivs[bytes(msg_id)] = await self.crypto.encrypt(self.keys.cipher, self.keys.enc_key,
+                                                                         await self.iv(msg_id), plaintext)
+        return ciphertext
+
+    async def decrypt(self, msg_id: bytes, ciphertext: bytes, *, advance: bool = True) -> bytes:
+        """The plaintext of a received message body of exchange ``msg_id``;
+        the chain moves to its last ciphertext block unless ``advance`` is
+        false (then :meth:`advance` once the message is accepted)."""
+        plaintext, following = await self.crypto.decrypt(self.keys.cipher, self.keys.enc_key,
+                                                         await self.iv(msg_id), ciphertext)
+        if advance:
+            self._ivs[bytes(msg_id)] = following
+        return plaintext
+
+    def advance(self, msg_id: bytes, ciphertext: bytes) -> None:
+        """Move the chain of ``msg_id`` past an accepted message ``ciphertext``."""
+        with self.crypto.counted():
+            if bytes(msg_id) not in self._ivs or len(ciphertext) < self._block:
+                raise IkeCryptoError(f"advance of exchange {bytes(msg_id).hex()} by {len(ciphertext)} bytes: "
+                                     f"expected a started exchange and at least one {self._block}-byte block")
+        self._ivs[bytes(msg_id)] = bytes(ciphertext[-self._block:])
+
+    def forget(self, msg_id: bytes) -> None:
+        """Drop the chain of a finished exchange (no-op if unknown; phase 1 is kept)."""
+        if bytes(msg_id) != PHASE1_MSG_ID:
+            self._ivs.pop(bytes(msg_id), None)
