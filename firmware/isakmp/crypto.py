@@ -104,13 +104,9 @@ def _hash_of(alg) -> IkeHash:
 
 
 def _cipher_of(alg) -> CipherAlg:
-    try:
-        alg = CipherAlg(alg)
-    except ValueError:
-        alg = None
     if alg not in IKE_CIPHERS:
         raise UnknownAlgorithm(f"IKE cipher {alg!r}: expected one of {[c.name for c in IKE_CIPHERS]}")
-    return alg
+    return CipherAlg(alg)
 
 
 def _peer_value(group: ModpGroup, peer_public) -> int:
