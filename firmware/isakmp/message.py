@@ -30,7 +30,7 @@ __all__ = ["NON_ESP_MARKER", "MAX_PADDING", "Header", "Message", "EncryptedMessa
 NON_ESP_MARKER = bytes(4)
 #: Longest padding accepted after a decrypted chain, octets (the pad-length octet's range).
 MAX_PADDING = 255
-_KNOWN_FLAGS = HeaderFlag.ENCRYPTION | HeaderFlag.COMMIT | HeaderFlag.AUTHENTICATION_ONLY
+_KNOWN_FLAGS = int(HeaderFlag.ENCRYPTION | HeaderFlag.COMMIT | HeaderFlag.AUTHENTICATION_ONLY)
 
 
 @dataclass(frozen=True)
@@ -170,14 +170,12 @@ def encode_message(header, payloads):
 
 
 def padded_body(payloads, block_size):
-    """The plaintext body for encryption: the chain, then zero padding to a
-    whole number of ``block_size`` blocks whose last octet is the padding
-    length (RFC 2409 section 5.3 allows padding; the manual's
-    ``rxDecryptedBadPad`` expects this form). A chain already a whole
-    number of blocks gets no padding."""
+    """The plaintext body for encryption: the chain, then zero octets up to
+    a whole number of ``block_size`` blocks. RFC 2409 section 5.3 lets the
+    receiver ignore padding; zeros are what strongSwan sends (see the demo
+    capture), so both sides of the lab agree on them."""
     chain = encode_chain(tuple(payloads))
-    pad = -len(chain) % block_size
-    return chain + (bytes(pad - 1) + bytes((pad,)) if pad else b"")
+    return chain + bytes(-len(chain) % block_size)
 
 
 def encode_encrypted(header, payloads, ciphertext):

@@ -360,6 +360,8 @@ def _decode_body(cls, body, base):
             values[spec.name] = take(sizes.get(spec.name, len(body) - at), spec.name)
         elif isinstance(spec, SpiList):
             size, count = sizes[spec.name], counts.pop(spec.name)
+            if not count:
+                raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, base + at, f"{cls.__name__} without SPIs")
             values[spec.name] = tuple(take(size, "SPI") for _ in range(count))
         elif isinstance(spec, Attributes):
             values[spec.name] = decode_attributes(body[at:], base + at)
