@@ -56,6 +56,7 @@ class Rejection(Enum):
     DOI_NOT_SUPPORTED = "domain of interpretation is not IPsec"
     SITUATION_NOT_SUPPORTED = "situation is not SIT_IDENTITY_ONLY"
     INVALID_PROTOCOL_ID = "proposal protocol not allowed in this exchange"
+    NONCE_LENGTH = "nonce shorter than 8 or longer than 256 octets"
 
 
 #: The notify message type each rejection warrants (RFC 2408 section 3.14.1).
@@ -83,6 +84,7 @@ REJECTION_NOTIFY = {
     Rejection.DOI_NOT_SUPPORTED: NotifyType.DOI_NOT_SUPPORTED,
     Rejection.SITUATION_NOT_SUPPORTED: NotifyType.SITUATION_NOT_SUPPORTED,
     Rejection.INVALID_PROTOCOL_ID: NotifyType.INVALID_PROTOCOL_ID,
+    Rejection.NONCE_LENGTH: NotifyType.PAYLOAD_MALFORMED,
 }
 
 
@@ -95,13 +97,15 @@ class MalformedMessage(IsakmpError):
 
     Arguments: ``reason`` (:class:`Rejection`), ``offset`` (octets from the
     start of the datagram, or of the decrypted body for ``decrypted``
-    messages), ``detail`` (what was found and what was expected).
+    messages), ``detail`` (what was found and what was expected),
+    ``payload`` (the :class:`PayloadType` at fault, when one is).
     """
 
-    def __init__(self, reason, offset, detail=""):
+    def __init__(self, reason, offset, detail="", payload=None):
         self.reason = reason
         self.offset = offset
         self.detail = detail
+        self.payload = payload
         super().__init__(f"{reason.name} at octet {offset}: {detail or reason.value}")
 
     @property
