@@ -7,13 +7,16 @@ descriptions read left to right after the 4-octet generic payload header:
 
 * :class:`Int` -- a big-endian unsigned integer field of the dataclass;
 * :class:`Reserved` -- octets that must be zero (checked on decode);
-* :class:`SizeOf` -- a length octet derived from a bytes field;
+* :class:`SizeOf` -- a length field derived from a bytes field;
 * :class:`CountOf` -- a count derived from a tuple field;
 * :class:`Octets` -- bytes; sized by a :class:`SizeOf`, or the rest;
 * :class:`SpiList` -- the Delete payload's ``count`` SPIs of ``size`` octets;
 * :class:`Attributes` -- the rest as TV/TLV data attributes;
 * :class:`Chain` -- the rest as nested payloads of one type (proposals in
   an SA, transforms in a proposal).
+
+Each description decodes itself from a :class:`_BodyReader` and encodes
+itself from a payload; the codec only runs the layout.
 
 :func:`decode_chain` and :func:`encode_chain` walk a payload chain (the
 ``next payload`` links); the header is in :mod:`.message`. Every fault
@@ -38,31 +41,98 @@ __all__ = [
 ATTRIBUTE_FORMAT_TV = 0x8000
 
 
+class _BodyReader:
+    """Cursor over one payload body while its LAYOUT is decoded.
+
+    ``body``: the octets after the generic header; ``base``: offset of
+    ``body[0]`` for errors; ``values``/``sizes``/``counts``: what the fields
+    read so far found (dataclass fields, SizeOf and CountOf values).
+    """
+
+    def __init__(self, cls, body, base):
+        self.cls, self.body, self.base, self.at = cls, body, base, 0
+        self.values, self.sizes, self.counts = {}, {}, {}
+
+    @property
+    def left(self):
+        """Octets not read yet."""
+        return len(self.body) - self.at
+
+    def take(self, size, what):
+        """The next ``size`` octets (bytes); MalformedMessage when fewer are left."""
+        if size > self.left:
+            raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, self.base + self.at,
+                                   f"{self.cls.__name__} {what} needs {size} octet(s), {self.left} left")
+        self.at += size
+        return bytes(self.body[self.at - size:self.at])
+
+    def number(self, size, what):
+        """The next ``size`` octets as a big-endian unsigned integer."""
+        return int.from_bytes(self.take(size, what), "big")
+
+    def rest(self):
+        """The unread octets and their offset; the body counts as read."""
+        data, offset, self.at = self.body[self.at:], self.base + self.at, len(self.body)
+        return data, offset
+
+
 @dataclass(frozen=True)
 class Int:
     """An unsigned big-endian field ``name`` of ``size`` octets."""
     name: str
     size: int
 
+    def decode(self, reader):
+        reader.values[self.name] = reader.number(self.size, self.name)
+
+    def encode(self, payload):
+        return _int_bytes(getattr(payload, self.name), self.size)
+
 
 @dataclass(frozen=True)
 class Reserved:
-    """``size`` octets that must be zero."""
+    """``size`` octets that must be zero (RESERVED_NOT_ZERO otherwise)."""
     size: int
+
+    def decode(self, reader):
+        if any(reader.take(self.size, "reserved")):
+            raise MalformedMessage(Rejection.RESERVED_NOT_ZERO, reader.base + reader.at - self.size,
+                                   f"{reader.cls.__name__} reserved octets not zero")
+
+    def encode(self, payload):
+        return bytes(self.size)
 
 
 @dataclass(frozen=True)
 class SizeOf:
-    """A ``size``-octet length field giving the length of bytes field ``of``."""
+    """A ``size``-octet field giving the length of bytes field ``of`` (or of
+    each of its items, which must all be that long)."""
     of: str
     size: int
+
+    def decode(self, reader):
+        reader.sizes[self.of] = reader.number(self.size, self.of + " size")
+
+    def encode(self, payload):
+        value = getattr(payload, self.of)
+        lengths = {len(item) for item in value} if isinstance(value, tuple) else {len(value)}
+        if len(lengths) > 1:
+            raise EncodingError(f"{type(payload).__name__}.{self.of} items differ in length")
+        return _int_bytes(lengths.pop() if lengths else 0, self.size)
 
 
 @dataclass(frozen=True)
 class CountOf:
-    """A ``size``-octet count of the items of tuple field ``of``."""
+    """A ``size``-octet count of the items of tuple field ``of``; decoding
+    checks it against the items found."""
     of: str
     size: int
+
+    def decode(self, reader):
+        reader.counts[self.of] = reader.number(self.size, self.of + " count")
+
+    def encode(self, payload):
+        return _int_bytes(len(getattr(payload, self.of)), self.size)
 
 
 @dataclass(frozen=True)
@@ -70,12 +140,28 @@ class Octets:
     """Bytes field ``name``: as long as its :class:`SizeOf`, else the rest."""
     name: str
 
+    def decode(self, reader):
+        reader.values[self.name] = reader.take(reader.sizes.get(self.name, reader.left), self.name)
+
+    def encode(self, payload):
+        return getattr(payload, self.name)
+
 
 @dataclass(frozen=True)
 class SpiList:
-    """Tuple field ``name`` of SPIs, each as long as the SizeOf ``name``,
-    as many as the CountOf ``name`` (RFC 2408 section 3.15)."""
+    """Tuple field ``name`` of SPIs, as many as its CountOf, each as long as
+    its SizeOf (RFC 2408 section 3.15); at least one."""
     name: str
+
+    def decode(self, reader):
+        count = reader.counts.pop(self.name)
+        if not count:
+            raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, reader.base + reader.at,
+                                   f"{reader.cls.__name__} without SPIs")
+        reader.values[self.name] = tuple(reader.take(reader.sizes[self.name], "SPI") for _ in range(count))
+
+    def encode(self, payload):
+        return b"".join(getattr(payload, self.name))
 
 
 @dataclass(frozen=True)
@@ -83,12 +169,24 @@ class Attributes:
     """Tuple field ``name`` of :class:`Attribute`, filling the rest."""
     name: str
 
+    def decode(self, reader):
+        reader.values[self.name] = decode_attributes(*reader.rest())
+
+    def encode(self, payload):
+        return encode_attributes(getattr(payload, self.name))
+
 
 @dataclass(frozen=True)
 class Chain:
     """Tuple field ``name`` of nested payloads of ``payload_type``, filling the rest."""
     name: str
     payload_type: PayloadType
+
+    def decode(self, reader):
+        reader.values[self.name], _ = decode_chain(self.payload_type, *reader.rest(), nested=True)
+
+    def encode(self, payload):
+        return encode_chain(getattr(payload, self.name))
 
 
 @dataclass(frozen=True)
@@ -334,77 +432,17 @@ def _int_bytes(value, size):
 
 def _decode_body(cls, body, base):
     """Decode one payload body (after its generic header) of class ``cls``."""
-    values, sizes, counts, at = {}, {}, {}, 0
-
-    def take(size, what):
-        nonlocal at
-        if at + size > len(body):
-            raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, base + at,
-                                   f"{cls.__name__} {what} needs {size} octet(s), {len(body) - at} left")
-        chunk = bytes(body[at:at + size])
-        at += size
-        return chunk
-
+    reader = _BodyReader(cls, body, base)
     for spec in cls.LAYOUT:
-        if isinstance(spec, Int):
-            values[spec.name] = int.from_bytes(take(spec.size, spec.name), "big")
-        elif isinstance(spec, Reserved):
-            if any(take(spec.size, "reserved")):
-                raise MalformedMessage(Rejection.RESERVED_NOT_ZERO, base + at - spec.size,
-                                       f"{cls.__name__} reserved octets not zero")
-        elif isinstance(spec, SizeOf):
-            sizes[spec.of] = int.from_bytes(take(spec.size, spec.of + " size"), "big")
-        elif isinstance(spec, CountOf):
-            counts[spec.of] = int.from_bytes(take(spec.size, spec.of + " count"), "big")
-        elif isinstance(spec, Octets):
-            values[spec.name] = take(sizes.get(spec.name, len(body) - at), spec.name)
-        elif isinstance(spec, SpiList):
-            size, count = sizes[spec.name], counts.pop(spec.name)
-            if not count:
-                raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, base + at, f"{cls.__name__} without SPIs")
-            values[spec.name] = tuple(take(size, "SPI") for _ in range(count))
-        elif isinstance(spec, Attributes):
-            values[spec.name] = decode_attributes(body[at:], base + at)
-            at = len(body)
-        else:
-            values[spec.name], _ = decode_chain(spec.payload_type, body[at:], base + at, nested=True)
-            at = len(body)
-    for name, count in counts.items():
-        if count != len(values[name]):
-            raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, base,
-                                   f"{cls.__name__} announces {count} {name}, carries {len(values[name])}")
-    if at != len(body):
-        raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, base + at,
-                               f"{len(body) - at} octet(s) after the {cls.__name__} fields")
-    return cls(**values)
-
-
-def _encode_body(payload):
-    """Encode one payload's body (after its generic header)."""
-    out = bytearray()
-    for spec in payload.LAYOUT:
-        if isinstance(spec, Int):
-            out += _int_bytes(getattr(payload, spec.name), spec.size)
-        elif isinstance(spec, Reserved):
-            out += bytes(spec.size)
-        elif isinstance(spec, SizeOf):
-            value = getattr(payload, spec.of)
-            items = value if isinstance(value, tuple) else (value,)
-            sizes = {len(item) for item in items} or {0}
-            if len(sizes) != 1:
-                raise EncodingError(f"{type(payload).__name__}.{spec.of} items differ in length")
-            out += _int_bytes(sizes.pop(), spec.size)
-        elif isinstance(spec, CountOf):
-            out += _int_bytes(len(getattr(payload, spec.of)), spec.size)
-        elif isinstance(spec, Octets):
-            out += getattr(payload, spec.name)
-        elif isinstance(spec, SpiList):
-            out += b"".join(getattr(payload, spec.name))
-        elif isinstance(spec, Attributes):
-            out += encode_attributes(getattr(payload, spec.name))
-        else:
-            out += encode_chain(getattr(payload, spec.name))
-    return bytes(out)
+        spec.decode(reader)
+    for name, count in reader.counts.items():
+        if count != len(reader.values[name]):
+            raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, base, f"{cls.__name__} announces {count} "
+                                   f"{name}, carries {len(reader.values[name])}")
+    if reader.left:
+        raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, base + reader.at,
+                               f"{reader.left} octet(s) after the {cls.__name__} fields")
+    return cls(**reader.values)
 
 
 def decode_chain(first_type, data, base, nested=False):
@@ -433,7 +471,8 @@ def decode_chain(first_type, data, base, nested=False):
         if length < GENERIC_HEADER_LENGTH or at + length > len(data):
             raise MalformedMessage(Rejection.PAYLOAD_LENGTH, base + at,
                                    f"payload length {length} with {len(data) - at} octet(s) left")
-        payload = _decode_body(cls, data[at + GENERIC_HEADER_LENGTH:at + length], base + at + GENERIC_HEADER_LENGTH)
+        payload = _decode_body(cls, data[at + GENERIC_HEADER_LENGTH:at + length],
+                               base + at + GENERIC_HEADER_LENGTH)
         if cls.DRAFT_TYPE is not None and next_type == cls.DRAFT_TYPE:
             payload = replace(payload, draft=True)
         payloads.append(payload)
@@ -449,7 +488,7 @@ def encode_chain(payloads):
     """Encode ``payloads`` as a linked chain (the last one's next payload is NONE)."""
     out = bytearray()
     for index, payload in enumerate(payloads):
-        body = _encode_body(payload)
+        body = b"".join(spec.encode(payload) for spec in payload.LAYOUT)
         following = wire_type(payloads[index + 1]) if index + 1 < len(payloads) else PayloadType.NONE
         out += bytes((following, 0)) + _int_bytes(GENERIC_HEADER_LENGTH + len(body), 2) + body
     return bytes(out)
