@@ -4,7 +4,6 @@ IKEv1 decryption), scapy's ISAKMP layer in both directions, and a mutation
 fuzz (decode either returns a message or raises MalformedMessage)."""
 import hashlib
 import random
-import subprocess
 
 import pytest
 from scapy.layers import isakmp as scapy_isakmp
@@ -13,14 +12,14 @@ from scapy.utils import wrpcap
 
 from isakmp_capture import capture_messages, decrypted_messages, flatten, tshark_fields, CAPTURE
 from pacsim.firmware.isakmp.constants import (
-    AuthMethod, Doi, EncapsulationMode, EncryptionAlgorithm, ExchangeType, HashAlgorithm, HeaderFlag, IdType,
-    NotifyType, PayloadType, Phase1Attribute, Phase2Attribute, ProtocolId, Situation)
+    HEADER_LENGTH, AuthMethod, ConfigAttribute, ConfigType, Doi, EncapsulationMode, EncryptionAlgorithm, ExchangeType,
+    HashAlgorithm, HeaderFlag, IdType, NotifyType, Phase1Attribute, Phase2Attribute, ProtocolId, Situation)
 from pacsim.firmware.isakmp.errors import MalformedMessage, Rejection
 from pacsim.firmware.isakmp.message import (
     EncryptedMessage, Header, Message, decode_message, encode_encrypted, encode_message, padded_body)
 from pacsim.firmware.isakmp.payloads import (
-    Attribute, Delete, Hash, Identification, KeyExchange, NatDiscovery, NatOriginalAddress, Nonce, Notification,
-    Proposal, SecurityAssociation, Transform, VendorId, VendorIds)
+    Attribute, ConfigAttributes, Delete, Hash, Identification, KeyExchange, NatDiscovery, NatOriginalAddress, Nonce,
+    Notification, Proposal, SecurityAssociation, Transform, VendorId, VendorIds)
 
 COOKIE_I, COOKIE_R = bytes.fromhex("0102030405060708"), bytes.fromhex("1112131415161718")
 
@@ -124,7 +123,7 @@ def test_vendor_id_constants_are_the_md5_of_their_names_and_seen_in_the_capture(
 
 
 def test_scapy_built_message_decodes():
-    transform = scapy_isakmp.ISAKMP_payload_Transform(num=1, id=1, transforms=[
+    transform = scapy_isakmp.ISAKMP_payload_Transform(transform_count=1, transform_id=1, transforms=[
         ("Encryption", "AES-CBC"), ("Hash", "SHA"), ("Authentication", "PSK"), ("GroupDesc", "1024MODPgr"),
         ("LifeType", "Seconds"), ("LifeDuration", 28800)])
     packet = (scapy_isakmp.ISAKMP(init_cookie=COOKIE_I, resp_cookie=COOKIE_R, exch_type=ExchangeType.MAIN)
@@ -135,6 +134,7 @@ def test_scapy_built_message_decodes():
     sa, vid = message.payloads
     assert vid == VendorId(VendorIds.DPD)
     (transform,) = sa.proposals[0].transforms
+    assert transform.value(Phase1Attribute.LIFE_DURATION) == 28800 and transform.value(99, "none") == "none"
     values = {a.type: a.number for a in transform.attributes}
     assert values == {Phase1Attribute.ENCRYPTION_ALGORITHM: EncryptionAlgorithm.AES_CBC,
                       Phase1Attribute.HASH_ALGORITHM: HashAlgorithm.SHA,
@@ -158,7 +158,8 @@ def our_main_mode_message():
 def test_our_encoding_dissects_in_scapy():
     raw, payloads = our_main_mode_message()
     packet = scapy_isakmp.ISAKMP(raw)
-    assert (packet.init_cookie, packet.resp_cookie, packet.exch_type, packet.length) == (COOKIE_I, COOKIE_R, 4, len(raw))
+    assert (packet.init_cookie, packet.resp_cookie, packet.exch_type) == (COOKIE_I, COOKIE_R, 4)
+    assert packet.length == len(raw)
     sa = packet[scapy_isakmp.ISAKMP_payload_SA]
     assert dict(sa.prop.trans.transforms) == {"Encryption": "3DES-CBC", "LifeDuration": 86400}
     assert packet[scapy_isakmp.ISAKMP_payload_KE].ke == bytes(range(128))
@@ -181,6 +182,22 @@ def test_our_encoding_dissects_in_tshark(tmp_path):
     assert (id_name, int(notify), int(spi_count)) == ("pac", NotifyType.INITIAL_CONTACT, 2)
     assert spis.split(",") == ["01020304", "05060708"]
     assert expert == ""
+
+
+def test_mode_cfg_attribute_payload_dissects_in_tshark(tmp_path):
+    request = ConfigAttributes(ConfigType.ISAKMP_CFG_REQUEST, 0x1234, (
+        Attribute.of(ConfigAttribute.XAUTH_TYPE, 0), Attribute(ConfigAttribute.XAUTH_USER_NAME, b"", False),
+        Attribute(ConfigAttribute.XAUTH_USER_PASSWORD, b"", False)))
+    raw = encode_message(Header(COOKIE_I, COOKIE_R, ExchangeType.TRANSACTION, message_id=77),
+                         (Hash(b"h" * 20), request))
+    assert decode_message(raw).payloads[1] == request
+    pcap = tmp_path / "cfg.pcap"
+    wrpcap(str(pcap), [IP(src="192.0.2.1", dst="192.0.2.2") / UDP(sport=500, dport=500) / raw])
+    (row,) = tshark_fields(pcap, ("isakmp.cfg.type", "isakmp.cfg.identifier", "isakmp.cfg.attr.type",
+                                  "isakmp.cfg.attr.format", "_ws.expert.severity")).values()
+    assert row[:2] == ["1", "0x1234"] or row[:2] == ["1", "4660"]
+    assert [int(t) for t in row[2].split(",")] == [16520, 16521, 16522]
+    assert row[3].split(",") == ["1", "0", "0"] and row[4] == ""
 
 
 def test_encrypted_round_trip_through_padding():
@@ -254,3 +271,25 @@ def test_fuzzed_capture_messages_decode_or_raise_malformed_only():
         assert reencode(message) == bytes(data)
         outcomes["decoded"] += 1
     assert outcomes["decoded"] > 500 and outcomes["rejected"] > 5000
+
+
+def test_fuzzed_decrypted_bodies_open_or_raise_malformed_only():
+    rng = random.Random(2409)
+    corpus = decrypted_messages()
+    outcomes = {"opened": 0, "rejected": 0}
+    for _ in range(5000):
+        _, message, plaintext, block = rng.choice(corpus)
+        body = bytearray(plaintext)
+        for _ in range(rng.randint(1, 3)):
+            body[rng.randrange(len(body))] = rng.randrange(256)
+        if rng.random() < 0.2:
+            del body[rng.randrange(len(body) + 1):]
+        try:
+            opened = message.open(bytes(body), block)
+        except MalformedMessage as error:
+            assert HEADER_LENGTH <= error.offset <= HEADER_LENGTH + len(body)
+            outcomes["rejected"] += 1
+            continue
+        assert bytes(body).startswith(padded_body(opened.payloads, block)[:len(body) - len(opened.padding)])
+        outcomes["opened"] += 1
+    assert outcomes["opened"] > 100 and outcomes["rejected"] > 1000

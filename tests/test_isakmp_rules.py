@@ -16,7 +16,7 @@ from pacsim.firmware.isakmp.counters import COUNTER_GROUPS, GENERAL_COUNTERS, re
 from pacsim.firmware.isakmp.errors import MalformedMessage, Rejection
 from pacsim.firmware.isakmp.message import EncryptedMessage, Message, decode_message
 from pacsim.firmware.isakmp.payloads import (
-    Delete, Hash, Identification, KeyExchange, Nonce, Notification, SecurityAssociation, Signature, VendorId)
+    Delete, Hash, Identification, KeyExchange, Nonce, SecurityAssociation, Signature, VendorId)
 from pacsim.firmware.isakmp.rules import RULES, Encryption, check_header, check_payloads, rule_for, validate
 
 SHOW_OUTPUTS = Path("/work/shared/spec/show-outputs.md")
@@ -96,9 +96,11 @@ CASES = {
     "MM4 encrypted": ("MM4", lambda m: with_header(m, flags=HeaderFlag.ENCRYPTION), Rejection.ENCRYPTED_UNEXPECTED,
                       NotifyType.INVALID_FLAGS, {("general", "msgRxEncryptdUnexpect"), ("main", "unexpectedMessage")}),
     "MM5 in the clear": ("MM5", lambda m: with_header(m, flags=HeaderFlag.NONE), Rejection.PLAIN_UNEXPECTED,
-                         NotifyType.INVALID_FLAGS, {("general", "msgRxPlainUnexpected"), ("main", "unexpectedMessage")}),
+                         NotifyType.INVALID_FLAGS,
+                         {("general", "msgRxPlainUnexpected"), ("main", "unexpectedMessage")}),
     "MM5 with HASH and SIG": ("MM5", lambda m: with_payloads(m, m.payloads + (Signature(b"s"),)),
-                              Rejection.MISSING_PAYLOAD, NotifyType.PAYLOAD_MALFORMED, {("main", "invalidAUTHMessage")}),
+                              Rejection.MISSING_PAYLOAD, NotifyType.PAYLOAD_MALFORMED,
+                              {("main", "invalidAUTHMessage")}),
     "MM6 two IDs": ("MM6", lambda m: with_payloads(m, m.payloads + (m.first(Identification),)),
                     Rejection.REPEATED_PAYLOAD, NotifyType.PAYLOAD_MALFORMED, {("main", "invalidAUTHMessage")}),
     "AM1 DOI 2": ("AM1", lambda m: with_payloads(m, [dataclasses.replace(p, doi=2) if isinstance(p, SecurityAssociation)
@@ -119,7 +121,8 @@ CASES = {
     "QM2 phase-1 proposal": ("QM2", lambda m: with_payloads(m, [
         dataclasses.replace(p, proposals=(dataclasses.replace(p.proposals[0], protocol=ProtocolId.ISAKMP),))
         if isinstance(p, SecurityAssociation) else p for p in m.payloads]),
-        Rejection.INVALID_PROTOCOL_ID, NotifyType.INVALID_PROTOCOL_ID, {("quick.initiator.errors", "unexpectedMessage")}),
+        Rejection.INVALID_PROTOCOL_ID, NotifyType.INVALID_PROTOCOL_ID,
+        {("quick.initiator.errors", "unexpectedMessage")}),
     "QM3 with nonce": ("QM3", lambda m: with_payloads(m, m.payloads + (NONCE,)), Rejection.UNEXPECTED_PAYLOAD,
                        NotifyType.INVALID_PAYLOAD_TYPE, {("quick.responder.hash", "invalidPayloadType")}),
     "QM3 message ID zero": ("QM3", lambda m: with_header(m, message_id=0), Rejection.INVALID_MESSAGE_ID,

@@ -239,6 +239,10 @@ class Transform(Payload):
     transform_id: int
     attributes: tuple = ()
 
+    def value(self, type, default=None):
+        """The integer value of the first attribute of class ``type``, or ``default``."""
+        return next((a.number for a in self.attributes if a.type == type), default)
+
 
 @_payload(PayloadType.PROPOSAL, (Int("number", 1), Int("protocol", 1), SizeOf("spi", 1),
                                  CountOf("transforms", 1), Octets("spi"),
