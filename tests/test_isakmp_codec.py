@@ -117,9 +117,11 @@ def test_vendor_id_constants_are_the_md5_of_their_names_and_seen_in_the_capture(
     assert VendorIds.NAT_T_DRAFT_02_N == md5(b"draft-ietf-ipsec-nat-t-ike-02\n")
     assert VendorIds.NAT_T_DRAFT_03 == md5(b"draft-ietf-ipsec-nat-t-ike-03")
     assert VendorIds.CISCO_UNITY == md5(b"CISCO-UNITY")[:14] + bytes((1, 0))
+    assert VendorIds.CISCO_FRAGMENTATION == md5(b"FRAGMENTATION") + bytes.fromhex("80000000")
     seen = {v.data for _, raw, _ in capture_messages() for v in getattr(decode_message(raw), "payloads", ())
             if isinstance(v, VendorId)}
-    assert {VendorIds.NAT_T_RFC3947, VendorIds.DPD, VendorIds.XAUTH} <= seen
+    assert seen == {VendorIds.NAT_T_RFC3947, VendorIds.NAT_T_DRAFT_02_N, VendorIds.DPD, VendorIds.XAUTH,
+                    VendorIds.CISCO_FRAGMENTATION}
 
 
 def test_scapy_built_message_decodes():

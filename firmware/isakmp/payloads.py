@@ -363,10 +363,11 @@ class NatOriginalAddress(Payload):
 class VendorIds:
     """Vendor ID payload data this router knows (each the MD5 of a text).
 
-    RFC 3947 section 3 ("RFC 3947"); draft-ietf-ipsec-nat-t-ike-02 is sent
-    twice by strongSwan, once hashed with a trailing newline (``_02_N``);
+    RFC 3947 section 3 ("RFC 3947"); the NAT-T drafts (strongSwan 5.9.8
+    sends RFC 3947 and draft-02 hashed with a trailing newline, ``_02_N``);
     RFC 3706 section 5 (DPD, version 1.0); draft-beaulieu-ike-xauth-02
-    section 4.2; Cisco Unity (version 1.0).
+    section 4.2; Cisco Unity (version 1.0); Cisco IKE fragmentation (the
+    hash followed by its capability flags, as strongSwan sends it).
     """
     NAT_T_RFC3947 = bytes.fromhex("4a131c81070358455c5728f20e95452f")
     NAT_T_DRAFT_02 = bytes.fromhex("cd60464335df21f87cfdb2fc68b6a448")
@@ -375,6 +376,7 @@ class VendorIds:
     DPD = bytes.fromhex("afcad71368a1f1c96b8696fc77570100")
     XAUTH = bytes.fromhex("09002689dfd6b712")
     CISCO_UNITY = bytes.fromhex("12f5f28c457168a9702d9fe274cc0100")
+    CISCO_FRAGMENTATION = bytes.fromhex("4048b7d56ebce88525e7de7f00d6c2d380000000")
 
 
 #: Payload class of every known wire type number (both NAT-T numberings).
