@@ -75,6 +75,14 @@ def with_header(message, **changes):
     return Message(dataclasses.replace(message.header, **changes), message.payloads, message.padding)
 
 
+def doubled_transforms(message):
+    """``message`` with its SA's first proposal offering each transform twice."""
+    def double(sa):
+        proposal = sa.proposals[0]
+        return dataclasses.replace(sa, proposals=(dataclasses.replace(proposal, transforms=proposal.transforms * 2),))
+    return with_payloads(message, [double(p) if isinstance(p, SecurityAssociation) else p for p in message.payloads])
+
+
 NONCE = Nonce(b"n" * 16)
 CASES = {
     "KE in MM1": ("MM1", lambda m: with_payloads(m, m.payloads + (KeyExchange(b"k" * 128),)),
@@ -88,6 +96,15 @@ CASES = {
     "MM2 with message ID": ("MM2", lambda m: with_header(m, message_id=5), Rejection.INVALID_MESSAGE_ID,
                             NotifyType.INVALID_MESSAGE_ID, {("general", "msgRxPh1MsgIdNotZero"),
                                                              ("main", "unexpectedMessage")}),
+    "MM2 two proposals": ("MM2", lambda m: with_payloads(m, [
+        dataclasses.replace(p, proposals=p.proposals * 2) if isinstance(p, SecurityAssociation) else p
+        for p in m.payloads]), Rejection.MORE_THAN_ONE_PROPOSAL, NotifyType.BAD_PROPOSAL_SYNTAX,
+        {("main", "moreThanOneProposal")}),
+    "AM2 two transforms": ("AM2", doubled_transforms,
+        Rejection.MORE_THAN_ONE_TRANSFORM, NotifyType.BAD_PROPOSAL_SYNTAX, {("aggressive", "tooManyTransforms")}),
+    "QM2 two transforms": ("QM2", doubled_transforms,
+        Rejection.MORE_THAN_ONE_TRANSFORM, NotifyType.BAD_PROPOSAL_SYNTAX,
+        {("quick.initiator.hashSaNonce", "propMultipleTrans")}),
     "MM3 without nonce": ("MM3", lambda m: with_payloads(m, [p for p in m.payloads if not isinstance(p, Nonce)]),
                           Rejection.MISSING_PAYLOAD, NotifyType.PAYLOAD_MALFORMED, {("main", "invalidKEMessage")}),
     "MM3 short nonce": ("MM3", lambda m: with_payloads(m, [Nonce(b"1234567") if isinstance(p, Nonce) else p
@@ -183,6 +200,8 @@ def possible_rejections(rule):
     impossible |= {Rejection.NONCE_LENGTH} if Nonce not in allowed else set()
     if SecurityAssociation not in allowed:
         impossible |= {Rejection.DOI_NOT_SUPPORTED, Rejection.SITUATION_NOT_SUPPORTED, Rejection.INVALID_PROTOCOL_ID}
+    if not rule.chosen_proposal:
+        impossible |= {Rejection.MORE_THAN_ONE_PROPOSAL, Rejection.MORE_THAN_ONE_TRANSFORM}
     return [reason for reason in Rejection if reason not in impossible]
 
 

@@ -174,6 +174,7 @@ _PHASE1 = {
     Rejection.SITUATION_NOT_SUPPORTED: "situationNotSupported", Rejection.INVALID_PROTOCOL_ID: "proposalIdNotISAKMP",
     Rejection.NONCE_LENGTH: "nonceBadLen", Rejection.RESERVED_NOT_ZERO: "reservedFieldNotZero",
     Rejection.PAYLOAD_LENGTH: "msgLengthIncorrect", Rejection.PAYLOAD_MALFORMED: "msgLengthIncorrect",
+    Rejection.MORE_THAN_ONE_PROPOSAL: "moreThanOneProposal", Rejection.MORE_THAN_ONE_TRANSFORM: "tooManyTransforms",
     Rejection.INVALID_COOKIE: "unexpectedMessage", Rejection.INVALID_MESSAGE_ID: "unexpectedMessage",
     Rejection.ENCRYPTED_UNEXPECTED: "unexpectedMessage", Rejection.PLAIN_UNEXPECTED: "unexpectedMessage",
 }
@@ -199,6 +200,8 @@ _QUICK = {
     (Rejection.DOI_NOT_SUPPORTED, None): "saBadDoi",
     (Rejection.SITUATION_NOT_SUPPORTED, None): "saBadSituation",
     (Rejection.INVALID_PROTOCOL_ID, None): "propBadProtid",
+    (Rejection.MORE_THAN_ONE_PROPOSAL, None): "propTooManyProps",
+    (Rejection.MORE_THAN_ONE_TRANSFORM, None): "propMultipleTrans",
     (Rejection.PAYLOAD_LENGTH, None): "hashBadLen",
     (Rejection.PAYLOAD_MALFORMED, None): "hashBadLen",
 }

@@ -57,6 +57,8 @@ class Rejection(Enum):
     SITUATION_NOT_SUPPORTED = "situation is not SIT_IDENTITY_ONLY"
     INVALID_PROTOCOL_ID = "proposal protocol not allowed in this exchange"
     NONCE_LENGTH = "nonce shorter than 8 or longer than 256 octets"
+    MORE_THAN_ONE_PROPOSAL = "responder's SA holds more than the one chosen proposal"
+    MORE_THAN_ONE_TRANSFORM = "responder's proposal holds more than the one chosen transform"
 
 
 #: The notify message type each rejection warrants (RFC 2408 section 3.14.1).
@@ -85,6 +87,8 @@ REJECTION_NOTIFY = {
     Rejection.SITUATION_NOT_SUPPORTED: NotifyType.SITUATION_NOT_SUPPORTED,
     Rejection.INVALID_PROTOCOL_ID: NotifyType.INVALID_PROTOCOL_ID,
     Rejection.NONCE_LENGTH: NotifyType.PAYLOAD_MALFORMED,
+    Rejection.MORE_THAN_ONE_PROPOSAL: NotifyType.BAD_PROPOSAL_SYNTAX,
+    Rejection.MORE_THAN_ONE_TRANSFORM: NotifyType.BAD_PROPOSAL_SYNTAX,
 }
 
 

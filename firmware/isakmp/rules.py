@@ -67,7 +67,9 @@ class MessageRule:
     exchange), ``sender`` (:class:`Role`), ``encryption``, ``payloads``
     (:class:`PayloadRule` tuple), ``first`` (payload class that must lead,
     or None), ``authenticated_by`` (classes of which exactly one must be
-    present, or empty), ``responder_cookie_zero`` (first message of phase 1).
+    present, or empty), ``responder_cookie_zero`` (first message of phase 1),
+    ``chosen_proposal`` (a responder's SA: the one proposal it accepted,
+    with one transform per protocol; RFC 2408 section 4.2).
     """
     name: str
     exchange: ExchangeType
@@ -78,6 +80,7 @@ class MessageRule:
     first: type | None = None
     authenticated_by: tuple = ()
     responder_cookie_zero: bool = False
+    chosen_proposal: bool = False
 
     @property
     def phase1(self):
@@ -100,7 +103,7 @@ for _rule in (
     MessageRule("MM1", ExchangeType.MAIN, 1, _I, _CLEAR, (PayloadRule(SecurityAssociation, 1), *_VID),
                 first=SecurityAssociation, responder_cookie_zero=True),
     MessageRule("MM2", ExchangeType.MAIN, 2, _R, _CLEAR, (PayloadRule(SecurityAssociation, 1), *_VID),
-                first=SecurityAssociation),
+                first=SecurityAssociation, chosen_proposal=True),
     MessageRule("MM3", ExchangeType.MAIN, 3, _I, _CLEAR,
                 (PayloadRule(KeyExchange, 1), PayloadRule(Nonce, 1), *_any(NatDiscovery, CertificateRequest), *_VID)),
     MessageRule("MM4", ExchangeType.MAIN, 4, _R, _CLEAR,
@@ -118,7 +121,7 @@ for _rule in (
     MessageRule("AM2", ExchangeType.AGGRESSIVE, 2, _R, _CLEAR,
                 (PayloadRule(SecurityAssociation, 1), PayloadRule(KeyExchange, 1), PayloadRule(Nonce, 1),
                  PayloadRule(Identification, 1), *_AUTH, *_any(CertificateRequest, NatDiscovery), *_VID),
-                first=SecurityAssociation, authenticated_by=(Hash, Signature)),
+                first=SecurityAssociation, authenticated_by=(Hash, Signature), chosen_proposal=True),
     MessageRule("AM3", ExchangeType.AGGRESSIVE, 3, _I, Encryption.EITHER,
                 (*_AUTH, *_any(NatDiscovery, Notification), *_VID), authenticated_by=(Hash, Signature)),
     MessageRule("QM1", ExchangeType.QUICK, 1, _I, _ENC,
@@ -128,7 +131,8 @@ for _rule in (
     MessageRule("QM2", ExchangeType.QUICK, 2, _R, _ENC,
                 (PayloadRule(Hash, 1), PayloadRule(SecurityAssociation, 1), PayloadRule(Nonce, 1),
                  PayloadRule(KeyExchange), PayloadRule(Identification, 0, 2), PayloadRule(NatOriginalAddress, 0, 2),
-                 *_any(Notification)), first=Hash),
+                 *_any(Notification)), first=Hash,
+                chosen_proposal=True),
     MessageRule("QM3", ExchangeType.QUICK, 3, _I, _ENC, (PayloadRule(Hash, 1),), first=Hash),
     MessageRule("QM4", ExchangeType.QUICK, 4, _R, _ENC, (PayloadRule(Hash, 1), PayloadRule(Notification, 1)),
                 first=Hash),
@@ -190,6 +194,13 @@ def _check_sa(rule, sa, offset):
         if proposal.protocol not in allowed:
             return MalformedMessage(Rejection.INVALID_PROTOCOL_ID, offset,
                                     f"{rule.name} proposal protocol {proposal.protocol}", payload)
+    if rule.chosen_proposal:
+        if len({proposal.number for proposal in sa.proposals}) != 1 or (rule.phase1 and len(sa.proposals) != 1):
+            return MalformedMessage(Rejection.MORE_THAN_ONE_PROPOSAL, offset,
+                                    f"{rule.name} answers with {len(sa.proposals)} proposals", payload)
+        if any(len(proposal.transforms) != 1 for proposal in sa.proposals):
+            return MalformedMessage(Rejection.MORE_THAN_ONE_TRANSFORM, offset,
+                                    f"{rule.name} answers with several transforms", payload)
     return None
 
 
