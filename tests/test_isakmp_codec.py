@@ -70,17 +70,35 @@ def test_clear_payload_lists_and_values_equal_tsharks():
     assert clear == 47
 
 
+def identity_types_and_spis(payloads):
+    """ID/NAT-OA identification types and proposal/notify SPIs, in dissection order."""
+    id_types, spis = [], []
+    for payload in payloads:
+        if isinstance(payload, (Identification, NatOriginalAddress)):
+            id_types.append(str(payload.id_type))
+        for spi_holder in getattr(payload, "proposals", ()) + ((payload,) if isinstance(payload, Notification) else ()):
+            spis += [spi_holder.spi.hex()] if spi_holder.spi else []
+    return id_types, spis
+
+
 def test_encrypted_messages_decrypt_and_decode_like_tshark():
-    rows = tshark_fields(CAPTURE, ("isakmp.typepayload", "isakmp.hash", "isakmp.nonce"), decrypt=True,
-                         display_filter="isakmp.flags == 1")
+    rows = tshark_fields(CAPTURE, ("isakmp.typepayload", "isakmp.hash", "isakmp.nonce", "isakmp.id.type",
+                                   "isakmp.spi", "isakmp.notify.msgtype", "isakmp.delete.spi",
+                                   "isakmp.ike.nat_original_address_ipv4"),
+                         decrypt=True, display_filter="isakmp.flags == 1")
     decrypted = decrypted_messages()
     assert len(decrypted) == len(rows) == 60
     for frame, message, plaintext, block in decrypted:
         opened = message.open(plaintext, block)
-        types, hashes, nonces = (column.split(",") if column else [] for column in rows[frame])
+        types, hashes, nonces, id_types, spis, notifies, deleted, nat_oa = (
+            column.split(",") if column else [] for column in rows[frame])
         assert flatten(opened.payloads) == [int(t) for t in types], frame
         assert [p.data.hex() for p in opened.find(Hash)] == hashes
         assert [p.data.hex() for p in opened.find(Nonce)] == nonces
+        assert identity_types_and_spis(opened.payloads) == (id_types, spis)
+        assert [str(p.notify_type) for p in opened.find(Notification)] == notifies
+        assert [spi.hex() for p in opened.find(Delete) for spi in p.spis] == deleted
+        assert [".".join(map(str, p.address)) for p in opened.find(NatOriginalAddress)] == nat_oa
         assert not any(opened.padding) and len(opened.padding) <= 2 * block
         assert opened.payloads[0] == opened.first(Hash) or message.header.exchange == ExchangeType.MAIN
         assert encode_encrypted(message.header, opened.payloads, message.ciphertext) == message.encode()
