@@ -18,6 +18,7 @@ counter when the message's :class:`~.rules.MessageRule` is known.
 
 from .constants import ExchangeType, PayloadType
 from .errors import Rejection
+from .rules import Role
 
 __all__ = ["COUNTER_GROUPS", "GENERAL_COUNTERS", "rejection_counters"]
 
@@ -205,9 +206,8 @@ _QUICK = {
     (Rejection.PAYLOAD_LENGTH, None): "hashBadLen",
     (Rejection.PAYLOAD_MALFORMED, None): "hashBadLen",
 }
-#: quick mode message number -> (receiver, block of its receive errors).
-_QUICK_RECEIVER = {1: ("responder", "hashSaNonce"), 2: ("initiator", "hashSaNonce"), 3: ("responder", "hash"),
-                   4: ("initiator", "connected")}
+#: quick mode message number -> the receiver's block of its receive errors.
+_QUICK_BLOCK = {1: "hashSaNonce", 2: "hashSaNonce", 3: "hash", 4: "connected"}
 
 _INFO = dict.fromkeys(_PAYLOAD_RULE_FAULTS, "rxMsgUnexpectedPayload") | {
     Rejection.RESERVED_NOT_ZERO: "rxMsgNonZeroReservedField"}
@@ -237,7 +237,7 @@ def _exchange(problem, rule):
                 else _PHASE1.get(reason))
         return name and (group, name)
     if rule.exchange == ExchangeType.QUICK:
-        receiver, block = _QUICK_RECEIVER[rule.number]
+        receiver, block = "responder" if rule.sender is Role.INITIATOR else "initiator", _QUICK_BLOCK[rule.number]
         name = _QUICK.get((reason, problem.payload), _QUICK.get((reason, None)))
         for group in (f"quick.{receiver}.{block}", f"quick.{receiver}.errors"):
             if name in COUNTER_GROUPS[group]:
