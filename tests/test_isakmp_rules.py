@@ -147,6 +147,8 @@ CASES = {
                                                              ("quick.responder.errors", "unexpectedMessage")}),
     "INFO without HASH": ("INFO", lambda m: with_payloads(m, m.payloads[1:]), Rejection.HASH_NOT_FIRST,
                           NotifyType.INVALID_HASH_INFORMATION, {("info", "rxMsgUnexpectedPayload")}),
+    "INFO with only a HASH": ("INFO", lambda m: with_payloads(m, m.payloads[:1]), Rejection.MISSING_PAYLOAD,
+                              NotifyType.PAYLOAD_MALFORMED, {("info", "rxMsgUnexpectedPayload")}),
     "INFO with SA": ("INFO", lambda m: with_payloads(m, m.payloads + (sample("MM1")[1].payloads[0],)),
                      Rejection.UNEXPECTED_PAYLOAD, NotifyType.INVALID_PAYLOAD_TYPE,
                      {("info", "rxMsgUnexpectedPayload")}),
@@ -233,3 +235,19 @@ def test_quick_counter_blocks_equal_the_manuals_figure():
     assert "unexpectedMessage" in COUNTER_GROUPS["quick.initiator.errors"]
     assert "unexpectedMessage" in COUNTER_GROUPS["quick.responder.errors"]
     assert "propBadProtid" in COUNTER_GROUPS["quick.responder.hashSaNonce"]
+
+
+def test_every_rule_judges_every_capture_message_without_crashing():
+    for frame, own_rule, message in numbered_capture():
+        accepted = set()
+        for rule in RULES.values():
+            problem = check_header(rule, message.header) or check_payloads(rule, message)
+            assert problem is None or isinstance(problem, MalformedMessage), (frame, rule.name)
+            if problem is None:
+                accepted.add(rule.name)
+        # only the own rule, or its twin of the same shape (MM3/MM4, QM1/QM2, ...)
+        assert own_rule.name in accepted and len(accepted) <= 2, (frame, accepted)
+        assert {RULES_BY_NAME[name].exchange for name in accepted} == {own_rule.exchange}
+
+
+RULES_BY_NAME = {rule.name: rule for rule in RULES.values()}

@@ -69,7 +69,9 @@ class MessageRule:
     or None), ``authenticated_by`` (classes of which exactly one must be
     present, or empty), ``responder_cookie_zero`` (first message of phase 1),
     ``chosen_proposal`` (a responder's SA: the one proposal it accepted,
-    with one transform per protocol; RFC 2408 section 4.2).
+    with one transform per protocol; RFC 2408 section 4.2), ``carries``
+    (classes of which at least one must be present: an informational
+    exchange carries a Notification or a Delete, RFC 2408 section 4.8).
     """
     name: str
     exchange: ExchangeType
@@ -81,6 +83,7 @@ class MessageRule:
     authenticated_by: tuple = ()
     responder_cookie_zero: bool = False
     chosen_proposal: bool = False
+    carries: tuple = ()
 
     @property
     def phase1(self):
@@ -137,8 +140,9 @@ for _rule in (
     MessageRule("QM4", ExchangeType.QUICK, 4, _R, _ENC, (PayloadRule(Hash, 1), PayloadRule(Notification, 1)),
                 first=Hash),
     MessageRule("INFO", ExchangeType.INFORMATIONAL, 1, Role.EITHER, _ENC,
-                (PayloadRule(Hash, 1), *_any(Notification, Delete)), first=Hash),
-    MessageRule("INFO-CLEAR", ExchangeType.INFORMATIONAL, 1, Role.EITHER, _CLEAR, _any(Notification, Delete)),
+                (PayloadRule(Hash, 1), *_any(Notification, Delete)), first=Hash, carries=(Notification, Delete)),
+    MessageRule("INFO-CLEAR", ExchangeType.INFORMATIONAL, 1, Role.EITHER, _CLEAR, _any(Notification, Delete),
+                carries=(Notification, Delete)),
     MessageRule("CFG", ExchangeType.TRANSACTION, 1, Role.EITHER, _ENC,
                 (PayloadRule(Hash, 1), PayloadRule(ConfigAttributes, 1)), first=Hash),
 ):
@@ -158,8 +162,10 @@ def rule_for(header, number=1):
 
 
 def check_header(rule, header):
-    """Header checks of ``rule`` (before any decryption): E flag, message
+    """Header checks of ``rule`` (before any decryption): exchange type, E flag, message
     ID and cookies. Returns a :class:`MalformedMessage` or None."""
+    if header.exchange != rule.exchange:
+        return MalformedMessage(Rejection.INVALID_EXCHANGE_TYPE, 18, f"{rule.name} belongs to {rule.exchange.name}")
     if rule.encryption is Encryption.ENCRYPTED and not header.encrypted:
         return MalformedMessage(Rejection.PLAIN_UNEXPECTED, 19, f"{rule.name} must be encrypted")
     if rule.encryption is Encryption.CLEAR and header.encrypted:
@@ -232,6 +238,10 @@ def check_payloads(rule, message):
     if rule.authenticated_by and sum(type(p) in rule.authenticated_by for p in payloads) != 1:
         return MalformedMessage(Rejection.MISSING_PAYLOAD, HEADER_LENGTH,
                                 f"{rule.name} needs exactly one of HASH or SIG", rule.authenticated_by[0].TYPE)
+    if rule.carries and not any(type(p) in rule.carries for p in payloads):
+        return MalformedMessage(Rejection.MISSING_PAYLOAD, HEADER_LENGTH,
+                                f"{rule.name} carries no {' or '.join(c.__name__ for c in rule.carries)}",
+                                rule.carries[0].TYPE)
     for payload, offset in zip(payloads, offsets):
         if isinstance(payload, SecurityAssociation):
             problem = _check_sa(rule, payload, offset)
