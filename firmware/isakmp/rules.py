@@ -217,7 +217,7 @@ def check_payloads(rule, message):
     :class:`MalformedMessage` (offset of the payload at fault; of the first
     payload for a missing one) or None."""
     payloads, offsets = message.payloads, _offsets(message.payloads)
-    allowed = {r.payload: r for r in rule.payloads}
+    allowed = {r.payload for r in rule.payloads}
     for payload, offset in zip(payloads, offsets):
         if type(payload) not in allowed:
             return MalformedMessage(Rejection.UNEXPECTED_PAYLOAD, offset,
