@@ -14,13 +14,18 @@ DOI categories count databases, not messages, and are not listed here.
 the ``(group, name)`` pairs it increments: one ``general`` counter for
 what the codec saw (clear or decrypted body), plus the exchange's own
 counter when the message's :class:`~.rules.MessageRule` is known.
+
+:class:`IsakmpCounters` keeps the values; a name outside the schema raises
+:class:`UnknownCounter`, so a misspelt counter is a bug found at once.
 """
+
+from collections import Counter
 
 from .constants import ExchangeType, PayloadType
 from .errors import Rejection
 from .rules import Role
 
-__all__ = ["COUNTER_GROUPS", "GENERAL_COUNTERS", "rejection_counters"]
+__all__ = ["COUNTER_GROUPS", "GENERAL_COUNTERS", "rejection_counters", "IsakmpCounters", "UnknownCounter"]
 
 #: show isakmp counters: group -> counter names, in the manual's figure order.
 COUNTER_GROUPS = {
@@ -264,3 +269,49 @@ def rejection_counters(problem, rule=None, decrypted=False, message_id=0):
     if exchange:
         found.append(exchange)
     return tuple(found)
+
+
+class UnknownCounter(KeyError):
+    """A counter name (or group) that is not in :data:`COUNTER_GROUPS`."""
+
+
+class IsakmpCounters:
+    """The values of the ``show isakmp counters`` of one daemon.
+
+    :meth:`increment` takes a group and a name of :data:`COUNTER_GROUPS`;
+    :meth:`get`, :meth:`group` and :meth:`reset` read and clear them.
+    """
+
+    def __init__(self):
+        self._values = Counter()
+
+    @staticmethod
+    def _check(group, name):
+        if name not in COUNTER_GROUPS.get(group, ()):
+            raise UnknownCounter(f"ISAKMP counter {group}.{name} is not in the manual's schema")
+
+    def increment(self, group, name, by=1):
+        """Add ``by`` to counter ``name`` of ``group``."""
+        self._check(group, name)
+        self._values[(group, name)] += by
+
+    def get(self, group, name):
+        """The value of one counter."""
+        self._check(group, name)
+        return self._values[(group, name)]
+
+    def group(self, group):
+        """``{name: value}`` of ``group`` in the manual's order."""
+        if group not in COUNTER_GROUPS:
+            raise UnknownCounter(f"ISAKMP counter group {group} is not in the manual's schema")
+        return {name: self._values[(group, name)] for name in COUNTER_GROUPS[group]}
+
+    def nonzero(self):
+        """``{(group, name): value}`` of every counter that is not zero."""
+        return {key: value for key, value in self._values.items() if value}
+
+    def reset(self, groups=None):
+        """Clear every counter, or those of ``groups`` (prefixes: ``quick`` clears every quick block)."""
+        for key in list(self._values):
+            if groups is None or any(key[0] == g or key[0].startswith(g + ".") for g in groups):
+                del self._values[key]
