@@ -110,6 +110,10 @@ def test_phase1_combination_agrees_with_reference(mode, encalg, hashalg, group):
 
 @pytest.mark.parametrize("mode", ["main", "aggressive"])
 def test_wrong_psk_fails_without_an_sa(mode):
+    """The side that can tell (main mode: the responder, MM5 does not
+    decrypt; aggressive: the initiator, HASH_R) counts authFailed and sends
+    AUTHENTICATION-FAILED once; the other side gives up on it, the detector
+    by timeout; neither ever has an SA and nothing raises."""
     async def body():
         params = {"mode": mode, "sendnotify": True}
         network, initiator, responder = await pair(params, params, psk_r=b"not the same key")

@@ -35,7 +35,7 @@ from .counters import IsakmpCounters, rejection_counters
 from .crypto import IkeCrypto
 from .errors import MalformedMessage, Rejection
 from .events import IkeSaDeleted, Phase1Established, Phase1Failed
-from .exchange import ExchangeFailed, Repeat
+from .exchange import ExchangeFailed, MessageRejected, Repeat
 from .ike_sa import ZERO_COOKIE, IkeSa, IkeSaDatabase, IkeSaState, Phase1Mode
 from .informational import InformationalExchange, clear_notify, delete_message, dpd_message, unprotected_notify
 from .main_mode import MainModeInitiator, MainModeResponder
@@ -266,6 +266,8 @@ class IsakmpDaemon:
                 await sa.close()
             self._outbox.clear()
             return []
+        except MessageRejected as rejection:
+            return await self._reject(exchange, rejection, fresh_sa)
         except ExchangeFailed as failure:
             if fresh_sa:
                 self.sas.add(sa)          # so that fail() removes and closes it like any other
@@ -279,6 +281,26 @@ class IsakmpDaemon:
         for reply in replies:
             self.send(sa, reply)
         return self._flush()
+
+    async def _reject(self, exchange, rejection, fresh_sa):
+        sa = exchange.sa
+        self._outbox.clear()
+        if rejection.counter:
+            self.count(*rejection.counter)
+        if fresh_sa:
+            await sa.close()
+        elif rejection.notify is not None and not exchange.message_id and not exchange.notified:
+            exchange.notified = True
+            self._notify_failure(sa, rejection.notify)
+        return self._flush()
+
+    def _notify_failure(self, sa, notify):
+        """Queue an unprotected error notify about ``sa``'s negotiation when its policy sends notifies."""
+        if sa.policy.sendnotify:
+            self.send(sa, clear_notify(sa, notify))
+            self.count("info", "txNotifyMsg")
+        else:
+            self.count("info", "txMsgNotifyDenyIkmpPolicy")
 
     async def _run(self, awaitable):
         await awaitable
@@ -346,11 +368,8 @@ class IsakmpDaemon:
         if failure.counter:
             self.count(*failure.counter)
         self._outbox.clear()
-        if failure.notify is not None and sa.policy.sendnotify:
-            self.send(sa, clear_notify(sa, failure.notify))
-            self.count("info", "txNotifyMsg")
-        elif failure.notify is not None:
-            self.count("info", "txMsgNotifyDenyIkmpPolicy")
+        if failure.notify is not None:
+            self._notify_failure(sa, failure.notify)
         self._exchanges.pop(exchange.key, None)
         if exchange.message_id == 0:
             self.count("general", "donePhase1Failed")

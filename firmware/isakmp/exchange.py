@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from .errors import IsakmpError
 from .rules import Role
 
-__all__ = ["RetransmitSchedule", "Exchange", "ExchangeFailed", "Repeat", "ExchangeSnapshot"]
+__all__ = ["RetransmitSchedule", "Exchange", "ExchangeProblem", "ExchangeFailed", "MessageRejected", "Repeat",
+           "ExchangeSnapshot"]
 
 
 @dataclass(frozen=True)
@@ -64,14 +65,27 @@ class RetransmitSchedule:
         return found
 
 
-class ExchangeFailed(IsakmpError):
-    """An exchange cannot go on. ``notify`` is the
-    :class:`~.constants.NotifyType` to tell the peer (when the policy sends
-    notifies), ``counter`` the ``(group, name)`` counted, ``detail`` a sentence."""
+class ExchangeProblem(IsakmpError):
+    """Base of what an exchange reports: ``detail`` (a sentence), ``notify``
+    (the :class:`~.constants.NotifyType` to tell the peer when the policy
+    sends notifies, or None) and ``counter`` (the ``(group, name)`` counted)."""
 
     def __init__(self, detail, notify=None, counter=None):
         self.notify, self.counter, self.detail = notify, counter, detail
         super().__init__(detail)
+
+
+class ExchangeFailed(ExchangeProblem):
+    """The exchange cannot go on: it is removed (in phase 1 with its SA, R6)."""
+
+
+class MessageRejected(ExchangeProblem):
+    """A well-formed message the exchange does not accept (a HASH that does
+    not verify, a body that does not decrypt under our keys): dropped and
+    counted, nothing changes and the exchange waits on (racoon's way: a
+    forged message cannot end a negotiation); the notify goes out once per
+    exchange. A wrong pre-shared key is found this way, and the exchange
+    ends when the peer gives up or by timeout."""
 
 
 class Repeat:
@@ -139,6 +153,7 @@ class Exchange:
         self.retransmit_at = None
         self.last_received = None
         self.cached_reply = None
+        self.notified = False
         self.earlier = set()
         self.done = False
         self.delete_at = None

@@ -36,7 +36,7 @@ from .constants import Doi, ExchangeType, NotifyType, ProtocolId
 from .crypto import IkeCryptoError
 from .errors import MalformedMessage, Rejection
 from .events import DpdAcknowledged, NotifyReceived, PeerDeleted
-from .exchange import Exchange, ExchangeFailed
+from .exchange import Exchange, ExchangeFailed, MessageRejected
 from .keymat import informational_hash
 from .message import Header, encode_message
 from .payloads import Delete, Hash, Notification, encode_chain
@@ -133,7 +133,8 @@ class InformationalExchange(Exchange):
         expected = await informational_hash(sa.crypto, sa.keys, encrypted.header.message_id.to_bytes(4, "big"),
                                             encode_chain(message.payloads[1:]))
         if not hmac.compare_digest(expected, message.payloads[0].data):
-            raise ExchangeFailed("informational HASH(1) does not verify", counter=("info", "rxMsgHashFail"))
+            sa.ivs.forget(encrypted.header.message_id.to_bytes(4, "big"))
+            raise MessageRejected("informational HASH(1) does not verify", counter=("info", "rxMsgHashFail"))
         daemon.count("info", "rxMsgHashSuccess")
         sa.accept(encrypted)
         sa.ivs.forget(encrypted.header.message_id.to_bytes(4, "big"))

@@ -33,7 +33,7 @@ from dataclasses import replace
 from .constants import Doi, IdType, NotifyType, ProtocolId
 from .crypto import IkeCryptoError, InvalidPublicValue, group_of
 from .errors import MalformedMessage, Rejection
-from .exchange import Exchange, ExchangeFailed
+from .exchange import Exchange, ExchangeFailed, MessageRejected
 from .informational import act_on_phase1_notify
 from .keymat import IvChain, hash_i, hash_r, phase1_keys
 from .nat_traversal import supported
@@ -121,7 +121,7 @@ class Phase1Exchange(Exchange):
             raise MalformedMessage(Rejection.BAD_PADDING_LENGTH, 28, str(error)) from None
         except MalformedMessage as problem:
             self.daemon.count("general", "rxDecryptFail")
-            raise ExchangeFailed(f"message {number} does not decode under our keys ({problem}): "
+            raise MessageRejected(f"message {number} does not decode under our keys ({problem}): "
                                  "the peer's pre-shared key differs", NotifyType.AUTHENTICATION_FAILED,
                                  (self.GROUP, "authFailed")) from None
         self.daemon.count("general", "rxDecryptGood")
@@ -224,7 +224,7 @@ class Phase1Exchange(Exchange):
         received = message.first(Hash)
         expected = await self.authentication(initiator, identification)
         if received is None or not hmac.compare_digest(received.data, expected):
-            raise ExchangeFailed(f"HASH_{'I' if initiator else 'R'} does not verify: the pre-shared keys differ",
+            raise MessageRejected(f"HASH_{'I' if initiator else 'R'} does not verify: the pre-shared keys differ",
                                  NotifyType.AUTHENTICATION_FAILED, (self.GROUP, "authFailed"))
         self.check_peer_id(identification)
         self.count("authGood")
