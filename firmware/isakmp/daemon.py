@@ -30,17 +30,19 @@ message of that exchange type) and :meth:`start_exchange` (initiator).
 from collections import deque
 
 from .aggressive_mode import AggressiveModeInitiator, AggressiveModeResponder
-from .constants import ExchangeType
+from .constants import Doi, ExchangeType
 from .counters import IsakmpCounters, rejection_counters
 from .crypto import IkeCrypto
 from .errors import MalformedMessage, Rejection
 from .events import IkeSaDeleted, Phase1Established, Phase1Failed
 from .exchange import ExchangeFailed, MessageRejected, Repeat
 from .ike_sa import ZERO_COOKIE, IkeSa, IkeSaDatabase, IkeSaState, Phase1Mode
-from .informational import InformationalExchange, clear_notify, delete_message, dpd_message, unprotected_notify
+from .informational import (InformationalExchange, clear_notify, delete_message, dpd_message, notify_message,
+                            unprotected_notify)
 from .main_mode import MainModeInitiator, MainModeResponder
 from .message import decode_message
 from .nat_traversal import float_ports, keepalive
+from .payloads import Delete
 from .policy_config import PEER_ANY
 from .rules import Role, rule_for
 from .transport import NAT_KEEPALIVE_INTERVAL, NAT_T_PORT, DatagramKind, address, classify, frame, is_address
@@ -380,6 +382,28 @@ class IsakmpDaemon:
             self.emit(Phase1Failed(sa.policy.name, sa.peer, failure.detail, failure.notify))
         else:
             sa.ivs.forget(exchange.message_id.to_bytes(4, "big"))
+        return self._flush()
+
+    async def send_notify(self, sa, notification):
+        """Send ``notification`` (a :class:`~.payloads.Notification`) in a
+        protected informational exchange over ``sa`` when its policy sends
+        notifies (counted either way); returns the datagrams."""
+        if sa.policy.sendnotify:
+            self.send(sa, await notify_message(self, sa, notification))
+            self.count("info", "txNotifyMsg")
+        else:
+            self.count("info", "txMsgNotifyDenyIkmpPolicy")
+        return self._flush()
+
+    async def send_delete(self, sa, protocol, spis):
+        """Send a protected Delete of the phase-2 SAs ``spis`` (tuple of
+        bytes) of ``protocol`` (ProtocolId) over ``sa`` when its policy sends
+        deletes (counted either way); returns the datagrams."""
+        if sa.policy.senddeletes:
+            self.send(sa, await notify_message(self, sa, Delete(Doi.IPSEC, protocol, tuple(spis))))
+            self.count("info", "txDeleteMsg")
+        else:
+            self.count("info", "txMsgDeleteDenyIkmpPolicy")
         return self._flush()
 
     async def send_dpd(self, sa):
