@@ -201,6 +201,9 @@ class IsakmpDaemon:
         exchange = self._exchanges.get((header.initiator_cookie, header.message_id))
         if exchange is None:
             return await self._new_exchange(message, data, datagram, now)
+        if exchange.sa.nat.floated and datagram.dport != NAT_T_PORT and not header.message_id:
+            self.count("general", "msgRxFailOldPort")           # R89: phase 1 on the old port after the float
+            return []
         repeat = exchange.repeat(data)
         if repeat == Repeat.LAST:
             self.count("general", "deleteDelayPktsRxd" if exchange.done else "txRetryTxd")
@@ -216,9 +219,6 @@ class IsakmpDaemon:
         if sa.cky_r != ZERO_COOKIE and header.responder_cookie != sa.cky_r:
             self._count_rejection(MalformedMessage(Rejection.INVALID_COOKIE, 8, "responder cookie of another SA"),
                                   None, header.message_id)
-            return []
-        if sa.nat.floated and datagram.dport != NAT_T_PORT and not header.message_id:
-            self.count("general", "msgRxFailOldPort")
             return []
         return await self._process(exchange, message, data, datagram, now)
 
