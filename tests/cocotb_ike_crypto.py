@@ -14,7 +14,7 @@ import random
 import cocotb
 
 from crypto_reference import cipher_reference
-from ike_capture import EXCHANGES, derive
+from isakmp_capture import EXCHANGES, derive
 from pacsim.firmware.isakmp.crypto import IkeCrypto, group_of
 from pacsim.hdl.layouts import CipherMode
 from pacsim.host.device import PacDevice

@@ -21,7 +21,7 @@ import random
 
 import pytest
 from crypto_reference import cipher_reference
-from ike_capture import (ENCRYPTED, EXCHANGES, HASH, ID, INFORMATIONAL, KE, MAIN, NONCE, QUICK, SA,
+from isakmp_capture import (ENCRYPTED, EXCHANGES, HASH, ID, INFORMATIONAL, KE, MAIN, NONCE, QUICK, SA,
                          algorithms, derive, keys, payload, payloads)
 
 from pacsim.firmware.isakmp.crypto import (IKE_CIPHERS, IkeCrypto, IkeCryptoError, IkeHash, InvalidCipherInput,
