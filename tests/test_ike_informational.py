@@ -10,7 +10,7 @@ from crypto_reference import cipher_reference
 from ike_peers import pair, run
 
 from pacsim.firmware.isakmp.constants import Doi, NotifyType, ProtocolId
-from pacsim.firmware.isakmp.events import DpdAcknowledged, IkeSaDeleted, NotifyReceived, PeerDeleted
+from pacsim.firmware.isakmp.ike_sa import DpdAcknowledged, IkeSaDeleted, NotifyReceived, PeerDeleted
 from pacsim.firmware.isakmp.payloads import Notification
 from pacsim.hdl.layouts import CipherMode
 

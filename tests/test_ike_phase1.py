@@ -17,8 +17,7 @@ from ike_peers import ADDRESS_I, ADDRESS_R, PSK, pair, run
 
 from pacsim.firmware.isakmp.constants import NotifyType
 from pacsim.firmware.isakmp.crypto import IkeHash, group_of
-from pacsim.firmware.isakmp.events import IkeSaDeleted, Phase1Established, Phase1Failed
-from pacsim.firmware.isakmp.ike_sa import IkeSaState
+from pacsim.firmware.isakmp.ike_sa import IkeSaDeleted, IkeSaState, Phase1Established, Phase1Failed
 from pacsim.firmware.isakmp.proposal import CIPHERS
 from pacsim.hdl.layouts import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CipherMode
 
@@ -225,3 +224,61 @@ def test_initiate_refuses_a_second_negotiation_and_unknown_targets():
     assert len(first) == 1 and again == [] and unknown == []
     assert initiator.counters.get("general", "acquireEquivFound") == 1
     assert initiator.counters.get("general", "acquireNoPolicy") == 1
+
+
+def test_kbytes_limit_rekeys_before_it_is_reached():
+    """expirykbytes=1: DPD traffic over the SA reaches 90 % of 1 KB, the
+    initiator negotiates a replacement and deletes the old SA (never expired)."""
+    async def body():
+        params = {"expirykbytes": 1, "senddeletes": True}
+        network, initiator, responder = await pair(params, params)
+        await network.deliver(await initiator.initiate("p"))
+        first = next(iter(initiator.sas))
+        rounds = 0
+        while initiator.sas.get(first.cky_i) is not None and rounds < 20:
+            await network.deliver(await initiator.send_dpd(first))
+            rounds += 1
+        return first, rounds, initiator, responder
+    first, rounds, initiator, responder = run(body())
+    assert 3 < rounds < 20
+    assert 0.9 * 1024 <= first.protected_bytes < 1024 + 256
+    (deleted,) = [e for e in initiator.events if isinstance(e, IkeSaDeleted)]
+    assert (deleted.sa.sa_id, deleted.reason) == (first.sa_id, "rekeyed")
+    (now_i,), (now_r,) = initiator.ike_sas(), responder.ike_sas()
+    assert now_i.cky_i == now_r.cky_i != first.cky_i and now_i.transform.life_kbytes == 1
+
+
+def test_identities_localid_and_remoteid():
+    """LOCALID as FQDN and USER_FQDN goes out as ID_FQDN / ID_USER_FQDN; a
+    REMOTEID that the peer's ID does not match fails phase 1 (INVALID-ID-INFORMATION)."""
+    async def body(remoteid):
+        network, initiator, responder = await pair(
+            {"localid": "gw.example.com", "mode": "aggressive"},
+            {"localid": "peer@example.com", "remoteid": remoteid, "mode": "aggressive", "sendnotify": True})
+        await network.deliver(await initiator.initiate("p"))
+        return network, initiator, responder
+    network, initiator, responder = run(body("gw.example.com"))
+    assert len(initiator.sas) == len(responder.sas) == 1
+    first, second = network.log[0][1].data, network.log[1][1].data
+    assert payload(first[16], first[HEADER:], ID) == b"\x02\x00\x00\x00gw.example.com"
+    assert payload(second[16], second[HEADER:], ID) == b"\x03\x00\x00\x00peer@example.com"
+    network, initiator, responder = run(body("other.example.com"))
+    assert len(responder.sas) == 0 and responder.counters.get("aggressive", "badIDirPayLoad") == 1
+    assert any(isinstance(e, Phase1Failed) for e in responder.events)
+
+
+def test_subscribers_and_exchange_snapshots():
+    async def body():
+        network, initiator, responder = await pair({"deletedelay": 10}, {"deletedelay": 10})
+        seen = []
+        initiator.subscribe(seen.append)
+        (mm1,) = await initiator.initiate("p")
+        waiting = initiator.exchanges()
+        await network.deliver([mm1])
+        return seen, waiting, initiator.exchanges(), responder.exchanges()
+    seen, waiting, done_i, done_r = run(body())
+    assert [type(e) for e in seen] == [Phase1Established]
+    (exchange,) = waiting
+    assert (exchange.state, exchange.phase, exchange.initiator, exchange.expecting) == ("SASENT", 1, True, True)
+    assert (exchange.retry_limit, exchange.retries_left, exchange.retry_left, exchange.delete_left) == (8, 8, 4, None)
+    assert [(e.state, e.delete_left) for e in done_i + done_r] == [("DELETEDELAY", 10), ("DELETEDELAY", 10)]

@@ -9,9 +9,8 @@ the pattern (64 s: exchange.py's documented choice).
 import pytest
 from ike_peers import ADDRESS_I, ADDRESS_R, VirtualNetwork, pair, policy, run
 
-from pacsim.firmware.isakmp.events import Phase1Failed
 from pacsim.firmware.isakmp.exchange import RetransmitSchedule
-from pacsim.firmware.isakmp.ike_sa import IkeSaState
+from pacsim.firmware.isakmp.ike_sa import IkeSaState, Phase1Failed
 
 R57_TIMELINE = [4, 12, 28, 52, 84, 124, 172, 228]
 

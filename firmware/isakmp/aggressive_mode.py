@@ -24,7 +24,7 @@ from .exchange import ExchangeFailed
 from .ike_sa import IkeSaState
 from .informational import notify_message
 from .message import EncryptedMessage, encode_message
-from .nat_traversal import detect, discovery_payloads, start_float
+from .transport import detect, discovery_payloads, start_float
 from .payloads import Hash, Identification, Nonce, SecurityAssociation
 from .phase1 import Phase1Exchange, body
 from .proposal import answer, lifetime_notify, offer, select

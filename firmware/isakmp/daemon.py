@@ -20,7 +20,7 @@ a malformed or unexpected message is dropped, counted (:attr:`counters`,
 the manual's names) and changes no state; an internal fault is recorded
 in :attr:`faults` and counted.
 
-Layers above read :attr:`events` (see :mod:`.events`) or
+Layers above read :attr:`events` (the event classes are in :mod:`.ike_sa`) or
 :meth:`subscribe`, and :meth:`ike_sas`/:meth:`exchanges` give frozen
 snapshots. Phase-2 exchanges plug in with :meth:`register_exchange`
 (``factory(daemon, sa, header, now) -> Exchange`` for a received first
@@ -34,18 +34,18 @@ from .constants import Doi, ExchangeType
 from .counters import IsakmpCounters, rejection_counters
 from .crypto import IkeCrypto
 from .errors import MalformedMessage, Rejection
-from .events import IkeSaDeleted, Phase1Established, Phase1Failed
 from .exchange import ExchangeFailed, MessageRejected, Repeat
-from .ike_sa import ZERO_COOKIE, IkeSa, IkeSaDatabase, IkeSaState, Phase1Mode
+from .ike_sa import (KBYTE, ZERO_COOKIE, IkeSa, IkeSaDatabase, IkeSaDeleted, IkeSaState, Phase1Established, Phase1Failed,
+                     Phase1Mode)
 from .informational import (InformationalExchange, clear_notify, delete_message, dpd_message, notify_message,
                             unprotected_notify)
 from .main_mode import MainModeInitiator, MainModeResponder
 from .message import decode_message
-from .nat_traversal import float_ports, keepalive
 from .payloads import Delete
 from .policy_config import PEER_ANY
 from .rules import Role, rule_for
-from .transport import NAT_KEEPALIVE_INTERVAL, NAT_T_PORT, DatagramKind, address, classify, frame, is_address
+from .transport import (NAT_KEEPALIVE_INTERVAL, NAT_T_PORT, DatagramKind, address, classify, float_ports, frame,
+                        is_address, keepalive)
 
 __all__ = ["IsakmpDaemon", "REKEY_FRACTION"]
 
@@ -282,6 +282,7 @@ class IsakmpDaemon:
         float_ports(sa, datagram)
         for reply in replies:
             self.send(sa, reply)
+        await self._lifetime(sa, now)
         return self._flush()
 
     async def _reject(self, exchange, rejection, fresh_sa):
@@ -384,15 +385,27 @@ class IsakmpDaemon:
             sa.ivs.forget(exchange.message_id.to_bytes(4, "big"))
         return self._flush()
 
+    async def new_message_id(self, sa):
+        """A random non-zero message ID (int, from the card) that no exchange of ``sa`` uses."""
+        while True:
+            message_id = int.from_bytes(await self.device.random(4), "big")
+            if message_id and (sa.cky_i, message_id) not in self._exchanges:
+                return message_id
+
+    async def _protected(self, sa, message):
+        """Queue a protected message of ``sa`` and apply its kbytes limit; returns the datagrams."""
+        self.send(sa, message)
+        await self._lifetime(sa, self.clock())
+        return self._flush()
+
     async def send_notify(self, sa, notification):
         """Send ``notification`` (a :class:`~.payloads.Notification`) in a
         protected informational exchange over ``sa`` when its policy sends
         notifies (counted either way); returns the datagrams."""
         if sa.policy.sendnotify:
-            self.send(sa, await notify_message(self, sa, notification))
             self.count("info", "txNotifyMsg")
-        else:
-            self.count("info", "txMsgNotifyDenyIkmpPolicy")
+            return await self._protected(sa, await notify_message(self, sa, notification))
+        self.count("info", "txMsgNotifyDenyIkmpPolicy")
         return self._flush()
 
     async def send_delete(self, sa, protocol, spis):
@@ -400,16 +413,14 @@ class IsakmpDaemon:
         bytes) of ``protocol`` (ProtocolId) over ``sa`` when its policy sends
         deletes (counted either way); returns the datagrams."""
         if sa.policy.senddeletes:
-            self.send(sa, await notify_message(self, sa, Delete(Doi.IPSEC, protocol, tuple(spis))))
             self.count("info", "txDeleteMsg")
-        else:
-            self.count("info", "txMsgDeleteDenyIkmpPolicy")
+            return await self._protected(sa, await notify_message(self, sa, Delete(Doi.IPSEC, protocol, tuple(spis))))
+        self.count("info", "txMsgDeleteDenyIkmpPolicy")
         return self._flush()
 
     async def send_dpd(self, sa):
         """Send an R-U-THERE over ``sa`` (RFC 3706); returns the datagrams."""
-        self.send(sa, await dpd_message(self, sa))
-        return self._flush()
+        return await self._protected(sa, await dpd_message(self, sa))
 
     # -- timers ---------------------------------------------------------------------------------------------
 
@@ -446,10 +457,15 @@ class IsakmpDaemon:
         return self._flush()
 
     async def _lifetime(self, sa, now):
-        limit = sa.transform.life_kbytes if sa.transform else None
-        if sa.expires is not None and now >= sa.expires or limit and sa.kbytes >= limit:
+        """Expire ``sa`` at its lifetime (seconds, or kbytes protected) or,
+        as its initiator, start its replacement at :data:`REKEY_FRACTION` of either."""
+        if not sa.state.usable:
+            return
+        limit = sa.transform.life_kbytes * KBYTE if sa.transform.life_kbytes else None
+        used = sa.protected_bytes
+        if sa.expires is not None and now >= sa.expires or limit and used >= limit:
             await self.remove_sa(sa, "expired", IkeSaState.EXPIRED)
-        elif sa.rekey_at is not None and (now >= sa.rekey_at or limit and sa.kbytes >= REKEY_FRACTION * limit):
+        elif sa.rekey_at is not None and (now >= sa.rekey_at or limit and used >= REKEY_FRACTION * limit):
             sa.rekey_at = None
             started = await self.initiate(sa.policy.name, replaces=sa.sa_id)
             self._outbox.extend(started)

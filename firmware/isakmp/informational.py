@@ -35,7 +35,7 @@ import hmac
 from .constants import Doi, ExchangeType, NotifyType, ProtocolId
 from .crypto import IkeCryptoError
 from .errors import MalformedMessage, Rejection
-from .events import DpdAcknowledged, NotifyReceived, PeerDeleted
+from .ike_sa import DpdAcknowledged, NotifyReceived, PeerDeleted
 from .exchange import Exchange, ExchangeFailed, MessageRejected
 from .keymat import informational_hash
 from .message import Header, encode_message
@@ -55,9 +55,7 @@ _SEQUENCE_BYTES = 4
 
 async def notify_message(daemon, sa, payload):
     """A protected informational message (octets) carrying ``payload`` (a Notification or Delete)."""
-    message_id = 0
-    while not message_id:
-        message_id = int.from_bytes(await daemon.device.random(4), "big")
+    message_id = await daemon.new_message_id(sa)
     digest = await informational_hash(sa.crypto, sa.keys, message_id.to_bytes(4, "big"), encode_chain((payload,)))
     message = await sa.seal(ExchangeType.INFORMATIONAL, message_id, (Hash(digest), payload))
     sa.ivs.forget(message_id.to_bytes(4, "big"))

@@ -36,11 +36,10 @@ from .errors import MalformedMessage, Rejection
 from .exchange import Exchange, ExchangeFailed, MessageRejected
 from .informational import act_on_phase1_notify
 from .keymat import IvChain, hash_i, hash_r, phase1_keys
-from .nat_traversal import supported
 from .payloads import Hash, Identification, KeyExchange, Nonce, Notification, VendorId, VendorIds, encode_chain
 from .proposal import PolicyNotNegotiable, policy_transform
 from .rules import RULES, check_header, check_payloads
-from .transport import is_address
+from .transport import is_address, nat_t_supported
 
 __all__ = ["Phase1Exchange", "NONCE_BYTES", "body"]
 
@@ -206,7 +205,7 @@ class Phase1Exchange(Exchange):
         """Remember what the peer's VIDs announce (DPD, NAT-T)."""
         sa = self.sa
         sa.peer_dpd = sa.peer_dpd or any(p.data == VendorIds.DPD for p in message.find(VendorId))
-        if supported(sa, message) and not sa.nat.supported:
+        if nat_t_supported(sa, message) and not sa.nat.supported:
             sa.nat = replace(sa.nat, supported=True)
 
     async def authentication(self, initiator, identification):
