@@ -12,7 +12,7 @@ import itertools
 
 import pytest
 from crypto_reference import cipher_reference
-from isakmp_capture import HASH, ID, KE, NONCE, SA, payload, payloads
+from isakmp_capture import HASH, ID, KE, NONCE, SA, payload
 from ike_peers import ADDRESS_I, ADDRESS_R, PSK, pair, run
 
 from pacsim.firmware.isakmp.constants import NotifyType

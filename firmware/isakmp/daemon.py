@@ -35,8 +35,8 @@ from .counters import IsakmpCounters, rejection_counters
 from .crypto import IkeCrypto
 from .errors import MalformedMessage, Rejection
 from .exchange import ExchangeFailed, MessageRejected, Repeat
-from .ike_sa import (KBYTE, ZERO_COOKIE, IkeSa, IkeSaDatabase, IkeSaDeleted, IkeSaState, Phase1Established, Phase1Failed,
-                     Phase1Mode)
+from .ike_sa import (KBYTE, ZERO_COOKIE, IkeSa, IkeSaDatabase, IkeSaDeleted, IkeSaState, Phase1Established,
+                     Phase1Failed, Phase1Mode)
 from .informational import (InformationalExchange, clear_notify, delete_message, dpd_message, notify_message,
                             unprotected_notify)
 from .main_mode import MainModeInitiator, MainModeResponder

@@ -39,8 +39,8 @@ from .constants import ExchangeType, HeaderFlag
 from .message import Header, encode_encrypted, padded_body
 from .rules import Role
 
-__all__ = ["KBYTE", "Phase1Mode", "IkeSaState", "NatTraversal", "IkeSa", "IkeSaSnapshot", "IkeSaDatabase", "ZERO_COOKIE",
-           "Phase1Established", "Phase1Failed", "IkeSaDeleted", "NotifyReceived", "PeerDeleted", "DpdAcknowledged"]
+__all__ = ["KBYTE", "Phase1Mode", "IkeSaState", "NatTraversal", "IkeSa", "IkeSaSnapshot", "IkeSaDatabase",
+           "ZERO_COOKIE", "Phase1Established", "Phase1Failed", "IkeSaDeleted", "NotifyReceived", "PeerDeleted", "DpdAcknowledged"]
 
 ZERO_COOKIE = bytes(8)
 KBYTE = 1024

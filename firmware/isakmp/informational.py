@@ -35,8 +35,8 @@ import hmac
 from .constants import Doi, ExchangeType, NotifyType, ProtocolId
 from .crypto import IkeCryptoError
 from .errors import MalformedMessage, Rejection
-from .ike_sa import DpdAcknowledged, NotifyReceived, PeerDeleted
 from .exchange import Exchange, ExchangeFailed, MessageRejected
+from .ike_sa import DpdAcknowledged, NotifyReceived, PeerDeleted
 from .keymat import informational_hash
 from .message import Header, encode_message
 from .payloads import Delete, Hash, Notification, encode_chain
@@ -137,20 +137,23 @@ class InformationalExchange(Exchange):
         sa.accept(encrypted)
         sa.ivs.forget(encrypted.header.message_id.to_bytes(4, "big"))
         for payload in message.payloads[1:]:
-            if isinstance(payload, Delete):
-                await self._delete(payload)
-            else:
-                await self._notify(payload)
+            await self._act(payload)
         daemon.count("info", "rxMsgProcessingComplete")
         self.finish(now)
         return []
 
+    async def _act(self, payload):
+        kind = "Delete" if isinstance(payload, Delete) else "Notify"
+        self.daemon.count("info", f"process{kind}")
+        if payload.doi != Doi.IPSEC:
+            self.daemon.count("info", f"process{kind}DoiInvalid")
+        elif isinstance(payload, Delete):
+            await self._delete(payload)
+        else:
+            await self._notify(payload)
+
     async def _notify(self, notification):
         daemon, sa = self.daemon, self.sa
-        daemon.count("info", "processNotify")
-        if notification.doi != Doi.IPSEC:
-            daemon.count("info", "processNotifyDoiInvalid")
-            return
         if await act_on_phase1_notify(daemon, sa, notification):
             return
         if notification.notify_type == NotifyType.R_U_THERE and notification.spi == sa.cookies:
@@ -168,10 +171,6 @@ class InformationalExchange(Exchange):
 
     async def _delete(self, delete):
         daemon, sa = self.daemon, self.sa
-        daemon.count("info", "processDelete")
-        if delete.doi != Doi.IPSEC:
-            daemon.count("info", "processDeleteDoiInvalid")
-            return
         if delete.protocol != ProtocolId.ISAKMP:
             daemon.emit(PeerDeleted(sa.snapshot(), delete.protocol, delete.spis))
             return

@@ -8,8 +8,9 @@ the vendor IDs and the checks of each received message.
 :class:`Phase1Exchange` is the base of the four phase-1 exchanges
 (:mod:`.main_mode`, :mod:`.aggressive_mode`). Subclasses set ``EXCHANGE``,
 ``GROUP`` (the counter group, ``main`` or ``aggressive``), ``ROLE``,
-``NAMES`` (the manual's exchange state per message number) and implement
-``start``/``process`` from the helpers here.
+``NAMES`` (the manual's exchange state per message number) and
+``HANDLERS`` (message number -> handler), and implement ``start`` (the
+initiators) from the helpers here.
 
 Received messages are checked in this order and nothing is changed
 before every check passed (a malformed message is dropped, R6):
@@ -36,10 +37,11 @@ from .errors import MalformedMessage, Rejection
 from .exchange import Exchange, ExchangeFailed, MessageRejected
 from .informational import act_on_phase1_notify
 from .keymat import IvChain, hash_i, hash_r, phase1_keys
+from .message import EncryptedMessage
 from .payloads import Hash, Identification, KeyExchange, Nonce, Notification, VendorId, VendorIds, encode_chain
-from .proposal import PolicyNotNegotiable, policy_transform
-from .rules import RULES, check_header, check_payloads
-from .transport import is_address, nat_t_supported
+from .proposal import PolicyNotNegotiable, offer, policy_transform
+from .rules import RULES, Encryption, check_header, check_payloads
+from .transport import discovery_payloads, is_address, nat_t_supported
 
 __all__ = ["Phase1Exchange", "NONCE_BYTES", "body"]
 
@@ -79,6 +81,23 @@ class Phase1Exchange(Exchange):
             return "IDLE"
         return self.NAMES[self.last_number] + ("SENT" if self.awaiting else "RECV")
 
+    async def process(self, message, datagram, now):
+        """Dispatch to the handler of the awaited message (``HANDLERS`` by
+        number); a message encrypted where its rule says clear (or the
+        reverse) is dropped here, before any work."""
+        handler = self.HANDLERS.get(self.expected)
+        encrypted = isinstance(message, EncryptedMessage)
+        rule = RULES.get((self.EXCHANGE, self.expected))
+        wrong = rule is not None and rule.encryption is (Encryption.CLEAR if encrypted else Encryption.ENCRYPTED)
+        if handler is None or wrong:
+            raise MalformedMessage(Rejection.ENCRYPTED_UNEXPECTED if encrypted else Rejection.PLAIN_UNEXPECTED, 19,
+                                   f"{self.EXCHANGE.name} awaits message {self.expected}")
+        return await handler(self, message, datagram, now)
+
+    async def nat_discovery(self):
+        """Our NAT-D payloads when NAT-T is supported, else none."""
+        return list(await discovery_payloads(self.sa)) if self.sa.nat.supported else []
+
     def count(self, name):
         """Increment counter ``name`` of this mode's group."""
         self.daemon.count(self.GROUP, name)
@@ -95,6 +114,14 @@ class Phase1Exchange(Exchange):
             return policy_transform(self.sa.policy)
         except PolicyNotNegotiable as error:
             raise ExchangeFailed(str(error), counter=(self.GROUP, "invalidPolicy")) from None
+
+    def proposal(self):
+        """Initiator: the SA payload offering the policy's transform (sets
+        ``offered``, ``sa.transform`` and ``sai_b``)."""
+        self.offered = self.sa.transform = self.policy_transform()
+        proposal = offer(self.offered)
+        self.sai_b = body(proposal)
+        return proposal
 
     # -- checks of received messages ---------------------------------------------------------------
 
