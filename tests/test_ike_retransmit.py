@@ -151,3 +151,20 @@ def test_deletedelay_answers_a_retransmitted_mm5_then_forgets():
     assert [s.state for s in initiator.ike_sas()] == [IkeSaState.ESTABLISHED]
     assert responder.exchanges() == () and late == []
     assert responder.counters.get("general", "msgRxP1NoXcgNot1stMsg") == 1
+
+
+def test_a_timeout_does_not_swallow_another_exchanges_retransmission():
+    """Two silent peers: at 4 s one exchange retransmits and the other
+    (msgretrylimit=0) times out; the retransmission still goes out."""
+    async def body():
+        network = VirtualNetwork()
+        initiator = await network.add(ADDRESS_I, [policy("b", peer="192.0.2.20"),
+                                                  policy("a", peer="192.0.2.10", msgretrylimit=0)])
+        await network.deliver(await initiator.initiate("b"))
+        await network.deliver(await initiator.initiate("a"))
+        await network.run(until=5)
+        return network, initiator
+    network, initiator = run(body())
+    assert [(t, d.dst.exploded) for t, d in network.log] == [(0, "192.0.2.20"), (0, "192.0.2.10"),
+                                                             (4, "192.0.2.20")]
+    assert [e.peer.exploded for e in initiator.events if isinstance(e, Phase1Failed)] == ["192.0.2.10"]

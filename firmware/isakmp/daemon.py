@@ -113,7 +113,8 @@ class IsakmpDaemon:
         try:
             message = await exchange.start(now)
         except ExchangeFailed as failure:
-            return await self.fail(exchange, failure)
+            await self.fail(exchange, failure)
+            return self._flush()
         self._exchanges[exchange.key] = exchange
         self.send(exchange.sa, message)
         return self._flush()
@@ -273,7 +274,9 @@ class IsakmpDaemon:
         except ExchangeFailed as failure:
             if fresh_sa:
                 self.sas.add(sa)          # so that fail() removes and closes it like any other
-            return await self.fail(exchange, failure)
+            self._outbox.clear()
+            await self.fail(exchange, failure)
+            return self._flush()
         if fresh_sa:
             self.sas.add(sa)
         if new and sa.state not in (IkeSaState.DELETED, IkeSaState.EXPIRED):
@@ -366,11 +369,11 @@ class IsakmpDaemon:
         self.emit(IkeSaDeleted(sa.snapshot(), reason))
 
     async def fail(self, exchange, failure):
-        """Fail ``exchange`` (a phase-1 failure removes its SA, R6); returns the datagrams."""
+        """Fail ``exchange`` (a phase-1 failure removes its SA, R6), queueing
+        the notify the failure warrants (the caller's entry point returns it)."""
         sa = exchange.sa
         if failure.counter:
             self.count(*failure.counter)
-        self._outbox.clear()
         if failure.notify is not None:
             self._notify_failure(sa, failure.notify)
         self._exchanges.pop(exchange.key, None)
@@ -383,7 +386,6 @@ class IsakmpDaemon:
             self.emit(Phase1Failed(sa.policy.name, sa.peer, failure.detail, failure.notify))
         else:
             sa.ivs.forget(exchange.message_id.to_bytes(4, "big"))
-        return self._flush()
 
     async def new_message_id(self, sa):
         """A random non-zero message ID (int, from the card) that no exchange of ``sa`` uses."""
