@@ -168,3 +168,21 @@ def test_a_timeout_does_not_swallow_another_exchanges_retransmission():
     assert [(t, d.dst.exploded) for t, d in network.log] == [(0, "192.0.2.20"), (0, "192.0.2.10"),
                                                              (4, "192.0.2.20")]
     assert [e.peer.exploded for e in initiator.events if isinstance(e, Phase1Failed)] == ["192.0.2.10"]
+
+
+def test_a_replayed_mm1_after_the_deletedelay_leaves_the_sa_alone():
+    """Once the exchange is forgotten, MM1 replayed with the SA's CKY-I makes
+    no second SA and does not displace the established one (counted)."""
+    async def body():
+        network, initiator, responder = await pair({"deletedelay": 5}, {"deletedelay": 5})
+        await network.deliver(await initiator.initiate("p"))
+        await network.run(until=10)
+        before = responder.ike_sas()
+        out = await responder.receive(network.log[0][1])
+        after = responder.ike_sas()
+        await network.deliver(await initiator.send_dpd(next(iter(initiator.sas))))
+        return before, after, out, responder, initiator
+    before, after, out, responder, initiator = run(body())
+    assert out == [] and after == before
+    assert responder.counters.get("main", "unexpectedMessage") == 1
+    assert [e.sequence for e in initiator.events if type(e).__name__ == "DpdAcknowledged"] == [1]

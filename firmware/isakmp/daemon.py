@@ -187,7 +187,10 @@ class IsakmpDaemon:
         if kind is DatagramKind.NO_MARKER:
             self.count("network", "rxFailNoNonEspMarker")
             return []
-        if kind is DatagramKind.KEEPALIVE or datagram.dst not in self.local_addresses:
+        if kind is DatagramKind.KEEPALIVE:
+            return []
+        if datagram.dst not in self.local_addresses:
+            self.count("general", "msgRxBadPortIpChange")
             return []
         self.count("general", "msgRxd")
         try:
@@ -245,6 +248,9 @@ class IsakmpDaemon:
     async def _respond(self, message, data, datagram, now):
         mode = Phase1Mode.MAIN if message.header.exchange == ExchangeType.MAIN else Phase1Mode.AGGRESSIVE
         group = "main" if mode is Phase1Mode.MAIN else "aggressive"
+        if self.sas.get(message.header.initiator_cookie) is not None:
+            self.count(group, "unexpectedMessage")      # a replayed or forged first message: CKY-I is taken
+            return []
         policy = self.policy_for_peer(datagram.src)
         if policy is None:
             self.count(group, "noPolicy")
