@@ -37,8 +37,11 @@ def test_delete_removes_the_sa_on_both_sides():
     async def body():
         network, initiator, responder, sa_i, _ = await _established(senddeletes=True)
         phase1_last = network.log[-1][1].data[-8:]          # MM6's last cipher block: the phase-1 IV chain
+        held = len(initiator.device.channels), len(responder.device.channels)
         sent = await initiator.delete_sa(sa_i)
         await network.deliver(sent)
+        assert held[0] > 0 and held[1] > 0
+        assert initiator.device.channels == responder.device.channels == {}       # the SAs' card channels freed
         return sent, sa_i, phase1_last, initiator, responder
     sent, sa_i, phase1_last, initiator, responder = run(body())
     assert len(initiator.sas) == len(responder.sas) == 0

@@ -121,6 +121,7 @@ def test_wrong_psk_fails_without_an_sa(mode):
         return network, initiator, responder
     network, initiator, responder = run(body())
     assert len(initiator.sas) == len(responder.sas) == 0
+    assert initiator.device.channels == responder.device.channels == {}
     assert initiator.faults == responder.faults == []
     group = "main" if mode == "main" else "aggressive"
     detector = responder if mode == "main" else initiator
