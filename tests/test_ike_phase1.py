@@ -16,6 +16,7 @@ from isakmp_capture import HASH, ID, KE, NONCE, SA, payload
 from ike_peers import ADDRESS_I, ADDRESS_R, PSK, pair, run
 
 from pacsim.firmware.isakmp.constants import NotifyType
+from pacsim.firmware.isakmp.counters import UnknownCounter
 from pacsim.firmware.isakmp.crypto import IkeHash, group_of
 from pacsim.firmware.isakmp.ike_sa import IkeSaDeleted, IkeSaState, Phase1Established, Phase1Failed
 from pacsim.firmware.isakmp.proposal import CIPHERS
@@ -283,3 +284,17 @@ def test_subscribers_and_exchange_snapshots():
     assert (exchange.state, exchange.phase, exchange.initiator, exchange.expecting) == ("SASENT", 1, True, True)
     assert (exchange.retry_limit, exchange.retries_left, exchange.retry_left, exchange.delete_left) == (8, 8, 4, None)
     assert [(e.state, e.delete_left) for e in done_i + done_r] == [("DELETEDELAY", 10), ("DELETEDELAY", 10)]
+
+
+def test_counters_are_a_schema():
+    async def body():
+        _, initiator, _ = await pair()
+        return initiator
+    initiator = run(body())
+    initiator.count("main", "authFailed")
+    assert initiator.counters.group("main")["authFailed"] == 1
+    for group, name in (("main", "authFailedd"), ("mian", "authFailed"), ("general", "authFailed")):
+        with pytest.raises(UnknownCounter):
+            initiator.count(group, name)
+    initiator.counters.reset(["main"])
+    assert initiator.counters.get("main", "authFailed") == 0
