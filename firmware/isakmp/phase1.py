@@ -31,7 +31,7 @@ import hmac
 import ipaddress
 from dataclasses import replace
 
-from .constants import Doi, IdType, NotifyType, ProtocolId
+from .constants import GENERIC_HEADER_LENGTH, Doi, IdType, NotifyType, ProtocolId
 from .crypto import IkeCryptoError, InvalidPublicValue, group_of
 from .errors import MalformedMessage, Rejection
 from .exchange import Exchange, ExchangeFailed, MessageRejected
@@ -51,7 +51,7 @@ NONCE_BYTES = 16
 
 def body(payload):
     """A payload's body without its generic header (RFC 2409's ``_b``)."""
-    return encode_chain((payload,))[4:]
+    return encode_chain((payload,))[GENERIC_HEADER_LENGTH:]
 
 
 class Phase1Exchange(Exchange):
@@ -60,7 +60,10 @@ class Phase1Exchange(Exchange):
     Arguments: ``daemon``, ``sa`` (the new :class:`~.ike_sa.IkeSa`), ``now``.
     Kept for the keys and hashes: ``sai_b`` (the initiator's SA body),
     ``ke_i``/``ke_r``/``ni``/``nr`` (KE and nonce data), ``private`` (our
-    DH exponent), ``expected`` (the message number awaited next).
+    DH exponent, until the exchange is forgotten), ``offered`` (the
+    initiator's :class:`~.proposal.Phase1Transform`), ``expected`` (the
+    message number awaited next), ``notify_lifetime`` (the responder owes a
+    RESPONDER-LIFETIME).
     """
     GROUP = None
     ROLE = None
@@ -70,11 +73,13 @@ class Phase1Exchange(Exchange):
         super().__init__(daemon, sa, self.ROLE, 0, now)
         self.expected = 1
         self.last_number = 0
-        self.sai_b = self.private = self.ke_i = self.ke_r = self.ni = self.nr = None
+        self.sai_b = self.private = self.ke_i = self.ke_r = self.ni = self.nr = self.offered = None
         self.notify_lifetime = False
 
     def state_name(self):
-        """SASENT, KERECV, SAKEAUTHSENT, ... as ``show isakmp exchange`` prints them; IDLE, UP, DELETEDELAY."""
+        """SASENT, KERECV, SAKEAUTHSENT, ... as ``show isakmp exchange`` prints
+        them (the last message and whether a reply is awaited); IDLE before
+        the first message, DELETEDELAY once complete."""
         if self.done:
             return "DELETEDELAY"
         if not self.last_number:
