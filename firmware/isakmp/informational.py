@@ -32,7 +32,7 @@ unprotected information is not trusted).
 
 import hmac
 
-from .constants import Doi, ExchangeType, NotifyType, ProtocolId
+from .constants import HEADER_LENGTH, Doi, ExchangeType, NotifyType, ProtocolId
 from .crypto import IkeCryptoError
 from .errors import MalformedMessage, Rejection
 from .exchange import Exchange, ExchangeFailed, MessageRejected
@@ -114,28 +114,29 @@ class InformationalExchange(Exchange):
         problem = check_header(_PROTECTED, encrypted.header)
         if problem:
             raise problem
+        message_id = encrypted.header.message_id.to_bytes(4, "big")
         try:
             message = await sa.unseal(encrypted)
+            problem = check_payloads(_PROTECTED, message)
+            if problem:
+                raise problem
+            expected = await informational_hash(sa.crypto, sa.keys, message_id, encode_chain(message.payloads[1:]))
+            if not hmac.compare_digest(expected, message.payloads[0].data):
+                raise MessageRejected("informational HASH(1) does not verify", counter=("info", "rxMsgHashFail"))
         except IkeCryptoError as error:
-            raise MalformedMessage(Rejection.BAD_PADDING_LENGTH, 28, str(error)) from None
+            sa.ivs.forget(message_id)
+            raise MalformedMessage(Rejection.BAD_PADDING_LENGTH, HEADER_LENGTH, str(error)) from None
         except MalformedMessage as problem:
-            sa.ivs.forget(encrypted.header.message_id.to_bytes(4, "big"))
+            sa.ivs.forget(message_id)
             problem.decrypted = True
             raise
-        problem = check_payloads(_PROTECTED, message)
-        if problem:
-            sa.ivs.forget(encrypted.header.message_id.to_bytes(4, "big"))
-            problem.decrypted = True
-            raise problem
+        except MessageRejected:
+            sa.ivs.forget(message_id)
+            raise
         daemon.count("info", "startXchgResponder")
-        expected = await informational_hash(sa.crypto, sa.keys, encrypted.header.message_id.to_bytes(4, "big"),
-                                            encode_chain(message.payloads[1:]))
-        if not hmac.compare_digest(expected, message.payloads[0].data):
-            sa.ivs.forget(encrypted.header.message_id.to_bytes(4, "big"))
-            raise MessageRejected("informational HASH(1) does not verify", counter=("info", "rxMsgHashFail"))
         daemon.count("info", "rxMsgHashSuccess")
         sa.accept(encrypted)
-        sa.ivs.forget(encrypted.header.message_id.to_bytes(4, "big"))
+        sa.ivs.forget(message_id)              # one message per exchange: its IV is never needed again
         for payload in message.payloads[1:]:
             await self._act(payload)
         daemon.count("info", "rxMsgProcessingComplete")

@@ -31,7 +31,7 @@ import hmac
 import ipaddress
 from dataclasses import replace
 
-from .constants import GENERIC_HEADER_LENGTH, Doi, IdType, NotifyType, ProtocolId
+from .constants import GENERIC_HEADER_LENGTH, HEADER_LENGTH, Doi, IdType, NotifyType, ProtocolId
 from .crypto import IkeCryptoError, InvalidPublicValue, group_of
 from .errors import MalformedMessage, Rejection
 from .exchange import Exchange, ExchangeFailed, MessageRejected
@@ -149,7 +149,7 @@ class Phase1Exchange(Exchange):
         try:
             message = await self.sa.unseal(encrypted)
         except IkeCryptoError as error:
-            raise MalformedMessage(Rejection.BAD_PADDING_LENGTH, 28, str(error)) from None
+            raise MalformedMessage(Rejection.BAD_PADDING_LENGTH, HEADER_LENGTH, str(error)) from None
         except MalformedMessage as problem:
             self.daemon.count("general", "rxDecryptFail")
             raise MessageRejected(f"message {number} does not decode under our keys ({problem}): "
@@ -168,7 +168,7 @@ class Phase1Exchange(Exchange):
         data = message.first(KeyExchange).data
         if len(data) != (group.bits + 7) // 8 or not 1 < int.from_bytes(data, "big") < group.prime - 1:
             self.count("keBadLen")
-            raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, 28,
+            raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, HEADER_LENGTH,
                                    f"KE of {len(data)} octets: expected a value below the {group.bits}-bit prime",
                                    KeyExchange.TYPE)
         return data
@@ -195,7 +195,7 @@ class Phase1Exchange(Exchange):
             gxy = await sa.crypto.dh_shared(sa.transform.group, self.private, peer_ke)
         except InvalidPublicValue as error:
             self.count("generateDHSecretFailed")
-            raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, 28, str(error), KeyExchange.TYPE) from None
+            raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, HEADER_LENGTH, str(error), KeyExchange.TYPE) from None
         self.count("generateSharedSecretGood")
         sa.keys = await phase1_keys(sa.crypto, sa.transform.hash, sa.transform.cipher, ni=self.ni, nr=self.nr,
                                     gxi=self.ke_i, gxr=self.ke_r, gxy=gxy, cky_i=sa.cky_i, cky_r=sa.cky_r, psk=psk)
