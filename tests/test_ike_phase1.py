@@ -21,6 +21,8 @@ from pacsim.firmware.isakmp.crypto import IkeHash, group_of
 from pacsim.firmware.isakmp.ike_sa import IkeSaDeleted, IkeSaState, Phase1Established, Phase1Failed
 from pacsim.firmware.isakmp.proposal import CIPHERS
 from pacsim.hdl.layouts import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CipherMode
+from pacsim.host.device import PacDevice
+from pacsim.sim.model_bus import ModelBus
 
 HEADER = 28
 ENCALGS = ("des", "3desinner", "aes128", "aes192", "aes256")
@@ -298,3 +300,20 @@ def test_counters_are_a_schema():
             initiator.count(group, name)
     initiator.counters.reset(["main"])
     assert initiator.counters.get("main", "authFailed") == 0
+
+
+def test_a_card_out_of_channels_fails_the_exchange_cleanly():
+    """R43: the responder's card has too few channels for the SA's keys:
+    the exchange fails (counted), no SA is left, nothing raises."""
+    async def body():
+        network, initiator, responder = await pair()
+        responder.device = await PacDevice.probe(ModelBus(channels=2))
+        await network.deliver(await initiator.initiate("p"))
+        await network.run(until=1000)
+        return initiator, responder
+    initiator, responder = run(body())
+    assert responder.faults == initiator.faults == []
+    assert responder.counters.get("general", "msgRxDecryptNoEncoPrc") >= 1
+    assert len(responder.sas) == len(initiator.sas) == 0
+    assert responder.device.channels == {}
+    assert any(isinstance(e, Phase1Failed) for e in initiator.events)

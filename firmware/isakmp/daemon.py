@@ -29,6 +29,7 @@ message of that exchange type) and :meth:`start_exchange` (initiator).
 
 from collections import deque
 
+from ...host.errors import PacError
 from .aggressive_mode import AggressiveModeInitiator, AggressiveModeResponder
 from .constants import Doi, ExchangeType
 from .counters import IsakmpCounters, rejection_counters
@@ -112,8 +113,8 @@ class IsakmpDaemon:
         now = self.clock()
         try:
             message = await exchange.start(now)
-        except ExchangeFailed as failure:
-            await self.fail(exchange, failure)
+        except (ExchangeFailed, PacError) as failure:
+            await self.fail(exchange, _card_failure(failure))
             return self._flush()
         self._exchanges[exchange.key] = exchange
         self.send(exchange.sa, message)
@@ -277,11 +278,11 @@ class IsakmpDaemon:
             return []
         except MessageRejected as rejection:
             return await self._reject(exchange, rejection, fresh_sa)
-        except ExchangeFailed as failure:
+        except (ExchangeFailed, PacError) as failure:
             if fresh_sa:
                 self.sas.add(sa)          # so that fail() removes and closes it like any other
             self._outbox.clear()
-            await self.fail(exchange, failure)
+            await self.fail(exchange, _card_failure(failure))
             return self._flush()
         if fresh_sa:
             self.sas.add(sa)
@@ -497,3 +498,12 @@ class IsakmpDaemon:
         """Frozen snapshots of every exchange in progress or in its deletedelay."""
         now = self.clock()
         return tuple(sorted((e.snapshot(now) for e in self._exchanges.values()), key=lambda s: s.exchange_id))
+
+
+def _card_failure(failure):
+    """An :class:`ExchangeFailed` as is; the card's refusal (no free
+    channel, R43; a failed job) as the failure of the exchange that needed it."""
+    if isinstance(failure, ExchangeFailed):
+        return failure
+    return ExchangeFailed(f"the card could not do the exchange's cryptography: {failure}",
+                          counter=("general", "msgRxDecryptNoEncoPrc"))
