@@ -82,8 +82,9 @@ def test_a_registered_exchange_runs_with_retransmission_and_cached_reply():
         await network.deliver(await initiator.start_exchange(exchange))
         pending = exchange.done
         await network.run(until=10)
-        return exchange, pending, dropped, network, responder
-    exchange, pending, dropped, network, responder = run(body())
+        return exchange, pending, dropped, network, responder, initiator
+    exchange, pending, dropped, network, responder, initiator = run(body())
+    assert [s.phase2_exchanges for s in initiator.ike_sas() + responder.ike_sas()] == [1, 1]
     assert not pending and exchange.done and exchange.answer == b"echo request 16b"[::-1]
     resent = [d for t, d in network.log if t == 4 and d.src.exploded == ADDRESS_R]
     assert [d.data for d in resent] == [dropped[0].data]           # the cached reply, byte for byte

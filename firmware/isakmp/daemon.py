@@ -117,6 +117,7 @@ class IsakmpDaemon:
             await self.fail(exchange, _card_failure(failure))
             return self._flush()
         self._exchanges[exchange.key] = exchange
+        _count_phase2(exchange)
         self.send(exchange.sa, message)
         return self._flush()
 
@@ -288,6 +289,7 @@ class IsakmpDaemon:
             self.sas.add(sa)
         if new and sa.state not in (IkeSaState.DELETED, IkeSaState.EXPIRED):
             self._exchanges[exchange.key] = exchange
+            _count_phase2(exchange)
         exchange.received(data, replies)
         float_ports(sa, datagram)
         for reply in replies:
@@ -507,3 +509,9 @@ def _card_failure(failure):
         return failure
     return ExchangeFailed(f"the card could not do the exchange's cryptography: {failure}",
                           counter=("general", "msgRxDecryptNoEncoPrc"))
+
+
+def _count_phase2(exchange):
+    """Count a phase-2 exchange (not an informational one) on its SA, for ``phase2xchglimit``."""
+    if exchange.message_id and exchange.EXCHANGE != ExchangeType.INFORMATIONAL:
+        exchange.sa.phase2_exchanges += 1
