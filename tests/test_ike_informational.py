@@ -76,6 +76,7 @@ def test_dpd_is_answered_and_acknowledged():
         return initiator, responder, unanswered
     initiator, responder, unanswered = run(body())
     assert [e.sequence for e in initiator.events if isinstance(e, DpdAcknowledged)] == [1, 2]
+    assert [s.phase2_exchanges for s in initiator.ike_sas() + responder.ike_sas()] == [0, 0]
     assert unanswered == []
     assert responder.counters.get("info", "rxMsgHashSuccess") == 3
 
