@@ -20,7 +20,7 @@ from pacsim.firmware.isakmp.counters import UnknownCounter
 from pacsim.firmware.isakmp.crypto import IkeHash, group_of
 from pacsim.firmware.isakmp.ike_sa import IkeSaDeleted, IkeSaState, Phase1Established, Phase1Failed
 from pacsim.firmware.isakmp.proposal import CIPHERS
-from pacsim.hdl.layouts import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CipherMode
+from pacsim.contract.codes import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CipherMode
 from pacsim.host.device import PacDevice
 from pacsim.sim.model_bus import ModelBus
 

@@ -34,7 +34,7 @@ carries the :class:`IkeSaSnapshot` it is about, as it was then.
 from dataclasses import dataclass
 from enum import Enum
 
-from ...hdl.layouts import CIPHER_BLOCK_BYTES
+from ...contract.codes import CIPHER_BLOCK_BYTES
 from .constants import ExchangeType, HeaderFlag
 from .message import Header, encode_encrypted, padded_body
 from .rules import Role
