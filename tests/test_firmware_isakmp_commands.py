@@ -3,7 +3,7 @@ exchange runs: they check their arguments and say that there is nothing
 to reset, never "Operation successful"."""
 import pytest
 
-from pacsim.firmware.cli import SUCCESS, BadValue, CommandFailed
+from pacsim.firmware.cli import SUCCESS, BadValue, CommandFailed, OutOfRange
 from pacsim.firmware.console import standalone_console
 
 
@@ -32,3 +32,15 @@ def test_resets_check_their_arguments(c):
         c.execute("reset isa cou=everything")
     with pytest.raises(CommandFailed, match='ISAKMP policy "nobody" does not exist'):
         c.execute("reset isa pol=nobody")
+
+
+
+@pytest.mark.parametrize("group, longest", [(0, 511), (1, 767), (2, 1023), (5, 1535), (14, 2047)])
+def test_groups_and_their_longest_exponent(c, group, longest):
+    """The manual's groups 0-2 (L3451-3458) and the extension groups 5 and
+    14 (RFC 3526): the longest exponent is accepted, one bit more refused."""
+    c.execute(f'cre isa pol="g{group}" pe=192.168.2.{group + 2} key=5 gro={group} dhe={longest}')
+    assert c.isakmp.policy(f"g{group}").group == group
+    with pytest.raises((CommandFailed, OutOfRange)):
+        c.execute(f'set isa pol="g{group}" dhe={longest + 1}')
+    assert c.isakmp.policy(f"g{group}").dhexponentlength == longest

@@ -42,11 +42,11 @@ def _policy_params(create: bool) -> tuple:
     return (
         P("PEer", _PEER, required=create),
         P("AUTHType", Choice({"PREshared": "preshared", "RSAEncr": "rsaencr", "RSASig": "rsasig"})),
-        P("DELETedelay", Integer(0, 30)), P("DHExponentlength", Integer(160, 1023)),
+        P("DELETedelay", Integer(0, 30)), P("DHExponentlength", Integer(160, 2047)),
         P("ENCalg", Choice({"3DES2key": "3des2key", "3DESInner": "3desinner", "3DESOuter": "3desouter",
                             "DES": "des", "AES128": "aes128", "AES192": "aes192", "AES256": "aes256"})),
         P("EXPIRYKbytes", Integer(1, 1000)), P("EXPIRYSeconds", Integer(600, 31449600)),
-        P("GROup", Choice({"0": 0, "1": 1, "2": 2})), P("HAShalg", Choice({"SHa": "sha", "MD5": "md5"})),
+        P("GROup", Choice({"0": 0, "1": 1, "2": 2, "5": 5, "14": 14})), P("HAShalg", Choice({"SHa": "sha", "MD5": "md5"})),
         P("HEARtbeatmode", Choice({"Both": "both", "None": "none", "Receive": "receive", "Send": "send"})),
         P("HYBRIDxauth", BOOL), P("IPVersion", Choice({"4": 4, "6": 6})), P("KEY", _KEY_ID),
         P("LOCALID", _ID), P("LOCALRsakey", _KEY_ID),

@@ -12,7 +12,8 @@ when a command is entered:
 - heartbeatmode, hybridxauth, srcinterface and the xauth parameters
   cannot be specified with ipversion 6;
 - authtype preshared needs key; hybridxauth needs authtype rsasig;
-- dhexponentlength is at most 511, 767 or 1023 for groups 0, 1 and 2;
+- dhexponentlength is at most 511, 767 or 1023 for groups 0, 1 and 2
+  (1535 and 2047 for the extension groups 5 and 14);
 - retryikeattempts needs a specific peer address (not ANY);
 - policyfilename ends in .scp or .cfg;
 - ``enable isakmp policyserverenabled=true`` needs policyfilename.
@@ -26,8 +27,10 @@ from dataclasses import dataclass, field, replace
 __all__ = ["IsakmpPolicy", "IsakmpConfig", "IsakmpConfigError", "PEER_ANY", "DH_MAX_EXPONENT"]
 
 PEER_ANY = "ANY"
-#: Longest Diffie-Hellman exponent per group (L3454-3456).
-DH_MAX_EXPONENT = {0: 511, 1: 767, 2: 1023}
+#: Longest Diffie-Hellman exponent per group (L3454-3456). Groups 5 and 14
+#: (RFC 3526, MODP 1536 and 2048) are this model's extension of the
+#: manual's 0, 1 and 2, for peers that no longer offer the small groups.
+DH_MAX_EXPONENT = {0: 511, 1: 767, 2: 1023, 5: 1535, 14: 2047}
 _IPV4_ONLY = ("heartbeatmode", "hybridxauth", "srcinterface", "xauth", "xauthname", "xauthpasswd", "xauthtype")
 
 
