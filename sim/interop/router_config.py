@@ -19,9 +19,11 @@ import random
 from dataclasses import dataclass, field
 
 from ..network import model_router
+from .cases import PSK
 from .namespaces import ADDRESSES, LabAddresses
 
-__all__ = ["ManualTunnel", "manual_router", "base_lines", "isakmp_lines", "ROUTER", "WAN_INTERFACE", "LAN_HOST"]
+__all__ = ["ManualTunnel", "manual_router", "base_lines", "isakmp_lines", "configured_router", "ROUTER",
+           "WAN_INTERFACE", "LAN_HOST"]
 
 ROUTER = "pacsim"
 WAN_INTERFACE = "eth1"
@@ -84,6 +86,29 @@ class ManualTunnel:
                 f"bundlespecification=1 peer={self.addresses.peer_wan}",
                 _policy_selectors(self.addresses),
                 "enable ipsec"]
+
+
+def isakmp_lines(case, addresses: LabAddresses = ADDRESSES, psk: str = PSK) -> list[str]:
+    """The router for ``case`` (a :class:`~.cases.Case`): ``psk`` as ENCO
+    key 1, one ISAKMP policy with the case's mode, algorithms and group
+    (NAT traversal on: the peer's userspace ESP only does ESP in UDP),
+    ISAKMP and NAT-T permitted on the WAN, and the tunnel policy with
+    ``usepfskey`` when the case has PFS (spec/ipsec-commands.md §6.1)."""
+    pfs = f" usepfskey=true group={case.group}" if case.pfs else ""
+    return [f"create enco key=1 type=general value={psk}",
+            *base_lines(addresses),
+            f"create isakmp policy=peer peer={addresses.peer_wan} authtype=preshared key=1 encalg={case.encalg} "
+            f"hashalg={case.hashalg} group={case.group} mode={case.mode} nattraversal=on",
+            f"create ipsec saspecification=1 keymanagement=isakmp protocol=esp encalg={case.encalg} "
+            f"hashalg={case.hashalg}",
+            'create ipsec bundlespecification=1 keymanagement=isakmp string="1"',
+            f"create ipsec policy=isakmp int={WAN_INTERFACE} action=permit lport=500 rport=500",
+            f"create ipsec policy=natt int={WAN_INTERFACE} action=permit lport=4500 rport=4500",
+            f"create ipsec policy=vpn int={WAN_INTERFACE} action=ipsec keymanagement=isakmp bundlespecification=1 "
+            f"peer={addresses.peer_wan}{pfs}",
+            _policy_selectors(addresses),
+            "enable ipsec",
+            "enable isakmp"]
 
 
 async def configured_router(network, lines: list[str], *, seed: int = 1, addresses: LabAddresses = ADDRESSES):

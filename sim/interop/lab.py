@@ -1,0 +1,219 @@
+# Ref: issue 12 ("A real network attachment", the interop must-show); ../shared/interop/README.md §§2-6
+"""The interop lab: what ``pacsim interop strongswan|ike-scan`` runs.
+
+:class:`Lab` sets up the namespaces (:mod:`.namespaces`), a working
+directory and, per case, a fresh pacsim router on a model card with its
+WAN interface attached in the router namespace
+(:class:`~pacsim.sim.attachment.HostAttachment`, driven by
+:class:`~pacsim.sim.wall_runtime.WallRuntime`), and a capture of the veth.
+Everything is torn down on the way out, on an exception or a signal
+(context managers; the namespaces also by ``atexit``); the working
+directory is removed unless the caller named one to keep.
+
+A strongSwan case (:func:`Lab.strongswan_case`, a :class:`~.cases.Case`):
+charon in the peer namespace loads the case's connection; either
+strongSwan initiates (``swanctl --initiate``) or the router's simulated
+host sends to the peer's host, which makes the router ask its ISAKMP
+daemon for SAs. Then: both phases' outcome (from swanctl's output or
+``--list-sas`` and charon's log), whether the CHILD_SA SPIs strongSwan
+lists are the mirror of those ``show ipsec sa`` shows, pings both ways
+through the tunnel, the packets the card encrypted and decrypted, and
+whether tshark decrypts the capture given only the router's key log (the
+ISAKMP daemon's ``key_log()``, a :class:`~.capture.KeyLog`).
+
+An ike-scan probe (:func:`Lab.ike_scan_probe`): ike-scan from the peer
+namespace at the router's WAN address, and psk-crack on an aggressive-mode
+answer.
+
+Each case gives one record (a dict, the JSON keys of the issue). A case
+that cannot run records why in ``phase1`` instead of raising.
+"""
+import asyncio
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from ..attachment import HostAttachment
+from ..wall_runtime import AttachedNetwork, WallRuntime
+from .capture import Capture, KeyLog, tshark_check
+from .cases import PSK, Case, IkeScanProbe
+from .ikescan import probe, psk_cracked
+from .namespaces import ADDRESSES, LabNamespaces, require_root
+from .router_config import LAN_HOST, WAN_INTERFACE, configured_router, isakmp_lines
+from .strongswan import Charon, initiate_outcome
+
+__all__ = ["Lab", "NEGOTIATION_TIMEOUT", "spis_of_show"]
+
+#: Seconds a negotiation may take: strongSwan's retransmissions (1 s, then 1.8 s and 3.2 s: it gives
+#: up after 6 s and says so) fit in it.
+NEGOTIATION_TIMEOUT = 8.0
+RETRANSMIT_TRIES = 2
+_PING_IDENT = 0x5043
+
+
+def spis_of_show(text: str) -> list[tuple[int, int]]:
+    """(outbound, inbound) SPIs of each ESP row of ``show ipsec sa``."""
+    rows = []
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) >= 7 and words[0].isdigit() and words[-3].upper() == "ESP":
+            rows.append((int(words[-2]), int(words[-1])))
+    return rows
+
+
+class Lab:
+    """The lab (see the module docstring); ``workdir``: where captures and
+    logs go and stay (None: a temporary directory, removed at the end)."""
+
+    def __init__(self, workdir: Path | None = None, *, addresses=ADDRESSES, timeout: float = NEGOTIATION_TIMEOUT):
+        self.addresses = addresses
+        self.timeout = timeout
+        self.keep = workdir is not None
+        self.workdir = Path(workdir) if workdir is not None else None
+        self.namespaces = LabNamespaces(addresses)
+
+    def __enter__(self):
+        require_root()
+        if self.workdir is None:
+            self.workdir = Path(tempfile.mkdtemp(prefix="pacsim-interop-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.namespaces.up()
+        except BaseException:
+            self._remove_workdir()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self.namespaces.down()
+        finally:
+            self._remove_workdir()
+
+    def _remove_workdir(self) -> None:
+        if not self.keep and self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # -- the router side ------------------------------------------------------------------------------
+
+    async def _router(self, case: Case):
+        """A fresh router for ``case`` with its WAN attached; (network, router, attachment)."""
+        network = AttachedNetwork()
+        router = await configured_router(network, isakmp_lines(case, self.addresses), addresses=self.addresses)
+        attachment = HostAttachment(WAN_INTERFACE, self.addresses.pacsim_wan, netns=self.namespaces.pacsim).open()
+        network.attach(router.name, attachment)
+        return network, router, attachment
+
+    # -- strongSwan -----------------------------------------------------------------------------------
+
+    async def strongswan_case(self, case: Case) -> dict:
+        """One :class:`~.cases.Case` against strongSwan; its record."""
+        start = time.monotonic()
+        record = dict(peer="strongswan", case=case.name, mode=case.mode, initiator=case.initiator,
+                      encalg=case.encalg, hashalg=case.hashalg, group=case.group, pfs=case.pfs, bus=case.bus,
+                      phase1=None, phase2=None, spis_match=False, ping_ok=False,
+                      card_packets=dict(encrypted=0, decrypted=0), tshark_decrypted=False)
+        if case.bus == "rtl":
+            record.update(phase1="not run: the wall-clock runtime drives model-bus routers only (no cocotb "
+                                 "attachment yet)", phase2="not attempted (phase 1 failed)")
+            return dict(record, ms=round((time.monotonic() - start) * 1000))
+        directory = self.workdir / case.name
+        directory.mkdir(exist_ok=True)
+        network, router, attachment = await self._router(case)
+        try:
+            with Charon(self.namespaces.peer, directory / "charon", retransmit_timeout=case.retransmit_timeout,
+                        retransmit_tries=RETRANSMIT_TRIES) as charon, \
+                    Capture(self.namespaces.pacsim, self.namespaces.pacsim_if, directory / "wan.pcapng") as capture:
+                charon.load(case, self.addresses)
+                async with WallRuntime(network) as runtime:
+                    await self._negotiate(case, charon, runtime, network, record)
+                    if record["phase2"] == "established":
+                        record["ping_ok"] = await self._pings(runtime, network)
+                    _, children = charon.list_sas()
+                    ours = spis_of_show(await runtime.call(lambda: router.run("show ipsec sa")))
+                    record["spis_match"] = bool(children) and all((c.spi_in, c.spi_out) in ours for c in children)
+                    charon.terminate()
+                    record["runtime_failures"] = list(runtime.failures)
+                capture.stop()
+                daemon = getattr(router, "isakmp", None)
+                keys = daemon.key_log() if daemon is not None and hasattr(daemon, "key_log") else KeyLog()
+                record["tshark_decrypted"] = tshark_check(capture.path, keys)["decrypted"]
+        finally:
+            attachment.close()
+        record["card_packets"] = dict(encrypted=router.alg_ipsec["ipsecEncodeGood"],
+                                      decrypted=router.alg_ipsec["ipsecDecodeGood"])
+        record["attachment"] = dict(attachment.counters)
+        return dict(record, ms=round((time.monotonic() - start) * 1000))
+
+    async def _negotiate(self, case: Case, charon: Charon, runtime: WallRuntime, network, record: dict) -> None:
+        """Phase 1 and 2 for ``case``; their outcomes into ``record``."""
+        if case.initiator == "strongswan":
+            _, output = await asyncio.to_thread(charon.initiate, self.timeout)
+            record["phase1"], record["phase2"] = initiate_outcome(output)
+            return
+        # the router initiates when its LAN sends into the tunnel policy (the policy asks its key manager)
+        await runtime.call(lambda: self._ping_peer(network, 1))
+        end = time.monotonic() + self.timeout
+        ike, children = [], []
+        while time.monotonic() < end:
+            ike, children = await asyncio.to_thread(charon.list_sas)
+            if any(c.state == "INSTALLED" for c in children):
+                break
+            await asyncio.sleep(0.2)
+        record["phase1"] = "established" if "ESTABLISHED" in ike else _responder_failure(charon.log(), self.addresses)
+        if record["phase1"] != "established":
+            record["phase2"] = "not attempted (phase 1 failed)"
+        else:
+            record["phase2"] = "established" if any(c.state == "INSTALLED" for c in children) else \
+                _responder_failure(charon.log(), self.addresses)
+
+    async def _ping_peer(self, network, sequence: int) -> None:
+        network.ping(LAN_HOST, self.addresses.peer_host, 32, ident=_PING_IDENT, sequence=sequence)
+
+    async def _pings(self, runtime: WallRuntime, network) -> bool:
+        """Traffic both ways: the peer's host pings ours (ping in the peer
+        namespace), ours pings the peer's host (an echo reply comes back)."""
+        a = self.addresses
+        done = await asyncio.to_thread(self.namespaces.run_in, self.namespaces.peer,
+                                       ["ping", "-c", "2", "-i", "0.2", "-W", "2", "-I", a.peer_host, a.pacsim_host],
+                                       check=False)
+        host = network.host(LAN_HOST)
+        for sequence in (2, 3):
+            await runtime.call(lambda s=sequence: self._ping_peer(network, s))
+        end = time.monotonic() + 3.0
+        while time.monotonic() < end and len([r for r in host.echo_replies if r[0] == _PING_IDENT]) < 2:
+            await asyncio.sleep(0.05)
+        replies = [r for r in host.echo_replies if r[0] == _PING_IDENT and r[1] in (2, 3)]
+        return done.returncode == 0 and len(replies) == 2
+
+    # -- ike-scan -------------------------------------------------------------------------------------
+
+    async def ike_scan_probe(self, scan: IkeScanProbe) -> dict:
+        """One ike-scan probe at the router; its record."""
+        start = time.monotonic()
+        encalg, hashalg, group = scan.transform if scan.acceptable and scan.transform else ("3desinner", "sha", 2)
+        case = Case(scan.mode, "pacsim", encalg, hashalg, group)
+        network, router, attachment = await self._router(case)
+        try:
+            async with WallRuntime(network):
+                result = await asyncio.to_thread(probe, self.namespaces, self.namespaces.peer,
+                                                 self.addresses.pacsim_wan, scan, self.workdir)
+        finally:
+            attachment.close()
+        cracked = psk_cracked(result["pskcrack"], PSK) if result["pskcrack"] is not None else False
+        record = dict(peer="ike-scan", case=scan.name, mode=scan.mode, transform=scan.trans or "default",
+                      expected="answer" if scan.acceptable else "NO-PROPOSAL-CHOSEN",
+                      answered=result["answered"], notify=result["notify"],
+                      psk_cracked=cracked if scan.mode == "aggressive" else None,
+                      attachment=dict(attachment.counters))
+        return dict(record, ms=round((time.monotonic() - start) * 1000))
+
+
+def _responder_failure(log: str, addresses) -> str:
+    """What charon's log says went wrong when the router initiated."""
+    if f"received packet: from {addresses.pacsim_wan}" not in log:
+        return "no ISAKMP message from pacsim"
+    failures = [line.split("]", 1)[-1].strip() for line in log.splitlines()
+                if any(word in line for word in ("failed", "invalid", "unable", "no proposal"))]
+    return failures[-1] if failures else "no outcome in strongSwan's log"
