@@ -43,7 +43,7 @@ from .namespaces import ADDRESSES, LabNamespaces, require_root
 from .router_config import LAN_HOST, WAN_INTERFACE, configured_router, isakmp_lines
 from .strongswan import Charon, initiate_outcome
 
-__all__ = ["Lab", "NEGOTIATION_TIMEOUT", "spis_of_show"]
+__all__ = ["Lab", "NEGOTIATION_TIMEOUT", "spis_of_show", "spis_match"]
 
 #: Seconds a negotiation may take: strongSwan's retransmissions (1 s, then 1.8 s and 3.2 s: it gives
 #: up after 6 s and says so) fit in it.
@@ -60,6 +60,12 @@ def spis_of_show(text: str) -> list[tuple[int, int]]:
         if len(words) >= 7 and words[0].isdigit() and words[-3].upper() == "ESP":
             rows.append((int(words[-2]), int(words[-1])))
     return rows
+
+
+def spis_match(children, ours: list[tuple[int, int]]) -> bool:
+    """Whether strongSwan lists CHILD_SAs (``children``: :class:`~.strongswan.SwanSa`) and each is the mirror of
+    one of ``ours`` ((outbound, inbound) from :func:`spis_of_show`): its inbound SPI our outbound one."""
+    return bool(children) and all((child.spi_in, child.spi_out) in ours for child in children)
 
 
 class Lab:
@@ -132,7 +138,7 @@ class Lab:
                         record["ping_ok"] = await self._pings(runtime, network)
                     _, children = charon.list_sas()
                     ours = spis_of_show(await runtime.call(lambda: router.run("show ipsec sa")))
-                    record["spis_match"] = bool(children) and all((c.spi_in, c.spi_out) in ours for c in children)
+                    record["spis_match"] = spis_match(children, ours)
                     charon.terminate()
                     record["runtime_failures"] = list(runtime.failures)
                 capture.stop()

@@ -11,12 +11,16 @@ kernel has no ESP) and logs IKE and CHILD_SA details to ``charon.log``.
 Charon 5.9.8 hard-codes ``/var/run/charon.pid``, so it runs with a private
 ``/run``: ``ip netns exec`` gives it a private mount namespace and a bind
 mount puts the lab's ``run/`` directory there; swanctl reaches it through
-the vici socket named in strongswan.conf. :meth:`Charon.stop` stops the
-process it started (by its pid, never by name).
+the vici socket named in strongswan.conf. That ``run/`` directory is a
+short temporary one (a unix socket path has at most 107 bytes), removed
+by :meth:`Charon.stop`, which stops the process it started (by its pid,
+never by name).
 """
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +40,7 @@ _CREDENTIAL_DIRS = ("x509", "x509ca", "x509ocsp", "x509aa", "x509ac", "x509crl",
 _START_TIMEOUT = 10.0
 
 
-def strongswan_conf(directory: Path, *, retransmit_timeout: float = 2.0, retransmit_tries: int = 3) -> str:
+def strongswan_conf(directory: Path, run_dir: Path, *, retransmit_timeout: float = 2.0, retransmit_tries: int = 3) -> str:
     """charon's settings (one ``key = value`` a line: ``;`` is no separator
     there). Aggressive mode with PSK is allowed as responder; the half-open
     limit is raised for probes that never finish."""
@@ -52,7 +56,7 @@ def strongswan_conf(directory: Path, *, retransmit_timeout: float = 2.0, retrans
   port_nat_t = 4500
   plugins {{
     vici {{
-      socket = unix://{directory}/run/charon.vici
+      socket = unix://{run_dir}/charon.vici
     }}
   }}
   filelog {{
@@ -164,10 +168,11 @@ class Charon:
         self.directory = Path(directory)
         self.retransmit = (retransmit_timeout, retransmit_tries)
         self.process: subprocess.Popen | None = None
+        self.run_dir: Path | None = None
 
     @property
     def uri(self) -> str:
-        return f"unix://{self.directory}/run/charon.vici"
+        return f"unix://{self.run_dir}/charon.vici"
 
     @property
     def log_path(self) -> Path:
@@ -181,12 +186,13 @@ class Charon:
         self.stop()
 
     def start(self) -> None:
-        run_dir = self.directory / "run"
-        run_dir.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        run_dir = self.run_dir = Path(tempfile.mkdtemp(prefix="pacsim-charon-"))
         for name in _CREDENTIAL_DIRS:
             (self.directory / name).mkdir(exist_ok=True)
         timeout, tries = self.retransmit
-        (self.directory / "strongswan.conf").write_text(strongswan_conf(self.directory, retransmit_timeout=timeout,
+        (self.directory / "strongswan.conf").write_text(strongswan_conf(self.directory, run_dir,
+                                                                        retransmit_timeout=timeout,
                                                                         retransmit_tries=tries))
         if not Path(CHARON).exists():
             raise LabError(f"{CHARON} is missing: install strongSwan with scripts/setup.sh")
@@ -207,9 +213,7 @@ class Charon:
 
     def stop(self) -> None:
         """Stop the charon this object started (SIGTERM, then SIGKILL)."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
+        if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(5)
@@ -217,6 +221,9 @@ class Charon:
                 self.process.kill()
                 self.process.wait(5)
         self.process = None
+        if self.run_dir is not None:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+            self.run_dir = None
 
     def swanctl(self, operation: str, *args, check: bool = True, timeout: float = 60.0):
         """``swanctl operation args`` against this charon (the operation comes first)."""
