@@ -17,6 +17,7 @@ from scapy.layers.inet import ICMP, IP, UDP
 from scapy.layers.ipsec import ESP, SecurityAssociation
 
 from pacsim.sim.attachment import HostAttachment, in_namespace
+from pacsim.sim.interop.capture import Capture, EspKey, KeyLog, tshark_check
 from pacsim.sim.interop.namespaces import ADDRESSES, LabNamespaces
 from pacsim.sim.interop.router_config import ManualTunnel, manual_router
 from pacsim.sim.wall_runtime import AttachedNetwork, WallRuntime
@@ -92,9 +93,19 @@ async def wait_for(condition, seconds: float = 5.0) -> bool:
     return True
 
 
+def key_log(tunnel: ManualTunnel, *, wrong: bool = False) -> KeyLog:
+    """Both directions' ESP keys (``wrong``: another key for each)."""
+    enc, auth = (bytes(len(tunnel.enc_key)), bytes(len(tunnel.auth_key))) if wrong else (tunnel.enc_key,
+                                                                                         tunnel.auth_key)
+    return KeyLog(esp=[EspKey(A.peer_wan, A.pacsim_wan, tunnel.router_inbound_spi, tunnel.encalg, enc,
+                              tunnel.hashalg, auth),
+                       EspKey(A.pacsim_wan, A.peer_wan, tunnel.router_outbound_spi, tunnel.encalg, enc,
+                              tunnel.hashalg, auth)])
+
+
 @pytest.mark.parametrize("encap", [True, False], ids=["udp-encap", "raw-esp"])
 @pytest.mark.parametrize("encalg, hashalg", [("aes128", "sha"), ("3desinner", "md5")])
-def test_peer_pings_through_the_attachment(lab, encap, encalg, hashalg):
+def test_peer_pings_through_the_attachment(lab, tmp_path, encap, encalg, hashalg):
     tunnel = ManualTunnel(encalg=encalg, hashalg=hashalg)
     peer_out, peer_in = peer_sas(tunnel, encap)
 
@@ -106,39 +117,41 @@ def test_peer_pings_through_the_attachment(lab, encap, encalg, hashalg):
         peer = Peer(lab.peer, encap)
         replies = []
         try:
-            async with WallRuntime(network) as runtime:
-                # the peer's host pings the simulated host behind the router
-                request = IP(src=A.peer_host, dst=A.pacsim_host) / ICMP(id=7, seq=1) / b"from the peer"
-                peer.send(peer_out.encrypt(request))
+            with Capture(lab.pacsim, lab.pacsim_if, tmp_path / "wan.pcapng"):
+                async with WallRuntime(network) as runtime:
+                    # the peer's host pings the simulated host behind the router
+                    request = IP(src=A.peer_host, dst=A.pacsim_host) / ICMP(id=7, seq=1) / b"from the peer"
+                    peer.send(peer_out.encrypt(request))
 
-                def answered():
-                    replies.extend(peer_in.decrypt(p) for p in peer.receive())
-                    return bool(replies)
-                assert await wait_for(answered), attachment.errors
-                inner = replies[0]
-                assert inner[IP].src == A.pacsim_host and inner[IP].dst == A.peer_host
-                assert inner[ICMP].type == 0 and inner[ICMP].id == 7 and bytes(inner[ICMP].payload) == b"from the peer"
-                # the simulated host pings the peer's host: the peer decrypts the request and answers
-                replies.clear()
-                await runtime.call(lambda: _ping(network))
-                assert await wait_for(answered), attachment.errors
-                echo = replies[0]
-                assert echo[IP].src == A.pacsim_host and echo[ICMP].type == 8 and echo[ICMP].id == 0x77
-                answer = IP(src=A.peer_host, dst=A.pacsim_host) / ICMP(type=0, id=echo[ICMP].id, seq=echo[ICMP].seq) \
-                    / bytes(echo[ICMP].payload)
-                peer.send(peer_out.encrypt(answer))
-                host = network.host("pc")
-                assert await wait_for(lambda: host.echo_replies == [(0x77, 3)]), network.lost
-                # garbage from outside is counted and dropped; the tunnel still works afterwards
-                bad = attachment.counters["short"] + attachment.counters["malformed"]
-                if encap:
-                    peer.sock.sendto(b"\x01\x02", (A.pacsim_wan, 4500))
-                    assert await wait_for(lambda: attachment.counters["short"] == 1)
-                replies.clear()
-                peer.send(peer_out.encrypt(request))
-                assert await wait_for(answered)
-                assert attachment.counters["short"] + attachment.counters["malformed"] == bad + encap
-                assert not runtime.failures
+                    def answered():
+                        replies.extend(peer_in.decrypt(p) for p in peer.receive())
+                        return bool(replies)
+                    assert await wait_for(answered), attachment.errors
+                    inner = replies[0]
+                    assert inner[IP].src == A.pacsim_host and inner[IP].dst == A.peer_host
+                    assert inner[ICMP].type == 0 and inner[ICMP].id == 7
+                    assert bytes(inner[ICMP].payload) == b"from the peer"
+                    # the simulated host pings the peer's host: the peer decrypts the request and answers
+                    replies.clear()
+                    await runtime.call(lambda: _ping(network))
+                    assert await wait_for(answered), attachment.errors
+                    echo = replies[0]
+                    assert echo[IP].src == A.pacsim_host and echo[ICMP].type == 8 and echo[ICMP].id == 0x77
+                    answer = IP(src=A.peer_host, dst=A.pacsim_host) / ICMP(type=0, id=echo[ICMP].id,
+                                                                           seq=echo[ICMP].seq) / bytes(echo[ICMP].payload)
+                    peer.send(peer_out.encrypt(answer))
+                    host = network.host("pc")
+                    assert await wait_for(lambda: host.echo_replies == [(0x77, 3)]), network.lost
+                    # garbage from outside is counted and dropped; the tunnel still works afterwards
+                    bad = attachment.counters["short"] + attachment.counters["malformed"]
+                    if encap:
+                        peer.sock.sendto(b"\x01\x02", (A.pacsim_wan, 4500))
+                        assert await wait_for(lambda: attachment.counters["short"] == 1)
+                    replies.clear()
+                    peer.send(peer_out.encrypt(request))
+                    assert await wait_for(answered)
+                    assert attachment.counters["short"] + attachment.counters["malformed"] == bad + encap
+                    assert not runtime.failures
         finally:
             attachment.close()
             peer.sock.close()
@@ -146,6 +159,11 @@ def test_peer_pings_through_the_attachment(lab, encap, encalg, hashalg):
         assert counters["ipsecDecodeGood"] >= 3 and counters["ipsecEncodeGood"] >= 2
         assert attachment.counters["natt_esp_in" if encap else "esp_in"] >= 3
         assert attachment.counters["natt_esp_out" if encap else "raw_out"] >= 2
+        # tshark, given the keys only, decrypts every ESP packet on the veth with a good ICV; wrong keys fail
+        check = tshark_check(tmp_path / "wan.pcapng", key_log(tunnel))
+        assert check["decrypted"] and check["esp"] == check["esp_good"] >= 5, check
+        wrong = tshark_check(tmp_path / "wan.pcapng", key_log(tunnel, wrong=True))
+        assert not wrong["decrypted"] and wrong["esp_good"] == 0 and wrong["esp"] == check["esp"]
     asyncio.run(body())
 
 

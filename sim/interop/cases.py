@@ -99,7 +99,8 @@ def _cases() -> tuple:
     cases = []
     for index, (encalg, hashalg, group) in enumerate(ALGORITHM_SETS):
         for initiator in ("strongswan", "pacsim"):
-            cases.append(Case("main", initiator, encalg, hashalg, group, pfs=(index + (initiator == "pacsim")) % 2 == 1))
+            pfs = (index + (initiator == "pacsim")) % 2 == 1
+            cases.append(Case("main", initiator, encalg, hashalg, group, pfs=pfs))
     cases += [Case("aggressive", "strongswan", "3desinner", "sha", 2),
               Case("aggressive", "pacsim", "aes128", "sha", 2, pfs=True),
               Case("aggressive", "strongswan", "des", "md5", 1, pfs=True),

@@ -40,7 +40,8 @@ _CREDENTIAL_DIRS = ("x509", "x509ca", "x509ocsp", "x509aa", "x509ac", "x509crl",
 _START_TIMEOUT = 10.0
 
 
-def strongswan_conf(directory: Path, run_dir: Path, *, retransmit_timeout: float = 2.0, retransmit_tries: int = 3) -> str:
+def strongswan_conf(directory: Path, run_dir: Path, *, retransmit_timeout: float = 2.0,
+                    retransmit_tries: int = 3) -> str:
     """charon's settings (one ``key = value`` a line: ``;`` is no separator
     there). Aggressive mode with PSK is allowed as responder; the half-open
     limit is raised for probes that never finish."""
