@@ -137,8 +137,8 @@ def test_peer_pings_through_the_attachment(lab, tmp_path, encap, encalg, hashalg
                     assert await wait_for(answered), attachment.errors
                     echo = replies[0]
                     assert echo[IP].src == A.pacsim_host and echo[ICMP].type == 8 and echo[ICMP].id == 0x77
-                    answer = IP(src=A.peer_host, dst=A.pacsim_host) / ICMP(type=0, id=echo[ICMP].id,
-                                                                           seq=echo[ICMP].seq) / bytes(echo[ICMP].payload)
+                    reply = ICMP(type=0, id=echo[ICMP].id, seq=echo[ICMP].seq) / bytes(echo[ICMP].payload)
+                    answer = IP(src=A.peer_host, dst=A.pacsim_host) / reply
                     peer.send(peer_out.encrypt(answer))
                     host = network.host("pc")
                     assert await wait_for(lambda: host.echo_replies == [(0x77, 3)]), network.lost

@@ -5,10 +5,13 @@ parses, and swanctl, ike-scan and ``show ipsec sa`` output is read right
 print them)."""
 import asyncio
 
+import pytest
+
 from pacsim.sim.interop.cases import CASES, PROBES, Case
 from pacsim.sim.interop.capture import EspKey, IkeKey, KeyLog
 from pacsim.sim.interop.ikescan import parse_ike_scan
 from pacsim.sim.interop.lab import spis_match, spis_of_show
+from pacsim.sim.interop.namespaces import LabError, LabNamespaces
 from pacsim.sim.interop.router_config import ManualTunnel, configured_router, isakmp_lines, manual_router
 from pacsim.sim.interop.strongswan import initiate_outcome, parse_list_sas, strongswan_conf, swanctl_conf
 from pacsim.sim.wall_runtime import AttachedNetwork
@@ -115,3 +118,10 @@ def test_router_configurations_are_accepted():
             router = await manual_router(AttachedNetwork(), ManualTunnel(encalg=encalg, hashalg=hashalg))
             assert spis_of_show(await router.run("show ipsec sa")) == [(0x4001, 0x3001)]
     asyncio.run(body())
+
+
+def test_the_lab_needs_root(monkeypatch):
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    with pytest.raises(LabError, match=r"^pacsim interop needs root .*; run it as root$"):
+        LabNamespaces(tag="nonroot").up()
+    assert "pacsim-nonroot-a" not in LabNamespaces.existing()

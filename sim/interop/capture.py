@@ -2,8 +2,9 @@
 """The lab's capture and its check by tshark, given only our key log.
 
 :class:`Capture` runs dumpcap on the router namespace's veth end (every
-packet between the router and the peer) and stops it by SIGINT, half a
-second after the last packet it must see.
+packet between the router and the peer) and stops it by SIGINT; it
+settles for half a second after starting and before stopping, so that it
+sees every packet in between.
 
 :class:`KeyLog` is what the router tells about its keys: per IKE SA the
 initiator cookie and the phase-1 encryption key (Ka, RFC 2409 appendix B),
@@ -32,9 +33,10 @@ TSHARK_CIPHER = {"des": "DES-CBC [RFC2405]", "3desinner": "TripleDES-CBC [RFC245
                  "aes256": "AES-CBC [RFC3602]"}
 TSHARK_AUTH = {"sha": "HMAC-SHA-1-96 [RFC2404]", "md5": "HMAC-MD5-96 [RFC2403]"}
 _START_TIMEOUT = 10.0
-#: Seconds to let the last packets reach dumpcap before stopping it: libpcap hands them over in blocks
-#: the kernel retires on a timeout, and a block still open at SIGINT is lost (seen: 0 packets captured).
-_DRAIN = 0.5
+#: Seconds to let the last packets reach dumpcap before stopping it (libpcap hands them over in blocks
+#: the kernel retires on a timeout; a block still open at SIGINT was lost), and to wait after dumpcap
+#: says "Capturing on" (the first packets after it were missing, now and then).
+_SETTLE = 0.5
 
 
 @dataclass(frozen=True)
@@ -108,13 +110,14 @@ class Capture:
                 self.stop()
                 raise LabError(f"dumpcap did not start on {self.interface}: {text or 'no output'}")
             time.sleep(0.02)
+        time.sleep(_SETTLE)
 
     def stop(self) -> None:
         """Stop dumpcap (SIGINT: it finishes the file)."""
         if self.process is None:
             return
         if self.process.poll() is None:
-            time.sleep(_DRAIN)
+            time.sleep(_SETTLE)
             self.process.send_signal(signal.SIGINT)
             try:
                 self.process.wait(10)
