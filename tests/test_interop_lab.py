@@ -42,7 +42,7 @@ def test_charon_answers_ike_scan_and_leaves_nothing_behind(tmp_path):
         with Charon(lab.peer, tmp_path / "charon") as charon:
             charon.load(CASES[0])
             assert "case: IKEv1" in charon.swanctl("--list-conns").stdout
-            pid = charon.process.pid
+            pid = charon.pid
             answers = {scan.name: probe(lab, lab.pacsim, ADDRESSES.peer_wan, scan, tmp_path)
                        for scan in (IkeScanProbe("main", "main", ("3desinner", "sha", 2)),
                                     IkeScanProbe("refused", "main", ("aes256", "md5", 5), acceptable=False))}

@@ -19,12 +19,11 @@ payload, every ESP packet's ICV is good, and there was something to
 decrypt.
 """
 import signal
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .namespaces import LabError, run
+from .namespaces import NamespaceProcess, Service, run
 
 __all__ = ["Capture", "KeyLog", "EspKey", "IkeKey", "tshark_check", "TSHARK_CIPHER", "TSHARK_AUTH"]
 
@@ -32,7 +31,6 @@ __all__ = ["Capture", "KeyLog", "EspKey", "IkeKey", "tshark_check", "TSHARK_CIPH
 TSHARK_CIPHER = {"des": "DES-CBC [RFC2405]", "3desinner": "TripleDES-CBC [RFC2451]", "aes128": "AES-CBC [RFC3602]",
                  "aes256": "AES-CBC [RFC3602]"}
 TSHARK_AUTH = {"sha": "HMAC-SHA-1-96 [RFC2404]", "md5": "HMAC-MD5-96 [RFC2403]"}
-_START_TIMEOUT = 10.0
 #: Seconds to let the last packets reach dumpcap before stopping it (libpcap hands them over in blocks
 #: the kernel retires on a timeout; a block still open at SIGINT was lost), and to wait after dumpcap
 #: says "Capturing on" (the first packets after it were missing, now and then).
@@ -80,51 +78,24 @@ class KeyLog:
         return options
 
 
-class Capture:
-    """dumpcap on ``interface`` in namespace ``netns``, written to ``path``."""
+class Capture(Service):
+    """dumpcap on ``interface`` in namespace ``netns``, written to ``path``
+    (its messages next to it, ``.dumpcap.log``)."""
 
     def __init__(self, netns: str, interface: str, path: Path):
-        self.netns, self.interface, self.path = netns, interface, Path(path)
-        self.process: subprocess.Popen | None = None
-
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
+        self.interface, self.path = interface, Path(path)
+        self.dumpcap = NamespaceProcess(netns, ["dumpcap", "-i", interface, "-w", self.path],
+                                        self.path.with_suffix(".dumpcap.log"), stop_signal=signal.SIGINT)
 
     def start(self) -> None:
-        log = self.path.with_suffix(".dumpcap.log")
-        with open(log, "wb") as stderr:
-            try:
-                self.process = subprocess.Popen(["ip", "netns", "exec", self.netns, "dumpcap", "-i", self.interface,
-                                                 "-w", str(self.path)], stdin=subprocess.DEVNULL,
-                                                stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
-            except FileNotFoundError:
-                raise LabError("ip (iproute2) is not installed") from None
-        end = time.monotonic() + _START_TIMEOUT
-        while b"Capturing on" not in log.read_bytes():
-            if self.process.poll() is not None or time.monotonic() > end:
-                text = log.read_text(errors="replace").strip()
-                self.stop()
-                raise LabError(f"dumpcap did not start on {self.interface}: {text or 'no output'}")
-            time.sleep(0.02)
+        self.dumpcap.start(lambda: b"Capturing on" in self.dumpcap.log.read_bytes(), f"dumpcap on {self.interface}")
         time.sleep(_SETTLE)
 
     def stop(self) -> None:
         """Stop dumpcap (SIGINT: it finishes the file)."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
+        if self.dumpcap.running:
             time.sleep(_SETTLE)
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self.process = None
+        self.dumpcap.stop()
 
 
 def tshark_check(pcap: Path, keys: KeyLog) -> dict:

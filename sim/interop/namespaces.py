@@ -15,10 +15,13 @@ everything made is removed by :meth:`LabNamespaces.down`, which
 """
 import atexit
 import os
+import signal
 import subprocess
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["LabAddresses", "LabNamespaces", "LabError", "require_root", "ADDRESSES"]
+__all__ = ["LabAddresses", "LabNamespaces", "LabError", "NamespaceProcess", "Service", "require_root", "run", "ADDRESSES"]
 
 
 class LabError(RuntimeError):
@@ -62,6 +65,66 @@ def run(argv, *, check: bool = True, timeout: float = 30.0, **options) -> subpro
         raise LabError(f"{' '.join(map(str, argv))} failed (rc {done.returncode}): "
                        f"{(done.stderr or done.stdout).strip()}")
     return done
+
+
+class Service:
+    """A context manager for a lab part with ``start()`` and ``stop()``: started on entry, stopped on exit."""
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class NamespaceProcess:
+    """A daemon ``argv`` run inside namespace ``netns`` in a session of its
+    own, its output in ``log``, with environment ``env`` (None: ours);
+    stopped with ``stop_signal`` (then SIGKILL), by its pid only."""
+
+    def __init__(self, netns: str, argv, log: Path, *, env: dict | None = None,
+                 stop_signal: int = signal.SIGTERM):
+        self.netns, self.argv, self.log = netns, [str(a) for a in argv], Path(log)
+        self.env, self.stop_signal = env, stop_signal
+        self.process: subprocess.Popen | None = None
+
+    def start(self, ready, what: str, timeout: float = 10.0) -> None:
+        """Start it and wait until ``ready()``; :class:`LabError` (``what``
+        did not start, with its output) if it exits or ``timeout`` seconds pass."""
+        with open(self.log, "wb") as output:
+            try:
+                self.process = subprocess.Popen(["ip", "netns", "exec", self.netns, *self.argv], env=self.env,
+                                                stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                                                start_new_session=True)
+            except FileNotFoundError:
+                raise LabError("ip (iproute2) is not installed") from None
+        end = time.monotonic() + timeout
+        while not ready():
+            if self.process.poll() is not None or time.monotonic() > end:
+                text = self.log.read_text(errors="replace").strip()
+                self.stop()
+                raise LabError(f"{what} did not start in {self.netns}: {text or 'no output'}")
+            time.sleep(0.02)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def stop(self) -> None:
+        """Stop the process this object started, if it still runs."""
+        if self.running:
+            self.process.send_signal(self.stop_signal)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.process = None
 
 
 class LabNamespaces:

@@ -18,15 +18,12 @@ never by name).
 """
 import re
 import shutil
-import signal
-import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from .cases import PSK, Case
-from .namespaces import ADDRESSES, LabAddresses, LabError, run
+from .namespaces import ADDRESSES, LabAddresses, LabError, NamespaceProcess, Service, run
 
 __all__ = ["Charon", "strongswan_conf", "swanctl_conf", "SwanSa", "parse_list_sas", "initiate_outcome",
            "CONNECTION", "CHARON"]
@@ -37,7 +34,6 @@ _PLUGINS = ("random nonce openssl gcrypt aes sha1 sha2 md5 hmac gmp kdf pem pkcs
             "ctr ccm gcm kernel-libipsec kernel-netlink socket-default vici")
 _CREDENTIAL_DIRS = ("x509", "x509ca", "x509ocsp", "x509aa", "x509ac", "x509crl", "pubkey", "private", "rsa", "ecdsa",
                     "bliss", "pkcs8", "pkcs12")
-_START_TIMEOUT = 10.0
 
 
 def strongswan_conf(directory: Path, run_dir: Path, *, retransmit_timeout: float = 2.0,
@@ -160,7 +156,7 @@ def _failure(log: str) -> str:
     return failed[-1] if failed else "no outcome reported"
 
 
-class Charon:
+class Charon(Service):
     """charon in namespace ``netns``, its files in ``directory``;
     ``retransmit_timeout`` (seconds) raised for a slow router."""
 
@@ -168,7 +164,7 @@ class Charon:
         self.netns = netns
         self.directory = Path(directory)
         self.retransmit = (retransmit_timeout, retransmit_tries)
-        self.process: subprocess.Popen | None = None
+        self.charon: NamespaceProcess | None = None
         self.run_dir: Path | None = None
 
     @property
@@ -179,49 +175,34 @@ class Charon:
     def log_path(self) -> Path:
         return self.directory / "charon.log"
 
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
     def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         run_dir = self.run_dir = Path(tempfile.mkdtemp(prefix="pacsim-charon-"))
         for name in _CREDENTIAL_DIRS:
             (self.directory / name).mkdir(exist_ok=True)
         timeout, tries = self.retransmit
-        (self.directory / "strongswan.conf").write_text(strongswan_conf(self.directory, run_dir,
-                                                                        retransmit_timeout=timeout,
-                                                                        retransmit_tries=tries))
+        conf = self.directory / "strongswan.conf"
+        conf.write_text(strongswan_conf(self.directory, run_dir, retransmit_timeout=timeout, retransmit_tries=tries))
         if not Path(CHARON).exists():
             raise LabError(f"{CHARON} is missing: install strongSwan with scripts/setup.sh")
-        command = f"mount --bind '{run_dir}' /run && exec {CHARON}"
-        with open(self.directory / "charon.stdout", "wb") as stdout:
-            self.process = subprocess.Popen(["ip", "netns", "exec", self.netns, "sh", "-c", command],
-                                            env={"STRONGSWAN_CONF": str(self.directory / "strongswan.conf"),
-                                                 "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
-                                            stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
-        end = time.monotonic() + _START_TIMEOUT
-        while not (run_dir / "charon.vici").exists():
-            if self.process.poll() is not None or time.monotonic() > end:
-                output = (self.directory / "charon.stdout").read_text(errors="replace").strip()
-                self.stop()
-                raise LabError(f"charon did not start in {self.netns}: {output or 'no output'}")
-            time.sleep(0.02)
+        self.charon = NamespaceProcess(self.netns, ["sh", "-c", f"mount --bind '{run_dir}' /run && exec {CHARON}"],
+                                       self.directory / "charon.stdout",
+                                       env={"STRONGSWAN_CONF": str(conf), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+        try:
+            self.charon.start(lambda: (run_dir / "charon.vici").exists(), "charon")
+        except LabError:
+            self.stop()
+            raise
+
+    @property
+    def pid(self) -> int | None:
+        return self.charon.pid if self.charon is not None else None
 
     def stop(self) -> None:
-        """Stop the charon this object started (SIGTERM, then SIGKILL)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self.process = None
+        """Stop the charon this object started (SIGTERM, then SIGKILL) and remove its run directory."""
+        if self.charon is not None:
+            self.charon.stop()
+            self.charon = None
         if self.run_dir is not None:
             shutil.rmtree(self.run_dir, ignore_errors=True)
             self.run_dir = None
