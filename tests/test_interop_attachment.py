@@ -8,6 +8,7 @@ and as raw ESP. Bad packets from outside are counted and dropped.
 
 Needs root (namespaces, raw sockets): marked ``interop``; CI runs as root."""
 import asyncio
+import ipaddress
 import os
 import socket
 import time
@@ -16,7 +17,7 @@ import pytest
 from scapy.layers.inet import ICMP, IP, UDP
 from scapy.layers.ipsec import ESP, SecurityAssociation
 
-from pacsim.sim.attachment import HostAttachment, in_namespace
+from pacsim.sim.attachment import NON_ESP_MARKER, Datagram, HostAttachment, in_namespace
 from pacsim.sim.interop.capture import Capture, EspKey, KeyLog, tshark_check
 from pacsim.sim.interop.namespaces import ADDRESSES, LabNamespaces
 from pacsim.sim.interop.router_config import ManualTunnel, manual_router
@@ -175,3 +176,74 @@ def test_attachment_needs_its_namespace():
     attachment = HostAttachment("eth1", A.pacsim_wan, netns="pacsim-no-such-namespace")
     with pytest.raises(OSError, match="pacsim-no-such-namespace"):
         attachment.open()
+
+
+class EchoDaemon:
+    """A stand-in ISAKMP daemon with the runtime's interface: answers each
+    datagram with its payload reversed, from the port it came to; a timer
+    0.3 s after the first datagram sends one more datagram."""
+
+    def __init__(self, clock):
+        self.clock, self.received, self.due, self.fired = clock, [], None, []
+
+    async def receive(self, datagram):
+        self.received.append(datagram)
+        if self.due is None:
+            self.due = self.clock() + 0.3
+        return [Datagram(datagram.destination, datagram.destination_port, datagram.source, datagram.source_port,
+                         datagram.payload[::-1])]
+
+    def next_timer(self):
+        return self.due
+
+    async def on_timer(self, now):
+        self.fired.append(now)
+        self.due = None
+        last = self.received[-1]
+        return [Datagram(last.destination, last.destination_port, last.source, last.source_port, b"timer")]
+
+
+def test_isakmp_datagrams_reach_the_routers_daemon(lab):
+    """The seam for the ISAKMP daemon: UDP 500, and 4500 after the non-ESP
+    marker, go to ``router.isakmp`` as they came; its answers leave from the
+    port they name; its timer runs when ``next_timer()`` says."""
+    async def body():
+        network = AttachedNetwork()
+        router = await manual_router(network, ManualTunnel())
+        router.isakmp = daemon = EchoDaemon(network.clock)
+        attachment = HostAttachment("eth1", A.pacsim_wan, netns=lab.pacsim).open()
+        network.attach(router.name, attachment)
+
+        def peer_socket(port):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind((A.peer_wan, port))
+            sock.setblocking(False)
+            return sock
+        ike, natt = in_namespace(lab.peer, lambda: peer_socket(500)), in_namespace(lab.peer, lambda: peer_socket(4500))
+        got = {500: [], 4500: []}
+
+        def receive():
+            for port, sock in ((500, ike), (4500, natt)):
+                try:
+                    got[port].append(sock.recvfrom(2048))
+                except BlockingIOError:
+                    pass
+            return got[500] and got[4500] and daemon.fired and len(got[500]) + len(got[4500]) == 3
+        try:
+            async with WallRuntime(network) as runtime:
+                ike.sendto(b"main mode SA", (A.pacsim_wan, 500))
+                natt.sendto(NON_ESP_MARKER + b"MM5", (A.pacsim_wan, 4500))
+                assert await wait_for(receive), (got, attachment.errors)
+                assert not runtime.failures
+        finally:
+            attachment.close()
+            ike.close()
+            natt.close()
+        assert [(d.source_port, d.destination_port, d.payload) for d in daemon.received] == [
+            (500, 500, b"main mode SA"), (4500, 4500, NON_ESP_MARKER + b"MM5")]
+        assert daemon.received[0].source == ipaddress.IPv4Address(A.peer_wan)
+        replies = {port: [data for data, _ in got[port]] for port in got}
+        assert b"AS edom niam" in replies[500] and b"5MM" + NON_ESP_MARKER in replies[4500]
+        assert b"timer" in replies[4500] and daemon.fired[0] >= 0.3
+        assert not router.delivered                   # nothing went the router's own way
+    asyncio.run(body())
