@@ -17,6 +17,8 @@ because the peer on the other side does.
   timers (``Router.poll`` every ``poll_interval`` seconds) and the ISAKMP
   daemons' timers (``next_timer()`` / ``on_timer(now)``), and work the
   caller submits (:meth:`WallRuntime.call`, e.g. a simulated host's ping).
+  Under a scheduler that is not asyncio (cocotb, for a router on the RTL
+  card) the caller drives it instead with :meth:`WallRuntime.poll_once`.
 
 **The ISAKMP seam.** A router may own an ISAKMP daemon as its ``isakmp``
 attribute (sans-I/O: ``async receive(datagram) -> [datagram]``,
@@ -28,6 +30,7 @@ A router without one gets the datagrams as IP/UDP packets
 (``Router.receive``), which delivers them unanswered.
 """
 import asyncio
+import select
 import time
 
 from ..firmware.router.stack import udp_packet
@@ -97,6 +100,7 @@ class WallRuntime:
         self._queue: asyncio.Queue | None = None
         self._tasks: list[asyncio.Task] = []
         self._readers: list[int] = []
+        self._next_tick = 0.0
         #: Errors raised by submitted work or a router, kept (the loop goes on).
         self.failures: list[str] = []
 
@@ -155,15 +159,36 @@ class WallRuntime:
 
     async def _worker(self) -> None:
         while True:
-            item = await self._queue.get()
-            try:
-                await self._handle(item)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:      # a bug in one packet's handling must not stop the lab
-                self.failures.append(f"{item[0]}: {type(error).__name__}: {error}")
-                if item[0] == "call" and not item[2].done():
-                    item[2].set_exception(error)
+            await self._guarded(await self._queue.get())
+
+    async def poll_once(self) -> bool:
+        """The polling driver, for a scheduler that is not asyncio (cocotb's,
+        with the RTL card): handle what the sockets hold now and the timers
+        that are due, without waiting; whether there was anything to do.
+        (Not with :meth:`start`: one driver at a time.)"""
+        items = []
+        for (router, _), attachment in self.network.attachments.items():
+            readable = {key: sock for key, sock in attachment.sockets.items() if key != "raw"}
+            ready = select.select(list(readable.values()), [], [], 0)[0]
+            for key, sock in readable.items():
+                if sock in ready:
+                    items += [("in", router, attachment, inbound) for inbound in attachment.read(key)]
+        if self.network.clock.now >= self._next_tick:
+            items.append(("timers",))
+            self._next_tick = self.network.clock.now + self._next_wait()
+        for item in items:
+            await self._guarded(item)
+        return bool(items)
+
+    async def _guarded(self, item) -> None:
+        try:
+            await self._handle(item)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:      # a bug in one packet's handling must not stop the lab
+            self.failures.append(f"{item[0]}: {type(error).__name__}: {error}")
+            if item[0] == "call" and not item[2].done():
+                item[2].set_exception(error)
 
     async def _handle(self, item) -> None:
         kind = item[0]

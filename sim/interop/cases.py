@@ -34,7 +34,7 @@ _IKE_HASH = {"md5": "2=1", "sha": "2=2"}
 
 #: strongSwan's retransmission timeout (seconds) with a model-bus router, and with the RTL card.
 RETRANSMIT_TIMEOUT = 1.0
-RTL_RETRANSMIT_TIMEOUT = 30.0
+RTL_RETRANSMIT_TIMEOUT = 10.0
 #: (encalg, hashalg, group) of the must-show.
 ALGORITHM_SETS = (("3desinner", "sha", 2), ("aes128", "sha", 2), ("aes256", "sha", 2), ("des", "md5", 1))
 

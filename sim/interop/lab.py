@@ -2,10 +2,11 @@
 """The interop lab: what ``pacsim interop strongswan|ike-scan`` runs.
 
 :class:`Lab` sets up the namespaces (:mod:`.namespaces`), a working
-directory and, per case, a fresh pacsim router on a model card with its
-WAN interface attached in the router namespace
-(:class:`~pacsim.sim.attachment.HostAttachment`, driven by
-:class:`~pacsim.sim.wall_runtime.WallRuntime`), and a capture of the veth.
+directory and, per case, a fresh pacsim router with its WAN interface
+attached in the router namespace (:mod:`.lab_router`: on a model card in
+this process, or on the RTL card in a cocotb simulation for a case with
+``bus="rtl"``, whose slower answers the peer's raised retransmission
+timeout allows for), and a capture of the veth.
 Everything is torn down on the way out, on an exception or a signal
 (context managers; the namespaces also by ``atexit``); the working
 directory is removed unless the caller named one to keep.
@@ -34,13 +35,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..attachment import HostAttachment
-from ..wall_runtime import AttachedNetwork, WallRuntime
 from .capture import Capture, KeyLog, tshark_check
 from .cases import PSK, Case, IkeScanProbe
 from .ikescan import probe, psk_cracked
 from .namespaces import ADDRESSES, LabNamespaces, require_root
-from .router_config import LAN_HOST, WAN_INTERFACE, configured_router, isakmp_lines
+from .lab_router import PING_IDENT, ModelLabRouter, RtlLabRouter
+from .router_config import isakmp_lines
 from .strongswan import Charon, initiate_outcome
 
 __all__ = ["Lab", "NEGOTIATION_TIMEOUT", "spis_of_show", "spis_match"]
@@ -49,7 +49,10 @@ __all__ = ["Lab", "NEGOTIATION_TIMEOUT", "spis_of_show", "spis_match"]
 #: up after 6 s and says so) fit in it.
 NEGOTIATION_TIMEOUT = 8.0
 RETRANSMIT_TRIES = 2
-_PING_IDENT = 0x5043
+#: A negotiation's timeout in strongSwan retransmission timeouts (1 + 1.8 + 3.24 of them until it gives up).
+GIVE_UP_FACTOR = 8
+#: Seconds to wait for the simulated host's echo replies.
+PING_WAIT = 5.0
 
 
 def spis_of_show(text: str) -> list[tuple[int, int]]:
@@ -101,17 +104,13 @@ class Lab:
         if not self.keep and self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    # -- the router side ------------------------------------------------------------------------------
-
-    async def _router(self, case: Case):
-        """A fresh router for ``case`` with its WAN attached; (network, router, attachment)."""
-        network = AttachedNetwork()
-        router = await configured_router(network, isakmp_lines(case, self.addresses), addresses=self.addresses)
-        attachment = HostAttachment(WAN_INTERFACE, self.addresses.pacsim_wan, netns=self.namespaces.pacsim).open()
-        network.attach(router.name, attachment)
-        return network, router, attachment
-
     # -- strongSwan -----------------------------------------------------------------------------------
+
+    def _lab_router(self, case: Case, directory: Path):
+        lines = isakmp_lines(case, self.addresses)
+        if case.bus == "rtl":
+            return RtlLabRouter(lines, self.namespaces.pacsim, directory / "rtl", self.addresses)
+        return ModelLabRouter(lines, self.namespaces.pacsim, self.addresses)
 
     async def strongswan_case(self, case: Case) -> dict:
         """One :class:`~.cases.Case` against strongSwan; its record."""
@@ -120,47 +119,43 @@ class Lab:
                       encalg=case.encalg, hashalg=case.hashalg, group=case.group, pfs=case.pfs, bus=case.bus,
                       phase1=None, phase2=None, spis_match=False, ping_ok=False,
                       card_packets=dict(encrypted=0, decrypted=0), tshark_decrypted=False)
-        if case.bus == "rtl":
-            record.update(phase1="not run: the wall-clock runtime drives model-bus routers only (no cocotb "
-                                 "attachment yet)", phase2="not attempted (phase 1 failed)")
-            return dict(record, ms=round((time.monotonic() - start) * 1000))
         directory = self.workdir / case.name
         directory.mkdir(exist_ok=True)
-        network, router, attachment = await self._router(case)
-        try:
-            with Charon(self.namespaces.peer, directory / "charon", retransmit_timeout=case.retransmit_timeout,
-                        retransmit_tries=RETRANSMIT_TRIES) as charon, \
-                    Capture(self.namespaces.pacsim, self.namespaces.pacsim_if, directory / "wan.pcapng") as capture:
-                charon.load(case, self.addresses)
-                async with WallRuntime(network) as runtime:
-                    await self._negotiate(case, charon, runtime, network, record)
-                    if record["phase2"] == "established":
-                        record["ping_ok"] = await self._pings(runtime, network)
-                    _, children = charon.list_sas()
-                    ours = spis_of_show(await runtime.call(lambda: router.run("show ipsec sa")))
-                    record["spis_match"] = spis_match(children, ours)
-                    charon.terminate()
-                    record["runtime_failures"] = list(runtime.failures)
-                capture.stop()
-                daemon = getattr(router, "isakmp", None)
-                keys = daemon.key_log() if daemon is not None and hasattr(daemon, "key_log") else KeyLog()
-                record["tshark_decrypted"] = tshark_check(capture.path, keys)["decrypted"]
-        finally:
-            attachment.close()
-        record["card_packets"] = dict(encrypted=router.alg_ipsec["ipsecEncodeGood"],
-                                      decrypted=router.alg_ipsec["ipsecDecodeGood"])
-        record["attachment"] = dict(attachment.counters)
+        router = self._lab_router(case, directory)
+        timeout = max(self.timeout, case.retransmit_timeout * GIVE_UP_FACTOR)
+        with Charon(self.namespaces.peer, directory / "charon", retransmit_timeout=case.retransmit_timeout,
+                    retransmit_tries=RETRANSMIT_TRIES) as charon, \
+                Capture(self.namespaces.pacsim, self.namespaces.pacsim_if, directory / "wan.pcapng") as capture:
+            charon.load(case, self.addresses)
+            await router.start()
+            try:
+                await self._negotiate(case, charon, router, record, timeout)
+                if record["phase2"] == "established":
+                    record["ping_ok"] = await self._pings(router)
+                _, children = await asyncio.to_thread(charon.list_sas)
+            finally:
+                summary = await router.finish()
+            record["spis_match"] = spis_match(children, spis_of_show(summary["show_ipsec_sa"]))
+            charon.terminate()
+            capture.stop()
+            daemon = summary["isakmp"]
+            keys = daemon.key_log() if daemon is not None and hasattr(daemon, "key_log") else KeyLog()
+            record["tshark_decrypted"] = tshark_check(capture.path, keys)["decrypted"]
+        counters = summary["alg_ipsec"]
+        record.update(card_packets=dict(encrypted=counters.get("ipsecEncodeGood", 0),
+                                        decrypted=counters.get("ipsecDecodeGood", 0)),
+                      attachment=summary["attachment"], runtime_failures=summary["failures"])
         return dict(record, ms=round((time.monotonic() - start) * 1000))
 
-    async def _negotiate(self, case: Case, charon: Charon, runtime: WallRuntime, network, record: dict) -> None:
+    async def _negotiate(self, case: Case, charon: Charon, router, record: dict, timeout: float) -> None:
         """Phase 1 and 2 for ``case``; their outcomes into ``record``."""
         if case.initiator == "strongswan":
-            _, output = await asyncio.to_thread(charon.initiate, self.timeout)
+            _, output = await asyncio.to_thread(charon.initiate, timeout)
             record["phase1"], record["phase2"] = initiate_outcome(output)
             return
         # the router initiates when its LAN sends into the tunnel policy (the policy asks its key manager)
-        await runtime.call(lambda: self._ping_peer(network, 1))
-        end = time.monotonic() + self.timeout
+        await router.ping_peer(1)
+        end = time.monotonic() + timeout
         ike, children = [], []
         while time.monotonic() < end:
             ike, children = await asyncio.to_thread(charon.list_sas)
@@ -174,24 +169,20 @@ class Lab:
             record["phase2"] = "established" if any(c.state == "INSTALLED" for c in children) else \
                 _responder_failure(charon.log(), self.addresses)
 
-    async def _ping_peer(self, network, sequence: int) -> None:
-        network.ping(LAN_HOST, self.addresses.peer_host, 32, ident=_PING_IDENT, sequence=sequence)
-
-    async def _pings(self, runtime: WallRuntime, network) -> bool:
+    async def _pings(self, router) -> bool:
         """Traffic both ways: the peer's host pings ours (ping in the peer
-        namespace), ours pings the peer's host (an echo reply comes back)."""
+        namespace), ours pings the peer's host (echo replies come back)."""
         a = self.addresses
         done = await asyncio.to_thread(self.namespaces.run_in, self.namespaces.peer,
                                        ["ping", "-c", "2", "-i", "0.2", "-W", "2", "-I", a.peer_host, a.pacsim_host],
                                        check=False)
-        host = network.host(LAN_HOST)
+        wanted = {(PING_IDENT, 2), (PING_IDENT, 3)}
         for sequence in (2, 3):
-            await runtime.call(lambda s=sequence: self._ping_peer(network, s))
-        end = time.monotonic() + 3.0
-        while time.monotonic() < end and len([r for r in host.echo_replies if r[0] == _PING_IDENT]) < 2:
+            await router.ping_peer(sequence)
+        end = time.monotonic() + PING_WAIT
+        while time.monotonic() < end and not wanted <= set(router.echo_replies()):
             await asyncio.sleep(0.05)
-        replies = [r for r in host.echo_replies if r[0] == _PING_IDENT and r[1] in (2, 3)]
-        return done.returncode == 0 and len(replies) == 2
+        return done.returncode == 0 and wanted <= set(router.echo_replies())
 
     # -- ike-scan -------------------------------------------------------------------------------------
 
@@ -199,20 +190,20 @@ class Lab:
         """One ike-scan probe at the router; its record."""
         start = time.monotonic()
         encalg, hashalg, group = scan.transform if scan.acceptable and scan.transform else ("3desinner", "sha", 2)
-        case = Case(scan.mode, "pacsim", encalg, hashalg, group)
-        network, router, attachment = await self._router(case)
+        router = ModelLabRouter(isakmp_lines(Case(scan.mode, "pacsim", encalg, hashalg, group), self.addresses),
+                                self.namespaces.pacsim, self.addresses)
+        await router.start()
         try:
-            async with WallRuntime(network):
-                result = await asyncio.to_thread(probe, self.namespaces, self.namespaces.peer,
-                                                 self.addresses.pacsim_wan, scan, self.workdir)
+            result = await asyncio.to_thread(probe, self.namespaces, self.namespaces.peer, self.addresses.pacsim_wan,
+                                             scan, self.workdir)
         finally:
-            attachment.close()
+            summary = await router.finish()
         cracked = psk_cracked(result["pskcrack"], PSK) if result["pskcrack"] is not None else False
         record = dict(peer="ike-scan", case=scan.name, mode=scan.mode, transform=scan.trans or "default",
                       expected="answer" if scan.acceptable else "NO-PROPOSAL-CHOSEN",
                       answered=result["answered"], notify=result["notify"],
                       psk_cracked=cracked if scan.mode == "aggressive" else None,
-                      attachment=dict(attachment.counters))
+                      attachment=summary["attachment"])
         return dict(record, ms=round((time.monotonic() - start) * 1000))
 
 

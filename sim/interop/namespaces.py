@@ -21,7 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["LabAddresses", "LabNamespaces", "LabError", "NamespaceProcess", "Service", "require_root", "run", "ADDRESSES"]
+__all__ = ["LabAddresses", "LabNamespaces", "LabError", "NamespaceProcess", "Service", "require_root", "run",
+           "ADDRESSES"]
 
 
 class LabError(RuntimeError):

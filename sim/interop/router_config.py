@@ -22,7 +22,7 @@ from ..network import model_router
 from .cases import PSK
 from .namespaces import ADDRESSES, LabAddresses
 
-__all__ = ["ManualTunnel", "manual_router", "base_lines", "isakmp_lines", "configured_router", "ROUTER",
+__all__ = ["ManualTunnel", "manual_router", "base_lines", "isakmp_lines", "configured_router", "configure", "ROUTER",
            "WAN_INTERFACE", "LAN_HOST"]
 
 ROUTER = "pacsim"
@@ -112,10 +112,15 @@ def isakmp_lines(case, addresses: LabAddresses = ADDRESSES, psk: str = PSK) -> l
 
 
 async def configured_router(network, lines: list[str], *, seed: int = 1, addresses: LabAddresses = ADDRESSES):
-    """The lab's router on a fresh model card, on ``network``'s clock, with
-    its LAN host; ``lines`` run on its console (a failing line raises
-    ValueError with the router's error)."""
-    router = network.add_router(await model_router(ROUTER, network.clock, seed=seed))
+    """The lab's router on a fresh model card, on ``network``'s clock (see :func:`configure`)."""
+    return await configure(network, await model_router(ROUTER, network.clock, seed=seed), lines, addresses)
+
+
+async def configure(network, router, lines: list[str], addresses: LabAddresses = ADDRESSES):
+    """``router`` (named :data:`ROUTER`) on ``network`` with its LAN host;
+    ``lines`` run on its console (a failing line raises ValueError with the
+    router's error)."""
+    network.add_router(router)
     for line in lines:
         out = await router.run(line)
         if out.startswith("Error"):
