@@ -124,3 +124,39 @@ def test_pacsim_interop_ike_scan_reports_every_probe():
 def test_pacsim_interop_needs_known_cases():
     with pytest.raises(SystemExit, match="no case nonesuch"):
         main(["interop", "ike-scan", "--case", "nonesuch"])
+
+
+def test_sigterm_tears_the_lab_down():
+    """SIGTERM in the middle of a case: namespaces, charon, dumpcap and the working directory all go."""
+    import signal
+    import sys
+    import time
+    lab = subprocess.Popen([sys.executable, "-m", "pacsim.cli", "interop", "strongswan", "--json", "--case",
+                            CASES[0].name], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    before = set(Path("/tmp").glob("pacsim-interop-*"))
+    end = time.monotonic() + 60
+    while not _negotiating(set(Path("/tmp").glob("pacsim-interop-*")) - before):   # the router runs, charon asks it
+        assert time.monotonic() < end and lab.poll() is None, lab.stderr.read() if lab.poll() is not None else ""
+        time.sleep(0.1)
+    assert _children(lab.pid) >= {"charon", "dumpcap"} and f"pacsim-{lab.pid}-a" in LabNamespaces.existing()
+    workdirs = set(Path("/tmp").glob("pacsim-interop-*"))
+    lab.send_signal(signal.SIGTERM)
+    try:
+        assert lab.wait(60) == 128 + signal.SIGTERM
+    finally:
+        if lab.poll() is None:
+            lab.kill()
+    assert not [n for n in LabNamespaces.existing() if n.startswith(f"pacsim-{lab.pid}-")]
+    assert not _children(lab.pid) and not workdirs & set(Path("/tmp").glob("pacsim-interop-*"))
+
+
+def _negotiating(workdirs: set) -> bool:
+    """Whether the lab in one of ``workdirs`` has charon sending its first ISAKMP message to the router."""
+    logs = [log for workdir in workdirs for log in workdir.glob("*/charon/charon.log")]
+    return any("sending packet: from 192.0.2.2[500] to 192.0.2.1[500]" in log.read_text() for log in logs)
+
+
+def _children(pid: int) -> set[str]:
+    """Command names of the processes whose parent is ``pid``."""
+    out = subprocess.run(["ps", "-o", "comm=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return set(out.split())

@@ -79,9 +79,11 @@ class ModelLabRouter:
         return list(self.network.host(LAN_HOST).echo_replies)
 
     async def finish(self) -> dict:
+        """Stop the runtime (also when this task is being cancelled: its
+        worker may be gone already), then read the summary."""
         try:
-            summary = await self.runtime.call(lambda: summary_of(self.router, self.attachment, self.runtime))
             await self.runtime.stop()
+            summary = await summary_of(self.router, self.attachment, self.runtime)
         finally:
             self.attachment.close()
         return dict(summary, isakmp=getattr(self.router, "isakmp", None))
