@@ -260,14 +260,14 @@ class HostAttachment:
         try:
             ip = parse_ip(packet)
         except MalformedPacket as error:
-            return bool(self._bad("unsendable", f"malformed from the router: {error}"))
+            return self._refused("unsendable", f"malformed from the router: {error}")
         if ip.version != 4:
-            return bool(self._bad("unsendable", "IPv6 is not attached (IPv4 sockets only)"))
+            return self._refused("unsendable", "IPv6 is not attached (IPv4 sockets only)")
         if ip.protocol == PROTO_UDP:
             try:
                 source_port, destination_port, payload = parse_udp(ip)
             except MalformedPacket as error:
-                return bool(self._bad("unsendable", f"UDP from the router: {error}"))
+                return self._refused("unsendable", f"UDP from the router: {error}")
             if source_port in self.sockets:
                 return self._sendto(source_port, payload, ip.dst, destination_port, "udp_out")
         elif ip.protocol == PROTO_ESP and ip.dst in self.natt_peers:
@@ -277,8 +277,8 @@ class HostAttachment:
     def send_datagram(self, datagram: Datagram) -> bool:
         """Send a datagram of the ISAKMP daemon from its ``source_port``."""
         if datagram.source_port not in self.sockets:
-            return bool(self._bad("unsendable", f"no socket on UDP port {datagram.source_port}; attached ports: "
-                                  f"{', '.join(map(str, self.udp_ports))}"))
+            return self._refused("unsendable", f"no socket on UDP port {datagram.source_port}; attached ports: "
+                                 f"{', '.join(map(str, self.udp_ports))}")
         return self._sendto(datagram.source_port, datagram.payload, datagram.destination,
                             datagram.destination_port, "isakmp_out")
 
@@ -286,12 +286,17 @@ class HostAttachment:
         try:
             self.sockets[key].sendto(data, (str(destination), port))
         except OSError as error:
-            return bool(self._bad("send_failed", f"to {destination}:{port}: {error.strerror or error}"))
+            return self._refused("send_failed", f"to {destination}:{port}: {error.strerror or error}")
         self.counters[counter] += 1
         self.counters["sent"] += 1
         return True
 
     def _bad(self, counter: str, reason: str) -> None:
+        """Count ``counter`` and keep ``reason``; None (nothing to hand on)."""
         self.counters[counter] += 1
         self.errors.append(f"{counter}: {reason}")
-        return None
+
+    def _refused(self, counter: str, reason: str) -> bool:
+        """:meth:`_bad` for what could not be sent; False."""
+        self._bad(counter, reason)
+        return False

@@ -247,3 +247,17 @@ def test_isakmp_datagrams_reach_the_routers_daemon(lab):
         assert b"timer" in replies[4500] and daemon.fired[0] >= 0.3
         assert not router.delivered                   # nothing went the router's own way
     asyncio.run(body())
+
+
+def test_bad_router_output_is_counted_not_sent(lab):
+    attachment = HostAttachment("eth1", A.pacsim_wan, netns=lab.pacsim).open()
+    try:
+        v6 = bytes([0x60]) + bytes(39)
+        assert not attachment.send(b"\x45\x00")                                  # truncated IPv4 header
+        assert not attachment.send(v6)
+        assert not attachment.send_datagram(Datagram(ipaddress.IPv4Address(A.pacsim_wan), 4501,
+                                                     ipaddress.IPv4Address(A.peer_wan), 500, b"x"))
+        assert attachment.counters["unsendable"] == 3 and attachment.counters["sent"] == 0
+        assert "no socket on UDP port 4501" in attachment.errors[-1]
+    finally:
+        attachment.close()
