@@ -18,7 +18,7 @@ from scapy.layers.inet import ICMP, IP, UDP
 from scapy.layers.ipsec import ESP, SecurityAssociation
 
 from pacsim.sim.attachment import NON_ESP_MARKER, Datagram, HostAttachment, in_namespace
-from pacsim.sim.interop.capture import Capture, EspKey, KeyLog, tshark_check
+from pacsim.sim.interop.wire_tools import Capture, EspKey, KeyLog, tshark_check
 from pacsim.sim.interop.namespaces import ADDRESSES, LabNamespaces
 from pacsim.sim.interop.router_config import ManualTunnel, manual_router
 from pacsim.sim.wall_runtime import AttachedNetwork, WallRuntime

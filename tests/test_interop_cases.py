@@ -8,12 +8,11 @@ import asyncio
 import pytest
 
 from pacsim.sim.interop.cases import CASES, PROBES, Case
-from pacsim.sim.interop.capture import EspKey, IkeKey, KeyLog
-from pacsim.sim.interop.ikescan import parse_ike_scan
 from pacsim.sim.interop.lab import spis_match, spis_of_show
 from pacsim.sim.interop.namespaces import LabError, LabNamespaces
 from pacsim.sim.interop.router_config import ManualTunnel, configured_router, isakmp_lines, manual_router
 from pacsim.sim.interop.strongswan import initiate_outcome, parse_list_sas, strongswan_conf, swanctl_conf
+from pacsim.sim.interop.wire_tools import EspKey, IkeKey, KeyLog, parse_ike_scan
 from pacsim.sim.wall_runtime import AttachedNetwork
 
 LIST_SAS = """case: #1, ESTABLISHED, IKEv1, 4e4f1877b70d10d1_i* 8c6b4a3f2e1d0c9b_r

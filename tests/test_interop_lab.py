@@ -19,7 +19,7 @@ import pytest
 
 from pacsim.cli import main
 from pacsim.sim.interop.cases import CASES, PROBES, PSK, IkeScanProbe
-from pacsim.sim.interop.ikescan import probe, psk_cracked
+from pacsim.sim.interop.wire_tools import probe, psk_cracked
 from pacsim.sim.interop.namespaces import ADDRESSES, LabError, LabNamespaces
 from pacsim.sim.interop.strongswan import Charon
 

@@ -20,7 +20,7 @@ daemon for SAs. Then: both phases' outcome (from swanctl's output or
 lists are the mirror of those ``show ipsec sa`` shows, pings both ways
 through the tunnel, the packets the card encrypted and decrypted, and
 whether tshark decrypts the capture given only the router's key log (the
-ISAKMP daemon's ``key_log()``, a :class:`~.capture.KeyLog`).
+ISAKMP daemon's ``key_log()``, a :class:`~.wire_tools.KeyLog`).
 
 An ike-scan probe (:func:`Lab.ike_scan_probe`): ike-scan from the peer
 namespace at the router's WAN address, and psk-crack on an aggressive-mode
@@ -35,13 +35,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from .capture import Capture, KeyLog, tshark_check
 from .cases import PSK, Case, IkeScanProbe
-from .ikescan import probe, psk_cracked
-from .namespaces import ADDRESSES, LabNamespaces, require_root
 from .lab_router import PING_IDENT, ModelLabRouter, RtlLabRouter
+from .namespaces import ADDRESSES, LabNamespaces, require_root
 from .router_config import isakmp_lines
 from .strongswan import Charon, initiate_outcome
+from .wire_tools import Capture, KeyLog, probe, psk_cracked, tshark_check
 
 __all__ = ["Lab", "NEGOTIATION_TIMEOUT", "spis_of_show", "spis_match"]
 

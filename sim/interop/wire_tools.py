@@ -1,5 +1,6 @@
 # Ref: Wireshark 4.0 user's guide (dumpcap, UAT tables ikev1_decryption_table and esp_sa); RFC 2409 appendix B
-"""The lab's capture and its check by tshark, given only our key log.
+#      and section 5.4 (HASH_R with a pre-shared key); ike-scan(1), psk-crack(1) 1.9.5
+"""The lab's wire-level tools: the capture and tshark's check of it, ike-scan and psk-crack.
 
 :class:`Capture` runs dumpcap on the router namespace's veth end (every
 packet between the router and the peer) and stops it by SIGINT; it
@@ -17,15 +18,26 @@ key, authentication, key).
 whether tshark decrypted it: every encrypted ISAKMP message shows its HASH
 payload, every ESP packet's ICV is good, and there was something to
 decrypt.
+
+:func:`probe` sends one :class:`~.cases.IkeScanProbe` to a target and
+reads what ike-scan printed: whether a handshake came back
+(``answered``), the notify message if one did instead (``notify``, e.g.
+``NO-PROPOSAL-CHOSEN``), and for aggressive mode the psk-crack parameters
+file (``--pskcrack``). :func:`psk_cracked` runs psk-crack with a
+dictionary of a wrong guess and the lab's key: True when the responder's
+HASH_R verifies with that key, an independent check of HASH_R.
 """
+import re
 import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .namespaces import NamespaceProcess, Service, run
+from .cases import IkeScanProbe
+from .namespaces import LabNamespaces, NamespaceProcess, Service, run
 
-__all__ = ["Capture", "KeyLog", "EspKey", "IkeKey", "tshark_check", "TSHARK_CIPHER", "TSHARK_AUTH"]
+__all__ = ["Capture", "KeyLog", "EspKey", "IkeKey", "tshark_check", "TSHARK_CIPHER", "TSHARK_AUTH", "probe",
+           "psk_cracked", "parse_ike_scan", "AGGRESSIVE_ID"]
 
 #: The router's algorithm names -> Wireshark 4.0's esp_sa names.
 TSHARK_CIPHER = {"des": "DES-CBC [RFC2405]", "3desinner": "TripleDES-CBC [RFC2451]", "aes128": "AES-CBC [RFC3602]",
@@ -118,3 +130,41 @@ def tshark_check(pcap: Path, keys: KeyLog) -> dict:
                            and counts["isakmp_decrypted"] == counts["isakmp_encrypted"]
                            and counts["esp_good"] == counts["esp"])
     return counts
+
+AGGRESSIVE_ID = "ikescan@test.invalid"
+_WRONG_GUESS = "not-the-key"
+
+
+def parse_ike_scan(output: str) -> dict:
+    """``answered`` (a handshake came back), ``notify`` (name or None), ``handshake`` (its SA line or None)."""
+    handshake = re.search(r"(Main|Aggressive) Mode Handshake returned", output)
+    notify = re.search(r"Notify message (\d+) \(([^)]*)\)", output)
+    sa = re.search(r"SA=\(([^)]*)\)", output)
+    return dict(answered=handshake is not None, notify=notify.group(2) if notify else None,
+                handshake=sa.group(1) if handshake and sa else None)
+
+
+def probe(namespaces: LabNamespaces, netns: str, target: str, scan: IkeScanProbe, directory: Path) -> dict:
+    """Run ``scan`` from ``netns`` at ``target``; :func:`parse_ike_scan`'s
+    result plus ``pskcrack`` (the parameters file, aggressive mode)."""
+    argv = ["ike-scan", "--retry=2", "--timeout=500"]
+    if scan.trans is not None:
+        argv.append(f"--trans={scan.trans}")
+    pskcrack = None
+    if scan.mode == "aggressive":
+        pskcrack = Path(directory) / f"{scan.name}.psk"
+        argv += ["-A", f"--id={AGGRESSIVE_ID}", f"--pskcrack={pskcrack}"]
+        if scan.transform is not None:
+            argv.append(f"--dhgroup={scan.transform[2]}")
+    done = namespaces.run_in(netns, argv + [target], check=False, timeout=30)
+    result = parse_ike_scan(done.stdout)
+    result["pskcrack"] = pskcrack if pskcrack is not None and pskcrack.exists() and pskcrack.stat().st_size else None
+    return result
+
+
+def psk_cracked(parameters: Path, psk: str) -> bool:
+    """Whether psk-crack finds ``psk`` (in a dictionary with a wrong guess) for ``parameters``."""
+    dictionary = Path(parameters).with_suffix(".dict")
+    dictionary.write_text(f"{_WRONG_GUESS}\n{psk}\n")
+    done = run(["psk-crack", "-d", str(dictionary), str(parameters)], check=False, timeout=60)
+    return f'key "{psk}" matches' in done.stdout
