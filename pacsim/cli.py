@@ -5,7 +5,8 @@ Subcommands: ``demo`` (build the card, probe it over PCI, run copies),
 ``bench dma|crypto|pk|lzs|ipsec`` (throughput, JSON lines with ``--json``),
 ``router`` (a router's console, or a script of routers, a WAN and
 traffic), ``lzs`` (a file through the LZS unit), ``synth`` (area),
-``verilog`` (the card's Verilog), ``regmap`` (the register map as
+``interop strongswan|ike-scan`` (the IKEv1 interop lab), ``verilog`` (the
+card's Verilog), ``regmap`` (the register map as
 Markdown).
 """
 import argparse
@@ -268,6 +269,41 @@ def cmd_router(args) -> int:
     return 0
 
 
+def cmd_interop(args) -> int:
+    """``pacsim interop strongswan|ike-scan``: the lab of sim/interop, one record per case."""
+    import asyncio
+    import dataclasses
+    import signal
+
+    from .sim.interop.cases import CASES, PROBES
+    from .sim.interop.lab import Lab
+    from .sim.interop.namespaces import LabError
+
+    def stop(signum, _frame):              # unwind the lab's context managers: nothing is left behind
+        raise SystemExit(128 + signum)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
+    cases = CASES if args.peer == "strongswan" else PROBES
+    if args.case:
+        cases = [c for c in cases if c.name in args.case]
+        if not cases:
+            raise SystemExit(f"pacsim interop: no case {', '.join(args.case)}; cases: "
+                             f"{', '.join(c.name for c in (CASES if args.peer == 'strongswan' else PROBES))}")
+    if args.bus is not None and args.peer == "strongswan":
+        cases = [dataclasses.replace(c, bus=args.bus) for c in cases]
+
+    async def run_all(lab):
+        for case in cases:
+            record = await (lab.strongswan_case(case) if args.peer == "strongswan" else lab.ike_scan_probe(case))
+            print(json.dumps(record) if args.json else ", ".join(f"{k}={v}" for k, v in record.items()), flush=True)
+    try:
+        with Lab(Path(args.workdir) if args.workdir else None) as lab:
+            asyncio.run(run_all(lab))
+    except LabError as error:
+        raise SystemExit(f"pacsim interop: {error}") from None
+    return 0
+
+
 def cmd_synth(args) -> int:
     from .sim.synth import names, synthesise
     for name in args.designs or names():
@@ -346,6 +382,17 @@ def main(argv=None) -> int:
     p.add_argument("--sim", choices=SIMULATORS, default=simulator_from_env())
     p.add_argument("--limit", type=int, default=65536, help="decompress: largest output, bytes")
     p.set_defaults(func=cmd_lzs)
+
+    p = sub.add_parser("interop", help="IKEv1 interop lab: a real strongSwan peer or ike-scan against a router "
+                       "(root; namespaces)")
+    p.add_argument("peer", choices=["strongswan", "ike-scan"])
+    p.add_argument("--json", action="store_true", help="one JSON object per case")
+    p.add_argument("--bus", choices=["model", "rtl"], default=None,
+                   help="the router's card for every strongSwan case: model (behavioural) or rtl (co-simulated); "
+                        "default: as the case list has it (one case on rtl)")
+    p.add_argument("--case", nargs="+", metavar="NAME", help="only these cases")
+    p.add_argument("--workdir", metavar="DIR", help="keep captures and logs in DIR (default: a removed temp dir)")
+    p.set_defaults(func=cmd_interop)
 
     p = sub.add_parser("synth", help="generic Yosys synthesis: cells, flip-flops, memory bits")
     p.add_argument("designs", nargs="*", help="designs (default: the card and every engine)")

@@ -11,7 +11,12 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 # a C++ compiler for Verilator's generated model, perl for the verilator script,
 # lz4 and zlib headers for its FST waveform writer; tshark to dissect the
 # routers' WAN captures (ESP decryption with the configured keys).
-PKGS="iverilog gtkwave make g++ perl liblz4-dev zlib1g-dev tshark"
+# The IKEv1 interop lab (pacsim interop): strongSwan 5.9.8 with swanctl and the
+# extra plugins (libcharon-extra-plugins ships kernel-libipsec, the userspace
+# ESP the lab's peer needs: the kernel may have no ESP), ike-scan (with
+# psk-crack), ping; dumpcap comes with tshark. Their services are never started.
+PKGS="iverilog gtkwave make g++ perl liblz4-dev zlib1g-dev tshark \
+  strongswan strongswan-swanctl libstrongswan-extra-plugins libcharon-extra-plugins ike-scan iputils-ping"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -1,0 +1,133 @@
+# Ref: issue 12 ("runs a pacsim router on the model bus, --bus rtl for the co-simulated card")
+"""The lab's pacsim router, on the model card in this process or on the RTL
+card in a cocotb simulation, behind one interface.
+
+Both run the router with its WAN attached in the router namespace
+(:class:`~pacsim.sim.attachment.HostAttachment`) on the wall clock
+(:class:`~pacsim.sim.wall_runtime.WallRuntime`):
+
+- :class:`ModelLabRouter`: a model card, the runtime on this asyncio loop;
+- :class:`RtlLabRouter`: the RTL card, in the cocotb entry point
+  ``sim/cocotb_tests/interop_router.py`` run in a thread (the simulator is
+  a process of its own), which drives the runtime with ``poll_once``
+  between stretches of simulated time. The two talk through a control
+  directory: the job (:data:`JOB_ENV`, JSON), ``ready`` when the router
+  is attached, ``ping-<sequence>`` requests, ``stop``; the summary comes
+  back in the cocotb report.
+
+Interface: ``await start()``; ``await ping_peer(sequence)`` (the
+simulated LAN host pings the peer's host); ``echo_replies()``
+(``(ident, sequence)`` the host got); ``await finish()``: stop and
+return the summary, a dict with ``show_ipsec_sa`` (the text),
+``alg_ipsec`` (the router's IPsec algorithm counters), ``attachment``
+(its counters), ``failures`` (the runtime's), ``isakmp`` (the daemon or
+None, model only).
+"""
+import asyncio
+import json
+import time
+from pathlib import Path
+
+from ..attachment import HostAttachment
+from ..wall_runtime import AttachedNetwork, WallRuntime
+from .namespaces import ADDRESSES, LabError
+from .router_config import LAN_HOST, WAN_INTERFACE, configured_router
+
+__all__ = ["ModelLabRouter", "RtlLabRouter", "JOB_ENV", "PING_IDENT", "summary_of", "attach"]
+
+#: Environment variable with the RTL router's job (JSON).
+JOB_ENV = "PACSIM_INTEROP_JOB"
+#: ICMP identifier of the simulated host's pings to the peer's host.
+PING_IDENT = 0x5043
+#: Seconds the RTL router may take to build the bench and come up.
+RTL_START_TIMEOUT = 900.0
+
+
+def attach(network: AttachedNetwork, router, netns: str, addresses=ADDRESSES) -> HostAttachment:
+    """``router``'s WAN interface attached in namespace ``netns``."""
+    attachment = HostAttachment(WAN_INTERFACE, addresses.pacsim_wan, netns=netns).open()
+    network.attach(router.name, attachment)
+    return attachment
+
+
+async def summary_of(router, attachment: HostAttachment, runtime: WallRuntime) -> dict:
+    """The summary of a router run (see the module docstring)."""
+    return dict(show_ipsec_sa=await router.run("show ipsec sa"), alg_ipsec=dict(router.alg_ipsec),
+                attachment=dict(attachment.counters), failures=list(runtime.failures))
+
+
+class ModelLabRouter:
+    """The router on a model card, configured with ``lines``, attached in ``netns``."""
+
+    def __init__(self, lines: list[str], netns: str, addresses=ADDRESSES):
+        self.lines, self.netns, self.addresses = lines, netns, addresses
+        self.network = self.router = self.attachment = self.runtime = None
+
+    async def start(self) -> None:
+        self.network = AttachedNetwork()
+        self.router = await configured_router(self.network, self.lines, addresses=self.addresses)
+        self.attachment = attach(self.network, self.router, self.netns, self.addresses)
+        self.runtime = WallRuntime(self.network)
+        self.runtime.start()
+
+    async def ping_peer(self, sequence: int) -> None:
+        async def ping():
+            self.network.ping(LAN_HOST, self.addresses.peer_host, 32, ident=PING_IDENT, sequence=sequence)
+        await self.runtime.call(ping)
+
+    def echo_replies(self) -> list:
+        return list(self.network.host(LAN_HOST).echo_replies)
+
+    async def finish(self) -> dict:
+        """Stop the runtime (also when this task is being cancelled: its
+        worker may be gone already), then read the summary."""
+        try:
+            await self.runtime.stop()
+            summary = await summary_of(self.router, self.attachment, self.runtime)
+        finally:
+            self.attachment.close()
+        return dict(summary, isakmp=getattr(self.router, "isakmp", None))
+
+
+class RtlLabRouter:
+    """The router on the RTL card (see the module docstring); ``control``: its control directory."""
+
+    def __init__(self, lines: list[str], netns: str, control: Path, addresses=ADDRESSES, simulator: str | None = None):
+        self.job = dict(lines=lines, netns=netns, control=str(control), ident=PING_IDENT)
+        self.control, self.addresses, self.simulator = Path(control), addresses, simulator
+        self._thread: asyncio.Future | None = None
+        self._report: dict = {}
+
+    async def start(self) -> None:
+        self.control.mkdir(parents=True, exist_ok=True)
+        self._thread = asyncio.ensure_future(asyncio.to_thread(self._simulate))
+        end = time.monotonic() + RTL_START_TIMEOUT
+        while not (self.control / "ready").exists():
+            if self._thread.done():
+                error = self._thread.exception()
+                raise LabError(f"the RTL router did not come up: {error or 'the simulation ended'}")
+            if time.monotonic() > end:
+                raise LabError(f"the RTL router did not come up in {RTL_START_TIMEOUT:.0f} s")
+            await asyncio.sleep(0.1)
+
+    def _simulate(self) -> None:
+        from ..build import BenchConfig, run, simulator_from_env
+        from ..report import REPORT_ENV, read_report
+        report = self.control / "report.json"
+        config = BenchConfig(simulator=self.simulator or simulator_from_env(), cards=1)
+        run(config, "pacsim.sim.cocotb_tests.interop_router",
+            extra_env={JOB_ENV: json.dumps(self.job), REPORT_ENV: str(report)})
+        self._report = read_report(report)
+
+    async def ping_peer(self, sequence: int) -> None:
+        (self.control / f"ping-{sequence}").write_text("")
+
+    def echo_replies(self) -> list:
+        replies = self.control / "echo_replies.json"
+        return [tuple(r) for r in json.loads(replies.read_text())] if replies.exists() else []
+
+    async def finish(self) -> dict:
+        (self.control / "stop").write_text("")
+        if self._thread is not None:
+            await self._thread
+        return dict(self._report, isakmp=None)

@@ -1,0 +1,134 @@
+# Ref: spec/ipsec-commands.md §2.1 (manual SA specifications), §6.1 (scenario A); spec/isakmp-commands.md
+"""The pacsim router of the interop lab: its console lines and the router on
+a wall-clock network.
+
+The router ``pacsim`` has its LAN on eth0 (``pacsim_lan``, the
+``pacsim_net`` /25, one simulated host ``pc``) and its WAN on eth1
+(``pacsim_wan``/24, the interface the lab attaches to the peer
+namespace), a route to the peer's network through eth1 and a tunnel
+policy ``vpn`` between the two /25s with the peer's WAN address:
+
+- :class:`ManualTunnel`: manual keys (ENCO keys and SPIs given here, so a
+  scapy peer can hold the other end);
+- :func:`isakmp_lines`: ``keymanagement=isakmp`` with a pre-shared key and
+  one ISAKMP policy per lab case (mode, algorithms, group, PFS), for the
+  ISAKMP daemon to negotiate.
+"""
+import ipaddress
+import random
+from dataclasses import dataclass, field
+
+from ..network import model_router
+from .cases import PSK
+from .namespaces import ADDRESSES, LabAddresses
+
+__all__ = ["ManualTunnel", "manual_router", "base_lines", "isakmp_lines", "configured_router", "configure", "ROUTER",
+           "WAN_INTERFACE", "LAN_HOST"]
+
+ROUTER = "pacsim"
+WAN_INTERFACE = "eth1"
+LAN_INTERFACE = "eth0"
+LAN_HOST = "pc"
+_ENC_KEY = {"des": ("des", 8), "3desinner": ("3des", 24), "aes128": ("aes", 16), "aes256": ("aes", 32)}
+_HASH_KEY = {"sha": 20, "md5": 16}
+
+
+def _mask(network: str) -> tuple[str, str]:
+    net = ipaddress.IPv4Network(network)
+    return str(net.network_address), str(net.netmask)
+
+
+def base_lines(addresses: LabAddresses = ADDRESSES) -> list[str]:
+    """Interfaces and the route to the peer's network."""
+    lan_net, lan_mask = _mask(addresses.pacsim_net)
+    peer_net, peer_mask = _mask(addresses.peer_net)
+    wan_mask = str(ipaddress.IPv4Network(f"0.0.0.0/{addresses.prefix}").netmask)
+    return [f"add ip int={LAN_INTERFACE} ip={addresses.pacsim_lan} mask={lan_mask}",
+            f"add ip int={WAN_INTERFACE} ip={addresses.pacsim_wan} mask={wan_mask}",
+            f"add ip route={peer_net} mask={peer_mask} int={WAN_INTERFACE}"]
+
+
+def _policy_selectors(addresses: LabAddresses) -> str:
+    lan_net, lan_mask = _mask(addresses.pacsim_net)
+    peer_net, peer_mask = _mask(addresses.peer_net)
+    return f"set ipsec policy=vpn laddress={lan_net} lmask={lan_mask} raddress={peer_net} rmask={peer_mask}"
+
+
+@dataclass
+class ManualTunnel:
+    """A manually keyed ESP tunnel to the peer: ``encalg``/``hashalg``
+    (manual names), keys from ``seed``, the router's inbound and outbound
+    SPIs."""
+    encalg: str = "aes128"
+    hashalg: str = "sha"
+    seed: int = 12
+    router_inbound_spi: int = 0x3001
+    router_outbound_spi: int = 0x4001
+    addresses: LabAddresses = ADDRESSES
+    enc_key: bytes = field(init=False)
+    auth_key: bytes = field(init=False)
+
+    def __post_init__(self):
+        rng = random.Random(self.seed)
+        self.enc_key = rng.randbytes(_ENC_KEY[self.encalg][1])
+        self.auth_key = rng.randbytes(_HASH_KEY[self.hashalg])
+
+    def lines(self) -> list[str]:
+        key_type = _ENC_KEY[self.encalg][0]
+        return [f"create enco key=1 type={key_type} value=0x{self.enc_key.hex()}",
+                f"create enco key=2 type=general value=0x{self.auth_key.hex()}",
+                *base_lines(self.addresses),
+                f"create ipsec saspecification=1 keymanagement=manual protocol=esp encalg={self.encalg} "
+                f"hashalg={self.hashalg} enckey=1 hashkey=2 inspi={self.router_inbound_spi} "
+                f"outspi={self.router_outbound_spi} mode=tunnel",
+                'create ipsec bundlespecification=1 keymanagement=manual string="1"',
+                f"create ipsec policy=vpn int={WAN_INTERFACE} action=ipsec keymanagement=manual "
+                f"bundlespecification=1 peer={self.addresses.peer_wan}",
+                _policy_selectors(self.addresses),
+                "enable ipsec"]
+
+
+def isakmp_lines(case, addresses: LabAddresses = ADDRESSES, psk: str = PSK) -> list[str]:
+    """The router for ``case`` (a :class:`~.cases.Case`): ``psk`` as ENCO
+    key 1, one ISAKMP policy with the case's mode, algorithms and group
+    (NAT traversal on: the peer's userspace ESP only does ESP in UDP),
+    ISAKMP and NAT-T permitted on the WAN, and the tunnel policy with
+    ``usepfskey`` when the case has PFS (spec/ipsec-commands.md §6.1)."""
+    pfs = f" usepfskey=true group={case.group}" if case.pfs else ""
+    return [f"create enco key=1 type=general value={psk}",
+            *base_lines(addresses),
+            f"create isakmp policy=peer peer={addresses.peer_wan} authtype=preshared key=1 encalg={case.encalg} "
+            f"hashalg={case.hashalg} group={case.group} mode={case.mode} nattraversal=on",
+            f"create ipsec saspecification=1 keymanagement=isakmp protocol=esp encalg={case.encalg} "
+            f"hashalg={case.hashalg}",
+            'create ipsec bundlespecification=1 keymanagement=isakmp string="1"',
+            f"create ipsec policy=isakmp int={WAN_INTERFACE} action=permit lport=500 rport=500",
+            f"create ipsec policy=natt int={WAN_INTERFACE} action=permit lport=4500 rport=4500",
+            f"create ipsec policy=vpn int={WAN_INTERFACE} action=ipsec keymanagement=isakmp bundlespecification=1 "
+            f"peer={addresses.peer_wan}{pfs}",
+            _policy_selectors(addresses),
+            "enable ipsec",
+            "enable isakmp"]
+
+
+async def configured_router(network, lines: list[str], *, seed: int = 1, addresses: LabAddresses = ADDRESSES):
+    """The lab's router on a fresh model card, on ``network``'s clock (see :func:`configure`)."""
+    return await configure(network, await model_router(ROUTER, network.clock, seed=seed), lines, addresses)
+
+
+async def configure(network, router, lines: list[str], addresses: LabAddresses = ADDRESSES):
+    """``router`` (named :data:`ROUTER`) on ``network`` with its LAN host;
+    ``lines`` run on its console (a failing line raises ValueError with the
+    router's error)."""
+    network.add_router(router)
+    for line in lines:
+        out = await router.run(line)
+        if out.startswith("Error"):
+            raise ValueError(f"{line!r}: {out}")
+    network.add_host(LAN_HOST, ROUTER, LAN_INTERFACE, addresses.pacsim_host)
+    return router
+
+
+async def manual_router(network, tunnel: ManualTunnel):
+    """The router with ``tunnel`` configured (see :func:`configured_router`)."""
+    return await configured_router(network, tunnel.lines(), addresses=tunnel.addresses)

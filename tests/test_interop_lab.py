@@ -1,0 +1,162 @@
+"""The interop lab itself, as root in namespaces: charon starts and stops in
+the peer namespace and swanctl answers; ike-scan gets charon's answers
+(both modes; a refused transform gets NO-PROPOSAL-CHOSEN) and psk-crack
+verifies charon's aggressive-mode HASH_R with the lab's key only; teardown
+leaves no namespace, process or file; and ``pacsim interop strongswan|ike-scan
+--json`` run the lab and report every case, phase 1 established with the
+router's ISAKMP daemon and the failure they saw without one, never crashing
+(one case with the router on the RTL card, co-simulated).
+
+Needs root and the packages of scripts/setup.sh: marked ``interop``; CI runs as root."""
+import io
+import json
+import os
+import subprocess
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pytest
+
+from pacsim.cli import main
+from pacsim.sim.interop.cases import CASES, PROBES, PSK, IkeScanProbe
+from pacsim.sim.interop.wire_tools import probe, psk_cracked
+from pacsim.sim.interop.namespaces import ADDRESSES, LabError, LabNamespaces
+from pacsim.sim.interop.strongswan import Charon
+
+pytestmark = [pytest.mark.slow, pytest.mark.interop,
+              pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces, charon)")]
+
+STRONGSWAN_KEYS = {"peer", "case", "mode", "initiator", "encalg", "hashalg", "group", "pfs", "phase1", "phase2",
+                   "spis_match", "ping_ok", "card_packets", "tshark_decrypted", "ms"}
+IKE_SCAN_KEYS = {"peer", "case", "mode", "answered", "notify", "psk_cracked", "ms"}
+
+
+def lab_processes() -> list[str]:
+    """charon, dumpcap and ike-scan processes of any lab (ours have a pacsim- namespace)."""
+    out = subprocess.run(["ps", "-eo", "comm="], capture_output=True, text=True).stdout.split()
+    return [name for name in out if name in ("charon", "dumpcap", "ike-scan")]
+
+
+def test_charon_answers_ike_scan_and_leaves_nothing_behind(tmp_path):
+    before = lab_processes()
+    with LabNamespaces(tag=f"s{os.getpid()}") as lab:
+        with Charon(lab.peer, tmp_path / "charon") as charon:
+            charon.load(CASES[0])
+            assert "case: IKEv1" in charon.swanctl("--list-conns").stdout
+            pid = charon.pid
+            answers = {scan.name: probe(lab, lab.pacsim, ADDRESSES.peer_wan, scan, tmp_path)
+                       for scan in (IkeScanProbe("main", "main", ("3desinner", "sha", 2)),
+                                    IkeScanProbe("refused", "main", ("aes256", "md5", 5), acceptable=False))}
+            charon.load(next(c for c in CASES if c.mode == "aggressive" and c.encalg == "3desinner"))
+            scan = IkeScanProbe("aggressive", "aggressive", ("3desinner", "sha", 2))
+            answers["aggressive"] = probe(lab, lab.pacsim, ADDRESSES.peer_wan, scan, tmp_path)
+        assert not Path(f"/proc/{pid}").exists()
+    assert answers["main"]["answered"] and "Enc=3DES Hash=SHA1 Group=2:modp1024" in answers["main"]["handshake"]
+    assert not answers["refused"]["answered"] and answers["refused"]["notify"] == "NO-PROPOSAL-CHOSEN"
+    aggressive = answers["aggressive"]
+    assert aggressive["answered"] and aggressive["pskcrack"] is not None
+    assert psk_cracked(aggressive["pskcrack"], PSK) and not psk_cracked(aggressive["pskcrack"], "another-key")
+    assert not {lab.pacsim, lab.peer} & LabNamespaces.existing()
+    assert lab_processes() == before
+
+
+def test_namespaces_refuse_an_existing_name():
+    with LabNamespaces(tag=f"d{os.getpid()}") as lab:
+        with pytest.raises(LabError, match="already exists"):
+            LabNamespaces(tag=f"d{os.getpid()}").up()
+        assert {lab.pacsim, lab.peer} <= LabNamespaces.existing()      # the failed second lab removed nothing
+    assert not {lab.pacsim, lab.peer} & LabNamespaces.existing()
+
+
+def run_cli(*argv) -> list[dict]:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["interop", *argv, "--json"]) == 0
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def has_isakmp_daemon() -> bool:
+    """Whether the router owns an ISAKMP daemon (the seam of sim/wall_runtime.py)."""
+    import asyncio
+
+    from pacsim.sim.interop.router_config import configured_router, isakmp_lines
+    from pacsim.sim.wall_runtime import AttachedNetwork
+    router = asyncio.run(configured_router(AttachedNetwork(), isakmp_lines(CASES[0])))
+    return getattr(router, "isakmp", None) is not None
+
+
+def test_pacsim_interop_strongswan_reports_every_case(tmp_path):
+    chosen = [next(c for c in CASES if c.initiator == "strongswan" and c.bus == "model"),
+              next(c for c in CASES if c.initiator == "pacsim" and c.mode == "aggressive"),
+              next(c for c in CASES if c.bus == "rtl")]
+    before = lab_processes()
+    records = run_cli("strongswan", "--case", *(c.name for c in chosen), "--workdir", str(tmp_path))
+    assert [r["case"] for r in records] == [c.name for c in chosen]
+    daemon = has_isakmp_daemon()
+    for record, case in zip(records, chosen):
+        assert STRONGSWAN_KEYS <= set(record) and record["peer"] == "strongswan"
+        assert (record["mode"], record["initiator"], record["pfs"]) == (case.mode, case.initiator, case.pfs)
+        if daemon:
+            assert record["phase1"] == record["phase2"] == "established" and record["ping_ok"]
+        else:
+            assert record["phase1"] == ("no response" if case.initiator == "strongswan"
+                                        else "no ISAKMP message from pacsim")
+            assert record["phase2"] == "not attempted (phase 1 failed)"
+            assert not record["spis_match"] and not record["ping_ok"] and not record["tshark_decrypted"]
+            assert record["card_packets"] == {"encrypted": 0, "decrypted": 0}
+    # strongSwan's ISAKMP messages reached the routers through the attachment, on the model and the RTL card
+    assert records[0]["attachment"]["isakmp_in"] >= 2 and records[2]["attachment"]["isakmp_in"] >= 2
+    assert records[2]["bus"] == "rtl" and not records[2]["runtime_failures"]
+    assert (tmp_path / chosen[0].name / "wan.pcapng").stat().st_size > 0
+    assert lab_processes() == before and not [n for n in LabNamespaces.existing() if n.startswith("pacsim-")]
+
+
+def test_pacsim_interop_ike_scan_reports_every_probe():
+    records = run_cli("ike-scan", "--case", PROBES[0].name, PROBES[-1].name)
+    daemon = has_isakmp_daemon()
+    assert [r["case"] for r in records] == [PROBES[0].name, PROBES[-1].name]
+    for record in records:
+        assert IKE_SCAN_KEYS <= set(record) and record["peer"] == "ike-scan"
+        assert record["answered"] == daemon and record["attachment"]["isakmp_in"] >= 1
+    assert records[-1]["psk_cracked"] == daemon and records[0]["psk_cracked"] is None
+
+
+def test_pacsim_interop_needs_known_cases():
+    with pytest.raises(SystemExit, match="no case nonesuch"):
+        main(["interop", "ike-scan", "--case", "nonesuch"])
+
+
+def test_sigterm_tears_the_lab_down():
+    """SIGTERM in the middle of a case: namespaces, charon, dumpcap and the working directory all go."""
+    import signal
+    import sys
+    import time
+    lab = subprocess.Popen([sys.executable, "-m", "pacsim.cli", "interop", "strongswan", "--json", "--case",
+                            CASES[0].name], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    before = set(Path("/tmp").glob("pacsim-interop-*"))
+    end = time.monotonic() + 60
+    while not _negotiating(set(Path("/tmp").glob("pacsim-interop-*")) - before):   # the router runs, charon asks it
+        assert time.monotonic() < end and lab.poll() is None, lab.stderr.read() if lab.poll() is not None else ""
+        time.sleep(0.1)
+    assert _children(lab.pid) >= {"charon", "dumpcap"} and f"pacsim-{lab.pid}-a" in LabNamespaces.existing()
+    workdirs = set(Path("/tmp").glob("pacsim-interop-*"))
+    lab.send_signal(signal.SIGTERM)
+    try:
+        assert lab.wait(60) == 128 + signal.SIGTERM
+    finally:
+        if lab.poll() is None:
+            lab.kill()
+    assert not [n for n in LabNamespaces.existing() if n.startswith(f"pacsim-{lab.pid}-")]
+    assert not _children(lab.pid) and not workdirs & set(Path("/tmp").glob("pacsim-interop-*"))
+
+
+def _negotiating(workdirs: set) -> bool:
+    """Whether the lab in one of ``workdirs`` has charon sending its first ISAKMP message to the router."""
+    logs = [log for workdir in workdirs for log in workdir.glob("*/charon/charon.log")]
+    return any("sending packet: from 192.0.2.2[500] to 192.0.2.1[500]" in log.read_text() for log in logs)
+
+
+def _children(pid: int) -> set[str]:
+    """Command names of the processes whose parent is ``pid``."""
+    out = subprocess.run(["ps", "-o", "comm=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return set(out.split())
