@@ -1,0 +1,475 @@
+# Ref: RFC 2408 sections 5 and 5.1 (message processing), RFC 2409 section 5 (exchanges)
+# Ref: ../shared/spec/isakmp-commands.md R6, R13-R14, R32, R39, R46-R47, R51-R57, R89-R92
+"""The ISAKMP daemon: a sans-I/O IKEv1 peer on the card.
+
+``IsakmpDaemon(config, keys, device, local_addresses, clock)``:
+
+* ``config``: an :class:`~.policy_config.IsakmpConfig` (policies by name);
+* ``keys``: the ENCO :class:`~pacsim.firmware.enco.keys.KeyStore` (PSKs);
+* ``device``: the :class:`~pacsim.host.device.PacDevice` that does every
+  random number, Diffie-Hellman, hash, prf and cipher operation;
+* ``local_addresses``: the router's addresses (text or ipaddress);
+* ``clock``: a callable returning the current time in seconds (virtual
+  time in tests).
+
+The runtime calls :meth:`IsakmpDaemon.receive` with each
+:class:`~.transport.Datagram` for an ISAKMP port, :meth:`on_timer` when
+:meth:`next_timer` is reached and :meth:`initiate` to start phase 1; each
+returns the datagrams to send. Nothing raises out of :meth:`receive`:
+a malformed or unexpected message is dropped, counted (:attr:`counters`,
+the manual's names) and changes no state; an internal fault is recorded
+in :attr:`faults` and counted.
+
+Layers above read :attr:`events` (see :mod:`.events`) or
+:meth:`subscribe`, and :meth:`ike_sas`/:meth:`exchanges` give frozen
+snapshots. Phase-2 exchanges plug in with :meth:`register_exchange`
+(``factory(daemon, sa, header, now) -> Exchange`` for a received first
+message of that exchange type) and :meth:`start_exchange` (initiator).
+"""
+
+from collections import deque
+
+from .aggressive_mode import AggressiveModeInitiator, AggressiveModeResponder
+from .constants import Doi, ExchangeType
+from .counters import IsakmpCounters, rejection_counters
+from .crypto import IkeCrypto
+from .errors import MalformedMessage, Rejection
+from .events import IkeSaDeleted, Phase1Established, Phase1Failed
+from .exchange import ExchangeFailed, MessageRejected, Repeat
+from .ike_sa import ZERO_COOKIE, IkeSa, IkeSaDatabase, IkeSaState, Phase1Mode
+from .informational import (InformationalExchange, clear_notify, delete_message, dpd_message, notify_message,
+                            unprotected_notify)
+from .main_mode import MainModeInitiator, MainModeResponder
+from .message import decode_message
+from .nat_traversal import float_ports, keepalive
+from .payloads import Delete
+from .policy_config import PEER_ANY
+from .rules import Role, rule_for
+from .transport import NAT_KEEPALIVE_INTERVAL, NAT_T_PORT, DatagramKind, address, classify, frame, is_address
+
+__all__ = ["IsakmpDaemon", "REKEY_FRACTION"]
+
+#: The initiator of an IKE SA negotiates its replacement at this fraction
+#: of the lifetime (seconds or kbytes); the old SA is deleted once the new
+#: one is up.
+REKEY_FRACTION = 0.9
+_INITIATORS = {Phase1Mode.MAIN: MainModeInitiator, Phase1Mode.AGGRESSIVE: AggressiveModeInitiator}
+_RESPONDERS = {Phase1Mode.MAIN: MainModeResponder, Phase1Mode.AGGRESSIVE: AggressiveModeResponder}
+_COOKIE_BYTES = 8
+
+
+class IsakmpDaemon:
+    """An IKEv1 peer (see the module docstring for the arguments)."""
+
+    def __init__(self, config, keys, device, local_addresses, clock):
+        self.config, self.keys, self.device, self.clock = config, keys, device, clock
+        self.local_addresses = tuple(address(a) for a in local_addresses)
+        self.counters = IsakmpCounters()
+        self.sas = IkeSaDatabase()
+        self.events = deque()
+        self.faults = []
+        self._listeners = []
+        self._exchanges = {}
+        self._registry = {ExchangeType.INFORMATIONAL: InformationalExchange}
+        self._outbox = []
+        self._next_exchange_id = 1
+        self._keepalive_at = {}
+
+    # -- hooks for the layers above ---------------------------------------------------------------
+
+    def register_exchange(self, exchange_type, factory):
+        """Handle received exchanges of ``exchange_type`` over an established
+        SA with ``factory(daemon, sa, header, now)`` returning an
+        :class:`~.exchange.Exchange` (its :meth:`process` gets the message)."""
+        self._registry[exchange_type] = factory
+
+    def subscribe(self, callback):
+        """Call ``callback(event)`` for every event (besides queueing it)."""
+        self._listeners.append(callback)
+
+    def emit(self, event):
+        """Queue ``event`` and tell the subscribers."""
+        self.events.append(event)
+        for callback in self._listeners:
+            callback(event)
+
+    def count(self, group, name):
+        """Increment a counter of the manual's schema (a misspelt name raises)."""
+        self.counters.increment(group, name)
+
+    def send(self, sa, message):
+        """Queue ``message`` (ISAKMP octets) to ``sa``'s peer on its current ports."""
+        self._outbox.append(self._frame(sa, message))
+
+    def new_exchange_id(self):
+        """The next exchange number (``show isakmp exchange`` Id)."""
+        self._next_exchange_id += 1
+        return self._next_exchange_id - 1
+
+    async def start_exchange(self, exchange):
+        """Start an initiator ``exchange`` (phase 2 or informational) and
+        return the datagrams to send."""
+        now = self.clock()
+        try:
+            message = await exchange.start(now)
+        except ExchangeFailed as failure:
+            return await self.fail(exchange, failure)
+        self._exchanges[exchange.key] = exchange
+        self.send(exchange.sa, message)
+        return self._flush()
+
+    # -- policies and keys ---------------------------------------------------------------------------
+
+    def policy_for_peer(self, peer):
+        """The policy whose PEER is ``peer``, else one with PEER=ANY of the same IP version, or None."""
+        peer = address(peer)
+        policies = list(self.config.policies.values())
+        exact = [p for p in policies if p.peer != PEER_ANY and address(p.peer) == peer]
+        wildcard = [p for p in policies if p.peer == PEER_ANY and p.ipversion == peer.version]
+        return (exact or wildcard or [None])[0]
+
+    def psk(self, policy):
+        """The pre-shared key of ``policy`` (ENCO key bytes), or None when the key does not exist."""
+        return None if policy.key is None else self.keys.bytes(policy.key)
+
+    def local_address_for(self, peer):
+        """Our address towards ``peer``: the first local address of its IP version."""
+        return next((a for a in self.local_addresses if a.version == address(peer).version), None)
+
+    # -- initiating --------------------------------------------------------------------------------------
+
+    async def initiate(self, target, replaces=None):
+        """Start phase 1 by policy name or peer address ``target``; returns
+        the datagrams to send (none when an SA or a negotiation with that
+        peer exists already, or the policy cannot be negotiated: counted)."""
+        now = self.clock()
+        policy = self.config.policies.get(target) if isinstance(target, str) else None
+        if policy is None and is_address(target):
+            policy = self.policy_for_peer(target)
+        if policy is None or policy.peer == PEER_ANY:
+            self.count("general", "acquireNoPolicy")
+            return []
+        peer = address(policy.peer)
+        if replaces is None and self.sas.with_peer(peer, usable_only=False):
+            self.count("general", "acquireEquivFound")
+            return []
+        mode = Phase1Mode.AGGRESSIVE if policy.mode == "aggressive" else Phase1Mode.MAIN
+        sa = IkeSa(self.sas.new_id(), await self._cookie(), ZERO_COOKIE, Role.INITIATOR, mode, policy,
+                   self.local_address_for(peer), self.config.udpport, peer, self.config.udpport,
+                   IkeCrypto(self.device), now)
+        sa.replaces = replaces
+        exchange = _INITIATORS[mode](self, sa, now)
+        self.sas.add(sa)
+        return await self.start_exchange(exchange)
+
+    async def _cookie(self):
+        cookie = ZERO_COOKIE
+        while cookie == ZERO_COOKIE or self.sas.get(cookie) is not None:
+            cookie = await self.device.random(_COOKIE_BYTES)
+        return cookie
+
+    # -- receiving ---------------------------------------------------------------------------------------
+
+    async def receive(self, datagram):
+        """Handle one received datagram; returns the datagrams to send. Never raises."""
+        try:
+            return await self._receive(datagram, self.clock())
+        except Exception as fault:          # the last line of defence: counted and kept, never raised
+            self.faults.append(repr(fault))
+            self.count("general", "msgRxUnexpectedMsg")
+            self._outbox.clear()
+            return []
+
+    async def _receive(self, datagram, now):
+        self.count("network", "rx")
+        kind, data = classify(datagram)
+        if kind is DatagramKind.NO_MARKER:
+            self.count("network", "rxFailNoNonEspMarker")
+            return []
+        if kind is DatagramKind.KEEPALIVE or datagram.dst not in self.local_addresses:
+            return []
+        self.count("general", "msgRxd")
+        try:
+            message = decode_message(data)
+        except MalformedMessage as problem:
+            self._count_rejection(problem, None, int.from_bytes(data[20:24], "big") if len(data) >= 24 else 0)
+            return []
+        header = message.header
+        self.count("general", "msgRxEncrypted" if header.encrypted else "msgRxPlain")
+        if header.exchange == ExchangeType.INFORMATIONAL and not header.encrypted:
+            return await self._run(unprotected_notify(self, message, datagram, now))
+        exchange = self._exchanges.get((header.initiator_cookie, header.message_id))
+        if exchange is None:
+            return await self._new_exchange(message, data, datagram, now)
+        if exchange.sa.nat.floated and datagram.dport != NAT_T_PORT and not header.message_id:
+            self.count("general", "msgRxFailOldPort")           # R89: phase 1 on the old port after the float
+            return []
+        repeat = exchange.repeat(data)
+        if repeat == Repeat.LAST:
+            self.count("general", "deleteDelayPktsRxd" if exchange.done else "txRetryTxd")
+            if exchange.cached_reply is not None:
+                if exchange.done:
+                    self.count("general", "deleteDelayRetrySent")
+                self.send(exchange.sa, exchange.cached_reply)
+            return self._flush()
+        if repeat == Repeat.EARLIER or exchange.done:
+            self.count("general", "deleteDelayPktDiff" if exchange.done else "msgRxUnexpectedMsg")
+            return []
+        sa = exchange.sa
+        if sa.cky_r != ZERO_COOKIE and header.responder_cookie != sa.cky_r:
+            self._count_rejection(MalformedMessage(Rejection.INVALID_COOKIE, 8, "responder cookie of another SA"),
+                                  None, header.message_id)
+            return []
+        return await self._process(exchange, message, data, datagram, now)
+
+    async def _new_exchange(self, message, data, datagram, now):
+        header = message.header
+        if not header.message_id:
+            if header.exchange in (ExchangeType.MAIN, ExchangeType.AGGRESSIVE) and \
+                    header.responder_cookie == ZERO_COOKIE:
+                return await self._respond(message, data, datagram, now)
+            self.count("general", "msgRxP1NoXcgNot1stMsg" if header.exchange in (ExchangeType.MAIN,
+                       ExchangeType.AGGRESSIVE) else "msgRxNoExchangePhase1")
+            return []
+        sa = self.sas.get(header.initiator_cookie, header.responder_cookie)
+        if sa is None or not sa.state.usable or header.responder_cookie != sa.cky_r:
+            self.count("general", "msgRxPhase2NoSa")
+            return []
+        factory = self._registry.get(header.exchange)
+        if factory is None:
+            self.count("general", "msgRxPh2UnkwonXchgType")
+            return []
+        return await self._process(factory(self, sa, header, now), message, data, datagram, now, new=True)
+
+    async def _respond(self, message, data, datagram, now):
+        mode = Phase1Mode.MAIN if message.header.exchange == ExchangeType.MAIN else Phase1Mode.AGGRESSIVE
+        group = "main" if mode is Phase1Mode.MAIN else "aggressive"
+        policy = self.policy_for_peer(datagram.src)
+        if policy is None:
+            self.count(group, "noPolicy")
+            return []
+        if policy.mode != ("main" if mode is Phase1Mode.MAIN else "aggressive"):
+            self.count(group, "invalidPolicy")
+            return []
+        sa = IkeSa(self.sas.new_id(), message.header.initiator_cookie, await self._cookie(), Role.RESPONDER, mode,
+                   policy, datagram.dst, datagram.dport, datagram.src, datagram.sport, IkeCrypto(self.device), now)
+        return await self._process(_RESPONDERS[mode](self, sa, now), message, data, datagram, now, new=True)
+
+    async def _process(self, exchange, message, data, datagram, now, new=False):
+        """Run ``exchange.process``; a new exchange (and a new responder SA) is kept only when it succeeds."""
+        sa = exchange.sa
+        fresh_sa = new and not exchange.message_id
+        try:
+            replies = await exchange.process(message, datagram, now)
+        except MalformedMessage as problem:
+            rule = rule_for(message.header, getattr(exchange, "expected", 1))
+            self._count_rejection(problem, rule, message.header.message_id, getattr(problem, "decrypted", False))
+            if fresh_sa:
+                await sa.close()
+            self._outbox.clear()
+            return []
+        except MessageRejected as rejection:
+            return await self._reject(exchange, rejection, fresh_sa)
+        except ExchangeFailed as failure:
+            if fresh_sa:
+                self.sas.add(sa)          # so that fail() removes and closes it like any other
+            return await self.fail(exchange, failure)
+        if fresh_sa:
+            self.sas.add(sa)
+        if new and sa.state not in (IkeSaState.DELETED, IkeSaState.EXPIRED):
+            self._exchanges[exchange.key] = exchange
+        exchange.received(data, replies)
+        float_ports(sa, datagram)
+        for reply in replies:
+            self.send(sa, reply)
+        return self._flush()
+
+    async def _reject(self, exchange, rejection, fresh_sa):
+        sa = exchange.sa
+        self._outbox.clear()
+        if rejection.counter:
+            self.count(*rejection.counter)
+        if fresh_sa:
+            await sa.close()
+        elif rejection.notify is not None and not exchange.message_id and not exchange.notified:
+            exchange.notified = True
+            self._notify_failure(sa, rejection.notify)
+        return self._flush()
+
+    def _notify_failure(self, sa, notify):
+        """Queue an unprotected error notify about ``sa``'s negotiation when its policy sends notifies."""
+        if sa.policy.sendnotify:
+            self.send(sa, clear_notify(sa, notify))
+            self.count("info", "txNotifyMsg")
+        else:
+            self.count("info", "txMsgNotifyDenyIkmpPolicy")
+
+    async def _run(self, awaitable):
+        await awaitable
+        return self._flush()
+
+    def _count_rejection(self, problem, rule, message_id, decrypted=False):
+        for group, name in rejection_counters(problem, rule, decrypted, message_id):
+            self.count(group, name)
+
+    # -- outcomes -----------------------------------------------------------------------------------------
+
+    async def established(self, sa, now):
+        """Called by a phase-1 exchange when ``sa`` is authenticated."""
+        sa.state = IkeSaState.ESTABLISHED
+        sa.established = now
+        self.schedule_lifetime(sa)
+        if sa.nat.nat_local:
+            self._keepalive_at[sa.cky_i] = now + NAT_KEEPALIVE_INTERVAL
+        self.count("general", "doneGood")
+        old = sa.replaces
+        self.emit(Phase1Established(sa.snapshot(), old))
+        if old is not None:
+            previous = next((s for s in self.sas if s.sa_id == old), None)
+            if previous is not None:
+                previous.state = IkeSaState.DYING
+                await self.remove_sa(previous, "rekeyed")
+
+    def schedule_lifetime(self, sa):
+        """Set ``sa``'s expiry (and, as initiator, its rekey) from its transform's life in seconds."""
+        life = sa.transform.life_seconds
+        sa.expires = sa.established + life if life else None
+        sa.rekey_at = (sa.established + REKEY_FRACTION * life if life and sa.role is Role.INITIATOR
+                       and sa.state is IkeSaState.ESTABLISHED else None)
+
+    def exchange_for(self, cky_i, message_id):
+        """The exchange of those cookies and message ID, or None."""
+        return self._exchanges.get((bytes(cky_i), message_id))
+
+    async def delete_sa(self, sa, reason="local"):
+        """Delete ``sa`` now (``delete isakmp sa``); returns the datagrams to send."""
+        await self.remove_sa(sa, reason)
+        return self._flush()
+
+    async def remove_sa(self, sa, reason, state=IkeSaState.DELETED):
+        """Remove ``sa`` and its exchanges, queueing a Delete to the peer
+        when the policy sends deletes and the SA is usable (not when the
+        peer deleted it or sent INITIAL-CONTACT); ``reason`` goes into the
+        :class:`~.events.IkeSaDeleted` event."""
+        if sa.state.usable and sa.policy.senddeletes and reason not in ("peer delete", "initial contact"):
+            self.send(sa, await delete_message(self, sa))
+            self.count("info", "txDeleteMsg")
+        elif sa.state.usable and reason not in ("peer delete", "initial contact"):
+            self.count("info", "txMsgDeleteDenyIkmpPolicy")
+        sa.state = state
+        self.sas.remove(sa)
+        self._keepalive_at.pop(sa.cky_i, None)
+        for key in [k for k, e in self._exchanges.items() if e.sa is sa]:
+            del self._exchanges[key]
+        await sa.close()
+        self.emit(IkeSaDeleted(sa.snapshot(), reason))
+
+    async def fail(self, exchange, failure):
+        """Fail ``exchange`` (a phase-1 failure removes its SA, R6); returns the datagrams."""
+        sa = exchange.sa
+        if failure.counter:
+            self.count(*failure.counter)
+        self._outbox.clear()
+        if failure.notify is not None:
+            self._notify_failure(sa, failure.notify)
+        self._exchanges.pop(exchange.key, None)
+        if exchange.message_id == 0:
+            self.count("general", "donePhase1Failed")
+            sa.state = IkeSaState.DELETED
+            self.sas.remove(sa)
+            self._keepalive_at.pop(sa.cky_i, None)
+            await sa.close()
+            self.emit(Phase1Failed(sa.policy.name, sa.peer, failure.detail, failure.notify))
+        else:
+            sa.ivs.forget(exchange.message_id.to_bytes(4, "big"))
+        return self._flush()
+
+    async def send_notify(self, sa, notification):
+        """Send ``notification`` (a :class:`~.payloads.Notification`) in a
+        protected informational exchange over ``sa`` when its policy sends
+        notifies (counted either way); returns the datagrams."""
+        if sa.policy.sendnotify:
+            self.send(sa, await notify_message(self, sa, notification))
+            self.count("info", "txNotifyMsg")
+        else:
+            self.count("info", "txMsgNotifyDenyIkmpPolicy")
+        return self._flush()
+
+    async def send_delete(self, sa, protocol, spis):
+        """Send a protected Delete of the phase-2 SAs ``spis`` (tuple of
+        bytes) of ``protocol`` (ProtocolId) over ``sa`` when its policy sends
+        deletes (counted either way); returns the datagrams."""
+        if sa.policy.senddeletes:
+            self.send(sa, await notify_message(self, sa, Delete(Doi.IPSEC, protocol, tuple(spis))))
+            self.count("info", "txDeleteMsg")
+        else:
+            self.count("info", "txMsgDeleteDenyIkmpPolicy")
+        return self._flush()
+
+    async def send_dpd(self, sa):
+        """Send an R-U-THERE over ``sa`` (RFC 3706); returns the datagrams."""
+        self.send(sa, await dpd_message(self, sa))
+        return self._flush()
+
+    # -- timers ---------------------------------------------------------------------------------------------
+
+    def next_timer(self):
+        """The earliest time (seconds) :meth:`on_timer` has work, or None."""
+        times = [e.deadline() for e in self._exchanges.values()]
+        times += [t for sa in self.sas for t in (sa.rekey_at, sa.expires)]
+        times += list(self._keepalive_at.values())
+        times = [t for t in times if t is not None]
+        return min(times) if times else None
+
+    async def on_timer(self, now):
+        """Run every timer due at ``now``: retransmissions, exchange timeouts
+        and deletions, NAT-keepalives, rekeys and expiries. Returns the datagrams."""
+        for exchange in list(self._exchanges.values()):
+            what = exchange.due(now)
+            if what == "retransmit":
+                self.count("general", "txRetryTxd")
+                self.send(exchange.sa, exchange.sent)
+            elif what == "timeout":
+                self.count("general", "txRetryXchgTimedOut")
+                await self.fail(exchange, ExchangeFailed(f"no reply after {exchange.schedule.limit} retransmissions"))
+            elif what == "delete":
+                del self._exchanges[exchange.key]
+                if exchange.message_id:
+                    exchange.sa.ivs.forget(exchange.message_id.to_bytes(4, "big"))
+        for cky_i, at in list(self._keepalive_at.items()):
+            sa = self.sas.get(cky_i)
+            if sa is not None and now >= at:
+                self._outbox.append(keepalive(sa))
+                self._keepalive_at[cky_i] = at + NAT_KEEPALIVE_INTERVAL
+        for sa in list(self.sas):
+            await self._lifetime(sa, now)
+        return self._flush()
+
+    async def _lifetime(self, sa, now):
+        limit = sa.transform.life_kbytes if sa.transform else None
+        if sa.expires is not None and now >= sa.expires or limit and sa.kbytes >= limit:
+            await self.remove_sa(sa, "expired", IkeSaState.EXPIRED)
+        elif sa.rekey_at is not None and (now >= sa.rekey_at or limit and sa.kbytes >= REKEY_FRACTION * limit):
+            sa.rekey_at = None
+            started = await self.initiate(sa.policy.name, replaces=sa.sa_id)
+            self._outbox.extend(started)
+
+    def _frame(self, sa, message):
+        self.count("general", "msgTx")
+        self.count("network", "tx")
+        return frame(sa.local, sa.peer, sa.local_port, sa.peer_port, message)
+
+    def _flush(self):
+        out, self._outbox = self._outbox, []
+        return out
+
+    # -- views ------------------------------------------------------------------------------------------------
+
+    def ike_sas(self):
+        """Frozen snapshots of every IKE SA (negotiating ones included), by SA number."""
+        return tuple(sorted((sa.snapshot() for sa in self.sas), key=lambda s: s.sa_id))
+
+    def exchanges(self):
+        """Frozen snapshots of every exchange in progress or in its deletedelay."""
+        now = self.clock()
+        return tuple(sorted((e.snapshot(now) for e in self._exchanges.values()), key=lambda s: s.exchange_id))
