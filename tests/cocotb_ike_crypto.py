@@ -16,7 +16,7 @@ import cocotb
 from crypto_reference import cipher_reference
 from isakmp_capture import EXCHANGES, derive
 from pacsim.firmware.isakmp.crypto import IkeCrypto, group_of
-from pacsim.hdl.layouts import CipherMode
+from pacsim.contract.codes import CipherMode
 from pacsim.host.device import PacDevice
 from pacsim.sim.rtl_bus import RtlBus
 

@@ -41,7 +41,7 @@ from pacsim.firmware.isakmp.crypto import IkeCrypto, IkeHash
 from pacsim.firmware.isakmp.keymat import Phase1Keys, phase1_keys
 from pacsim.firmware.isakmp.message import EncryptedMessage, decode_message, strip_non_esp_marker
 from pacsim.firmware.isakmp.payloads import Chain, wire_type
-from pacsim.hdl.layouts import CipherAlg
+from pacsim.contract.codes import CipherAlg
 
 #: ../shared/interop/samples beside the project (the nearest enclosing folder that has one).
 SAMPLES = next(folder / "shared" / "interop" / "samples" for folder in pathlib.Path(__file__).resolve().parents

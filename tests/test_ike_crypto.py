@@ -28,7 +28,7 @@ from pacsim.firmware.isakmp.crypto import (IKE_CIPHERS, IkeCrypto, IkeCryptoErro
                                            InvalidPublicValue, UnknownAlgorithm, group_of)
 from pacsim.firmware.isakmp.keymat import (PHASE1_MSG_ID, AuthMethod, IvChain, hash_i, hash_r, informational_hash,
                                            keymat, phase1_keys, phase2_iv, quick_hash1, quick_hash2, quick_hash3)
-from pacsim.hdl.layouts import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CipherAlg, CipherMode
+from pacsim.contract.codes import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CipherAlg, CipherMode
 from pacsim.host.device import PacDevice
 from pacsim.sim.model_bus import ModelBus
 

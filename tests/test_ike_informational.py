@@ -12,7 +12,7 @@ from ike_peers import pair, run
 from pacsim.firmware.isakmp.constants import Doi, NotifyType, ProtocolId
 from pacsim.firmware.isakmp.events import DpdAcknowledged, IkeSaDeleted, NotifyReceived, PeerDeleted
 from pacsim.firmware.isakmp.payloads import Notification
-from pacsim.hdl.layouts import CipherMode
+from pacsim.contract.codes import CipherMode
 
 HEADER = 28
 

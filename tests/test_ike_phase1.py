@@ -20,7 +20,7 @@ from pacsim.firmware.isakmp.crypto import IkeHash, group_of
 from pacsim.firmware.isakmp.events import IkeSaDeleted, Phase1Established, Phase1Failed
 from pacsim.firmware.isakmp.ike_sa import IkeSaState
 from pacsim.firmware.isakmp.proposal import CIPHERS
-from pacsim.hdl.layouts import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CipherMode
+from pacsim.contract.codes import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CipherMode
 
 HEADER = 28
 ENCALGS = ("des", "3desinner", "aes128", "aes192", "aes256")

@@ -29,7 +29,7 @@ simulation-only one), ``group=1`` and ``group=2`` are the Oakley groups of
 RFC 2409 (MODP768, MODP1024, the same numbers as IKE's group
 descriptions), 5 and 14 those of RFC 3526.
 
-Ciphers are the card's :class:`~pacsim.hdl.layouts.CipherAlg`: ``DES``,
+Ciphers are the card's :class:`~pacsim.contract.codes.CipherAlg`: ``DES``,
 ``TDES_INNER`` (3DES-CBC with three keys, RFC 2451's 3DES: CBC around EDE)
 and ``AES128``/``AES192``/``AES256`` (KEY_LENGTH 128/192/256); see
 :data:`IKE_CIPHERS`.
@@ -38,8 +38,8 @@ import contextlib
 import enum
 from collections import Counter
 
-from ...hdl.layouts import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, MAC_DIGEST_BYTES, CipherAlg, Direction, MacAlg
-from ...host.pk import GROUPS, ModpGroup
+from ...contract.codes import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, MAC_DIGEST_BYTES, CipherAlg, Direction, MacAlg
+from ...reference.modp import GROUPS, ModpGroup
 
 __all__ = ["IkeCrypto", "IkeHash", "IKE_CIPHERS", "IkeCryptoError", "InvalidPublicValue", "InvalidCipherInput",
            "UnknownAlgorithm", "group_of"]

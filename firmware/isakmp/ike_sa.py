@@ -25,7 +25,7 @@ returns a frozen :class:`IkeSaSnapshot` for displays.
 from dataclasses import dataclass
 from enum import Enum
 
-from ...hdl.layouts import CIPHER_BLOCK_BYTES
+from ...contract.codes import CIPHER_BLOCK_BYTES
 from .constants import ExchangeType, HeaderFlag
 from .message import Header, encode_encrypted, padded_body
 from .rules import Role

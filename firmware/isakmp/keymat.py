@@ -33,7 +33,7 @@ message ID as sent.
 import enum
 from dataclasses import dataclass
 
-from ...hdl.layouts import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES
+from ...contract.codes import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES
 from .crypto import IkeCrypto, IkeCryptoError, IkeHash
 
 __all__ = ["AuthMethod", "IvChain", "PHASE1_MSG_ID", "Phase1Keys", "phase1_keys", "hash_i", "hash_r", "phase2_iv", "quick_hash1",
@@ -57,7 +57,7 @@ class Phase1Keys:
     KEYMAT), ``skeyid_a`` (for the phase-2 hashes), ``skeyid_e``,
     ``enc_key`` (Ka, the cipher's key length) and ``initial_iv`` (the
     cipher's block size); ``hash_alg`` the prf's hash, ``cipher`` a
-    :class:`~pacsim.hdl.layouts.CipherAlg`."""
+    :class:`~pacsim.contract.codes.CipherAlg`."""
     hash_alg: IkeHash
     cipher: object
     skeyid: bytes

@@ -4,7 +4,7 @@
 
 :data:`CIPHERS`, :data:`HASHES` and :data:`GROUPS` are the one table that
 maps a policy's ``encalg``/``hashalg``/``group`` to the wire
-(:mod:`.constants`) and to the card (:class:`~pacsim.hdl.layouts.CipherAlg`,
+(:mod:`.constants`) and to the card (:class:`~pacsim.contract.codes.CipherAlg`,
 :class:`~.crypto.IkeHash`, the router's group numbers of ``host/pk.py``).
 
 Group 0 (the router's MODP512, which has no IKE group description) goes
@@ -31,8 +31,8 @@ Functions:
 
 from dataclasses import dataclass, replace
 
-from ...hdl.layouts import CipherAlg
-from ...host.pk import GROUPS as MODP_GROUPS
+from ...contract.codes import CipherAlg
+from ...reference.modp import GROUPS as MODP_GROUPS
 from .constants import (AuthMethod, Doi, EncryptionAlgorithm, GroupDescription, HashAlgorithm, IsakmpTransformId,
                         LifeType, NotifyType, Phase1Attribute, ProtocolId, Situation)
 from .crypto import IkeHash
