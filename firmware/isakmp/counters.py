@@ -31,7 +31,7 @@ from .constants import ExchangeType, PayloadType
 from .errors import Rejection
 from .rules import Role
 
-__all__ = ["CATEGORIES", "COUNTER_GROUPS", "COUNTER_SCHEMAS", "GENERAL_COUNTERS", "rejection_counters",
+__all__ = ["CATEGORIES", "category_groups", "COUNTER_GROUPS", "COUNTER_SCHEMAS", "GENERAL_COUNTERS", "rejection_counters",
            "IsakmpCounters", "UnknownCounter"]
 
 _FIND_SA = ("by Id", "by peer address", "by cookies", "by policy name", "by peer Notify", "by peer Delete")
@@ -174,6 +174,11 @@ COUNTER_SCHEMAS = {group: CounterSchema(f"ISAKMP {group}", names) for group, nam
 #: The categories of ``show``/``reset isakmp counters`` (quick: every ``quick.*`` group).
 CATEGORIES = ("aggressive", "general", "heartbeat", "info", "ipsec", "main", "network", "quick", "sad", "spd",
               "transaction", "xdb")
+
+
+def category_groups(category):
+    """The groups of :data:`COUNTER_GROUPS` a category shows and clears (``quick``: every ``quick.*`` block)."""
+    return [group for group in COUNTER_GROUPS if group.split(".")[0] == category]
 
 #: general counter per rejection: (clear message, decrypted body). Header
 #: faults come before any decryption and count the same either way.
@@ -342,6 +347,6 @@ class IsakmpCounters:
     def reset(self, categories=None):
         """Clear every counter, or those of ``categories`` (of :data:`CATEGORIES`;
         ``quick`` clears every quick block)."""
-        for group, counters in self._sets.items():
-            if categories is None or group.split(".")[0] in categories:
-                counters.reset()
+        for category in CATEGORIES if categories is None else categories:
+            for group in category_groups(category):
+                self._sets[group].reset()
