@@ -8,6 +8,8 @@ successful.``. ``reset isakmp counters`` clears the running daemon's
 counters (``counters()`` gives them: :meth:`IsakmpShow.counters
 <.show_commands.IsakmpShow.counters>`); ``enable/disable isakmp debug``
 store the expanded debug classes (:func:`.debug.debug_classes`).
+``enable/disable isakmp keylog`` are ours, not the manual's: the key log
+(:mod:`.key_log`) for Wireshark.
 
 Booleans are ``{ON|OFf|TRue|FAlse}`` (§0.1). ``set`` takes XAUth
 ``NOne`` as its syntax writes it; create ``NONE``. ENABLE/DISABLE ISAKMP
@@ -91,6 +93,10 @@ ISAKMP_COMMANDS = (
             "Enable ISAKMP debugging (stored)", "§2.7", SO),
     Command((P("DISable"), ISA, P(Keyword("DEBug"), _DEBUG, optional_value=True)), (), "disable_debug",
             "Disable ISAKMP debugging (stored)", "§2.7", SO),
+    Command((P("ENAble"), ISA, P("KEYLog", Text(1, 255, "directory name"))), (), "enable_keylog",
+            "Write IKE and ESP keys for Wireshark (ours, not the manual's)", "key_log.py", SO),
+    Command((P("DISable"), ISA, P(Keyword("KEYLog"))), (), "disable_keylog", "Stop writing the key log",
+            "key_log.py", SO),
     Command((P("RESET"), ISA, P("COUnters", COUNTER_CATEGORIES, optional_value=True)), (), "reset_counters",
             "Clear ISAKMP counters", "§2.8", SO),
 )
@@ -131,6 +137,14 @@ class IsakmpCommands:
 
     def disable_debug(self, debug=None):
         self.config.debug = self.config.debug - debug_classes(debug)
+
+    def enable_keylog(self, keylog):
+        """``enable isakmp keylog=DIR`` (ours: see :mod:`.key_log`)."""
+        self.config.keylog = keylog
+
+    def disable_keylog(self, keylog=None):
+        """``disable isakmp keylog``."""
+        self.config.keylog = None
 
     def reset_counters(self, counters=None):
         """``reset isakmp counters[=categories]`` (§2.8): clears all, or those categories."""

@@ -39,6 +39,7 @@ from .exchange import ExchangeFailed, MessageRejected, Repeat
 from .ike_sa import ZERO_COOKIE, IkeSa, IkeSaDatabase, IkeSaState, Phase1Mode
 from .informational import (InformationalExchange, clear_notify, delete_message, dpd_message, notify_message,
                             unprotected_notify)
+from .key_log import configured_key_log
 from .main_mode import MainModeInitiator, MainModeResponder
 from .message import decode_message
 from .nat_traversal import float_ports, keepalive
@@ -92,6 +93,12 @@ class IsakmpDaemon:
         self.events.append(event)
         for callback in self._listeners:
             callback(event)
+
+    def key_log(self):
+        """The :class:`~.key_log.KeyLog` in force (the configuration's, else
+        ``$PACSIM_KEYLOG``), or None; the phase-2 layer logs its ESP SAs with
+        its :meth:`~.key_log.KeyLog.esp_sa`."""
+        return configured_key_log(self.config)
 
     def count(self, group, name):
         """Increment a counter of the manual's schema (a misspelt name raises)."""
@@ -322,6 +329,9 @@ class IsakmpDaemon:
         if sa.nat.nat_local:
             self._keepalive_at[sa.cky_i] = now + NAT_KEEPALIVE_INTERVAL
         self.count("general", "doneGood")
+        key_log = self.key_log()
+        if key_log is not None:
+            key_log.phase1(sa.cky_i, sa.keys.enc_key)
         old = sa.replaces
         self.emit(Phase1Established(sa.snapshot(), old))
         if old is not None:
