@@ -32,6 +32,7 @@ from collections import deque
 from .aggressive_mode import AggressiveModeInitiator, AggressiveModeResponder
 from .constants import Doi, ExchangeType
 from .counters import IsakmpCounters, rejection_counters
+from .debug import PacketDebug, StateDebug, TraceDebug, ValueDebug
 from .crypto import IkeCrypto
 from .errors import MalformedMessage, Rejection
 from .events import IkeSaDeleted, Phase1Established, Phase1Failed
@@ -75,6 +76,7 @@ class IsakmpDaemon:
         self._outbox = []
         self._next_exchange_id = 1
         self._keepalive_at = {}
+        self.debug_sink = None
 
     # -- hooks for the layers above ---------------------------------------------------------------
 
@@ -100,6 +102,23 @@ class IsakmpDaemon:
         its :meth:`~.key_log.KeyLog.esp_sa`."""
         return configured_key_log(self.config)
 
+    def debug(self, record_type, *fields):
+        """Publish a debug record (:mod:`.debug`) to :attr:`debug_sink`; built only when a class of it is enabled."""
+        if self.debug_sink is not None and self.debug_sink.wants(record_type):
+            self.debug_sink(record_type(*fields))
+
+    def _debug_states(self, exchange, before):
+        """Publish the exchange's and its SA's state changes since ``before`` (a :meth:`_states` value)."""
+        after = self._states(exchange)
+        for what, number, old, new in (("exchange", exchange.exchange_id, before[0], after[0]),
+                                       ("SA", exchange.sa.sa_id, before[1], after[1])):
+            if old != new:
+                self.debug(StateDebug, what, number, old, new)
+
+    @staticmethod
+    def _states(exchange):
+        return exchange.state_name(), exchange.sa.state.value
+
     def count(self, group, name):
         """Increment a counter of the manual's schema (a misspelt name raises)."""
         self.counters.increment(group, name)
@@ -117,11 +136,13 @@ class IsakmpDaemon:
         """Start an initiator ``exchange`` (phase 2 or informational) and
         return the datagrams to send."""
         now = self.clock()
+        before = (None, exchange.sa.state.value)
         try:
             message = await exchange.start(now)
         except ExchangeFailed as failure:
             return await self.fail(exchange, failure)
         self._exchanges[exchange.key] = exchange
+        self._debug_states(exchange, before)
         self.send(exchange.sa, message)
         return self._flush()
 
@@ -189,6 +210,7 @@ class IsakmpDaemon:
 
     async def _receive(self, datagram, now):
         self.count("network", "rx")
+        self.debug(PacketDebug, False, datagram)
         kind, data = classify(datagram)
         if kind is DatagramKind.NO_MARKER:
             self.count("network", "rxFailNoNonEspMarker")
@@ -266,6 +288,7 @@ class IsakmpDaemon:
         """Run ``exchange.process``; a new exchange (and a new responder SA) is kept only when it succeeds."""
         sa = exchange.sa
         fresh_sa = new and not exchange.message_id
+        before = (None if new else exchange.state_name(), sa.state.value)
         try:
             replies = await exchange.process(message, datagram, now)
         except MalformedMessage as problem:
@@ -286,6 +309,7 @@ class IsakmpDaemon:
         if new and sa.state not in (IkeSaState.DELETED, IkeSaState.EXPIRED):
             self._exchanges[exchange.key] = exchange
         exchange.received(data, replies)
+        self._debug_states(exchange, before)
         float_ports(sa, datagram)
         for reply in replies:
             self.send(sa, reply)
@@ -294,6 +318,7 @@ class IsakmpDaemon:
     async def _reject(self, exchange, rejection, fresh_sa):
         sa = exchange.sa
         self._outbox.clear()
+        self.debug(TraceDebug, f"exchange {exchange.exchange_id}: message rejected: {rejection.detail}")
         if rejection.counter:
             self.count(*rejection.counter)
         if fresh_sa:
@@ -316,6 +341,7 @@ class IsakmpDaemon:
         return self._flush()
 
     def _count_rejection(self, problem, rule, message_id, decrypted=False):
+        self.debug(TraceDebug, f"message dropped: {problem.reason.name} at octet {problem.offset}: {problem.detail}")
         for group, name in rejection_counters(problem, rule, decrypted, message_id):
             self.count(group, name)
 
@@ -329,6 +355,9 @@ class IsakmpDaemon:
         if sa.nat.nat_local:
             self._keepalive_at[sa.cky_i] = now + NAT_KEEPALIVE_INTERVAL
         self.count("general", "doneGood")
+        self.debug(TraceDebug, f"IKE SA {sa.sa_id} established with {sa.peer} ({sa.mode.name.lower()} mode)")
+        for name in ("skeyid", "skeyid_d", "skeyid_a", "skeyid_e", "enc_key", "initial_iv"):
+            self.debug(ValueDebug, sa.sa_id, name.upper().replace("ENC_KEY", "Ka"), len(getattr(sa.keys, name)))
         key_log = self.key_log()
         if key_log is not None:
             key_log.phase1(sa.cky_i, sa.keys.enc_key)
@@ -372,11 +401,13 @@ class IsakmpDaemon:
         for key in [k for k, e in self._exchanges.items() if e.sa is sa]:
             del self._exchanges[key]
         await sa.close()
+        self.debug(TraceDebug, f"IKE SA {sa.sa_id} with {sa.peer} removed: {reason}")
         self.emit(IkeSaDeleted(sa.snapshot(), reason))
 
     async def fail(self, exchange, failure):
         """Fail ``exchange`` (a phase-1 failure removes its SA, R6); returns the datagrams."""
         sa = exchange.sa
+        self.debug(TraceDebug, f"exchange {exchange.exchange_id} failed: {failure.detail}")
         if failure.counter:
             self.count(*failure.counter)
         self._outbox.clear()
@@ -471,6 +502,8 @@ class IsakmpDaemon:
 
     def _flush(self):
         out, self._outbox = self._outbox, []
+        for datagram in out:
+            self.debug(PacketDebug, True, datagram)
         return out
 
     # -- views ------------------------------------------------------------------------------------------------
