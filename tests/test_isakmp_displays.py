@@ -178,6 +178,24 @@ def test_counters_display_counts_the_datagrams():
     assert text.splitlines()[0] == "ISAKMP General Counters" and "ISAKMP Network Counters" in text.splitlines()
 
 
+def test_database_counters_count_sas_policies_and_exchange_lookups():
+    async def body():
+        params = {"senddeletes": True}
+        network, initiator, responder = await pair(params, params)
+        await network.deliver(await initiator.initiate("p"))
+        await network.deliver(await initiator.delete_sa(next(iter(initiator.sas))))
+        return network, responder
+    network, responder = run(body())
+    show = IsakmpShow(responder.config, Runtime(responder))
+    lines = show.show_counters(counters=["sad", "spd", "xdb"]).splitlines()
+    received = sum(1 for _, d in network.log if d.dst.exploded == ADDRESS_R)
+    assert "  createGood           1" in lines and "  deleteGood           1      deleteFailed         0" in lines
+    assert "  getPolicyByPeerGood  1    getPolicyByPeerFailed  0" in lines
+    # every message but the first found its exchange; the first (MM1) and the Delete (a new exchange) did not
+    assert f"  getXchgByMsgIdAndCookies{received - 2:>12}            2" in lines
+    assert "    by cookies              1                  0" in lines   # the Delete's SA, by its cookies
+
+
 def test_reset_isakmp_counters_clears_the_daemons_counters():
     network, initiator, responder = established_pair()
     console = standalone_console(clock=lambda: 0.0, isakmp_runtime=Runtime(initiator))

@@ -154,7 +154,9 @@ class IsakmpDaemon:
         policies = list(self.config.policies.values())
         exact = [p for p in policies if p.peer != PEER_ANY and address(p.peer) == peer]
         wildcard = [p for p in policies if p.peer == PEER_ANY and p.ipversion == peer.version]
-        return (exact or wildcard or [None])[0]
+        found = (exact or wildcard or [None])[0]
+        self.count("spd", "getPolicyByPeerGood" if found else "getPolicyByPeerFailed")
+        return found
 
     def psk(self, policy):
         """The pre-shared key of ``policy`` (ENCO key bytes), or None when the key does not exist."""
@@ -187,7 +189,7 @@ class IsakmpDaemon:
                    IkeCrypto(self.device), now)
         sa.replaces = replaces
         exchange = _INITIATORS[mode](self, sa, now)
-        self.sas.add(sa)
+        self._add_sa(sa)
         return await self.start_exchange(exchange)
 
     async def _cookie(self):
@@ -228,6 +230,7 @@ class IsakmpDaemon:
         if header.exchange == ExchangeType.INFORMATIONAL and not header.encrypted:
             return await self._run(unprotected_notify(self, message, datagram, now))
         exchange = self._exchanges.get((header.initiator_cookie, header.message_id))
+        self.count("xdb", ("getXchgByMsgIdAndCookies", "Failed" if exchange is None else "Good"))
         if exchange is None:
             return await self._new_exchange(message, data, datagram, now)
         if exchange.sa.nat.floated and datagram.dport != NAT_T_PORT and not header.message_id:
@@ -261,6 +264,7 @@ class IsakmpDaemon:
                        ExchangeType.AGGRESSIVE) else "msgRxNoExchangePhase1")
             return []
         sa = self.sas.get(header.initiator_cookie, header.responder_cookie)
+        self.count("sad", ("by cookies", "fail" if sa is None else "success"))
         if sa is None or not sa.state.usable or header.responder_cookie != sa.cky_r:
             self.count("general", "msgRxPhase2NoSa")
             return []
@@ -302,10 +306,10 @@ class IsakmpDaemon:
             return await self._reject(exchange, rejection, fresh_sa)
         except ExchangeFailed as failure:
             if fresh_sa:
-                self.sas.add(sa)          # so that fail() removes and closes it like any other
+                self._add_sa(sa)          # so that fail() removes and closes it like any other
             return await self.fail(exchange, failure)
         if fresh_sa:
-            self.sas.add(sa)
+            self._add_sa(sa)
         if new and sa.state not in (IkeSaState.DELETED, IkeSaState.EXPIRED):
             self._exchanges[exchange.key] = exchange
         exchange.received(data, replies)
@@ -396,7 +400,7 @@ class IsakmpDaemon:
         elif sa.state.usable and reason not in ("peer delete", "initial contact"):
             self.count("info", "txMsgDeleteDenyIkmpPolicy")
         sa.state = state
-        self.sas.remove(sa)
+        self._drop_sa(sa)
         self._keepalive_at.pop(sa.cky_i, None)
         for key in [k for k, e in self._exchanges.items() if e.sa is sa]:
             del self._exchanges[key]
@@ -417,7 +421,7 @@ class IsakmpDaemon:
         if exchange.message_id == 0:
             self.count("general", "donePhase1Failed")
             sa.state = IkeSaState.DELETED
-            self.sas.remove(sa)
+            self._drop_sa(sa)
             self._keepalive_at.pop(sa.cky_i, None)
             await sa.close()
             self.emit(Phase1Failed(sa.policy.name, sa.peer, failure.detail, failure.notify))
@@ -494,6 +498,14 @@ class IsakmpDaemon:
             sa.rekey_at = None
             started = await self.initiate(sa.policy.name, replaces=sa.sa_id)
             self._outbox.extend(started)
+
+    def _add_sa(self, sa):
+        self.sas.add(sa)
+        self.count("sad", "createGood")
+
+    def _drop_sa(self, sa):
+        self.count("sad", "deleteGood" if self.sas.get(sa.cky_i) is sa else "deleteFailed")
+        self.sas.remove(sa)
 
     def _frame(self, sa, message):
         self.count("general", "msgTx")
