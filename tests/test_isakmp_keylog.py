@@ -10,7 +10,7 @@ import ipaddress
 import subprocess
 
 import pytest
-from ike_peers import ADDRESS_I, ADDRESS_R, pair, run
+from ike_peers import pair, run
 from scapy.layers.inet import IP, UDP
 from scapy.packet import Raw
 from scapy.utils import wrpcap

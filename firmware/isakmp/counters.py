@@ -31,8 +31,8 @@ from .constants import ExchangeType, PayloadType
 from .errors import Rejection
 from .rules import Role
 
-__all__ = ["CATEGORIES", "category_groups", "COUNTER_GROUPS", "COUNTER_SCHEMAS", "GENERAL_COUNTERS", "rejection_counters",
-           "IsakmpCounters", "UnknownCounter"]
+__all__ = ["CATEGORIES", "category_groups", "COUNTER_GROUPS", "COUNTER_SCHEMAS", "GENERAL_COUNTERS",
+           "rejection_counters", "IsakmpCounters", "UnknownCounter"]
 
 _FIND_SA = ("by Id", "by peer address", "by cookies", "by policy name", "by peer Notify", "by peer Delete")
 _XDB = ("createXchg", "deleteXchgById", "getXchgById", "getXchgByiCookie", "getXchgByrCookie", "getXchgByCookies",

@@ -25,6 +25,11 @@ Layers above read :attr:`events` (see :mod:`.events`) or
 snapshots. Phase-2 exchanges plug in with :meth:`register_exchange`
 (``factory(daemon, sa, header, now) -> Exchange`` for a received first
 message of that exchange type) and :meth:`start_exchange` (initiator).
+
+Debugging: with a :attr:`debug_sink` (:class:`~.debug.IsakmpDebug`) the
+daemon publishes :mod:`.debug` records as things happen, for the enabled
+classes only. Keys: on establishment the phase-1 encryption key goes to
+the key log in force (:meth:`key_log`, :mod:`.key_log`) and nowhere else.
 """
 
 from collections import deque

@@ -82,7 +82,8 @@ class IsakmpShow:
     def show_counters(self, counters=None):
         live = self.counters()
         categories = [c for c in CATEGORIES if c in counters] if counters else CATEGORIES
-        return show_isakmp_counters({c: {group: live.snapshot(group) for group in category_groups(c)} for c in categories})
+        return show_isakmp_counters({c: {group: live.snapshot(group) for group in category_groups(c)}
+                                     for c in categories})
 
     def show_policy(self, policy=None):
         if policy is None:

@@ -30,7 +30,6 @@ from collections.abc import Iterable
 
 from ...cli.layout import columns, flag, join_lines, leader
 from ...isakmp.constants import ExchangeType
-from ...isakmp.debug import debug_flags
 from ...isakmp.exchange import ExchangeSnapshot
 from ...isakmp.ike_sa import IkeSaSnapshot, IkeSaState
 from ...isakmp.policy_config import PEER_ANY, IsakmpPolicy
@@ -42,6 +41,8 @@ __all__ = ["show_isakmp", "show_isakmp_policies", "show_isakmp_policy", "show_is
 
 #: The soft limit's share of the hard limit (the daemon's REKEY_FRACTION, for initiators).
 REKEY_SHARE = 0.9
+#: A policy's own debug flags: none in this model (the module's are in ``show isakmp``).
+_NO_DEBUG = "00000000"
 #: What the SA detail prints for "no phase-2 exchange limit" (Figure 48-43).
 UNLIMITED = 0xFFFFFFFF
 _ENC_LONG = {"des": "DES - 56 bit", "3des2key": "3DES - 112 bit -2 key", "3desouter": "3DES - 112 bit -outer CBC",
@@ -92,7 +93,8 @@ def show_isakmp_policies(policies: Iterable[IsakmpPolicy]) -> str:
 
 def show_isakmp_policy(p: IsakmpPolicy) -> str:
     """``show isakmp policy=name`` (detail, Figure 48-41)."""
-    rows = [("Name", p.name), ("Peer Address", _peer(p.peer)), ("Phase1 Mode", "IDPROT" if p.mode == "main" else "AGGR"),
+    rows = [("Name", p.name), ("Peer Address", _peer(p.peer)),
+            ("Phase1 Mode", "IDPROT" if p.mode == "main" else "AGGR"),
             ("Authentication Type", p.authtype.upper()), ("Extended Authentication", p.xauth.upper()),
             ("Extended Authentication Type", "-" if p.xauth == "none" else
              {"generic": "GENERIC", "radius": "RADIUS_CHAP"}[p.xauthtype]),
@@ -106,7 +108,7 @@ def show_isakmp_policy(p: IsakmpPolicy) -> str:
             ("Message Time Out", p.msgtimeout), ("Message Back-off", _backoff(p.msgbackoff == "incremental")),
             ("Exchange Delete Delay", p.deletedelay), ("Source Interface", dash_or(p.srcinterface)),
             ("VPN Client Policy File Name", dash_or(p.policyfilename)), ("Local ID", dash_or(p.localid)),
-            ("Remote ID", dash_or(p.remoteid)), ("DebugFlag", f"{debug_flags(()):08x}"),
+            ("Remote ID", dash_or(p.remoteid)), ("DebugFlag", _NO_DEBUG),
             ("Retry IKE Attempts", p.retryikeattempts), ("Current IKE Retries", 0),
             ("Required IKE Retry Phase", "No Phases")]
     lines = ["ISAKMP Policy"] + [leader(label, value, 42, 2) for label, value in rows]
@@ -167,7 +169,8 @@ def show_isakmp_sa(s: IkeSaSnapshot, policy: IsakmpPolicy | None, now: float) ->
     lines = [leader("SA Id", s.sa_id, 41, 1)]
     rows = [("Initiator Cookie", _hex(s.cky_i)), ("Responder Cookie", _hex(s.cky_r)), ("DOI", "IPSEC"),
             ("Policy name", s.policy), ("State", sa_state(s.state)), ("Local address", s.local),
-            ("Remote Address", s.peer), ("Time of establishment", DASH if s.established is None else int(s.established)),
+            ("Remote Address", s.peer),
+            ("Time of establishment", DASH if s.established is None else int(s.established)),
             ("Commit bit set", setting("setcommitbit")), ("Send notifies", setting("sendnotify")),
             ("Send deletes", setting("senddeletes")), ("Message Retry Limit", setting("msgretrylimit", str)),
             ("Initial Message Retry Timeout (s)", setting("msgtimeout", str)),
@@ -187,7 +190,8 @@ def show_isakmp_sa(s: IkeSaSnapshot, policy: IsakmpPolicy | None, now: float) ->
     heartbeat = DASH if policy is None else policy.heartbeatmode
     rows = [("XAuth Information:", None), ("Id", 0), ("Next Message", "UNKNOWN"), ("Status", "FAIL"),
             ("Type", "Generic"), ("Max Failed Attempts", 0), ("Failed Attempts", 0),
-            ("NAT-Traversal Information:", None), ("NAT-T enabled", "YES" if setting("nattraversal") == "TRUE" else "NO"),
+            ("NAT-Traversal Information:", None),
+            ("NAT-T enabled", "YES" if setting("nattraversal") == "TRUE" else "NO"),
             ("Peer NAT-T capable", "YES" if nat.supported else "NO"),
             ("NAT discovered", discovered[(nat.nat_local, nat.nat_peer)]), ("Heartbeat information:", None),
             ("Send Heartbeats", "YES" if heartbeat in ("send", "both") else "NO"), ("Next sequence number tx", 1),
@@ -260,7 +264,8 @@ def show_isakmp_exchange(e: ExchangeSnapshot, policy: IsakmpPolicy | None, trans
     if e.exchange in (ExchangeType.MAIN, ExchangeType.AGGRESSIVE):
         lines += ["", ("Main" if e.exchange == ExchangeType.MAIN else "Aggressive") + " Mode Status:", ""]
         rows = [("ENCO Pass", 0), ("Shared Key Id", DASH if policy is None else dash_or(policy.key)),
-                ("Peer RSA Key Id", DASH), ("Local RSA Key Id", DASH if policy is None else dash_or(policy.localrsakey)),
+                ("Peer RSA Key Id", DASH),
+                ("Local RSA Key Id", DASH if policy is None else dash_or(policy.localrsakey)),
                 ("Peer Certificate Id", DASH), ("Local Certificate Id", DASH)]
         lines += [leader(label, value, 42, 2) for label, value in rows]
         lines += ["", "Sa Definition Information:"] + _sa_definition(transform, policy, 40)
