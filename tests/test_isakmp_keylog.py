@@ -7,6 +7,7 @@ the informational's HASH and Delete as the wire's sender encrypted them
 Without the key log tshark sees only ciphertext; keys appear in no
 display; the ESP lines have Wireshark's esp_sa format."""
 import ipaddress
+import os
 import subprocess
 
 import pytest
@@ -47,12 +48,12 @@ def write_pcap(network, path):
     wrpcap(str(path), packets)
 
 
-def tshark(pcap, options):
+def tshark(pcap, options, env=None):
     command = ["tshark", "-r", str(pcap), "-Y", "isakmp", "-T", "fields", "-E", "occurrence=a",
                "-E", "aggregator=,", "-E", "separator=|"] + options
     for field in FIELDS:
         command += ["-e", field]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout
     return [dict(zip(FIELDS, line.split("|"))) for line in out.splitlines()]
 
 
@@ -76,6 +77,10 @@ def test_tshark_decrypts_our_isakmp_with_the_key_log_only(tmp_path, mode):
     delete = [row for row, _ in encrypted if row["isakmp.exchangetype"] == "5"]
     assert len(delete) == 1 and delete[0]["isakmp.delete.spi"]                # the informational's Delete
     assert cookie is None                                                     # deleted, the log stays
+    profiles = tmp_path / "config" / "wireshark" / "profiles"
+    profiles.mkdir(parents=True)
+    (profiles / "pacsim").symlink_to(tmp_path / "keys")                     # the key log used as a profile
+    assert tshark(pcap, ["-C", "pacsim"], dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"))) == rows
     bare = tshark(pcap, [])
     assert not any(bare[i]["isakmp.hash"] for i, (_, d) in enumerate(network.log) if d.data[19] & 1)
 
