@@ -268,5 +268,17 @@ def show_isakmp_exchange(e: ExchangeSnapshot, policy: IsakmpPolicy | None, trans
                 ("Local RSA Key Id", DASH if policy is None else dash_or(policy.localrsakey)),
                 ("Peer Certificate Id", DASH), ("Local Certificate Id", DASH)]
         lines += [leader(label, value, 42, 2) for label, value in rows]
+        lines += ["  Local Policy"] + _local_policy(policy) + ["  Remote Policy"]
         lines += ["", "Sa Definition Information:"] + _sa_definition(transform, policy, 40)
     return join_lines(lines)
+
+
+def _local_policy(policy: IsakmpPolicy | None) -> list[str]:
+    """The one transform our policy proposes (number 1, KEY_IKE), as the exchange detail lists it."""
+    if policy is None:
+        return []
+    rows = [("Transform Number", 1), ("Transform Id", 1), ("Encryption Algorithm", _ENC_LONG[policy.encalg]),
+            ("Authentication Algorithm", policy.hashalg.upper()), ("Authentication Method", policy.authtype.upper()),
+            ("Group Description", _MODP_BITS.get(policy.group, policy.group)), ("Group Type", "MODP"),
+            ("Expiry Seconds", policy.expiryseconds), ("Expiry KBytes", dash_or(policy.expirykbytes))]
+    return ["      Transform 0:"] + [leader(label, value, 39, 7) for label, value in rows]
