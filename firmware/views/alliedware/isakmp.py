@@ -30,17 +30,18 @@ from collections.abc import Iterable
 
 from ...cli.layout import columns, flag, join_lines, leader
 from ...isakmp.constants import ExchangeType
+from ...isakmp.crypto import group_of
+from ...isakmp.daemon import REKEY_FRACTION
 from ...isakmp.exchange import ExchangeSnapshot
-from ...isakmp.ike_sa import IkeSaSnapshot, IkeSaState
+from ...isakmp.ike_sa import KBYTE, IkeSaSnapshot, IkeSaState
 from ...isakmp.policy_config import PEER_ANY, IsakmpPolicy
+from ...isakmp.proposal import CIPHERS
 from ...isakmp.rules import Role
 from . import DASH, dash_or
 
 __all__ = ["show_isakmp", "show_isakmp_policies", "show_isakmp_policy", "show_isakmp_sas", "show_isakmp_sa",
-           "show_isakmp_exchanges", "show_isakmp_exchange", "REKEY_SHARE"]
+           "show_isakmp_exchanges", "show_isakmp_exchange", "sa_state"]
 
-#: The soft limit's share of the hard limit (the daemon's REKEY_FRACTION, for initiators).
-REKEY_SHARE = 0.9
 #: A policy's own debug flags: none in this model (the module's are in ``show isakmp``).
 _NO_DEBUG = "00000000"
 #: What the SA detail prints for "no phase-2 exchange limit" (Figure 48-43).
@@ -48,9 +49,9 @@ UNLIMITED = 0xFFFFFFFF
 _ENC_LONG = {"des": "DES - 56 bit", "3des2key": "3DES - 112 bit -2 key", "3desouter": "3DES - 112 bit -outer CBC",
              "3desinner": "3DES - 168 bit -inner CBC", "aes128": "AES - 128 bit", "aes192": "AES - 192 bit",
              "aes256": "AES - 256 bit"}
-_CIPHER_NAME = {1: "des", 2: "3des2key", 3: "3desinner", 4: "3desouter", 5: "aes128", 6: "aes192", 7: "aes256"}
+#: The card's CipherAlg -> the policy's ENCALG name of an IKE cipher.
+_CIPHER_NAME = {cipher: name for name, (_, _, cipher) in CIPHERS.items()}
 _AUTH = {1: "PRESHARED", 3: "RSASIG", 4: "RSAENCR"}
-_MODP_BITS = {1: 768, 2: 1024, 5: 1536, 14: 2048, 0: 512}
 _TYPE = {ExchangeType.MAIN: "MAIN", ExchangeType.AGGRESSIVE: "AGGRESSIVE", ExchangeType.INFORMATIONAL: "INFO",
          ExchangeType.QUICK: "QUICK", ExchangeType.TRANSACTION: "TRANSACTION"}
 
@@ -133,11 +134,11 @@ def sa_state(state: IkeSaState) -> str:
 def _limits(s: IkeSaSnapshot, now: float) -> tuple:
     """(hard bytes, soft bytes, bytes seen, hard s, soft s, seconds since creation)."""
     t = s.transform
-    share = REKEY_SHARE if s.role is Role.INITIATOR else 1
+    share = REKEY_FRACTION if s.role is Role.INITIATOR else 1
     kbytes = t.life_kbytes if t else None
     seconds = t.life_seconds if t else None
-    hard_b = None if kbytes is None else kbytes * 1024
-    return (hard_b, None if hard_b is None else int(hard_b * share), s.kbytes * 1024,
+    hard_b = None if kbytes is None else kbytes * KBYTE
+    return (hard_b, None if hard_b is None else int(hard_b * share), s.kbytes * KBYTE,
             seconds, None if seconds is None else int(seconds * share), int(now - s.created))
 
 
@@ -145,7 +146,7 @@ def _alg(s: IkeSaSnapshot) -> tuple[str, str]:
     t = s.transform
     if t is None:
         return DASH, DASH
-    return _CIPHER_NAME[int(t.cipher)].upper(), _alg_hash(t)
+    return _CIPHER_NAME[t.cipher].upper(), _alg_hash(t)
 
 
 def show_isakmp_sas(sas: Iterable[IkeSaSnapshot], now: float) -> str:
@@ -212,10 +213,10 @@ def _sa_definition(t, policy: IsakmpPolicy | None, column: int) -> list[str]:
     """The "Sa Definition Information" lines of a negotiated transform ``t`` (None: INVALID)."""
     invalid = "INVALID"
     rows = [("Authentication Type", invalid if t is None else _AUTH.get(int(t.auth), t.auth.name)),
-            ("Encryption Algorithm", invalid if t is None else _ENC_LONG[_CIPHER_NAME[int(t.cipher)]]),
+            ("Encryption Algorithm", invalid if t is None else _ENC_LONG[_CIPHER_NAME[t.cipher]]),
             ("Hash Algorithm", invalid if t is None else _alg_hash(t)),
             ("group Type", invalid if t is None else "MODP"),
-            ("group Description", invalid if t is None else f"MODP{_MODP_BITS.get(t.group, t.group)}"),
+            ("group Description", invalid if t is None else f"MODP{group_of(t.group).bits}"),
             ("DH Private Exponent Bits", DASH if policy is None else policy.dhexponentlength),
             ("expiry seconds", 0 if t is None or t.life_seconds is None else t.life_seconds),
             ("expiry kilobytes", 0 if t is None or t.life_kbytes is None else t.life_kbytes)]
@@ -279,6 +280,6 @@ def _local_policy(policy: IsakmpPolicy | None) -> list[str]:
         return []
     rows = [("Transform Number", 1), ("Transform Id", 1), ("Encryption Algorithm", _ENC_LONG[policy.encalg]),
             ("Authentication Algorithm", policy.hashalg.upper()), ("Authentication Method", policy.authtype.upper()),
-            ("Group Description", _MODP_BITS.get(policy.group, policy.group)), ("Group Type", "MODP"),
+            ("Group Description", group_of(policy.group).bits), ("Group Type", "MODP"),
             ("Expiry Seconds", policy.expiryseconds), ("Expiry KBytes", dash_or(policy.expirykbytes))]
     return ["      Transform 0:"] + [leader(label, value, 39, 7) for label, value in rows]
