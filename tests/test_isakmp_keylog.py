@@ -127,3 +127,21 @@ def test_the_option_and_the_command(tmp_path, monkeypatch):
     assert configured_key_log(console.isakmp).directory == tmp_path / "cmd"
     console.execute("dis isa keyl")
     assert configured_key_log(console.isakmp).directory == tmp_path / "env"
+
+
+def test_an_unwritable_key_log_is_refused_and_never_costs_a_negotiation(tmp_path):
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a directory")
+    console = standalone_console(clock=lambda: 0.0)
+    assert console.run(f'ena isa keyl="{blocker / "keys"}"').startswith(f"Error: key log directory {blocker / 'keys'}")
+    assert console.isakmp.keylog is None
+
+    async def body():
+        network, initiator, responder = await pair()
+        initiator.config.keylog = str(blocker / "keys")               # e.g. removed after the command
+        await network.deliver(await initiator.initiate("p"))
+        return initiator, responder
+    initiator, responder = run(body())
+    assert len(initiator.ike_sas()) == len(responder.ike_sas()) == 1
+    assert initiator.ike_sas()[0].state.usable
+    assert initiator.faults == [f"key log {blocker / 'keys'}: Not a directory"]

@@ -28,6 +28,7 @@ from ..cli.privilege import Privilege
 from ..cli.values import Boolean, Choice, CommaList, Integer, InterfaceName, IpAddress, Name, Text, Union
 from .counters import IsakmpCounters
 from .debug import debug_classes
+from .key_log import KeyLog
 from .policy_config import PEER_ANY, IsakmpConfig, IsakmpConfigError
 
 __all__ = ["ISAKMP_COMMANDS", "IsakmpCommands", "ERRORS", "NOT_RUNNING", "ISA", "POLICY_NAME", "COUNTER_CATEGORIES"]
@@ -140,7 +141,8 @@ class IsakmpCommands:
         self.config.debug = self.config.debug - debug_classes(debug)
 
     def enable_keylog(self, keylog):
-        """``enable isakmp keylog=DIR`` (ours: see :mod:`.key_log`)."""
+        """``enable isakmp keylog=DIR`` (ours: see :mod:`.key_log`); a directory that cannot be written is refused."""
+        KeyLog(keylog).check()
         self.config.keylog = keylog
 
     def disable_keylog(self, keylog=None):

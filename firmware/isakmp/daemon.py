@@ -382,7 +382,11 @@ class IsakmpDaemon:
             self.debug(ValueDebug, sa.sa_id, name.upper().replace("ENC_KEY", "Ka"), len(getattr(sa.keys, name)))
         key_log = self.key_log()
         if key_log is not None:
-            key_log.phase1(sa.cky_i, sa.keys.enc_key)
+            try:
+                key_log.phase1(sa.cky_i, sa.keys.enc_key)
+            except OSError as error:          # the key log never costs the negotiation
+                self.faults.append(f"key log {key_log.directory}: {error.strerror}")
+                self.debug(TraceDebug, f"key log {key_log.directory} not written: {error.strerror}")
         old = sa.replaces
         self.emit(Phase1Established(sa.snapshot(), old))
         if old is not None:

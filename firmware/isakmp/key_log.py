@@ -26,6 +26,10 @@ no key log) sets :attr:`IsakmpConfig.keylog
 :data:`ENVIRONMENT` (``PACSIM_KEYLOG``); :func:`configured_key_log`
 returns the one in force, or None.
 
+A directory that cannot be written is refused by the command
+(:meth:`KeyLog.check`: :class:`KeyLogError`); when writing fails later the
+daemon records the fault and goes on (the negotiation never suffers).
+
 An ESP SA whose cipher or authenticator Wireshark cannot decode (3DES
 outer CBC, 3DES two-key, DES-MAC) is not written; :attr:`KeyLog.skipped`
 counts them.
@@ -34,7 +38,9 @@ import ipaddress
 import os
 from pathlib import Path
 
-__all__ = ["KeyLog", "configured_key_log", "tshark_options", "ENVIRONMENT", "IKEV1_TABLE", "ESP_TABLE"]
+from .policy_config import IsakmpConfigError
+
+__all__ = ["KeyLog", "KeyLogError", "configured_key_log", "tshark_options", "ENVIRONMENT", "IKEV1_TABLE", "ESP_TABLE"]
 
 ENVIRONMENT = "PACSIM_KEYLOG"
 IKEV1_TABLE = "ikev1_decryption_table"
@@ -50,6 +56,10 @@ WIRESHARK_CIPHERS = {"DES": "DES-CBC [RFC2405]", "3DESINNER": "TripleDES-CBC [RF
 WIRESHARK_AUTHENTICATORS = {"SHA": "HMAC-SHA-1-96 [RFC2404]", "MD5": "HMAC-MD5-96 [RFC2403]", "NULL": "NULL"}
 
 
+class KeyLogError(IsakmpConfigError):
+    """The key log's directory cannot be made or written."""
+
+
 class KeyLog:
     """A key log in Wireshark profile directory ``directory`` (created when
     missing; the tables are appended to, never rewritten)."""
@@ -57,6 +67,15 @@ class KeyLog:
     def __init__(self, directory):
         self.directory = Path(directory)
         self.skipped = 0
+
+    def check(self) -> None:
+        """Make the directory; :class:`KeyLogError` when it cannot be made or written."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise KeyLogError(f"key log directory {self.directory} cannot be made: {error.strerror}") from None
+        if not os.access(self.directory, os.W_OK):
+            raise KeyLogError(f"key log directory {self.directory} cannot be written")
 
     def _append(self, table: str, line: str) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
