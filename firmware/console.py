@@ -1,4 +1,4 @@
-# Ref: spec/ipsec-commands.md §0-§6, spec/isakmp-commands.md §0-§2, spec/show-outputs.md §1-§9, §15
+# Ref: spec/ipsec-commands.md §0-§6, spec/isakmp-commands.md §0-§2, spec/show-outputs.md §1-§15
 """The router's console for the security features: one
 :class:`~pacsim.firmware.cli.commandline.CommandLine` carrying the ENCO key,
 IPsec, pre-IPsec SA and ISAKMP commands, the IPsec displays, and the user
@@ -18,14 +18,18 @@ configuration, users), handed in: a console builds none of it, and
 several consoles on one router share it. What the displays read from the
 data plane is injected too: ``runtime`` (the data plane's
 :class:`~pacsim.firmware.ipsec.show_commands.IpsecRuntime`) and
-``enco_status()`` (the card's channels for ``show enco``).
+``enco_status()`` (the card's channels for ``show enco``) and
+``isakmp_runtime`` (an
+:class:`~pacsim.firmware.isakmp.show_commands.IsakmpRuntime` giving the
+running ISAKMP daemon for ``show isakmp ...`` and ``reset isakmp
+counters``).
 :func:`standalone_console` is a console on a configuration of its own, for
 a console without a router.
 
 Commands of other router modules (VLANs, IP, firewall, config files,
 system name) are not part of the model: they fail as unknown commands.
-ISAKMP commands are accepted, checked and stored, but no ISAKMP exchange
-runs.
+The ISAKMP configuration commands are stored; the daemon the router runs
+on them is not the console's.
 """
 import os
 import time
@@ -40,6 +44,7 @@ from .ipsec.oldsa_commands import OLDSA_COMMANDS, OldSaCommands
 from .ipsec.show_commands import IPSEC_SHOW_COMMANDS, IpsecRuntime, IpsecShow
 from .isakmp.commands import ERRORS as ISAKMP_ERRORS
 from .isakmp.commands import ISAKMP_COMMANDS, IsakmpCommands
+from .isakmp.show_commands import ISAKMP_SHOW_COMMANDS, IsakmpRuntime, IsakmpShow
 from .state.configuration import RouterState
 from .state.snapshots import EncoSnapshot
 from .users.commands import ERRORS as USER_ERRORS
@@ -57,6 +62,7 @@ class RouterConsole:
     without PASSWORD= on an interactive console."""
 
     def __init__(self, state: RouterState, *, runtime: IpsecRuntime | None = None,
+                 isakmp_runtime: IsakmpRuntime | None = None,
                  enco_status: Callable[[], EncoSnapshot] = lambda: EncoSnapshot("-", 0),
                  ask_password: Callable[[str], str] | None = None):
         self.state = state
@@ -68,7 +74,9 @@ class RouterConsole:
         self.cli.register(IPSEC_COMMANDS, IpsecCommands(self.ipsec), errors)
         self.cli.register(IPSEC_SHOW_COMMANDS, IpsecShow(self.ipsec, runtime), errors)
         self.cli.register(OLDSA_COMMANDS, OldSaCommands(self.ipsec), errors)
-        self.cli.register(ISAKMP_COMMANDS, IsakmpCommands(self.isakmp), ISAKMP_ERRORS)
+        isakmp_show = IsakmpShow(self.isakmp, isakmp_runtime)
+        self.cli.register(ISAKMP_COMMANDS, IsakmpCommands(self.isakmp, isakmp_show.counters), ISAKMP_ERRORS)
+        self.cli.register(ISAKMP_SHOW_COMMANDS, isakmp_show, ISAKMP_ERRORS)
         self.cli.register(USER_COMMANDS, UserCommands(self.session), USER_ERRORS)
 
     def prompt(self, system_name: str = "") -> str:

@@ -299,7 +299,8 @@ def test_isakmp_commands_are_stored(c):
     p = c.isakmp.policies["my_isakmp_policy"]
     assert (p.sendnotify, p.senddeletes, p.nattraversal, p.xauth, p.xauthname, p.heartbeatmode) == \
         (True, True, True, "client", "remote", "receive")
-    assert "v6" not in c.isakmp.policies and c.isakmp.debug == {"trace"}
+    # dis isa deb disables the default classes, trace among them (isakmp-commands.md §2.7)
+    assert "v6" not in c.isakmp.policies and c.isakmp.debug == set()
     with pytest.raises(CommandFailed, match="AUTHTYPE=PRESHARED needs KEY"):
         c.execute("cre isa pol=nokey pe=1.2.3.4")
     with pytest.raises(CommandFailed, match="HEARTBEATMODE cannot be specified when IPVERSION is 6"):

@@ -2,10 +2,14 @@
 """The ISAKMP configuration commands, as data, and their handler: accepted,
 checked and stored in an :class:`~.policy_config.IsakmpConfig` (no
 ISAKMP exchange runs yet; ``enable isakmp`` only records the setting).
-So the two resets have nothing to act on: ``reset isakmp counters`` and
-``reset isakmp policy`` check their arguments and say plainly that no
-ISAKMP counters or SAs exist yet (:data:`NOT_RUNNING`), instead of
-``Info: Operation successful.``.
+``reset isakmp policy`` checks its argument and says plainly that no
+ISAKMP SAs exist yet (:data:`NOT_RUNNING`), instead of ``Info: Operation
+successful.``. ``reset isakmp counters`` clears the running daemon's
+counters (``counters()`` gives them: :meth:`IsakmpShow.counters
+<.show_commands.IsakmpShow.counters>`); ``enable/disable isakmp debug``
+store the expanded debug classes (:func:`.debug.debug_classes`).
+``enable/disable isakmp keylog`` are ours, not the manual's: the key log
+(:mod:`.key_log`) for Wireshark.
 
 Booleans are ``{ON|OFf|TRue|FAlse}`` (§0.1). ``set`` takes XAUth
 ``NOne`` as its syntax writes it; create ``NONE``. ENABLE/DISABLE ISAKMP
@@ -22,9 +26,12 @@ from ..cli.grammar import Command, P
 from ..cli.keywords import Keyword
 from ..cli.privilege import Privilege
 from ..cli.values import Boolean, Choice, CommaList, Integer, InterfaceName, IpAddress, Name, Text, Union
+from .counters import IsakmpCounters
+from .debug import debug_classes
+from .key_log import KeyLog
 from .policy_config import PEER_ANY, IsakmpConfig, IsakmpConfigError
 
-__all__ = ["ISAKMP_COMMANDS", "IsakmpCommands", "ERRORS", "NOT_RUNNING"]
+__all__ = ["ISAKMP_COMMANDS", "IsakmpCommands", "ERRORS", "NOT_RUNNING", "ISA", "POLICY_NAME", "COUNTER_CATEGORIES"]
 
 #: Why the resets have nothing to act on (see the module docstring).
 NOT_RUNNING = "ISAKMP exchanges do not run in this model yet"
@@ -32,7 +39,7 @@ NOT_RUNNING = "ISAKMP exchanges do not run in this model yet"
 ERRORS = (IsakmpConfigError,)
 SO = Privilege.SECURITYOFFICER
 BOOL = Boolean(("ON", "TRue"), ("OFf", "FAlse"))
-_NAME = Name(24, "ISAKMP policy name")
+POLICY_NAME = Name(24, "ISAKMP policy name")
 _PEER = Union(Choice({"ANy": PEER_ANY}), IpAddress())
 _KEY_ID = Integer(0, 65535)
 _ID = Text(1, 128, "identity")
@@ -66,19 +73,20 @@ def _policy_params(create: bool) -> tuple:
 
 _DEBUG = CommaList(Choice({"ALl": "all", "DEFault": "default", "PAcket": "packet", "PKT": "pkt",
                            "PKTRaw": "pktraw", "STAte": "state", "TRAce": "trace", "TRACEMore": "tracemore"}))
-_COUNTERS = CommaList(Choice({"AGGressive": "aggressive", "GENeral": "general", "HEArtbeat": "heartbeat",
+COUNTER_CATEGORIES = CommaList(Choice({"AGGressive": "aggressive", "GENeral": "general", "HEArtbeat": "heartbeat",
                               "INFo": "info", "IPSec": "ipsec", "MAIn": "main", "NETwork": "network",
                               "QUIck": "quick", "SAD": "sad", "SPD": "spd", "TRAnsaction": "transaction",
                               "XDB": "xdb"}))
 ISA = P("ISAkmp")
 
 ISAKMP_COMMANDS = (
-    Command((P("CREate"), ISA, P("POLicy", _NAME)), _policy_params(True), "create_policy",
+    Command((P("CREate"), ISA, P("POLicy", POLICY_NAME)), _policy_params(True), "create_policy",
             "Create an ISAKMP policy (stored)", "§2.1", SO),
-    Command((P("SET"), ISA, P("POLicy", _NAME)), _policy_params(False), "set_policy",
+    Command((P("SET"), ISA, P("POLicy", POLICY_NAME)), _policy_params(False), "set_policy",
             "Change an ISAKMP policy (stored)", "§2.2", SO),
-    Command((P("DESTroy"), ISA, P("POLicy", _NAME)), (), "destroy_policy", "Destroy an ISAKMP policy", "§2.3", SO),
-    Command((P("RESET"), ISA, P("POLicy", _NAME)), (), "reset_policy", "Reset an ISAKMP policy", "§2.4", SO),
+    Command((P("DESTroy"), ISA, P("POLicy", POLICY_NAME)), (), "destroy_policy", "Destroy an ISAKMP policy", "§2.3",
+            SO),
+    Command((P("RESET"), ISA, P("POLicy", POLICY_NAME)), (), "reset_policy", "Reset an ISAKMP policy", "§2.4", SO),
     Command((P("ENAble"), ISA),
             (P("LOCALRsakey", _KEY_ID), P("POLICYServerenabled", BOOL), P("POLICYFilename", Text(1, 64, "file name")),
              P("UDPPort", Integer(1, 65535))), "enable_isakmp", "Enable ISAKMP (stored)", "§2.5", SO),
@@ -87,16 +95,24 @@ ISAKMP_COMMANDS = (
             "Enable ISAKMP debugging (stored)", "§2.7", SO),
     Command((P("DISable"), ISA, P(Keyword("DEBug"), _DEBUG, optional_value=True)), (), "disable_debug",
             "Disable ISAKMP debugging (stored)", "§2.7", SO),
-    Command((P("RESET"), ISA, P("COUnters", _COUNTERS, optional_value=True)), (), "reset_counters",
+    Command((P("ENAble"), ISA, P("KEYLog", Text(1, 255, "directory name"))), (), "enable_keylog",
+            "Write IKE and ESP keys for Wireshark (ours, not the manual's)", "key_log.py", SO),
+    Command((P("DISable"), ISA, P(Keyword("KEYLog"))), (), "disable_keylog", "Stop writing the key log",
+            "key_log.py", SO),
+    Command((P("RESET"), ISA, P("COUnters", COUNTER_CATEGORIES, optional_value=True)), (), "reset_counters",
             "Clear ISAKMP counters", "§2.8", SO),
 )
 
 
 class IsakmpCommands:
-    """Carries out :data:`ISAKMP_COMMANDS` on an :class:`IsakmpConfig`."""
+    """Carries out :data:`ISAKMP_COMMANDS` on an :class:`IsakmpConfig`;
+    ``counters()`` returns the :class:`~.counters.IsakmpCounters` that
+    ``reset isakmp counters`` clears (default: counters of its own)."""
 
-    def __init__(self, config: IsakmpConfig | None = None):
+    def __init__(self, config: IsakmpConfig | None = None, counters=None):
         self.config = config if config is not None else IsakmpConfig()
+        own = IsakmpCounters()
+        self.counters = counters or (lambda: own)
 
     def create_policy(self, policy: str, **args):
         self.config.create_policy(policy, **args)
@@ -119,12 +135,20 @@ class IsakmpCommands:
         self.config.enabled = False
 
     def enable_debug(self, debug=None):
-        self.config.debug = self.config.debug | frozenset(debug or ("default",))
+        self.config.debug = self.config.debug | debug_classes(debug)
 
     def disable_debug(self, debug=None):
-        self.config.debug = self.config.debug - frozenset(debug or ("default",))
+        self.config.debug = self.config.debug - debug_classes(debug)
+
+    def enable_keylog(self, keylog):
+        """``enable isakmp keylog=DIR`` (ours: see :mod:`.key_log`); a directory that cannot be written is refused."""
+        KeyLog(keylog).check()
+        self.config.keylog = keylog
+
+    def disable_keylog(self, keylog=None):
+        """``disable isakmp keylog``."""
+        self.config.keylog = None
 
     def reset_counters(self, counters=None):
-        """``reset isakmp counters[=categories]`` (§2.8): none are kept yet, so none are cleared."""
-        which = f"the {', '.join(counters)} counters" if counters else "ISAKMP counters"
-        return f"Info: {which} were not cleared: none are kept, as {NOT_RUNNING}."
+        """``reset isakmp counters[=categories]`` (§2.8): clears all, or those categories."""
+        self.counters().reset(counters)

@@ -1,4 +1,4 @@
-# Ref: ../shared/spec/show-outputs.md section 11 (show isakmp counters, Figures 48-26 .. 48-33, 48-36)
+# Ref: ../shared/spec/show-outputs.md section 11 (show isakmp counters, Figures 48-26 .. 48-37)
 # Ref: ../shared/spec/isakmp-commands.md (reset isakmp counters categories)
 """The ISAKMP counters a dropped message increments, named as the manual prints them.
 
@@ -7,25 +7,36 @@ category that message handling feeds (``aggressive``, ``general``,
 ``heartbeat``, ``info``, ``main``, ``network``, ``transaction``, and the
 ``quick`` blocks, keyed ``quick.<initiator|responder>[.<block>]`` because
 the Quick Mode figure repeats names under its Initiator and Responder
-headings) the counter names in figure order. The SAD, SPD, XDB and IPSEC
-DOI categories count databases, not messages, and are not listed here.
+headings) the counter names in figure order; the database categories
+(``ipsec``, ``sad``, ``spd``, ``xdb``) too, where a Good/Failed (or
+success/fail) table's counters are ``(row, column)`` pairs.
+:data:`COUNTER_SCHEMAS` is the same as one
+:class:`~pacsim.firmware.state.counters.CounterSchema` per group, and
+:data:`CATEGORIES` the twelve categories of ``show``/``reset isakmp
+counters`` in the syntax's order.
 
 :func:`rejection_counters` maps a :class:`~.errors.MalformedMessage` to
 the ``(group, name)`` pairs it increments: one ``general`` counter for
 what the codec saw (clear or decrypted body), plus the exchange's own
 counter when the message's :class:`~.rules.MessageRule` is known.
 
-:class:`IsakmpCounters` keeps the values; a name outside the schema raises
-:class:`UnknownCounter`, so a misspelt counter is a bug found at once.
+:class:`IsakmpCounters` keeps the values, a
+:class:`~pacsim.firmware.state.counters.CounterSet` per group; a name
+outside the schema raises :class:`UnknownCounter`, so a misspelt counter
+is a bug found at once.
 """
 
-from collections import Counter
-
+from ..state.counters import CounterSchema, CounterSet, UnknownCounter
 from .constants import ExchangeType, PayloadType
 from .errors import Rejection
 from .rules import Role
 
-__all__ = ["COUNTER_GROUPS", "GENERAL_COUNTERS", "rejection_counters", "IsakmpCounters", "UnknownCounter"]
+__all__ = ["CATEGORIES", "category_groups", "COUNTER_GROUPS", "COUNTER_SCHEMAS", "GENERAL_COUNTERS",
+           "rejection_counters", "IsakmpCounters", "UnknownCounter"]
+
+_FIND_SA = ("by Id", "by peer address", "by cookies", "by policy name", "by peer Notify", "by peer Delete")
+_XDB = ("createXchg", "deleteXchgById", "getXchgById", "getXchgByiCookie", "getXchgByrCookie", "getXchgByCookies",
+        "getXchgByMsgId", "getXchgByMsgIdAndCookies", "getXchgByPolicy", "getXchgByPeer", "getXchgBySaIdSelectPol")
 
 #: show isakmp counters: group -> counter names, in the manual's figure order.
 COUNTER_GROUPS = {
@@ -68,6 +79,18 @@ COUNTER_GROUPS = {
         "infoPh2XchgStartFail", "deleteDelayStarted", "deleteDelayNotUsed", "deleteDelayPktsRxd",
         "deleteDelayRetrySent", "deleteDelayConSent", "deleteDelayConNoSA", "deleteDelayTxExceeded",
         "deleteDelayPktDiff"),
+    "ipsec": (
+        "acquire", "acquireFailedDisabled", "commit", "commitFailedDisabled", "deleteSaBadLength",
+        "checkMatchAttrBadType", "checkMatchAttrSeenTwice", "chkMtchAttrsBadLen", "chkMtchAttrsLifValMsng",
+        "chkMtchAttrLifValBadLen", "chkMtchAttrsBadVal", "chkMtchAttrsLifTypeMsng", "chkMtchAttrssUnsupp",
+        "chkMtchAttrsVarUnexp"),
+    "sad": ("createGood", "deleteGood", "deleteFailed", "expireNoSa", "softExpireNoSa",
+            *((row, column) for row in _FIND_SA for column in ("success", "fail"))),
+    "spd": (
+        "getPolicyGood", "getPolicyFailed", "deletePolicyGood", "deletePolicyFailed", "addPolicyGood",
+        "addPolicyFailed", "getPolicyByPeerGood", "getPolicyByPeerFailed", "usePolIkeRetryGood",
+        "usePolIkeRetryFailed"),
+    "xdb": tuple((row, column) for row in _XDB for column in ("Good", "Failed")),
     "heartbeat": (
         "startXchgInitiator", "startXchgResponder", "initXchgComplete", "respXchgComplete", "txMsg", "rxMsg",
         "startXchgInitNotCfgd", "startXchgRespNotCfgd", "rxUnexpectedPayload", "rxInvalidSeqno",
@@ -145,6 +168,17 @@ COUNTER_GROUPS = {
     "quick.responder.hash": (
         "hashPayMissing", "invalidPayloadType", "hashBadLen"),
 }
+
+#: One counter schema per group of :data:`COUNTER_GROUPS`.
+COUNTER_SCHEMAS = {group: CounterSchema(f"ISAKMP {group}", names) for group, names in COUNTER_GROUPS.items()}
+#: The categories of ``show``/``reset isakmp counters`` (quick: every ``quick.*`` group).
+CATEGORIES = ("aggressive", "general", "heartbeat", "info", "ipsec", "main", "network", "quick", "sad", "spd",
+              "transaction", "xdb")
+
+
+def category_groups(category):
+    """The groups of :data:`COUNTER_GROUPS` a category shows and clears (``quick``: every ``quick.*`` block)."""
+    return [group for group in COUNTER_GROUPS if group.split(".")[0] == category]
 
 #: general counter per rejection: (clear message, decrypted body). Header
 #: faults come before any decryption and count the same either way.
@@ -271,47 +305,48 @@ def rejection_counters(problem, rule=None, decrypted=False, message_id=0):
     return tuple(found)
 
 
-class UnknownCounter(KeyError):
-    """A counter name (or group) that is not in :data:`COUNTER_GROUPS`."""
-
-
 class IsakmpCounters:
-    """The values of the ``show isakmp counters`` of one daemon.
+    """The values of the ``show isakmp counters`` of one daemon: a
+    :class:`~pacsim.firmware.state.counters.CounterSet` per group of
+    :data:`COUNTER_SCHEMAS`.
 
     :meth:`increment` takes a group and a name of :data:`COUNTER_GROUPS`;
-    :meth:`get`, :meth:`group` and :meth:`reset` read and clear them.
+    :meth:`get`, :meth:`group`, :meth:`snapshot` and :meth:`reset` read
+    and clear them. An unknown group or name raises :class:`UnknownCounter`.
     """
 
     def __init__(self):
-        self._values = Counter()
+        self._sets = {group: CounterSet(schema) for group, schema in COUNTER_SCHEMAS.items()}
 
-    @staticmethod
-    def _check(group, name):
-        if name not in COUNTER_GROUPS.get(group, ()):
-            raise UnknownCounter(f"ISAKMP counter {group}.{name} is not in the manual's schema")
+    def _set(self, group):
+        if group not in self._sets:
+            raise UnknownCounter("ISAKMP counters", group)
+        return self._sets[group]
 
     def increment(self, group, name, by=1):
         """Add ``by`` to counter ``name`` of ``group``."""
-        self._check(group, name)
-        self._values[(group, name)] += by
+        self._set(group).count(name, by)
 
     def get(self, group, name):
         """The value of one counter."""
-        self._check(group, name)
-        return self._values[(group, name)]
+        return self._set(group)[name]
 
     def group(self, group):
         """``{name: value}`` of ``group`` in the manual's order."""
-        if group not in COUNTER_GROUPS:
-            raise UnknownCounter(f"ISAKMP counter group {group} is not in the manual's schema")
-        return {name: self._values[(group, name)] for name in COUNTER_GROUPS[group]}
+        return dict(self._set(group).items())
+
+    def snapshot(self, group):
+        """The frozen :class:`~pacsim.firmware.state.counters.CounterSnapshot` of ``group``."""
+        return self._set(group).snapshot()
 
     def nonzero(self):
         """``{(group, name): value}`` of every counter that is not zero."""
-        return {key: value for key, value in self._values.items() if value}
+        return {(group, name): value for group, counters in self._sets.items()
+                for name, value in counters.items() if value}
 
-    def reset(self, groups=None):
-        """Clear every counter, or those of ``groups`` (prefixes: ``quick`` clears every quick block)."""
-        for key in list(self._values):
-            if groups is None or any(key[0] == g or key[0].startswith(g + ".") for g in groups):
-                del self._values[key]
+    def reset(self, categories=None):
+        """Clear every counter, or those of ``categories`` (of :data:`CATEGORIES`;
+        ``quick`` clears every quick block)."""
+        for category in CATEGORIES if categories is None else categories:
+            for group in category_groups(category):
+                self._sets[group].reset()

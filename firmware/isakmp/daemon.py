@@ -25,6 +25,11 @@ Layers above read :attr:`events` (the event classes are in :mod:`.ike_sa`) or
 snapshots. Phase-2 exchanges plug in with :meth:`register_exchange`
 (``factory(daemon, sa, header, now) -> Exchange`` for a received first
 message of that exchange type) and :meth:`start_exchange` (initiator).
+
+Debugging: with a :attr:`debug_sink` (:class:`~.debug.IsakmpDebug`) the
+daemon publishes :mod:`.debug` records as things happen, for the enabled
+classes only. Keys: on establishment the phase-1 encryption key goes to
+the key log in force (:meth:`key_log`, :mod:`.key_log`) and nowhere else.
 """
 
 from collections import deque
@@ -34,12 +39,14 @@ from .aggressive_mode import AggressiveModeInitiator, AggressiveModeResponder
 from .constants import Doi, ExchangeType
 from .counters import IsakmpCounters, rejection_counters
 from .crypto import IkeCrypto
+from .debug import PacketDebug, StateDebug, TraceDebug, ValueDebug
 from .errors import MalformedMessage, Rejection
 from .exchange import ExchangeFailed, MessageRejected, Repeat
 from .ike_sa import (KBYTE, ZERO_COOKIE, IkeSa, IkeSaDatabase, IkeSaDeleted, IkeSaState, Phase1Established,
                      Phase1Failed, Phase1Mode)
 from .informational import (InformationalExchange, clear_notify, delete_message, dpd_message, notify_message,
                             unprotected_notify)
+from .key_log import configured_key_log
 from .main_mode import MainModeInitiator, MainModeResponder
 from .message import decode_message
 from .payloads import Delete
@@ -75,6 +82,7 @@ class IsakmpDaemon:
         self._outbox = []
         self._next_exchange_id = 1
         self._keepalive_at = {}
+        self.debug_sink = None
 
     # -- hooks for the layers above ---------------------------------------------------------------
 
@@ -94,6 +102,29 @@ class IsakmpDaemon:
         for callback in self._listeners:
             callback(event)
 
+    def key_log(self):
+        """The :class:`~.key_log.KeyLog` in force (the configuration's, else
+        ``$PACSIM_KEYLOG``), or None; the phase-2 layer logs its ESP SAs with
+        its :meth:`~.key_log.KeyLog.esp_sa`."""
+        return configured_key_log(self.config)
+
+    def debug(self, record_type, *fields):
+        """Publish a debug record (:mod:`.debug`) to :attr:`debug_sink`; built only when a class of it is enabled."""
+        if self.debug_sink is not None and self.debug_sink.wants(record_type):
+            self.debug_sink(record_type(*fields))
+
+    def _debug_states(self, exchange, before):
+        """Publish the exchange's and its SA's state changes since ``before`` (a :meth:`_states` value)."""
+        after = self._states(exchange)
+        for what, number, old, new in (("exchange", exchange.exchange_id, before[0], after[0]),
+                                       ("SA", exchange.sa.sa_id, before[1], after[1])):
+            if old != new:
+                self.debug(StateDebug, what, number, old, new)
+
+    @staticmethod
+    def _states(exchange):
+        return exchange.state_name(), exchange.sa.state.value
+
     def count(self, group, name):
         """Increment a counter of the manual's schema (a misspelt name raises)."""
         self.counters.increment(group, name)
@@ -111,6 +142,7 @@ class IsakmpDaemon:
         """Start an initiator ``exchange`` (phase 2 or informational) and
         return the datagrams to send."""
         now = self.clock()
+        before = (None, exchange.sa.state.value)
         try:
             message = await exchange.start(now)
         except (ExchangeFailed, PacError) as failure:
@@ -118,6 +150,7 @@ class IsakmpDaemon:
             return self._flush()
         self._exchanges[exchange.key] = exchange
         _count_phase2(exchange)
+        self._debug_states(exchange, before)
         self.send(exchange.sa, message)
         return self._flush()
 
@@ -129,7 +162,9 @@ class IsakmpDaemon:
         policies = list(self.config.policies.values())
         exact = [p for p in policies if p.peer != PEER_ANY and address(p.peer) == peer]
         wildcard = [p for p in policies if p.peer == PEER_ANY and p.ipversion == peer.version]
-        return (exact or wildcard or [None])[0]
+        found = (exact or wildcard or [None])[0]
+        self.count("spd", "getPolicyByPeerGood" if found else "getPolicyByPeerFailed")
+        return found
 
     def psk(self, policy):
         """The pre-shared key of ``policy`` (ENCO key bytes), or None when the key does not exist."""
@@ -162,7 +197,7 @@ class IsakmpDaemon:
                    IkeCrypto(self.device), now)
         sa.replaces = replaces
         exchange = _INITIATORS[mode](self, sa, now)
-        self.sas.add(sa)
+        self._add_sa(sa)
         return await self.start_exchange(exchange)
 
     async def _cookie(self):
@@ -185,6 +220,7 @@ class IsakmpDaemon:
 
     async def _receive(self, datagram, now):
         self.count("network", "rx")
+        self.debug(PacketDebug, False, datagram)
         kind, data = classify(datagram)
         if kind is DatagramKind.NO_MARKER:
             self.count("network", "rxFailNoNonEspMarker")
@@ -205,6 +241,7 @@ class IsakmpDaemon:
         if header.exchange == ExchangeType.INFORMATIONAL and not header.encrypted:
             return await self._run(unprotected_notify(self, message, datagram, now))
         exchange = self._exchanges.get((header.initiator_cookie, header.message_id))
+        self.count("xdb", ("getXchgByMsgIdAndCookies", "Failed" if exchange is None else "Good"))
         if exchange is None:
             return await self._new_exchange(message, data, datagram, now)
         if exchange.sa.nat.floated and datagram.dport != NAT_T_PORT and not header.message_id:
@@ -238,6 +275,7 @@ class IsakmpDaemon:
                        ExchangeType.AGGRESSIVE) else "msgRxNoExchangePhase1")
             return []
         sa = self.sas.get(header.initiator_cookie, header.responder_cookie)
+        self.count("sad", ("by cookies", "fail" if sa is None else "success"))
         if sa is None or not sa.state.usable or header.responder_cookie != sa.cky_r:
             self.count("general", "msgRxPhase2NoSa")
             return []
@@ -268,6 +306,7 @@ class IsakmpDaemon:
         """Run ``exchange.process``; a new exchange (and a new responder SA) is kept only when it succeeds."""
         sa = exchange.sa
         fresh_sa = new and not exchange.message_id
+        before = (None if new else exchange.state_name(), sa.state.value)
         try:
             replies = await exchange.process(message, datagram, now)
         except MalformedMessage as problem:
@@ -281,16 +320,17 @@ class IsakmpDaemon:
             return await self._reject(exchange, rejection, fresh_sa)
         except (ExchangeFailed, PacError) as failure:
             if fresh_sa:
-                self.sas.add(sa)          # so that fail() removes and closes it like any other
+                self._add_sa(sa)          # so that fail() removes and closes it like any other
             self._outbox.clear()
             await self.fail(exchange, _card_failure(failure))
             return self._flush()
         if fresh_sa:
-            self.sas.add(sa)
+            self._add_sa(sa)
         if new and sa.state not in (IkeSaState.DELETED, IkeSaState.EXPIRED):
             self._exchanges[exchange.key] = exchange
             _count_phase2(exchange)
         exchange.received(data, replies)
+        self._debug_states(exchange, before)
         float_ports(sa, datagram)
         for reply in replies:
             self.send(sa, reply)
@@ -300,6 +340,7 @@ class IsakmpDaemon:
     async def _reject(self, exchange, rejection, fresh_sa):
         sa = exchange.sa
         self._outbox.clear()
+        self.debug(TraceDebug, f"exchange {exchange.exchange_id}: message rejected: {rejection.detail}")
         if rejection.counter:
             self.count(*rejection.counter)
         if fresh_sa:
@@ -322,6 +363,7 @@ class IsakmpDaemon:
         return self._flush()
 
     def _count_rejection(self, problem, rule, message_id, decrypted=False):
+        self.debug(TraceDebug, f"message dropped: {problem.reason.name} at octet {problem.offset}: {problem.detail}")
         for group, name in rejection_counters(problem, rule, decrypted, message_id):
             self.count(group, name)
 
@@ -335,6 +377,16 @@ class IsakmpDaemon:
         if sa.nat.nat_local:
             self._keepalive_at[sa.cky_i] = now + NAT_KEEPALIVE_INTERVAL
         self.count("general", "doneGood")
+        self.debug(TraceDebug, f"IKE SA {sa.sa_id} established with {sa.peer} ({sa.mode.name.lower()} mode)")
+        for name in ("skeyid", "skeyid_d", "skeyid_a", "skeyid_e", "enc_key", "initial_iv"):
+            self.debug(ValueDebug, sa.sa_id, name.upper().replace("ENC_KEY", "Ka"), len(getattr(sa.keys, name)))
+        key_log = self.key_log()
+        if key_log is not None:
+            try:
+                key_log.phase1(sa.cky_i, sa.keys.enc_key)
+            except OSError as error:          # the key log never costs the negotiation
+                self.faults.append(f"key log {key_log.directory}: {error.strerror}")
+                self.debug(TraceDebug, f"key log {key_log.directory} not written: {error.strerror}")
         old = sa.replaces
         self.emit(Phase1Established(sa.snapshot(), old))
         if old is not None:
@@ -370,17 +422,19 @@ class IsakmpDaemon:
         elif sa.state.usable and reason not in ("peer delete", "initial contact"):
             self.count("info", "txMsgDeleteDenyIkmpPolicy")
         sa.state = state
-        self.sas.remove(sa)
+        self._drop_sa(sa)
         self._keepalive_at.pop(sa.cky_i, None)
         for key in [k for k, e in self._exchanges.items() if e.sa is sa]:
             del self._exchanges[key]
         await sa.close()
+        self.debug(TraceDebug, f"IKE SA {sa.sa_id} with {sa.peer} removed: {reason}")
         self.emit(IkeSaDeleted(sa.snapshot(), reason))
 
     async def fail(self, exchange, failure):
         """Fail ``exchange`` (a phase-1 failure removes its SA, R6), queueing
         the notify the failure warrants (the caller's entry point returns it)."""
         sa = exchange.sa
+        self.debug(TraceDebug, f"exchange {exchange.exchange_id} failed: {failure.detail}")
         if failure.counter:
             self.count(*failure.counter)
         if failure.notify is not None:
@@ -389,7 +443,7 @@ class IsakmpDaemon:
         if exchange.message_id == 0:
             self.count("general", "donePhase1Failed")
             sa.state = IkeSaState.DELETED
-            self.sas.remove(sa)
+            self._drop_sa(sa)
             self._keepalive_at.pop(sa.cky_i, None)
             await sa.close()
             self.emit(Phase1Failed(sa.policy.name, sa.peer, failure.detail, failure.notify))
@@ -481,6 +535,14 @@ class IsakmpDaemon:
             started = await self.initiate(sa.policy.name, replaces=sa.sa_id)
             self._outbox.extend(started)
 
+    def _add_sa(self, sa):
+        self.sas.add(sa)
+        self.count("sad", "createGood")
+
+    def _drop_sa(self, sa):
+        self.count("sad", "deleteGood" if self.sas.get(sa.cky_i) is sa else "deleteFailed")
+        self.sas.remove(sa)
+
     def _frame(self, sa, message):
         self.count("general", "msgTx")
         self.count("network", "tx")
@@ -488,6 +550,8 @@ class IsakmpDaemon:
 
     def _flush(self):
         out, self._outbox = self._outbox, []
+        for datagram in out:
+            self.debug(PacketDebug, True, datagram)
         return out
 
     # -- views ------------------------------------------------------------------------------------------------

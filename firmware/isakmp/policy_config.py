@@ -92,7 +92,8 @@ def _version(value) -> int | None:
 
 @dataclass
 class IsakmpConfig:
-    """The ISAKMP module's configuration."""
+    """The ISAKMP module's configuration (``keylog``: the key log's
+    directory, see :mod:`.key_log`, or None)."""
     policies: dict[str, IsakmpPolicy] = field(default_factory=dict)
     enabled: bool = False
     localrsakey: int | None = None
@@ -100,6 +101,7 @@ class IsakmpConfig:
     policyfilename: str | None = None
     udpport: int = 500
     debug: frozenset[str] = frozenset()
+    keylog: str | None = None
 
     def create_policy(self, policy: str, **params) -> IsakmpPolicy:
         if policy in self.policies:

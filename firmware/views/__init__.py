@@ -8,7 +8,8 @@ never read live objects and never change anything; the command handlers
 build the snapshots and call the view.
 
 - :mod:`.alliedware`: the AlliedWare router's ``show ipsec ...``, ``show
-  sa ...``, ``show enco ...``, ``show user`` and ``show system``.
+  isakmp ...``, ``show sa ...``, ``show enco ...``, ``show user`` and
+  ``show system``, and the ISAKMP debug lines.
 
 How a new view plugs in (the Cisco IOS ``show crypto ...``, racoonctl
 ``show-sa`` and tmsh ``show net ipsec ...`` views of the same SAs):
