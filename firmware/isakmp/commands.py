@@ -1,11 +1,12 @@
 # Ref: spec/isakmp-commands.md §1-§2 (ISAKMP commands, minimum abbreviations)
 """The ISAKMP configuration commands, as data, and their handler: accepted,
-checked and stored in an :class:`~.policy_config.IsakmpConfig` (no
-ISAKMP exchange runs yet; ``enable isakmp`` only records the setting).
-So the two resets have nothing to act on: ``reset isakmp counters`` and
-``reset isakmp policy`` check their arguments and say plainly that no
-ISAKMP counters or SAs exist yet (:data:`NOT_RUNNING`), instead of
-``Info: Operation successful.``.
+checked and stored in an :class:`~.policy_config.IsakmpConfig`. The
+router runs the daemon the configuration describes (its ``runtime``, see
+:mod:`~pacsim.firmware.router.isakmp_gate`): ``enable``/``disable isakmp``
+start and stop it after the command, ``reset isakmp policy`` deletes the
+policy's SAs (R100) and ``reset isakmp counters`` clears the daemon's
+counters. Without a router (a console on a bare configuration) no daemon
+runs and the resets say so (:data:`NOT_RUNNING`).
 
 Booleans are ``{ON|OFf|TRue|FAlse}`` (§0.1). ``set`` takes XAUth
 ``NOne`` as its syntax writes it; create ``NONE``. ENABLE/DISABLE ISAKMP
@@ -27,7 +28,7 @@ from .policy_config import PEER_ANY, IsakmpConfig, IsakmpConfigError
 __all__ = ["ISAKMP_COMMANDS", "IsakmpCommands", "ERRORS", "NOT_RUNNING"]
 
 #: Why the resets have nothing to act on (see the module docstring).
-NOT_RUNNING = "ISAKMP exchanges do not run in this model yet"
+NOT_RUNNING = "no ISAKMP daemon runs on this configuration"
 
 ERRORS = (IsakmpConfigError,)
 SO = Privilege.SECURITYOFFICER
@@ -108,9 +109,12 @@ class IsakmpCommands:
         self.config.destroy_policy(policy)
 
     def reset_policy(self, policy: str):
-        """``reset isakmp policy`` (§2.4): the policy must exist; it has no SAs to remove."""
+        """``reset isakmp policy`` (§2.4, R100): the policy must exist; its SAs are deleted."""
         self.config.policy(policy)
-        return f'Info: ISAKMP policy "{policy}" has no SAs to remove and nothing to restart: {NOT_RUNNING}.'
+        if self.config.runtime is None:
+            return f'Info: ISAKMP policy "{policy}" has no SAs to remove and nothing to restart: {NOT_RUNNING}.'
+        self.config.runtime.reset_policy(policy)
+        return None
 
     def enable_isakmp(self, **args):
         self.config.enable(**args)
@@ -125,6 +129,9 @@ class IsakmpCommands:
         self.config.debug = self.config.debug - frozenset(debug or ("default",))
 
     def reset_counters(self, counters=None):
-        """``reset isakmp counters[=categories]`` (§2.8): none are kept yet, so none are cleared."""
+        """``reset isakmp counters[=categories]`` (§2.8)."""
+        if self.config.runtime is not None:
+            self.config.runtime.reset_counters(tuple(counters) if counters else None)
+            return None
         which = f"the {', '.join(counters)} counters" if counters else "ISAKMP counters"
         return f"Info: {which} were not cleared: none are kept, as {NOT_RUNNING}."

@@ -97,6 +97,8 @@ class IsakmpConfig:
     policyfilename: str | None = None
     udpport: int = 500
     debug: frozenset[str] = frozenset()
+    #: The running daemon's hooks for the resets (the router's ISAKMP gate), None while none runs.
+    runtime: object = field(default=None, compare=False, repr=False)
 
     def create_policy(self, policy: str, **params) -> IsakmpPolicy:
         if policy in self.policies:

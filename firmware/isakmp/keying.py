@@ -1,0 +1,211 @@
+# Ref: ../shared/spec/ipsec-commands.md B51-B54 (acquire, soft and hard expiry); ../shared/spec/isakmp-commands.md
+#      R12-R16 (phase 2 waits for phase 1), R44 (senddeletes); RFC 2409 section 5.5; strongSwan trap/child_sa
+"""ISAKMP key management for ``keymanagement=isakmp`` IPsec policies.
+
+:class:`IsakmpKeying(daemon, ipsec, kernel)` is the
+:class:`~..ipsec.keying.KeyManager` of ISAKMP and the ``host`` of
+:mod:`.quick_mode`:
+
+- :meth:`acquire` (from the data plane, synchronous) notes that a policy
+  needs a bundle; :meth:`pump` (awaited by the router after each packet,
+  command and timer) starts phase 1 with the policy's peer when there is no
+  IKE SA to it (R14: quick mode waits until phase 1 is up), then quick
+  mode, and returns the datagrams to send;
+- :meth:`installed` stores a negotiated bundle in the SAD (SA pairs with
+  both directions' keys; our inbound SPIs are the ones we offered) and
+  puts it on the card at once (``await kernel.add_bundle``);
+- :meth:`expire`: a SOFT expiry renegotiates (the new bundle is used as
+  soon as it is up: the SAD puts it first; the old one is deleted
+  :data:`OLD_BUNDLE_GRACE` seconds later so that packets in flight still
+  open), HARD removal is the IPsec module's; when both sides rekey at
+  once, the two new bundles of one round are compared and the one whose
+  exchange had the lower Ni survives (both sides decide alike), the other
+  is deleted;
+- a received Delete of phase-2 SPIs removes the bundle whose outbound SPI
+  it names; a bundle we remove is announced with a Delete when the ISAKMP
+  policy has ``senddeletes``.
+
+The responder side: :meth:`responder_offer` finds the ISAKMP IPsec
+policy of the peer whose selectors cover the peer's IDs (host to host
+without IDs) and gives its :class:`~.quick_mode.Phase2Request`.
+"""
+from collections import deque
+
+from ..ipsec.sad import Expiry
+from ..ipsec.spd import Action, KeyManagement, PeerWildcard
+from .constants import ExchangeType
+from .events import PeerDeleted
+from .phase2_proposal import PROTOCOL_IDS, host_id, id_bounds, identities, spi_bytes
+from .quick_mode import Phase2Request, QuickModeInitiator, quick_mode_factory
+
+__all__ = ["IsakmpKeying", "OLD_BUNDLE_GRACE"]
+
+#: Seconds a replaced bundle stays after its successor is up (packets sealed with it may still be in flight).
+OLD_BUNDLE_GRACE = 10
+
+
+class IsakmpKeying:
+    """See the module docstring. ``daemon``: the :class:`~.daemon.IsakmpDaemon`;
+    ``ipsec``: the :class:`~..ipsec.module.IpsecModule`; ``kernel``: the
+    :class:`~..ipsec.kernel.SaKernel`."""
+
+    def __init__(self, daemon, ipsec, kernel):
+        self.daemon, self.ipsec, self.kernel = daemon, ipsec, kernel
+        self._wanted = {}             # policy name -> True while a bundle is wanted and no QM runs
+        self._negotiating = set()     # policy names with a quick mode in progress
+        self._rounds = {}             # policy name -> [(Ni, bundle)] installed since its rekey started
+        self._retire = deque()        # (time, policy name, bundle id) of replaced bundles
+        self._deleted = deque()       # PeerDeleted events to act on
+        self.failures = 0
+        daemon.register_exchange(ExchangeType.QUICK, quick_mode_factory(self))
+        daemon.subscribe(self._event)
+
+    # -- what IPsec calls -------------------------------------------------------------------------------
+
+    def acquire(self, policy, packet):
+        """``policy`` needs a bundle (B51): negotiated at the next :meth:`pump`."""
+        if policy.name not in self._negotiating:
+            self._wanted[policy.name] = True
+
+    def expire(self, bundle, expiry):
+        """SOFT: renegotiate (B54); HARD: the bundle is gone already."""
+        if expiry is Expiry.SOFT and self.ipsec.spd.has_policy(bundle.policy_name):
+            self._rounds.setdefault(bundle.policy_name, [])
+            self._retire.append((None, bundle.policy_name, bundle.bundle_id))
+            self._wanted[bundle.policy_name] = True
+
+    # -- the work ---------------------------------------------------------------------------------------
+
+    async def pump(self):
+        """Start what is wanted and retire what is replaced; returns the datagrams to send."""
+        out = []
+        for deleted in list(self._deleted):
+            self._deleted.remove(deleted)
+            self._peer_deleted(deleted)
+        now = self.daemon.clock()
+        for name in list(self._wanted):
+            out += await self._negotiate(name)
+        while self._retire and self._retire[0][0] is not None and self._retire[0][0] <= now:
+            _, name, bundle_id = self._retire.popleft()
+            out += await self._remove(name, bundle_id)
+        return out
+
+    async def _negotiate(self, name):
+        if not self.ipsec.spd.has_policy(name):
+            del self._wanted[name]
+            return []
+        policy = self.ipsec.spd.policy(name)
+        peer = policy.peeraddress
+        if isinstance(peer, PeerWildcard) or peer is None:
+            del self._wanted[name]
+            return []
+        ike = next((sa for sa in self.daemon.sas.with_peer(peer) if sa.keys is not None and
+                    sa.established is not None), None)
+        if ike is None:
+            target = policy.isakmppolicy or str(peer)
+            return await self.daemon.initiate(target)          # nothing when phase 1 already runs (R14)
+        del self._wanted[name]
+        self._negotiating.add(name)
+        request = self._request(policy, ike)
+        message_id = 0
+        while not message_id:
+            message_id = int.from_bytes(await self.daemon.device.random(4), "big")
+        exchange = QuickModeInitiator(self.daemon, ike, self, request, message_id, self.daemon.clock())
+        return await self.daemon.start_exchange(exchange)
+
+    def _request(self, policy, ike):
+        spd = self.ipsec.spd
+        spec = spd.bundlespecification(policy.bundlespecification)
+        alternatives = tuple(tuple(tuple(spd.saspecification(i) for i in pair.spec_ids) for pair in proposal.pairs)
+                             for proposal in spec.bundle.proposals)
+        return Phase2Request(policy, alternatives, spec.expiryseconds, spec.expirykbytes,
+                             policy.group if policy.usepfskey else None, identities(policy, ike.local, ike.peer),
+                             ike.nat.detected)
+
+    # -- quick mode's host --------------------------------------------------------------------------------
+
+    async def spis(self, protocols):
+        """An inbound SPI (CPI) per protocol, held until a bundle takes it up."""
+        return {protocol: await self.kernel.get_spi(protocol) for protocol in protocols}
+
+    def release(self, spis):
+        """Give back SPIs no bundle took up."""
+        for protocol, spi in spis.items():
+            self.kernel.release_spi(protocol, spi)
+
+    def responder_offer(self, ike, idci, idcr):
+        """The request of the ISAKMP IPsec policy for ``ike``'s peer covering the IDs, or None."""
+        remote = id_bounds(idci) if idci is not None else host_id(ike.peer)
+        local = id_bounds(idcr) if idcr is not None else host_id(ike.local)
+        for policy in self.ipsec.spd.policies():
+            if policy.action is not Action.IPSEC or policy.keymanagement is not KeyManagement.ISAKMP:
+                continue
+            if policy.peeraddress != PeerWildcard.ANY and policy.peeraddress != ike.peer:
+                continue
+            selectors = policy.selectors()
+            if _covers(selectors.remote, remote) and _covers(selectors.local, local):
+                request = self._request(policy, ike)
+                return Phase2Request(policy, request.alternatives, request.life_seconds, request.life_kbytes,
+                                     request.group, (idci, idcr), request.udp)
+        return None
+
+    async def installed(self, outcome):
+        """Store and set up the negotiated bundle (see the module docstring)."""
+        name = outcome.policy_name
+        self._negotiating.discard(name)
+        bundle = self.ipsec.sad.add_sa_bundle(name, list(outcome.pairs), outcome.limits, None, outcome.role,
+                                             peer=outcome.peer)
+        await self.kernel.add_bundle(bundle)
+        round_ = self._rounds.get(name)
+        if round_ is None:
+            return
+        round_.append((outcome.nonces[0], bundle))
+        if len(round_) > 1:                        # both sides rekeyed: the lower Ni survives
+            round_.sort(key=lambda entry: entry[0])
+            for _, loser in round_[1:]:
+                self.ipsec.destroy_policy(name, loser.bundle_id)
+                await self.kernel.settle()
+            del round_[1:]
+        now = self.daemon.clock()
+        self._retire = deque((now + OLD_BUNDLE_GRACE if when is None and policy == name else when, policy, bid)
+                             for when, policy, bid in self._retire)
+
+    # -- deletes --------------------------------------------------------------------------------------------
+
+    def _event(self, event):
+        if isinstance(event, PeerDeleted):
+            self._deleted.append(event)
+
+    def _peer_deleted(self, event):
+        protocol = next((p for p, i in PROTOCOL_IDS.items() if i == event.protocol), None)
+        for bundle in list(self.ipsec.sad.all_bundles()):
+            if any(rec.pair.protocol is protocol and spi_bytes(protocol, rec.pair.outbound_spi) in event.spis
+                   for rec in bundle.sas):
+                self.ipsec.destroy_policy(bundle.policy_name, bundle.bundle_id)
+
+    async def _remove(self, name, bundle_id):
+        """Remove a replaced bundle and tell the peer (Delete of our inbound SPIs)."""
+        if not self.ipsec.spd.has_policy(name):
+            return []
+        bundle = next((b for b in self.ipsec.sad.bundles(name) if b.bundle_id == bundle_id), None)
+        self._rounds.pop(name, None)
+        if bundle is None:
+            return []
+        self.ipsec.destroy_policy(name, bundle_id)
+        await self.kernel.settle()
+        ike = next(iter(self.daemon.sas.with_peer(bundle.peer)), None) if bundle.peer is not None else None
+        out = []
+        for rec in bundle.sas if ike is not None and ike.keys is not None else ():
+            out += await self.daemon.send_delete(ike, PROTOCOL_IDS[rec.pair.protocol],
+                                                 (spi_bytes(rec.pair.protocol, rec.pair.inbound_spi),))
+        return out
+
+
+def _covers(selector, bounds):
+    """Whether address selector ``selector`` contains the (version, low, high, ...) of an ID."""
+    version, low, high = bounds[:3]
+    if selector.bounds is None:
+        return True
+    first, last = selector.bounds
+    return selector.version == version and first <= low and high <= last
+
