@@ -1,6 +1,7 @@
-"""The ISAKMP resets (spec/isakmp-commands.md §2.4, §2.8) while no ISAKMP
-exchange runs: they check their arguments and say that there is nothing
-to reset, never "Operation successful"."""
+"""The ISAKMP resets (spec/isakmp-commands.md §2.4, §2.8) on a console
+without a router (no ISAKMP daemon runs): they check their arguments and
+say that there is nothing to reset, never "Operation successful". On a
+router they act (tests/test_router_isakmp_control.py)."""
 import pytest
 
 from pacsim.firmware.cli import SUCCESS, BadValue, CommandFailed
@@ -15,12 +16,12 @@ def c():
 
 
 @pytest.mark.parametrize("line, answer", [
-    ("reset isa cou", "Info: ISAKMP counters were not cleared: none are kept, as ISAKMP exchanges do not run in "
-                      "this model yet."),
-    ("reset isa cou=main,quick", "Info: the main, quick counters were not cleared: none are kept, as ISAKMP "
-                                 "exchanges do not run in this model yet."),                      # L4871
-    ("reset isa pol=tester", 'Info: ISAKMP policy "tester" has no SAs to remove and nothing to restart: ISAKMP '
-                             "exchanges do not run in this model yet."),                          # L4927
+    ("reset isa cou", "Info: ISAKMP counters were not cleared: none are kept, as no ISAKMP daemon runs on "
+                      "this configuration."),
+    ("reset isa cou=main,quick", "Info: the main, quick counters were not cleared: none are kept, as no ISAKMP "
+                                 "daemon runs on this configuration."),                      # L4871
+    ("reset isa pol=tester", 'Info: ISAKMP policy "tester" has no SAs to remove and nothing to restart: no ISAKMP '
+                             "daemon runs on this configuration."),                          # L4927
 ])
 def test_resets_say_there_is_nothing_to_reset(c, line, answer):
     out = c.execute(line)

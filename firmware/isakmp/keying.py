@@ -17,10 +17,12 @@
 - :meth:`expire`: a SOFT expiry renegotiates (the new bundle is used as
   soon as it is up: the SAD puts it first; the old one is deleted
   :data:`OLD_BUNDLE_GRACE` seconds later so that packets in flight still
-  open), HARD removal is the IPsec module's; when both sides rekey at
-  once, the two new bundles of one round are compared and the one whose
-  exchange had the lower Ni survives (both sides decide alike), the other
-  is deleted;
+  open; a side whose peer rekeyed first does not rekey again), HARD
+  removal is the IPsec module's; when both sides negotiate at once (a
+  first packet each way, or a rekey each), two fresh bundles exist: the
+  one whose exchange had the lower Ni survives (both sides decide alike),
+  the other stops carrying outbound traffic at once and is deleted after
+  the grace;
 - a received Delete of phase-2 SPIs removes the bundle whose outbound SPI
   it names; a bundle we remove is announced with a Delete when the ISAKMP
   policy has ``senddeletes``.
@@ -31,7 +33,7 @@ without IDs) and gives its :class:`~.quick_mode.Phase2Request`.
 """
 from collections import deque
 
-from ..ipsec.sad import Expiry
+from ..ipsec.sad import BundleState, Expiry
 from ..ipsec.spd import Action, KeyManagement, PeerWildcard
 from .constants import ExchangeType
 from .events import PeerDeleted
@@ -53,10 +55,10 @@ class IsakmpKeying:
         self.daemon, self.ipsec, self.kernel = daemon, ipsec, kernel
         self._wanted = {}             # policy name -> True while a bundle is wanted and no QM runs
         self._negotiating = set()     # policy names with a quick mode in progress
-        self._rounds = {}             # policy name -> [(Ni, bundle)] installed since its rekey started
         self._retire = deque()        # (time, policy name, bundle id) of replaced bundles
         self._deleted = deque()       # PeerDeleted events to act on
-        self.failures = 0
+        #: The :class:`~.quick_mode.Phase2Outcome` of each bundle in the SAD, by (policy name, bundle id).
+        self.negotiated = {}
         daemon.register_exchange(ExchangeType.QUICK, quick_mode_factory(self))
         daemon.subscribe(self._event)
 
@@ -68,11 +70,20 @@ class IsakmpKeying:
             self._wanted[policy.name] = True
 
     def expire(self, bundle, expiry):
-        """SOFT: renegotiate (B54); HARD: the bundle is gone already."""
-        if expiry is Expiry.SOFT and self.ipsec.spd.has_policy(bundle.policy_name):
-            self._rounds.setdefault(bundle.policy_name, [])
-            self._retire.append((None, bundle.policy_name, bundle.bundle_id))
-            self._wanted[bundle.policy_name] = True
+        """SOFT: renegotiate (B54) unless the peer already did (a newer bundle is
+        up: the old one is retired); HARD: the bundle is gone already."""
+        name = bundle.policy_name
+        if expiry is not Expiry.SOFT or not self.ipsec.spd.has_policy(name):
+            return
+        successor = any(b is not bundle and b.expiry is Expiry.NONE for b in self._live(name))
+        self._retire.append((self.daemon.clock() + OLD_BUNDLE_GRACE if successor else None, name, bundle.bundle_id))
+        if not successor:
+            self._wanted[name] = True
+
+    def _live(self, name):
+        """The policy's negotiated bundles in use (VALID)."""
+        return [b for b in self.ipsec.sad.bundles(name) if b.state is BundleState.VALID and
+                (name, b.bundle_id) in self.negotiated]
 
     # -- the work ---------------------------------------------------------------------------------------
 
@@ -85,9 +96,9 @@ class IsakmpKeying:
         now = self.daemon.clock()
         for name in list(self._wanted):
             out += await self._negotiate(name)
-        while self._retire and self._retire[0][0] is not None and self._retire[0][0] <= now:
-            _, name, bundle_id = self._retire.popleft()
-            out += await self._remove(name, bundle_id)
+        for entry in [e for e in self._retire if e[0] is not None and e[0] <= now]:
+            self._retire.remove(entry)
+            out += await self._remove(entry[1], entry[2])
         return out
 
     async def _negotiate(self, name):
@@ -156,19 +167,17 @@ class IsakmpKeying:
         bundle = self.ipsec.sad.add_sa_bundle(name, list(outcome.pairs), outcome.limits, None, outcome.role,
                                              peer=outcome.peer)
         await self.kernel.add_bundle(bundle)
-        round_ = self._rounds.get(name)
-        if round_ is None:
-            return
-        round_.append((outcome.nonces[0], bundle))
-        if len(round_) > 1:                        # both sides rekeyed: the lower Ni survives
-            round_.sort(key=lambda entry: entry[0])
-            for _, loser in round_[1:]:
-                self.ipsec.destroy_policy(name, loser.bundle_id)
-                await self.kernel.settle()
-            del round_[1:]
+        self.negotiated[(name, bundle.bundle_id)] = outcome
         now = self.daemon.clock()
-        self._retire = deque((now + OLD_BUNDLE_GRACE if when is None and policy == name else when, policy, bid)
-                             for when, policy, bid in self._retire)
+        fresh = [b for b in self._live(name) if b.expiry is Expiry.NONE]
+        if len(fresh) > 1:                   # both sides negotiated at once: the lower Ni survives
+            fresh.sort(key=lambda b: self.negotiated[(name, b.bundle_id)].nonces[0])
+            for loser in fresh[1:]:
+                loser.state = BundleState.REMOVING          # no longer chosen for outbound; inbound still opens
+                self._retire.append((now + OLD_BUNDLE_GRACE, name, loser.bundle_id))
+        self._retire = deque(sorted(((now + OLD_BUNDLE_GRACE if when is None and policy == name else when, policy,
+                                      bid) for when, policy, bid in self._retire),
+                                    key=lambda entry: float("inf") if entry[0] is None else entry[0]))
 
     # -- deletes --------------------------------------------------------------------------------------------
 
@@ -181,17 +190,20 @@ class IsakmpKeying:
         for bundle in list(self.ipsec.sad.all_bundles()):
             if any(rec.pair.protocol is protocol and spi_bytes(protocol, rec.pair.outbound_spi) in event.spis
                    for rec in bundle.sas):
-                self.ipsec.destroy_policy(bundle.policy_name, bundle.bundle_id)
+                self._destroy(bundle.policy_name, bundle.bundle_id)
+
+    def _destroy(self, name, bundle_id):
+        self.ipsec.destroy_policy(name, bundle_id)
+        self.negotiated.pop((name, bundle_id), None)
 
     async def _remove(self, name, bundle_id):
         """Remove a replaced bundle and tell the peer (Delete of our inbound SPIs)."""
         if not self.ipsec.spd.has_policy(name):
             return []
         bundle = next((b for b in self.ipsec.sad.bundles(name) if b.bundle_id == bundle_id), None)
-        self._rounds.pop(name, None)
         if bundle is None:
             return []
-        self.ipsec.destroy_policy(name, bundle_id)
+        self._destroy(name, bundle_id)
         await self.kernel.settle()
         ike = next(iter(self.daemon.sas.with_peer(bundle.peer)), None) if bundle.peer is not None else None
         out = []

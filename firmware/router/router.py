@@ -206,6 +206,11 @@ class Router(Forwarding, IpsecGate, IsakmpGate):
         out = await super().receive(packet, interface)
         return out + await self._isakmp_pump() + self._take_isakmp_outbox()
 
+    async def send(self, packet: bytes) -> list[tuple[str, bytes]]:
+        """:meth:`Forwarding.send <.forwarding.Forwarding.send>`, then the ISAKMP work it caused."""
+        out = await super().send(packet)
+        return out + await self._isakmp_pump()
+
     def _take_isakmp_outbox(self) -> list[tuple[str, bytes]]:
         out, self._isakmp_outbox = self._isakmp_outbox, []
         return out
