@@ -14,7 +14,9 @@ added); ``bundle`` the bundle string (``"1"``, ``"1 and 2"``, ``"2, 1"``,
 ``"1 or 2"``); ``responder_specs``/``responder_bundle`` give router ``b``
 other ones (to make it accept a later alternative). ``pfs_group`` turns
 USEPFSKEY on with that group; ``expiryseconds``/``expirykbytes`` go to
-the bundle specification; ``psk_b`` gives ``b`` another key (a wrong PSK).
+the bundle specification; ``psk_b`` gives ``b`` another key (a wrong PSK);
+``nat_traversal`` sets NATTRAVERSAL on the ISAKMP policies and adds a
+PERMIT policy ``natt`` for UDP 4500 (IKE after the float, ESP in UDP).
 """
 from dataclasses import dataclass, field
 
@@ -39,6 +41,7 @@ class IsakmpVpn:
     psk: bytes = DEFAULT_PSK
     psk_b: bytes | None = None
     isakmp_params: str = ""
+    nat_traversal: bool = False
     ip_version: int = 4
 
     def __post_init__(self):
@@ -56,8 +59,9 @@ class IsakmpVpn:
         specs = self.responder_specs if name == "b" and self.responder_specs else self.specs
         bundle = self.responder_bundle if name == "b" and self.responder_bundle else self.bundle
         psk = self.psk_b if name == "b" and self.psk_b is not None else self.psk
+        natt = " nattraversal=true" if self.nat_traversal else ""
         lines = [f"create enco key=1 type=general value=0x{psk.hex()}", *self.layout._ip_lines(me),
-                 f"create isakmp policy=i peer={self.wan(peer.name)} key=1 {self.isakmp_params}".rstrip(),
+                 f"create isakmp policy=i peer={self.wan(peer.name)} key=1{natt} {self.isakmp_params}".rstrip(),
                  "enable isakmp"]
         for spec_id, text in specs.items():
             lines.append(f"create ipsec saspecification={spec_id} keymanagement=isakmp {text} mode={self.mode}")
@@ -65,6 +69,9 @@ class IsakmpVpn:
                                                     ("expirykbytes", self.expirykbytes)) if v)
         lines.append(f'create ipsec bundlespecification=1 keymanagement=isakmp string="{bundle}"{expiry}')
         lines.append("create ipsec policy=isakmp int=ppp0 action=permit lport=500 rport=500 transportprotocol=udp")
+        if self.nat_traversal:
+            lines.append("create ipsec policy=natt int=ppp0 action=permit lport=4500 rport=4500 "
+                         "transportprotocol=udp")
         pfs = f" usepfskey=true group={self.pfs_group}" if self.pfs_group is not None else ""
         lines.append(f"create ipsec policy=vpn int=ppp0 action=ipsec keymanagement=isakmp bundlespecification=1 "
                      f"peer={self.wan(peer.name)} isakmppolicy=i{pfs}")

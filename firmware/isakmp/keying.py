@@ -157,7 +157,8 @@ class IsakmpKeying:
             if _covers(selectors.remote, remote) and _covers(selectors.local, local):
                 request = self._request(policy, ike)
                 return Phase2Request(policy, request.alternatives, request.life_seconds, request.life_kbytes,
-                                     request.group, (idci, idcr), request.udp)
+                                     request.group, (idci, idcr), True if ike.nat.detected else
+                                     None if ike.nat.supported else False)
         return None
 
     async def installed(self, outcome):
@@ -166,6 +167,9 @@ class IsakmpKeying:
         self._negotiating.discard(name)
         bundle = self.ipsec.sad.add_sa_bundle(name, list(outcome.pairs), outcome.limits, None, outcome.role,
                                              peer=outcome.peer)
+        ike = next((sa for sa in self.daemon.sas if sa.sa_id == outcome.ike_sa), None)
+        if outcome.udp and ike is not None:                 # ESP in UDP on the IKE SA's (floated) ports
+            bundle.natt_ports = (ike.local_port, ike.peer_port)
         await self.kernel.add_bundle(bundle)
         self.negotiated[(name, bundle.bundle_id)] = outcome
         now = self.daemon.clock()

@@ -19,7 +19,9 @@ and kilobytes) and, with ``usepfskey``, the policy's group.
   number (in the peer's order) whose proposal payloads all match one of
   our alternatives pair by pair (protocol, transform ID, key length,
   authentication, mode, group), each pair taking the peer's first
-  acceptable transform; a :class:`Choice` (or None);
+  acceptable transform; a :class:`Choice` (or None). ``udp`` None accepts
+  the plain or UDP-encapsulated mode the peer offers (NAT-T negotiated:
+  the peer may see a NAT we do not);
 - :func:`answer` is the SA payload of the choice (the one proposal number,
   one transform per protocol, our SPIs);
 - :func:`accept_answer` is the initiator's check of the responder's SA.
@@ -217,7 +219,8 @@ def _match_alternative(alternative, proposals, udp, group):
             received = _received(pair[0].protocol, transform)
             if received is None:
                 continue
-            spec = next((s for s in pair if transform_of(s, udp, group, None, None).matches(received)), None)
+            wanted = received.udp if udp is None else udp            # None: as the peer offers (NAT-T)
+            spec = next((s for s in pair if transform_of(s, wanted, group, None, None).matches(received)), None)
             if spec is not None:
                 found = ChosenPair(spec, received, bytes(proposal.spi), Proposal(
                     proposal.number, proposal.protocol, proposal.spi, (transform,)))

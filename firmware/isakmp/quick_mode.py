@@ -59,14 +59,14 @@ class Phase2Request:
     in OR order), ``life_seconds``/``life_kbytes`` (the bundle
     specification's expiry), ``group`` (PFS group or None), ``ids``
     ((IDci, IDcr) payloads or (None, None)), ``udp`` (UDP-encapsulated
-    modes: a NAT is on the path)."""
+    modes: a NAT is on the path; None for a responder: as the peer offers)."""
     policy: object
     alternatives: tuple
     life_seconds: int | None
     life_kbytes: int | None
     group: int | None
     ids: tuple = (None, None)
-    udp: bool = False
+    udp: bool | None = False
 
 
 @dataclass(frozen=True)
@@ -178,8 +178,9 @@ class _QuickMode(Exchange):
                                     spec.compalg, keys[1], keys[0], antireplay=protocol is not Protocol.IPCOMP,
                                     replay_window=spec.replaywindowsize))
         limits = LifetimeLimits(choice.life_kbytes, choice.life_seconds)
-        return Phase2Outcome(request.policy.name, role, tuple(pairs), limits, sa.peer, request.udp,
-                             (self.ni, self.nr), sa.sa_id, self.message_id)
+        udp = choice.pairs[0].transform.udp
+        return Phase2Outcome(request.policy.name, role, tuple(pairs), limits, sa.peer, udp, (self.ni, self.nr),
+                             sa.sa_id, self.message_id)
 
     async def _verify(self, expected, message, counter):
         received = message.payloads[0].data

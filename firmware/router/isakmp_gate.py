@@ -15,7 +15,8 @@ UDP it hands it and the packets that wait for a negotiation.
   ``reset isakmp counters`` clears the daemon's counters;
 - UDP to the ISAKMP port (``udpport``, default 500) or 4500 of one of the
   router's addresses goes to the daemon (:meth:`_deliver` hook), and what
-  it returns is sent as UDP from the router;
+  it returns is sent as UDP from the router; ESP-in-UDP on 4500 (RFC 3948:
+  no non-ESP marker) goes to IPsec's inbound processing instead;
 - an outbound packet of an ISAKMP policy without a bundle is held
   (at most :data:`HELD_PER_POLICY` per policy, more are dropped and
   counted ``outNoBundleFail``) while the key manager negotiates, and sent
@@ -27,6 +28,7 @@ import collections
 
 from ..ipsec.packet import PROTO_UDP, MalformedPacket, parse_ip, parse_udp
 from ..ipsec.spd import KeyManagement
+from ..ipsec.udp_encap import natt_decapsulate
 from ..isakmp.daemon import IsakmpDaemon
 from ..isakmp.keying import IsakmpKeying
 from ..isakmp.transport import NAT_T_PORT, Datagram
@@ -119,6 +121,11 @@ class IsakmpGate:
         except MalformedPacket as error:
             return self._drop("-", "local", "udpInErrors", f"from {ip.src}: {error}", "udpInErrors",
                               version=ip.version)
+        if dport == NAT_T_PORT:
+            esp = natt_decapsulate(ip)
+            if esp is not None:                         # RFC 3948 ESP-in-UDP: IPsec's
+                route = self.ip.lookup(ip.src)
+                return await self._inbound_ipsec(esp, route.interface if route is not None else "-")
         replies = await self.isakmp_daemon.receive(Datagram(ip.src, ip.dst, sport, dport, payload))
         return await self._send_datagrams(replies)
 
