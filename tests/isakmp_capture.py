@@ -161,11 +161,11 @@ async def derive(crypto: IkeCrypto, sa: dict, initiator, responder) -> Phase1Key
         gxy=bytes.fromhex(sa["dh_secret"]), cky_i=bytes.fromhex(sa["cookie_i"]), cky_r=bytes.fromhex(sa["cookie_r"]))
 
 
-def tshark_fields(pcap, fields, decrypt=False, display_filter="isakmp"):
+def tshark_fields(pcap, fields, decrypt=False, display_filter="isakmp", profile=PROFILE):
     """tshark's ``fields`` per frame: {frame: [all occurrences joined by ','...]}.
 
-    ``decrypt`` runs tshark with the lab's Wireshark profile (its IKEv1
-    decryption table) in a private configuration directory.
+    ``decrypt`` runs tshark with a Wireshark profile (default the lab's; its
+    IKEv1 decryption table) in a private configuration directory.
     """
     command = ["tshark", "-r", str(pcap), "-Y", display_filter, "-T", "fields", "-E", "occurrence=a",
                "-E", "aggregator=,", "-e", "frame.number"]
@@ -174,7 +174,7 @@ def tshark_fields(pcap, fields, decrypt=False, display_filter="isakmp"):
     env = dict(os.environ)
     with tempfile.TemporaryDirectory() as config:
         if decrypt:
-            shutil.copytree(PROFILE, pathlib.Path(config, "wireshark", "profiles", "ikt"))
+            shutil.copytree(profile, pathlib.Path(config, "wireshark", "profiles", "ikt"))
             env["XDG_CONFIG_HOME"] = config
             command[1:1] = ["-C", "ikt"]
         out = subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout

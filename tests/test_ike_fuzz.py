@@ -11,8 +11,7 @@ from dataclasses import replace
 import pytest
 from ike_peers import pair, run
 
-from pacsim.firmware.isakmp.events import DpdAcknowledged
-from pacsim.firmware.isakmp.ike_sa import IkeSaState
+from pacsim.firmware.isakmp.ike_sa import DpdAcknowledged, IkeSaState
 
 SEED = 20261207
 PER_STATE = 200

@@ -10,7 +10,7 @@ from crypto_reference import cipher_reference
 from ike_peers import pair, run
 
 from pacsim.firmware.isakmp.constants import Doi, NotifyType, ProtocolId
-from pacsim.firmware.isakmp.events import DpdAcknowledged, IkeSaDeleted, NotifyReceived, PeerDeleted
+from pacsim.firmware.isakmp.ike_sa import DpdAcknowledged, IkeSaDeleted, NotifyReceived, PeerDeleted
 from pacsim.firmware.isakmp.payloads import Notification
 from pacsim.contract.codes import CipherMode
 
@@ -37,8 +37,11 @@ def test_delete_removes_the_sa_on_both_sides():
     async def body():
         network, initiator, responder, sa_i, _ = await _established(senddeletes=True)
         phase1_last = network.log[-1][1].data[-8:]          # MM6's last cipher block: the phase-1 IV chain
+        held = len(initiator.device.channels), len(responder.device.channels)
         sent = await initiator.delete_sa(sa_i)
         await network.deliver(sent)
+        assert held[0] > 0 and held[1] > 0
+        assert initiator.device.channels == responder.device.channels == {}       # the SAs' card channels freed
         return sent, sa_i, phase1_last, initiator, responder
     sent, sa_i, phase1_last, initiator, responder = run(body())
     assert len(initiator.sas) == len(responder.sas) == 0
@@ -73,6 +76,7 @@ def test_dpd_is_answered_and_acknowledged():
         return initiator, responder, unanswered
     initiator, responder, unanswered = run(body())
     assert [e.sequence for e in initiator.events if isinstance(e, DpdAcknowledged)] == [1, 2]
+    assert [s.phase2_exchanges for s in initiator.ike_sas() + responder.ike_sas()] == [0, 0]
     assert unanswered == []
     assert responder.counters.get("info", "rxMsgHashSuccess") == 3
 

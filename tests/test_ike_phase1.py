@@ -12,15 +12,17 @@ import itertools
 
 import pytest
 from crypto_reference import cipher_reference
-from isakmp_capture import HASH, ID, KE, NONCE, SA, payload, payloads
+from isakmp_capture import HASH, ID, KE, NONCE, SA, payload
 from ike_peers import ADDRESS_I, ADDRESS_R, PSK, pair, run
 
 from pacsim.firmware.isakmp.constants import NotifyType
+from pacsim.firmware.isakmp.counters import UnknownCounter
 from pacsim.firmware.isakmp.crypto import IkeHash, group_of
-from pacsim.firmware.isakmp.events import IkeSaDeleted, Phase1Established, Phase1Failed
-from pacsim.firmware.isakmp.ike_sa import IkeSaState
+from pacsim.firmware.isakmp.ike_sa import IkeSaDeleted, IkeSaState, Phase1Established, Phase1Failed
 from pacsim.firmware.isakmp.proposal import CIPHERS
 from pacsim.contract.codes import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CipherMode
+from pacsim.host.device import PacDevice
+from pacsim.sim.model_bus import ModelBus
 
 HEADER = 28
 ENCALGS = ("des", "3desinner", "aes128", "aes192", "aes256")
@@ -108,32 +110,37 @@ def test_phase1_combination_agrees_with_reference(mode, encalg, hashalg, group):
     assert len(established) == 2
 
 
+@pytest.mark.parametrize("sendnotify", [True, False])
 @pytest.mark.parametrize("mode", ["main", "aggressive"])
-def test_wrong_psk_fails_without_an_sa(mode):
+def test_wrong_psk_fails_without_an_sa(mode, sendnotify):
     """The side that can tell (main mode: the responder, MM5 does not
     decrypt; aggressive: the initiator, HASH_R) counts authFailed and sends
-    AUTHENTICATION-FAILED once; the other side gives up on it, the detector
-    by timeout; neither ever has an SA and nothing raises."""
+    AUTHENTICATION-FAILED once (with sendnotify; without, both sides time
+    out); the other side gives up on it, the detector by timeout; neither
+    ever has an SA and nothing raises."""
     async def body():
-        params = {"mode": mode, "sendnotify": True}
+        params = {"mode": mode, "sendnotify": sendnotify}
         network, initiator, responder = await pair(params, params, psk_r=b"not the same key")
         await network.deliver(await initiator.initiate("p"))
         await network.run(until=1000)
         return network, initiator, responder
     network, initiator, responder = run(body())
     assert len(initiator.sas) == len(responder.sas) == 0
+    assert initiator.device.channels == responder.device.channels == {}
     assert initiator.faults == responder.faults == []
     group = "main" if mode == "main" else "aggressive"
     detector = responder if mode == "main" else initiator
-    assert detector.counters.get(group, "authFailed") == 1
-    assert detector.counters.get("info", "txNotifyMsg") == 1
+    assert detector.counters.get(group, "authFailed") >= 1
+    assert detector.counters.get("info", "txNotifyMsg") == int(sendnotify)
+    assert detector.counters.get("info", "txMsgNotifyDenyIkmpPolicy") == int(not sendnotify)
     failed = [e for d in (initiator, responder) for e in d.events if isinstance(e, Phase1Failed)]
     assert {e.peer.exploded for e in failed} == {ADDRESS_I, ADDRESS_R}
     assert not [e for d in (initiator, responder) for e in d.events if isinstance(e, Phase1Established)]
     # the failure notify is in the clear and names AUTHENTICATION-FAILED
     notify = [d for _, d in network.log if d.data[18] == 5]
-    assert len(notify) == 1 and int.from_bytes(notify[0].data[HEADER + 10:HEADER + 12], "big") == \
-        NotifyType.AUTHENTICATION_FAILED
+    assert len(notify) == int(sendnotify)
+    assert all(int.from_bytes(n.data[HEADER + 10:HEADER + 12], "big") == NotifyType.AUTHENTICATION_FAILED
+               for n in notify)
 
 
 def test_no_proposal_chosen():
@@ -225,3 +232,92 @@ def test_initiate_refuses_a_second_negotiation_and_unknown_targets():
     assert len(first) == 1 and again == [] and unknown == []
     assert initiator.counters.get("general", "acquireEquivFound") == 1
     assert initiator.counters.get("general", "acquireNoPolicy") == 1
+
+
+def test_kbytes_limit_rekeys_before_it_is_reached():
+    """expirykbytes=1: DPD traffic over the SA reaches 90 % of 1 KB, the
+    initiator negotiates a replacement and deletes the old SA (never expired)."""
+    async def body():
+        params = {"expirykbytes": 1, "senddeletes": True}
+        network, initiator, responder = await pair(params, params)
+        await network.deliver(await initiator.initiate("p"))
+        first = next(iter(initiator.sas))
+        rounds = 0
+        while initiator.sas.get(first.cky_i) is not None and rounds < 20:
+            await network.deliver(await initiator.send_dpd(first))
+            rounds += 1
+        return first, rounds, initiator, responder
+    first, rounds, initiator, responder = run(body())
+    assert 3 < rounds < 20
+    assert 0.9 * 1024 <= first.protected_bytes < 1024 + 256
+    (deleted,) = [e for e in initiator.events if isinstance(e, IkeSaDeleted)]
+    assert (deleted.sa.sa_id, deleted.reason) == (first.sa_id, "rekeyed")
+    (now_i,), (now_r,) = initiator.ike_sas(), responder.ike_sas()
+    assert now_i.cky_i == now_r.cky_i != first.cky_i and now_i.transform.life_kbytes == 1
+
+
+def test_identities_localid_and_remoteid():
+    """LOCALID as FQDN and USER_FQDN goes out as ID_FQDN / ID_USER_FQDN; a
+    REMOTEID that the peer's ID does not match fails phase 1 (INVALID-ID-INFORMATION)."""
+    async def body(remoteid):
+        network, initiator, responder = await pair(
+            {"localid": "gw.example.com", "mode": "aggressive"},
+            {"localid": "peer@example.com", "remoteid": remoteid, "mode": "aggressive", "sendnotify": True})
+        await network.deliver(await initiator.initiate("p"))
+        return network, initiator, responder
+    network, initiator, responder = run(body("gw.example.com"))
+    assert len(initiator.sas) == len(responder.sas) == 1
+    first, second = network.log[0][1].data, network.log[1][1].data
+    assert payload(first[16], first[HEADER:], ID) == b"\x02\x00\x00\x00gw.example.com"
+    assert payload(second[16], second[HEADER:], ID) == b"\x03\x00\x00\x00peer@example.com"
+    network, initiator, responder = run(body("other.example.com"))
+    assert len(responder.sas) == 0 and responder.counters.get("aggressive", "badIDirPayLoad") == 1
+    assert any(isinstance(e, Phase1Failed) for e in responder.events)
+
+
+def test_subscribers_and_exchange_snapshots():
+    async def body():
+        network, initiator, responder = await pair({"deletedelay": 10}, {"deletedelay": 10})
+        seen = []
+        initiator.subscribe(seen.append)
+        (mm1,) = await initiator.initiate("p")
+        waiting = initiator.exchanges()
+        await network.deliver([mm1])
+        return seen, waiting, initiator.exchanges(), responder.exchanges()
+    seen, waiting, done_i, done_r = run(body())
+    assert [type(e) for e in seen] == [Phase1Established]
+    (exchange,) = waiting
+    assert (exchange.state, exchange.phase, exchange.initiator, exchange.expecting) == ("SASENT", 1, True, True)
+    assert (exchange.retry_limit, exchange.retries_left, exchange.retry_left, exchange.delete_left) == (8, 8, 4, None)
+    assert [(e.state, e.delete_left) for e in done_i + done_r] == [("DELETEDELAY", 10), ("DELETEDELAY", 10)]
+
+
+def test_counters_are_a_schema():
+    async def body():
+        _, initiator, _ = await pair()
+        return initiator
+    initiator = run(body())
+    initiator.count("main", "authFailed")
+    assert initiator.counters.group("main")["authFailed"] == 1
+    for group, name in (("main", "authFailedd"), ("mian", "authFailed"), ("general", "authFailed")):
+        with pytest.raises(UnknownCounter):
+            initiator.count(group, name)
+    initiator.counters.reset(["main"])
+    assert initiator.counters.get("main", "authFailed") == 0
+
+
+def test_a_card_out_of_channels_fails_the_exchange_cleanly():
+    """R43: the responder's card has too few channels for the SA's keys:
+    the exchange fails (counted), no SA is left, nothing raises."""
+    async def body():
+        network, initiator, responder = await pair()
+        responder.device = await PacDevice.probe(ModelBus(channels=2))
+        await network.deliver(await initiator.initiate("p"))
+        await network.run(until=1000)
+        return initiator, responder
+    initiator, responder = run(body())
+    assert responder.faults == initiator.faults == []
+    assert responder.counters.get("general", "msgRxDecryptNoEncoPrc") >= 1
+    assert len(responder.sas) == len(initiator.sas) == 0
+    assert responder.device.channels == {}
+    assert any(isinstance(e, Phase1Failed) for e in initiator.events)

@@ -9,9 +9,8 @@ the pattern (64 s: exchange.py's documented choice).
 import pytest
 from ike_peers import ADDRESS_I, ADDRESS_R, VirtualNetwork, pair, policy, run
 
-from pacsim.firmware.isakmp.events import Phase1Failed
 from pacsim.firmware.isakmp.exchange import RetransmitSchedule
-from pacsim.firmware.isakmp.ike_sa import IkeSaState
+from pacsim.firmware.isakmp.ike_sa import IkeSaState, Phase1Failed
 
 R57_TIMELINE = [4, 12, 28, 52, 84, 124, 172, 228]
 
@@ -152,3 +151,38 @@ def test_deletedelay_answers_a_retransmitted_mm5_then_forgets():
     assert [s.state for s in initiator.ike_sas()] == [IkeSaState.ESTABLISHED]
     assert responder.exchanges() == () and late == []
     assert responder.counters.get("general", "msgRxP1NoXcgNot1stMsg") == 1
+
+
+def test_a_timeout_does_not_swallow_another_exchanges_retransmission():
+    """Two silent peers: at 4 s one exchange retransmits and the other
+    (msgretrylimit=0) times out; the retransmission still goes out."""
+    async def body():
+        network = VirtualNetwork()
+        initiator = await network.add(ADDRESS_I, [policy("b", peer="192.0.2.20"),
+                                                  policy("a", peer="192.0.2.10", msgretrylimit=0)])
+        await network.deliver(await initiator.initiate("b"))
+        await network.deliver(await initiator.initiate("a"))
+        await network.run(until=5)
+        return network, initiator
+    network, initiator = run(body())
+    assert [(t, d.dst.exploded) for t, d in network.log] == [(0, "192.0.2.20"), (0, "192.0.2.10"),
+                                                             (4, "192.0.2.20")]
+    assert [e.peer.exploded for e in initiator.events if isinstance(e, Phase1Failed)] == ["192.0.2.10"]
+
+
+def test_a_replayed_mm1_after_the_deletedelay_leaves_the_sa_alone():
+    """Once the exchange is forgotten, MM1 replayed with the SA's CKY-I makes
+    no second SA and does not displace the established one (counted)."""
+    async def body():
+        network, initiator, responder = await pair({"deletedelay": 5}, {"deletedelay": 5})
+        await network.deliver(await initiator.initiate("p"))
+        await network.run(until=10)
+        before = responder.ike_sas()
+        out = await responder.receive(network.log[0][1])
+        after = responder.ike_sas()
+        await network.deliver(await initiator.send_dpd(next(iter(initiator.sas))))
+        return before, after, out, responder, initiator
+    before, after, out, responder, initiator = run(body())
+    assert out == [] and after == before
+    assert responder.counters.get("main", "unexpectedMessage") == 1
+    assert [e.sequence for e in initiator.events if type(e).__name__ == "DpdAcknowledged"] == [1]

@@ -19,16 +19,15 @@ exchange (AM2 has no room for a notify).
 """
 
 from .constants import ExchangeType, NotifyType
-from .errors import MalformedMessage, Rejection
 from .exchange import ExchangeFailed
 from .ike_sa import IkeSaState
 from .informational import notify_message
 from .message import EncryptedMessage, encode_message
-from .nat_traversal import detect, discovery_payloads, start_float
 from .payloads import Hash, Identification, Nonce, SecurityAssociation
 from .phase1 import Phase1Exchange, body
-from .proposal import answer, lifetime_notify, offer, select
+from .proposal import answer, lifetime_notify, select
 from .rules import Role
+from .transport import detect, start_float
 
 __all__ = ["AggressiveModeInitiator", "AggressiveModeResponder"]
 
@@ -40,16 +39,6 @@ class _AggressiveMode(Phase1Exchange):
     GROUP = "aggressive"
     NAMES = _NAMES
 
-    async def process(self, message, datagram, now):
-        handler = self.HANDLERS.get(self.expected)
-        if handler is None or (self.expected < 3 and isinstance(message, EncryptedMessage)):
-            raise MalformedMessage(Rejection.ENCRYPTED_UNEXPECTED, 19,
-                                   f"aggressive mode awaits message {self.expected} in the clear")
-        return await handler(self, message, datagram, now)
-
-    async def _nat_discovery(self):
-        return list(await discovery_payloads(self.sa)) if self.sa.nat.supported else []
-
 
 class AggressiveModeInitiator(_AggressiveMode):
     """The initiator of aggressive mode (``start`` sends AM1)."""
@@ -57,9 +46,7 @@ class AggressiveModeInitiator(_AggressiveMode):
 
     async def start(self, now):
         sa = self.sa
-        self.offered = sa.transform = self.policy_transform()
-        proposal = offer(self.offered)
-        self.sai_b = body(proposal)
+        proposal = self.proposal()
         ke, nonce = await self.keying()
         self.ke_i, self.ni = ke.data, nonce.data
         self.own_id = self.identification()
@@ -85,7 +72,7 @@ class AggressiveModeInitiator(_AggressiveMode):
         natd = []
         if sa.nat.supported:
             sa.nat = await detect(sa, message, datagram)
-            natd = await self._nat_discovery()
+            natd = await self.nat_discovery()
             self.count("initRecvNatD")
             self.count("initSendNatD")
         start_float(sa)
@@ -121,7 +108,7 @@ class AggressiveModeResponder(_AggressiveMode):
         self.note_peer(message)
         self.count("respRecvSAKE")
         identification = self.identification()
-        natd = await self._nat_discovery()
+        natd = await self.nat_discovery()
         if natd:
             self.count("respSendNatD")
         payloads = (answer(proposal, selection), ke, nonce, identification,

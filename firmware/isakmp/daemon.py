@@ -20,7 +20,7 @@ a malformed or unexpected message is dropped, counted (:attr:`counters`,
 the manual's names) and changes no state; an internal fault is recorded
 in :attr:`faults` and counted.
 
-Layers above read :attr:`events` (see :mod:`.events`) or
+Layers above read :attr:`events` (the event classes are in :mod:`.ike_sa`) or
 :meth:`subscribe`, and :meth:`ike_sas`/:meth:`exchanges` give frozen
 snapshots. Phase-2 exchanges plug in with :meth:`register_exchange`
 (``factory(daemon, sa, header, now) -> Exchange`` for a received first
@@ -29,23 +29,24 @@ message of that exchange type) and :meth:`start_exchange` (initiator).
 
 from collections import deque
 
+from ...host.errors import PacError
 from .aggressive_mode import AggressiveModeInitiator, AggressiveModeResponder
 from .constants import Doi, ExchangeType
 from .counters import IsakmpCounters, rejection_counters
 from .crypto import IkeCrypto
 from .errors import MalformedMessage, Rejection
-from .events import IkeSaDeleted, Phase1Established, Phase1Failed
 from .exchange import ExchangeFailed, MessageRejected, Repeat
-from .ike_sa import ZERO_COOKIE, IkeSa, IkeSaDatabase, IkeSaState, Phase1Mode
+from .ike_sa import (KBYTE, ZERO_COOKIE, IkeSa, IkeSaDatabase, IkeSaDeleted, IkeSaState, Phase1Established,
+                     Phase1Failed, Phase1Mode)
 from .informational import (InformationalExchange, clear_notify, delete_message, dpd_message, notify_message,
                             unprotected_notify)
 from .main_mode import MainModeInitiator, MainModeResponder
 from .message import decode_message
-from .nat_traversal import float_ports, keepalive
 from .payloads import Delete
 from .policy_config import PEER_ANY
 from .rules import Role, rule_for
-from .transport import NAT_KEEPALIVE_INTERVAL, NAT_T_PORT, DatagramKind, address, classify, frame, is_address
+from .transport import (NAT_KEEPALIVE_INTERVAL, NAT_T_PORT, DatagramKind, address, classify, float_ports, frame,
+                        is_address, keepalive)
 
 __all__ = ["IsakmpDaemon", "REKEY_FRACTION"]
 
@@ -112,9 +113,11 @@ class IsakmpDaemon:
         now = self.clock()
         try:
             message = await exchange.start(now)
-        except ExchangeFailed as failure:
-            return await self.fail(exchange, failure)
+        except (ExchangeFailed, PacError) as failure:
+            await self.fail(exchange, _card_failure(failure))
+            return self._flush()
         self._exchanges[exchange.key] = exchange
+        _count_phase2(exchange)
         self.send(exchange.sa, message)
         return self._flush()
 
@@ -186,7 +189,10 @@ class IsakmpDaemon:
         if kind is DatagramKind.NO_MARKER:
             self.count("network", "rxFailNoNonEspMarker")
             return []
-        if kind is DatagramKind.KEEPALIVE or datagram.dst not in self.local_addresses:
+        if kind is DatagramKind.KEEPALIVE:
+            return []
+        if datagram.dst not in self.local_addresses:
+            self.count("general", "msgRxBadPortIpChange")
             return []
         self.count("general", "msgRxd")
         try:
@@ -244,6 +250,9 @@ class IsakmpDaemon:
     async def _respond(self, message, data, datagram, now):
         mode = Phase1Mode.MAIN if message.header.exchange == ExchangeType.MAIN else Phase1Mode.AGGRESSIVE
         group = "main" if mode is Phase1Mode.MAIN else "aggressive"
+        if self.sas.get(message.header.initiator_cookie) is not None:
+            self.count(group, "unexpectedMessage")      # a replayed or forged first message: CKY-I is taken
+            return []
         policy = self.policy_for_peer(datagram.src)
         if policy is None:
             self.count(group, "noPolicy")
@@ -270,18 +279,22 @@ class IsakmpDaemon:
             return []
         except MessageRejected as rejection:
             return await self._reject(exchange, rejection, fresh_sa)
-        except ExchangeFailed as failure:
+        except (ExchangeFailed, PacError) as failure:
             if fresh_sa:
                 self.sas.add(sa)          # so that fail() removes and closes it like any other
-            return await self.fail(exchange, failure)
+            self._outbox.clear()
+            await self.fail(exchange, _card_failure(failure))
+            return self._flush()
         if fresh_sa:
             self.sas.add(sa)
         if new and sa.state not in (IkeSaState.DELETED, IkeSaState.EXPIRED):
             self._exchanges[exchange.key] = exchange
+            _count_phase2(exchange)
         exchange.received(data, replies)
         float_ports(sa, datagram)
         for reply in replies:
             self.send(sa, reply)
+        await self._lifetime(sa, now)
         return self._flush()
 
     async def _reject(self, exchange, rejection, fresh_sa):
@@ -365,11 +378,11 @@ class IsakmpDaemon:
         self.emit(IkeSaDeleted(sa.snapshot(), reason))
 
     async def fail(self, exchange, failure):
-        """Fail ``exchange`` (a phase-1 failure removes its SA, R6); returns the datagrams."""
+        """Fail ``exchange`` (a phase-1 failure removes its SA, R6), queueing
+        the notify the failure warrants (the caller's entry point returns it)."""
         sa = exchange.sa
         if failure.counter:
             self.count(*failure.counter)
-        self._outbox.clear()
         if failure.notify is not None:
             self._notify_failure(sa, failure.notify)
         self._exchanges.pop(exchange.key, None)
@@ -382,6 +395,18 @@ class IsakmpDaemon:
             self.emit(Phase1Failed(sa.policy.name, sa.peer, failure.detail, failure.notify))
         else:
             sa.ivs.forget(exchange.message_id.to_bytes(4, "big"))
+
+    async def new_message_id(self, sa):
+        """A random non-zero message ID (int, from the card) that no exchange of ``sa`` uses."""
+        while True:
+            message_id = int.from_bytes(await self.device.random(4), "big")
+            if message_id and (sa.cky_i, message_id) not in self._exchanges:
+                return message_id
+
+    async def _protected(self, sa, message):
+        """Queue a protected message of ``sa`` and apply its kbytes limit; returns the datagrams."""
+        self.send(sa, message)
+        await self._lifetime(sa, self.clock())
         return self._flush()
 
     async def send_notify(self, sa, notification):
@@ -389,10 +414,9 @@ class IsakmpDaemon:
         protected informational exchange over ``sa`` when its policy sends
         notifies (counted either way); returns the datagrams."""
         if sa.policy.sendnotify:
-            self.send(sa, await notify_message(self, sa, notification))
             self.count("info", "txNotifyMsg")
-        else:
-            self.count("info", "txMsgNotifyDenyIkmpPolicy")
+            return await self._protected(sa, await notify_message(self, sa, notification))
+        self.count("info", "txMsgNotifyDenyIkmpPolicy")
         return self._flush()
 
     async def send_delete(self, sa, protocol, spis):
@@ -400,16 +424,14 @@ class IsakmpDaemon:
         bytes) of ``protocol`` (ProtocolId) over ``sa`` when its policy sends
         deletes (counted either way); returns the datagrams."""
         if sa.policy.senddeletes:
-            self.send(sa, await notify_message(self, sa, Delete(Doi.IPSEC, protocol, tuple(spis))))
             self.count("info", "txDeleteMsg")
-        else:
-            self.count("info", "txMsgDeleteDenyIkmpPolicy")
+            return await self._protected(sa, await notify_message(self, sa, Delete(Doi.IPSEC, protocol, tuple(spis))))
+        self.count("info", "txMsgDeleteDenyIkmpPolicy")
         return self._flush()
 
     async def send_dpd(self, sa):
         """Send an R-U-THERE over ``sa`` (RFC 3706); returns the datagrams."""
-        self.send(sa, await dpd_message(self, sa))
-        return self._flush()
+        return await self._protected(sa, await dpd_message(self, sa))
 
     # -- timers ---------------------------------------------------------------------------------------------
 
@@ -446,10 +468,15 @@ class IsakmpDaemon:
         return self._flush()
 
     async def _lifetime(self, sa, now):
-        limit = sa.transform.life_kbytes if sa.transform else None
-        if sa.expires is not None and now >= sa.expires or limit and sa.kbytes >= limit:
+        """Expire ``sa`` at its lifetime (seconds, or kbytes protected) or,
+        as its initiator, start its replacement at :data:`REKEY_FRACTION` of either."""
+        if not sa.state.usable:
+            return
+        limit = sa.transform.life_kbytes * KBYTE if sa.transform.life_kbytes else None
+        used = sa.protected_bytes
+        if sa.expires is not None and now >= sa.expires or limit and used >= limit:
             await self.remove_sa(sa, "expired", IkeSaState.EXPIRED)
-        elif sa.rekey_at is not None and (now >= sa.rekey_at or limit and sa.kbytes >= REKEY_FRACTION * limit):
+        elif sa.rekey_at is not None and (now >= sa.rekey_at or limit and used >= REKEY_FRACTION * limit):
             sa.rekey_at = None
             started = await self.initiate(sa.policy.name, replaces=sa.sa_id)
             self._outbox.extend(started)
@@ -473,3 +500,18 @@ class IsakmpDaemon:
         """Frozen snapshots of every exchange in progress or in its deletedelay."""
         now = self.clock()
         return tuple(sorted((e.snapshot(now) for e in self._exchanges.values()), key=lambda s: s.exchange_id))
+
+
+def _card_failure(failure):
+    """An :class:`ExchangeFailed` as is; the card's refusal (no free
+    channel, R43; a failed job) as the failure of the exchange that needed it."""
+    if isinstance(failure, ExchangeFailed):
+        return failure
+    return ExchangeFailed(f"the card could not do the exchange's cryptography: {failure}",
+                          counter=("general", "msgRxDecryptNoEncoPrc"))
+
+
+def _count_phase2(exchange):
+    """Count a phase-2 exchange (not an informational one) on its SA, for ``phase2xchglimit``."""
+    if exchange.message_id and exchange.EXCHANGE != ExchangeType.INFORMATIONAL:
+        exchange.sa.phase2_exchanges += 1

@@ -1,5 +1,6 @@
 # Ref: RFC 2408 sections 2.5.3 (cookies), 3.1 (header); RFC 2409 sections 5, 5.5 and appendix B
-# Ref: ../shared/spec/isakmp-commands.md R4, R6, R32, R39-R43; ../shared/spec/show-outputs.md 18.4
+# Ref: ../shared/spec/isakmp-commands.md R4, R6, R12-R14, R32, R39-R44; ../shared/spec/show-outputs.md 18.4
+# Ref: RFC 2408 section 4.8 (informational exchange), RFC 3706 section 5 (DPD)
 """The ISAKMP (IKE) SA: its identity, negotiated transform, keys and state,
 and the database of them keyed by cookies.
 
@@ -20,6 +21,14 @@ ID), :meth:`IkeSa.unseal` (decrypt and decode without moving the IV chain),
 :meth:`IkeSa.prf_a` (prf under SKEYID_a); :attr:`IkeSa.crypto` and
 :attr:`IkeSa.keys` give the rest of :mod:`.keymat`. :meth:`IkeSa.snapshot`
 returns a frozen :class:`IkeSaSnapshot` for displays.
+
+What the daemon tells the layers above about IKE SAs is here too, as
+frozen events (:class:`Phase1Established`, :class:`Phase1Failed`,
+:class:`IkeSaDeleted`, :class:`NotifyReceived`, :class:`PeerDeleted`,
+:class:`DpdAcknowledged`): the quick-mode layer and the router take them
+from :attr:`~.daemon.IsakmpDaemon.events` (a queue, oldest first) or
+subscribe a callback (:meth:`~.daemon.IsakmpDaemon.subscribe`). An event
+carries the :class:`IkeSaSnapshot` it is about, as it was then.
 """
 
 from dataclasses import dataclass
@@ -30,7 +39,8 @@ from .constants import ExchangeType, HeaderFlag
 from .message import Header, encode_encrypted, padded_body
 from .rules import Role
 
-__all__ = ["Phase1Mode", "IkeSaState", "NatTraversal", "IkeSa", "IkeSaSnapshot", "IkeSaDatabase", "ZERO_COOKIE"]
+__all__ = ["KBYTE", "Phase1Mode", "IkeSaState", "NatTraversal", "IkeSa", "IkeSaSnapshot", "IkeSaDatabase",
+           "ZERO_COOKIE", "Phase1Established", "Phase1Failed", "IkeSaDeleted", "NotifyReceived", "PeerDeleted", "DpdAcknowledged"]
 
 ZERO_COOKIE = bytes(8)
 KBYTE = 1024
@@ -235,3 +245,57 @@ class IkeSaDatabase:
 
     def __len__(self):
         return len(self._sas)
+
+
+@dataclass(frozen=True)
+class Phase1Established:
+    """An IKE SA is authenticated and ready for phase 2 (``sa``);
+    ``replaces``: the SA number it rekeys, or None."""
+    sa: object
+    replaces: int | None = None
+
+
+@dataclass(frozen=True)
+class Phase1Failed:
+    """A phase-1 exchange failed: ``policy`` name, ``peer`` address,
+    ``reason`` (a sentence), ``notify`` (the NotifyType involved, or None)."""
+    policy: str
+    peer: object
+    reason: str
+    notify: object = None
+
+
+@dataclass(frozen=True)
+class IkeSaDeleted:
+    """An IKE SA is gone: ``sa`` (state DELETED or EXPIRED), ``reason``
+    (``"expired"``, ``"rekeyed"``, ``"peer delete"``, ``"initial contact"``,
+    ``"local"``)."""
+    sa: object
+    reason: str
+
+
+@dataclass(frozen=True)
+class NotifyReceived:
+    """A protected notify over ``sa`` the daemon does not act on itself:
+    ``notify_type`` (int), ``protocol``, ``spi``, ``data``."""
+    sa: object
+    notify_type: int
+    protocol: int
+    spi: bytes
+    data: bytes
+
+
+@dataclass(frozen=True)
+class PeerDeleted:
+    """A protected Delete of phase-2 SAs over ``sa``: ``protocol``
+    (ProtocolId) and ``spis`` (tuple of bytes), for the quick-mode layer."""
+    sa: object
+    protocol: int
+    spis: tuple
+
+
+@dataclass(frozen=True)
+class DpdAcknowledged:
+    """The peer answered our R-U-THERE ``sequence`` over ``sa``."""
+    sa: object
+    sequence: int

@@ -32,11 +32,11 @@ unprotected information is not trusted).
 
 import hmac
 
-from .constants import Doi, ExchangeType, NotifyType, ProtocolId
+from .constants import HEADER_LENGTH, Doi, ExchangeType, NotifyType, ProtocolId
 from .crypto import IkeCryptoError
 from .errors import MalformedMessage, Rejection
-from .events import DpdAcknowledged, NotifyReceived, PeerDeleted
 from .exchange import Exchange, ExchangeFailed, MessageRejected
+from .ike_sa import DpdAcknowledged, NotifyReceived, PeerDeleted
 from .keymat import informational_hash
 from .message import Header, encode_message
 from .payloads import Delete, Hash, Notification, encode_chain
@@ -55,9 +55,7 @@ _SEQUENCE_BYTES = 4
 
 async def notify_message(daemon, sa, payload):
     """A protected informational message (octets) carrying ``payload`` (a Notification or Delete)."""
-    message_id = 0
-    while not message_id:
-        message_id = int.from_bytes(await daemon.device.random(4), "big")
+    message_id = await daemon.new_message_id(sa)
     digest = await informational_hash(sa.crypto, sa.keys, message_id.to_bytes(4, "big"), encode_chain((payload,)))
     message = await sa.seal(ExchangeType.INFORMATIONAL, message_id, (Hash(digest), payload))
     sa.ivs.forget(message_id.to_bytes(4, "big"))
@@ -116,43 +114,47 @@ class InformationalExchange(Exchange):
         problem = check_header(_PROTECTED, encrypted.header)
         if problem:
             raise problem
+        message_id = encrypted.header.message_id.to_bytes(4, "big")
         try:
             message = await sa.unseal(encrypted)
+            problem = check_payloads(_PROTECTED, message)
+            if problem:
+                raise problem
+            expected = await informational_hash(sa.crypto, sa.keys, message_id, encode_chain(message.payloads[1:]))
+            if not hmac.compare_digest(expected, message.payloads[0].data):
+                raise MessageRejected("informational HASH(1) does not verify", counter=("info", "rxMsgHashFail"))
         except IkeCryptoError as error:
-            raise MalformedMessage(Rejection.BAD_PADDING_LENGTH, 28, str(error)) from None
+            sa.ivs.forget(message_id)
+            raise MalformedMessage(Rejection.BAD_PADDING_LENGTH, HEADER_LENGTH, str(error)) from None
         except MalformedMessage as problem:
-            sa.ivs.forget(encrypted.header.message_id.to_bytes(4, "big"))
+            sa.ivs.forget(message_id)
             problem.decrypted = True
             raise
-        problem = check_payloads(_PROTECTED, message)
-        if problem:
-            sa.ivs.forget(encrypted.header.message_id.to_bytes(4, "big"))
-            problem.decrypted = True
-            raise problem
+        except MessageRejected:
+            sa.ivs.forget(message_id)
+            raise
         daemon.count("info", "startXchgResponder")
-        expected = await informational_hash(sa.crypto, sa.keys, encrypted.header.message_id.to_bytes(4, "big"),
-                                            encode_chain(message.payloads[1:]))
-        if not hmac.compare_digest(expected, message.payloads[0].data):
-            sa.ivs.forget(encrypted.header.message_id.to_bytes(4, "big"))
-            raise MessageRejected("informational HASH(1) does not verify", counter=("info", "rxMsgHashFail"))
         daemon.count("info", "rxMsgHashSuccess")
         sa.accept(encrypted)
-        sa.ivs.forget(encrypted.header.message_id.to_bytes(4, "big"))
+        sa.ivs.forget(message_id)              # one message per exchange: its IV is never needed again
         for payload in message.payloads[1:]:
-            if isinstance(payload, Delete):
-                await self._delete(payload)
-            else:
-                await self._notify(payload)
+            await self._act(payload)
         daemon.count("info", "rxMsgProcessingComplete")
         self.finish(now)
         return []
 
+    async def _act(self, payload):
+        kind = "Delete" if isinstance(payload, Delete) else "Notify"
+        self.daemon.count("info", f"process{kind}")
+        if payload.doi != Doi.IPSEC:
+            self.daemon.count("info", f"process{kind}DoiInvalid")
+        elif isinstance(payload, Delete):
+            await self._delete(payload)
+        else:
+            await self._notify(payload)
+
     async def _notify(self, notification):
         daemon, sa = self.daemon, self.sa
-        daemon.count("info", "processNotify")
-        if notification.doi != Doi.IPSEC:
-            daemon.count("info", "processNotifyDoiInvalid")
-            return
         if await act_on_phase1_notify(daemon, sa, notification):
             return
         if notification.notify_type == NotifyType.R_U_THERE and notification.spi == sa.cookies:
@@ -170,10 +172,6 @@ class InformationalExchange(Exchange):
 
     async def _delete(self, delete):
         daemon, sa = self.daemon, self.sa
-        daemon.count("info", "processDelete")
-        if delete.doi != Doi.IPSEC:
-            daemon.count("info", "processDeleteDoiInvalid")
-            return
         if delete.protocol != ProtocolId.ISAKMP:
             daemon.emit(PeerDeleted(sa.snapshot(), delete.protocol, delete.spis))
             return

@@ -36,7 +36,7 @@ from collections import deque
 from ..ipsec.sad import BundleState, Expiry
 from ..ipsec.spd import Action, KeyManagement, PeerWildcard
 from .constants import ExchangeType
-from .events import PeerDeleted
+from .ike_sa import PeerDeleted
 from .phase2_proposal import PROTOCOL_IDS, host_id, id_bounds, identities, spi_bytes
 from .quick_mode import Phase2Request, QuickModeInitiator, quick_mode_factory
 
@@ -118,9 +118,7 @@ class IsakmpKeying:
         del self._wanted[name]
         self._negotiating.add(name)
         request = self._request(policy, ike)
-        message_id = 0
-        while not message_id:
-            message_id = int.from_bytes(await self.daemon.device.random(4), "big")
+        message_id = await self.daemon.new_message_id(ike)
         exchange = QuickModeInitiator(self.daemon, ike, self, request, message_id, self.daemon.clock())
         return await self.daemon.start_exchange(exchange)
 

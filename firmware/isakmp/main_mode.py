@@ -19,15 +19,14 @@ ESTABLISHED when MM5 verified (MM6 is sent and kept for deletedelay).
 """
 
 from .constants import ExchangeType, NotifyType
-from .errors import MalformedMessage, Rejection
 from .exchange import ExchangeFailed
 from .ike_sa import IkeSaState
-from .message import EncryptedMessage, encode_message
-from .nat_traversal import detect, discovery_payloads, start_float
-from .payloads import Hash, KeyExchange, Nonce, SecurityAssociation
+from .message import encode_message
+from .payloads import Hash, Nonce, SecurityAssociation
 from .phase1 import Phase1Exchange, body
-from .proposal import answer, lifetime_notify, offer, select
+from .proposal import answer, lifetime_notify, select
 from .rules import Role
+from .transport import detect, start_float
 
 __all__ = ["MainModeInitiator", "MainModeResponder"]
 
@@ -39,28 +38,13 @@ class _MainMode(Phase1Exchange):
     GROUP = "main"
     NAMES = _NAMES
 
-    async def process(self, message, datagram, now):
-        handler = self.HANDLERS.get(self.expected)
-        clear_expected = self.expected in (1, 2, 3, 4)
-        if handler is None or isinstance(message, EncryptedMessage) == clear_expected:
-            raise MalformedMessage(Rejection.ENCRYPTED_UNEXPECTED if clear_expected else Rejection.PLAIN_UNEXPECTED,
-                                   19, f"main mode awaits message {self.expected}")
-        return await handler(self, message, datagram, now)
-
-    async def _nat_discovery(self):
-        return list(await discovery_payloads(self.sa)) if self.sa.nat.supported else []
-
 
 class MainModeInitiator(_MainMode):
     """The initiator of main mode (``start`` sends MM1)."""
     ROLE = Role.INITIATOR
 
     async def start(self, now):
-        self.offered = self.policy_transform()
-        self.sa.transform = self.offered
-        proposal = offer(self.offered)
-        self.sai_b = body(proposal)
-        message = encode_message(self.sa.header(self.EXCHANGE), (proposal, *self.vendor_ids()))
+        message = encode_message(self.sa.header(self.EXCHANGE), (self.proposal(), *self.vendor_ids()))
         self.count("initSendSA")
         self.sa.state, self.expected = IkeSaState.MM_SA_SETUP, 2
         return self.transmit(1, message, now)
@@ -77,7 +61,7 @@ class MainModeInitiator(_MainMode):
         self.count("initRecvSA")
         ke, nonce = await self.keying()
         self.ke_i, self.ni = ke.data, nonce.data
-        natd = await self._nat_discovery()
+        natd = await self.nat_discovery()
         if natd:
             self.count("initSendNatD")
         self.count("initSendKE")
@@ -148,7 +132,7 @@ class MainModeResponder(_MainMode):
         natd = []
         if sa.nat.supported:
             sa.nat = await detect(sa, message, datagram)
-            natd = await self._nat_discovery()
+            natd = await self.nat_discovery()
             self.count("respRecvNatD")
             self.count("respSendNatD")
         self.count("respSendKE")

@@ -8,8 +8,9 @@ the vendor IDs and the checks of each received message.
 :class:`Phase1Exchange` is the base of the four phase-1 exchanges
 (:mod:`.main_mode`, :mod:`.aggressive_mode`). Subclasses set ``EXCHANGE``,
 ``GROUP`` (the counter group, ``main`` or ``aggressive``), ``ROLE``,
-``NAMES`` (the manual's exchange state per message number) and implement
-``start``/``process`` from the helpers here.
+``NAMES`` (the manual's exchange state per message number) and
+``HANDLERS`` (message number -> handler), and implement ``start`` (the
+initiators) from the helpers here.
 
 Received messages are checked in this order and nothing is changed
 before every check passed (a malformed message is dropped, R6):
@@ -30,17 +31,17 @@ import hmac
 import ipaddress
 from dataclasses import replace
 
-from .constants import Doi, IdType, NotifyType, ProtocolId
+from .constants import GENERIC_HEADER_LENGTH, HEADER_LENGTH, Doi, IdType, NotifyType, ProtocolId
 from .crypto import IkeCryptoError, InvalidPublicValue, group_of
 from .errors import MalformedMessage, Rejection
 from .exchange import Exchange, ExchangeFailed, MessageRejected
 from .informational import act_on_phase1_notify
 from .keymat import IvChain, hash_i, hash_r, phase1_keys
-from .nat_traversal import supported
+from .message import EncryptedMessage
 from .payloads import Hash, Identification, KeyExchange, Nonce, Notification, VendorId, VendorIds, encode_chain
-from .proposal import PolicyNotNegotiable, policy_transform
-from .rules import RULES, check_header, check_payloads
-from .transport import is_address
+from .proposal import PolicyNotNegotiable, offer, policy_transform
+from .rules import RULES, Encryption, check_header, check_payloads
+from .transport import discovery_payloads, is_address, nat_t_supported
 
 __all__ = ["Phase1Exchange", "NONCE_BYTES", "body"]
 
@@ -50,7 +51,7 @@ NONCE_BYTES = 16
 
 def body(payload):
     """A payload's body without its generic header (RFC 2409's ``_b``)."""
-    return encode_chain((payload,))[4:]
+    return encode_chain((payload,))[GENERIC_HEADER_LENGTH:]
 
 
 class Phase1Exchange(Exchange):
@@ -59,7 +60,10 @@ class Phase1Exchange(Exchange):
     Arguments: ``daemon``, ``sa`` (the new :class:`~.ike_sa.IkeSa`), ``now``.
     Kept for the keys and hashes: ``sai_b`` (the initiator's SA body),
     ``ke_i``/``ke_r``/``ni``/``nr`` (KE and nonce data), ``private`` (our
-    DH exponent), ``expected`` (the message number awaited next).
+    DH exponent, until the exchange is forgotten), ``offered`` (the
+    initiator's :class:`~.proposal.Phase1Transform`), ``expected`` (the
+    message number awaited next), ``notify_lifetime`` (the responder owes a
+    RESPONDER-LIFETIME).
     """
     GROUP = None
     ROLE = None
@@ -69,16 +73,35 @@ class Phase1Exchange(Exchange):
         super().__init__(daemon, sa, self.ROLE, 0, now)
         self.expected = 1
         self.last_number = 0
-        self.sai_b = self.private = self.ke_i = self.ke_r = self.ni = self.nr = None
+        self.sai_b = self.private = self.ke_i = self.ke_r = self.ni = self.nr = self.offered = None
         self.notify_lifetime = False
 
     def state_name(self):
-        """SASENT, KERECV, SAKEAUTHSENT, ... as ``show isakmp exchange`` prints them; IDLE, UP, DELETEDELAY."""
+        """SASENT, KERECV, SAKEAUTHSENT, ... as ``show isakmp exchange`` prints
+        them (the last message and whether a reply is awaited); IDLE before
+        the first message, DELETEDELAY once complete."""
         if self.done:
             return "DELETEDELAY"
         if not self.last_number:
             return "IDLE"
         return self.NAMES[self.last_number] + ("SENT" if self.awaiting else "RECV")
+
+    async def process(self, message, datagram, now):
+        """Dispatch to the handler of the awaited message (``HANDLERS`` by
+        number); a message encrypted where its rule says clear (or the
+        reverse) is dropped here, before any work."""
+        handler = self.HANDLERS.get(self.expected)
+        encrypted = isinstance(message, EncryptedMessage)
+        rule = RULES.get((self.EXCHANGE, self.expected))
+        wrong = rule is not None and rule.encryption is (Encryption.CLEAR if encrypted else Encryption.ENCRYPTED)
+        if handler is None or wrong:
+            raise MalformedMessage(Rejection.ENCRYPTED_UNEXPECTED if encrypted else Rejection.PLAIN_UNEXPECTED, 19,
+                                   f"{self.EXCHANGE.name} awaits message {self.expected}")
+        return await handler(self, message, datagram, now)
+
+    async def nat_discovery(self):
+        """Our NAT-D payloads when NAT-T is supported, else none."""
+        return list(await discovery_payloads(self.sa)) if self.sa.nat.supported else []
 
     def count(self, name):
         """Increment counter ``name`` of this mode's group."""
@@ -96,6 +119,14 @@ class Phase1Exchange(Exchange):
             return policy_transform(self.sa.policy)
         except PolicyNotNegotiable as error:
             raise ExchangeFailed(str(error), counter=(self.GROUP, "invalidPolicy")) from None
+
+    def proposal(self):
+        """Initiator: the SA payload offering the policy's transform (sets
+        ``offered``, ``sa.transform`` and ``sai_b``)."""
+        self.offered = self.sa.transform = self.policy_transform()
+        proposal = offer(self.offered)
+        self.sai_b = body(proposal)
+        return proposal
 
     # -- checks of received messages ---------------------------------------------------------------
 
@@ -118,7 +149,7 @@ class Phase1Exchange(Exchange):
         try:
             message = await self.sa.unseal(encrypted)
         except IkeCryptoError as error:
-            raise MalformedMessage(Rejection.BAD_PADDING_LENGTH, 28, str(error)) from None
+            raise MalformedMessage(Rejection.BAD_PADDING_LENGTH, HEADER_LENGTH, str(error)) from None
         except MalformedMessage as problem:
             self.daemon.count("general", "rxDecryptFail")
             raise MessageRejected(f"message {number} does not decode under our keys ({problem}): "
@@ -137,7 +168,7 @@ class Phase1Exchange(Exchange):
         data = message.first(KeyExchange).data
         if len(data) != (group.bits + 7) // 8 or not 1 < int.from_bytes(data, "big") < group.prime - 1:
             self.count("keBadLen")
-            raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, 28,
+            raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, HEADER_LENGTH,
                                    f"KE of {len(data)} octets: expected a value below the {group.bits}-bit prime",
                                    KeyExchange.TYPE)
         return data
@@ -164,7 +195,7 @@ class Phase1Exchange(Exchange):
             gxy = await sa.crypto.dh_shared(sa.transform.group, self.private, peer_ke)
         except InvalidPublicValue as error:
             self.count("generateDHSecretFailed")
-            raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, 28, str(error), KeyExchange.TYPE) from None
+            raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, HEADER_LENGTH, str(error), KeyExchange.TYPE) from None
         self.count("generateSharedSecretGood")
         sa.keys = await phase1_keys(sa.crypto, sa.transform.hash, sa.transform.cipher, ni=self.ni, nr=self.nr,
                                     gxi=self.ke_i, gxr=self.ke_r, gxy=gxy, cky_i=sa.cky_i, cky_r=sa.cky_r, psk=psk)
@@ -206,7 +237,7 @@ class Phase1Exchange(Exchange):
         """Remember what the peer's VIDs announce (DPD, NAT-T)."""
         sa = self.sa
         sa.peer_dpd = sa.peer_dpd or any(p.data == VendorIds.DPD for p in message.find(VendorId))
-        if supported(sa, message) and not sa.nat.supported:
+        if nat_t_supported(sa, message) and not sa.nat.supported:
             sa.nat = replace(sa.nat, supported=True)
 
     async def authentication(self, initiator, identification):

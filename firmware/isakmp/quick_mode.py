@@ -104,7 +104,6 @@ class _QuickMode(Exchange):
         self.gxy = b""
         self.expected = 1
         self.msg_id = message_id.to_bytes(4, "big")
-        sa.phase2_exchanges += 1
 
     def state_name(self):
         if self.done:
