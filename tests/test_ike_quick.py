@@ -141,9 +141,15 @@ def test_a_forged_hash1_is_dropped_and_counted():
 
 
 def test_no_acceptable_proposal_makes_no_bundle():
-    result = run(negotiate(request(((AES_SHA,),)), request(((DES_MD5,),))))
+    async def body():
+        result = await negotiate(request(((AES_SHA,),)), request(((DES_MD5,),)))
+        await result.network.run(result.network.now + 600)          # the initiator retransmits, then gives up
+        return result
+    result = run(body())
     assert not result.host_r.outcomes and not result.host_i.outcomes
-    assert result.responder.counters.get("quick.responder.errors", "respRemotePropNoMatch") == 1
+    assert result.responder.counters.get("quick.responder.errors", "respRemotePropNoMatch") >= 1
+    assert result.initiator.counters.get("general", "txRetryXchgTimedOut") == 1
+    assert result.host_i.released == [{Protocol.ESP: 0x1001}]          # the SPI it offered is free again
 
 
 def test_traffic_no_policy_covers_is_refused():
@@ -201,7 +207,8 @@ def test_encapsulation_values_a_peer_sends(value, udp):
     sa = offer((((AES_SHA,),),), {Protocol.ESP: 0x100}, False, None, None, None)
     (proposal,) = sa.proposals
     attributes = tuple(Attribute.of(Phase2Attribute.ENCAPSULATION_MODE, value)
-                       if a.type == Phase2Attribute.ENCAPSULATION_MODE else a for a in proposal.transforms[0].attributes)
+                       if a.type == Phase2Attribute.ENCAPSULATION_MODE else a
+                       for a in proposal.transforms[0].attributes)
     transform = Transform(1, proposal.transforms[0].transform_id, attributes)
     sa = type(sa)(sa.doi, sa.situation, (type(proposal)(1, proposal.protocol, proposal.spi, (transform,)),))
     choice = choose(sa, (((AES_SHA,),),), None, None, None, None)

@@ -5,7 +5,6 @@ IPsec packet is opened by scapy with the keys the receiver's SAD holds,
 and those keys are RFC 2409 KEYMAT recomputed here with hmac."""
 import pytest
 
-from pacsim.firmware.ipsec.transforms import Protocol
 from pacsim.sim.isakmp_vpn import IsakmpVpn
 from isakmp_vpn_support import (both_ways, check_keymat, open_wan, received, record_by_inbound, sad_records, send,
                                 vpn_network)

@@ -156,3 +156,21 @@ def test_reset_isakmp_policy_deletes_its_sas_and_counters_reset():
         await both_ways(network, vpn, 2)            # the IPsec bundle still works
         return network
     run(scenario())
+
+
+def test_phase2xchglimit_makes_a_new_phase1_before_the_next_quick_mode():
+    vpn = IsakmpVpn(expiryseconds=300, isakmp_params="phase2xchglimit=1")
+
+    async def scenario():
+        network = await primed(vpn)
+        first_ike = {sa.sa_id for sa in network.routers["a"].isakmp_daemon.sas}
+        await network.wait(280)                    # the rekey needs a quick mode: the IKE SA has had its one
+        await network.wait(OLD_BUNDLE_GRACE + 1)
+        await both_ways(network, vpn, 2, first=400)
+        return network, first_ike
+    network, first_ike = run(scenario())
+    a = network.routers["a"]
+    ikes = list(a.isakmp_daemon.sas)                # b's rekey may have made its own new phase 1 as well
+    assert ikes and not {sa.sa_id for sa in ikes} & first_ike
+    assert a.isakmp_daemon.counters.get("general", "doneGood") >= 2
+    assert len(a.ipsec.sad.bundles("vpn")) == 1

@@ -10,7 +10,9 @@
   needs a bundle; :meth:`pump` (awaited by the router after each packet,
   command and timer) starts phase 1 with the policy's peer when there is no
   IKE SA to it (R14: quick mode waits until phase 1 is up), then quick
-  mode, and returns the datagrams to send;
+  mode over the newest established IKE SA, and returns the datagrams to
+  send. An IKE SA that carried ``phase2xchglimit`` quick modes carries no
+  more: a new phase 1 replaces it first;
 - :meth:`installed` stores a negotiated bundle in the SAD (SA pairs with
   both directions' keys; our inbound SPIs are the ones we offered) and
   puts it on the card at once (``await kernel.add_bundle``);
@@ -36,7 +38,7 @@ from collections import deque
 from ..ipsec.sad import BundleState, Expiry
 from ..ipsec.spd import Action, KeyManagement, PeerWildcard
 from .constants import ExchangeType
-from .ike_sa import PeerDeleted
+from .ike_sa import IkeSaState, PeerDeleted
 from .phase2_proposal import PROTOCOL_IDS, host_id, id_bounds, identities, spi_bytes
 from .quick_mode import Phase2Request, QuickModeInitiator, quick_mode_factory
 
@@ -110,10 +112,15 @@ class IsakmpKeying:
         if isinstance(peer, PeerWildcard) or peer is None:
             del self._wanted[name]
             return []
-        ike = next((sa for sa in self.daemon.sas.with_peer(peer) if sa.keys is not None and
-                    sa.established is not None), None)
+        established = [sa for sa in self.daemon.sas.with_peer(peer)
+                       if sa.state is IkeSaState.ESTABLISHED and sa.established is not None]
+        ike = next((sa for sa in reversed(established) if not _exhausted(sa)), None)
         if ike is None:
             target = policy.isakmppolicy or str(peer)
+            if established and not any(sa.established is None for sa in
+                                       self.daemon.sas.with_peer(peer, usable_only=False)):
+                # phase2xchglimit reached: a new phase 1 replaces the SA (R14: quick mode waits for it)
+                return await self.daemon.initiate(target, replaces=established[-1].sa_id)
             return await self.daemon.initiate(target)          # nothing when phase 1 already runs (R14)
         del self._wanted[name]
         self._negotiating.add(name)
@@ -213,6 +220,12 @@ class IsakmpKeying:
             out += await self.daemon.send_delete(ike, PROTOCOL_IDS[rec.pair.protocol],
                                                  (spi_bytes(rec.pair.protocol, rec.pair.inbound_spi),))
         return out
+
+
+def _exhausted(ike):
+    """Whether IKE SA ``ike`` may carry no more quick modes (its policy's ``phase2xchglimit``)."""
+    limit = ike.policy.phase2xchglimit
+    return limit is not None and ike.phase2_exchanges >= limit
 
 
 def _covers(selector, bounds):

@@ -50,7 +50,8 @@ __all__ = ["Phase2Transform", "Choice", "ChosenPair", "PROTOCOL_IDS", "offer", "
            "auth_key_bytes", "keymat_bytes", "spi_bytes"]
 
 #: ISAKMP protocol ID of each IPsec protocol.
-PROTOCOL_IDS = {Protocol.ESP: ProtocolId.IPSEC_ESP, Protocol.AH: ProtocolId.IPSEC_AH, Protocol.IPCOMP: ProtocolId.IPCOMP}
+PROTOCOL_IDS = {Protocol.ESP: ProtocolId.IPSEC_ESP, Protocol.AH: ProtocolId.IPSEC_AH,
+                Protocol.IPCOMP: ProtocolId.IPCOMP}
 _PROTOCOLS = {v: k for k, v in PROTOCOL_IDS.items()}
 #: ESP transform ID and key length (bits, AES only) of each encryption algorithm.
 _ESP_IDS = {EncAlg.DES: (EspTransformId.ESP_DES, None), EncAlg.TDESINNER: (EspTransformId.ESP_3DES, None),
@@ -100,13 +101,7 @@ class Phase2Transform:
 
     def attributes(self):
         """The SA attributes (RFC 2407 4.5) of this transform."""
-        out = []
-        if self.life_seconds:
-            out += [Attribute.of(Phase2Attribute.SA_LIFE_TYPE, LifeType.SECONDS),
-                    Attribute.of(Phase2Attribute.SA_LIFE_DURATION, self.life_seconds)]
-        if self.life_kbytes:
-            out += [Attribute.of(Phase2Attribute.SA_LIFE_TYPE, LifeType.KILOBYTES),
-                    Attribute.of(Phase2Attribute.SA_LIFE_DURATION, self.life_kbytes)]
+        out = _life_attributes(self.life_seconds, self.life_kbytes)
         if self.group:
             out.append(Attribute.of(Phase2Attribute.GROUP_DESCRIPTION, self.group))
         out.append(Attribute.of(Phase2Attribute.ENCAPSULATION_MODE, _ENCAPSULATION[(self.mode, self.udp)]))
@@ -115,6 +110,16 @@ class Phase2Transform:
         if self.key_bits is not None:
             out.append(Attribute.of(Phase2Attribute.KEY_LENGTH, self.key_bits))
         return tuple(out)
+
+
+def _life_attributes(seconds, kbytes):
+    """SA life type/duration attribute pairs (RFC 2407 4.5) of the lifetimes given (None: none)."""
+    out = []
+    for life_type, value in ((LifeType.SECONDS, seconds), (LifeType.KILOBYTES, kbytes)):
+        if value:
+            out += [Attribute.of(Phase2Attribute.SA_LIFE_TYPE, life_type),
+                    Attribute.of(Phase2Attribute.SA_LIFE_DURATION, value)]
+    return out
 
 
 def transform_of(spec, udp, group, life_seconds, life_kbytes):
@@ -262,15 +267,8 @@ def answer(sa, choice, spis):
 
 def lifetime_notify(choice, pair):
     """RESPONDER-LIFETIME (RFC 2407 4.5.4) of ``pair``'s SA with our shorter lifetimes."""
-    attributes = []
-    if choice.life_seconds:
-        attributes += [Attribute.of(Phase2Attribute.SA_LIFE_TYPE, LifeType.SECONDS),
-                       Attribute.of(Phase2Attribute.SA_LIFE_DURATION, choice.life_seconds)]
-    if choice.life_kbytes:
-        attributes += [Attribute.of(Phase2Attribute.SA_LIFE_TYPE, LifeType.KILOBYTES),
-                       Attribute.of(Phase2Attribute.SA_LIFE_DURATION, choice.life_kbytes)]
     return Notification(Doi.IPSEC, pair.proposal.protocol, NotifyType.RESPONDER_LIFETIME, pair.peer_spi,
-                        encode_attributes(attributes))
+                        encode_attributes(_life_attributes(choice.life_seconds, choice.life_kbytes)))
 
 
 def accept_answer(sa, alternatives, udp, group, life_seconds, life_kbytes):
@@ -319,7 +317,8 @@ def _identity(selector, version, protocol, port):
         return Identification(_SINGLE[version], protocol, port, low.to_bytes(octets, "big"))
     if selector.kind is AddressKind.SUBNET:
         mask = ((1 << _BITS[version]) - 1) ^ (high - low)
-        return Identification(_SUBNET[version], protocol, port, low.to_bytes(octets, "big") + mask.to_bytes(octets, "big"))
+        return Identification(_SUBNET[version], protocol, port,
+                              low.to_bytes(octets, "big") + mask.to_bytes(octets, "big"))
     return Identification(_RANGE[version], protocol, port, low.to_bytes(octets, "big") + high.to_bytes(octets, "big"))
 
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 from ..ipsec.sad import KeyMaterial, LifetimeLimits, Role as SadRole, SaPairSpec
 from ..ipsec.transforms import Protocol
 from .constants import ExchangeType, LifeType, NotifyType, Phase2Attribute
-from .crypto import IkeCryptoError, InvalidPublicValue, group_of
+from .crypto import InvalidPublicValue, group_of
 from .errors import MalformedMessage, Rejection
 from .exchange import Exchange, ExchangeFailed, MessageRejected
 from .keymat import keymat, quick_hash1, quick_hash2, quick_hash3
@@ -46,7 +46,7 @@ from .payloads import (Hash, Identification, KeyExchange, Nonce, Notification, S
 from .phase1 import NONCE_BYTES, body
 from .phase2_proposal import (PROTOCOL_IDS, accept_answer, answer, auth_key_bytes, choose, id_bounds, keymat_bytes,
                               lifetime_notify, offer, spi_bytes)
-from .rules import RULES, Role, check_header, check_payloads
+from .rules import RULES, Role
 
 __all__ = ["Phase2Request", "Phase2Outcome", "QuickModeInitiator", "QuickModeResponder", "quick_mode_factory"]
 
@@ -117,19 +117,13 @@ class _QuickMode(Exchange):
         """Message ``number`` decrypted and checked, the IV chain not moved yet."""
         if not isinstance(encrypted, EncryptedMessage):
             raise MalformedMessage(Rejection.PLAIN_UNEXPECTED, 19, f"QM{number} must be encrypted")
-        rule = RULES[(ExchangeType.QUICK, number)]
-        problem = check_header(rule, encrypted.header)
-        if problem:
-            raise problem
-        try:
-            message = await self.sa.unseal(encrypted)
-        except IkeCryptoError as error:
-            raise MalformedMessage(Rejection.BAD_PADDING_LENGTH, 28, str(error)) from None
-        problem = check_payloads(rule, message)
-        if problem:
-            problem.decrypted = True
-            raise problem
-        return message
+        return await self.decrypted(encrypted, RULES[(ExchangeType.QUICK, number)])
+
+    def abandoned(self):
+        """Give back the SPIs no bundle took up."""
+        if self.spis and not self.done:
+            self.host.release(self.spis)
+            self.spis = {}
 
     async def _keying(self, group):
         """Our nonce and, with PFS, DH key pair; returns the payloads to send after the SA."""
