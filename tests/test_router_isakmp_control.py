@@ -174,3 +174,35 @@ def test_phase2xchglimit_makes_a_new_phase1_before_the_next_quick_mode():
     assert ikes and not {sa.sa_id for sa in ikes} & first_ike
     assert a.isakmp_daemon.counters.get("general", "doneGood") >= 2
     assert len(a.ipsec.sad.bundles("vpn")) == 1
+
+
+def test_a_bundle_we_remove_is_deleted_at_the_peer_with_senddeletes():
+    vpn = IsakmpVpn(isakmp_params="senddeletes=true")
+
+    async def scenario():
+        network = await primed(vpn)
+        a, b = network.routers["a"], network.routers["b"]
+        (bundle,) = a.ipsec.sad.bundles("vpn")
+        out = await a.execute(f"destroy ipsec policy=vpn sabundle={bundle.bundle_id}")
+        assert "Error" not in out
+        await network.wait(0)
+        return a, b
+    a, b = run(scenario())
+    assert a.isakmp_daemon.counters.get("info", "txDeleteMsg") == 1
+    assert b.isakmp_daemon.counters.get("info", "processDelete") == 1
+    assert not b.ipsec.sad.bundles("vpn") and not a.ipsec.sad.bundles("vpn")
+    assert b.isakmp_daemon.counters.get("info", "txDeleteMsg") == 0        # the peer's Delete is not answered
+
+
+def test_destroy_isakmp_policy_deletes_its_sas():
+    vpn = IsakmpVpn()
+
+    async def scenario():
+        network = await primed(vpn)
+        a = network.routers["a"]
+        await a.execute("destroy ipsec policy=vpn")
+        out = await a.execute("destroy isakmp policy=i")
+        assert "Error" not in out
+        return a
+    a = run(scenario())
+    assert len(a.isakmp_daemon.sas) == 0

@@ -4,7 +4,8 @@ checked and stored in an :class:`~.policy_config.IsakmpConfig`. The
 router runs the daemon the configuration describes (its ``runtime``, see
 :mod:`~pacsim.firmware.router.isakmp_gate`): ``enable``/``disable isakmp``
 start and stop it after the command, ``reset isakmp policy`` deletes the
-policy's SAs (R100) and ``reset isakmp counters`` clears the daemon's
+policy's SAs (R100), as ``destroy isakmp policy`` does, and ``reset
+isakmp counters`` clears the daemon's
 counters. Without a router (a console on a bare configuration) no daemon
 runs and the resets say so (:data:`NOT_RUNNING`).
 
@@ -106,7 +107,10 @@ class IsakmpCommands:
         self.config.set_policy(policy, **args)
 
     def destroy_policy(self, policy: str):
+        """``destroy isakmp policy`` (§2.3); a running daemon deletes the policy's SAs."""
         self.config.destroy_policy(policy)
+        if self.config.runtime is not None:
+            self.config.runtime.reset_policy(policy)
 
     def reset_policy(self, policy: str):
         """``reset isakmp policy`` (§2.4, R100): the policy must exist; its SAs are deleted."""

@@ -59,6 +59,8 @@ class IsakmpKeying:
         self._negotiating = set()     # policy names with a quick mode in progress
         self._retire = deque()        # (time, policy name, bundle id) of replaced bundles
         self._deleted = deque()       # PeerDeleted events to act on
+        self._announce = deque()      # bundles we removed, to announce with a Delete
+        self._quiet = False           # removing because the peer deleted: nothing to announce
         #: The :class:`~.quick_mode.Phase2Outcome` of each bundle in the SAD, by (policy name, bundle id).
         self.negotiated = {}
         daemon.register_exchange(ExchangeType.QUICK, quick_mode_factory(self))
@@ -95,6 +97,9 @@ class IsakmpKeying:
         for deleted in list(self._deleted):
             self._deleted.remove(deleted)
             self._peer_deleted(deleted)
+        await self.kernel.settle()
+        while self._announce:
+            out += await self._send_deletes(self._announce.popleft())
         now = self.daemon.clock()
         for name in list(self._wanted):
             out += await self._negotiate(name)
@@ -196,24 +201,31 @@ class IsakmpKeying:
 
     def _peer_deleted(self, event):
         protocol = next((p for p, i in PROTOCOL_IDS.items() if i == event.protocol), None)
-        for bundle in list(self.ipsec.sad.all_bundles()):
-            if any(rec.pair.protocol is protocol and spi_bytes(protocol, rec.pair.outbound_spi) in event.spis
-                   for rec in bundle.sas):
-                self._destroy(bundle.policy_name, bundle.bundle_id)
+        self._quiet = True
+        try:
+            for bundle in list(self.ipsec.sad.all_bundles()):
+                if any(rec.pair.protocol is protocol and spi_bytes(protocol, rec.pair.outbound_spi) in event.spis
+                       for rec in bundle.sas):
+                    self.ipsec.destroy_policy(bundle.policy_name, bundle.bundle_id)
+        finally:
+            self._quiet = False
 
-    def _destroy(self, name, bundle_id):
-        self.ipsec.destroy_policy(name, bundle_id)
-        self.negotiated.pop((name, bundle_id), None)
+    def bundle_removed(self, bundle):
+        """The IPsec module removed ``bundle`` (any reason but the peer's Delete):
+        a negotiated one is announced to the peer at the next :meth:`pump`."""
+        if self.negotiated.pop((bundle.policy_name, bundle.bundle_id), None) is not None and not self._quiet:
+            self._announce.append(bundle)
 
     async def _remove(self, name, bundle_id):
-        """Remove a replaced bundle and tell the peer (Delete of our inbound SPIs)."""
-        if not self.ipsec.spd.has_policy(name):
-            return []
-        bundle = next((b for b in self.ipsec.sad.bundles(name) if b.bundle_id == bundle_id), None)
-        if bundle is None:
-            return []
-        self._destroy(name, bundle_id)
-        await self.kernel.settle()
+        """Remove a replaced bundle (announced by :meth:`bundle_removed`)."""
+        if self.ipsec.spd.has_policy(name) and any(b.bundle_id == bundle_id for b in self.ipsec.sad.bundles(name)):
+            self.ipsec.destroy_policy(name, bundle_id)
+            await self.kernel.settle()
+            return await self._send_deletes(self._announce.pop()) if self._announce else []
+        return []
+
+    async def _send_deletes(self, bundle):
+        """Delete payloads of ``bundle``'s inbound SPIs to its peer (sent when the ISAKMP policy has senddeletes)."""
         ike = next(iter(self.daemon.sas.with_peer(bundle.peer)), None) if bundle.peer is not None else None
         out = []
         for rec in bundle.sas if ike is not None and ike.keys is not None else ():

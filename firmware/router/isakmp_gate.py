@@ -11,7 +11,8 @@ UDP it hands it and the packets that wait for a negotiation.
   :class:`~..isakmp.keying.IsakmpKeying` as the IPsec module's ISAKMP key
   manager; ``disable isakmp`` (R99) deletes every ISAKMP SA and exchange
   and drops the daemon (IPsec bundles stay and keep working);
-  ``reset isakmp policy`` (R100) deletes that policy's SAs;
+  ``reset isakmp policy`` (R100) and ``destroy isakmp policy`` delete
+  that policy's SAs;
   ``reset isakmp counters`` clears the daemon's counters;
 - UDP to the ISAKMP port (``udpport``, default 500) or 4500 of one of the
   router's addresses goes to the daemon (:meth:`_deliver` hook), and what
@@ -49,9 +50,8 @@ class IsakmpRuntime:
         self.reset_policies = []
 
     def reset_policy(self, name):
-        """``reset isakmp policy``: its SAs are deleted after the command."""
+        """``reset isakmp policy`` (and ``destroy isakmp policy``): its SAs are deleted after the command."""
         self.reset_policies.append(name)
-        return None
 
     def reset_counters(self, groups):
         """``reset isakmp counters``: the daemon's counters (all or ``groups``)."""
@@ -83,6 +83,7 @@ class IsakmpGate:
             self.isakmp_daemon = IsakmpDaemon(config, self.state.keys, self.device, self._addresses(), self.clock)
             self.isakmp_keying = IsakmpKeying(self.isakmp_daemon, self.ipsec, self.kernel)
             self.ipsec.register_key_manager(KeyManagement.ISAKMP, self.isakmp_keying)
+            self.ipsec.on_bundle_removed = self.isakmp_keying.bundle_removed
         out = []
         daemon = self.isakmp_daemon
         if daemon is not None:
@@ -91,6 +92,7 @@ class IsakmpGate:
             for sa in list(daemon.sas):
                 out += await daemon.delete_sa(sa, "local")
             self.ipsec.key_managers.pop(KeyManagement.ISAKMP, None)
+            self.ipsec.on_bundle_removed = lambda bundle: None
             self.isakmp_daemon = self.isakmp_keying = None
         runtime = config.runtime
         for name in runtime.reset_policies:
