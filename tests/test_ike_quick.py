@@ -36,7 +36,7 @@ class Host:
 
     def __init__(self, request, first_spi):
         self.request, self.next_spi = request, first_spi
-        self.outcomes, self.released = [], []
+        self.outcomes, self.released, self.failures = [], [], []
 
     async def spis(self, protocols):
         self.next_spi += 1
@@ -44,6 +44,9 @@ class Host:
 
     def release(self, spis):
         self.released.append(spis)
+
+    def failed(self, request):
+        self.failures.append(request)
 
     def responder_offer(self, sa, idci, idcr):
         return self.request
@@ -150,6 +153,7 @@ def test_no_acceptable_proposal_makes_no_bundle():
     assert result.responder.counters.get("quick.responder.errors", "respRemotePropNoMatch") >= 1
     assert result.initiator.counters.get("general", "txRetryXchgTimedOut") == 1
     assert result.host_i.released == [{Protocol.ESP: 0x1001}]          # the SPI it offered is free again
+    assert len(result.host_i.failures) == 1
 
 
 def test_traffic_no_policy_covers_is_refused():

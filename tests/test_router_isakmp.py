@@ -8,7 +8,7 @@ import pytest
 from pacsim.sim.isakmp_vpn import IsakmpVpn
 from isakmp_vpn_support import (both_ways, check_keymat, open_wan, received, record_by_inbound, sad_records, send,
                                 vpn_network)
-from router_support import run
+from router_support import counter, run
 
 ENCALGS = ("des", "3desinner", "aes128", "aes192", "aes256")
 HASHALGS = ("md5", "sha")
@@ -153,7 +153,9 @@ def test_wrong_psk_is_counted_and_makes_no_bundle():
     assert not sad_records(a) and not sad_records(b)
     assert a.isakmp_daemon.faults == [] and b.isakmp_daemon.faults == []
     assert b.isakmp_daemon.counters.get("main", "authFailed") >= 1
+    assert a.isakmp_daemon.counters.get("main", "initSendSA") == 1     # RETRYIKEATTEMPTS 0: no new phase 1
     assert not received(network, vpn, "b")
+    assert counter(run(a.execute("show ipsec policy=vpn counter")), "outNoBundleFail") == 1   # the held packet
 
 
 def test_disable_isakmp_keeps_the_bundles_working():

@@ -38,7 +38,7 @@ from collections import deque
 from ..ipsec.sad import BundleState, Expiry
 from ..ipsec.spd import Action, KeyManagement, PeerWildcard
 from .constants import ExchangeType
-from .ike_sa import IkeSaState, PeerDeleted
+from .ike_sa import IkeSaState, PeerDeleted, Phase1Failed
 from .phase2_proposal import PROTOCOL_IDS, host_id, id_bounds, identities, spi_bytes
 from .quick_mode import Phase2Request, QuickModeInitiator, quick_mode_factory
 
@@ -97,16 +97,26 @@ class IsakmpKeying:
         for deleted in list(self._deleted):
             self._deleted.remove(deleted)
             self._peer_deleted(deleted)
-        await self.kernel.settle()
-        while self._announce:
-            out += await self._send_deletes(self._announce.popleft())
         now = self.daemon.clock()
         for name in list(self._wanted):
             out += await self._negotiate(name)
         for entry in [e for e in self._retire if e[0] is not None and e[0] <= now]:
             self._retire.remove(entry)
-            out += await self._remove(entry[1], entry[2])
+            if self.ipsec.spd.has_policy(entry[1]) and \
+                    any(b.bundle_id == entry[2] for b in self.ipsec.sad.bundles(entry[1])):
+                self.ipsec.destroy_policy(entry[1], entry[2])
+        await self.kernel.settle()
+        while self._announce:
+            out += await self._send_deletes(self._announce.popleft())
         return out
+
+    def pending(self, name):
+        """Whether a bundle for policy ``name`` is being negotiated (phase 1 or quick mode)."""
+        return name in self._wanted or name in self._negotiating
+
+    def failed(self, request):
+        """The quick mode of ``request`` ended without a bundle: the next packet acquires again."""
+        self._negotiating.discard(request.policy.name)
 
     async def _negotiate(self, name):
         if not self.ipsec.spd.has_policy(name):
@@ -198,6 +208,11 @@ class IsakmpKeying:
     def _event(self, event):
         if isinstance(event, PeerDeleted):
             self._deleted.append(event)
+        elif isinstance(event, Phase1Failed):          # no retry (RETRYIKEATTEMPTS 0): the next packet acquires
+            for name in list(self._wanted):
+                policy = self.ipsec.spd.policy(name) if self.ipsec.spd.has_policy(name) else None
+                if policy is None or policy.peeraddress == event.peer:
+                    del self._wanted[name]
 
     def _peer_deleted(self, event):
         protocol = next((p for p, i in PROTOCOL_IDS.items() if i == event.protocol), None)
@@ -215,14 +230,6 @@ class IsakmpKeying:
         a negotiated one is announced to the peer at the next :meth:`pump`."""
         if self.negotiated.pop((bundle.policy_name, bundle.bundle_id), None) is not None and not self._quiet:
             self._announce.append(bundle)
-
-    async def _remove(self, name, bundle_id):
-        """Remove a replaced bundle (announced by :meth:`bundle_removed`)."""
-        if self.ipsec.spd.has_policy(name) and any(b.bundle_id == bundle_id for b in self.ipsec.sad.bundles(name)):
-            self.ipsec.destroy_policy(name, bundle_id)
-            await self.kernel.settle()
-            return await self._send_deletes(self._announce.pop()) if self._announce else []
-        return []
 
     async def _send_deletes(self, bundle):
         """Delete payloads of ``bundle``'s inbound SPIs to its peer (sent when the ISAKMP policy has senddeletes)."""

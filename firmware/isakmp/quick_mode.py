@@ -120,10 +120,14 @@ class _QuickMode(Exchange):
         return await self.decrypted(encrypted, RULES[(ExchangeType.QUICK, number)])
 
     def abandoned(self):
-        """Give back the SPIs no bundle took up."""
-        if self.spis and not self.done:
+        """Give back the SPIs no bundle took up and tell the host (initiator: no bundle came)."""
+        if self.done:
+            return
+        if self.spis:
             self.host.release(self.spis)
             self.spis = {}
+        if self.role is Role.INITIATOR:
+            self.host.failed(self.request)
 
     async def _keying(self, group):
         """Our nonce and, with PFS, DH key pair; returns the payloads to send after the SA."""

@@ -152,13 +152,24 @@ class IsakmpGate:
                 out += await self._send_datagrams(await daemon.on_timer(self.clock()))
                 out += await self._send_datagrams(await self.isakmp_keying.pump())
             for name in list(self._held):
-                held = self._held[name]
-                while held and self.ipsec.spd.has_policy(name) and \
-                        self.ipsec.sad.find_bundle(name, selector_of(parse_ip(held[0][0]))) is not None:
-                    packet, interface = held.popleft()
-                    out += await self._output(packet, interface)
-                if not held:
-                    del self._held[name]
+                out += await self._release_held(name)
             return out
         finally:
             self._pumping = False
+
+    async def _release_held(self, name):
+        """Send ``name``'s held packets whose bundle is up; drop them (counted) when no negotiation is left."""
+        held, out = self._held[name], []
+        while held and self.ipsec.spd.has_policy(name) and \
+                self.ipsec.sad.find_bundle(name, selector_of(parse_ip(held[0][0]))) is not None:
+            packet, interface = held.popleft()
+            out += await self._output(packet, interface)
+        if held and not (self.ipsec.spd.has_policy(name) and self.isakmp_keying.pending(name)):
+            for packet, interface in held:
+                self._pcount(name, "out", "outNoBundleFail")
+                self._module(packet[0] >> 4).count("ipsecDiscards")
+                self._drop(interface, "out", "outNoBundleFail", f"policy {name}: the negotiation failed")
+            held.clear()
+        if not held:
+            del self._held[name]
+        return out
