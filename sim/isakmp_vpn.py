@@ -14,7 +14,8 @@ added); ``bundle`` the bundle string (``"1"``, ``"1 and 2"``, ``"2, 1"``,
 ``"1 or 2"``); ``responder_specs``/``responder_bundle`` give router ``b``
 other ones (to make it accept a later alternative). ``pfs_group`` turns
 USEPFSKEY on with that group; ``expiryseconds``/``expirykbytes`` go to
-the bundle specification; ``psk_b`` gives ``b`` another key (a wrong PSK);
+the bundle specification (``responder_expiryseconds`` gives ``b`` its
+own); ``psk_b`` gives ``b`` another key (a wrong PSK);
 ``nat_traversal`` sets NATTRAVERSAL on the ISAKMP policies and adds a
 PERMIT policy ``natt`` for UDP 4500 (IKE after the float, ESP in UDP).
 """
@@ -38,6 +39,7 @@ class IsakmpVpn:
     pfs_group: int | None = None
     expiryseconds: int | None = None
     expirykbytes: int | None = None
+    responder_expiryseconds: int | None = None
     psk: bytes = DEFAULT_PSK
     psk_b: bytes | None = None
     isakmp_params: str = ""
@@ -65,8 +67,9 @@ class IsakmpVpn:
                  "enable isakmp"]
         for spec_id, text in specs.items():
             lines.append(f"create ipsec saspecification={spec_id} keymanagement=isakmp {text} mode={self.mode}")
-        expiry = "".join(f" {k}={v}" for k, v in (("expiryseconds", self.expiryseconds),
-                                                    ("expirykbytes", self.expirykbytes)) if v)
+        seconds = self.responder_expiryseconds if name == "b" and self.responder_expiryseconds else self.expiryseconds
+        expiry = "".join(f" {k}={v}" for k, v in (("expiryseconds", seconds), ("expirykbytes", self.expirykbytes))
+                         if v)
         lines.append(f'create ipsec bundlespecification=1 keymanagement=isakmp string="{bundle}"{expiry}')
         lines.append("create ipsec policy=isakmp int=ppp0 action=permit lport=500 rport=500 transportprotocol=udp")
         if self.nat_traversal:

@@ -197,3 +197,13 @@ def test_rekey_by_seconds_without_loss():
         assert len(network.routers[name].ipsec.sad.bundles("vpn")) == 1
     assert_pairs_match(network)
     check_keymat(a)
+
+
+def test_the_responders_shorter_lifetime_applies_to_both():
+    """b's bundle specification says 1200 s, a offers 28800 s: b answers with
+    RESPONDER-LIFETIME and both bundles live 1200 s."""
+    vpn = IsakmpVpn(expiryseconds=28800, responder_expiryseconds=1200)
+    network = run(negotiated(vpn, count=1))
+    for name in ("a", "b"):
+        (bundle,) = network.routers[name].ipsec.sad.bundles("vpn")
+        assert bundle.limits.hard_seconds == 1200

@@ -55,7 +55,7 @@ class IsakmpKeying:
 
     def __init__(self, daemon, ipsec, kernel):
         self.daemon, self.ipsec, self.kernel = daemon, ipsec, kernel
-        self._wanted = {}             # policy name -> True while a bundle is wanted and no QM runs
+        self._wanted = set()          # policy names wanting a bundle, no quick mode running yet
         self._negotiating = set()     # policy names with a quick mode in progress
         self._retire = deque()        # (time, policy name, bundle id) of replaced bundles
         self._deleted = deque()       # PeerDeleted events to act on
@@ -71,7 +71,7 @@ class IsakmpKeying:
     def acquire(self, policy, packet):
         """``policy`` needs a bundle (B51): negotiated at the next :meth:`pump`."""
         if policy.name not in self._negotiating:
-            self._wanted[policy.name] = True
+            self._wanted.add(policy.name)
 
     def expire(self, bundle, expiry):
         """SOFT: renegotiate (B54) unless the peer already did (a newer bundle is
@@ -82,7 +82,7 @@ class IsakmpKeying:
         successor = any(b is not bundle and b.expiry is Expiry.NONE for b in self._live(name))
         self._retire.append((self.daemon.clock() + OLD_BUNDLE_GRACE if successor else None, name, bundle.bundle_id))
         if not successor:
-            self._wanted[name] = True
+            self._wanted.add(name)
 
     def _live(self, name):
         """The policy's negotiated bundles in use (VALID)."""
@@ -120,12 +120,12 @@ class IsakmpKeying:
 
     async def _negotiate(self, name):
         if not self.ipsec.spd.has_policy(name):
-            del self._wanted[name]
+            self._wanted.discard(name)
             return []
         policy = self.ipsec.spd.policy(name)
         peer = policy.peeraddress
         if isinstance(peer, PeerWildcard) or peer is None:
-            del self._wanted[name]
+            self._wanted.discard(name)
             return []
         established = [sa for sa in self.daemon.sas.with_peer(peer)
                        if sa.state is IkeSaState.ESTABLISHED and sa.established is not None]
@@ -137,7 +137,7 @@ class IsakmpKeying:
                 # phase2xchglimit reached: a new phase 1 replaces the SA (R14: quick mode waits for it)
                 return await self.daemon.initiate(target, replaces=established[-1].sa_id)
             return await self.daemon.initiate(target)          # nothing when phase 1 already runs (R14)
-        del self._wanted[name]
+        self._wanted.discard(name)
         self._negotiating.add(name)
         request = self._request(policy, ike)
         message_id = await self.daemon.new_message_id(ike)
@@ -212,7 +212,7 @@ class IsakmpKeying:
             for name in list(self._wanted):
                 policy = self.ipsec.spd.policy(name) if self.ipsec.spd.has_policy(name) else None
                 if policy is None or policy.peeraddress == event.peer:
-                    del self._wanted[name]
+                    self._wanted.discard(name)
 
     def _peer_deleted(self, event):
         protocol = next((p for p, i in PROTOCOL_IDS.items() if i == event.protocol), None)

@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 
 from ..ipsec.sad import KeyMaterial, LifetimeLimits, Role as SadRole, SaPairSpec
 from ..ipsec.transforms import Protocol
-from .constants import ExchangeType, LifeType, NotifyType, Phase2Attribute
+from .constants import HEADER_LENGTH, ExchangeType, LifeType, NotifyType, Phase2Attribute
 from .crypto import InvalidPublicValue, group_of
 from .errors import MalformedMessage, Rejection
 from .exchange import Exchange, ExchangeFailed, MessageRejected
@@ -110,8 +110,9 @@ class _QuickMode(Exchange):
             return "DELETEDELAY"
         return {1: "IDLE", 2: "QM1SENT", 3: "QM2SENT"}.get(self.expected, "IDLE")
 
-    def count(self, name, block=""):
-        self.daemon.count(self.GROUP + (f".{block}" if block else ""), name)
+    def count(self, name):
+        """Increment counter ``name`` of this side's quick-mode group."""
+        self.daemon.count(self.GROUP, name)
 
     async def opened(self, encrypted, number):
         """Message ``number`` decrypted and checked, the IV chain not moved yet."""
@@ -144,14 +145,14 @@ class _QuickMode(Exchange):
         ke = message.first(KeyExchange)
         if not group:
             if ke is not None:
-                raise MalformedMessage(Rejection.UNEXPECTED_PAYLOAD, 28, "KE without PFS", KeyExchange.TYPE)
+                raise MalformedMessage(Rejection.UNEXPECTED_PAYLOAD, HEADER_LENGTH, "KE without PFS", KeyExchange.TYPE)
             return b""
         if ke is None or len(ke.data) != (group_of(group).bits + 7) // 8:
-            raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, 28, "PFS needs a KE of the group", KeyExchange.TYPE)
+            raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, HEADER_LENGTH, "PFS needs a KE of the group", KeyExchange.TYPE)
         try:
             return await self.sa.crypto.dh_shared(group, self.private, ke.data)
         except InvalidPublicValue as error:
-            raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, 28, str(error), KeyExchange.TYPE) from None
+            raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, HEADER_LENGTH, str(error), KeyExchange.TYPE) from None
 
     async def outcome(self, role):
         """The negotiated :class:`Phase2Outcome` (KEYMAT for both directions of each pair)."""
@@ -164,7 +165,7 @@ class _QuickMode(Exchange):
             outbound = int.from_bytes(chosen.peer_spi, "big")
             length = keymat_bytes(spec)
             keys = []
-            for spi in (spi_bytes(protocol, inbound).rjust(4, b"\0"), chosen.peer_spi.rjust(4, b"\0")):
+            for spi in (spi_bytes(protocol, inbound), chosen.peer_spi):       # IPComp (no KEYMAT): 2-octet CPIs
                 material = b""
                 if length:
                     material = await keymat(sa.crypto, sa.keys, protocol=PROTOCOL_IDS[protocol], spi=spi,
@@ -281,7 +282,7 @@ class QuickModeResponder(_QuickMode):
         await self._verify(expected, opened, (self.GROUP + ".errors", "respHash1Fail"))
         ids = tuple(opened.find(Identification))
         if len(ids) == 1 or any(id_bounds(i) is None for i in ids):
-            raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, 28, "QM1 needs both IDs or none of address type",
+            raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, HEADER_LENGTH, "QM1 needs both IDs or none of address type",
                                    Identification.TYPE)
         request = self.host.responder_offer(sa, *(ids or (None, None)))
         if request is None:
