@@ -8,7 +8,8 @@ import pytest
 from pacsim.sim.isakmp_vpn import IsakmpVpn
 from isakmp_vpn_support import (both_ways, check_keymat, open_wan, received, record_by_inbound, sad_records, send,
                                 vpn_network)
-from router_support import counter, run
+from pacsim.firmware.router.isakmp_gate import HELD_PER_POLICY
+from router_support import counter, pattern, run
 
 ENCALGS = ("des", "3desinner", "aes128", "aes192", "aes256")
 HASHALGS = ("md5", "sha")
@@ -124,18 +125,22 @@ def test_show_ipsec_sa_lists_matching_spis():
 
 
 def test_first_packets_are_held_then_sent():
-    """The packets that start the negotiation wait for it (R16) and all arrive."""
+    """The packets that start the negotiation wait for it (R16): HELD_PER_POLICY
+    of them arrive once the bundle is up, the rest are dropped and counted."""
     vpn = IsakmpVpn()
+    extra = 3
 
     async def scenario():
         network = await vpn_network(vpn)
-        for n in range(4):
+        for n in range(HELD_PER_POLICY + extra):
             send(network, vpn, "a", n)
         await network.run()
         return network
     network = run(scenario())
     got = received(network, vpn, "b")
-    assert len(got) == 4
+    assert got == [pattern(120, n) for n in range(HELD_PER_POLICY)]
+    show = run(network.routers["a"].execute("show ipsec policy=vpn counter"))
+    assert counter(show, "outNoBundleFail") == extra
 
 
 def test_wrong_psk_is_counted_and_makes_no_bundle():
