@@ -4,6 +4,8 @@ once, peer deletes, and the ISAKMP commands that act on the running
 daemon (reset isakmp policy, reset isakmp counters)."""
 from dataclasses import replace
 
+import pytest
+
 from scapy.layers.inet import IP, UDP
 from scapy.layers.ipsec import ESP
 
@@ -46,8 +48,9 @@ def fake_peer_natd(router):
     daemon.receive = receive
 
 
-def test_nat_traversal_gives_esp_in_udp_4500_that_scapy_opens():
-    vpn = IsakmpVpn(nat_traversal=True)
+@pytest.mark.parametrize("mode", ("tunnel", "transport"))
+def test_nat_traversal_gives_esp_in_udp_4500_that_scapy_opens(mode):
+    vpn = IsakmpVpn(nat_traversal=True, mode=mode)
 
     async def scenario():
         network = await vpn_network(vpn)
@@ -70,7 +73,8 @@ def test_nat_traversal_gives_esp_in_udp_4500_that_scapy_opens():
             esp = IP(bytes(esp))
             rec = record_by_inbound(receiver, Protocol.ESP, esp[ESP].spi)
             inner = _scapy(rec, ESP).decrypt(esp)
-            assert inner.haslayer(UDP)
+            assert inner.haslayer(UDP) and inner[UDP].dport == 6000
+        assert {rec.pair.mode.value for rec in sad_records(sender)} == {mode.upper()}
         check_keymat(sender)
 
 
