@@ -12,16 +12,18 @@ UDP it hands it and the packets that wait for a negotiation.
   manager; ``disable isakmp`` (R99) deletes every ISAKMP SA and exchange
   and drops the daemon (IPsec bundles stay and keep working);
   ``reset isakmp policy`` (R100) and ``destroy isakmp policy`` delete
-  that policy's SAs;
-  ``reset isakmp counters`` clears the daemon's counters;
+  that policy's SAs; ``reset isakmp counters`` clears the daemon's
+  counters. What those send (Deletes) leaves with the router's next
+  :meth:`~.router.Router.receive` or :meth:`~.router.Router.poll`;
 - UDP to the ISAKMP port (``udpport``, default 500) or 4500 of one of the
   router's addresses goes to the daemon (:meth:`_deliver` hook), and what
   it returns is sent as UDP from the router; ESP-in-UDP on 4500 (RFC 3948:
   no non-ESP marker) goes to IPsec's inbound processing instead;
 - an outbound packet of an ISAKMP policy without a bundle is held
   (at most :data:`HELD_PER_POLICY` per policy, more are dropped and
-  counted ``outNoBundleFail``) while the key manager negotiates, and sent
-  once the bundle is up;
+  counted ``outNoBundleFail``) while the key manager negotiates, sent
+  once the bundle is up, and dropped (counted the same) when the
+  negotiation fails;
 - :meth:`_isakmp_pump` (after every packet, command and timer) runs the
   key manager, the daemon's timers and sends the held packets.
 """

@@ -18,8 +18,9 @@ data plane on one card.
   its channels);
 - the display adapters (:class:`~.runtime.RouterRuntime`);
 - the packet path (:class:`~.forwarding.Forwarding`: receiving, routing,
-  delivery, ICMP, MTU) and the IPsec gate (:class:`~.ipsec_gate.IpsecGate`),
-  which it mixes in.
+  delivery, ICMP, MTU), the IPsec gate (:class:`~.ipsec_gate.IpsecGate`)
+  and the ISAKMP gate (:class:`~.isakmp_gate.IsakmpGate`: the ISAKMP
+  daemon and key manager once ``enable isakmp`` ran), which it mixes in.
 
 **Time and I/O.** The router does no I/O of its own and keeps no time: the
 ``clock`` (seconds) and ``random_bytes`` (IVs, SPIs, random keys) are
@@ -52,7 +53,8 @@ numbers (RFC 4303 3.3.3).
 
 The packet path and the IPsec gate are described in :mod:`.forwarding`
 and :mod:`.ipsec_gate`. ``poll`` runs the timers: bundle lifetimes by the
-clock, UDP tunnel heartbeats and the reassembly timer.
+clock, the ISAKMP daemon's timers and key management, UDP tunnel
+heartbeats and the reassembly timer.
 """
 import os
 import time
