@@ -1,11 +1,13 @@
 """Quick mode between two sans-I/O daemons on model cards (RFC 2409 5.5):
 the three messages decrypted by the reference cipher and their HASH(1),
 HASH(2), HASH(3) and the KEYMAT recomputed with hmac; a forged HASH, a
-proposal the responder refuses, traffic no policy covers, a lost QM2;
-and the proposal and identity rules of phase2_proposal."""
+proposal the responder refuses, traffic no policy covers, a lost QM2,
+mutated messages; and the proposal and identity rules of phase2_proposal."""
 import hashlib
 import hmac
 import ipaddress
+import random
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -238,3 +240,39 @@ def test_identities_of_selectors():
     idci, _ = identities(_policy(AddressSelector.any(), AddressSelector.parse(str(b))), a, b)
     assert idci.id_type == IdType.ID_IPV4_ADDR_SUBNET and idci.data == bytes(8)
 
+
+
+def test_mutated_quick_mode_messages_are_counted_and_change_nothing():
+    """Seeded mutations of QM1 (bit flips, truncations, extensions of the
+    encrypted body) at the responder: nothing raises, no bundle is made, and
+    the genuine QM1 then negotiates as if nothing had happened."""
+    async def body():
+        network, initiator, responder = await pair()
+        await network.deliver(await initiator.initiate("p"))
+        (sa_i,) = list(initiator.sas)
+        offered = request(((AES_SHA,),))
+        host_i, host_r = Host(offered, 0x1000), Host(offered, 0x2000)
+        initiator.register_exchange(ExchangeType.QUICK, quick_mode_factory(host_i))
+        responder.register_exchange(ExchangeType.QUICK, quick_mode_factory(host_r))
+        (qm1,) = await initiator.start_exchange(QuickModeInitiator(initiator, sa_i, host_i, offered, MESSAGE_ID,
+                                                                   network.now))
+        rng = random.Random(12)
+        received_before = responder.counters.get("general", "msgRxd")
+        for _ in range(300):
+            data = bytearray(qm1.data)
+            kind = rng.randrange(3)
+            if kind == 0:
+                at = rng.randrange(HEADER, len(data))
+                data[at] ^= 1 << rng.randrange(8)
+            elif kind == 1:
+                data = data[:rng.randrange(HEADER, len(data))]
+            else:
+                data += bytes(rng.randrange(1, 17))
+            assert await responder.receive(replace(qm1, data=bytes(data))) == []       # dropped, no reply
+        assert responder.faults == [] and not host_r.outcomes
+        assert responder.counters.get("general", "msgRxd") == received_before + 300
+        await network.deliver([qm1])
+        return host_i, host_r
+    host_i, host_r = run(body())
+    assert len(host_i.outcomes) == len(host_r.outcomes) == 1
+    assert host_i.outcomes[0].pairs[0].inbound_keys == host_r.outcomes[0].pairs[0].outbound_keys
