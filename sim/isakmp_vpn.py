@@ -17,7 +17,9 @@ USEPFSKEY on with that group; ``expiryseconds``/``expirykbytes`` go to
 the bundle specification (``responder_expiryseconds`` gives ``b`` its
 own); ``psk_b`` gives ``b`` another key (a wrong PSK);
 ``nat_traversal`` sets NATTRAVERSAL on the ISAKMP policies and adds a
-PERMIT policy ``natt`` for UDP 4500 (IKE after the float, ESP in UDP).
+PERMIT policy ``natt`` for UDP 4500 (IKE after the float, ESP in UDP);
+``ip_version=6`` runs the same VPN over IPv6 with :mod:`.manual_vpn`'s
+IPv6 addresses (no NAT-T: IPv6 has no NAT).
 """
 from dataclasses import dataclass, field
 
@@ -62,8 +64,9 @@ class IsakmpVpn:
         bundle = self.responder_bundle if name == "b" and self.responder_bundle else self.bundle
         psk = self.psk_b if name == "b" and self.psk_b is not None else self.psk
         natt = " nattraversal=true" if self.nat_traversal else ""
+        v6 = " ipversion=6" if self.ip_version == 6 else ""
         lines = [f"create enco key=1 type=general value=0x{psk.hex()}", *self.layout._ip_lines(me),
-                 f"create isakmp policy=i peer={self.wan(peer.name)} key=1{natt} {self.isakmp_params}".rstrip(),
+                 f"create isakmp policy=i peer={self.wan(peer.name)} key=1{v6}{natt} {self.isakmp_params}".rstrip(),
                  "enable isakmp"]
         for spec_id, text in specs.items():
             lines.append(f"create ipsec saspecification={spec_id} keymanagement=isakmp {text} mode={self.mode}")
@@ -71,14 +74,16 @@ class IsakmpVpn:
         expiry = "".join(f" {k}={v}" for k, v in (("expiryseconds", seconds), ("expirykbytes", self.expirykbytes))
                          if v)
         lines.append(f'create ipsec bundlespecification=1 keymanagement=isakmp string="{bundle}"{expiry}')
-        lines.append("create ipsec policy=isakmp int=ppp0 action=permit lport=500 rport=500 transportprotocol=udp")
+        lines.append(f"create ipsec policy=isakmp int=ppp0 action=permit lport=500 rport=500 transportprotocol=udp{v6}")
         if self.nat_traversal:
             lines.append("create ipsec policy=natt int=ppp0 action=permit lport=4500 rport=4500 "
                          "transportprotocol=udp")
         pfs = f" usepfskey=true group={self.pfs_group}" if self.pfs_group is not None else ""
         lines.append(f"create ipsec policy=vpn int=ppp0 action=ipsec keymanagement=isakmp bundlespecification=1 "
-                     f"peer={self.wan(peer.name)} isakmppolicy=i{pfs}")
-        if self.mode == "tunnel":
+                     f"peer={self.wan(peer.name)} isakmppolicy=i{pfs}{v6}")
+        if self.mode == "tunnel" and self.ip_version == 6:
+            lines.append(f"set ipsec policy=vpn laddress={me.lan_net6} raddress={peer.lan_net6}")
+        elif self.mode == "tunnel":
             lines.append(f"set ipsec policy=vpn laddress={me.lan_net} lmask=255.255.255.0 "
                          f"raddress={peer.lan_net} rmask=255.255.255.0")
         else:

@@ -80,7 +80,8 @@ def record_by_inbound(router, protocol, spi):
     return found[0]
 
 
-def _scapy(rec, protocol):
+def scapy_sa_of(rec, protocol):
+    """scapy's SA (``protocol`` ESP or AH) that opens what arrives on SAD record ``rec``."""
     keys = rec.pair.inbound_keys
     if protocol is ESP:
         return ScapySA(ESP, spi=rec.pair.inbound_spi, crypt_algo=SCAPY_CIPHER[rec.pair.encalg],
@@ -103,10 +104,11 @@ def open_wan(network, vpn, sender):
             continue
         if packet.proto == 51:
             seen[51] += 1
-            packet = IP(bytes(_scapy(record_by_inbound(receiver, Protocol.AH, packet[AH].spi), AH).decrypt(packet)))
+            rec = record_by_inbound(receiver, Protocol.AH, packet[AH].spi)
+            packet = IP(bytes(scapy_sa_of(rec, AH).decrypt(packet)))
         if packet.proto == 50:
             seen[50] += 1
-            packet = _scapy(record_by_inbound(receiver, Protocol.ESP, packet[ESP].spi), ESP).decrypt(packet)
+            packet = scapy_sa_of(record_by_inbound(receiver, Protocol.ESP, packet[ESP].spi), ESP).decrypt(packet)
         ip = parse_ip(bytes(packet))
         if ip.protocol == 108:
             seen[108] += 1

@@ -4,11 +4,15 @@ mode) on the first packet, configured with the manual's commands
 IPsec packet is opened by scapy with the keys the receiver's SAD holds,
 and those keys are RFC 2409 KEYMAT recomputed here with hmac."""
 import pytest
+from scapy.layers.inet import UDP
+from scapy.layers.inet6 import IPv6
+from scapy.layers.ipsec import ESP
 
-from pacsim.sim.isakmp_vpn import IsakmpVpn
-from isakmp_vpn_support import (both_ways, check_keymat, open_wan, received, record_by_inbound, sad_records, send,
-                                vpn_network)
+from pacsim.firmware.ipsec.transforms import Protocol
 from pacsim.firmware.router.isakmp_gate import HELD_PER_POLICY
+from pacsim.sim.isakmp_vpn import IsakmpVpn
+from isakmp_vpn_support import (both_ways, check_keymat, open_wan, received, record_by_inbound, sad_records,
+                                scapy_sa_of, send, vpn_network)
 from router_support import counter, pattern, run
 
 ENCALGS = ("des", "3desinner", "aes128", "aes192", "aes256")
@@ -212,3 +216,23 @@ def test_the_responders_shorter_lifetime_applies_to_both():
     for name in ("a", "b"):
         (bundle,) = network.routers[name].ipsec.sad.bundles("vpn")
         assert bundle.limits.hard_seconds == 1200
+
+
+def test_ipv6_tunnel_negotiates_and_scapy_opens_the_esp():
+    vpn = IsakmpVpn(specs={1: "protocol=esp encalg=aes128 hashalg=sha"}, ip_version=6)
+    network = run(negotiated(vpn, count=2))
+    assert_pairs_match(network)
+    for sender, receiver in (("a", "b"), ("b", "a")):
+        check_keymat(network.routers[sender])
+        opened = []
+        for w in network.wan:
+            packet = IPv6(w.packet)
+            if w.router != sender or packet.nh != 50:
+                continue
+            rec = record_by_inbound(network.routers[receiver], Protocol.ESP, packet[ESP].spi)
+            inner = scapy_sa_of(rec, ESP).decrypt(packet)
+            opened.append(inner)
+        assert len(opened) == 2 + (sender == "a")
+        assert all(p.haslayer(UDP) and p[UDP].dport == 6000 and p.getlayer(IPv6, 2).dst == vpn.host_address(receiver)
+                   for p in opened)
+    assert next(iter(network.routers["a"].isakmp_daemon.sas)).peer.version == 6

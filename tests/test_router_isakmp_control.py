@@ -14,8 +14,8 @@ from pacsim.firmware.isakmp.keying import OLD_BUNDLE_GRACE
 from pacsim.firmware.isakmp.message import decode_message, encode_message
 from pacsim.firmware.isakmp.payloads import NatDiscovery
 from pacsim.sim.isakmp_vpn import IsakmpVpn
-from isakmp_vpn_support import (_scapy, both_ways, check_keymat, received, record_by_inbound, sad_records, send,
-                                vpn_network)
+from isakmp_vpn_support import (both_ways, check_keymat, received, record_by_inbound, sad_records, scapy_sa_of,
+                                send, vpn_network)
 from router_support import run
 
 
@@ -72,7 +72,7 @@ def test_nat_traversal_gives_esp_in_udp_4500_that_scapy_opens(mode):
             esp = IP(src=packet.src, dst=packet.dst, proto=50) / ESP(bytes(packet[UDP].payload))
             esp = IP(bytes(esp))
             rec = record_by_inbound(receiver, Protocol.ESP, esp[ESP].spi)
-            inner = _scapy(rec, ESP).decrypt(esp)
+            inner = scapy_sa_of(rec, ESP).decrypt(esp)
             assert inner.haslayer(UDP) and inner[UDP].dport == 6000
         assert {rec.pair.mode.value for rec in sad_records(sender)} == {mode.upper()}
         check_keymat(sender)

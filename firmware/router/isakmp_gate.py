@@ -73,10 +73,11 @@ class IsakmpGate:
         self.state.isakmp.runtime = IsakmpRuntime(self)
 
     def _addresses(self):
-        """The router's IPv4 addresses, those of interfaces with IPsec policies first (the daemon's
-        local address towards a peer is the first of its IP version)."""
-        interfaces = sorted(self.ip.interfaces.values(), key=lambda i: not self.ipsec.spd.policies(i.name))
-        return [iface.address.ip for iface in interfaces]
+        """The router's IPv4 and IPv6 addresses, those of interfaces with IPsec policies first (the
+        daemon's local address towards a peer is the first of its IP version)."""
+        first = (lambda iface: not self.ipsec.spd.policies(iface.name))
+        out = [iface.address.ip for iface in sorted(self.ip.interfaces.values(), key=first)]
+        return out + [a.ip for iface in sorted(self.ipv6.interfaces.values(), key=first) for a in iface.addresses]
 
     async def _isakmp_sync(self):
         """Follow the ISAKMP configuration after a command (see the module docstring)."""

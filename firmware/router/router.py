@@ -222,6 +222,11 @@ class Router(Forwarding, IpsecGate, IsakmpGate):
             return await self._isakmp_deliver(ip)
         return await super()._deliver(ip)
 
+    async def _deliver_ipv6(self, ip) -> list[tuple[str, bytes]]:
+        if self._isakmp_port(ip):
+            return await self._isakmp_deliver(ip)
+        return await super()._deliver_ipv6(ip)
+
     async def poll(self) -> list[tuple[str, bytes]]:
         """Timers: bundle lifetimes by the clock (expired bundles are removed
         and their channels closed), the ISAKMP daemon's timers and key
