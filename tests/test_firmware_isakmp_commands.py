@@ -1,8 +1,9 @@
-"""The ISAKMP resets (spec/isakmp-commands.md §2.4, §2.8): ``reset isakmp
-policy`` while no ISAKMP exchange runs checks its argument and says that
-there is nothing to reset, never "Operation successful"; ``reset isakmp
-counters`` checks its categories (that it clears them:
-test_isakmp_displays.py)."""
+"""The ISAKMP resets (spec/isakmp-commands.md §2.4, §2.8) on a console
+without a router (no ISAKMP daemon runs): ``reset isakmp policy`` checks its
+argument and says there is nothing to reset, never "Operation successful";
+``reset isakmp counters`` checks its categories (that it clears them:
+test_isakmp_displays.py). On a router they act
+(tests/test_router_isakmp_control.py)."""
 import pytest
 
 from pacsim.firmware.cli import SUCCESS, BadValue, CommandFailed, OutOfRange
@@ -17,8 +18,8 @@ def c():
 
 
 @pytest.mark.parametrize("line, answer", [
-    ("reset isa pol=tester", 'Info: ISAKMP policy "tester" has no SAs to remove and nothing to restart: ISAKMP '
-                             "exchanges do not run in this model yet."),                          # L4927
+    ("reset isa pol=tester", 'Info: ISAKMP policy "tester" has no SAs to remove and nothing to restart: no ISAKMP '
+                             "daemon runs on this configuration."),                          # L4927
 ])
 def test_resets_say_there_is_nothing_to_reset(c, line, answer):
     out = c.execute(line)

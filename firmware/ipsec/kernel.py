@@ -46,7 +46,7 @@ from .datapath import BundleProcessor, Datapath
 from .sa import SaSetupError, SecurityAssociation, from_pair
 from .sad import BundleState, SaBundle, SaState
 from .transforms import Protocol
-from .udp_encap import UdpTunnel
+from .udp_encap import NattEncapsulation, UdpTunnel
 
 __all__ = ["SaKernel", "KernelSnapshot", "KernelBundle", "KernelSa", "bundle_key", "IPSEC_ALG_COUNTERS"]
 
@@ -293,7 +293,9 @@ class SaKernel:
                              random_bytes=self.random_bytes, module_counters=self.counters)
                    for rec in bundle.sas]
             tunnel = None
-            if policy.udptunnel:
+            if bundle.natt_ports is not None:
+                tunnel = NattEncapsulation(local_port=bundle.natt_ports[0], remote_port=bundle.natt_ports[1])
+            elif policy.udptunnel:
                 tunnel = UdpTunnel(local_port=self.ipsec.udp_listen_port, remote_port=policy.udpport,
                                    heartbeats=policy.udpheartbeat, clock=self.clock)
             return BundleProcessor(sas, bundle_id=bundle.bundle_id, key=bundle_key(bundle), df_bit=policy.dfbit,

@@ -182,6 +182,8 @@ class SaBundle:
     bytes_used: int = 0
     expiry: Expiry = Expiry.NONE
     peer: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
+    #: (local, remote) UDP ports of RFC 3948 ESP-in-UDP when negotiated across a NAT, else None.
+    natt_ports: tuple[int, int] | None = None
 
     @property
     def sa_ids(self) -> tuple[int, ...]:

@@ -37,7 +37,8 @@ from .packet import (PROTO_AH, PROTO_ESP, PROTO_IPCOMP, PROTO_UDP, MalformedPack
                      udp_datagram)
 
 __all__ = ["UDP_TUNNEL_PORT", "TUNNEL_VERSION", "TUNNEL_HEADER", "HEARTBEAT_INTERVAL", "MessageType", "UdpTunnel",
-           "Decapsulated", "decapsulate", "NATT_PORT", "NATT_KEEPALIVE", "natt_encapsulate", "natt_decapsulate"]
+           "Decapsulated", "decapsulate", "NATT_PORT", "NATT_KEEPALIVE", "NattEncapsulation", "natt_encapsulate",
+           "natt_decapsulate"]
 
 #: Default listen and remote port (B74).
 UDP_TUNNEL_PORT = 2746
@@ -160,6 +161,28 @@ def natt_encapsulate(packet: bytes, *, src_port: int = NATT_PORT, dst_port: int 
         raise ValueError(f"NAT-T encapsulates ESP (50); got protocol {ip.protocol}")
     datagram = udp_datagram(ip.src, ip.dst, src_port, dst_port, ip.payload, with_checksum=False)
     return ip.rebuild(PROTO_UDP, datagram)
+
+
+class NattEncapsulation:
+    """RFC 3948 ESP-in-UDP of one bundle negotiated across a NAT (its IKE
+    SA's ports: ``local_port``, ``remote_port``, 4500 after the float), in
+    the place of a bundle's :class:`UdpTunnel`: no heartbeats (the ISAKMP
+    daemon sends the NAT-keepalives)."""
+    heartbeats = False
+
+    def __init__(self, *, local_port: int = NATT_PORT, remote_port: int = NATT_PORT):
+        self.local_port, self.remote_port = local_port, remote_port
+
+    def encapsulate(self, packet: bytes) -> bytes:
+        """``packet`` (IP/ESP) in UDP. Raises Drop (WRONG_PROTOCOL) for anything but ESP."""
+        try:
+            return natt_encapsulate(packet, src_port=self.local_port, dst_port=self.remote_port)
+        except (ValueError, MalformedPacket) as error:
+            raise Drop(DropReason.WRONG_PROTOCOL, f"ESP-in-UDP: {error}") from error
+
+    def heartbeat_due(self) -> bool:
+        """Never: see the class docstring."""
+        return False
 
 
 def natt_decapsulate(ip) -> bytes | None:

@@ -1,15 +1,17 @@
 # Ref: spec/isakmp-commands.md §1-§2 (ISAKMP commands, minimum abbreviations)
 """The ISAKMP configuration commands, as data, and their handler: accepted,
-checked and stored in an :class:`~.policy_config.IsakmpConfig` (no
-ISAKMP exchange runs yet; ``enable isakmp`` only records the setting).
-``reset isakmp policy`` checks its argument and says plainly that no
-ISAKMP SAs exist yet (:data:`NOT_RUNNING`), instead of ``Info: Operation
-successful.``. ``reset isakmp counters`` clears the running daemon's
-counters (``counters()`` gives them: :meth:`IsakmpShow.counters
-<.show_commands.IsakmpShow.counters>`); ``enable/disable isakmp debug``
-store the expanded debug classes (:func:`.debug.debug_classes`).
-``enable/disable isakmp keylog`` are ours, not the manual's: the key log
-(:mod:`.key_log`) for Wireshark.
+checked and stored in an :class:`~.policy_config.IsakmpConfig`. The
+router runs the daemon the configuration describes (its ``runtime``, see
+:mod:`~pacsim.firmware.router.isakmp_gate`): ``enable``/``disable isakmp``
+start and stop it after the command, ``reset isakmp policy`` deletes the
+policy's SAs (R100), as ``destroy isakmp policy`` does, and ``reset
+isakmp counters`` clears the daemon's
+counters. Without a router (a console on a bare configuration) no daemon
+runs: ``reset isakmp policy`` says so (:data:`NOT_RUNNING`) and ``reset
+isakmp counters`` clears the idle counters the displays show.
+``enable/disable isakmp debug`` store the expanded debug classes
+(:func:`.debug.debug_classes`); ``enable/disable isakmp keylog`` are ours,
+not the manual's: the key log (:mod:`.key_log`) for Wireshark.
 
 Booleans are ``{ON|OFf|TRue|FAlse}`` (§0.1). ``set`` takes XAUth
 ``NOne`` as its syntax writes it; create ``NONE``. ENABLE/DISABLE ISAKMP
@@ -34,7 +36,7 @@ from .policy_config import PEER_ANY, IsakmpConfig, IsakmpConfigError
 __all__ = ["ISAKMP_COMMANDS", "IsakmpCommands", "ERRORS", "NOT_RUNNING", "ISA", "POLICY_NAME", "COUNTER_CATEGORIES"]
 
 #: Why the resets have nothing to act on (see the module docstring).
-NOT_RUNNING = "ISAKMP exchanges do not run in this model yet"
+NOT_RUNNING = "no ISAKMP daemon runs on this configuration"
 
 ERRORS = (IsakmpConfigError,)
 SO = Privilege.SECURITYOFFICER
@@ -121,12 +123,18 @@ class IsakmpCommands:
         self.config.set_policy(policy, **args)
 
     def destroy_policy(self, policy: str):
+        """``destroy isakmp policy`` (§2.3); a running daemon deletes the policy's SAs."""
         self.config.destroy_policy(policy)
+        if self.config.runtime is not None:
+            self.config.runtime.reset_policy(policy)
 
     def reset_policy(self, policy: str):
-        """``reset isakmp policy`` (§2.4): the policy must exist; it has no SAs to remove."""
+        """``reset isakmp policy`` (§2.4, R100): the policy must exist; its SAs are deleted."""
         self.config.policy(policy)
-        return f'Info: ISAKMP policy "{policy}" has no SAs to remove and nothing to restart: {NOT_RUNNING}.'
+        if self.config.runtime is None:
+            return f'Info: ISAKMP policy "{policy}" has no SAs to remove and nothing to restart: {NOT_RUNNING}.'
+        self.config.runtime.reset_policy(policy)
+        return None
 
     def enable_isakmp(self, **args):
         self.config.enable(**args)
@@ -150,5 +158,10 @@ class IsakmpCommands:
         self.config.keylog = None
 
     def reset_counters(self, counters=None):
-        """``reset isakmp counters[=categories]`` (§2.8): clears all, or those categories."""
-        self.counters().reset(counters)
+        """``reset isakmp counters[=categories]`` (§2.8): clears all, or those
+        categories, of the running daemon (through the router's ISAKMP gate),
+        else of the idle counters the displays show (``counters()``)."""
+        if self.config.runtime is not None:
+            self.config.runtime.reset_counters(tuple(counters) if counters else None)
+        else:
+            self.counters().reset(counters)

@@ -425,7 +425,7 @@ class IsakmpDaemon:
         self._drop_sa(sa)
         self._keepalive_at.pop(sa.cky_i, None)
         for key in [k for k, e in self._exchanges.items() if e.sa is sa]:
-            del self._exchanges[key]
+            self._exchanges.pop(key).abandoned()
         await sa.close()
         self.debug(TraceDebug, f"IKE SA {sa.sa_id} with {sa.peer} removed: {reason}")
         self.emit(IkeSaDeleted(sa.snapshot(), reason))
@@ -440,6 +440,7 @@ class IsakmpDaemon:
         if failure.notify is not None:
             self._notify_failure(sa, failure.notify)
         self._exchanges.pop(exchange.key, None)
+        exchange.abandoned()
         if exchange.message_id == 0:
             self.count("general", "donePhase1Failed")
             sa.state = IkeSaState.DELETED

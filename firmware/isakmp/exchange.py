@@ -29,8 +29,10 @@ framing, the counting and the timers.
 
 from dataclasses import dataclass
 
-from .errors import IsakmpError
-from .rules import Role
+from .constants import HEADER_LENGTH
+from .crypto import IkeCryptoError
+from .errors import IsakmpError, MalformedMessage, Rejection
+from .rules import Role, check_header, check_payloads
 
 __all__ = ["RetransmitSchedule", "Exchange", "ExchangeProblem", "ExchangeFailed", "MessageRejected", "Repeat",
            "ExchangeSnapshot"]
@@ -177,6 +179,36 @@ class Exchange:
         :class:`~.errors.MalformedMessage` to drop it unchanged (nothing
         may be changed before every check passed) or :class:`ExchangeFailed`."""
         raise NotImplementedError
+
+    async def decrypted(self, encrypted, rule, undecodable=None):
+        """``encrypted`` (an :class:`~.message.EncryptedMessage`) opened under
+        the SA and checked by ``rule`` (header first, payloads after); the IV
+        chain does not move. A body the cipher refuses, or one that breaks
+        the payload rules, is a :class:`~.errors.MalformedMessage`; so is one
+        that does not decode, unless ``undecodable(problem)`` gives what to
+        raise instead."""
+        problem = check_header(rule, encrypted.header)
+        if problem:
+            raise problem
+        try:
+            message = await self.sa.unseal(encrypted)
+        except IkeCryptoError as error:
+            raise MalformedMessage(Rejection.BAD_PADDING_LENGTH, HEADER_LENGTH, str(error)) from None
+        except MalformedMessage as problem:
+            if undecodable is None:
+                raise
+            raise undecodable(problem) from None
+        if undecodable is not None:
+            self.daemon.count("general", "rxDecryptGood")
+        problem = check_payloads(rule, message)
+        if problem:
+            problem.decrypted = True
+            raise problem
+        return message
+
+    def abandoned(self):
+        """The exchange ends unfinished (failed, timed out, its SA removed):
+        a subclass gives back what it holds (quick mode: its SPIs)."""
 
     def state_name(self):
         """The manual's state name of the exchange (``show isakmp exchange``)."""

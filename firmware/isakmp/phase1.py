@@ -32,7 +32,7 @@ import ipaddress
 from dataclasses import replace
 
 from .constants import GENERIC_HEADER_LENGTH, HEADER_LENGTH, Doi, IdType, NotifyType, ProtocolId
-from .crypto import IkeCryptoError, InvalidPublicValue, group_of
+from .crypto import InvalidPublicValue, group_of
 from .errors import MalformedMessage, Rejection
 from .exchange import Exchange, ExchangeFailed, MessageRejected
 from .informational import act_on_phase1_notify
@@ -142,25 +142,15 @@ class Phase1Exchange(Exchange):
         """The decrypted message ``number`` (the IV chain not moved yet).
         A body that does not decode is an authentication failure (see the
         module docstring); a header or payload-rule fault is a drop."""
-        rule = RULES[(self.EXCHANGE, number)]
-        problem = check_header(rule, encrypted.header)
-        if problem:
-            raise problem
-        try:
-            message = await self.sa.unseal(encrypted)
-        except IkeCryptoError as error:
-            raise MalformedMessage(Rejection.BAD_PADDING_LENGTH, HEADER_LENGTH, str(error)) from None
-        except MalformedMessage as problem:
-            self.daemon.count("general", "rxDecryptFail")
-            raise MessageRejected(f"message {number} does not decode under our keys ({problem}): "
-                                 "the peer's pre-shared key differs", NotifyType.AUTHENTICATION_FAILED,
-                                 (self.GROUP, "authFailed")) from None
-        self.daemon.count("general", "rxDecryptGood")
-        problem = check_payloads(rule, message)
-        if problem:
-            problem.decrypted = True
-            raise problem
-        return message
+        return await self.decrypted(encrypted, RULES[(self.EXCHANGE, number)],
+                                    lambda problem: self._undecodable(number, problem))
+
+    def _undecodable(self, number, problem):
+        """A body that does not decode under our keys: the pre-shared keys differ."""
+        self.daemon.count("general", "rxDecryptFail")
+        return MessageRejected(f"message {number} does not decode under our keys ({problem}): "
+                               "the peer's pre-shared key differs", NotifyType.AUTHENTICATION_FAILED,
+                               (self.GROUP, "authFailed"))
 
     def peer_ke(self, message):
         """The KE data of ``message`` if it is the group's length and in range; MalformedMessage otherwise."""

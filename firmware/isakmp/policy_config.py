@@ -102,6 +102,8 @@ class IsakmpConfig:
     udpport: int = 500
     debug: frozenset[str] = frozenset()
     keylog: str | None = None
+    #: The running daemon's hooks for the resets (the router's ISAKMP gate), None while none runs.
+    runtime: object = field(default=None, compare=False, repr=False)
 
     def create_policy(self, policy: str, **params) -> IsakmpPolicy:
         if policy in self.policies:

@@ -63,6 +63,7 @@ from ..ipsec.packet import IPV6_ROUTING, PROTO_ICMP, PROTO_TCP, PROTO_UDP, Malfo
 from .icmpv6 import (CODE_ERRONEOUS_HEADER, CODE_HOP_LIMIT_EXCEEDED, CODE_NO_ROUTE, CODE_UNRECOGNIZED_NEXT_HEADER,
                      ICMPV6_DEST_UNREACHABLE, ICMPV6_PARAMETER_PROBLEM, ICMPV6_TIME_EXCEEDED, PROTO_ICMPV6,
                      decrement_hop_limit)
+from .ipsec_gate import HELD
 from .stack import ICMP_ECHO_REQUEST, decrement_ttl, echo_packet, parse_icmp
 
 __all__ = ["Forwarding", "DroppedPacket", "DROP_LOG_LENGTH"]
@@ -254,6 +255,8 @@ class Forwarding:
         inner = None
         if ipsec and self._ipsec_on(interface):
             inner, packet = packet, await self._outbound_ipsec(packet, interface)
+            if packet == HELD:                  # waits for its bundle's negotiation
+                return []
             if packet is None:
                 self._module(inner[0] >> 4).count("ipsecDiscards")
                 return []

@@ -19,7 +19,8 @@ interface has policies.
   counted it; ``ipsecEncodeGood``/``ipsecEncodeFail``). A policy whose
   bundles are all INVALID drops with ``outBundleStateBad``; one with no
   bundle asks its key manager (``outNoBundle``) and drops
-  (``outNoBundleFail``).
+  (``outNoBundleFail``), unless its key manager is ISAKMP: then a few
+  packets are held (:data:`HELD`) until the bundle is negotiated.
 - Inbound IPsec (:meth:`IpsecGate._inbound_ipsec`): the datapath removes
   the bundle's headers (``inProcessStart``, then ``FailImm`` or ``Fail``
   as the SA counted it, ``ipsecDecodeFail``); a packet it delivers was
@@ -41,11 +42,14 @@ from collections.abc import Callable
 from ..ipsec.counters import IpsecCounters
 from ..ipsec.packet import parse_ip
 from ..ipsec.selectors import Direction
-from ..ipsec.spd import Action
+from ..ipsec.spd import Action, KeyManagement
 from ..ipsec.transforms import Protocol
 from .stack import selector_of
 
-__all__ = ["IpsecGate", "DataplaneCounters"]
+__all__ = ["IpsecGate", "DataplaneCounters", "HELD"]
+
+#: What the outbound check returns for a packet held while its bundle is negotiated (R16).
+HELD = b""
 
 
 class DataplaneCounters(IpsecCounters):
@@ -99,6 +103,9 @@ class IpsecGate:
             return None
         if bundle is None:
             self.ipsec.acquire(policy, selector, Direction.OUTBOUND)          # counts outNoBundle
+            if policy.keymanagement is KeyManagement.ISAKMP and self.isakmp_daemon is not None and \
+                    self._hold(policy, packet, interface):
+                return HELD
             self._pcount(policy.name, "out", "outNoBundleFail")
             self._drop(interface, "out", "outNoBundleFail", f"policy {policy.name} has no SA bundle")
             return None

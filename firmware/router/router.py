@@ -18,8 +18,9 @@ data plane on one card.
   its channels);
 - the display adapters (:class:`~.runtime.RouterRuntime`);
 - the packet path (:class:`~.forwarding.Forwarding`: receiving, routing,
-  delivery, ICMP, MTU) and the IPsec gate (:class:`~.ipsec_gate.IpsecGate`),
-  which it mixes in.
+  delivery, ICMP, MTU), the IPsec gate (:class:`~.ipsec_gate.IpsecGate`)
+  and the ISAKMP gate (:class:`~.isakmp_gate.IsakmpGate`: the ISAKMP
+  daemon and key manager once ``enable isakmp`` ran), which it mixes in.
 
 **Time and I/O.** The router does no I/O of its own and keeps no time: the
 ``clock`` (seconds) and ``random_bytes`` (IVs, SPIs, random keys) are
@@ -52,7 +53,8 @@ numbers (RFC 4303 3.3.3).
 
 The packet path and the IPsec gate are described in :mod:`.forwarding`
 and :mod:`.ipsec_gate`. ``poll`` runs the timers: bundle lifetimes by the
-clock, UDP tunnel heartbeats and the reassembly timer.
+clock, the ISAKMP daemon's timers and key management, UDP tunnel
+heartbeats and the reassembly timer.
 """
 import os
 import time
@@ -70,6 +72,7 @@ from .forwarding import DroppedPacket, Forwarding
 from .ip import ERRORS as IP_ERRORS
 from .ip import IP_COMMANDS, IpCommands, IpModule
 from .ipsec_gate import DataplaneCounters, IpsecGate
+from .isakmp_gate import IsakmpGate
 from .ipv6 import IPV6_COMMANDS, Ipv6Commands, Ipv6Module
 from .mtu import MtuLayer
 from .runtime import MAIN_COUNTERS, RouterRuntime
@@ -83,7 +86,7 @@ _RESET_BLOCKS = {"esp": ("esp_setup", "esp_out", "esp_in"), "ah": ("ah_setup", "
 _CARD_SHOWS = {"show_enco", "show_counter"}
 
 
-class Router(Forwarding, IpsecGate):
+class Router(Forwarding, IpsecGate, IsakmpGate):
     """One router (see the module docstring). ``name`` for messages;
     ``device``: its card's :class:`~pacsim.host.device.PacDevice`;
     ``clock()`` seconds; ``random_bytes(n)``; ``replay_window``: anti-replay
@@ -118,6 +121,8 @@ class Router(Forwarding, IpsecGate):
         self.ipsec.on_counters_reset = self._counters_reset
         self.ipsec.on_sa_counters_reset = self._sa_counters_reset
         self._reset_card_counters = False
+        self._init_isakmp()
+        self._isakmp_outbox = []
 
     def __repr__(self) -> str:
         return f"<Router {self.name}>"
@@ -151,6 +156,7 @@ class Router(Forwarding, IpsecGate):
             out = self.console.execute(line)
         finally:
             notes = await self.kernel.settle()
+            self._isakmp_outbox += await self._isakmp_sync()
             if self._reset_card_counters:
                 self._reset_card_counters = False
                 await self.enco.reset_counters()
@@ -196,13 +202,40 @@ class Router(Forwarding, IpsecGate):
 
     # -- timers -------------------------------------------------------------------------------------
 
+    async def receive(self, packet: bytes, interface: str) -> list[tuple[str, bytes]]:
+        """:meth:`Forwarding.receive <.forwarding.Forwarding.receive>`, then
+        the ISAKMP work it caused (:meth:`~.isakmp_gate.IsakmpGate._isakmp_pump`)."""
+        out = await super().receive(packet, interface)
+        return out + await self._isakmp_pump() + self._take_isakmp_outbox()
+
+    async def send(self, packet: bytes) -> list[tuple[str, bytes]]:
+        """:meth:`Forwarding.send <.forwarding.Forwarding.send>`, then the ISAKMP work it caused."""
+        out = await super().send(packet)
+        return out + await self._isakmp_pump()
+
+    def _take_isakmp_outbox(self) -> list[tuple[str, bytes]]:
+        out, self._isakmp_outbox = self._isakmp_outbox, []
+        return out
+
+    async def _deliver(self, ip) -> list[tuple[str, bytes]]:
+        if self._isakmp_port(ip):
+            return await self._isakmp_deliver(ip)
+        return await super()._deliver(ip)
+
+    async def _deliver_ipv6(self, ip) -> list[tuple[str, bytes]]:
+        if self._isakmp_port(ip):
+            return await self._isakmp_deliver(ip)
+        return await super()._deliver_ipv6(ip)
+
     async def poll(self) -> list[tuple[str, bytes]]:
         """Timers: bundle lifetimes by the clock (expired bundles are removed
-        and their channels closed), UDP tunnel heartbeats due and the
-        reassembly timer; the heartbeats and ICMP errors to send."""
+        and their channels closed), the ISAKMP daemon's timers and key
+        management, UDP tunnel heartbeats due and the reassembly timer; the
+        packets to send."""
         self.ipsec.sad.poll()
         await self.kernel.settle()
-        out = [sent for error in self.mtu.expire() for sent in await self.send(error)]
+        out = self._take_isakmp_outbox() + await self._isakmp_pump()
+        out += [sent for error in self.mtu.expire() for sent in await self.send(error)]
         for heartbeat in self.datapath.heartbeats():      # IPsec's own packets: no policy applies to them
             route = self.ip.lookup(parse_ip(heartbeat).dst)
             if route is None:
