@@ -81,14 +81,7 @@ class IsakmpVpn:
         pfs = f" usepfskey=true group={self.pfs_group}" if self.pfs_group is not None else ""
         lines.append(f"create ipsec policy=vpn int=ppp0 action=ipsec keymanagement=isakmp bundlespecification=1 "
                      f"peer={self.wan(peer.name)} isakmppolicy=i{pfs}{v6}")
-        if self.mode == "tunnel" and self.ip_version == 6:
-            lines.append(f"set ipsec policy=vpn laddress={me.lan_net6} raddress={peer.lan_net6}")
-        elif self.mode == "tunnel":
-            lines.append(f"set ipsec policy=vpn laddress={me.lan_net} lmask=255.255.255.0 "
-                         f"raddress={peer.lan_net} rmask=255.255.255.0")
-        else:
-            lines.append(f"set ipsec policy=vpn laddress={self.wan(me.name)} raddress={self.wan(peer.name)}")
-        lines.append("enable ipsec")
+        lines += [self.layout.selector_line(name), "enable ipsec"]
         return lines
 
     site = staticmethod(ManualVpn.site)

@@ -156,19 +156,24 @@ class ManualVpn:
             f'create ipsec bundlespecification=1 keymanagement=manual string="{self.bundle_string}"',
             f"create ipsec policy=vpn int=ppp0 action=ipsec keymanagement=manual bundlespecification=1 "
             f"peer={self.wan(peer.name)}" + (" ipversion=6" if self.ip_version == 6 else ""),
+            self.selector_line(name),
         ]
-        if self.mode == "tunnel" and self.ip_version == 6:
-            lines.append(f"set ipsec policy=vpn laddress={me.lan_net6} raddress={peer.lan_net6}")
-        elif self.mode == "tunnel":
-            lines.append(f"set ipsec policy=vpn laddress={me.lan_net} lmask=255.255.255.0 "
-                         f"raddress={peer.lan_net} rmask=255.255.255.0")
-        else:
-            lines.append(f"set ipsec policy=vpn laddress={self.wan(me.name)} raddress={self.wan(peer.name)}")
         if self.permit_other:
             lines.append("create ipsec policy=internet int=ppp0 action=permit"
                          + (" ipversion=6" if self.ip_version == 6 else ""))
         lines.append("enable ipsec")
         return lines
+
+    def selector_line(self, name: str) -> str:
+        """The ``set ipsec policy=vpn`` line of router ``name``'s selectors:
+        the two LANs (tunnel) or the two WAN addresses (transport)."""
+        me, peer = self.site(name), self.other(name)
+        if self.mode == "tunnel" and self.ip_version == 6:
+            return f"set ipsec policy=vpn laddress={me.lan_net6} raddress={peer.lan_net6}"
+        if self.mode == "tunnel":
+            return (f"set ipsec policy=vpn laddress={me.lan_net} lmask=255.255.255.0 "
+                    f"raddress={peer.lan_net} rmask=255.255.255.0")
+        return f"set ipsec policy=vpn laddress={self.wan(me.name)} raddress={self.wan(peer.name)}"
 
     def _ip_lines(self, me: Site) -> list[str]:
         if self.ip_version == 6:

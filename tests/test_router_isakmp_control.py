@@ -9,14 +9,16 @@ import pytest
 from scapy.layers.inet import IP, UDP
 from scapy.layers.ipsec import ESP
 
+from pacsim.firmware.ipsec.config_errors import LimitReached
 from pacsim.firmware.ipsec.transforms import Protocol
 from pacsim.firmware.isakmp.keying import OLD_BUNDLE_GRACE
 from pacsim.firmware.isakmp.message import decode_message, encode_message
 from pacsim.firmware.isakmp.payloads import NatDiscovery
 from pacsim.sim.isakmp_vpn import IsakmpVpn
+from pacsim.sim.network import Network, model_router
 from isakmp_vpn_support import (both_ways, check_keymat, received, record_by_inbound, sad_records, scapy_sa_of,
                                 send, vpn_network)
-from router_support import run
+from router_support import configure_router, run
 
 
 async def primed(vpn):
@@ -210,3 +212,47 @@ def test_destroy_isakmp_policy_deletes_its_sas():
         return a
     a = run(scenario())
     assert len(a.isakmp_daemon.sas) == 0
+
+
+def test_a_responder_with_peer_any_policies_takes_the_peer_it_negotiated_with():
+    vpn = IsakmpVpn()
+
+    async def scenario():
+        network = Network()
+        for seed, name in enumerate(("a", "b"), 1):
+            router = await model_router(name, network.clock, seed=seed)
+            network.add_router(router)
+            lines = vpn.router_lines(name)
+            if name == "b":
+                lines = [line.replace(f"peer={vpn.wan('a')}", "peer=any") for line in lines]
+            await configure_router(router, lines)
+        network.join("a", "ppp0", "b", "ppp0")
+        for name in ("a", "b"):
+            network.add_host(vpn.site(name).host, name, "eth0", vpn.host_address(name))
+        send(network, vpn, "a", 999)
+        await network.run()
+        await both_ways(network, vpn, 2)
+        return network
+    network = run(scenario())
+    (bundle,) = network.routers["b"].ipsec.sad.bundles("vpn")
+    assert str(bundle.peer) == vpn.wan("a")
+
+
+def test_a_bundle_the_sad_refuses_fails_the_exchange_cleanly():
+    """b's SAD refuses the bundle (a policy's most bundles, B39): b's quick
+    mode fails, counted, and nothing raises. (a installed its side on QM2:
+    without the commit bit, RFC 2409 5.5, an initiator cannot know.)"""
+    vpn = IsakmpVpn()
+
+    async def scenario():
+        network = await vpn_network(vpn)
+        b = network.routers["b"]
+        b.ipsec.sad.add_sa_bundle = lambda *args, **kwargs: (_ for _ in ()).throw(LimitReached("100 bundles"))
+        send(network, vpn, "a", 999)
+        await network.run()
+        return network
+    network = run(scenario())
+    a, b = network.routers["a"], network.routers["b"]
+    assert b.isakmp_daemon.faults == [] and a.isakmp_daemon.faults == []
+    assert b.isakmp_daemon.counters.get("quick.responder.errors", "respProc3CBFailed") == 1
+    assert not b.ipsec.sad.bundles("vpn")

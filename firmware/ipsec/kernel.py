@@ -11,7 +11,8 @@ ISAKMP later) and the router reach the card's SAs through one object,
   when that SA ends;
 - ``await add_bundle(bundle)``: set a SAD bundle up on the card: its runtime
   SAs (:func:`~.sa.from_pair`; tunnel endpoints: the policy's source
-  interface address, ``local_address(policy)``, and its fixed peer), their
+  interface address, ``local_address(policy)``, and the bundle's peer, a
+  negotiated bundle's, else the policy's fixed peer), their
   ENCO channels (opened through the ENCO service) and its place in the
   datapath, all or nothing. A bundle that cannot be set up has every
   channel it opened closed again and is left INVALID in the SAD with its
@@ -281,8 +282,8 @@ class SaKernel:
     def _configure(self, bundle: SaBundle, policy) -> tuple[BundleProcessor | None, str | None]:
         """The bundle's processor (its SAs not yet open), or None and why."""
         local = self.local_address(policy)
-        peer = policy.peeraddress if isinstance(policy.peeraddress, ipaddress.IPv4Address | ipaddress.IPv6Address) \
-            else None
+        peer = bundle.peer if bundle.peer is not None else policy.peeraddress \
+            if isinstance(policy.peeraddress, ipaddress.IPv4Address | ipaddress.IPv6Address) else None
         if local is None:
             return None, (f"interface {policy.source_interface} has no IP{'v6' if policy.ipversion == 6 else ''} "
                           "address (the tunnel's local end)")

@@ -30,14 +30,18 @@
   policy has ``senddeletes``.
 
 The responder side: :meth:`responder_offer` finds the ISAKMP IPsec
-policy of the peer whose selectors cover the peer's IDs (host to host
-without IDs) and gives its :class:`~.quick_mode.Phase2Request`.
+policy of the peer (its PEERADDRESS, or ANY/DYNAMIC) whose selectors
+cover the peer's IDs (host to host without IDs) and gives its
+:class:`~.quick_mode.Phase2Request`; the bundle's tunnel end is then the
+peer it was negotiated with.
 """
 from collections import deque
 
-from ..ipsec.sad import BundleState, Expiry
+from ..ipsec.config_errors import IpsecConfigError
+from ..ipsec.sad import BundleState, Expiry, Role
 from ..ipsec.spd import Action, KeyManagement, PeerWildcard
 from .constants import ExchangeType
+from .exchange import ExchangeFailed
 from .ike_sa import IkeSaState, PeerDeleted, Phase1Failed
 from .phase2_proposal import PROTOCOL_IDS, host_id, id_bounds, identities, spi_bytes
 from .quick_mode import Phase2Request, QuickModeInitiator, quick_mode_factory
@@ -171,7 +175,7 @@ class IsakmpKeying:
         for policy in self.ipsec.spd.policies():
             if policy.action is not Action.IPSEC or policy.keymanagement is not KeyManagement.ISAKMP:
                 continue
-            if policy.peeraddress != PeerWildcard.ANY and policy.peeraddress != ike.peer:
+            if not isinstance(policy.peeraddress, PeerWildcard) and policy.peeraddress != ike.peer:
                 continue
             selectors = policy.selectors()
             if _covers(selectors.remote, remote) and _covers(selectors.local, local):
@@ -185,8 +189,13 @@ class IsakmpKeying:
         """Store and set up the negotiated bundle (see the module docstring)."""
         name = outcome.policy_name
         self._negotiating.discard(name)
-        bundle = self.ipsec.sad.add_sa_bundle(name, list(outcome.pairs), outcome.limits, None, outcome.role,
-                                             peer=outcome.peer)
+        try:
+            bundle = self.ipsec.sad.add_sa_bundle(name, list(outcome.pairs), outcome.limits, None, outcome.role,
+                                                 peer=outcome.peer)
+        except IpsecConfigError as error:             # the policy's bundle limit (B39): no bundle, exchange fails
+            counter = (("quick.initiator.errors", "initProc1CBFailed") if outcome.role is Role.INITIATOR
+                       else ("quick.responder.errors", "respProc3CBFailed"))
+            raise ExchangeFailed(f"the SAD refused the bundle: {error}", counter=counter) from None
         ike = next((sa for sa in self.daemon.sas if sa.sa_id == outcome.ike_sa), None)
         if outcome.udp and ike is not None:                 # ESP in UDP on the IKE SA's (floated) ports
             bundle.natt_ports = (ike.local_port, ike.peer_port)
