@@ -4,7 +4,8 @@
 Subcommands: ``demo`` (build the card, probe it over PCI, run copies),
 ``bench dma|crypto|pk|lzs|ipsec`` (throughput, JSON lines with ``--json``),
 ``router`` (a router's console, or a script of routers, a WAN and
-traffic), ``lzs`` (a file through the LZS unit), ``synth`` (area),
+traffic), ``ctl``/``racoonctl``/``tmsh`` (a running router's control
+socket), ``lzs`` (a file through the LZS unit), ``synth`` (area),
 ``interop strongswan|ike-scan`` (the IKEv1 interop lab), ``verilog`` (the
 card's Verilog), ``regmap`` (the register map as
 Markdown).
@@ -232,13 +233,17 @@ def cmd_router(args) -> int:
                              "use --script FILE with --bus rtl")
         if args.pcap:
             raise SystemExit("pacsim router: --pcap needs a --script with a WAN (the interactive console has none)")
-        return interactive(args.name, replay_window=args.replay_window)
+        return interactive(args.name, replay_window=args.replay_window, control=_control_path(args))
     script = Path(args.script).resolve()
     try:
         check_name(args.name, "--name: router")
     except ValueError as error:
         raise SystemExit(f"pacsim router: {error}") from None
     pcap = str(Path(args.pcap).resolve()) if args.pcap else None
+    if (args.hold or args.control) and args.bus == "rtl":
+        raise SystemExit("pacsim router: --hold/--control serve a model-bus script's routers (not --bus rtl)")
+    if args.control and not args.hold:
+        raise SystemExit("pacsim router: --control with --script needs --hold (the routers serve after the script)")
     if args.bus == "rtl":
         env = {"PACSIM_ROUTER_SCRIPT": str(script), "PACSIM_ROUTER_PCAP": pcap or "",
                "PACSIM_ROUTER_NAME": args.name, "PACSIM_ROUTER_SIM": args.sim,
@@ -254,7 +259,8 @@ def cmd_router(args) -> int:
         import asyncio
         try:
             result = asyncio.run(run_script(script.read_text(), model_factory(replay_window=args.replay_window),
-                                            pcap_path=pcap, name=args.name, out=print))
+                                            pcap_path=pcap, name=args.name, out=_flushed_print, hold=args.hold,
+                                            control_paths={args.name: _control_path(args)}))
         except ScriptError as error:
             result = error.result
         failures, refused = result.failures, result.refused
@@ -267,6 +273,81 @@ def cmd_router(args) -> int:
               + "\n".join(failures), file=sys.stderr)
         return 1
     return 0
+
+
+def _control_path(args) -> Path:
+    """``--control PATH``, else the default control socket of router ``--name``."""
+    from .sim.control.protocol import socket_path
+    return Path(args.control) if args.control else socket_path(args.name)
+
+
+def _flushed_print(line: str) -> None:
+    print(line, flush=True)
+
+
+def cmd_control(args) -> int:
+    """``pacsim ctl|racoonctl|tmsh``: print the router's answer; exit 1 with a one-line reason when
+    there is no router, the socket is not ours or the router answers an error."""
+    from .sim.control import commands
+    from .sim.control.client import ControlRefused
+    try:
+        text = getattr(commands, f"run_{args.command}")(args)
+    except ControlRefused as refusal:
+        raise SystemExit(f"pacsim {args.command}: {refusal}") from None
+    except OSError as error:
+        raise SystemExit(f"pacsim {args.command}: {error}") from None
+    if text:
+        print(text)
+    return 0
+
+
+def _control_parser(sub, name: str, help_text: str):
+    p = sub.add_parser(name, help=help_text)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--router", metavar="NAME", help="the router's name (default: router): its default socket")
+    which.add_argument("--socket", metavar="PATH", help="the control socket (pacsim router --control PATH)")
+    p.set_defaults(func=cmd_control)
+    return p
+
+
+def add_control_parsers(sub) -> None:
+    """The ``ctl``, ``racoonctl`` and ``tmsh`` subcommands (docs/control.md)."""
+    from .sim.control.protocol import DELETE_WHATS, QUERY_WHATS
+    p = _control_parser(sub, "ctl", "talk to a running router (its control socket)")
+    actions = p.add_subparsers(dest="action", required=True)
+    a = actions.add_parser("command", help="run a console command")
+    a.add_argument("words", nargs="+", help="the command line")
+    a = actions.add_parser("query", help="list ISAKMP SAs, exchanges, bundles, SAs, policies, counters...")
+    a.add_argument("what", choices=QUERY_WHATS)
+    a.add_argument("--json", action="store_true", help="the JSON the router answered, on one line")
+    a = actions.add_parser("initiate", help="negotiate: an IPsec policy (keymanagement=isakmp), an ISAKMP "
+                           "policy or a peer address")
+    a.add_argument("target")
+    a = actions.add_parser("delete", help="delete an ISAKMP SA or an IPsec bundle")
+    a.add_argument("what", choices=[w.replace("_", "-") for w in DELETE_WHATS])
+    a.add_argument("id", type=int, nargs="?", help="the ISAKMP SA's or the bundle's number")
+    a.add_argument("--policy", help="bundle: the IPsec policy")
+    a.add_argument("--cookies", metavar="ICKY:RCKY", help="ike-sa: by cookies (hex)")
+    a.add_argument("--all", action="store_true", help="every ISAKMP SA, or every bundle of --policy")
+    a = actions.add_parser("view", help="a view (alliedware, racoonctl, tmsh, ios) of the router's state")
+    a.add_argument("name")
+    a.add_argument("words", nargs="*", help="the view's command words")
+
+    p = _control_parser(sub, "racoonctl", "racoonctl against a running router (show-sa, delete-sa, flush-sa)")
+    p.add_argument("-l", dest="long", action="count", default=0, help="-l, -ll: longer listings")
+    actions = p.add_subparsers(dest="action", required=True)
+    a = actions.add_parser("show-sa", help="list SAs")
+    a.add_argument("protocol", choices=["isakmp", "esp", "ah", "ipsec"])
+    a = actions.add_parser("delete-sa", help="delete the ISAKMP SA from SOURCE to DESTINATION")
+    a.add_argument("protocol", choices=["isakmp"])
+    a.add_argument("source")
+    a.add_argument("destination")
+    a = actions.add_parser("flush-sa", help="delete every SA of a protocol")
+    a.add_argument("protocol", choices=["isakmp", "esp", "ah", "ipsec"])
+
+    p = _control_parser(sub, "tmsh", "tmsh against a running router: show|delete net ipsec ike-sa|ipsec-sa")
+    p.add_argument("words", nargs="+", help="show|delete net ipsec ike-sa|ipsec-sa [peer-ip ADDRESS] "
+                   "[all-properties]")
 
 
 def cmd_interop(args) -> int:
@@ -372,7 +453,12 @@ def main(argv=None) -> int:
     p.add_argument("--replay-window", type=int, choices=[32, 64, 128, 256], default=None,
                    help="anti-replay on manual SAs (a model extension: the manual has none)")
     p.add_argument("--strict", action="store_true", help="exit 1 if any console command failed (naming its line)")
+    p.add_argument("--hold", action="store_true", help="--script: after the script, the routers serve their "
+                   "control sockets until SIGINT/SIGTERM")
+    p.add_argument("--control", metavar="PATH", help="router --name's control socket (default: "
+                   "$XDG_RUNTIME_DIR/pacsim, /run/pacsim or /tmp/pacsim-UID, pacsim-NAME.sock)")
     p.set_defaults(func=cmd_router)
+    add_control_parsers(sub)
 
     p = sub.add_parser("lzs", help="run a file through the card's LZS compressor or decompressor")
     p.add_argument("mode", choices=["compress", "decompress"])

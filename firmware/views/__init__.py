@@ -29,3 +29,20 @@ How a new view plugs in (the Cisco IOS ``show crypto ...``, racoonctl
    :class:`~pacsim.firmware.ipsec.show_commands.IpsecShow` does for the
    AlliedWare view) and returns the view's text.
 """
+
+
+def alliedware_show(argv: list[str], source) -> str:
+    """The AlliedWare displays as a view: ``argv`` the words of a ``show``
+    command, run read-only by ``source.show(line)``; ValueError for anything
+    but a ``show`` command."""
+    if not argv or argv[0].lower() not in ("show", "sh"):
+        raise ValueError(f"the alliedware view shows only (show ...); got {' '.join(argv)!r}")
+    return source.show(" ".join(argv))
+
+
+#: The views a running router renders for ``pacsim ctl``/``racoonctl``/``tmsh`` (control request
+#: ``view``): name -> ``render(argv, source) -> str``, ``argv`` the product's command words and
+#: ``source`` a ``ViewSource`` (``ike_sas()``, ``exchanges()``, ``bundles()``, ``sas()``,
+#: ``policies()``, ``enco()``, ``now()``); the vendor views register here as ``racoonctl``,
+#: ``tmsh`` and ``ios``.
+VIEWS = {"alliedware": alliedware_show}
