@@ -233,7 +233,11 @@ def cmd_router(args) -> int:
                              "use --script FILE with --bus rtl")
         if args.pcap:
             raise SystemExit("pacsim router: --pcap needs a --script with a WAN (the interactive console has none)")
-        return interactive(args.name, replay_window=args.replay_window, control=_control_path(args))
+        from .sim.control.server import ControlSetupError
+        try:
+            return interactive(args.name, replay_window=args.replay_window, control=_control_path(args))
+        except ControlSetupError as error:
+            raise SystemExit(f"pacsim router: {error}") from None
     script = Path(args.script).resolve()
     try:
         check_name(args.name, "--name: router")
@@ -257,12 +261,16 @@ def cmd_router(args) -> int:
         failures, refused = report["failures"], report["refused"]
     else:
         import asyncio
+
+        from .sim.control.server import ControlSetupError
         try:
             result = asyncio.run(run_script(script.read_text(), model_factory(replay_window=args.replay_window),
                                             pcap_path=pcap, name=args.name, out=_flushed_print, hold=args.hold,
                                             control_paths={args.name: _control_path(args)}))
         except ScriptError as error:
             result = error.result
+        except ControlSetupError as error:
+            raise SystemExit(f"pacsim router: {error}") from None
         failures, refused = result.failures, result.refused
     if pcap:
         print(f"# WAN written to {pcap}", file=sys.stderr)

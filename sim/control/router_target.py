@@ -20,7 +20,9 @@ function ``work`` between the router's own work; default: under
   acquired, phase 1 and quick mode follow), or an ISAKMP policy or peer
   address (phase 1 only);
 - ``delete``: ``ike_sa`` by ``id``, by ``cookies`` (``ICKY:RCKY`` in hex)
-  or ``all``; ``bundle`` by ``policy`` and ``id`` or ``all`` of the policy;
+  or ``all`` (as ``delete isakmp sa``); ``bundle`` by ``policy`` and ``id``
+  or ``all`` of the policy (as ``destroy ipsec policy=NAME sabundle=ID``);
+  with SENDDELETES the peer is told;
 - ``view``: a renderer of :data:`pacsim.firmware.views.VIEWS` over a
   :class:`RouterViewSource`.
 """
@@ -195,8 +197,8 @@ class RouterTarget:
         chosen = [b for b in sad.bundles(name) if request.get("all") or b.bundle_id == request.get("id")]
         if not chosen:
             raise RequestError("argument", f"delete bundle: policy {name} has no bundle {request.get('id')}")
-        for bundle in chosen:
-            await self.router.kernel.del_bundle(bundle)
+        for bundle in chosen:               # as destroy ipsec policy=NAME sabundle=ID: counted, the peer told
+            self.router.ipsec.destroy_policy(name, bundle.bundle_id)
         await self._flush()
         return [bundle.bundle_id for bundle in chosen]
 

@@ -37,7 +37,7 @@ __all__ = ["ControlServer", "ControlSetupError"]
 _PEERCRED = struct.Struct("3i")         # struct ucred: pid, uid, gid
 
 
-class ControlSetupError(OSError):
+class ControlSetupError(Exception):
     """The socket cannot be served: its directory is not ours or too open, or a router serves it already."""
 
 
@@ -45,6 +45,16 @@ def peer_uid(sock: socket.socket) -> int:
     """The uid of the process at the other end of unix socket ``sock`` (``SO_PEERCRED``)."""
     _, uid, _ = _PEERCRED.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size))
     return uid
+
+
+def _answers(path: Path) -> bool:
+    """Whether something listens on unix socket ``path``."""
+    with socket.socket(socket.AF_UNIX) as probe:
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True
 
 
 class ControlServer:
@@ -68,8 +78,7 @@ class ControlServer:
         if self.path.exists() or self.path.is_symlink():
             if not stat.S_ISSOCK(self.path.lstat().st_mode):
                 raise ControlSetupError(f"{self.path}: exists and is not a socket")
-            with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as probe:
-                probe.connect(str(self.path))
+            if _answers(self.path):
                 raise ControlSetupError(f"{self.path}: a router serves it already")
             self.path.unlink()                     # stale: its router is gone
         mask = os.umask(0o177)
