@@ -28,8 +28,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 __all__ = ["VERSION", "MAX_FRAME", "HEADER", "REQUEST_TYPES", "REQUEST_FIELDS", "QUERY_WHATS", "DELETE_WHATS",
-           "ERROR_TYPES", "RequestError", "FrameError", "encode", "frame_length", "decode_json", "decode_request", "ok", "error", "socket_dir",
-           "socket_path", "to_json"]
+           "ERROR_TYPES", "RequestError", "FrameError", "encode", "frame_length", "decode_json", "decode_request",
+           "ok", "error", "socket_dir", "socket_path", "to_json"]
 
 #: The protocol's version; a request of another version is refused (``version`` error).
 VERSION = 1
