@@ -19,6 +19,9 @@ because the peer on the other side does.
   caller submits (:meth:`WallRuntime.call`, e.g. a simulated host's ping).
   Under a scheduler that is not asyncio (cocotb, for a router on the RTL
   card) the caller drives it instead with :meth:`WallRuntime.poll_once`.
+- :meth:`WallRuntime.serve_control`: each router serves its control socket
+  (:mod:`.control`); each request runs on the worker like submitted work,
+  between packets, and what it makes the router send goes out at once.
 
 **The ISAKMP seam.** A router may own an ISAKMP daemon as its ``isakmp``
 attribute (sans-I/O: ``async receive(datagram) -> [datagram]``,
@@ -35,6 +38,7 @@ import time
 
 from ..firmware.router.stack import udp_packet
 from .attachment import Datagram, HostAttachment
+from .control.serving import close_all, serve_network
 from .network import Network
 
 __all__ = ["WallClock", "AttachedNetwork", "WallRuntime", "POLL_INTERVAL"]
@@ -101,6 +105,7 @@ class WallRuntime:
         self._tasks: list[asyncio.Task] = []
         self._readers: list[int] = []
         self._next_tick = 0.0
+        self._control = []
         #: Errors raised by submitted work or a router, kept (the loop goes on).
         self.failures: list[str] = []
 
@@ -123,6 +128,8 @@ class WallRuntime:
         self._tasks = [asyncio.create_task(self._worker()), asyncio.create_task(self._ticker())]
 
     async def stop(self) -> None:
+        await close_all(self._control)
+        self._control = []
         loop = asyncio.get_running_loop()
         for fd in self._readers:
             loop.remove_reader(fd)
@@ -131,6 +138,12 @@ class WallRuntime:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+
+    async def serve_control(self, paths: dict | None = None) -> list:
+        """Serve every router's control socket (``paths``: router name -> path, else the default);
+        the servers, closed by :meth:`stop`. Call after :meth:`start`."""
+        self._control += await serve_network(self.network, paths, serialise=self.call, emitter=_attached_emitter)
+        return self._control
 
     async def call(self, work):
         """Run ``work()`` (a coroutine function) on the worker, between
@@ -226,6 +239,13 @@ class WallRuntime:
                 self.failures.append(f"{router}: ISAKMP datagram from {datagram.source}, which no attachment has")
                 continue
             attachment.send_datagram(datagram)
+
+
+def _attached_emitter(network: AttachedNetwork, name: str):
+    """Router ``name``'s output onto ``network`` (run by :meth:`WallRuntime.call` after the request)."""
+    async def emit(output):
+        network.emit(name, output)
+    return emit
 
 
 def _as_packet(datagram: Datagram) -> bytes:

@@ -181,3 +181,25 @@ def test_the_server_refuses_an_open_directory_and_a_live_socket(tmp_path):
         stat_mode = paths["a"].stat().st_mode & 0o777, paths["a"].parent.stat().st_mode & 0o777
         assert stat_mode == (0o600, 0o700)
     serving(tmp_path, check)
+
+
+def test_the_wall_clock_runtime_serves_requests_on_its_worker(tmp_path):
+    """A router on the wall clock: requests run on the runtime's worker (WallRuntime.call)."""
+    from pacsim.sim.network import model_router
+    from pacsim.sim.wall_runtime import AttachedNetwork, WallRuntime
+    path = tmp_path / "run" / "w.sock"
+
+    async def main():
+        network = AttachedNetwork()
+        network.add_router(await model_router("w", network.clock))
+        async with WallRuntime(network) as runtime:
+            calls = []
+            real_call = runtime.call
+            runtime.call = lambda work: (calls.append(work), real_call(work))[1]
+            await runtime.serve_control({"w": path})
+            added = await asyncio.to_thread(ask, path, "command", line="add ip int=eth0 ip=10.9.0.1")
+            shown = await asyncio.to_thread(ask, path, "command", line="show ip interface")
+            assert "Operation successful" in added["output"] and "10.9.0.1" in shown["output"]
+            assert len(calls) == 2 and not runtime.failures
+        assert not path.exists()
+    asyncio.run(main())

@@ -3,7 +3,8 @@
 per router, on the event loop that runs the routers.
 
 :func:`serve_network` starts them for a :class:`~..network.Network`'s
-routers (each router's output goes onto the network, which then runs);
+routers (each router's output goes onto the network, which then runs; the
+wall-clock runtime passes its own ``emitter`` and ``serialise``);
 :func:`hold` serves until SIGINT or SIGTERM. ``paths``: router name ->
 socket path (the others get :func:`~.protocol.socket_path`).
 """
@@ -16,7 +17,7 @@ from .protocol import socket_path
 from .router_target import RouterTarget
 from .server import ControlServer
 
-__all__ = ["serve_network", "hold", "announce", "close_all"]
+__all__ = ["serve_network", "network_emitter", "hold", "announce", "close_all"]
 
 
 def announce(name: str, server: ControlServer) -> None:
@@ -24,7 +25,8 @@ def announce(name: str, server: ControlServer) -> None:
     print(f"# router {name}: control socket {server.path}", file=sys.stderr, flush=True)
 
 
-def _network_emitter(network, name: str):
+def network_emitter(network, name: str):
+    """Router ``name``'s output onto a virtual-time ``network``, which then runs."""
     async def emit(output):
         async def produced():
             return output
@@ -34,13 +36,15 @@ def _network_emitter(network, name: str):
     return emit
 
 
-async def serve_network(network, paths: dict | None = None, *, serialise=None) -> list[ControlServer]:
-    """Start a server for every router of ``network`` (``serialise`` as
-    :class:`~.router_target.RouterTarget` takes it); the started servers."""
+async def serve_network(network, paths: dict | None = None, *, serialise=None,
+                        emitter=network_emitter) -> list[ControlServer]:
+    """Start a server for every router of ``network``: ``emitter(network, name)``
+    gives router ``name``'s ``emit``, ``serialise`` is as
+    :class:`~.router_target.RouterTarget` takes it; the started servers."""
     servers = []
     try:
         for name, router in network.routers.items():
-            target = RouterTarget(router, emit=_network_emitter(network, name), serialise=serialise)
+            target = RouterTarget(router, emit=emitter(network, name), serialise=serialise)
             servers.append(await ControlServer(target, (paths or {}).get(name) or socket_path(name)).start())
             announce(name, servers[-1])
     except BaseException:
