@@ -203,3 +203,19 @@ def test_the_wall_clock_runtime_serves_requests_on_its_worker(tmp_path):
             assert len(calls) == 2 and not runtime.failures
         assert not path.exists()
     asyncio.run(main())
+
+
+def test_the_interactive_console_serves_while_it_waits_for_a_line(tmp_path):
+    from pacsim.sim.router_session import interactive
+    path = tmp_path / "run" / "i.sock"
+    answers, printed = [], []
+    lines = iter(["add ip int=eth0 ip=10.7.0.1"])
+
+    def type_line(prompt):                # the second prompt: a client asks while the console waits
+        line = next(lines, None)
+        if line is None:
+            answers.append(ask(path, "command", line="show ip interface"))
+            return "quit"
+        return line
+    assert interactive("i", input_fn=type_line, out=printed.append, history=None, control=path) == 0
+    assert "10.7.0.1" in answers[0]["output"] and not path.exists()
