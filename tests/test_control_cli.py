@@ -59,6 +59,8 @@ def test_racoonctl_shows_the_running_routers_sas(held):
     mine = json.loads(pacsim("ctl", "--socket", str(path), "query", "ike_sas", "--json", env=env).stdout)
     assert len(mine) == len(theirs) == 1 and mine[0]["state"] == theirs[0]["state"] == "ESTABLISHED"
     assert (mine[0]["cky_i"], mine[0]["cky_r"]) == (theirs[0]["cky_i"], theirs[0]["cky_r"])
+    summary = pacsim("ctl", "--socket", str(path), "query", "ike_sas", env=env).stdout.splitlines()
+    assert len(summary) == 1 and f"cky_i={mine[0]['cky_i']}, cky_r={mine[0]['cky_r']}" in summary[0]
     lines = shown.stdout.splitlines()
     if "racoonctl" in VIEWS:                         # the vendor view: racoonctl's own columns and codes
         assert lines[0].split() == RACOONCTL_COLUMNS
@@ -112,3 +114,16 @@ def test_no_router_one_line_and_non_zero(tmp_path, argv):
     result = pacsim(*argv, env=env)
     assert result.returncode != 0 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and "no router is running" in result.stderr
+
+
+def test_router_refuses_control_options_it_cannot_honour(tmp_path):
+    script = tmp_path / "one.txt"
+    script.write_text("add ip int=eth0 ip=10.1.0.1\n")
+    without_hold = pacsim("router", "--script", str(script), "--control", str(tmp_path / "c.sock"))
+    assert without_hold.returncode != 0 and "needs --hold" in without_hold.stderr
+    wide = tmp_path / "wide"
+    wide.mkdir()
+    os.chmod(wide, 0o755)
+    refused = pacsim("router", "--script", str(script), "--hold", "--control", str(wide / "c.sock"))
+    assert refused.returncode != 0 and "mode 0700" in refused.stderr
+    assert refused.stderr.strip().splitlines()[-1].startswith("pacsim router: ")
