@@ -9,7 +9,11 @@ build the snapshots and call the view.
 
 - :mod:`.alliedware`: the AlliedWare router's ``show ipsec ...``, ``show
   isakmp ...``, ``show sa ...``, ``show enco ...``, ``show user`` and
-  ``show system``, and the ISAKMP debug lines.
+  ``show system``, and the ISAKMP debug lines;
+- :mod:`.racoonctl`: racoonctl ``show-sa isakmp|esp|ah|ipsec`` (and
+  setkey's SA listing); :mod:`.tmsh`: F5 tmsh ``show net ipsec ike-sa|
+  ipsec-sa``; :mod:`.ios`: Cisco IOS ``show crypto ...``. Each takes a
+  :class:`ViewSource` (racoonctl and tmsh: ``render(argv, source) -> str``).
 
 How a new view plugs in (the Cisco IOS ``show crypto ...``, racoonctl
 ``show-sa`` and tmsh ``show net ipsec ...`` views of the same SAs):
@@ -28,4 +32,44 @@ How a new view plugs in (the Cisco IOS ``show crypto ...``, racoonctl
    builders of :mod:`pacsim.firmware.state.snapshots` (as
    :class:`~pacsim.firmware.ipsec.show_commands.IpsecShow` does for the
    AlliedWare view) and returns the view's text.
+
+:class:`ViewSource` is what the other vendors' views read: the snapshots
+of one router at one time;
+:class:`~pacsim.firmware.router.view_source.RouterViewSource` implements
+it over a running router.
 """
+from collections.abc import Sequence
+from typing import Protocol
+
+__all__ = ["ViewSource"]
+
+
+class ViewSource(Protocol):
+    """The snapshots of one router (frozen; building them changes nothing):
+
+    - ``ike_sas()``: :class:`~pacsim.firmware.isakmp.ike_sa.IkeSaSnapshot` of each IKE SA, by SA id;
+    - ``exchanges()``: :class:`~pacsim.firmware.isakmp.exchange.ExchangeSnapshot` of each exchange;
+    - ``bundles()``: :class:`~pacsim.firmware.state.snapshots.BundleSnapshot` of each SA bundle;
+    - ``sas()``: :class:`~pacsim.firmware.state.snapshots.SaSnapshot` of each SA (counters and
+      ``tunnel_local`` filled in), by SA id;
+    - ``policies()``: :class:`~pacsim.firmware.state.snapshots.PolicySnapshot` of each IPsec policy;
+    - ``enco()``: the card's :class:`~pacsim.firmware.state.snapshots.EncoSnapshot`;
+    - ``drops()``: :class:`~pacsim.firmware.state.snapshots.DropCount` of the packets dropped so far;
+    - ``now()``: the router's clock, seconds.
+    """
+
+    def ike_sas(self) -> Sequence: ...
+
+    def exchanges(self) -> Sequence: ...
+
+    def bundles(self) -> Sequence: ...
+
+    def sas(self) -> Sequence: ...
+
+    def policies(self) -> Sequence: ...
+
+    def enco(self): ...
+
+    def drops(self) -> Sequence: ...
+
+    def now(self) -> float: ...
