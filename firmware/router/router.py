@@ -84,7 +84,7 @@ __all__ = ["Router", "DroppedPacket"]
 _RESET_BLOCKS = {"esp": ("esp_setup", "esp_out", "esp_in"), "ah": ("ah_setup", "ah_out", "ah_in"),
                  "comp": ("comp_setup", "comp_out", "comp_in"), "main": ("udp",)}
 #: Show commands that read the card's counters first.
-_CARD_SHOWS = {"show_enco", "show_counter"}
+_CARD_SHOWS = {"show_enco", "show_counter", "show_engine_dropped"}
 
 
 class Router(Forwarding, IpsecGate, IsakmpGate):
