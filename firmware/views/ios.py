@@ -9,7 +9,8 @@ Our objects in IOS terms:
 - an IKE SA is an ISAKMP SA: ``dst`` the responder, ``src`` the initiator,
   the state :func:`~.vendor_terms.ios_state`, ``conn-id`` our SA id,
   ``status`` ACTIVE (``ACTIVE (deleted)`` once expired or deleted);
-  detail: Encr/Hash/Auth/DH, the remaining lifetime (``hh:mm:ss``) and
+  detail: Encr/Hash/Auth/DH, the remaining lifetime (``hh:mm:ss``, whole
+  seconds rounded up) and
   capabilities (D: the peer does DPD, N: NAT-T);
 - an IPsec policy with action IPSEC is a crypto map entry (the map tag is
   the policy name, the sequence number its position, ``ipsec-isakmp`` or
@@ -30,6 +31,8 @@ Our objects in IOS terms:
   SPI, bad padding) per interface, the same classes per connection from
   the SA counters, and the card's failed and discarded jobs per algorithm.
 """
+import math
+
 from ..ipsec.transforms import Protocol
 from ..isakmp.ike_sa import IkeSaState
 from ..isakmp.rules import Role
@@ -96,7 +99,7 @@ def show_crypto_isakmp_sa(source: ViewSource, detail: bool = False) -> str:
         lines += ["", "C-id  Local           Remote          I-VRF  Status Encr Hash   Auth DH Lifetime Cap.", ""]
         for s in sas:
             t = s.transform
-            left = "-" if s.expires is None else _clock(max(int(s.expires - now), 0))
+            left = "-" if s.expires is None else _clock(max(math.ceil(s.expires - now), 0))
             caps = ("D" if s.peer_dpd else "") + ("N" if s.nat.detected else "")
             auth = "psk" if t is None or t.auth.name == "PRE_SHARED_KEY" else "rsig"
             encr = _IKE_CIPHER.get(ike_cipher(s), "-")
