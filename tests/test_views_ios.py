@@ -10,7 +10,7 @@ displays."""
 import re
 
 import pytest
-from views_support import alliedware, carrying, console, inject_each_drop_class, seed, source, stepped
+from views_support import alliedware, carrying, console, inject_each_drop_class, seed, source, states_seen
 
 from pacsim.firmware.views.ios import show_crypto_isakmp_sa
 from router_support import run
@@ -172,15 +172,10 @@ def entry_conn(block, direction):
     ("main", ["MM_SA_SETUP", "MM_KEY_EXCH", "MM_KEY_AUTH", "QM_IDLE"], ["MM_SA_SETUP", "MM_KEY_EXCH", "QM_IDLE"]),
     ("aggressive", ["AG_INIT_EXCH", "QM_IDLE"], ["AG_AUTH", "QM_IDLE"])])
 def test_stepped_phase1_shows_each_state(mode, initiator, responder):
-    seen = {"a": [], "b": []}
-
-    def snap(a, b):
-        for name, router in (("a", a), ("b", b)):
-            rows = isakmp_rows(show_crypto_isakmp_sa(source(router)))
-            if rows and (not seen[name] or seen[name][-1] != rows[0]["state"]):
-                seen[name].append(rows[0]["state"])
-    stepped(mode, snap)
-    assert seen == {"a": initiator, "b": responder}
+    def read(router):
+        rows = isakmp_rows(show_crypto_isakmp_sa(source(router)))
+        return rows[0]["state"] if rows else None
+    assert states_seen(mode, read) == {"a": initiator, "b": responder}
 
 
 def test_each_drop_class_shows_in_dropped_packet_and_the_sa_counters():

@@ -8,7 +8,7 @@ act on the router."""
 import re
 
 import pytest
-from views_support import alliedware, carrying, console, seed, source, stepped
+from views_support import alliedware, carrying, console, seed, source, states_seen
 
 from pacsim.firmware.router.view_source import delete_ike_sas, flush_sas
 from pacsim.firmware.views.racoonctl import UsageError, render
@@ -110,16 +110,11 @@ def test_esp_listing_agrees_with_alliedware_and_the_peer():
 @pytest.mark.parametrize("mode, initiator, responder", [
     ("main", [3, 5, 7, 9], [3, 5, 9]), ("aggressive", [3, 9], [3, 9])])
 def test_stepped_phase1_shows_racoons_intermediate_states(mode, initiator, responder):
-    seen = {"a": [], "b": []}
-
-    def snap(a, b):
-        for name, router in (("a", a), ("b", b)):
-            rows = isakmp_rows(render(["-ll", "show-sa", "isakmp"], source(router)))
-            if rows and (not seen[name] or seen[name][-1] != int(rows[0]["st"])):
-                seen[name].append(int(rows[0]["st"]))
-            assert all(r["e"] == mode[0].upper() for r in rows)
-    stepped(mode, snap)
-    assert seen == {"a": initiator, "b": responder}
+    def read(router):
+        rows = isakmp_rows(render(["-ll", "show-sa", "isakmp"], source(router)))
+        assert all(r["e"] == mode[0].upper() for r in rows)
+        return int(rows[0]["st"]) if rows else None
+    assert states_seen(mode, read) == {"a": initiator, "b": responder}
 
 
 def test_delete_and_flush_act_on_the_router():

@@ -7,7 +7,7 @@ agrees with the AlliedWare displays; a stepped phase 1 shows each state."""
 import re
 
 import pytest
-from views_support import alliedware, carrying, seed, source, stepped
+from views_support import alliedware, carrying, seed, source, states_seen
 
 from pacsim.firmware.views.tmsh import WIDTH, UsageError, delete_peer, render
 
@@ -116,15 +116,10 @@ def test_ipsec_sa_agrees_with_alliedware():
     ("main", ["MM_SA_SETUP", "MM_KEY_EXCH", "MM_KEY_AUTH", "ESTABLISHED"], ["MM_SA_SETUP", "MM_KEY_EXCH", "ESTABLISHED"]),
     ("aggressive", ["AG_INIT_EXCH", "ESTABLISHED"], ["AG_AUTH", "ESTABLISHED"])])
 def test_stepped_phase1_shows_each_state(mode, initiator, responder):
-    seen = {"a": [], "b": []}
-
-    def snap(a, b):
-        for name, router in (("a", a), ("b", b)):
-            records = ike_records(render("show net ipsec ike-sa".split(), source(router)))
-            if records and (not seen[name] or seen[name][-1] != records[0]["fields"]["State"]):
-                seen[name].append(records[0]["fields"]["State"])
-    stepped(mode, snap)
-    assert seen == {"a": initiator, "b": responder}
+    def read(router):
+        records = ike_records(render("show net ipsec ike-sa".split(), source(router)))
+        return records[0]["fields"]["State"] if records else None
+    assert states_seen(mode, read) == {"a": initiator, "b": responder}
 
 
 def test_delete_command_lines():

@@ -14,7 +14,7 @@ from scapy.layers.ipsec import ESP
 from scapy.layers.ipsec import SecurityAssociation as ScapySA
 from shared_docs import shared_dir
 
-from isakmp_vpn_support import both_ways, record_by_inbound, sad_records, scapy_sa_of, send, vpn_network
+from isakmp_vpn_support import both_ways, sad_records, scapy_sa_of, send, vpn_network
 from router_support import run
 from pacsim.firmware.ipsec.packet import PROTO_ESP, ipv4_header
 from pacsim.firmware.ipsec.transforms import Protocol
@@ -92,8 +92,7 @@ def _inner():
 
 def bad_icv(network, seq=1000) -> bytes:
     """An ESP packet b -> a under a's inbound SA with a fresh sequence number and its ICV's last byte flipped."""
-    a, b = network.routers["a"], network.routers["b"]
-    rec = esp_record(a)
+    rec = esp_record(network.routers["a"])
     sa = scapy_sa_of(rec, ESP)
     sa.tunnel_header = IP(src=str(VPN.wan("b")), dst=str(VPN.wan("a")))
     wire = bytearray(bytes(sa.encrypt(_inner(), seq_num=seq)))
@@ -156,5 +155,19 @@ def stepped(mode, snap, steps=14):
     return run(body())
 
 
-__all__ = ["VPN", "seed", "carrying", "console", "alliedware", "source", "inject_each_drop_class",
-           "record_by_inbound", "stepped"]
+def states_seen(mode, read):
+    """The states ``read(router)`` (None: no SA yet) showed on a and b
+    while :func:`stepped` ran (``mode``), each change once, in order."""
+    seen = {"a": [], "b": []}
+
+    def snap(a, b):
+        for name, router in (("a", a), ("b", b)):
+            state = read(router)
+            if state is not None and (not seen[name] or seen[name][-1] != state):
+                seen[name].append(state)
+    stepped(mode, snap)
+    return seen
+
+
+__all__ = ["VPN", "states_seen", "seed", "carrying", "console", "alliedware", "source", "inject_each_drop_class",
+           "stepped"]

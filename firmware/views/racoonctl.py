@@ -95,7 +95,7 @@ def _entry(sa, bundle, inbound: bool, now: float, seq: int) -> list[str]:
     packets = sa_packets(sa)
     lines += [f"\tcreated: {_setkey_date(created)}\tcurrent: {_setkey_date(now)}",
               f"\tdiff: {int(now - created)}(s)\thard: {_limit(hard_s)}(s)\tsoft: {_limit(soft_s)}(s)",
-              f"\tlast: \thard: 0(s)\tsoft: 0(s)",
+              "\tlast: \thard: 0(s)\tsoft: 0(s)",
               f"\tcurrent: {used_b}(bytes)\thard: {_limit(hard_b)}(bytes)\tsoft: {_limit(soft_b)}(bytes)",
               f"\tallocated: {packets.into if inbound else packets.out}\thard: 0\tsoft: 0",
               f"\tsadb_seq={seq} pid=0 refcnt=0"]
