@@ -13,7 +13,8 @@ import pytest
 from views_support import alliedware, carrying, console, inject_each_drop_class, seed, source, states_seen
 
 from pacsim.firmware.views.ios import show_crypto_isakmp_sa
-from router_support import run
+from router_support import run, two_routers
+from pacsim.sim.manual_vpn import ManualVpn
 
 ISAKMP_ROW = re.compile(r"^\s*(?P<dst>[0-9a-f.:]+)\s+(?P<src>[0-9a-f.:]+)\s+(?P<state>(?:MM|AG|QM)_[A-Z_]+)\s+"
                         r"(?P<conn>\d+)\s+(?P<status>\S.*?)\s*$")
@@ -29,7 +30,7 @@ SAS_HEADING = re.compile(r"^\s*(inbound|outbound) (esp|ah|pcp) sas:")
 SPI = re.compile(r"^\s*spi: 0x([0-9A-F]+)\((\d+)\)")
 TRANSFORM = re.compile(r"transform: (.+?) ,")
 CONN = re.compile(r"conn id: (\d+)")
-TIMING = re.compile(r"remaining key lifetime \(k/sec\): \((\d+)/(\d+)\)")
+TIMING = re.compile(r"remaining key lifetime \(k/sec\): \((\d+|-)/(\d+|-)\)")
 ENGINE_ROW = re.compile(r"^\s*(?P<id>\d+)\s+(?:(?P<interface>\S+)\s+(?P<ip>[\d.]+)\s+)?(?P<state>set)\s+"
                         r"(?P<alg>\S+)\s+(?P<encrypt>\d+)\s+(?P<decrypt>\d+)$")
 NOT_ESTABLISHED = re.compile(r"^(\S+)\s+([\d.]+)\s+(\d+)$")
@@ -213,3 +214,24 @@ def test_clear_crypto_sa_removes_the_ipsec_sas_and_keeps_the_ike_sa():
     assert [r["state"] for r in isakmp_rows(console(a, "show crypto isakmp sa"))] == ["QM_IDLE"]
     assert run(a.run("show crypto")).startswith("Error")
     assert run(a.run("show crypto ipsec sa peer nonsense")).startswith("Error")
+
+
+def test_manual_sas_show_as_ipsec_manual_maps_without_isakmp_sas():
+    async def body():
+        network = await two_routers(ManualVpn(bundle="esp+ah"))
+        network.send_udp("pc2", "pc1", 40)
+        await network.run()
+        return network
+    a = run(body()).routers["a"]
+    aw = alliedware(a)
+    assert aw["ike"] == {} and isakmp_rows(console(a, "show crypto isakmp sa")) == []
+    (block,) = ipsec_blocks(console(a, "show crypto ipsec sa"))
+    spis = {(e["where"], e["spi"]) for e in block["entries"]}
+    expected = {((direction, proto), int(sa[f"{direction.capitalize()} SPI"]))
+                for sa in aw["sas"].values() for direction in ("inbound", "outbound")
+                for proto in [sa["Protocol"].lower()]}
+    assert spis == expected and {p for (_, p), _ in spis} == {"esp", "ah"}
+    assert block["decaps"][0] == 1 and block["encaps"][0] == 0
+    assert all(e["timing"] == ("-", "-") for e in block["entries"])       # manual SAs do not expire
+    (manual,) = crypto_maps(console(a, "show crypto map"))
+    assert manual["kind"] == "ipsec-manual" and manual["lifetime"] == ("-", "-")

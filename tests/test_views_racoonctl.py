@@ -126,6 +126,7 @@ def test_delete_and_flush_act_on_the_router():
     assert run(delete_ike_sas(a, "192.0.2.99")) == 0
     assert run(delete_ike_sas(a)) == 1
     assert isakmp_rows(render(["-ll", "show-sa", "isakmp"], source(a))) == []
+    assert console(a, "show isakmp sa").splitlines()[2:] == []
 
 
 @pytest.mark.parametrize("argv", [[], ["show-sa"], ["show-sa", "internal"], ["-x", "show-sa", "isakmp"],
