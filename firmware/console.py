@@ -52,6 +52,7 @@ from .state.snapshots import EncoSnapshot
 from .users.commands import ERRORS as USER_ERRORS
 from .users.commands import USER_COMMANDS, UserCommands
 from .users.session import ConsoleSession
+from .views import ViewSource
 from .views.ios_commands import IOS_COMMANDS, IosCommands
 
 __all__ = ["RouterConsole", "standalone_console"]
@@ -67,7 +68,7 @@ class RouterConsole:
     def __init__(self, state: RouterState, *, runtime: IpsecRuntime | None = None,
                  isakmp_runtime: IsakmpRuntime | None = None,
                  enco_status: Callable[[], EncoSnapshot] = lambda: EncoSnapshot("-", 0),
-                 ask_password: Callable[[str], str] | None = None, view_source=None):
+                 ask_password: Callable[[str], str] | None = None, view_source: ViewSource | None = None):
         self.state = state
         self.keys, self.ipsec, self.isakmp, self.users = state.keys, state.ipsec, state.isakmp, state.users
         self.session = ConsoleSession(self.users, state.clock, ask_password)

@@ -106,7 +106,8 @@ def test_parsers_read_the_seeds_examples():
     dropped = s003.split("Packets dropped because of connection not established:")[1].split("Router1#")[0]
     assert [NOT_ESTABLISHED.match(line).groups() for line in dropped.splitlines() if NOT_ESTABLISHED.match(line)] \
         == [("FastEthernet0/1", "172.22.1.3", "5")]
-    tunnelmap = [m for m in crypto_maps(s003.split("Router1#show crypto map tag TUNNELMAP")[1]) if m["tag"] == "TUNNELMAP"]
+    tagged = s003.split("Router1#show crypto map tag TUNNELMAP")[1]
+    tunnelmap = [m for m in crypto_maps(tagged) if m["tag"] == "TUNNELMAP"]
     assert tunnelmap == [{"tag": "TUNNELMAP", "seq": "10", "kind": "ipsec-isakmp", "peer": "172.22.1.4",
                           "current": "172.22.1.4", "lifetime": ("4608000", "3600"), "transforms": "TUNNEL-TRANSFORM"}]
 
@@ -137,7 +138,8 @@ def test_views_agree_with_alliedware_on_both_routers():
         assert block["encaps"] == (c["outProcessDone"], c["espEncryptionGood"], c["espOutHashGood"])
         assert block["decaps"] == (c["inProcessDone"], c["espDecryptionGood"], c["espInHashGood"])
         assert block["encaps"][0] == 4 + (name == "a") - 1 and block["decaps"][0] == 3 + (name == "b")
-        assert block["errors"] == (c["outProcessFail"] + c["outProcessFailImm"], c["inProcessFail"] + c["inProcessFailImm"])
+        assert block["errors"] == (c["outProcessFail"] + c["outProcessFailImm"],
+                                   c["inProcessFail"] + c["inProcessFailImm"])
         assert int(block["out_spi"], 16) == int(sa["Outbound SPI"])
         assert [(e["where"], e["spi"]) for e in block["entries"]] == [
             (("inbound", "esp"), int(sa["Inbound SPI"])), (("outbound", "esp"), int(sa["Outbound SPI"]))]

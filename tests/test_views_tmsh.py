@@ -48,7 +48,8 @@ def test_parser_reads_the_seed_record_and_ours_alike():
     assert seed_pairs and {len(line) for line in seed_pairs} == {WIDTH}
     network = carrying()
     ours = render("show net ipsec ike-sa all-properties".split(), source(network.routers["a"]))
-    assert ours.splitlines()[:3] == seed("000").split("# tmsh show net ipsec ike-sa all-properties\n")[1].splitlines()[:3]
+    example = seed("000").split("# tmsh show net ipsec ike-sa all-properties\n")[1]
+    assert ours.splitlines()[:3] == example.splitlines()[:3]
     our_pairs = [line for line in ours.splitlines() if len(FIELD.findall(line)) == 2 or SELECTOR.match(line)]
     assert len(our_pairs) == 6 and {len(line) for line in our_pairs} == {WIDTH}
     assert set(ike_records(ours)[0]["fields"]) == {re.sub(r"\\", "", label) for label in LABELS}
@@ -113,7 +114,8 @@ def test_ipsec_sa_agrees_with_alliedware():
 
 
 @pytest.mark.parametrize("mode, initiator, responder", [
-    ("main", ["MM_SA_SETUP", "MM_KEY_EXCH", "MM_KEY_AUTH", "ESTABLISHED"], ["MM_SA_SETUP", "MM_KEY_EXCH", "ESTABLISHED"]),
+    ("main", ["MM_SA_SETUP", "MM_KEY_EXCH", "MM_KEY_AUTH", "ESTABLISHED"],
+     ["MM_SA_SETUP", "MM_KEY_EXCH", "ESTABLISHED"]),
     ("aggressive", ["AG_INIT_EXCH", "ESTABLISHED"], ["AG_AUTH", "ESTABLISHED"])])
 def test_stepped_phase1_shows_each_state(mode, initiator, responder):
     def read(router):

@@ -54,7 +54,8 @@ class ViewSource(Protocol):
       ``tunnel_local`` filled in), by SA id;
     - ``policies()``: :class:`~pacsim.firmware.state.snapshots.PolicySnapshot` of each IPsec policy;
     - ``enco()``: the card's :class:`~pacsim.firmware.state.snapshots.EncoSnapshot`;
-    - ``drops()``: :class:`~pacsim.firmware.state.snapshots.DropCount` of the packets dropped so far;
+    - ``drops()``: :class:`~pacsim.firmware.state.snapshots.DropCount` of the packets the router's
+      drop log holds (its last :data:`~pacsim.firmware.router.forwarding.DROP_LOG_LENGTH` drops);
     - ``now()``: the router's clock, seconds.
     """
 

@@ -38,7 +38,7 @@ from ..isakmp.ike_sa import IkeSaState
 from ..isakmp.rules import Role
 from ..state.snapshots import selector_address
 from . import ViewSource
-from .vendor_terms import ends, ike_cipher, ike_hash, ios_state, sa_packets
+from .vendor_terms import ends, ike_cipher, ike_hash, ios_state, SaPackets
 
 __all__ = ["show_crypto_isakmp_sa", "show_crypto_ipsec_sa", "show_crypto_engine_active",
            "show_crypto_engine_dropped", "show_crypto_map", "conn_id", "DROP_CLASSES", "NOT_ESTABLISHED"]
@@ -50,10 +50,9 @@ DROP_CLASSES = {"authentication failed": "bad ICV", "replayed": "replay", "unkno
 NOT_ESTABLISHED = ("outNoBundleFail", "outBundleStateBad")
 _ESP_TRANSFORM = {"DES": "esp-des", "3DES2KEY": "esp-3des", "3DESINNER": "esp-3des", "3DESOUTER": "esp-3des",
                   "AES128": "esp-aes", "AES192": "esp-aes 192", "AES256": "esp-aes 256", "NULL": "esp-null"}
+#: Ciphers (ours upper-cased: IPsec's EncAlg values, IKE's policy names) as the crypto engine names them.
 _ENGINE_CIPHER = {"DES": "DES_56_C", "3DES2KEY": "3DES_56_C", "3DESINNER": "3DES_56_C", "3DESOUTER": "3DES_56_C",
-                  "AES128": "AES_128", "AES192": "AES_192", "AES256": "AES_256",
-                  "des": "DES_56_C", "3desinner": "3DES_56_C", "aes128": "AES_128", "aes192": "AES_192",
-                  "aes256": "AES_256"}
+                  "AES128": "AES_128", "AES192": "AES_192", "AES256": "AES_256"}
 _IV = {"DES": 8, "3DES2KEY": 8, "3DESINNER": 8, "3DESOUTER": 8, "AES128": 16, "AES192": 16, "AES256": 16}
 _IKE_CIPHER = {"des": "des", "3desinner": "3des", "aes128": "aes", "aes192": "aes 192", "aes256": "aes 256"}
 
@@ -162,7 +161,7 @@ _FIELDS = ("out", "into", "encrypted", "decrypted", "digested", "verified", "com
 
 def _bundle_counts(sas) -> dict[str, int]:
     """The bundle's packet counters: each the largest over its SAs (see the module docstring)."""
-    counts = [sa_packets(sa) for sa in sas]
+    counts = [SaPackets(sa) for sa in sas]
     return {f: max(getattr(c, f) for c in counts) for f in _FIELDS}
 
 
@@ -221,7 +220,7 @@ def show_crypto_ipsec_sa(source: ViewSource, peer: str | None = None, detail: bo
 def _engine_alg(cipher: str | None, mac: str | None) -> str:
     parts = [f"HMAC_{mac.upper()}"] if mac not in (None, "NULL", "-") else []
     if cipher not in (None, "NULL", "-"):
-        parts.append(_ENGINE_CIPHER[cipher])
+        parts.append(_ENGINE_CIPHER[cipher.upper()])
     return "+".join(parts) or "NONE"
 
 
@@ -238,7 +237,7 @@ def show_crypto_engine_active(source: ViewSource) -> str:
         interface = policy.config.interface if policy else "-"
         local, _ = ends(sa)
         alg = "LZS" if sa.protocol is Protocol.IPCOMP else _engine_alg(sa.encalg, sa.hashalg)
-        packets = sa_packets(sa)
+        packets = SaPackets(sa)
         for inbound in (True, False):
             enc, dec = (0, packets.into) if inbound else (packets.out, 0)
             lines.append(f"{conn_id(sa.sa_id, inbound):>5} {interface:<15} {local:<15} {'set':<5} {alg:<22} "
@@ -267,7 +266,7 @@ def show_crypto_engine_dropped(source: ViewSource) -> str:
                          f"{d.count}")
     lines += ["", "Packets dropped per connection:", f"{'ID':>5} {'bad ICV':>8} {'replay':>8} {'bad padding':>12}"]
     for sa in source.sas():
-        p = sa_packets(sa)
+        p = SaPackets(sa)
         lines.append(f"{conn_id(sa.sa_id, True):>5} {p.bad_icv:>8} {p.replayed:>8} {p.bad_padding:>12}")
     lines += ["", "Crypto engine jobs failed and discarded:",
               f"{'Algorithm':<12} {'Enc-fail':>9} {'Enc-discard':>12} {'Dec-fail':>9} {'Dec-discard':>12}"]

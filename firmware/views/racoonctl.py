@@ -29,7 +29,7 @@ import time
 
 from ..ipsec.transforms import Protocol
 from . import ViewSource
-from .vendor_terms import date, ends, racoon_state, sa_packets
+from .vendor_terms import date, ends, racoon_state, SaPackets
 
 __all__ = ["render", "show_isakmp", "show_ipsec", "UsageError", "SETKEY_ENC", "SETKEY_AUTH"]
 
@@ -92,7 +92,7 @@ def _entry(sa, bundle, inbound: bool, now: float, seq: int) -> list[str]:
     created = sa.created if sa.created is not None else now
     hard_b, soft_b, used_b = bundle.bytes if bundle else (None, None, sa.bytes_used or 0)
     hard_s, soft_s, _ = bundle.seconds if bundle else (None, None, 0)
-    packets = sa_packets(sa)
+    packets = SaPackets(sa)
     lines += [f"\tcreated: {_setkey_date(created)}\tcurrent: {_setkey_date(now)}",
               f"\tdiff: {int(now - created)}(s)\thard: {_limit(hard_s)}(s)\tsoft: {_limit(soft_s)}(s)",
               "\tlast: \thard: 0(s)\tsoft: 0(s)",

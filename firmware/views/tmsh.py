@@ -26,7 +26,7 @@ from ..isakmp.rules import Role
 from ..ipsec.transforms import Protocol
 from . import ViewSource
 from .racoonctl import SETKEY_AUTH, SETKEY_ENC
-from .vendor_terms import ends, ike_cipher, ike_hash, sa_packets
+from .vendor_terms import ends, ike_cipher, ike_hash, SaPackets
 
 __all__ = ["render", "show_ike_sa", "show_ipsec_sa", "delete_peer", "UsageError", "WIDTH"]
 
@@ -92,7 +92,7 @@ def _ipsec_lines(sa, inbound: bool, detail: bool) -> list[str]:
     lines = [f"  {src} -> {dst} SPI(0x{spi:08x}) {'in' if inbound else 'out'} {proto} (tmm: 0)"]
     if not detail:
         return lines
-    packets = sa_packets(sa)
+    packets = SaPackets(sa)
     mode = "transport" if "TRANSPORT" in sa.mode else "tunnel"
     remaining = "-" if sa.remaining_seconds is None else sa.remaining_seconds
     kbytes = "-" if sa.remaining_kbytes is None else sa.remaining_kbytes

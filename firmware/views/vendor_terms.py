@@ -16,7 +16,7 @@ in the data path's own names.
   lower case (``aes128``, ``sha``);
 - :func:`ends`: (local, peer) tunnel ends of an SA;
 - :func:`date`: a router clock time as ``YYYY-MM-DD hh:mm:ss`` (UTC);
-- :func:`sa_packets`: an SA's packets and errors by direction.
+- :class:`SaPackets`: an SA's packets and errors by direction.
 """
 import time
 
@@ -25,7 +25,7 @@ from ..isakmp.proposal import CIPHERS
 from ..isakmp.rules import Role
 from ..state.snapshots import SaSnapshot
 
-__all__ = ["racoon_state", "ios_state", "ike_cipher", "ike_hash", "ends", "date", "sa_packets", "SaPackets"]
+__all__ = ["racoon_state", "ios_state", "ike_cipher", "ike_hash", "ends", "date", "SaPackets"]
 
 _RACOON = {IkeSaState.MM_SA_SETUP: 3, IkeSaState.MM_KEY_EXCH: 5, IkeSaState.MM_KEY_AUTH: 7,
            IkeSaState.AG_INIT_EXCH: 3, IkeSaState.AG_AUTH: 3, IkeSaState.ESTABLISHED: 9, IkeSaState.DYING: 10,
@@ -96,8 +96,3 @@ class SaPackets:
         self.bad_icv = get("espIcvInvalid", "ahIcvInvalid")
         self.replayed = get("espReplayedPacket", "ahReplayedPacket")
         self.bad_padding = get("espPaddingInvalid")
-
-
-def sa_packets(sa: SaSnapshot) -> SaPackets:
-    """The :class:`SaPackets` of ``sa``."""
-    return SaPackets(sa)
