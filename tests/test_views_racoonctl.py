@@ -58,7 +58,7 @@ def test_isakmp_sa_agrees_with_alliedware_on_both_routers():
     for name, role in (("a", "I"), ("b", "R")):
         router = network.routers[name]
         aw = alliedware(router)
-        rows = isakmp_rows(render(["-l", "show-sa", "isakmp"], source(router)))
+        rows = isakmp_rows(render(["-ll", "show-sa", "isakmp"], source(router)))
         assert len(rows) == len(aw["ike"]) == 1
         row, ike = rows[0], aw["ike"][1]
         assert (row["cky_i"], row["cky_r"]) == (ike["Initiator Cookie"], ike["Responder Cookie"])
@@ -67,7 +67,14 @@ def test_isakmp_sa_agrees_with_alliedware_on_both_routers():
         assert ike["State"] == "ACTIVE" and row["st"] == "9"
         assert (row["s"], row["v"], row["e"], row["phase2"]) == (role, "10", "M", "1")
         short = render(["show-sa", "isakmp"], source(router)).splitlines()
+        assert short[0] == "Destination            Cookies                           Created"
         assert short[1].split()[:2] == [f"{ike['Remote Address']}.500", f"{row['cky_i']}:{row['cky_r']}"]
+        semi = render(["-l", "show-sa", "isakmp"], source(router)).splitlines()
+        assert semi[0] == "Destination            Cookies                           ST S  V E Created             Phase2"
+        assert semi[1].split() == [f"{ike['Remote Address']}.500", f"{row['cky_i']}:{row['cky_r']}", "9", role,
+                                   "10", "M", *row["created"].split(), "1"]
+        assert render(["-l", "-l", "show-sa", "isakmp"], source(router)) == render(
+            ["-ll", "show-sa", "isakmp"], source(router))
     a_row = isakmp_rows(render(["-ll", "show-sa", "isakmp"], source(network.routers["a"])))[0]
     b_row = isakmp_rows(render(["-ll", "show-sa", "isakmp"], source(network.routers["b"])))[0]
     assert (a_row["cky_i"], a_row["cky_r"]) == (b_row["cky_i"], b_row["cky_r"])

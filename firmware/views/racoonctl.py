@@ -3,9 +3,11 @@
 ``-l``/``-ll``, as ``render(argv, source) -> str`` over a
 :class:`~pacsim.firmware.views.ViewSource`.
 
-``show-sa isakmp``: without ``-l`` the short table (Destination, Cookies,
-Created); with ``-l`` or ``-ll`` the seed's table: Source and Destination
-as ``address.port``, the cookies ``CKY-I:CKY-R`` in hex, ST (racoon's
+``show-sa isakmp``: without ``-l`` racoonctl's short table (Destination,
+Cookies, Created); ``-l`` its semi-long one (Destination, Cookies, ST, S,
+V, E, Created, Phase2); ``-ll`` the seed's table (racoonctl -ll as the F5
+build prints it): Source and Destination as ``address.port``, the
+cookies ``CKY-I:CKY-R`` in hex, ST (racoon's
 PHASE1ST number, :func:`~.vendor_terms.racoon_state`), S (I/R), V (10:
 ISAKMP 1.0), E (M main, A aggressive), Created (UTC) and Phase2 (quick
 modes done on the SA).
@@ -50,18 +52,25 @@ def _port(address, port) -> str:
     return f"{address}.{port}"
 
 
-def show_isakmp(source: ViewSource, long: bool) -> str:
-    """``show-sa isakmp`` (``long``: ``-l``/``-ll``)."""
-    if not long:
-        lines = [f"{'Destination':<22} {'Cookies':<33} Created"]
-        lines += [f"{_port(s.peer, s.peer_port):<22} {s.cky_i.hex()}:{s.cky_r.hex()} {date(s.created)}"
-                  for s in source.ike_sas()]
-        return "\n".join(lines)
-    lines = [f"{'Source':<16} {'Destination':<19} {'Cookies':<33} ST S  V E {'Created':<19} Phase2"]
+def show_isakmp(source: ViewSource, long: int = 0) -> str:
+    """``show-sa isakmp``; ``long`` 0 (short), 1 (``-l``) or 2 (``-ll``)."""
+    head = f"{'Destination':<22} {'Cookies':<33} "
+    if long == 0:
+        lines = [head + "Created"]
+    elif long == 1:
+        lines = [head + f"ST S  V E {'Created':<19} Phase2"]
+    else:
+        lines = [f"{'Source':<16} {'Destination':<19} {'Cookies':<33} ST S  V E {'Created':<19} Phase2"]
     for s in source.ike_sas():
-        lines.append(f"{_port(s.local, s.local_port):<16} {_port(s.peer, s.peer_port):<19} "
-                     f"{s.cky_i.hex()}:{s.cky_r.hex()} {racoon_state(s):>2} {s.role.value[0].upper()} 10 "
-                     f"{s.mode.value} {date(s.created):<19} {s.phase2_exchanges:>6}")
+        cookies, peer = f"{s.cky_i.hex()}:{s.cky_r.hex()}", _port(s.peer, s.peer_port)
+        status = f"{racoon_state(s):>2} {s.role.value[0].upper()} 10 {s.mode.value} {date(s.created):<19} " \
+                 f"{s.phase2_exchanges:>6}"
+        if long == 0:
+            lines.append(f"{peer:<22} {cookies} {date(s.created)}")
+        elif long == 1:
+            lines.append(f"{peer:<22} {cookies} {status}")
+        else:
+            lines.append(f"{_port(s.local, s.local_port):<16} {peer:<19} {cookies} {status}")
     return "\n".join(lines)
 
 
@@ -118,10 +127,9 @@ def render(argv: list[str], source: ViewSource) -> str:
     """The output of ``racoonctl ARGV`` (``[-l|-ll] show-sa isakmp|esp|ah|ipsec``);
     raises :class:`UsageError` for any other command line."""
     args = list(argv)
-    long = False
+    long = 0
     while args and args[0] in ("-l", "-ll"):
-        long = True
-        args.pop(0)
+        long = min(long + len(args.pop(0)) - 1, 2)
     if len(args) == 2 and args[0] == "show-sa":
         if args[1] == "isakmp":
             return show_isakmp(source, long)
