@@ -3,15 +3,20 @@ the ISAKMP table is read by a parser written from seeds 000/001's sample
 lines (the seed's rows and ours alike, header columns where the seed has
 them); on two routers that negotiated with ISAKMP and carried traffic,
 every field agrees with the AlliedWare displays; a phase 1 stepped message
-by message shows racoon's intermediate ST numbers; delete-sa and flush-sa
-act on the router."""
+by message shows racoon's intermediate ST numbers (a dying and an expired
+SA their own, and IOS's deleted status); delete-sa and flush-sa act on the
+router."""
 import re
+from dataclasses import replace
 
 import pytest
 from views_support import alliedware, carrying, console, seed, source, states_seen
 
+from pacsim.firmware.isakmp.ike_sa import IkeSaState
 from pacsim.firmware.router.view_source import delete_ike_sas, flush_sas
+from pacsim.firmware.views.ios import show_crypto_isakmp_sa
 from pacsim.firmware.views.racoonctl import UsageError, render
+from pacsim.firmware.views.vendor_terms import ios_state, racoon_state
 from router_support import run
 
 #: A row of ``racoonctl -ll show-sa isakmp`` as seeds 000 and 001 print it.
@@ -141,3 +146,18 @@ def test_delete_and_flush_act_on_the_router():
 def test_unknown_command_lines_are_refused(argv):
     with pytest.raises(UsageError, match="racoonctl: unknown command"):
         render(argv, None)
+
+
+def test_dying_and_expired_sas_show_racoons_numbers_and_ios_deleted():
+    network = carrying()
+    (established,) = source(network.routers["a"]).ike_sas()
+    expected = {IkeSaState.ESTABLISHED: (9, "QM_IDLE", "ACTIVE"), IkeSaState.DYING: (10, "QM_IDLE", "ACTIVE"),
+                IkeSaState.EXPIRED: (11, "MM_NO_STATE", "ACTIVE (deleted)"),
+                IkeSaState.DELETED: (11, "MM_NO_STATE", "ACTIVE (deleted)")}
+    for state, (st, ios, status) in expected.items():
+        snapshot = replace(established, state=state)
+        assert (racoon_state(snapshot), ios_state(snapshot)) == (st, ios)
+        view = type("View", (), {"ike_sas": lambda self: (snapshot,), "now": lambda self: 0.0})()
+        (row,) = isakmp_rows(render(["-ll", "show-sa", "isakmp"], view))
+        assert int(row["st"]) == st
+        assert show_crypto_isakmp_sa(view).splitlines()[2].split()[2:] == [ios, "1", *status.split()]
