@@ -22,7 +22,9 @@ data plane is injected too: ``runtime`` (the data plane's
 ``isakmp_runtime`` (an
 :class:`~pacsim.firmware.isakmp.show_commands.IsakmpRuntime` giving the
 running ISAKMP daemon for ``show isakmp ...`` and ``reset isakmp
-counters``).
+counters``) and ``view_source`` (a
+:class:`~pacsim.firmware.views.ViewSource`: with one, the Cisco IOS ``show
+crypto ...`` and ``clear crypto sa`` commands run beside the AlliedWare ones).
 :func:`standalone_console` is a console on a configuration of its own, for
 a console without a router.
 
@@ -50,6 +52,8 @@ from .state.snapshots import EncoSnapshot
 from .users.commands import ERRORS as USER_ERRORS
 from .users.commands import USER_COMMANDS, UserCommands
 from .users.session import ConsoleSession
+from .views import ViewSource
+from .views.ios_commands import IOS_COMMANDS, IosCommands
 
 __all__ = ["RouterConsole", "standalone_console"]
 
@@ -64,7 +68,7 @@ class RouterConsole:
     def __init__(self, state: RouterState, *, runtime: IpsecRuntime | None = None,
                  isakmp_runtime: IsakmpRuntime | None = None,
                  enco_status: Callable[[], EncoSnapshot] = lambda: EncoSnapshot("-", 0),
-                 ask_password: Callable[[str], str] | None = None):
+                 ask_password: Callable[[str], str] | None = None, view_source: ViewSource | None = None):
         self.state = state
         self.keys, self.ipsec, self.isakmp, self.users = state.keys, state.ipsec, state.isakmp, state.users
         self.session = ConsoleSession(self.users, state.clock, ask_password)
@@ -78,6 +82,8 @@ class RouterConsole:
         self.cli.register(ISAKMP_COMMANDS, IsakmpCommands(self.isakmp, isakmp_show.counters), ISAKMP_ERRORS)
         self.cli.register(ISAKMP_SHOW_COMMANDS, isakmp_show, ISAKMP_ERRORS)
         self.cli.register(USER_COMMANDS, UserCommands(self.session), USER_ERRORS)
+        if view_source is not None:         # the IOS show crypto / clear crypto commands (views.ios_commands)
+            self.cli.register(IOS_COMMANDS, IosCommands(view_source, self.ipsec), IPSEC_ERRORS)
 
     def prompt(self, system_name: str = "") -> str:
         """The prompt for the logged-in user: ``Manager NAME> ``,

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from pacsim.firmware.views import VIEWS
+from pacsim.firmware.views.registry import VIEWS
 from pacsim.sim.isakmp_vpn import IsakmpVpn
 
 #: racoonctl's header line (../shared/seeds/000_*: racoonctl -ll show-sa isakmp).

@@ -25,7 +25,9 @@ UDP it hands it and the packets that wait for a negotiation.
   once the bundle is up, and dropped (counted the same) when the
   negotiation fails;
 - :meth:`_isakmp_pump` (after every packet, command and timer) runs the
-  key manager, the daemon's timers and sends the held packets.
+  key manager, the daemon's timers and sends the held packets;
+- the router's consoles show the running daemon's SAs, exchanges and
+  counters through :class:`ConsoleIsakmp`.
 """
 import collections
 
@@ -34,10 +36,11 @@ from ..ipsec.spd import KeyManagement
 from ..ipsec.udp_encap import natt_decapsulate
 from ..isakmp.daemon import IsakmpDaemon
 from ..isakmp.keying import IsakmpKeying
+from ..isakmp.show_commands import IsakmpRuntime as ShowRuntime
 from ..isakmp.transport import NAT_T_PORT, Datagram
 from .stack import selector_of, udp_packet
 
-__all__ = ["IsakmpGate", "HELD_PER_POLICY"]
+__all__ = ["IsakmpGate", "HELD_PER_POLICY", "ConsoleIsakmp"]
 
 #: Packets held per policy while its bundle is negotiated (R16: "a few").
 HELD_PER_POLICY = 8
@@ -60,6 +63,17 @@ class IsakmpRuntime:
         daemon = self.gate.isakmp_daemon
         if daemon is not None:
             daemon.counters.reset(groups)
+
+
+class ConsoleIsakmp(ShowRuntime):
+    """The running daemon as the console's ``show isakmp ...`` displays see
+    it: the ``gate``'s daemon, None while ISAKMP is disabled."""
+
+    def __init__(self, gate):
+        self.gate = gate
+
+    def daemon(self):
+        return self.gate.isakmp_daemon
 
 
 class IsakmpGate:

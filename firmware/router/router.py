@@ -62,6 +62,7 @@ from collections.abc import Callable
 
 from ..cli.errors import CliError
 from ..console import RouterConsole
+from .view_source import RouterViewSource
 from ..enco.service import EncoService
 from ..ipsec.datapath import BundleProcessor, Datapath
 from ..ipsec.kernel import SaKernel
@@ -72,7 +73,7 @@ from .forwarding import DroppedPacket, Forwarding
 from .ip import ERRORS as IP_ERRORS
 from .ip import IP_COMMANDS, IpCommands, IpModule
 from .ipsec_gate import DataplaneCounters, IpsecGate
-from .isakmp_gate import IsakmpGate
+from .isakmp_gate import ConsoleIsakmp, IsakmpGate
 from .ipv6 import IPV6_COMMANDS, Ipv6Commands, Ipv6Module
 from .mtu import MtuLayer
 from .runtime import MAIN_COUNTERS, RouterRuntime
@@ -83,7 +84,7 @@ __all__ = ["Router", "DroppedPacket"]
 _RESET_BLOCKS = {"esp": ("esp_setup", "esp_out", "esp_in"), "ah": ("ah_setup", "ah_out", "ah_in"),
                  "comp": ("comp_setup", "comp_out", "comp_in"), "main": ("udp",)}
 #: Show commands that read the card's counters first.
-_CARD_SHOWS = {"show_enco", "show_counter"}
+_CARD_SHOWS = {"show_enco", "show_counter", "show_engine_dropped"}
 
 
 class Router(Forwarding, IpsecGate, IsakmpGate):
@@ -131,7 +132,8 @@ class Router(Forwarding, IpsecGate, IsakmpGate):
         """A console on this router's configuration (with the IP commands);
         ``ask_password(prompt)`` answers ``login`` without PASSWORD=."""
         console = RouterConsole(self.state, runtime=self.runtime, enco_status=self.enco.status,
-                                ask_password=ask_password)
+                                isakmp_runtime=ConsoleIsakmp(self), ask_password=ask_password,
+                                view_source=RouterViewSource(self))
         console.cli.register(IP_COMMANDS, IpCommands(self.ip), IP_ERRORS)
         console.cli.register(IPV6_COMMANDS, Ipv6Commands(self.ipv6), IP_ERRORS)
         return console

@@ -21,6 +21,8 @@ way.
   :class:`EncoSnapshot`: the card as the ENCO service sees it (built by
   :meth:`~pacsim.firmware.enco.service.EncoService.status`);
 - :class:`OldSaChannels`: the card's side of a pre-IPsec SA;
+- :class:`DropCount` (:func:`drop_counts`): dropped packets by interface,
+  direction and reason;
 - counters: :class:`~.counters.CounterSnapshot`.
 
 Units: times in seconds of the router's clock, byte counts in bytes,
@@ -37,7 +39,7 @@ from .counters import CounterSnapshot
 
 __all__ = ["ModuleSnapshot", "module_snapshot", "PolicyStatus", "BundleSnapshot", "bundle_snapshots",
            "PolicySnapshot", "policy_snapshot", "SaSnapshot", "sa_snapshot", "ChannelSnapshot", "AlgUnitSnapshot",
-           "EncoSnapshot", "OldSaChannels"]
+           "EncoSnapshot", "OldSaChannels", "DropCount", "drop_counts", "selector_address"]
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,8 @@ class SaSnapshot:
     time, remaining seconds and kilobytes and bytes used (the bundle's, both
     directions); ``peer`` the remote tunnel end
     (the policy's peer, or the address a dynamic peer's bundle was made
-    with); ``counters``: the SA's own counters."""
+    with); ``tunnel_local`` the local tunnel end (the address of the
+    policy's interface); ``counters``: the SA's own counters."""
     sa_id: int
     policy: str
     bundle: int
@@ -182,6 +185,7 @@ class SaSnapshot:
     debug_flags: tuple[int, int, int] = field(default=(0, 0, 0))
     packet_debug_length: int = 72
     peer: str | None = None
+    tunnel_local: str | None = None
     created: float | None = None
     remaining_seconds: int | None = None
     remaining_kbytes: int | None = None
@@ -199,7 +203,7 @@ class SaSnapshot:
         return None if self.counters is None else self.counters["inProcessDone"]
 
 
-def _selector_address(sel, mask) -> tuple[str, str]:
+def selector_address(sel, mask) -> tuple[str, str]:
     """(address, mask) of an address selector as the SA shows it."""
     if sel.kind.value == "any":
         return "ANY", "-"
@@ -224,8 +228,8 @@ def sa_snapshot(record: SaRecord, policy: IpsecPolicy | None = None, bundle: Bun
         compalg=pair.compalg.value if pair.compalg else None, antireplay=pair.antireplay,
         replay_window=pair.replay_window)
     if policy is not None:
-        la, lm = _selector_address(policy.laddress, policy.lmask)
-        ra, rm = _selector_address(policy.raddress, policy.rmask)
+        la, lm = selector_address(policy.laddress, policy.lmask)
+        ra, rm = selector_address(policy.raddress, policy.rmask)
         fields.update(local_address=la, local_mask=lm, remote_address=ra, remote_mask=rm,
                       local_port=str(policy.lport), remote_port=str(policy.rport),
                       transport=str(policy.transportprotocol), local_name=policy.lname or "ANY",
@@ -289,3 +293,24 @@ class OldSaChannels:
     encode_state: str = "Initial"
     decode_state: str = "Initial"
     expires: str | None = None
+
+
+@dataclass(frozen=True)
+class DropCount:
+    """Packets dropped on ``interface`` in ``direction`` (in, out,
+    forward) for ``reason`` (a counter name or a
+    :class:`~pacsim.firmware.ipsec.outcome.DropReason` value): ``count``."""
+    interface: str
+    direction: str
+    reason: str
+    count: int
+
+
+def drop_counts(dropped: Iterable) -> tuple[DropCount, ...]:
+    """The :class:`DropCount` of a router's dropped packets (each with
+    ``interface``, ``direction`` and ``reason``), in order of first drop."""
+    counts: dict[tuple[str, str, str], int] = {}
+    for d in dropped:
+        key = (d.interface, d.direction, d.reason)
+        counts[key] = counts.get(key, 0) + 1
+    return tuple(DropCount(*key, n) for key, n in counts.items())

@@ -9,7 +9,11 @@ build the snapshots and call the view.
 
 - :mod:`.alliedware`: the AlliedWare router's ``show ipsec ...``, ``show
   isakmp ...``, ``show sa ...``, ``show enco ...``, ``show user`` and
-  ``show system``, and the ISAKMP debug lines.
+  ``show system``, and the ISAKMP debug lines;
+- :mod:`.racoonctl`: racoonctl ``show-sa isakmp|esp|ah|ipsec`` (and
+  setkey's SA listing); :mod:`.tmsh`: F5 tmsh ``show net ipsec ike-sa|
+  ipsec-sa``; :mod:`.ios`: Cisco IOS ``show crypto ...``. Each takes a
+  :class:`ViewSource` (racoonctl and tmsh: ``render(argv, source) -> str``).
 
 How a new view plugs in (the Cisco IOS ``show crypto ...``, racoonctl
 ``show-sa`` and tmsh ``show net ipsec ...`` views of the same SAs):
@@ -28,21 +32,48 @@ How a new view plugs in (the Cisco IOS ``show crypto ...``, racoonctl
    builders of :mod:`pacsim.firmware.state.snapshots` (as
    :class:`~pacsim.firmware.ipsec.show_commands.IpsecShow` does for the
    AlliedWare view) and returns the view's text.
+
+:class:`ViewSource` is what the other vendors' views read: the snapshots
+of one router at one time;
+:class:`~pacsim.firmware.router.view_source.RouterViewSource` implements
+it over a running router. :mod:`.registry` names the views a running
+router renders for its control channel (``pacsim ctl``, ``racoonctl``,
+``tmsh``).
 """
+from collections.abc import Sequence
+from typing import Protocol
+
+__all__ = ["ViewSource"]
 
 
-def alliedware_show(argv: list[str], source) -> str:
-    """The AlliedWare displays as a view: ``argv`` the words of a ``show``
-    command, run read-only by ``source.show(line)``; ValueError for anything
-    but a ``show`` command."""
-    if not argv or argv[0].lower() not in ("show", "sh"):
-        raise ValueError(f"the alliedware view shows only (show ...); got {' '.join(argv)!r}")
-    return source.show(" ".join(argv))
+class ViewSource(Protocol):
+    """The snapshots of one router (frozen; building them changes nothing):
 
+    - ``ike_sas()``: :class:`~pacsim.firmware.isakmp.ike_sa.IkeSaSnapshot` of each IKE SA, by SA id;
+    - ``exchanges()``: :class:`~pacsim.firmware.isakmp.exchange.ExchangeSnapshot` of each exchange;
+    - ``bundles()``: :class:`~pacsim.firmware.state.snapshots.BundleSnapshot` of each SA bundle;
+    - ``sas()``: :class:`~pacsim.firmware.state.snapshots.SaSnapshot` of each SA (counters and
+      ``tunnel_local`` filled in), by SA id;
+    - ``policies()``: :class:`~pacsim.firmware.state.snapshots.PolicySnapshot` of each IPsec policy;
+    - ``enco()``: the card's :class:`~pacsim.firmware.state.snapshots.EncoSnapshot`;
+    - ``drops()``: :class:`~pacsim.firmware.state.snapshots.DropCount` of the packets the router's
+      drop log holds (its last :data:`~pacsim.firmware.router.forwarding.DROP_LOG_LENGTH` drops);
+    - ``now()``: the router's clock, seconds.
+    """
 
-#: The views a running router renders for ``pacsim ctl``/``racoonctl``/``tmsh`` (control request
-#: ``view``): name -> ``render(argv, source) -> str``, ``argv`` the product's command words and
-#: ``source`` a ``ViewSource`` (``ike_sas()``, ``exchanges()``, ``bundles()``, ``sas()``,
-#: ``policies()``, ``enco()``, ``now()``); the vendor views register here as ``racoonctl``,
-#: ``tmsh`` and ``ios``.
-VIEWS = {"alliedware": alliedware_show}
+    def ike_sas(self) -> Sequence: ...
+
+    def exchanges(self) -> Sequence: ...
+
+    def bundles(self) -> Sequence: ...
+
+    def sas(self) -> Sequence: ...
+
+    def policies(self) -> Sequence: ...
+
+    def enco(self): ...
+
+    def drops(self) -> Sequence: ...
+
+    def now(self) -> float: ...
+

@@ -24,71 +24,33 @@ function ``work`` between the router's own work; default: under
   or ``all`` of the policy (as ``destroy ipsec policy=NAME sabundle=ID``);
   with SENDDELETES the peer is told;
 - ``view``: a renderer of :data:`pacsim.firmware.views.VIEWS` over a
-  :class:`RouterViewSource`.
+  :class:`ControlSource`.
 """
 import asyncio
 import ipaddress
 
 from ...firmware.cli.errors import CliError
-from ...firmware.console import RouterConsole
-from ...firmware.ipsec.show_commands import IpsecShow
 from ...firmware.ipsec.spd import KeyManagement
 from ...firmware.isakmp.counters import COUNTER_SCHEMAS as ISAKMP_COUNTER_SCHEMAS
-from ...firmware.isakmp.show_commands import IsakmpRuntime
-from ...firmware.state.snapshots import bundle_snapshots
-from ...firmware.views import VIEWS
+from ...firmware.router.view_source import RouterViewSource
+from ...firmware.views.registry import VIEWS
 from ...firmware.views.alliedware.counters import IPSEC_COUNTER_SCHEMAS
 from .protocol import DELETE_WHATS, QUERY_WHATS, RequestError, to_json
 
-__all__ = ["RouterTarget", "RouterViewSource"]
+__all__ = ["RouterTarget", "ControlSource"]
 
 
-class _LiveIsakmp(IsakmpRuntime):
-    """The router's running ISAKMP daemon for the ISAKMP displays."""
-
-    def __init__(self, router):
-        self.router = router
-
-    def daemon(self):
-        return self.router.isakmp_daemon
-
-
-class RouterViewSource:
-    """The snapshots a view reads from ``router`` (the ``ViewSource`` protocol of
-    :mod:`pacsim.firmware.views`), and ``show(line)`` for the AlliedWare displays: the ENCO,
-    IPsec and ISAKMP ones, on a console of the views' own (its own session, the running
-    ISAKMP daemon's SAs and exchanges)."""
+class ControlSource(RouterViewSource):
+    """What the control channel reads from ``router``: the router's
+    :class:`~pacsim.firmware.router.view_source.RouterViewSource` plus its
+    ``counters()`` (IPsec and ISAKMP groups), the SA kernel's ``kernel()``
+    and ``show(line)`` for the console displays (AlliedWare and IOS), on a
+    console of the views' own (its own session; the running ISAKMP daemon's
+    SAs and exchanges)."""
 
     def __init__(self, router):
-        self.router = router
-        self._show = IpsecShow(router.ipsec, router.runtime, router.clock)
-        self._console = RouterConsole(router.state, runtime=router.runtime, isakmp_runtime=_LiveIsakmp(router),
-                                      enco_status=router.enco.status)
-
-    def now(self) -> float:
-        return self.router.clock()
-
-    def ike_sas(self):
-        daemon = self.router.isakmp_daemon
-        return () if daemon is None else daemon.ike_sas()
-
-    def exchanges(self):
-        daemon = self.router.isakmp_daemon
-        return () if daemon is None else daemon.exchanges()
-
-    def bundles(self):
-        return bundle_snapshots(self.router.ipsec.sad.all_bundles(), self.now())
-
-    def sas(self):
-        now = self.now()
-        return tuple(self._show.sa(record, now) for record in self.router.ipsec.sad.sas())
-
-    def policies(self):
-        now = self.now()
-        return tuple(self._show.policy(p, now) for p in self.router.ipsec.spd.policies())
-
-    def enco(self):
-        return self.router.enco.status()
+        super().__init__(router)
+        self._console = router.open_console()
 
     def counters(self) -> dict:
         daemon = self.router.isakmp_daemon
@@ -109,7 +71,7 @@ class RouterTarget:
 
     def __init__(self, router, *, emit=None, serialise=None):
         self.router = router
-        self.source = RouterViewSource(router)
+        self.source = ControlSource(router)
         self.lock = asyncio.Lock()
         self._emit = emit
         self._serialise = serialise
