@@ -54,7 +54,7 @@ from pathlib import Path
 from ..firmware.enco.keys import KeyStore, KeyType
 from ..firmware.isakmp.constants import ExchangeType
 from ..firmware.isakmp.daemon import IsakmpDaemon
-from ..firmware.isakmp.errors import MalformedMessage
+from ..firmware.isakmp.errors import EncodingError, MalformedMessage
 from ..firmware.isakmp.ike_sa import DpdAcknowledged, IkeSaState
 from ..firmware.isakmp.keymat import informational_hash
 from ..firmware.isakmp.message import EncryptedMessage, decode_message, encode_message
@@ -266,16 +266,17 @@ async def _forged(rng, receiver, template, corpus, rehash):
     if header.exchange == ExchangeType.INFORMATIONAL and header.encrypted:
         header = replace(header, message_id=rng.randrange(1, 1 << 32))     # a new exchange, not a repeat
     try:
-        if rehash:
-            payloads = await _rehashed(receiver, header, payloads)
-        if not header.encrypted:
-            return encode_message(header, payloads)
-        sa = receiver.sas.get(header.initiator_cookie)
-        if sa is None or sa.keys is None:
-            return None
-        return await _forger(sa).seal(header.exchange, header.message_id, payloads, header.flags)
-    except Exception:           # a field the encoder refuses (too wide, wrong kind): not a message
+        encode_chain(payloads)
+    except EncodingError:       # a value its field cannot hold: not a message
         return None
+    if rehash:
+        payloads = await _rehashed(receiver, header, payloads)
+    if not header.encrypted:
+        return encode_message(header, payloads)
+    sa = receiver.sas.get(header.initiator_cookie)
+    if sa is None or sa.keys is None:
+        return None
+    return await _forger(sa).seal(header.exchange, header.message_id, payloads, header.flags)
 
 
 # -- the campaign --------------------------------------------------------------------------------------------------

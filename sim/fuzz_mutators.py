@@ -17,15 +17,16 @@ reproduces every mutation:
   swap or move a payload, insert one from ``corpus`` (payload tuples of
   other messages), or change one field (integers to boundary values,
   octets cut, grown or flipped, nested proposals, transforms, attributes
-  and SPI lists likewise). The caller encodes the result; a value the
-  encoder refuses (an integer too wide for its field) is the caller's to
-  skip.
+  and SPI lists likewise; integers stay within their field's width). The
+  caller encodes the result; a chain the encoder still refuses (an SPI
+  list of unequal lengths, a TV attribute value not of 2 octets) is the
+  caller's to skip.
 """
 
 from dataclasses import fields, is_dataclass, replace
 
 from ..firmware.isakmp.constants import HEADER_LENGTH
-from ..firmware.isakmp.payloads import Attribute
+from ..firmware.isakmp.payloads import Attribute, Int
 
 __all__ = ["mutate_bytes", "mutate_payloads", "BYTE_MUTATIONS", "PAYLOAD_MUTATIONS"]
 
@@ -120,8 +121,11 @@ def mutate_bytes(rng, data, corpus):
 # -- structure-aware -------------------------------------------------------------------------------------------
 
 
-def _integer(rng, value):
-    return rng.choice((0, 1, 2, value - 1, value + 1, 0xFF, 0x100, 0xFFFF, 0xFFFFFFFF, rng.randrange(1 << 16)))
+def _integer(rng, value, size=4):
+    """A boundary or random value for an unsigned field of ``size`` octets now holding ``value``."""
+    top = (1 << 8 * size) - 1
+    return rng.choice((0, 1, 2, max(value - 1, 0), min(value + 1, top), top, top >> 1, 0xFF & top,
+                       rng.randrange(top + 1)))
 
 
 def _octets(rng, value):
@@ -141,7 +145,7 @@ def _octets(rng, value):
 def _attribute(rng, attribute):
     choice = rng.randrange(3)
     if choice == 0:
-        return replace(attribute, type=_integer(rng, attribute.type) & 0x7FFF)
+        return replace(attribute, type=_integer(rng, attribute.type, 2) & 0x7FFF)
     if choice == 1:
         return replace(attribute, basic=not attribute.basic)
     value = _octets(rng, attribute.value)
@@ -151,12 +155,14 @@ def _attribute(rng, attribute):
 def _sequence(rng, items, element):
     """A tuple ``items`` with one element changed by ``element(rng, item)``, dropped, duplicated or swapped."""
     items = list(items)
-    choice = rng.randrange(4) if items else 1
+    if not items:
+        return ()
+    choice = rng.randrange(4)
     if choice == 0:
         at = rng.randrange(len(items))
         items[at] = element(rng, items[at])
     elif choice == 1:
-        items.append(items[rng.randrange(len(items))] if items else element(rng, None))
+        items.append(items[rng.randrange(len(items))])
     elif choice == 2:
         del items[rng.randrange(len(items))]
     else:
@@ -164,14 +170,14 @@ def _sequence(rng, items, element):
     return tuple(items)
 
 
-def _value(rng, value):
-    """A mutation of one field value of any kind a payload holds."""
+def _value(rng, value, size=4):
+    """A mutation of one field value of any kind a payload holds (``size``: octets of an integer field)."""
     if isinstance(value, bool):
         return not value
     if isinstance(value, int):
-        return _integer(rng, value)
-    if isinstance(value, (bytes, type(None))):
-        return _octets(rng, value or b"")
+        return _integer(rng, value, size)
+    if isinstance(value, bytes):
+        return _octets(rng, value)
     if isinstance(value, Attribute):
         return _attribute(rng, value)
     if is_dataclass(value):
@@ -180,9 +186,10 @@ def _value(rng, value):
 
 
 def _field(rng, payload):
-    """``payload`` with one field changed."""
+    """``payload`` with one field changed (an integer within its field's width)."""
     name = rng.choice([f.name for f in fields(payload)])
-    return replace(payload, **{name: _value(rng, getattr(payload, name))})
+    size = next((part.size for part in payload.LAYOUT if isinstance(part, Int) and part.name == name), 4)
+    return replace(payload, **{name: _value(rng, getattr(payload, name), size)})
 
 
 def _drop(rng, payloads, corpus):
