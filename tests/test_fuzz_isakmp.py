@@ -8,6 +8,7 @@ runs a bounded campaign with no finding.
 """
 import asyncio
 import json
+import random
 import subprocess
 import sys
 
@@ -17,8 +18,10 @@ from isakmp_capture import capture_messages
 from pacsim.cli import main
 from pacsim.firmware.isakmp.constants import HeaderFlag
 from pacsim.firmware.isakmp.daemon import IsakmpDaemon
-from pacsim.firmware.isakmp.errors import Rejection
+from pacsim.firmware.isakmp.errors import EncodingError, Rejection
+from pacsim.firmware.isakmp.payloads import encode_chain
 from pacsim.sim.fuzz_isakmp import TARGETS, LiveTarget, replay, run_campaign, sa_survives
+from pacsim.sim.fuzz_mutators import mutate_bytes, mutate_payloads
 
 SEED = 20261207
 JSON_KEYS = {"messages", "escaped", "dropped", "counted", "uncounted", "accepted", "sa_survived", "restores",
@@ -42,6 +45,31 @@ def test_campaign_over_every_target(tmp_path):
     assert result.dropped + result.accepted == result.messages
     assert result.sa_survived
     assert set(result.targets) == {t.name for t in TARGETS}
+
+
+def test_mutators_change_the_message_and_follow_the_seed():
+    """Every mutation differs from the real message; the same seed gives the
+    same mutations; most structure-aware ones still encode as a chain."""
+    async def real_chains():
+        entry = await LiveTarget.build(_targets("main/responder/after-5")[0], SEED)
+        return [t for _, t in entry.pairs]
+    template = asyncio.run(real_chains())[0]
+    data, chain = template.datagram.data, template.payloads
+
+    def series(seed):
+        rng = random.Random(seed)
+        return [(mutate_bytes(rng, data, [data[::-1]]), mutate_payloads(rng, chain, [chain])) for _ in range(500)]
+    first = series(1)
+    assert first == series(1) and first != series(2)
+    assert all(octets != data and payloads != chain for octets, payloads in first)
+    encodable = 0
+    for _, payloads in first:
+        try:
+            encode_chain(payloads)
+            encodable += 1
+        except EncodingError:
+            pass
+    assert encodable >= 450
 
 
 def test_same_seed_same_counts(tmp_path):
