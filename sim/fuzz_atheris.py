@@ -16,8 +16,11 @@ cards, live negotiation). Each input is one ISAKMP message to its
 receiver: the input's first octet picks one of the target's real
 messages, whose UDP addressing and 16 cookie octets are kept, and the
 rest of the input replaces everything after the cookies (so the engine
-works on the header and payloads, not on guessing cookies); the real
-messages seed the engine. An input the daemon accepts moves the state:
+works on the header and payloads, not on guessing cookies); when the
+E flag is set and the receiver has keys, the rest is the plaintext body,
+encrypted here under the receiver's keys and IV chain (a copy of it) so
+the engine works on what the daemon decrypts. The real messages
+(decrypted) seed the engine. An input the daemon accepts moves the state:
 the target is built again (the same state). An exception out of the daemon, or a new entry in
 its ``faults``, raises :class:`Escaped`, which libFuzzer reports as a
 crash (exit status non-zero, the input saved).
@@ -30,8 +33,11 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports(include=["pacsim.firmware.isakmp"]):
-    from .fuzz_isakmp import TARGETS, LiveTarget, feed   # noqa: E402 (instrumented on import)
+    from .fuzz_isakmp import TARGETS, LiveTarget, feed, forger   # noqa: E402 (instrumented on import)
 
+from ..contract.codes import CIPHER_BLOCK_BYTES  # noqa: E402
+from ..firmware.isakmp.constants import HEADER_LENGTH, HeaderFlag  # noqa: E402
+from ..firmware.isakmp.payloads import encode_chain  # noqa: E402
 from ..firmware.isakmp.transport import classify, frame  # noqa: E402
 
 __all__ = ["Harness", "Escaped", "main"]
@@ -39,6 +45,8 @@ __all__ = ["Harness", "Escaped", "main"]
 DEFAULT_TARGET = "main/responder/awaiting-5"
 #: Octets of the real message kept ahead of the fuzzed input: the two cookies.
 COOKIE_OCTETS = 16
+_FLAGS = 19                 # the header's flags octet
+_LENGTH = slice(24, 28)     # the header's length field
 
 
 class Escaped(Exception):
@@ -56,9 +64,15 @@ class Harness:
         self.live = self.loop.run_until_complete(LiveTarget.build(self.target, seed))
 
     def seeds(self):
-        """The real messages as inputs (index octet + octets after the cookies)."""
-        return [bytes((index,)) + classify(t.datagram)[1][COOKIE_OCTETS:]
-                for index, (_, t) in enumerate(self.live.pairs)]
+        """The real messages as inputs (index octet + octets after the
+        cookies, the body decrypted when the receiver could read it)."""
+        seeds = []
+        for index, (_, template) in enumerate(self.live.pairs):
+            message = classify(template.datagram)[1]
+            if message[_FLAGS] & HeaderFlag.ENCRYPTION and template.payloads is not None:
+                message = message[:HEADER_LENGTH] + encode_chain(template.payloads)
+            seeds.append(bytes((index,)) + message[COOKIE_OCTETS:])
+        return seeds
 
     def test_one_input(self, data):
         """Feed one input (see the module docstring); raises :class:`Escaped`."""
@@ -67,11 +81,29 @@ class Harness:
         receiver, template = self.live.pairs[data[0] % len(self.live.pairs)]
         d = template.datagram
         message = classify(d)[1][:COOKIE_OCTETS] + data[1:]
+        message = self.loop.run_until_complete(_sealed(receiver, message))
         outcome, detail, _ = self.loop.run_until_complete(feed(receiver, frame(d.src, d.dst, d.sport, d.dport, message)))
         if outcome == "escaped":
             raise Escaped(detail)
         if outcome == "accepted":
             self.live = self.loop.run_until_complete(LiveTarget.build(self.target, self.seed))
+
+
+async def _sealed(receiver, message):
+    """``message`` with its body encrypted under the receiver's keys when
+    its E flag is set and the receiver holds keys for those cookies (the
+    input is then the plaintext; the length field is set to match), else
+    as it is."""
+    if len(message) <= HEADER_LENGTH or not message[_FLAGS] & HeaderFlag.ENCRYPTION:
+        return message
+    sa = receiver.sas.get(message[:8])
+    if sa is None or sa.keys is None:
+        return message
+    body = message[HEADER_LENGTH:]
+    body += bytes(-len(body) % CIPHER_BLOCK_BYTES[sa.keys.cipher])
+    ciphertext = await forger(sa).ivs.encrypt(message[20:24], body)
+    header = message[:_LENGTH.start] + (HEADER_LENGTH + len(ciphertext)).to_bytes(4, "big")
+    return header + ciphertext
 
 
 def main(argv=None):

@@ -66,7 +66,7 @@ from ..host.device import PacDevice
 from .fuzz_mutators import mutate_bytes, mutate_payloads
 from .model_bus import ModelBus
 
-__all__ = ["Peers", "Template", "Target", "TARGETS", "LiveTarget", "FuzzResult", "fuzz_isakmp", "run_campaign", "replay",
+__all__ = ["Peers", "Template", "Target", "TARGETS", "LiveTarget", "forger", "FuzzResult", "fuzz_isakmp", "run_campaign", "replay",
            "sa_survives", "feed"]
 
 ADDRESS_I, ADDRESS_R = "192.0.2.1", "192.0.2.2"
@@ -228,13 +228,13 @@ async def sa_survives(peers):
 # -- forging ------------------------------------------------------------------------------------------------------
 
 
-def _forger(sa):
+def forger(sa):
     """A copy of ``sa`` with its own copy of the IV chain (same keys and card
     channels): :meth:`IkeSa.seal` on it encrypts as the peer would, and
     leaves ``sa`` as it was."""
-    forger = copy.copy(sa)
-    forger.ivs = copy.deepcopy(sa.ivs, {id(sa.crypto): sa.crypto, id(sa.keys): sa.keys})
-    return forger
+    twin = copy.copy(sa)
+    twin.ivs = copy.deepcopy(sa.ivs, {id(sa.crypto): sa.crypto, id(sa.keys): sa.keys})
+    return twin
 
 
 async def _rehashed(receiver, header, payloads):
@@ -276,7 +276,7 @@ async def _forged(rng, receiver, template, corpus, rehash):
     sa = receiver.sas.get(header.initiator_cookie)
     if sa is None or sa.keys is None:
         return None
-    return await _forger(sa).seal(header.exchange, header.message_id, payloads, header.flags)
+    return await forger(sa).seal(header.exchange, header.message_id, payloads, header.flags)
 
 
 # -- the campaign --------------------------------------------------------------------------------------------------

@@ -30,6 +30,20 @@ _FLAGS = 19                 # the header's flags octet (RFC 2408 section 3.1)
 _KNOWN_FLAGS = int(HeaderFlag.ENCRYPTION | HeaderFlag.COMMIT | HeaderFlag.AUTHENTICATION_ONLY)
 
 
+def _plant_bug(monkeypatch):
+    """Make the daemon raise while counting a header with unknown flag bits
+    (a rare input no real message is); returns the original method."""
+    original = IsakmpDaemon._count_rejection
+
+    def planted(self, problem, *rest):
+        if problem.reason is Rejection.INVALID_FLAGS:
+            raise RuntimeError("planted bug")
+        return original(self, problem, *rest)
+
+    monkeypatch.setattr(IsakmpDaemon, "_count_rejection", planted)
+    return original
+
+
 def _targets(*names):
     return [t for t in TARGETS if t.name in names]
 
@@ -124,14 +138,7 @@ def test_planted_bug_is_found_saved_and_replayed(tmp_path, monkeypatch, capsys):
     flag bits, which no real message has): the campaign reports it as
     escaped, saves a reproducer, and the reproducer replays the fault with
     one command (and stops doing so once the bug is gone)."""
-    original = IsakmpDaemon._count_rejection
-
-    def planted(self, problem, *rest):
-        if problem.reason is Rejection.INVALID_FLAGS:
-            raise RuntimeError("planted bug")
-        return original(self, problem, *rest)
-
-    monkeypatch.setattr(IsakmpDaemon, "_count_rejection", planted)
+    original = _plant_bug(monkeypatch)
     result = run_campaign(600, SEED, tmp_path, _targets("main/initiator/awaiting-4", "established"))
     assert result.escaped > 0
     assert len(result.findings) == result.escaped
@@ -146,6 +153,24 @@ def test_planted_bug_is_found_saved_and_replayed(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(IsakmpDaemon, "_count_rejection", original)
     assert replay(result.findings[0])[0] == "counted"
     assert main(["fuzz", "isakmp", "--replay", str(result.findings[0])]) == 0
+
+
+def test_atheris_harness_encrypts_its_input_and_reports_an_escape(monkeypatch):
+    """The harness turns the real MM5 (its decrypted seed) back into a
+    message the responder accepts (the target is then built again), and an
+    input that makes the daemon fault raises Escaped."""
+    from pacsim.sim.fuzz_atheris import COOKIE_OCTETS, Escaped, Harness
+    harness = Harness("main/responder/awaiting-5", SEED)
+    seed = harness.seeds()[0]
+    before = harness.live
+    harness.test_one_input(seed)
+    assert harness.live is not before
+    planted = bytearray(seed)
+    planted[1 + _FLAGS - COOKIE_OCTETS] |= 0x80
+    harness.test_one_input(bytes(planted))              # dropped and counted: no escape
+    _plant_bug(monkeypatch)
+    with pytest.raises(Escaped, match="planted bug"):
+        harness.test_one_input(bytes(planted))
 
 
 @pytest.mark.slow
