@@ -20,8 +20,12 @@ the real message(s) to mutate:
 * ``established-authentic``: the same with the HASH always recomputed
   (the forger holds the keys), to reach the informational logic.
 
-A new exchange (quick mode) plugs in as more :class:`Target` rows whose
-``build`` negotiates up to its state.
+A new exchange (quick mode) plugs in as more :class:`Target` rows of
+kind ``"state"`` whose ``build`` negotiates phase 1, then that exchange
+up to its message ``step``, and returns the receiver and the real
+message (decrypted by :meth:`Template.of`); the structure-aware path
+re-encrypts under the message's own message ID, and its HASH(1..3) would
+join :func:`_rehashed`.
 
 Each message is a byte-level mutation (:func:`~.fuzz_mutators.mutate_bytes`)
 or a structure-aware one (:func:`~.fuzz_mutators.mutate_payloads` on the
@@ -31,7 +35,7 @@ receiver's IV chain, HASH_I/HASH_R or the informational HASH(1)
 recomputed half the time). The receiver's answer is classified:
 ``escaped`` (an exception out of ``receive``/``on_timer`` or a new entry
 in ``faults``; the input is saved as a reproducer, see :func:`replay`),
-``accepted`` (replies, or its SAs/exchanges/events changed: a phase-1
+``accepted`` (replies, or its SAs/exchanges/events changed: a ``state``
 target is then restored), else ``dropped``, and ``counted`` when a
 counter more specific than the receive counters moved.
 
@@ -158,13 +162,15 @@ class Target:
     """A receiver in one state: ``name``, ``build(target, peers)`` (an
     async function bringing ``peers`` to the state and returning the
     ``(receiver, Template)`` pairs to mutate), ``params`` (policy fields),
-    ``kind``: ``"phase1"`` (restored after it accepts a mutation),
+    ``kind``: ``"state"`` (restored after it accepts a mutation),
     ``"survival"`` (never restored, checked by :func:`sa_survives`) or
-    ``"authentic"`` (HASH always recomputed; restored when its SA is gone)."""
+    ``"authentic"`` (HASH always recomputed; restored when its SA is gone);
+    ``step`` (0-based number of the real message in the negotiation) and
+    ``awaiting`` (the receiver has not had it yet) for ``build``'s use."""
     name: str
     build: object
     params: dict = field(default_factory=dict)
-    kind: str = "phase1"
+    kind: str = "state"
     step: int = 0
     awaiting: bool = False
 
@@ -444,7 +450,7 @@ class _Campaign:
         receiver, template = rng.choice(entry.pairs)
         data = None
         if template.payloads is not None and rng.random() < 0.5:
-            rehash = target.kind == "authentic" or (target.kind == "phase1" and rng.random() < 0.5)
+            rehash = target.kind == "authentic" or (target.kind == "state" and rng.random() < 0.5)
             data = await _forged(rng, receiver, template, self.chains, rehash)
         if data is None:
             _, message = classify(template.datagram)
@@ -461,7 +467,7 @@ class _Campaign:
             entry.stale = target.kind != "survival"
         elif outcome == "accepted":
             result.accepted += 1
-            entry.stale = target.kind == "phase1" or (target.kind == "authentic" and not all(
+            entry.stale = target.kind == "state" or (target.kind == "authentic" and not all(
                 _established_sa(d) for d in (entry.peers.initiator, entry.peers.responder)))
         else:
             result.dropped += 1
