@@ -6,9 +6,9 @@ Subcommands: ``demo`` (build the card, probe it over PCI, run copies),
 ``router`` (a router's console, or a script of routers, a WAN and
 traffic), ``ctl``/``racoonctl``/``tmsh`` (a running router's control
 socket), ``lzs`` (a file through the LZS unit), ``synth`` (area),
-``interop strongswan|ike-scan`` (the IKEv1 interop lab), ``verilog`` (the
-card's Verilog), ``regmap`` (the register map as
-Markdown).
+``interop strongswan|ike-scan`` (the IKEv1 interop lab), ``fuzz isakmp``
+(mutated ISAKMP messages into the daemon), ``verilog`` (the card's
+Verilog), ``regmap`` (the register map as Markdown).
 """
 import argparse
 import json
@@ -406,6 +406,24 @@ CRYPTO_BENCHES = ("aes128-cbc+hmac-sha1-96", "aes256-cbc+hmac-sha1-96", "3des-cb
                   "des-cbc+hmac-md5-96")
 
 
+def cmd_fuzz(args) -> int:
+    """``pacsim fuzz isakmp``: exit 1 when a message escaped the daemon or
+    the established SA did not survive (``--replay``: when the saved input
+    still escapes)."""
+    from .sim.fuzz_isakmp import replay, run_campaign
+    if args.replay:
+        outcome, detail, _ = replay(args.replay)
+        print(json.dumps({"outcome": outcome, "detail": detail}) if args.json else f"{outcome}: {detail}")
+        return int(outcome == "escaped")
+    result = run_campaign(args.messages, args.seed, args.findings).as_dict()
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key}: {', '.join(value) if isinstance(value, list) else value}")
+    return int(result["escaped"] > 0 or not result["sa_survived"])
+
+
 def main(argv=None) -> int:
     from .sim.bench_pk import PK_BENCH_RUNS
     from .sim.build import SIMULATORS, simulator_from_env
@@ -492,6 +510,16 @@ def main(argv=None) -> int:
     p.add_argument("designs", nargs="*", help="designs (default: the card and every engine)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("fuzz", help="mutated protocol messages into the firmware in every state (model bus)")
+    p.add_argument("protocol", choices=["isakmp"])
+    p.add_argument("--messages", type=int, default=10000, help="mutated messages to send (default 10000)")
+    p.add_argument("--seed", type=int, default=0, help="campaign seed: the same seed gives the same counts")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument("--findings", metavar="DIR", default="isakmp-fuzz-findings",
+                   help="where an escaping input is saved as a reproducer (default %(default)s)")
+    p.add_argument("--replay", metavar="FILE", help="re-run one saved reproducer instead of a campaign")
+    p.set_defaults(func=cmd_fuzz)
 
     args = parser.parse_args(argv)
     if args.command == "bench":
