@@ -109,6 +109,7 @@ class Router(Forwarding, IpsecGate, IsakmpGate):
         self.runtime = RouterRuntime(self)
         self.state = RouterState.create(clock, random_bytes, self.has_interface)
         self.ipsec = self.state.ipsec
+        self._init_isakmp()
         self.console = self.open_console()
         self.counters = DataplaneCounters(self.ipsec.sad.count)
         self.datapath = Datapath(counters=self.counters, udp_listen_port=self.ipsec.udp_listen_port)
@@ -121,7 +122,6 @@ class Router(Forwarding, IpsecGate, IsakmpGate):
         self.ipsec.on_counters_reset = self._counters_reset
         self.ipsec.on_sa_counters_reset = self._sa_counters_reset
         self._reset_card_counters = False
-        self._init_isakmp()
         self._isakmp_outbox = []
 
     def __repr__(self) -> str:
@@ -130,8 +130,8 @@ class Router(Forwarding, IpsecGate, IsakmpGate):
     def open_console(self, ask_password: Callable[[str], str] | None = None) -> RouterConsole:
         """A console on this router's configuration (with the IP commands);
         ``ask_password(prompt)`` answers ``login`` without PASSWORD=."""
-        console = RouterConsole(self.state, runtime=self.runtime, enco_status=self.enco.status,
-                                ask_password=ask_password)
+        console = RouterConsole(self.state, runtime=self.runtime, isakmp_runtime=self.state.isakmp.runtime,
+                                enco_status=self.enco.status, ask_password=ask_password)
         console.cli.register(IP_COMMANDS, IpCommands(self.ip), IP_ERRORS)
         console.cli.register(IPV6_COMMANDS, Ipv6Commands(self.ipv6), IP_ERRORS)
         return console

@@ -19,8 +19,8 @@ daemon for SAs. Then: both phases' outcome (from swanctl's output or
 ``--list-sas`` and charon's log), whether the CHILD_SA SPIs strongSwan
 lists are the mirror of those ``show ipsec sa`` shows, pings both ways
 through the tunnel, the packets the card encrypted and decrypted, and
-whether tshark decrypts the capture given only the router's key log (the
-ISAKMP daemon's ``key_log()``, a :class:`~.wire_tools.KeyLog`).
+whether tshark decrypts the capture given only the router's key log
+(``enable isakmp keylog=DIR``: :mod:`pacsim.firmware.isakmp.key_log`).
 
 An ike-scan probe (:func:`Lab.ike_scan_probe`): ike-scan from the peer
 namespace at the router's WAN address, and psk-crack on an aggressive-mode
@@ -40,7 +40,7 @@ from .lab_router import PING_IDENT, ModelLabRouter, RtlLabRouter
 from .namespaces import ADDRESSES, LabNamespaces, require_root
 from .router_config import isakmp_lines
 from .strongswan import Charon, initiate_outcome
-from .wire_tools import Capture, KeyLog, probe, psk_cracked, tshark_check
+from .wire_tools import Capture, probe, psk_cracked, tshark_check
 
 __all__ = ["Lab", "NEGOTIATION_TIMEOUT", "spis_of_show", "spis_match"]
 
@@ -106,7 +106,7 @@ class Lab:
     # -- strongSwan -----------------------------------------------------------------------------------
 
     def _lab_router(self, case: Case, directory: Path):
-        lines = isakmp_lines(case, self.addresses)
+        lines = isakmp_lines(case, self.addresses, keylog=directory / "keylog")
         if case.bus == "rtl":
             return RtlLabRouter(lines, self.namespaces.pacsim, directory / "rtl", self.addresses)
         return ModelLabRouter(lines, self.namespaces.pacsim, self.addresses)
@@ -137,9 +137,7 @@ class Lab:
             record["spis_match"] = spis_match(children, spis_of_show(summary["show_ipsec_sa"]))
             charon.terminate()
             capture.stop()
-            daemon = summary["isakmp"]
-            keys = daemon.key_log() if daemon is not None and hasattr(daemon, "key_log") else KeyLog()
-            record["tshark_decrypted"] = tshark_check(capture.path, keys)["decrypted"]
+            record["tshark_decrypted"] = tshark_check(capture.path, directory / "keylog")["decrypted"]
         counters = summary["alg_ipsec"]
         record.update(card_packets=dict(encrypted=counters.get("ipsecEncodeGood", 0),
                                         decrypted=counters.get("ipsecDecodeGood", 0)),

@@ -88,12 +88,13 @@ class ManualTunnel:
                 "enable ipsec"]
 
 
-def isakmp_lines(case, addresses: LabAddresses = ADDRESSES, psk: str = PSK) -> list[str]:
+def isakmp_lines(case, addresses: LabAddresses = ADDRESSES, psk: str = PSK, keylog=None) -> list[str]:
     """The router for ``case`` (a :class:`~.cases.Case`): ``psk`` as ENCO
     key 1, one ISAKMP policy with the case's mode, algorithms and group
     (NAT traversal on: the peer's userspace ESP only does ESP in UDP),
     ISAKMP and NAT-T permitted on the WAN, and the tunnel policy with
-    ``usepfskey`` when the case has PFS (spec/ipsec-commands.md §6.1)."""
+    ``usepfskey`` when the case has PFS (spec/ipsec-commands.md §6.1);
+    ``keylog``: the key log directory (None: none)."""
     pfs = f" usepfskey=true group={case.group}" if case.pfs else ""
     return [f"create enco key=1 type=general value={psk}",
             *base_lines(addresses),
@@ -108,6 +109,7 @@ def isakmp_lines(case, addresses: LabAddresses = ADDRESSES, psk: str = PSK) -> l
             f"peer={addresses.peer_wan}{pfs}",
             _policy_selectors(addresses),
             "enable ipsec",
+            *([f"enable isakmp keylog={keylog}"] if keylog is not None else []),
             "enable isakmp"]
 
 
