@@ -50,7 +50,7 @@ NEGOTIATION_TIMEOUT = 8.0
 RETRANSMIT_TRIES = 2
 #: A negotiation's timeout in strongSwan retransmission timeouts (1 + 1.8 + 3.24 of them until it gives up).
 GIVE_UP_FACTOR = 8
-#: Seconds to wait for the simulated host's echo replies.
+#: Seconds to wait for an echo reply (either way); the RTL card's case waits its retransmission timeout.
 PING_WAIT = 5.0
 
 
@@ -130,7 +130,7 @@ class Lab:
             try:
                 await self._negotiate(case, charon, router, record, timeout)
                 if record["phase2"] == "established":
-                    record["ping_ok"] = await self._pings(router)
+                    record["ping_ok"] = await self._pings(router, max(PING_WAIT, case.retransmit_timeout))
                 _, children = await asyncio.to_thread(charon.list_sas)
             finally:
                 summary = await router.finish()
@@ -166,17 +166,18 @@ class Lab:
             record["phase2"] = "established" if any(c.state == "INSTALLED" for c in children) else \
                 _responder_failure(charon.log(), self.addresses)
 
-    async def _pings(self, router) -> bool:
+    async def _pings(self, router, wait: float) -> bool:
         """Traffic both ways: the peer's host pings ours (ping in the peer
         namespace), ours pings the peer's host (echo replies come back)."""
         a = self.addresses
         done = await asyncio.to_thread(self.namespaces.run_in, self.namespaces.peer,
-                                       ["ping", "-c", "2", "-i", "0.2", "-W", "2", "-I", a.peer_host, a.pacsim_host],
-                                       check=False)
+                                       ["ping", "-c", "2", "-i", "0.2", "-W", str(round(wait)), "-I", a.peer_host,
+                                        a.pacsim_host],
+                                       check=False, timeout=2 * wait + 10)
         wanted = {(PING_IDENT, 2), (PING_IDENT, 3)}
         for sequence in (2, 3):
             await router.ping_peer(sequence)
-        end = time.monotonic() + PING_WAIT
+        end = time.monotonic() + wait
         while time.monotonic() < end and not wanted <= set(router.echo_replies()):
             await asyncio.sleep(0.05)
         return done.returncode == 0 and wanted <= set(router.echo_replies())
