@@ -38,6 +38,8 @@ __all__ = ["Capture", "tshark_check", "probe", "psk_cracked", "parse_ike_scan", 
 #: the kernel retires on a timeout; a block still open at SIGINT was lost), and to wait after dumpcap
 #: says "Capturing on" (the first packets after it were missing, now and then).
 _SETTLE = 0.5
+#: tshark display filter: no ICMP errors (destination unreachable, time exceeded), which quote truncated packets.
+_NOT_ICMP_ERRORS = "not (icmp.type == 3 or icmp.type == 11)"
 
 
 class Capture(Service):
@@ -67,7 +69,7 @@ def tshark_check(pcap: Path, key_log: Path) -> dict:
     (e.g. the peer's Deletes after the router left: port unreachable) are truncated and not counted."""
     fields = ["-T", "fields", "-E", "separator=|", "-e", "isakmp.flags", "-e", "isakmp.hash", "-e", "esp.spi",
               "-e", "esp.icv_good"]
-    done = run(["tshark", "-r", str(pcap), *tshark_options(key_log), "-Y", "not (icmp.type == 3 or icmp.type == 11)", *fields], timeout=120)
+    done = run(["tshark", "-r", str(pcap), *tshark_options(key_log), "-Y", _NOT_ICMP_ERRORS, *fields], timeout=120)
     counts = dict(isakmp_encrypted=0, isakmp_decrypted=0, esp=0, esp_good=0)
     for line in done.stdout.splitlines():
         flags, hashes, spi, icv_good = (line.split("|") + ["", "", "", ""])[:4]
