@@ -87,7 +87,8 @@ TEST_CASES = ("ma-st-3des-sha1-g2", "ag-pa-aes128-sha1-g2-pfs", "ma-pa-des-md5-g
 
 
 def test_pacsim_interop_strongswan_reports_every_case(tmp_path):
-    chosen = [next(c for c in CASES if c.name == name) for name in TEST_CASES]
+    chosen = [c for c in CASES if c.name in TEST_CASES]              # in the order the command runs them
+    assert len(chosen) == len(TEST_CASES)
     assert {c.mode for c in chosen} == {"main", "aggressive"} and {c.initiator for c in chosen} == {"pacsim",
                                                                                                    "strongswan"}
     assert {c.pfs for c in chosen} == {True, False} and {c.bus for c in chosen} == {"model", "rtl"}
@@ -102,8 +103,8 @@ def test_pacsim_interop_strongswan_reports_every_case(tmp_path):
         assert record["spis_match"] and record["ping_ok"] and record["tshark_decrypted"], record
         assert record["card_packets"]["encrypted"] > 0 and record["card_packets"]["decrypted"] > 0, record
         assert not record["runtime_failures"], record
-        # strongSwan's ISAKMP (500, then 4500 after NAT-T's float) and ESP in UDP reached the router
-        assert record["attachment"]["isakmp_in"] >= 3 and record["attachment"]["natt_esp_in"] >= 2, record
+        # strongSwan's ISAKMP (AM2 and QM2 at least) and ESP in UDP reached the router
+        assert record["attachment"]["isakmp_in"] >= 2 and record["attachment"]["natt_esp_in"] >= 2, record
         assert (tmp_path / case.name / "keylog" / "esp_sa").exists()
     assert (tmp_path / chosen[0].name / "wan.pcapng").stat().st_size > 0
     assert lab_processes() == before and not [n for n in LabNamespaces.existing() if n.startswith("pacsim-")]
