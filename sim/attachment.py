@@ -24,19 +24,22 @@ exactly the IP traffic a peer sends it: UDP to its ports and ESP. The
 price: the kernel, not the router, answers pings to the address itself.
 
 **Inbound** (:meth:`HostAttachment.read`): a UDP datagram becomes an
-IPv4/UDP packet from the peer to the address (:class:`Inbound` kind
-``ip``), except ISAKMP: datagrams on the ISAKMP ports, and on the NAT-T
-port those with the non-ESP marker (four zero bytes, RFC 3948 2.2), are
-kind ``isakmp`` (a :class:`Datagram`, payload as on the wire, marker
-included) for the router's ISAKMP daemon. ESP in UDP on the NAT-T port is
-decapsulated (RFC 3948 3.2: the IP packet is rebuilt with protocol ESP)
-and the peer's port remembered: ESP the router sends to that peer is then
-encapsulated again (3.1). NAT-keepalives (one 0xFF byte) are counted and
-dropped. Raw ESP packets go to the router as they came.
+IPv4/UDP packet from the peer to the address, for ``Router.receive``: ISAKMP
+(port 500, and 4500 with the non-ESP marker, RFC 3948 2.2) included, which
+the router's ISAKMP gate hands to its daemon (one seam: the router's, see
+:mod:`pacsim.firmware.router.isakmp_gate`). ESP in UDP on the NAT-T port is
+passed on as it came too when the router negotiated it (the gate
+decapsulates it, and the router's SA kernel encapsulates what it sends:
+UDP from the NAT-T port); for a peer that sends ESP in UDP to a router
+with manual keys, :meth:`HostAttachment.encapsulate_esp` makes the
+attachment decapsulate it (RFC 3948 3.2: the IP packet is rebuilt with
+protocol ESP) and encapsulate the router's raw ESP to that peer again
+(3.1). NAT-keepalives (one 0xFF byte) are counted and dropped. Raw ESP
+packets go to the router as they came.
 
 **Outbound** (:meth:`HostAttachment.send`): a UDP packet goes from the
-socket bound to its source port; ESP to a NAT-T peer (learnt, or set with
-:meth:`HostAttachment.encapsulate_esp`) goes in UDP from the NAT-T port;
+socket bound to its source port; raw ESP to a peer set with
+:meth:`HostAttachment.encapsulate_esp` goes in UDP from the NAT-T port;
 any other packet goes out through the raw socket unchanged.
 
 Bad input (short, malformed, for another address, an unknown source port)
@@ -50,18 +53,15 @@ import ipaddress
 import os
 import socket
 import threading
-from dataclasses import dataclass
 
 from ..firmware.ipsec.packet import PROTO_ESP, PROTO_UDP, MalformedPacket, ipv4_header, parse_ip, parse_udp
 from ..firmware.ipsec.udp_encap import NATT_KEEPALIVE, NATT_PORT
+from ..firmware.isakmp.message import NON_ESP_MARKER
+from ..firmware.isakmp.transport import IKE_PORT
 from ..firmware.router.stack import udp_packet
 
-__all__ = ["HostAttachment", "Datagram", "Inbound", "ISAKMP_PORT", "NON_ESP_MARKER", "in_namespace",
-           "AttachmentError"]
+__all__ = ["HostAttachment", "NON_ESP_MARKER", "in_namespace", "AttachmentError"]
 
-ISAKMP_PORT = 500
-#: RFC 3948 2.2: IKE on the NAT-T port starts with four zero bytes where ESP has its SPI.
-NON_ESP_MARKER = bytes(4)
 _CLONE_NEWNET = 0x40000000
 _MAX_DATAGRAM = 65535
 _ERRORS_KEPT = 100
@@ -69,27 +69,6 @@ _ERRORS_KEPT = 100
 
 class AttachmentError(OSError):
     """The attachment could not be opened (no such namespace, a port in use, not root)."""
-
-
-@dataclass(frozen=True)
-class Datagram:
-    """A UDP datagram between the router and a peer: ``source`` and
-    ``destination`` addresses (IPv4Address), ports, ``payload`` as on the
-    wire (an ISAKMP message, on the NAT-T port after its non-ESP marker)."""
-    source: ipaddress.IPv4Address
-    source_port: int
-    destination: ipaddress.IPv4Address
-    destination_port: int
-    payload: bytes
-
-
-@dataclass(frozen=True)
-class Inbound:
-    """What :meth:`HostAttachment.read` got: ``kind`` "ip" (``packet``: an
-    IP packet for Router.receive) or "isakmp" (``datagram``)."""
-    kind: str
-    packet: bytes | None = None
-    datagram: Datagram | None = None
 
 
 def in_namespace(netns: str | None, function):
@@ -127,22 +106,19 @@ def in_namespace(netns: str | None, function):
 
 class HostAttachment:
     """Router ``interface`` at IPv4 ``address`` on the host's network (see
-    the module docstring). ``udp_ports``: UDP ports to bind (the ISAKMP
-    ports and the NAT-T port among them); ``isakmp_ports``: which of them
-    carry ISAKMP (the NAT-T port does after its non-ESP marker);
-    ``netns``: the namespace to open the sockets in (None: this one)."""
+    the module docstring). ``udp_ports``: UDP ports to bind (the NAT-T
+    port is added); ``netns``: the namespace to open the sockets in (None: this one)."""
 
-    def __init__(self, interface: str, address, *, udp_ports=(ISAKMP_PORT, NATT_PORT),
-                 isakmp_ports=(ISAKMP_PORT,), natt_port: int = NATT_PORT, netns: str | None = None):
+    def __init__(self, interface: str, address, *, udp_ports=(IKE_PORT, NATT_PORT), natt_port: int = NATT_PORT,
+                 netns: str | None = None):
         self.interface = interface.lower()
         self.address = ipaddress.IPv4Address(address)
         self.udp_ports = tuple(dict.fromkeys(int(p) for p in (*udp_ports, natt_port)))
-        self.isakmp_ports = tuple(isakmp_ports)
         self.natt_port = natt_port
         self.netns = netns
         #: Opened sockets: UDP port -> socket, "esp" and "raw".
         self.sockets: dict = {}
-        #: ESP peers to encapsulate for (RFC 3948): peer address -> its UDP port.
+        #: Peers whose ESP in UDP the attachment (un)wraps (RFC 3948): peer address -> its UDP port.
         self.natt_peers: dict[ipaddress.IPv4Address, int] = {}
         self.counters = collections.Counter()
         #: The last errors (reason strings), oldest first.
@@ -194,15 +170,16 @@ class HostAttachment:
         self.close()
 
     def encapsulate_esp(self, peer, port: int = NATT_PORT) -> None:
-        """Send ESP for ``peer`` in UDP to ``port`` from now on (what a NAT-T
-        negotiation, RFC 3947, decides; also learnt from the peer's ESP in UDP)."""
+        """Decapsulate ESP in UDP from ``peer`` and send the router's raw ESP
+        to it in UDP to ``port`` from now on: for a router that does not
+        (manual keys; ISAKMP's NAT-T bundles do it in the router)."""
         self.natt_peers[ipaddress.IPv4Address(peer)] = port
 
     # -- inbound ------------------------------------------------------------------------------------------
 
-    def read(self, key) -> list[Inbound]:
-        """Everything waiting on socket ``key`` (a UDP port or "esp"), each
-        for the router or its ISAKMP daemon; bad input counted and dropped."""
+    def read(self, key) -> list[bytes]:
+        """Everything waiting on socket ``key`` (a UDP port or "esp"), as IP
+        packets for ``Router.receive``; bad input counted and dropped."""
         sock = self.sockets[key]
         got = []
         while True:
@@ -219,7 +196,7 @@ class HostAttachment:
             if item is not None:
                 got.append(item)
 
-    def _raw_esp(self, packet: bytes) -> Inbound | None:
+    def _raw_esp(self, packet: bytes) -> bytes | None:
         try:
             ip = parse_ip(packet)
         except MalformedPacket as error:
@@ -228,9 +205,9 @@ class HostAttachment:
             self.counters["not_for_us"] += 1        # the raw socket sees ESP for every address of the namespace
             return None
         self.counters["esp_in"] += 1
-        return Inbound("ip", packet=bytes(packet))
+        return bytes(packet)
 
-    def _udp(self, port: int, peer: ipaddress.IPv4Address, peer_port: int, payload: bytes) -> Inbound | None:
+    def _udp(self, port: int, peer: ipaddress.IPv4Address, peer_port: int, payload: bytes) -> bytes | None:
         if port == self.natt_port:
             if payload == NATT_KEEPALIVE:
                 self.counters["natt_keepalive"] += 1
@@ -239,18 +216,20 @@ class HostAttachment:
                 return self._bad("short", f"{len(payload)} bytes from {peer}:{peer_port} on the NAT-T port; "
                                  "expected a non-ESP marker or an ESP header")
             if payload[:4] != NON_ESP_MARKER:
-                self.natt_peers[peer] = peer_port
                 self.counters["natt_esp_in"] += 1
-                return Inbound("ip", packet=ipv4_header(peer, self.address, PROTO_ESP, len(payload)) + payload)
-        if port in self.isakmp_ports or port == self.natt_port:
+                if peer in self.natt_peers:
+                    self.natt_peers[peer] = peer_port
+                    return ipv4_header(peer, self.address, PROTO_ESP, len(payload)) + payload
+            else:
+                self.counters["isakmp_in"] += 1
+        elif port == IKE_PORT:
             self.counters["isakmp_in"] += 1
-            return Inbound("isakmp", datagram=Datagram(peer, peer_port, self.address, port, bytes(payload)))
         try:
             packet = udp_packet(peer, self.address, peer_port, port, payload)
         except ValueError as error:
             return self._bad("malformed", f"UDP from {peer}:{peer_port}: {error}")
         self.counters["udp_in"] += 1
-        return Inbound("ip", packet=packet)
+        return packet
 
     # -- outbound -----------------------------------------------------------------------------------------
 
@@ -273,14 +252,6 @@ class HostAttachment:
         elif ip.protocol == PROTO_ESP and ip.dst in self.natt_peers:
             return self._sendto(self.natt_port, bytes(ip.payload), ip.dst, self.natt_peers[ip.dst], "natt_esp_out")
         return self._sendto("raw", bytes(packet), ip.dst, 0, "raw_out")
-
-    def send_datagram(self, datagram: Datagram) -> bool:
-        """Send a datagram of the ISAKMP daemon from its ``source_port``."""
-        if datagram.source_port not in self.sockets:
-            return self._refused("unsendable", f"no socket on UDP port {datagram.source_port}; attached ports: "
-                                 f"{', '.join(map(str, self.udp_ports))}")
-        return self._sendto(datagram.source_port, datagram.payload, datagram.destination,
-                            datagram.destination_port, "isakmp_out")
 
     def _sendto(self, key, data: bytes, destination, port: int, counter: str) -> bool:
         try:

@@ -14,8 +14,8 @@ because the peer on the other side does.
   attached interfaces send through their attachment instead of a link.
 - :class:`WallRuntime`: one worker task takes, one at a time, what the
   sockets delivered (an attachment's readers queue it), the routers'
-  timers (``Router.poll`` every ``poll_interval`` seconds) and the ISAKMP
-  daemons' timers (``next_timer()`` / ``on_timer(now)``), and work the
+  timers (``Router.poll`` every ``poll_interval`` seconds, sooner when an
+  ISAKMP daemon's timer is due), and work the
   caller submits (:meth:`WallRuntime.call`, e.g. a simulated host's ping).
   Under a scheduler that is not asyncio (cocotb, for a router on the RTL
   card) the caller drives it instead with :meth:`WallRuntime.poll_once`.
@@ -23,21 +23,17 @@ because the peer on the other side does.
   (:mod:`.control`); each request runs on the worker like submitted work,
   between packets, and what it makes the router send goes out at once.
 
-**The ISAKMP seam.** A router may own an ISAKMP daemon as its ``isakmp``
-attribute (sans-I/O: ``async receive(datagram) -> [datagram]``,
-``next_timer() -> float | None`` in the router's clock, ``async
-on_timer(now) -> [datagram]``). The runtime gives it every ISAKMP datagram
-(:class:`~.attachment.Datagram`) an attachment of that router receives and
-sends what it returns through the attachment that owns the source address.
-A router without one gets the datagrams as IP/UDP packets
-(``Router.receive``), which delivers them unanswered.
+**ISAKMP.** Everything an attachment receives goes to ``Router.receive``
+as an IP packet; the router's ISAKMP gate
+(:mod:`pacsim.firmware.router.isakmp_gate`) gives ISAKMP to its daemon and
+ESP in UDP to IPsec, and ``Router.poll`` runs the daemon's timers, which
+the ticker wakes for (``Router.next_timer``).
 """
 import asyncio
 import select
 import time
 
-from ..firmware.router.stack import udp_packet
-from .attachment import Datagram, HostAttachment
+from .attachment import HostAttachment
 from .control.serving import close_all, serve_network
 from .network import Network
 
@@ -153,8 +149,8 @@ class WallRuntime:
         return await done
 
     def _readable(self, router: str, attachment: HostAttachment, key) -> None:
-        for item in attachment.read(key):
-            self._queue.put_nowait(("in", router, attachment, item))
+        for packet in attachment.read(key):
+            self._queue.put_nowait(("in", router, attachment, packet))
 
     async def _ticker(self) -> None:
         while True:
@@ -164,8 +160,7 @@ class WallRuntime:
     def _next_wait(self) -> float:
         wait = self.poll_interval
         for router in self.network.routers.values():
-            daemon = getattr(router, "isakmp", None)
-            due = daemon.next_timer() if daemon is not None else None
+            due = router.next_timer()
             if due is not None:
                 wait = min(wait, max(0.0, due - self.network.clock.now))
         return wait
@@ -185,7 +180,7 @@ class WallRuntime:
             ready = select.select(list(readable.values()), [], [], 0)[0]
             for key, sock in readable.items():
                 if sock in ready:
-                    items += [("in", router, attachment, inbound) for inbound in attachment.read(key)]
+                    items += [("in", router, attachment, packet) for packet in attachment.read(key)]
         if self.network.clock.now >= self._next_tick:
             items.append(("timers",))
             self._next_tick = self.network.clock.now + self._next_wait()
@@ -212,33 +207,13 @@ class WallRuntime:
             if not done.done():
                 done.set_result(result)
         elif kind == "in":
-            _, name, attachment, inbound = item
-            router = self.network.routers[name]
-            daemon = getattr(router, "isakmp", None)
-            if inbound.kind == "isakmp" and daemon is not None:
-                self._send_datagrams(name, await daemon.receive(inbound.datagram))
-                return
-            packet = inbound.packet if inbound.kind == "ip" else _as_packet(inbound.datagram)
+            _, name, attachment, packet = item
             self.network.inject(name, attachment.interface, packet)
             await self.network.run()
         else:
-            now = self.network.clock.now
             for name, router in self.network.routers.items():
                 self.network.emit(name, await router.poll())
-                daemon = getattr(router, "isakmp", None)
-                due = daemon.next_timer() if daemon is not None else None
-                if due is not None and due <= now:
-                    self._send_datagrams(name, await daemon.on_timer(now))
             await self.network.run()
-
-    def _send_datagrams(self, router: str, datagrams) -> None:
-        for datagram in datagrams:
-            attachment = next((a for (r, _), a in self.network.attachments.items()
-                               if r == router and a.address == datagram.source), None)
-            if attachment is None:
-                self.failures.append(f"{router}: ISAKMP datagram from {datagram.source}, which no attachment has")
-                continue
-            attachment.send_datagram(datagram)
 
 
 def _attached_emitter(network: AttachedNetwork, name: str):
@@ -246,8 +221,3 @@ def _attached_emitter(network: AttachedNetwork, name: str):
     async def emit(output):
         network.emit(name, output)
     return emit
-
-
-def _as_packet(datagram: Datagram) -> bytes:
-    return udp_packet(datagram.source, datagram.destination, datagram.source_port, datagram.destination_port,
-                      datagram.payload)

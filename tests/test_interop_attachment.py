@@ -17,10 +17,13 @@ import pytest
 from scapy.layers.inet import ICMP, IP, UDP
 from scapy.layers.ipsec import ESP, SecurityAssociation
 
-from pacsim.sim.attachment import NON_ESP_MARKER, Datagram, HostAttachment, in_namespace
-from pacsim.sim.interop.wire_tools import Capture, EspKey, KeyLog, tshark_check
+from pacsim.firmware.isakmp.key_log import KeyLog
+from pacsim.firmware.isakmp.transport import Datagram
+from pacsim.sim.attachment import NON_ESP_MARKER, HostAttachment, in_namespace
+from pacsim.sim.interop.cases import Case
+from pacsim.sim.interop.wire_tools import Capture, tshark_check
 from pacsim.sim.interop.namespaces import ADDRESSES, LabNamespaces
-from pacsim.sim.interop.router_config import ManualTunnel, manual_router
+from pacsim.sim.interop.router_config import ManualTunnel, configured_router, isakmp_lines, manual_router
 from pacsim.sim.wall_runtime import AttachedNetwork, WallRuntime
 
 pytestmark = [pytest.mark.slow, pytest.mark.interop,
@@ -94,14 +97,15 @@ async def wait_for(condition, seconds: float = 5.0) -> bool:
     return True
 
 
-def key_log(tunnel: ManualTunnel, *, wrong: bool = False) -> KeyLog:
-    """Both directions' ESP keys (``wrong``: another key for each)."""
+def key_log(directory, tunnel: ManualTunnel, *, wrong: bool = False):
+    """A key log in ``directory`` with both directions' ESP keys (``wrong``: another key for each)."""
     enc, auth = (bytes(len(tunnel.enc_key)), bytes(len(tunnel.auth_key))) if wrong else (tunnel.enc_key,
                                                                                          tunnel.auth_key)
-    return KeyLog(esp=[EspKey(A.peer_wan, A.pacsim_wan, tunnel.router_inbound_spi, tunnel.encalg, enc,
-                              tunnel.hashalg, auth),
-                       EspKey(A.pacsim_wan, A.peer_wan, tunnel.router_outbound_spi, tunnel.encalg, enc,
-                              tunnel.hashalg, auth)])
+    log = KeyLog(directory)
+    for src, dst, spi in ((A.peer_wan, A.pacsim_wan, tunnel.router_inbound_spi),
+                          (A.pacsim_wan, A.peer_wan, tunnel.router_outbound_spi)):
+        log.esp_sa(src, dst, spi, tunnel.encalg.upper(), enc, tunnel.hashalg.upper(), auth)
+    return directory
 
 
 @pytest.mark.parametrize("encap", [True, False], ids=["udp-encap", "raw-esp"])
@@ -115,6 +119,8 @@ def test_peer_pings_through_the_attachment(lab, tmp_path, encap, encalg, hashalg
         router = await manual_router(network, tunnel)
         attachment = HostAttachment("eth1", A.pacsim_wan, netns=lab.pacsim).open()
         network.attach(router.name, attachment)
+        if encap:                       # manual keys: the router does not wrap ESP in UDP, the attachment does
+            attachment.encapsulate_esp(A.peer_wan)
         peer = Peer(lab.peer, encap)
         replies = []
         try:
@@ -156,14 +162,14 @@ def test_peer_pings_through_the_attachment(lab, tmp_path, encap, encalg, hashalg
         finally:
             attachment.close()
             peer.sock.close()
-        counters = router.alg_ipsec
+        counters = router.kernel.alg
         assert counters["ipsecDecodeGood"] >= 3 and counters["ipsecEncodeGood"] >= 2
         assert attachment.counters["natt_esp_in" if encap else "esp_in"] >= 3
         assert attachment.counters["natt_esp_out" if encap else "raw_out"] >= 2
         # tshark, given the keys only, decrypts every ESP packet on the veth with a good ICV; wrong keys fail
-        check = tshark_check(tmp_path / "wan.pcapng", key_log(tunnel))
+        check = tshark_check(tmp_path / "wan.pcapng", key_log(tmp_path / "keys", tunnel))
         assert check["decrypted"] and check["esp"] == check["esp_good"] >= 5, check
-        wrong = tshark_check(tmp_path / "wan.pcapng", key_log(tunnel, wrong=True))
+        wrong = tshark_check(tmp_path / "wan.pcapng", key_log(tmp_path / "wrong", tunnel, wrong=True))
         assert not wrong["decrypted"] and wrong["esp_good"] == 0 and wrong["esp"] == check["esp"]
     asyncio.run(body())
 
@@ -179,19 +185,19 @@ def test_attachment_needs_its_namespace():
 
 
 class EchoDaemon:
-    """A stand-in ISAKMP daemon with the runtime's interface: answers each
-    datagram with its payload reversed, from the port it came to; a timer
-    0.3 s after the first datagram sends one more datagram."""
+    """A stand-in for the router's ISAKMP daemon (the gate's interface):
+    answers each datagram with its payload reversed, from the port it came
+    to; a timer 0.3 s after the first datagram sends one more datagram."""
 
     def __init__(self, clock):
-        self.clock, self.received, self.due, self.fired = clock, [], None, []
+        self.clock, self.received, self.received_at, self.due, self.fired = clock, [], [], None, []
 
     async def receive(self, datagram):
         self.received.append(datagram)
+        self.received_at.append(self.clock())
         if self.due is None:
             self.due = self.clock() + 0.3
-        return [Datagram(datagram.destination, datagram.destination_port, datagram.source, datagram.source_port,
-                         datagram.payload[::-1])]
+        return [Datagram(datagram.dst, datagram.src, datagram.dport, datagram.sport, datagram.data[::-1])]
 
     def next_timer(self):
         return self.due
@@ -200,17 +206,18 @@ class EchoDaemon:
         self.fired.append(now)
         self.due = None
         last = self.received[-1]
-        return [Datagram(last.destination, last.destination_port, last.source, last.source_port, b"timer")]
+        return [Datagram(last.dst, last.src, last.dport, last.sport, b"timer")]
 
 
 def test_isakmp_datagrams_reach_the_routers_daemon(lab):
-    """The seam for the ISAKMP daemon: UDP 500, and 4500 after the non-ESP
-    marker, go to ``router.isakmp`` as they came; its answers leave from the
-    port they name; its timer runs when ``next_timer()`` says."""
+    """The one seam: UDP 500, and 4500 with the non-ESP marker, reach
+    ``Router.receive`` as IP packets and its ISAKMP gate hands them to the
+    daemon as they came; its answers leave from the port they name; its
+    timer runs when ``Router.next_timer()`` says (the runtime polls then)."""
     async def body():
         network = AttachedNetwork()
-        router = await manual_router(network, ManualTunnel())
-        router.isakmp = daemon = EchoDaemon(network.clock)
+        router = await configured_router(network, isakmp_lines(Case("main", "pacsim", "aes128", "sha", 2)))
+        router.isakmp_daemon = daemon = EchoDaemon(router.clock)
         attachment = HostAttachment("eth1", A.pacsim_wan, netns=lab.pacsim).open()
         network.attach(router.name, attachment)
 
@@ -239,25 +246,23 @@ def test_isakmp_datagrams_reach_the_routers_daemon(lab):
             attachment.close()
             ike.close()
             natt.close()
-        assert [(d.source_port, d.destination_port, d.payload) for d in daemon.received] == [
+        assert [(d.sport, d.dport, d.data) for d in daemon.received] == [
             (500, 500, b"main mode SA"), (4500, 4500, NON_ESP_MARKER + b"MM5")]
-        assert daemon.received[0].source == ipaddress.IPv4Address(A.peer_wan)
+        assert daemon.received[0].src == ipaddress.IPv4Address(A.peer_wan)
         replies = {port: [data for data, _ in got[port]] for port in got}
         assert b"AS edom niam" in replies[500] and b"5MM" + NON_ESP_MARKER in replies[4500]
-        assert b"timer" in replies[4500] and daemon.fired[0] >= 0.3
-        assert not router.delivered                   # nothing went the router's own way
+        assert b"timer" in replies[4500] and daemon.fired[0] - daemon.received_at[0] >= 0.3
+        assert attachment.counters["isakmp_in"] == 2 and attachment.counters["udp_out"] == 3
     asyncio.run(body())
 
 
 def test_bad_router_output_is_counted_not_sent(lab):
     attachment = HostAttachment("eth1", A.pacsim_wan, netns=lab.pacsim).open()
     try:
-        v6 = bytes([0x60]) + bytes(39)
+        v6 = bytes([0x60, 0, 0, 0, 0, 8, 59, 64]) + bytes(32) + bytes(8)        # a well-formed IPv6 packet
         assert not attachment.send(b"\x45\x00")                                  # truncated IPv4 header
         assert not attachment.send(v6)
-        assert not attachment.send_datagram(Datagram(ipaddress.IPv4Address(A.pacsim_wan), 4501,
-                                                     ipaddress.IPv4Address(A.peer_wan), 500, b"x"))
-        assert attachment.counters["unsendable"] == 3 and attachment.counters["sent"] == 0
-        assert "no socket on UDP port 4501" in attachment.errors[-1]
+        assert attachment.counters["unsendable"] == 2 and attachment.counters["sent"] == 0
+        assert "IPv6 is not attached" in attachment.errors[-1]
     finally:
         attachment.close()

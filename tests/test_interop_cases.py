@@ -7,12 +7,13 @@ import asyncio
 
 import pytest
 
+from pacsim.firmware.isakmp.key_log import KeyLog, tshark_options
 from pacsim.sim.interop.cases import CASES, PROBES, Case
 from pacsim.sim.interop.lab import spis_match, spis_of_show
 from pacsim.sim.interop.namespaces import LabError, LabNamespaces
 from pacsim.sim.interop.router_config import ManualTunnel, configured_router, isakmp_lines, manual_router
 from pacsim.sim.interop.strongswan import initiate_outcome, parse_list_sas, strongswan_conf, swanctl_conf
-from pacsim.sim.interop.wire_tools import EspKey, IkeKey, KeyLog, parse_ike_scan
+from pacsim.sim.interop.wire_tools import parse_ike_scan
 from pacsim.sim.wall_runtime import AttachedNetwork
 
 LIST_SAS = """case: #1, ESTABLISHED, IKEv1, 4e4f1877b70d10d1_i* 8c6b4a3f2e1d0c9b_r
@@ -100,10 +101,13 @@ def test_ike_scan_output():
         dict(answered=False, notify=None, handshake=None)
 
 
-def test_key_log_uat_formats():
-    keys = KeyLog([IkeKey(bytes.fromhex("4e4f1877b70d10d1"), bytes.fromhex("15fe7da798afe6b8e36bfeea47b0bea5"))],
-                  [EspKey("192.0.2.1", "192.0.2.2", 0x672987ba, "aes128", bytes(16), "sha", bytes(20))])
-    options = keys.tshark_options()
+def test_key_log_uat_formats(tmp_path):
+    """The lab's tshark check reads the router's key log (one key log: pacsim.firmware.isakmp.key_log)."""
+    keys = KeyLog(tmp_path)
+    keys.phase1(bytes.fromhex("4e4f1877b70d10d1"), bytes.fromhex("15fe7da798afe6b8e36bfeea47b0bea5"))
+    keys.esp_sa("192.0.2.1", "192.0.2.2", 0x672987ba, "AES128", bytes(16), "SHA", bytes(20))
+    options = tshark_options(tmp_path)
+    assert "esp.enable_authentication_check:TRUE" in options
     assert "uat:ikev1_decryption_table:4e4f1877b70d10d1,15fe7da798afe6b8e36bfeea47b0bea5" in options
     assert ('uat:esp_sa:"IPv4","192.0.2.1","192.0.2.2","0x672987ba","AES-CBC [RFC3602]","0x' + "00" * 16 +
             '","HMAC-SHA-1-96 [RFC2404]","0x' + "00" * 20 + '"') in options

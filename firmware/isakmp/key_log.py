@@ -118,8 +118,8 @@ def configured_key_log(config) -> KeyLog | None:
 
 
 def tshark_options(directory) -> list[str]:
-    """``-o uat:TABLE:LINE`` options for every line of a key log's tables, and ESP decryption on."""
-    options = ["-o", "esp.enable_encryption_decode:TRUE"]
+    """``-o uat:TABLE:LINE`` options for every line of a key log's tables, and ESP decryption and ICV checking on."""
+    options = ["-o", "esp.enable_encryption_decode:TRUE", "-o", "esp.enable_authentication_check:TRUE"]
     for table in (IKEV1_TABLE, ESP_TABLE):
         path = Path(directory, table)
         lines = path.read_text().splitlines() if path.exists() else []

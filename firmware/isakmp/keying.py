@@ -40,6 +40,7 @@ from collections import deque
 from ..ipsec.config_errors import IpsecConfigError
 from ..ipsec.sad import BundleState, Expiry, Role
 from ..ipsec.spd import Action, KeyManagement, PeerWildcard
+from ..ipsec.transforms import Protocol
 from .constants import ExchangeType
 from .exchange import ExchangeFailed
 from .ike_sa import IkeSaState, PeerDeleted, Phase1Failed
@@ -199,6 +200,8 @@ class IsakmpKeying:
         ike = next((sa for sa in self.daemon.sas if sa.sa_id == outcome.ike_sa), None)
         if outcome.udp and ike is not None:                 # ESP in UDP on the IKE SA's (floated) ports
             bundle.natt_ports = (ike.local_port, ike.peer_port)
+        if ike is not None:
+            self._log_keys(outcome, ike)
         await self.kernel.add_bundle(bundle)
         self.negotiated[(name, bundle.bundle_id)] = outcome
         now = self.daemon.clock()
@@ -211,6 +214,25 @@ class IsakmpKeying:
         self._retire = deque(sorted(((now + OLD_BUNDLE_GRACE if when is None and policy == name else when, policy,
                                       bid) for when, policy, bid in self._retire),
                                     key=lambda entry: float("inf") if entry[0] is None else entry[0]))
+
+    def _log_keys(self, outcome, ike):
+        """Write each ESP SA of ``outcome`` (both directions) to the key log in force, if any
+        (:meth:`KeyLog.esp_sa <.key_log.KeyLog.esp_sa>`); a log that cannot be written is a daemon fault."""
+        key_log = self.daemon.key_log()
+        if key_log is None:
+            return
+        for pair in outcome.pairs:
+            if pair.protocol is not Protocol.ESP:
+                continue
+            encalg = pair.encalg.value if pair.encalg is not None else "NULL"
+            hashalg = pair.hashalg.value if pair.hashalg is not None else "NULL"
+            try:
+                key_log.esp_sa(ike.local, ike.peer, pair.outbound_spi, encalg, pair.outbound_keys.encryption,
+                               hashalg, pair.outbound_keys.hash)
+                key_log.esp_sa(ike.peer, ike.local, pair.inbound_spi, encalg, pair.inbound_keys.encryption,
+                               hashalg, pair.inbound_keys.hash)
+            except OSError as error:
+                self.daemon.faults.append(f"key log {key_log.directory}: {error.strerror}")
 
     # -- deletes --------------------------------------------------------------------------------------------
 

@@ -26,8 +26,12 @@ UDP it hands it and the packets that wait for a negotiation.
   negotiation fails;
 - :meth:`_isakmp_pump` (after every packet, command and timer) runs the
   key manager, the daemon's timers and sends the held packets;
-- the router's consoles show the running daemon's SAs, exchanges and
-  counters through :class:`ConsoleIsakmp`.
+  :meth:`next_timer` says when the daemon wants the router's next poll;
+- the console's displays (``show isakmp sa`` ...) read the running daemon
+  through :class:`IsakmpRuntime` (``daemon()``); the daemon's debug records
+  go to :attr:`isakmp_debug` (an :class:`~..isakmp.debug.IsakmpDebug`
+  whose ``lines`` are the router's ISAKMP debug log, ``write`` an optional
+  output for them).
 """
 import collections
 
@@ -35,24 +39,31 @@ from ..ipsec.packet import PROTO_UDP, MalformedPacket, parse_ip, parse_udp
 from ..ipsec.spd import KeyManagement
 from ..ipsec.udp_encap import natt_decapsulate
 from ..isakmp.daemon import IsakmpDaemon
+from ..isakmp.debug import IsakmpDebug
 from ..isakmp.keying import IsakmpKeying
 from ..isakmp.show_commands import IsakmpRuntime as ShowRuntime
 from ..isakmp.transport import NAT_T_PORT, Datagram
+from ..views.alliedware.isakmp_debug import debug_lines
 from .stack import selector_of, udp_packet
 
-__all__ = ["IsakmpGate", "HELD_PER_POLICY", "ConsoleIsakmp"]
+__all__ = ["IsakmpGate", "HELD_PER_POLICY"]
 
 #: Packets held per policy while its bundle is negotiated (R16: "a few").
 HELD_PER_POLICY = 8
 
 
-class IsakmpRuntime:
-    """What the ISAKMP commands ask of the running daemon (set as
-    ``IsakmpConfig.runtime``); the work is done after the command."""
+class IsakmpRuntime(ShowRuntime):
+    """What the ISAKMP commands and displays ask of the running daemon (set
+    as ``IsakmpConfig.runtime``, and the console's ``isakmp_runtime``); the
+    work is done after the command."""
 
     def __init__(self, gate):
         self.gate = gate
         self.reset_policies = []
+
+    def daemon(self):
+        """The router's running :class:`~..isakmp.daemon.IsakmpDaemon`, or None."""
+        return self.gate.isakmp_daemon
 
     def reset_policy(self, name):
         """``reset isakmp policy`` (and ``destroy isakmp policy``): its SAs are deleted after the command."""
@@ -65,17 +76,6 @@ class IsakmpRuntime:
             daemon.counters.reset(groups)
 
 
-class ConsoleIsakmp(ShowRuntime):
-    """The running daemon as the console's ``show isakmp ...`` displays see
-    it: the ``gate``'s daemon, None while ISAKMP is disabled."""
-
-    def __init__(self, gate):
-        self.gate = gate
-
-    def daemon(self):
-        return self.gate.isakmp_daemon
-
-
 class IsakmpGate:
     """The ISAKMP part of a :class:`~.router.Router` (see the module docstring)."""
 
@@ -85,6 +85,11 @@ class IsakmpGate:
         self._held = collections.defaultdict(collections.deque)
         self._pumping = False
         self.state.isakmp.runtime = IsakmpRuntime(self)
+        self.isakmp_debug = IsakmpDebug(self.state.isakmp, debug_lines)
+
+    def next_timer(self):
+        """When (router clock, seconds) the ISAKMP daemon's next timer is due, or None: poll then."""
+        return self.isakmp_daemon.next_timer() if self.isakmp_daemon is not None else None
 
     def _addresses(self):
         """The router's IPv4 and IPv6 addresses, those of interfaces with IPsec policies first (the
@@ -98,6 +103,7 @@ class IsakmpGate:
         config = self.state.isakmp
         if config.enabled and self.isakmp_daemon is None:
             self.isakmp_daemon = IsakmpDaemon(config, self.state.keys, self.device, self._addresses(), self.clock)
+            self.isakmp_debug.attach(self.isakmp_daemon)
             self.isakmp_keying = IsakmpKeying(self.isakmp_daemon, self.ipsec, self.kernel)
             self.ipsec.register_key_manager(KeyManagement.ISAKMP, self.isakmp_keying)
             self.ipsec.on_bundle_removed = self.isakmp_keying.bundle_removed

@@ -73,7 +73,7 @@ from .forwarding import DroppedPacket, Forwarding
 from .ip import ERRORS as IP_ERRORS
 from .ip import IP_COMMANDS, IpCommands, IpModule
 from .ipsec_gate import DataplaneCounters, IpsecGate
-from .isakmp_gate import ConsoleIsakmp, IsakmpGate
+from .isakmp_gate import IsakmpGate
 from .ipv6 import IPV6_COMMANDS, Ipv6Commands, Ipv6Module
 from .mtu import MtuLayer
 from .runtime import MAIN_COUNTERS, RouterRuntime
@@ -110,6 +110,7 @@ class Router(Forwarding, IpsecGate, IsakmpGate):
         self.runtime = RouterRuntime(self)
         self.state = RouterState.create(clock, random_bytes, self.has_interface)
         self.ipsec = self.state.ipsec
+        self._init_isakmp()
         self.console = self.open_console()
         self.counters = DataplaneCounters(self.ipsec.sad.count)
         self.datapath = Datapath(counters=self.counters, udp_listen_port=self.ipsec.udp_listen_port)
@@ -122,7 +123,6 @@ class Router(Forwarding, IpsecGate, IsakmpGate):
         self.ipsec.on_counters_reset = self._counters_reset
         self.ipsec.on_sa_counters_reset = self._sa_counters_reset
         self._reset_card_counters = False
-        self._init_isakmp()
         self._isakmp_outbox = []
 
     def __repr__(self) -> str:
@@ -131,8 +131,8 @@ class Router(Forwarding, IpsecGate, IsakmpGate):
     def open_console(self, ask_password: Callable[[str], str] | None = None) -> RouterConsole:
         """A console on this router's configuration (with the IP commands);
         ``ask_password(prompt)`` answers ``login`` without PASSWORD=."""
-        console = RouterConsole(self.state, runtime=self.runtime, enco_status=self.enco.status,
-                                isakmp_runtime=ConsoleIsakmp(self), ask_password=ask_password,
+        console = RouterConsole(self.state, runtime=self.runtime, isakmp_runtime=self.state.isakmp.runtime,
+                                enco_status=self.enco.status, ask_password=ask_password,
                                 view_source=RouterViewSource(self))
         console.cli.register(IP_COMMANDS, IpCommands(self.ip), IP_ERRORS)
         console.cli.register(IPV6_COMMANDS, Ipv6Commands(self.ipv6), IP_ERRORS)

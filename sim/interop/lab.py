@@ -19,8 +19,8 @@ daemon for SAs. Then: both phases' outcome (from swanctl's output or
 ``--list-sas`` and charon's log), whether the CHILD_SA SPIs strongSwan
 lists are the mirror of those ``show ipsec sa`` shows, pings both ways
 through the tunnel, the packets the card encrypted and decrypted, and
-whether tshark decrypts the capture given only the router's key log (the
-ISAKMP daemon's ``key_log()``, a :class:`~.wire_tools.KeyLog`).
+whether tshark decrypts the capture given only the router's key log
+(``enable isakmp keylog=DIR``: :mod:`pacsim.firmware.isakmp.key_log`).
 
 An ike-scan probe (:func:`Lab.ike_scan_probe`): ike-scan from the peer
 namespace at the router's WAN address, and psk-crack on an aggressive-mode
@@ -40,7 +40,7 @@ from .lab_router import PING_IDENT, ModelLabRouter, RtlLabRouter
 from .namespaces import ADDRESSES, LabNamespaces, require_root
 from .router_config import isakmp_lines
 from .strongswan import Charon, initiate_outcome
-from .wire_tools import Capture, KeyLog, probe, psk_cracked, tshark_check
+from .wire_tools import Capture, probe, psk_cracked, tshark_check
 
 __all__ = ["Lab", "NEGOTIATION_TIMEOUT", "spis_of_show", "spis_match"]
 
@@ -50,7 +50,7 @@ NEGOTIATION_TIMEOUT = 8.0
 RETRANSMIT_TRIES = 2
 #: A negotiation's timeout in strongSwan retransmission timeouts (1 + 1.8 + 3.24 of them until it gives up).
 GIVE_UP_FACTOR = 8
-#: Seconds to wait for the simulated host's echo replies.
+#: Seconds to wait for an echo reply (either way); the RTL card's case waits its retransmission timeout.
 PING_WAIT = 5.0
 
 
@@ -106,7 +106,7 @@ class Lab:
     # -- strongSwan -----------------------------------------------------------------------------------
 
     def _lab_router(self, case: Case, directory: Path):
-        lines = isakmp_lines(case, self.addresses)
+        lines = isakmp_lines(case, self.addresses, keylog=directory / "keylog")
         if case.bus == "rtl":
             return RtlLabRouter(lines, self.namespaces.pacsim, directory / "rtl", self.addresses)
         return ModelLabRouter(lines, self.namespaces.pacsim, self.addresses)
@@ -130,16 +130,14 @@ class Lab:
             try:
                 await self._negotiate(case, charon, router, record, timeout)
                 if record["phase2"] == "established":
-                    record["ping_ok"] = await self._pings(router)
+                    record["ping_ok"] = await self._pings(router, max(PING_WAIT, case.retransmit_timeout))
                 _, children = await asyncio.to_thread(charon.list_sas)
             finally:
                 summary = await router.finish()
             record["spis_match"] = spis_match(children, spis_of_show(summary["show_ipsec_sa"]))
             charon.terminate()
             capture.stop()
-            daemon = summary["isakmp"]
-            keys = daemon.key_log() if daemon is not None and hasattr(daemon, "key_log") else KeyLog()
-            record["tshark_decrypted"] = tshark_check(capture.path, keys)["decrypted"]
+            record["tshark_decrypted"] = tshark_check(capture.path, directory / "keylog")["decrypted"]
         counters = summary["alg_ipsec"]
         record.update(card_packets=dict(encrypted=counters.get("ipsecEncodeGood", 0),
                                         decrypted=counters.get("ipsecDecodeGood", 0)),
@@ -168,17 +166,18 @@ class Lab:
             record["phase2"] = "established" if any(c.state == "INSTALLED" for c in children) else \
                 _responder_failure(charon.log(), self.addresses)
 
-    async def _pings(self, router) -> bool:
+    async def _pings(self, router, wait: float) -> bool:
         """Traffic both ways: the peer's host pings ours (ping in the peer
         namespace), ours pings the peer's host (echo replies come back)."""
         a = self.addresses
         done = await asyncio.to_thread(self.namespaces.run_in, self.namespaces.peer,
-                                       ["ping", "-c", "2", "-i", "0.2", "-W", "2", "-I", a.peer_host, a.pacsim_host],
-                                       check=False)
+                                       ["ping", "-c", "2", "-i", "0.2", "-W", str(round(wait)), "-I", a.peer_host,
+                                        a.pacsim_host],
+                                       check=False, timeout=2 * wait + 10)
         wanted = {(PING_IDENT, 2), (PING_IDENT, 3)}
         for sequence in (2, 3):
             await router.ping_peer(sequence)
-        end = time.monotonic() + PING_WAIT
+        end = time.monotonic() + wait
         while time.monotonic() < end and not wanted <= set(router.echo_replies()):
             await asyncio.sleep(0.05)
         return done.returncode == 0 and wanted <= set(router.echo_replies())

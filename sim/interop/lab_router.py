@@ -18,10 +18,10 @@ Both run the router with its WAN attached in the router namespace
 Interface: ``await start()``; ``await ping_peer(sequence)`` (the
 simulated LAN host pings the peer's host); ``echo_replies()``
 (``(ident, sequence)`` the host got); ``await finish()``: stop and
-return the summary, a dict with ``show_ipsec_sa`` (the text),
-``alg_ipsec`` (the router's IPsec algorithm counters), ``attachment``
-(its counters), ``failures`` (the runtime's), ``isakmp`` (the daemon or
-None, model only).
+return the summary, a dict with ``show_ipsec_sa`` and ``show_isakmp_sa``
+(the texts), ``alg_ipsec`` (the router's IPsec algorithm counters),
+``attachment`` (its counters), ``failures`` (the runtime's),
+``isakmp_debug`` (the router's ISAKMP debug lines).
 """
 import asyncio
 import json
@@ -52,8 +52,9 @@ def attach(network: AttachedNetwork, router, netns: str, addresses=ADDRESSES) ->
 
 async def summary_of(router, attachment: HostAttachment, runtime: WallRuntime) -> dict:
     """The summary of a router run (see the module docstring)."""
-    return dict(show_ipsec_sa=await router.run("show ipsec sa"), alg_ipsec=dict(router.alg_ipsec),
-                attachment=dict(attachment.counters), failures=list(runtime.failures))
+    return dict(show_ipsec_sa=await router.run("show ipsec sa"), show_isakmp_sa=await router.run("show isakmp sa"),
+                alg_ipsec=dict(router.kernel.alg.items()), attachment=dict(attachment.counters),
+                failures=list(runtime.failures), isakmp_debug=list(router.isakmp_debug.lines))
 
 
 class ModelLabRouter:
@@ -86,7 +87,7 @@ class ModelLabRouter:
             summary = await summary_of(self.router, self.attachment, self.runtime)
         finally:
             self.attachment.close()
-        return dict(summary, isakmp=getattr(self.router, "isakmp", None))
+        return summary
 
 
 class RtlLabRouter:
@@ -130,4 +131,4 @@ class RtlLabRouter:
         (self.control / "stop").write_text("")
         if self._thread is not None:
             await self._thread
-        return dict(self._report, isakmp=None)
+        return dict(self._report)

@@ -88,17 +88,19 @@ class ManualTunnel:
                 "enable ipsec"]
 
 
-def isakmp_lines(case, addresses: LabAddresses = ADDRESSES, psk: str = PSK) -> list[str]:
+def isakmp_lines(case, addresses: LabAddresses = ADDRESSES, psk: str = PSK, keylog=None) -> list[str]:
     """The router for ``case`` (a :class:`~.cases.Case`): ``psk`` as ENCO
     key 1, one ISAKMP policy with the case's mode, algorithms and group
-    (NAT traversal on: the peer's userspace ESP only does ESP in UDP),
+    (NAT traversal on: the peer's userspace ESP only does ESP in UDP;
+    notifies on, so that a refused proposal is answered NO-PROPOSAL-CHOSEN),
     ISAKMP and NAT-T permitted on the WAN, and the tunnel policy with
-    ``usepfskey`` when the case has PFS (spec/ipsec-commands.md §6.1)."""
+    ``usepfskey`` when the case has PFS (spec/ipsec-commands.md §6.1);
+    ``keylog``: the key log directory (None: none)."""
     pfs = f" usepfskey=true group={case.group}" if case.pfs else ""
     return [f"create enco key=1 type=general value={psk}",
             *base_lines(addresses),
             f"create isakmp policy=peer peer={addresses.peer_wan} authtype=preshared key=1 encalg={case.encalg} "
-            f"hashalg={case.hashalg} group={case.group} mode={case.mode} nattraversal=on",
+            f"hashalg={case.hashalg} group={case.group} mode={case.mode} nattraversal=on sendnotify=true",
             f"create ipsec saspecification=1 keymanagement=isakmp protocol=esp encalg={case.encalg} "
             f"hashalg={case.hashalg}",
             'create ipsec bundlespecification=1 keymanagement=isakmp string="1"',
@@ -108,6 +110,7 @@ def isakmp_lines(case, addresses: LabAddresses = ADDRESSES, psk: str = PSK) -> l
             f"peer={addresses.peer_wan}{pfs}",
             _policy_selectors(addresses),
             "enable ipsec",
+            *([f"enable isakmp keylog={keylog}"] if keylog is not None else []),
             "enable isakmp"]
 
 

@@ -7,14 +7,10 @@ packet between the router and the peer) and stops it by SIGINT; it
 settles for half a second after starting and before stopping, so that it
 sees every packet in between.
 
-:class:`KeyLog` is what the router tells about its keys: per IKE SA the
-initiator cookie and the phase-1 encryption key (Ka, RFC 2409 appendix B),
-per ESP SA the addresses, SPI, algorithms and keys. It renders Wireshark's
-UAT records: ``ikev1_decryption_table`` (unquoted hex: cookie, key) and
-``esp_sa`` (quoted CSV: protocol, source, destination, SPI, encryption,
-key, authentication, key).
-
-:func:`tshark_check` reads the capture with those tables only and says
+:func:`tshark_check` reads the capture with the tables of a key log only
+(the router's: :mod:`pacsim.firmware.isakmp.key_log`, whose daemon logs
+each IKE SA's phase-1 encryption key and whose key manager logs each ESP
+SA, both directions) and says
 whether tshark decrypted it: every encrypted ISAKMP message shows its HASH
 payload, every ESP packet's ICV is good, and there was something to
 decrypt.
@@ -30,64 +26,20 @@ HASH_R verifies with that key, an independent check of HASH_R.
 import re
 import signal
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...firmware.isakmp.key_log import tshark_options
 from .cases import IkeScanProbe
 from .namespaces import LabNamespaces, NamespaceProcess, Service, run
 
-__all__ = ["Capture", "KeyLog", "EspKey", "IkeKey", "tshark_check", "TSHARK_CIPHER", "TSHARK_AUTH", "probe",
-           "psk_cracked", "parse_ike_scan", "AGGRESSIVE_ID"]
+__all__ = ["Capture", "tshark_check", "probe", "psk_cracked", "parse_ike_scan", "AGGRESSIVE_ID"]
 
-#: The router's algorithm names -> Wireshark 4.0's esp_sa names.
-TSHARK_CIPHER = {"des": "DES-CBC [RFC2405]", "3desinner": "TripleDES-CBC [RFC2451]", "aes128": "AES-CBC [RFC3602]",
-                 "aes256": "AES-CBC [RFC3602]"}
-TSHARK_AUTH = {"sha": "HMAC-SHA-1-96 [RFC2404]", "md5": "HMAC-MD5-96 [RFC2403]"}
 #: Seconds to let the last packets reach dumpcap before stopping it (libpcap hands them over in blocks
 #: the kernel retires on a timeout; a block still open at SIGINT was lost), and to wait after dumpcap
 #: says "Capturing on" (the first packets after it were missing, now and then).
 _SETTLE = 0.5
-
-
-@dataclass(frozen=True)
-class IkeKey:
-    """One IKE SA: the initiator's cookie (8 bytes) and the phase-1 encryption key."""
-    initiator_cookie: bytes
-    encryption_key: bytes
-
-    def uat(self) -> str:
-        return f"{self.initiator_cookie.hex()},{self.encryption_key.hex()}"
-
-
-@dataclass(frozen=True)
-class EspKey:
-    """One ESP SA, in the direction ``source`` -> ``destination``."""
-    source: str
-    destination: str
-    spi: int
-    encalg: str
-    encryption_key: bytes
-    hashalg: str
-    authentication_key: bytes
-
-    def uat(self) -> str:
-        return (f'"IPv4","{self.source}","{self.destination}","0x{self.spi:08x}","{TSHARK_CIPHER[self.encalg]}",'
-                f'"0x{self.encryption_key.hex()}","{TSHARK_AUTH[self.hashalg]}","0x{self.authentication_key.hex()}"')
-
-
-@dataclass
-class KeyLog:
-    """The router's keys for tshark (see the module docstring)."""
-    ike: list[IkeKey] = field(default_factory=list)
-    esp: list[EspKey] = field(default_factory=list)
-
-    def tshark_options(self) -> list[str]:
-        options = ["-o", "esp.enable_encryption_decode:TRUE", "-o", "esp.enable_authentication_check:TRUE"]
-        for key in self.ike:
-            options += ["-o", f"uat:ikev1_decryption_table:{key.uat()}"]
-        for key in self.esp:
-            options += ["-o", f"uat:esp_sa:{key.uat()}"]
-        return options
+#: tshark display filter: no ICMP errors (destination unreachable, time exceeded), which quote truncated packets.
+_NOT_ICMP_ERRORS = "not (icmp.type == 3 or icmp.type == 11)"
 
 
 class Capture(Service):
@@ -110,13 +62,14 @@ class Capture(Service):
         self.dumpcap.stop()
 
 
-def tshark_check(pcap: Path, keys: KeyLog) -> dict:
-    """What tshark makes of ``pcap`` with ``keys`` only: counts of encrypted
+def tshark_check(pcap: Path, key_log: Path) -> dict:
+    """What tshark makes of ``pcap`` with the key log in directory ``key_log`` only: counts of encrypted
     ISAKMP messages (and how many it decrypted), ESP packets (and how many
-    with a good ICV), and ``decrypted``: all of both, and at least one."""
+    with a good ICV), and ``decrypted``: all of both, and at least one. Packets quoted in ICMP errors
+    (e.g. the peer's Deletes after the router left: port unreachable) are truncated and not counted."""
     fields = ["-T", "fields", "-E", "separator=|", "-e", "isakmp.flags", "-e", "isakmp.hash", "-e", "esp.spi",
               "-e", "esp.icv_good"]
-    done = run(["tshark", "-r", str(pcap), *keys.tshark_options(), *fields], timeout=120)
+    done = run(["tshark", "-r", str(pcap), *tshark_options(key_log), "-Y", _NOT_ICMP_ERRORS, *fields], timeout=120)
     counts = dict(isakmp_encrypted=0, isakmp_decrypted=0, esp=0, esp_good=0)
     for line in done.stdout.splitlines():
         flags, hashes, spi, icv_good = (line.split("|") + ["", "", "", ""])[:4]
