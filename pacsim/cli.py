@@ -2,7 +2,7 @@
 """The ``pacsim`` command line.
 
 Subcommands: ``demo`` (build the card, probe it over PCI, run copies),
-``bench dma|crypto|pk|lzs|ipsec`` (throughput, JSON lines with ``--json``),
+``bench dma|crypto|pk|lzs|ipsec|ike`` (throughput, JSON lines with ``--json``),
 ``router`` (a router's console, or a script of routers, a WAN and
 traffic), ``lzs`` (a file through the LZS unit), ``synth`` (area),
 ``verilog`` (the card's Verilog), ``regmap`` (the register map as
@@ -188,6 +188,16 @@ def cmd_bench(args) -> int:
             print("pacsim bench ipsec runs on the model bus only (the firmware's own speed, beside scapy)",
                   file=sys.stderr)
         rows.append(bench_ipsec_model(args.packets))
+    elif args.what == "ike":
+        import asyncio
+
+        from .sim.bench_ike import beside_strongswan, bench_ike_model
+        if args.bus in ("rtl", "both"):
+            rows += _run_rtl("pacsim.sim.cocotb_tests.bench_ike", args.sim, progress=not args.json, cards=2,
+                             env={"PACSIM_BENCH_IKE": str(args.negotiations)})["rows"]
+        if args.bus in ("model", "both"):
+            rows.append(asyncio.run(bench_ike_model(args.negotiations)))
+        rows = beside_strongswan(rows, args.negotiations)
     elif args.what == "dma":
         if args.bus in ("rtl", "both"):
             rows.append(_run_rtl("pacsim.sim.cocotb_tests.bench_dma", args.sim, progress=not args.json,
@@ -282,6 +292,7 @@ CRYPTO_BENCHES = ("aes128-cbc+hmac-sha1-96", "aes256-cbc+hmac-sha1-96", "3des-cb
 
 
 def main(argv=None) -> int:
+    from .sim.bench_ike import DEFAULT_NEGOTIATIONS
     from .sim.bench_pk import PK_BENCH_RUNS
     from .sim.build import SIMULATORS, simulator_from_env
     from .sim.testbench import MAX_CARDS
@@ -306,10 +317,10 @@ def main(argv=None) -> int:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("bench", help="measure throughput")
-    p.add_argument("what", choices=["dma", "crypto", "pk", "lzs", "ipsec"])
+    p.add_argument("what", choices=["dma", "crypto", "pk", "lzs", "ipsec", "ike"])
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--bus", choices=["rtl", "model", "both"], default=None,
-                   help="default both (ipsec: the model bus only)")
+                   help="default both (ipsec: the model bus only; ike: the model bus)")
     p.add_argument("--sim", choices=SIMULATORS, default=simulator_from_env())
     p.add_argument("--bytes", type=int, default=65536, help="dma: copy size (default 64 KiB)")
     p.add_argument("--alg", nargs="+", default=list(CRYPTO_BENCHES),
@@ -320,6 +331,8 @@ def main(argv=None) -> int:
                    help="pk: modulus_bits:exponent_bits runs")
     p.add_argument("--corpus", nargs="+", default=list(LZS_KINDS), help="lzs: corpora")
     p.add_argument("--packets", type=int, default=500, help="ipsec: 1400-byte packets to seal (default 500)")
+    p.add_argument("--negotiations", type=int, default=DEFAULT_NEGOTIATIONS,
+                   help=f"ike: negotiations on each side (default {DEFAULT_NEGOTIATIONS})")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("router", help="a router's console, or a script of routers, a WAN and traffic")
@@ -355,7 +368,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.command == "bench":
         args.bus_given = args.bus is not None
-        args.bus = args.bus or ("model" if args.what == "ipsec" else "both")
+        args.bus = args.bus or ("model" if args.what in ("ipsec", "ike") else "both")
     return args.func(args)
 
 

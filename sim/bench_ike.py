@@ -15,17 +15,19 @@ from the same state and the cards' channels are given back.
 
 The transform is strongSwan's first proposal, aes128-sha1-modp1024
 (:data:`BENCH_POLICY`), with the router's default DH exponent length (160
-bits). Every negotiation's keys must be equal on both sides and the DH
-secret of each side must match ``pow`` of the other's public value, so a
-fast but wrong path cannot post a figure.
+bits). Every negotiation must end with one established SA on each side,
+no daemon fault, and equal keys and transforms on both sides, so a fast
+but wrong path cannot post a figure.
 
-Row keys: ``bench`` ("ike"), ``bus`` ("model" or "rtl"), ``steps``
-(the exchanges of one negotiation), ``negotiations``, ``per_s`` (wall
-clock), ``strongswan_per_s`` and ``ratio_vs_strongswan`` (ours / theirs;
-both null, with ``strongswan`` saying why, when strongSwan cannot run
-here), ``card_pk_clocks`` (PCI clocks the two cards' public-key units were
-busy in all negotiations, the driver's :attr:`PacDevice.pk_clocks`) and
-``card_pk_operations``.
+Row keys: ``bench`` ("ike"), ``bus`` ("model" or "rtl"), ``steps`` (the
+exchanges of one negotiation), ``transform``, ``negotiations``, ``per_s``
+(wall clock), ``cpu_per_s`` (this process' CPU time: steadier than the
+wall clock on a shared machine), ``card_pk_clocks`` (PCI clocks the two
+cards' public-key units were busy in all negotiations, the driver's
+:attr:`PacDevice.pk_clocks`), ``card_pk_operations``; then, added by
+:func:`beside_strongswan`, ``strongswan_per_s`` and
+``ratio_vs_strongswan`` (ours / theirs; both null when strongSwan cannot
+run here, ``strongswan`` saying why).
 """
 import time
 
@@ -36,7 +38,7 @@ from ..firmware.isakmp.policy_config import IsakmpConfig, IsakmpPolicy
 from .charon_pair import strongswan_rate
 
 __all__ = ["IkePair", "NegotiationFailed", "STEPS", "STRONGSWAN_CHILD", "BENCH_POLICY", "DEFAULT_NEGOTIATIONS",
-           "negotiate", "main_mode", "bench_ike", "ike_pair_on"]
+           "negotiate", "main_mode", "bench_ike", "bench_ike_model", "beside_strongswan", "ike_pair_on"]
 
 DEFAULT_NEGOTIATIONS = 50
 #: Addresses of the two routers (RFC 5737), the same as the interop lab's.
@@ -128,29 +130,42 @@ async def ike_pair_on(bus, devices=None, policy=None) -> IkePair:
 
 
 async def _measure(pair: IkePair, negotiations: int) -> tuple:
-    """Seconds of wall clock of ``negotiations`` negotiations, PK clocks and operations of both cards."""
+    """Seconds of wall clock and of this process' CPU in ``negotiations``
+    negotiations, PK clocks and PK operations of both cards."""
     cards = {id(d): d for d in pair.devices}.values()
     before = [(d.pk_clocks, d.pk_operations) for d in cards]
-    wall = 0.0
+    wall = cpu = 0.0
     for _ in range(negotiations):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         await negotiate(pair)
         wall += time.perf_counter() - started
+        cpu += time.process_time() - started_cpu
         await pair.clear()
     clocks = sum(d.pk_clocks - c for d, (c, _) in zip(cards, before))
     operations = sum(d.pk_operations - o for d, (_, o) in zip(cards, before))
-    return wall, clocks, operations
+    return wall, cpu, clocks, operations
 
 
-async def bench_ike(pair: IkePair, bus_name: str, negotiations: int = DEFAULT_NEGOTIATIONS,
-                    strongswan: bool = True) -> dict:
-    """The bench row of ``negotiations`` negotiations on ``pair`` (and
-    strongSwan's, when ``strongswan``)."""
-    wall, clocks, operations = await _measure(pair, negotiations)
-    ours = negotiations / wall
-    theirs, why = strongswan_rate(negotiations, STRONGSWAN_CHILD) if strongswan else (None, "not asked")
+async def bench_ike(pair: IkePair, bus_name: str, negotiations: int = DEFAULT_NEGOTIATIONS) -> dict:
+    """Our half of the bench row: ``negotiations`` negotiations on ``pair``."""
+    wall, cpu, clocks, operations = await _measure(pair, negotiations)
     return {"bench": "ike", "bus": bus_name, "steps": "+".join(s.__name__ for s in STEPS),
-            "transform": "aes128-sha1-modp1024", "negotiations": negotiations, "per_s": round(ours, 2),
-            "strongswan_per_s": None if theirs is None else round(theirs, 2),
-            "ratio_vs_strongswan": None if theirs is None else round(ours / theirs, 3),
-            "strongswan": why, "card_pk_clocks": clocks, "card_pk_operations": operations}
+            "transform": "aes128-sha1-modp1024", "negotiations": negotiations,
+            "per_s": round(negotiations / wall, 2), "cpu_per_s": round(negotiations / cpu, 2) if cpu else None,
+            "card_pk_clocks": clocks, "card_pk_operations": operations}
+
+
+async def bench_ike_model(negotiations: int = DEFAULT_NEGOTIATIONS) -> dict:
+    """:func:`bench_ike` with each daemon on its own model card."""
+    from ..host.device import PacDevice
+    from .model_bus import ModelBus
+    cards = [await PacDevice.probe(ModelBus()) for _ in range(2)]
+    return await bench_ike(IkePair(*cards), "model", negotiations)
+
+
+def beside_strongswan(rows: list, negotiations: int) -> list:
+    """``rows`` with strongSwan's rate for the same steps (measured once) and our ratio to it."""
+    theirs, why = strongswan_rate(negotiations, STRONGSWAN_CHILD)
+    return [dict(row, strongswan_per_s=None if theirs is None else round(theirs, 2),
+                 ratio_vs_strongswan=None if theirs is None else round(row["per_s"] / theirs, 3),
+                 strongswan=why or f"two charons (strongSwan), child {STRONGSWAN_CHILD}") for row in rows]
