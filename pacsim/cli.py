@@ -1,7 +1,8 @@
 # Ref: README.md, "Commands" (each subcommand and its options)
 """The ``pacsim`` command line.
 
-Subcommands: ``demo`` (build the card, probe it over PCI, run copies),
+Subcommands: ``demo`` (build the card, probe it over PCI, run copies,
+an ESP packet and an IKE main mode on it),
 ``bench dma|crypto|pk|lzs|ipsec|ike`` (throughput, JSON lines with ``--json``),
 ``router`` (a router's console, or a script of routers, a WAN and
 traffic), ``lzs`` (a file through the LZS unit), ``synth`` (area),
@@ -146,6 +147,7 @@ def cmd_demo(args) -> int:
                   f"{'matches' if esp['sealed_matches_reference'] else 'DIFFERS FROM'} cryptography/hmac; "
                   f"opened {'intact' if esp['opened_matches'] else 'WRONG'}; "
                   f"corrupted ICV: {esp['tampered']}")
+    _print_ike(console, report["ike"])
     console.print("card counters: " + ", ".join(f"{k}={v}" for k, v in report["counters"].items()))
     console.print("config status: " + ", ".join(f"{k}={v}" for k, v in report["config_status"].items() if v))
     console.print(report["checker"])
@@ -154,6 +156,21 @@ def cmd_demo(args) -> int:
         save = write_save_file(waves_dir / "pacsim.gtkw", dump)
         console.print(f"waveform: {dump}\nGTKWave save file: {save}\nopen with: gtkwave {save}")
     return 0
+
+
+def _print_ike(console, ike: dict) -> None:
+    """The demo's main mode: its messages, the transform and what the card did."""
+    console.print("IKEv1 main mode (pre-shared key) between two ISAKMP daemons on this card:")
+    for number, step in enumerate(ike["steps"], 1):
+        to = "responder" if step["from"] == "initiator" else "initiator"
+        what = "encrypted on the card (AES-CBC)" if step["encrypted"] else " ".join(step["payloads"])
+        console.print(f"  {number}. {step['from']} -> {to}: {step['exchange']}, {step['bytes']} bytes: {what}")
+    console.print(f"chosen transform: {ike['transform']}")
+    console.print(f"DH on the public-key unit: {ike['pk_clocks']} clocks ({ike['pk_operations']} modular "
+                  f"exponentiations); prf and hash: {ike['hash_jobs']} HASH jobs on MAC channels; ISAKMP "
+                  f"encryption: {ike['cipher_jobs']} AES-CBC jobs on cipher channels")
+    console.print("keys (SKEYID, SKEYID_d/a/e, Ka, IV) of both sides "
+                  f"{'match' if ike['keys_match_reference'] else 'DIFFER FROM'} the RFC 2409 reference (hmac/hashlib)")
 
 
 def _on_model(coroutine_function, *args, memory_size: int = 1 << 22):

@@ -58,10 +58,14 @@ class IkePair:
     lossless network in ``now`` (seconds, virtual time): :meth:`exchange`
     hands every datagram to the daemon at its destination until nothing
     is in flight. ``devices``: the two :class:`~pacsim.host.device.PacDevice`
-    (possibly the same card twice)."""
+    (possibly the same card twice); ``log``: ``(now, Datagram)`` of every
+    datagram delivered since :meth:`clear`; ``policy``: parameters of
+    :class:`~pacsim.firmware.isakmp.policy_config.IsakmpPolicy` over
+    :data:`BENCH_POLICY`."""
 
     def __init__(self, initiator_device, responder_device, policy=None):
         self.now = 0.0
+        self.log = []
         self.devices = (initiator_device, responder_device)
         params = dict(BENCH_POLICY, **(policy or {}))
         self.initiator = self._daemon(initiator_device, ADDRESS_I, ADDRESS_R, params)
@@ -80,6 +84,7 @@ class IkePair:
         while queue:
             datagram = queue.pop(0)
             delivered += 1
+            self.log.append((self.now, datagram))
             queue += await self._by_address[datagram.dst].receive(datagram)
         return delivered
 
@@ -92,7 +97,8 @@ class IkePair:
         return sas[0][0], sas[1][0]
 
     async def clear(self) -> None:
-        """Delete every SA on both sides (the cards' channels are closed)."""
+        """Delete every SA on both sides (the cards' channels are closed) and empty the log."""
+        self.log.clear()
         for daemon in (self.initiator, self.responder):
             for sa in list(daemon.sas):
                 await daemon.delete_sa(sa)

@@ -18,7 +18,8 @@ from pacsim.firmware.enco.keys import KeyType
 from pacsim.host.device import PacDevice
 from pacsim.reference.modp import GROUPS
 from pacsim.sim import charon_pair
-from pacsim.sim.bench_ike import PSK_ID, IkePair, NegotiationFailed, bench_ike_model, beside_strongswan, negotiate
+from pacsim.sim.bench_ike import BENCH_POLICY, PSK, PSK_ID, IkePair, NegotiationFailed, bench_ike_model, beside_strongswan, negotiate
+from pacsim.sim.ike_reference import phase1_reference
 from pacsim.sim.model_bus import ModelBus
 
 #: Modexps of one main mode: a key pair and a shared secret on each side.
@@ -100,3 +101,24 @@ def test_driver_public_key_counters_sum_pk_clocks():
     device, measured = asyncio.run(body())
     assert device.pk_operations == 2
     assert device.pk_clocks == sum(measured) == modexp_clocks(768, 64) + modexp_clocks(768, 200)
+
+
+def test_main_mode_keys_match_the_wire_reference():
+    """The reference of the demo and the co-simulation (sim/ike_reference.py)
+    agrees with both daemons' keys, and a changed nonce on the wire changes it."""
+    async def body():
+        pair = await _pair()
+        await negotiate(pair)
+        return pair
+    pair = asyncio.run(body())
+    (sa_i,), (sa_r,) = list(pair.initiator.sas), list(pair.responder.sas)
+    private = pair.initiator.exchange_for(sa_i.cky_i, 0).private
+    messages = [d.data for _, d in pair.log]
+    expected = phase1_reference(messages, PSK, private, GROUPS[BENCH_POLICY["group"]].prime)
+    for keys in (sa_i.keys, sa_r.keys):
+        assert (keys.skeyid, keys.skeyid_d, keys.skeyid_a, keys.skeyid_e, keys.enc_key, keys.initial_iv) == expected
+    assert len(messages) == 6 and [m[16] for m in messages[:4]] == [1, 1, 4, 4]    # SA, SA, KE, KE first
+    changed = bytearray(messages[2])
+    changed[-1] ^= 1                                    # the last byte of the initiator's nonce (KE, NONCE order)
+    assert phase1_reference([messages[0], messages[1], bytes(changed)] + messages[3:], PSK, private,
+                            GROUPS[BENCH_POLICY["group"]].prime)[0] != expected[0]
