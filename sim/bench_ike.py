@@ -35,7 +35,9 @@ from ..firmware.enco.keys import KeyStore, KeyType
 from ..firmware.isakmp.daemon import IsakmpDaemon
 from ..firmware.isakmp.ike_sa import IkeSaState
 from ..firmware.isakmp.policy_config import IsakmpConfig, IsakmpPolicy
+from ..host.device import PacDevice
 from .charon_pair import strongswan_rate
+from .model_bus import ModelBus
 
 __all__ = ["IkePair", "NegotiationFailed", "STEPS", "STRONGSWAN_CHILD", "BENCH_POLICY", "DEFAULT_NEGOTIATIONS",
            "negotiate", "main_mode", "bench_ike", "bench_ike_model", "beside_strongswan", "ike_pair_on"]
@@ -128,7 +130,6 @@ async def negotiate(pair: IkePair, steps=STEPS) -> None:
 async def ike_pair_on(bus, devices=None, policy=None) -> IkePair:
     """An :class:`IkePair` on ``bus``: the daemons on the cards at PCI
     ``devices`` (two numbers; default the first two found, or the only one twice)."""
-    from ..host.device import PacDevice
     found = devices or (await PacDevice.scan(bus))[:2]
     first = await PacDevice.probe(bus, device=found[0])
     second = await PacDevice.probe(bus, device=found[1]) if len(found) > 1 else first
@@ -163,8 +164,6 @@ async def bench_ike(pair: IkePair, bus_name: str, negotiations: int = DEFAULT_NE
 
 async def bench_ike_model(negotiations: int = DEFAULT_NEGOTIATIONS) -> dict:
     """:func:`bench_ike` with each daemon on its own model card."""
-    from ..host.device import PacDevice
-    from .model_bus import ModelBus
     cards = [await PacDevice.probe(ModelBus()) for _ in range(2)]
     return await bench_ike(IkePair(*cards), "model", negotiations)
 
