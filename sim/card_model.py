@@ -124,6 +124,8 @@ _RNG_SEEDS = tuple(reg for reg in BAR0 if reg.name.startswith("RNG_SEED"))
 _COMMAND_STATUS, _BAR0 = CONFIG.COMMAND_STATUS.name, CONFIG.BAR0.name
 _COMMAND_FIELDS = {f.name: f for f in CONFIG.COMMAND_STATUS.fields}
 _BAR0_ADDRESS = CONFIG.BAR0.address.mask
+#: The public-key operand window: base offset, bytes per slot, slots.
+(_PK_BASE, _PK_SLOT_BYTES), _PK_SLOTS = WINDOWS["PK_OPERANDS"], len(ModExpSlot)
 # Register storage (``_config``, ``_regs``, contexts, counters) is keyed by
 # register name, unique in each map: a Register is a frozen dataclass whose
 # hash walks all its fields, on every dict lookup.
@@ -152,9 +154,13 @@ class _RingAbort(Exception):
         self.status = status
 
 
+#: Bit mask of the byte lanes of each 4-bit active-high byte-enable value.
+_LANES = tuple(sum(0xFF << (8 * byte) for byte in range(4) if enables >> byte & 1) for enables in range(16))
+
+
 def _lanes(byte_enables: int) -> int:
     """Bit mask of the byte lanes enabled by active-high ``byte_enables``."""
-    return sum(0xFF << (8 * byte) for byte in range(4) if byte_enables >> byte & 1)
+    return _LANES[byte_enables & 0xF]
 
 
 def _store(reg, old: int, value: int, byte_enables: int) -> tuple:
@@ -300,9 +306,8 @@ class CardModel:
 
     def _pk_operand(self, offset: int):
         """``(slot, word)`` of a PK_OPERANDS window offset, or None."""
-        base, size = WINDOWS["PK_OPERANDS"]
-        slot, inner = divmod(offset - base, size)
-        return (slot, inner // 4) if 0 <= offset - base and slot < len(ModExpSlot) else None
+        slot, inner = divmod(offset - _PK_BASE, _PK_SLOT_BYTES)
+        return (slot, inner // 4) if 0 <= offset - _PK_BASE and slot < _PK_SLOTS else None
 
     def _locate(self, offset: int) -> tuple:
         """``(storage dict, register)`` of the BAR0 dword at ``offset``, or
