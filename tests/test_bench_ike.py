@@ -18,7 +18,8 @@ from pacsim.firmware.enco.keys import KeyType
 from pacsim.host.device import PacDevice
 from pacsim.reference.modp import GROUPS
 from pacsim.sim import charon_pair
-from pacsim.sim.bench_ike import BENCH_POLICY, PSK, PSK_ID, IkePair, NegotiationFailed, bench_ike_model, beside_strongswan, negotiate
+from pacsim.sim.bench_ike import (BENCH_POLICY, PSK, PSK_ID, IkePair, NegotiationFailed, bench_ike_model,
+                                  beside_strongswan, negotiate)
 from pacsim.sim.ike_reference import phase1_reference
 from pacsim.sim.model_bus import ModelBus
 
