@@ -9,6 +9,8 @@ test checks every path here against a real dump.
 """
 from pathlib import Path
 
+from .vip.rules import Rule
+
 __all__ = ["SIGNAL_GROUPS", "signal_groups", "signal_path", "write_save_file"]
 
 #: Per-card groups: name -> [(signal path below the card, width)].
@@ -53,7 +55,7 @@ def signal_groups(cards: int = 1) -> dict:
                         ("hb_status", 2), ("hb_retries", 32), ("hb_disconnects", 32)],
         "Host memory": [("mem_reads", 32), ("mem_writes", 32), ("mem_retries", 32),
                         ("mem_disconnects", 32)],
-        "Protocol checker": [("chk_violations", 23), ("chk_count", 32), ("chk_first_rule", 8),
+        "Protocol checker": [("chk_violations", len(Rule)), ("chk_count", 32), ("chk_first_rule", 8),
                              ("chk_cycle", 32)],
     })
     return groups
