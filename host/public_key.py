@@ -25,7 +25,14 @@ DH_PRIVATE_BITS = 256
 
 
 class PublicKeyUnit:
-    """Modular exponentiation and Diffie-Hellman (a part of :class:`~.device.PacDevice`)."""
+    """Modular exponentiation and Diffie-Hellman (a part of :class:`~.device.PacDevice`).
+
+    The driver's public-key counters: :attr:`pk_operations` (operations
+    ended OK) and :attr:`pk_clocks` (the sum of their ``PK_CLOCKS``, PCI
+    clocks the unit was busy), since the device was probed.
+    """
+    pk_operations = 0
+    pk_clocks = 0
 
     def _pk_window(self, slot: ModExpSlot) -> int:
         return self._window("PK_OPERANDS", slot)
@@ -91,6 +98,8 @@ class PublicKeyUnit:
         if status["status"] != ModExpStatus.OK:
             raise PkFailed(ModExpStatus(status["status"]), clocks=await self.read("PK_CLOCKS"),
                            what=f"modular exponentiation ({32 * words}-bit modulus, {exp_bits}-bit exponent)")
+        self.pk_operations += 1
+        self.pk_clocks += await self.read("PK_CLOCKS")
         return value_of(await self.bus.mem_read(self._pk_window(ModExpSlot.RESULT), words))
 
     async def _pk_wait(self, timeout_clocks: int, words: int, exp_bits: int) -> dict:

@@ -1,8 +1,9 @@
 # Ref: README.md, "Commands" (each subcommand and its options)
 """The ``pacsim`` command line.
 
-Subcommands: ``demo`` (build the card, probe it over PCI, run copies),
-``bench dma|crypto|pk|lzs|ipsec`` (throughput, JSON lines with ``--json``),
+Subcommands: ``demo`` (build the card, probe it over PCI, run copies,
+an ESP packet and an IKE main mode on it),
+``bench dma|crypto|pk|lzs|ipsec|ike`` (throughput, JSON lines with ``--json``),
 ``router`` (a router's console, or a script of routers, a WAN and
 traffic), ``ctl``/``racoonctl``/``tmsh`` (a running router's control
 socket), ``lzs`` (a file through the LZS unit), ``synth`` (area),
@@ -148,6 +149,7 @@ def cmd_demo(args) -> int:
                   f"{'matches' if esp['sealed_matches_reference'] else 'DIFFERS FROM'} cryptography/hmac; "
                   f"opened {'intact' if esp['opened_matches'] else 'WRONG'}; "
                   f"corrupted ICV: {esp['tampered']}")
+    _print_ike(console, report["ike"])
     console.print("card counters: " + ", ".join(f"{k}={v}" for k, v in report["counters"].items()))
     console.print("config status: " + ", ".join(f"{k}={v}" for k, v in report["config_status"].items() if v))
     console.print(report["checker"])
@@ -156,6 +158,21 @@ def cmd_demo(args) -> int:
         save = write_save_file(waves_dir / "pacsim.gtkw", dump)
         console.print(f"waveform: {dump}\nGTKWave save file: {save}\nopen with: gtkwave {save}")
     return 0
+
+
+def _print_ike(console, ike: dict) -> None:
+    """The demo's main mode: its messages, the transform and what the card did."""
+    console.print("IKEv1 main mode (pre-shared key) between two ISAKMP daemons on this card:")
+    for number, step in enumerate(ike["steps"], 1):
+        to = "responder" if step["from"] == "initiator" else "initiator"
+        what = "encrypted on the card (AES-CBC)" if step["encrypted"] else " ".join(step["payloads"])
+        console.print(f"  {number}. {step['from']} -> {to}: {step['exchange']}, {step['bytes']} bytes: {what}")
+    console.print(f"chosen transform: {ike['transform']}")
+    console.print(f"DH on the public-key unit: {ike['pk_clocks']} clocks ({ike['pk_operations']} modular "
+                  f"exponentiations); prf and hash: {ike['hash_jobs']} HASH jobs on MAC channels; ISAKMP "
+                  f"encryption: {ike['cipher_jobs']} AES-CBC jobs on cipher channels")
+    console.print("keys (SKEYID, SKEYID_d/a/e, Ka, IV) of both sides "
+                  f"{'match' if ike['keys_match_reference'] else 'DIFFER FROM'} the RFC 2409 reference (hmac/hashlib)")
 
 
 def _on_model(coroutine_function, *args, memory_size: int = 1 << 22):
@@ -190,6 +207,16 @@ def cmd_bench(args) -> int:
             print("pacsim bench ipsec runs on the model bus only (the firmware's own speed, beside scapy)",
                   file=sys.stderr)
         rows.append(bench_ipsec_model(args.packets))
+    elif args.what == "ike":
+        import asyncio
+
+        from .sim.bench_ike import beside_strongswan, bench_ike_model
+        if args.bus in ("rtl", "both"):
+            rows += _run_rtl("pacsim.sim.cocotb_tests.bench_ike", args.sim, progress=not args.json, cards=2,
+                             env={"PACSIM_BENCH_IKE": str(args.negotiations)})["rows"]
+        if args.bus in ("model", "both"):
+            rows.append(asyncio.run(bench_ike_model(args.negotiations)))
+        rows = beside_strongswan(rows, args.negotiations)
     elif args.what == "dma":
         if args.bus in ("rtl", "both"):
             rows.append(_run_rtl("pacsim.sim.cocotb_tests.bench_dma", args.sim, progress=not args.json,
@@ -425,6 +452,7 @@ def cmd_fuzz(args) -> int:
 
 
 def main(argv=None) -> int:
+    from .sim.bench_ike import DEFAULT_NEGOTIATIONS
     from .sim.bench_pk import PK_BENCH_RUNS
     from .sim.build import SIMULATORS, simulator_from_env
     from .sim.testbench import MAX_CARDS
@@ -449,10 +477,10 @@ def main(argv=None) -> int:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("bench", help="measure throughput")
-    p.add_argument("what", choices=["dma", "crypto", "pk", "lzs", "ipsec"])
+    p.add_argument("what", choices=["dma", "crypto", "pk", "lzs", "ipsec", "ike"])
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--bus", choices=["rtl", "model", "both"], default=None,
-                   help="default both (ipsec: the model bus only)")
+                   help="default both (ipsec: the model bus only; ike: the model bus)")
     p.add_argument("--sim", choices=SIMULATORS, default=simulator_from_env())
     p.add_argument("--bytes", type=int, default=65536, help="dma: copy size (default 64 KiB)")
     p.add_argument("--alg", nargs="+", default=list(CRYPTO_BENCHES),
@@ -463,6 +491,8 @@ def main(argv=None) -> int:
                    help="pk: modulus_bits:exponent_bits runs")
     p.add_argument("--corpus", nargs="+", default=list(LZS_KINDS), help="lzs: corpora")
     p.add_argument("--packets", type=int, default=500, help="ipsec: 1400-byte packets to seal (default 500)")
+    p.add_argument("--negotiations", type=int, default=DEFAULT_NEGOTIATIONS,
+                   help=f"ike: negotiations on each side (default {DEFAULT_NEGOTIATIONS})")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("router", help="a router's console, or a script of routers, a WAN and traffic")
@@ -524,7 +554,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.command == "bench":
         args.bus_given = args.bus is not None
-        args.bus = args.bus or ("model" if args.what == "ipsec" else "both")
+        args.bus = args.bus or ("model" if args.what in ("ipsec", "ike") else "both")
     return args.func(args)
 
 

@@ -120,6 +120,12 @@ _COUNTED = {Opcode.ENCODE: "encode", Opcode.DECODE: "decode", Opcode.HASH: "enco
             Opcode.COMPRESS: "encode", Opcode.DECOMPRESS: "decode"}
 _RNG_OUTPUTS = tuple(getattr(BAR0, f"RNG_OUTPUT{i}") for i in range(4))
 _RNG_SEEDS = tuple(reg for reg in BAR0 if reg.name.startswith("RNG_SEED"))
+#: Read on every bus access (claims, INTA#): the configuration words and fields, looked up once.
+_COMMAND_STATUS, _BAR0 = CONFIG.COMMAND_STATUS.name, CONFIG.BAR0.name
+_COMMAND_FIELDS = {f.name: f for f in CONFIG.COMMAND_STATUS.fields}
+_BAR0_ADDRESS = CONFIG.BAR0.address.mask
+#: The public-key operand window: base offset, bytes per slot, slots.
+(_PK_BASE, _PK_SLOT_BYTES), _PK_SLOTS = WINDOWS["PK_OPERANDS"], len(ModExpSlot)
 # Register storage (``_config``, ``_regs``, contexts, counters) is keyed by
 # register name, unique in each map: a Register is a frozen dataclass whose
 # hash walks all its fields, on every dict lookup.
@@ -148,9 +154,13 @@ class _RingAbort(Exception):
         self.status = status
 
 
+#: Bit mask of the byte lanes of each 4-bit active-high byte-enable value.
+_LANES = tuple(sum(0xFF << (8 * byte) for byte in range(4) if enables >> byte & 1) for enables in range(16))
+
+
 def _lanes(byte_enables: int) -> int:
     """Bit mask of the byte lanes enabled by active-high ``byte_enables``."""
-    return sum(0xFF << (8 * byte) for byte in range(4) if byte_enables >> byte & 1)
+    return _LANES[byte_enables & 0xF]
 
 
 def _store(reg, old: int, value: int, byte_enables: int) -> tuple:
@@ -272,8 +282,9 @@ class CardModel:
             if reg is CONFIG.COMMAND_STATUS:
                 self._wake()
 
-    def _command(self) -> dict:
-        return CONFIG.COMMAND_STATUS.decode(self._config[CONFIG.COMMAND_STATUS.name])
+    def _command_bit(self, name: str) -> int:
+        """One field of COMMAND_STATUS (read on every access: one field, not the whole register)."""
+        return _COMMAND_FIELDS[name].extract(self._config[_COMMAND_STATUS])
 
     def _config_flag(self, name: str) -> None:
         status = CONFIG.COMMAND_STATUS
@@ -284,21 +295,19 @@ class CardModel:
     @property
     def bar0(self) -> int:
         """Bus byte address programmed into BAR0."""
-        bar = CONFIG.BAR0
-        return bar.encode(address=bar.decode(self._config[bar.name])["address"])
+        return self._config[_BAR0] & _BAR0_ADDRESS
 
     def claims(self, address: int) -> bool:
         """Whether the card answers a memory access at ``address`` (memory space on, inside BAR0)."""
-        if not self._command()["memory_space"]:
+        if not self._command_bit("memory_space"):
             return False
         bar0 = self.bar0
         return bar0 <= address < bar0 + BAR0.size
 
     def _pk_operand(self, offset: int):
         """``(slot, word)`` of a PK_OPERANDS window offset, or None."""
-        base, size = WINDOWS["PK_OPERANDS"]
-        slot, inner = divmod(offset - base, size)
-        return (slot, inner // 4) if 0 <= offset - base and slot < len(ModExpSlot) else None
+        slot, inner = divmod(offset - _PK_BASE, _PK_SLOT_BYTES)
+        return (slot, inner // 4) if 0 <= offset - _PK_BASE and slot < _PK_SLOTS else None
 
     def _locate(self, offset: int) -> tuple:
         """``(storage dict, register)`` of the BAR0 dword at ``offset``, or
@@ -403,7 +412,7 @@ class CardModel:
     @property
     def inta(self) -> bool:
         """INTA# asserted: an enabled interrupt is pending and interrupt_disable is 0."""
-        return self._interrupt_pending() and not self._command()["interrupt_disable"]
+        return self._interrupt_pending() and not self._command_bit("interrupt_disable")
 
     def _coalesce_deadline(self) -> int | None:
         if not self._unsignalled:
@@ -459,7 +468,7 @@ class CardModel:
     # -- ring engine -----------------------------------------------------------
 
     def _runnable(self) -> bool:
-        return bool(self._get(BAR0.RING_CTRL)["enable"] and self._command()["bus_master"])
+        return bool(self._get(BAR0.RING_CTRL)["enable"] and self._command_bit("bus_master"))
 
     def _rings(self):
         """The ring engine: a generator yielding the PCI clocks of each step,

@@ -177,6 +177,9 @@ class ModelBus(PciBus):
         if address % 4 or count < 1:
             raise ValueError(f"{what} of {count} dword(s) at {address:#x}: expected a dword-aligned "
                              "address and at least one dword")
+        last = address + 4 * (count - 1)
+        if self.card is not None and self.card.claims(address) and self.card.claims(last):
+            return                          # the card claims one contiguous range: both ends claimed, all are
         unclaimed = [address + 4 * i for i in range(count)
                      if self.card is None or not self.card.claims(address + 4 * i)]
         if unclaimed:

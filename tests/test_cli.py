@@ -46,6 +46,11 @@ def test_demo_with_waves(tmp_path):
     assert text.count(" yes ") == 3 and " NO " not in text
     assert "BAD_DESCRIPTOR" in text
     assert "matches cryptography/hmac; opened intact; corrupted ICV: MAC_MISMATCH" in " ".join(text.split())
+    joined = " ".join(text.split())
+    assert "chosen transform: AES128 SHA1 MODP group 0 PRE_SHARED_KEY" in joined
+    assert joined.count("encrypted on the card (AES-CBC)") == 2 and joined.count("KE NONCE") == 2
+    assert re.search(r"DH on the public-key unit: [1-9]\d* clocks \(4 modular exponentiations\)", joined)
+    assert "of both sides match the RFC 2409 reference" in joined
     dump, save = tmp_path / "pacsim_tb.fst", tmp_path / "pacsim.gtkw"
     assert dump.stat().st_size > 0 and save.exists()
     header = subprocess.run([required_tool("fst2vcd", "gtkwave"), str(dump)], capture_output=True, text=True).stdout

@@ -1,0 +1,54 @@
+# Ref: RFC 2409 section 5 and appendix B (SKEYID, SKEYID_d/a/e, Ka, the phase-1 IV); RFC 2408 section 3.2
+"""A reference for the keys of a main mode with pre-shared keys, computed
+from the datagrams on the wire with ``hmac``/``hashlib`` only (not the
+firmware's codec or the card), for the demo and the co-simulation.
+
+:func:`phase1_reference` takes the ISAKMP messages of one main mode (UDP
+payloads, port 500, in order), the pre-shared key, the initiator's
+Diffie-Hellman exponent and the group's prime, and returns
+``(SKEYID, SKEYID_d, SKEYID_a, SKEYID_e, Ka, IV)`` with the SHA-1 prf and
+a ``key_bytes``-byte Ka (at most 20: no appendix B expansion needed) and a
+``block``-byte IV.
+"""
+import hashlib
+import hmac
+import struct
+
+__all__ = ["phase1_reference", "wire_chain", "wire_payload"]
+
+HEADER_BYTES = 28
+NONCE, KE = 10, 4
+
+
+def wire_chain(message: bytes) -> list:
+    """``[(payload type, body)]`` of an unencrypted ISAKMP ``message``,
+    walking the generic payload headers from the ISAKMP header's Next Payload."""
+    found, following, offset = [], message[16], HEADER_BYTES
+    while following and offset + 4 <= len(message):
+        length = struct.unpack_from(">H", message, offset + 2)[0]
+        found.append((following, message[offset + 4:offset + length]))
+        following, offset = message[offset], offset + length
+    return found
+
+
+def wire_payload(message: bytes, kind: int) -> bytes:
+    """The body of the first payload of type ``kind`` in an unencrypted ISAKMP ``message`` (b"" if none)."""
+    return next((body for k, body in wire_chain(message) if k == kind), b"")
+
+
+def phase1_reference(messages, psk: bytes, private: int, prime: int, key_bytes: int = 16, block: int = 16) -> tuple:
+    """RFC 2409 keys of a SHA-1 main mode from its ``messages`` (see the module docstring)."""
+    if key_bytes > hashlib.sha1().digest_size:
+        raise ValueError(f"Ka of {key_bytes} bytes needs the appendix B expansion: expected at most 20")
+    keyed = [m for m in messages if wire_payload(m, NONCE)][:2]
+    (ni, gxi), (nr, gxr) = [(wire_payload(m, NONCE), wire_payload(m, KE)) for m in keyed]
+    gxy = pow(int.from_bytes(gxr, "big"), private, prime).to_bytes(len(gxr), "big")
+    cookies = messages[1][:16]
+
+    def prf(key, data):
+        return hmac.new(key, data, hashlib.sha1).digest()
+    skeyid = prf(psk, ni + nr)
+    skeyid_d = prf(skeyid, gxy + cookies + b"\0")
+    skeyid_a = prf(skeyid, skeyid_d + gxy + cookies + b"\1")
+    skeyid_e = prf(skeyid, skeyid_a + gxy + cookies + b"\2")
+    return skeyid, skeyid_d, skeyid_a, skeyid_e, skeyid_e[:key_bytes], hashlib.sha1(gxi + gxr).digest()[:block]
