@@ -293,3 +293,29 @@ def test_host_skips_and_counts_a_datagram_it_cannot_parse():
         assert host.udp_payloads() == [b"good", b"good"] and host.malformed == 1
         assert [x.reason for x in network.lost] == ["malformed: UDP checksum 0x" + bad[26:28].hex() + " is wrong"]
     run(body())
+
+
+def test_isakmp_network_script_negotiates_and_tshark_reads_it(tmp_path):
+    """docs/two-routers-isakmp.txt: the first packet starts main mode and
+    quick mode, traffic passes, and tshark (an independent dissector), given
+    only the key log the routers wrote, sees both exchanges and opens the ESP
+    with good ICVs."""
+    import os
+    from pacsim.firmware.isakmp.key_log import tshark_options
+    pcap, keys = tmp_path / "wan.pcap", tmp_path / "keys"
+    result = subprocess.run([sys.executable, "-m", "pacsim.cli", "router", "--script", "docs/two-routers-isakmp.txt",
+                             "--pcap", str(pcap), "--strict"], capture_output=True, text=True, timeout=300, cwd=ROOT,
+                            env={**os.environ, "PACSIM_KEYLOG": str(keys)})
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "pc1 -> pc2 UDP 100 bytes: delivered" in out and out.count("UDP 1400 bytes #") == 3
+    assert "pc2 -> pc1 ICMP 56 bytes: reply received" in out
+    isakmp_sa = out.split("a> show isakmp sa", 1)[1].split("a> show ipsec sa", 1)[0]
+    assert "202.78.65.4" in isakmp_sa
+    fields = subprocess.run(["tshark", "-r", str(pcap), *tshark_options(keys), "-T", "fields",
+                             "-e", "isakmp.exchangetype", "-e", "esp.icv_good", "-e", "udp.dstport"],
+                            capture_output=True, text=True, check=True).stdout.split("\n")
+    exchanges = {line.split("\t")[0] for line in fields if line.split("\t")[0]}
+    assert {"2", "32"} <= exchanges, exchanges          # identity protection (main) and quick mode
+    icv = [line.split("\t")[1] for line in fields if line.count("\t") == 2 and line.split("\t")[1]]
+    assert len(icv) >= 5 and set(icv) <= {"1", "True"}, icv      # every ESP packet, ICV good
