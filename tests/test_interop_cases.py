@@ -9,7 +9,7 @@ import pytest
 
 from pacsim.firmware.isakmp.key_log import KeyLog, tshark_options
 from pacsim.sim.interop.cases import CASES, PROBES, Case
-from pacsim.sim.interop.lab import spis_match, spis_of_show
+from pacsim.sim.interop.lab import spis_match, spis_of_show, views_match
 from pacsim.sim.interop.namespaces import LabError, LabNamespaces
 from pacsim.sim.interop.router_config import ManualTunnel, configured_router, isakmp_lines, manual_router
 from pacsim.sim.interop.strongswan import initiate_outcome, parse_list_sas, strongswan_conf, swanctl_conf
@@ -128,3 +128,13 @@ def test_the_lab_needs_root(monkeypatch):
     with pytest.raises(LabError, match=r"^pacsim interop needs root .*; run it as root$"):
         LabNamespaces(tag="nonroot").up()
     assert "pacsim-nonroot-a" not in LabNamespaces.existing()
+
+
+def test_views_match_needs_both_spis_in_every_view():
+    _, children = parse_list_sas(LIST_SAS)
+    views = {"ios": "      spi: 0xC9A8B7C6(3383273414)\n      spi: 0xBADF00D(195948557)",
+             "racoonctl": "\tesp mode=tunnel spi=3383273414(0xc9a8b7c6)\n\tesp mode=tunnel spi=195948557(0x0badf00d)",
+             "tmsh": "  SPI(0xc9a8b7c6) in ESP\n  SPI(0x0badf00d) out ESP"}
+    assert views_match(children, views)
+    assert not views_match(children, dict(views, tmsh="  SPI(0xc9a8b7c6) in ESP"))     # one SPI missing
+    assert not views_match([], views) and not views_match(children, {})

@@ -33,7 +33,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.interop,
               pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces, charon)")]
 
 STRONGSWAN_KEYS = {"peer", "case", "mode", "initiator", "encalg", "hashalg", "group", "pfs", "phase1", "phase2",
-                   "spis_match", "ping_ok", "card_packets", "tshark_decrypted", "ms"}
+                   "spis_match", "views_match", "ping_ok", "card_packets", "tshark_decrypted", "ms"}
 IKE_SCAN_KEYS = {"peer", "case", "mode", "answered", "notify", "psk_cracked", "ms"}
 
 
@@ -100,7 +100,8 @@ def test_pacsim_interop_strongswan_reports_every_case(tmp_path):
         assert (record["mode"], record["initiator"], record["pfs"], record["bus"]) == (case.mode, case.initiator,
                                                                                        case.pfs, case.bus)
         assert record["phase1"] == record["phase2"] == "established", record
-        assert record["spis_match"] and record["ping_ok"] and record["tshark_decrypted"], record
+        assert record["spis_match"] and record["views_match"] and record["ping_ok"] and record["tshark_decrypted"], \
+            record
         assert record["card_packets"]["encrypted"] > 0 and record["card_packets"]["decrypted"] > 0, record
         assert not record["runtime_failures"], record
         # strongSwan's ISAKMP (AM2 and QM2 at least) and ESP in UDP reached the router

@@ -42,7 +42,7 @@ from .router_config import isakmp_lines
 from .strongswan import Charon, initiate_outcome
 from .wire_tools import Capture, probe, psk_cracked, tshark_check
 
-__all__ = ["Lab", "NEGOTIATION_TIMEOUT", "spis_of_show", "spis_match"]
+__all__ = ["Lab", "NEGOTIATION_TIMEOUT", "spis_of_show", "spis_match", "views_match"]
 
 #: Seconds a negotiation may take: strongSwan's retransmissions (1 s, then 1.8 s and 3.2 s: it gives
 #: up after 6 s and says so) fit in it.
@@ -68,6 +68,18 @@ def spis_match(children, ours: list[tuple[int, int]]) -> bool:
     """Whether strongSwan lists CHILD_SAs (``children``: :class:`~.strongswan.SwanSa`) and each is the mirror of
     one of ``ours`` ((outbound, inbound) from :func:`spis_of_show`): its inbound SPI our outbound one."""
     return bool(children) and all((child.spi_in, child.spi_out) in ours for child in children)
+
+
+def views_match(children, views: dict) -> bool:
+    """Whether every CHILD_SA strongSwan lists (``children``) shows both its
+    SPIs in each of our other vendors' views (``views``: name -> text; IOS
+    ``show crypto ipsec sa``, racoonctl ``show-sa esp``, tmsh ``show net
+    ipsec ipsec-sa``), in decimal or as eight hex digits."""
+    def shows(text: str, spi: int) -> bool:
+        text = text.lower()
+        return str(spi) in text or f"{spi:08x}" in text
+    return bool(children) and bool(views) and all(shows(text, spi) for child in children
+                                                  for spi in (child.spi_in, child.spi_out) for text in views.values())
 
 
 class Lab:
@@ -116,7 +128,7 @@ class Lab:
         start = time.monotonic()
         record = dict(peer="strongswan", case=case.name, mode=case.mode, initiator=case.initiator,
                       encalg=case.encalg, hashalg=case.hashalg, group=case.group, pfs=case.pfs, bus=case.bus,
-                      phase1=None, phase2=None, spis_match=False, ping_ok=False,
+                      phase1=None, phase2=None, spis_match=False, views_match=False, ping_ok=False,
                       card_packets=dict(encrypted=0, decrypted=0), tshark_decrypted=False)
         directory = self.workdir / case.name
         directory.mkdir(exist_ok=True)
@@ -135,6 +147,7 @@ class Lab:
             finally:
                 summary = await router.finish()
             record["spis_match"] = spis_match(children, spis_of_show(summary["show_ipsec_sa"]))
+            record["views_match"] = views_match(children, summary["views"])
             charon.terminate()
             capture.stop()
             record["tshark_decrypted"] = tshark_check(capture.path, directory / "keylog")["decrypted"]

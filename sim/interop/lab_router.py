@@ -28,6 +28,8 @@ import json
 import time
 from pathlib import Path
 
+from ...firmware.router.view_source import RouterViewSource
+from ...firmware.views import racoonctl, tmsh
 from ..attachment import HostAttachment
 from ..wall_runtime import AttachedNetwork, WallRuntime
 from .namespaces import ADDRESSES, LabError
@@ -52,7 +54,11 @@ def attach(network: AttachedNetwork, router, netns: str, addresses=ADDRESSES) ->
 
 async def summary_of(router, attachment: HostAttachment, runtime: WallRuntime) -> dict:
     """The summary of a router run (see the module docstring)."""
+    source = RouterViewSource(router)
+    views = dict(ios=await router.run("show crypto ipsec sa"), racoonctl=racoonctl.render(["show-sa", "esp"], source),
+                 tmsh=tmsh.render(["show", "net", "ipsec", "ipsec-sa"], source))
     return dict(show_ipsec_sa=await router.run("show ipsec sa"), show_isakmp_sa=await router.run("show isakmp sa"),
+                views=views,
                 alg_ipsec=dict(router.kernel.alg.items()), attachment=dict(attachment.counters),
                 failures=list(runtime.failures), isakmp_debug=list(router.isakmp_debug.lines))
 
