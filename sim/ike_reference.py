@@ -1,4 +1,4 @@
-# Ref: RFC 2409 section 5 and appendix B (SKEYID, SKEYID_d/a/e, Ka, the phase-1 IV); RFC 2408 section 3.2
+# Ref: RFC 2409 sections 5 and 5.5 and appendix B (SKEYID, SKEYID_d/a/e, Ka, the phase-1 IV); RFC 2408 section 3.2
 """A reference for the keys of a main mode with pre-shared keys, computed
 from the datagrams on the wire with ``hmac``/``hashlib`` only (not the
 firmware's codec or the card), for the demo and the co-simulation.
@@ -8,13 +8,14 @@ payloads, port 500, in order), the pre-shared key, the initiator's
 Diffie-Hellman exponent and the group's prime, and returns
 ``(SKEYID, SKEYID_d, SKEYID_a, SKEYID_e, Ka, IV)`` with the SHA-1 prf and
 a ``key_bytes``-byte Ka (at most 20: no appendix B expansion needed) and a
-``block``-byte IV.
+``block``-byte IV. :func:`keymat_reference` is the quick mode's KEYMAT
+(RFC 2409 section 5.5, no PFS) from SKEYID_d, the SPI and the nonces.
 """
 import hashlib
 import hmac
 import struct
 
-__all__ = ["phase1_reference", "wire_chain", "wire_payload"]
+__all__ = ["phase1_reference", "keymat_reference", "wire_chain", "wire_payload"]
 
 HEADER_BYTES = 28
 NONCE, KE = 10, 4
@@ -52,3 +53,16 @@ def phase1_reference(messages, psk: bytes, private: int, prime: int, key_bytes: 
     skeyid_a = prf(skeyid, skeyid_d + gxy + cookies + b"\1")
     skeyid_e = prf(skeyid, skeyid_a + gxy + cookies + b"\2")
     return skeyid, skeyid_d, skeyid_a, skeyid_e, skeyid_e[:key_bytes], hashlib.sha1(gxi + gxr).digest()[:block]
+
+
+def keymat_reference(prf_hash, skeyid_d: bytes, protocol: int, spi: int, ni: bytes, nr: bytes, length: int) -> bytes:
+    """RFC 2409 5.5 KEYMAT without PFS, by ``hmac`` with ``prf_hash`` (a
+    ``hashlib`` constructor): ``length`` bytes of K1 | K2 | ..., where
+    Kn = prf(SKEYID_d, Kn-1 | protocol | SPI | Ni_b | Nr_b); ``protocol``
+    is the ISAKMP protocol number (ESP 3, AH 2), ``spi`` the 32-bit SPI."""
+    seed = bytes([protocol]) + spi.to_bytes(4, "big") + ni + nr
+    out, block = b"", b""
+    while len(out) < length:
+        block = hmac.new(skeyid_d, block + seed, prf_hash).digest()
+        out += block
+    return out[:length]
