@@ -9,15 +9,18 @@ Diffie-Hellman exponent and the group's prime, and returns
 ``(SKEYID, SKEYID_d, SKEYID_a, SKEYID_e, Ka, IV)`` with the SHA-1 prf and
 a ``key_bytes``-byte Ka (at most 20: no appendix B expansion needed) and a
 ``block``-byte IV. :func:`keymat_reference` is the quick mode's KEYMAT
-(RFC 2409 section 5.5, no PFS) from SKEYID_d, the SPI and the nonces.
+(RFC 2409 section 5.5, no PFS) from SKEYID_d, the SPI and the nonces;
+:func:`phase2_keys_match` checks a quick mode's outcome against it.
 """
 import hashlib
 import hmac
 import struct
 
-__all__ = ["phase1_reference", "keymat_reference", "wire_chain", "wire_payload"]
+__all__ = ["phase1_reference", "keymat_reference", "phase2_keys_match", "wire_chain", "wire_payload"]
 
 HEADER_BYTES = 28
+#: ISAKMP protocol numbers of the IPsec protocols with KEYMAT (RFC 2407 4.4.1), by name.
+PROTOCOL_NUMBERS = {"ESP": 3, "AH": 2}
 NONCE, KE = 10, 4
 
 
@@ -66,3 +69,16 @@ def keymat_reference(prf_hash, skeyid_d: bytes, protocol: int, spi: int, ni: byt
         block = hmac.new(skeyid_d, block + seed, prf_hash).digest()
         out += block
     return out[:length]
+
+
+def phase2_keys_match(outcome, skeyid_d: bytes) -> bool:
+    """Whether every ESP/AH SA pair of ``outcome`` (a quick mode's
+    ``Phase2Outcome``: ``pairs`` with ``protocol``, the SPIs and keys each
+    way, and the ``nonces``) holds :func:`keymat_reference`'s KEYMAT with
+    the SHA-1 prf for both its SPIs."""
+    ni, nr = outcome.nonces
+    return all(keys.encryption + keys.hash == keymat_reference(
+                   hashlib.sha1, skeyid_d, PROTOCOL_NUMBERS[pair.protocol.name], spi, ni, nr,
+                   len(keys.encryption + keys.hash))
+               for pair in outcome.pairs
+               for spi, keys in ((pair.inbound_spi, pair.inbound_keys), (pair.outbound_spi, pair.outbound_keys)))

@@ -4,7 +4,6 @@ WAN opened by scapy with the keys each router's SAD holds, and KEYMAT
 recomputed with :mod:`hmac` from the nonces quick mode exchanged
 (independent of the card). No tests of its own."""
 import hashlib
-import hmac
 import struct
 
 from scapy.layers.inet import IP

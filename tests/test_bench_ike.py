@@ -24,7 +24,7 @@ from pacsim.sim.interop import charon_pair
 from pacsim.sim.interop.strongswan import CONNECTION
 from pacsim.sim.bench_ike import (BENCH_POLICY, PSK, PSK_ID, IkePair, NegotiationFailed, bench_ike_model,
                                   STRONGSWAN_CHILD, beside_strongswan, negotiate)
-from pacsim.sim.ike_reference import keymat_reference, phase1_reference
+from pacsim.sim.ike_reference import keymat_reference, phase1_reference, phase2_keys_match
 from pacsim.sim.model_bus import ModelBus
 
 #: Modexps of one main mode: a key pair and a shared secret on each side.
@@ -148,6 +148,9 @@ def test_quick_mode_keymat_matches_the_reference():
     assert (mine.outbound_spi, mine.outbound_keys) == (theirs.inbound_spi, theirs.inbound_keys)
     assert mine.inbound_spi != mine.outbound_spi
     assert [d.data[18] for _, d in pair.log] == [2] * 6 + [32] * 3          # identity protection, then quick mode
+    # the check the demo and the co-simulation use, and that it can fail
+    assert phase2_keys_match(out_i, sa_i.keys.skeyid_d) and phase2_keys_match(out_r, sa_i.keys.skeyid_d)
+    assert not phase2_keys_match(out_i, bytes(20))
     assert STRONGSWAN_CHILD == CONNECTION                                # the lab's child, ESP in tunnel mode
 
 
