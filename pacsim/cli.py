@@ -2,7 +2,7 @@
 """The ``pacsim`` command line.
 
 Subcommands: ``demo`` (build the card, probe it over PCI, run copies,
-an ESP packet and an IKE main mode on it),
+an ESP packet and an IKE main mode + quick mode on it),
 ``bench dma|crypto|pk|lzs|ipsec|ike`` (throughput, JSON lines with ``--json``),
 ``router`` (a router's console, or a script of routers, a WAN and
 traffic), ``ctl``/``racoonctl``/``tmsh`` (a running router's control
@@ -161,8 +161,8 @@ def cmd_demo(args) -> int:
 
 
 def _print_ike(console, ike: dict) -> None:
-    """The demo's main mode: its messages, the transform and what the card did."""
-    console.print("IKEv1 main mode (pre-shared key) between two ISAKMP daemons on this card:")
+    """The demo's main mode + quick mode: its messages, the transforms and what the card did."""
+    console.print("IKEv1 main mode (pre-shared key) + quick mode between two ISAKMP daemons on this card:")
     for number, step in enumerate(ike["steps"], 1):
         to = "responder" if step["from"] == "initiator" else "initiator"
         what = "encrypted on the card (AES-CBC)" if step["encrypted"] else " ".join(step["payloads"])
@@ -173,6 +173,8 @@ def _print_ike(console, ike: dict) -> None:
                   f"encryption: {ike['cipher_jobs']} AES-CBC jobs on cipher channels")
     console.print("keys (SKEYID, SKEYID_d/a/e, Ka, IV) of both sides "
                   f"{'match' if ike['keys_match_reference'] else 'DIFFER FROM'} the RFC 2409 reference (hmac/hashlib)")
+    console.print(f"quick mode: {ike['esp_transform']}; KEYMAT of both sides, both directions "
+                  f"{'match' if ike['esp_keys_match_reference'] else 'DIFFER FROM'} the RFC 2409 5.5 reference (hmac)")
 
 
 def _on_model(coroutine_function, *args, memory_size: int = 1 << 22):

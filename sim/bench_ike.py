@@ -1,14 +1,14 @@
 # Ref: RFC 2409 sections 5 and 5.4 (main mode with pre-shared keys); README.md "Commands" (bench output keys)
 """``pacsim bench ike``: IKEv1 negotiations per second between two pacsim
 routers' ISAKMP daemons, each on its own card, beside strongSwan (two
-charons driven over vici, :mod:`.charon_pair`) in the same run.
+charons driven over vici, :mod:`.interop.charon_pair`) in the same run.
 
 A negotiation is the steps of :data:`STEPS` run in order by
 :func:`negotiate` on an :class:`IkePair`; each step is
 ``async step(pair) -> None`` and raises :class:`NegotiationFailed` unless
-both sides agree. Today the steps are phase 1 in main mode
-(:func:`main_mode`); quick mode joins by appending its step to
-:data:`STEPS` (and naming the strongSwan child it matches in
+both sides agree: phase 1 in main mode (:func:`main_mode`), then phase 2
+in quick mode over it (:func:`quick_mode`: one ESP tunnel SA pair,
+AES-128 with HMAC-SHA1, no PFS, as strongSwan's child
 :data:`STRONGSWAN_CHILD`). After each negotiation :meth:`IkePair.clear`
 deletes the SAs on both sides (not timed), so every negotiation starts
 from the same state and the cards' channels are given back.
@@ -16,7 +16,8 @@ from the same state and the cards' channels are given back.
 The transform is strongSwan's first proposal, aes128-sha1-modp1024
 (:data:`BENCH_POLICY`), with the router's default DH exponent length (160
 bits). Every negotiation must end with one established SA on each side,
-no daemon fault, and equal keys and transforms on both sides, so a fast
+no daemon fault, and equal keys and transforms on both sides (phase 2:
+each side's outbound SPI and keys are the other's inbound ones), so a fast
 but wrong path cannot post a figure.
 
 Row keys: ``bench`` ("ike"), ``bus`` ("model" or "rtl"), ``steps`` (the
@@ -31,16 +32,23 @@ run here, ``strongswan`` saying why).
 """
 import time
 
+from types import SimpleNamespace
+
 from ..firmware.enco.keys import KeyStore, KeyType
+from ..firmware.ipsec.spd import KeyManagement, SaSpecification
+from ..firmware.ipsec.transforms import EncAlg, HashAlg, Mode, Protocol
+from ..firmware.isakmp.constants import ExchangeType
 from ..firmware.isakmp.daemon import IsakmpDaemon
 from ..firmware.isakmp.ike_sa import IkeSaState
 from ..firmware.isakmp.policy_config import IsakmpConfig, IsakmpPolicy
+from ..firmware.isakmp.quick_mode import Phase2Request, QuickModeInitiator, quick_mode_factory
 from ..host.device import PacDevice
-from .charon_pair import strongswan_rate
+from .interop.charon_pair import strongswan_rate
+from .interop.strongswan import CONNECTION
 from .model_bus import ModelBus
 
-__all__ = ["IkePair", "NegotiationFailed", "STEPS", "STRONGSWAN_CHILD", "BENCH_POLICY", "DEFAULT_NEGOTIATIONS",
-           "negotiate", "main_mode", "bench_ike", "bench_ike_model", "beside_strongswan", "ike_pair_on"]
+__all__ = ["IkePair", "IpsecSide", "NegotiationFailed", "PHASE2_REQUEST", "STEPS", "STRONGSWAN_CHILD", "BENCH_POLICY", "DEFAULT_NEGOTIATIONS",
+           "negotiate", "main_mode", "quick_mode", "bench_ike", "bench_ike_model", "beside_strongswan", "ike_pair_on"]
 
 DEFAULT_NEGOTIATIONS = 50
 #: Addresses of the two routers (RFC 5737), the same as the interop lab's.
@@ -49,6 +57,37 @@ ADDRESS_I, ADDRESS_R = "192.0.2.1", "192.0.2.2"
 PSK, PSK_ID = b"interop-test-psk", 7
 #: The policy of both routers: strongSwan's aes128-sha1-modp1024.
 BENCH_POLICY = {"encalg": "aes128", "hashalg": "sha", "group": 2, "mode": "main"}
+#: The quick mode's offer (both sides): one ESP tunnel pair, AES-128 + HMAC-SHA1, 3600 s, no PFS, host to host.
+PHASE2_REQUEST = Phase2Request(SimpleNamespace(name="bench"), (((SaSpecification(
+    1, KeyManagement.ISAKMP, Protocol.ESP, Mode.TUNNEL, EncAlg.AES128, HashAlg.SHA),),),), 3600, None, None)
+
+
+class IpsecSide:
+    """The IPsec side of one daemon in quick mode (the ``host`` of
+    :mod:`~pacsim.firmware.isakmp.quick_mode`): inbound SPIs from a counter
+    starting at ``first_spi``, :data:`PHASE2_REQUEST` offered and answered,
+    the :class:`~pacsim.firmware.isakmp.quick_mode.Phase2Outcome` of each
+    exchange kept in ``outcomes`` (nothing goes to a SAD: the bench times
+    the negotiation), failures in ``failures``."""
+
+    def __init__(self, first_spi: int):
+        self.next_spi, self.outcomes, self.failures = first_spi, [], []
+
+    async def spis(self, protocols) -> dict:
+        self.next_spi += 1
+        return {protocol: self.next_spi for protocol in protocols}
+
+    def release(self, spis) -> None:
+        """SPIs of a failed exchange: nothing holds them."""
+
+    def failed(self, request) -> None:
+        self.failures.append(request)
+
+    def responder_offer(self, sa, idci, idcr):
+        return PHASE2_REQUEST
+
+    async def installed(self, outcome) -> None:
+        self.outcomes.append(outcome)
 
 
 class NegotiationFailed(AssertionError):
@@ -73,6 +112,9 @@ class IkePair:
         self.initiator = self._daemon(initiator_device, ADDRESS_I, ADDRESS_R, params)
         self.responder = self._daemon(responder_device, ADDRESS_R, ADDRESS_I, params)
         self._by_address = {d.local_addresses[0]: d for d in (self.initiator, self.responder)}
+        self.ipsec = (IpsecSide(0x1000), IpsecSide(0x2000))
+        for daemon, side in zip((self.initiator, self.responder), self.ipsec):
+            daemon.register_exchange(ExchangeType.QUICK, quick_mode_factory(side))
 
     def _daemon(self, device, local, peer, params):
         keys = KeyStore()
@@ -99,8 +141,10 @@ class IkePair:
         return sas[0][0], sas[1][0]
 
     async def clear(self) -> None:
-        """Delete every SA on both sides (the cards' channels are closed) and empty the log."""
+        """Delete every SA on both sides (the cards' channels are closed), empty the log and the outcomes."""
         self.log.clear()
+        for side in self.ipsec:
+            side.outcomes.clear()
         for daemon in (self.initiator, self.responder):
             for sa in list(daemon.sas):
                 await daemon.delete_sa(sa)
@@ -115,10 +159,28 @@ async def main_mode(pair: IkePair) -> None:
         raise NegotiationFailed("the two sides of phase 1 derived different keys or transforms")
 
 
+async def quick_mode(pair: IkePair) -> None:
+    """Phase 2 in quick mode (three messages) over the phase 1 just made:
+    one SA pair on each side, each side's outbound SPI and keys the other's inbound ones."""
+    sa, _ = pair.established()
+    initiator = pair.initiator
+    exchange = QuickModeInitiator(initiator, sa, pair.ipsec[0], PHASE2_REQUEST,
+                                  await initiator.new_message_id(sa), pair.now)
+    if await pair.exchange(await initiator.start_exchange(exchange)) != 3:
+        raise NegotiationFailed("quick mode did not take three messages")
+    outcomes = [side.outcomes for side in pair.ipsec]
+    if any(len(o) != 1 or len(o[0].pairs) != 1 for o in outcomes):
+        raise NegotiationFailed(f"quick mode did not give one SA pair on each side: {outcomes}")
+    (mine,), (theirs,) = (o[0].pairs for o in outcomes)
+    if (mine.outbound_spi, mine.outbound_keys, mine.inbound_spi, mine.inbound_keys) != (
+            theirs.inbound_spi, theirs.inbound_keys, theirs.outbound_spi, theirs.outbound_keys):
+        raise NegotiationFailed("the two sides of quick mode derived different SPIs or keys")
+
+
 #: The exchanges of one measured negotiation, in order.
-STEPS = (main_mode,)
-#: The strongSwan child SA initiated with the IKE SA for these steps (None: phase 1 only).
-STRONGSWAN_CHILD = None
+STEPS = (main_mode, quick_mode)
+#: The strongSwan child SA initiated with the IKE SA for these steps (the lab's: ESP aes128-sha1, tunnel).
+STRONGSWAN_CHILD = CONNECTION
 
 
 async def negotiate(pair: IkePair, steps=STEPS) -> None:

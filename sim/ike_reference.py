@@ -1,4 +1,4 @@
-# Ref: RFC 2409 section 5 and appendix B (SKEYID, SKEYID_d/a/e, Ka, the phase-1 IV); RFC 2408 section 3.2
+# Ref: RFC 2409 sections 5 and 5.5 and appendix B (SKEYID, SKEYID_d/a/e, Ka, the phase-1 IV); RFC 2408 section 3.2
 """A reference for the keys of a main mode with pre-shared keys, computed
 from the datagrams on the wire with ``hmac``/``hashlib`` only (not the
 firmware's codec or the card), for the demo and the co-simulation.
@@ -8,15 +8,19 @@ payloads, port 500, in order), the pre-shared key, the initiator's
 Diffie-Hellman exponent and the group's prime, and returns
 ``(SKEYID, SKEYID_d, SKEYID_a, SKEYID_e, Ka, IV)`` with the SHA-1 prf and
 a ``key_bytes``-byte Ka (at most 20: no appendix B expansion needed) and a
-``block``-byte IV.
+``block``-byte IV. :func:`keymat_reference` is the quick mode's KEYMAT
+(RFC 2409 section 5.5, no PFS) from SKEYID_d, the SPI and the nonces;
+:func:`phase2_keys_match` checks a quick mode's outcome against it.
 """
 import hashlib
 import hmac
 import struct
 
-__all__ = ["phase1_reference", "wire_chain", "wire_payload"]
+__all__ = ["phase1_reference", "keymat_reference", "phase2_keys_match", "wire_chain", "wire_payload"]
 
 HEADER_BYTES = 28
+#: ISAKMP protocol numbers of the IPsec protocols with KEYMAT (RFC 2407 4.4.1), by name.
+PROTOCOL_NUMBERS = {"ESP": 3, "AH": 2}
 NONCE, KE = 10, 4
 
 
@@ -52,3 +56,29 @@ def phase1_reference(messages, psk: bytes, private: int, prime: int, key_bytes: 
     skeyid_a = prf(skeyid, skeyid_d + gxy + cookies + b"\1")
     skeyid_e = prf(skeyid, skeyid_a + gxy + cookies + b"\2")
     return skeyid, skeyid_d, skeyid_a, skeyid_e, skeyid_e[:key_bytes], hashlib.sha1(gxi + gxr).digest()[:block]
+
+
+def keymat_reference(prf_hash, skeyid_d: bytes, protocol: int, spi: int, ni: bytes, nr: bytes, length: int) -> bytes:
+    """RFC 2409 5.5 KEYMAT without PFS, by ``hmac`` with ``prf_hash`` (a
+    ``hashlib`` constructor): ``length`` bytes of K1 | K2 | ..., where
+    Kn = prf(SKEYID_d, Kn-1 | protocol | SPI | Ni_b | Nr_b); ``protocol``
+    is the ISAKMP protocol number (ESP 3, AH 2), ``spi`` the 32-bit SPI."""
+    seed = bytes([protocol]) + spi.to_bytes(4, "big") + ni + nr
+    out, block = b"", b""
+    while len(out) < length:
+        block = hmac.new(skeyid_d, block + seed, prf_hash).digest()
+        out += block
+    return out[:length]
+
+
+def phase2_keys_match(outcome, skeyid_d: bytes) -> bool:
+    """Whether every ESP/AH SA pair of ``outcome`` (a quick mode's
+    ``Phase2Outcome``: ``pairs`` with ``protocol``, the SPIs and keys each
+    way, and the ``nonces``) holds :func:`keymat_reference`'s KEYMAT with
+    the SHA-1 prf for both its SPIs."""
+    ni, nr = outcome.nonces
+    return all(keys.encryption + keys.hash == keymat_reference(
+                   hashlib.sha1, skeyid_d, PROTOCOL_NUMBERS[pair.protocol.name], spi, ni, nr,
+                   len(keys.encryption + keys.hash))
+               for pair in outcome.pairs
+               for spi, keys in ((pair.inbound_spi, pair.inbound_keys), (pair.outbound_spi, pair.outbound_keys)))

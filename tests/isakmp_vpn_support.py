@@ -4,7 +4,6 @@ WAN opened by scapy with the keys each router's SAD holds, and KEYMAT
 recomputed with :mod:`hmac` from the nonces quick mode exchanged
 (independent of the card). No tests of its own."""
 import hashlib
-import hmac
 import struct
 
 from scapy.layers.inet import IP
@@ -15,6 +14,7 @@ from pacsim.firmware.ipsec.packet import parse_ip
 from pacsim.firmware.ipsec.transforms import EncAlg, HashAlg, Protocol
 from pacsim.firmware.router.stack import udp_packet
 from pacsim.reference import lzs
+from pacsim.sim.ike_reference import keymat_reference as reference_keymat
 from pacsim.sim.network import Network, model_router
 from router_support import configure_router, pattern
 
@@ -120,16 +120,6 @@ def open_wan(network, vpn, sender):
         else:
             opened.append(ip.packet)
     return opened, seen
-
-
-def reference_keymat(prf_hash, skeyid_d, protocol, spi, ni, nr, length):
-    """RFC 2409 5.5 KEYMAT without PFS, by hmac: K1 | K2 | ..., Kn = prf(SKEYID_d, Kn-1 | protocol | SPI | Ni | Nr)."""
-    seed = bytes([protocol]) + spi.to_bytes(4, "big") + ni + nr
-    out, block = b"", b""
-    while len(out) < length:
-        block = hmac.new(skeyid_d, block + seed, prf_hash).digest()
-        out += block
-    return out[:length]
 
 
 def check_keymat(router, prf="sha"):

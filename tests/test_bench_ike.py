@@ -1,11 +1,14 @@
-"""``pacsim bench ike`` (sim/bench_ike.py, sim/charon_pair.py): main-mode
-negotiations between two daemons on model cards, the cards' public-key
+"""``pacsim bench ike`` (sim/bench_ike.py, sim/interop/charon_pair.py):
+main mode + quick mode negotiations between two daemons on model cards
+(the quick mode's KEYMAT against the RFC 2409 reference, a quick mode the
+responder refuses), the cards' public-key
 clocks against the engine's exact count, a negotiation that must fail
 (different pre-shared keys), strongSwan beside us (two charons over vici:
 CI runs as root with strongSwan installed) or null figures when it cannot
 run, and the command line's JSON row; the driver's public-key counters.
 """
 import asyncio
+import hashlib
 import json
 import random
 import subprocess
@@ -17,20 +20,21 @@ from pacsim.contract.pk import modexp_clocks
 from pacsim.firmware.enco.keys import KeyType
 from pacsim.host.device import PacDevice
 from pacsim.reference.modp import GROUPS
-from pacsim.sim import charon_pair
+from pacsim.sim.interop import charon_pair
+from pacsim.sim.interop.strongswan import CONNECTION
 from pacsim.sim.bench_ike import (BENCH_POLICY, PSK, PSK_ID, IkePair, NegotiationFailed, bench_ike_model,
-                                  beside_strongswan, negotiate)
-from pacsim.sim.ike_reference import phase1_reference
+                                  STRONGSWAN_CHILD, beside_strongswan, negotiate)
+from pacsim.sim.ike_reference import keymat_reference, phase1_reference, phase2_keys_match
 from pacsim.sim.model_bus import ModelBus
 
 #: Modexps of one main mode: a key pair and a shared secret on each side.
-PK_OPERATIONS_PER_MAIN_MODE = 4
+PK_OPERATIONS_PER_MAIN_MODE = 4     # quick mode without PFS adds none
 
 
 def test_model_row_counts_the_cards_public_key_clocks():
     row = asyncio.run(bench_ike_model(3))
     assert row["bench"] == "ike" and row["bus"] == "model" and row["negotiations"] == 3
-    assert row["steps"] == "main_mode" and row["per_s"] > 0 and row["cpu_per_s"] > 0
+    assert row["steps"] == "main_mode+quick_mode" and row["per_s"] > 0 and row["cpu_per_s"] > 0
     # group 2 (1024-bit prime), the router's 160-bit DH exponents: g^x and y^x on each side
     assert row["card_pk_operations"] == 3 * PK_OPERATIONS_PER_MAIN_MODE
     assert row["card_pk_clocks"] == 3 * PK_OPERATIONS_PER_MAIN_MODE * modexp_clocks(1024, 160)
@@ -114,7 +118,7 @@ def test_main_mode_keys_match_the_wire_reference():
     pair = asyncio.run(body())
     (sa_i,), (sa_r,) = list(pair.initiator.sas), list(pair.responder.sas)
     private = pair.initiator.exchange_for(sa_i.cky_i, 0).private
-    messages = [d.data for _, d in pair.log]
+    messages = [d.data for _, d in pair.log][:6]                  # main mode (quick mode follows)
     expected = phase1_reference(messages, PSK, private, GROUPS[BENCH_POLICY["group"]].prime)
     for keys in (sa_i.keys, sa_r.keys):
         assert (keys.skeyid, keys.skeyid_d, keys.skeyid_a, keys.skeyid_e, keys.enc_key, keys.initial_iv) == expected
@@ -123,3 +127,39 @@ def test_main_mode_keys_match_the_wire_reference():
     changed[-1] ^= 1                                    # the last byte of the initiator's nonce (KE, NONCE order)
     assert phase1_reference([messages[0], messages[1], bytes(changed)] + messages[3:], PSK, private,
                             GROUPS[BENCH_POLICY["group"]].prime)[0] != expected[0]
+
+
+def test_quick_mode_keymat_matches_the_reference():
+    """Both sides' ESP keys (AES-128 + HMAC-SHA1: 36 bytes per SPI) are
+    RFC 2409 5.5's KEYMAT from SKEYID_d, the SPI and the nonces, each
+    side's outbound the other's inbound; strongSwan's child is initiated too."""
+    async def body():
+        pair = await _pair()
+        await negotiate(pair)
+        return pair
+    pair = asyncio.run(body())
+    (sa_i,) = list(pair.initiator.sas)
+    (out_i,), (out_r,) = (side.outcomes for side in pair.ipsec)
+    ni, nr = out_i.nonces
+    assert out_r.nonces == (ni, nr) and len(ni) == len(nr) == 16
+    (mine,), (theirs,) = out_i.pairs, out_r.pairs
+    for spi, keys in ((mine.inbound_spi, mine.inbound_keys), (mine.outbound_spi, mine.outbound_keys)):
+        assert keys.encryption + keys.hash == keymat_reference(hashlib.sha1, sa_i.keys.skeyid_d, 3, spi, ni, nr, 36)
+    assert (mine.outbound_spi, mine.outbound_keys) == (theirs.inbound_spi, theirs.inbound_keys)
+    assert mine.inbound_spi != mine.outbound_spi
+    assert [d.data[18] for _, d in pair.log] == [2] * 6 + [32] * 3          # identity protection, then quick mode
+    # the check the demo and the co-simulation use, and that it can fail
+    assert phase2_keys_match(out_i, sa_i.keys.skeyid_d) and phase2_keys_match(out_r, sa_i.keys.skeyid_d)
+    assert not phase2_keys_match(out_i, bytes(20))
+    assert STRONGSWAN_CHILD == CONNECTION                                # the lab's child, ESP in tunnel mode
+
+
+def test_a_quick_mode_the_responder_refuses_fails():
+    async def body():
+        pair = await _pair()
+        pair.ipsec[1].responder_offer = lambda sa, idci, idcr: None       # no policy covers the traffic
+        with pytest.raises(NegotiationFailed, match="quick mode"):
+            await negotiate(pair)
+        return pair
+    pair = asyncio.run(body())
+    assert pair.ipsec[0].outcomes == [] and pair.ipsec[1].outcomes == []

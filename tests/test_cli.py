@@ -48,9 +48,12 @@ def test_demo_with_waves(tmp_path):
     assert "matches cryptography/hmac; opened intact; corrupted ICV: MAC_MISMATCH" in " ".join(text.split())
     joined = " ".join(text.split())
     assert "chosen transform: AES128 SHA1 MODP group 0 PRE_SHARED_KEY" in joined
-    assert joined.count("encrypted on the card (AES-CBC)") == 2 and joined.count("KE NONCE") == 2
+    assert joined.count("encrypted on the card (AES-CBC)") == 2 + 3 and joined.count("KE NONCE") == 2
+    assert joined.count(": QUICK, ") == 3
     assert re.search(r"DH on the public-key unit: [1-9]\d* clocks \(4 modular exponentiations\)", joined)
     assert "of both sides match the RFC 2409 reference" in joined
+    assert re.search(r"quick mode: ESP AES128 SHA TUNNEL, SPIs 0x[0-9a-f]{8} out, 0x[0-9a-f]{8} in; KEYMAT of both "
+                     r"sides, both directions match the RFC 2409 5.5 reference", joined)
     dump, save = tmp_path / "pacsim_tb.fst", tmp_path / "pacsim.gtkw"
     assert dump.stat().st_size > 0 and save.exists()
     header = subprocess.run([required_tool("fst2vcd", "gtkwave"), str(dump)], capture_output=True, text=True).stdout

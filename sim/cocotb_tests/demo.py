@@ -4,8 +4,8 @@
 Everything printed by the demo comes from this run: the configuration
 header as read over the bus, the BAR the driver assigned, the card's
 identity, copies completed by interrupt (checked against the source), one
-refused job, an ESP packet, an IKEv1 main mode between two ISAKMP daemons
-on this card (:func:`main_mode_on_the_card`), the card's counters and the
+refused job, an ESP packet, an IKEv1 main mode and quick mode between two
+ISAKMP daemons on this card (:func:`negotiation_on_the_card`), the card's counters and the
 protocol checker's verdict.
 """
 import hashlib
@@ -23,7 +23,7 @@ from pacsim.host.device import PacDevice
 from pacsim.host.errors import JobFailed
 from pacsim.reference.modp import GROUPS
 from pacsim.sim.bench_ike import PSK, IkePair, negotiate
-from pacsim.sim.ike_reference import phase1_reference, wire_chain
+from pacsim.sim.ike_reference import phase1_reference, phase2_keys_match, wire_chain
 from pacsim.sim.report import write_report
 from pacsim.sim.rtl_bus import RtlBus
 
@@ -76,12 +76,14 @@ def _step(pair, datagram) -> dict:
             "payloads": payloads}
 
 
-async def main_mode_on_the_card(device) -> dict:
+async def negotiation_on_the_card(device) -> dict:
     """Two ISAKMP daemons on ``device`` (each its own IKE SA cryptography)
     negotiate main mode with a pre-shared key (the bench's policy in
-    :data:`DEMO_GROUP`): the transcript, the chosen transform, the card's
-    public-key clocks and HASH/AES jobs, and the keys checked against the
-    RFC 2409 reference from the wire."""
+    :data:`DEMO_GROUP`) and then quick mode over it (the bench's ESP
+    tunnel pair, AES-128 + HMAC-SHA1): the transcript, the chosen
+    transforms, the card's public-key clocks and HASH/AES jobs, the phase-1
+    keys checked against the RFC 2409 reference from the wire and both
+    sides' ESP KEYMAT against RFC 2409 5.5's (``hmac``)."""
     pair = IkePair(device, device, {"group": DEMO_GROUP})
     pk_clocks, pk_operations = device.pk_clocks, device.pk_operations
     jobs = await device.alg_counters()
@@ -93,13 +95,18 @@ async def main_mode_on_the_card(device) -> dict:
     matches = all((k.skeyid, k.skeyid_d, k.skeyid_a, k.skeyid_e, k.enc_key, k.initial_iv) == expected
                   for k in (sa_i.keys, sa_r.keys))
     transform = sa_i.transform
+    outcomes = [side.outcomes[0] for side in pair.ipsec]
+    (esp,) = outcomes[0].pairs
     report = {"steps": [_step(pair, d) for _, d in pair.log],
               "transform": f"{transform.cipher.name} {transform.hash.name} MODP group {transform.group} "
                            f"{transform.auth.name}, life {transform.life_seconds} s",
               "pk_clocks": device.pk_clocks - pk_clocks, "pk_operations": device.pk_operations - pk_operations,
               "hash_jobs": sum(after[AlgUnit.SHA][k] - jobs[AlgUnit.SHA][k] for k in ("encode_good", "decode_good")),
               "cipher_jobs": sum(after[AlgUnit.AES][k] - jobs[AlgUnit.AES][k] for k in ("encode_good", "decode_good")),
-              "keys_match_reference": matches}
+              "keys_match_reference": matches,
+              "esp_transform": f"{esp.protocol.name} {esp.encalg.name} {esp.hashalg.name} {esp.mode.name}, "
+                               f"SPIs 0x{esp.outbound_spi:08x} out, 0x{esp.inbound_spi:08x} in",
+              "esp_keys_match_reference": all(phase2_keys_match(o, sa_i.keys.skeyid_d) for o in outcomes)}
     await pair.clear()
     return report
 
@@ -130,7 +137,7 @@ async def demo(dut):
     except JobFailed as error:
         rejected = str(error)
     esp = await esp_round_trip(device, random.Random(4303))
-    ike = await main_mode_on_the_card(device)
+    ike = await negotiation_on_the_card(device)
     counters = await device.counters()
     await bus.finish()
     write_report({
@@ -143,3 +150,4 @@ async def demo(dut):
     })
     assert all(c["verified"] for c in copies), "a copy did not match its source"
     assert ike["keys_match_reference"], "the main mode's keys differ from the RFC 2409 reference"
+    assert ike["esp_keys_match_reference"], "the quick mode's KEYMAT differs from the RFC 2409 reference"
