@@ -70,16 +70,22 @@ def spis_match(children, ours: list[tuple[int, int]]) -> bool:
     return bool(children) and all((child.spi_in, child.spi_out) in ours for child in children)
 
 
-def views_match(children, views: dict) -> bool:
-    """Whether every CHILD_SA strongSwan lists (``children``) shows both its
-    SPIs in each of our other vendors' views (``views``: name -> text; IOS
-    ``show crypto ipsec sa``, racoonctl ``show-sa esp``, tmsh ``show net
-    ipsec ipsec-sa``), in decimal or as eight hex digits."""
+def views_match(children, ike_spis, views: dict) -> bool:
+    """Whether our other vendors' views of the router show what strongSwan
+    lists at the other end: every CHILD_SA's two SPIs (``children``) in each
+    IPsec view (``views["ipsec"]``: IOS ``show crypto ipsec sa``, racoonctl
+    ``show-sa esp``, tmsh ``show net ipsec ipsec-sa``; decimal or eight hex
+    digits) and every IKE_SA's cookies (``ike_spis``, hex) in each ISAKMP
+    view (``views["ike"]``: racoonctl ``-ll show-sa isakmp``, tmsh ``show net
+    ipsec ike-sa all-properties``)."""
     def shows(text: str, spi: int) -> bool:
         text = text.lower()
         return str(spi) in text or f"{spi:08x}" in text
-    return bool(children) and bool(views) and all(shows(text, spi) for child in children
-                                                  for spi in (child.spi_in, child.spi_out) for text in views.values())
+    ipsec, ike = views.get("ipsec", {}), views.get("ike", {})
+    return bool(children and ike_spis and ipsec and ike) \
+        and all(shows(text, spi) for child in children for spi in (child.spi_in, child.spi_out)
+                for text in ipsec.values()) \
+        and all(cookie in text.lower() for pair in ike_spis for cookie in pair for text in ike.values())
 
 
 class Lab:
@@ -144,10 +150,11 @@ class Lab:
                 if record["phase2"] == "established":
                     record["ping_ok"] = await self._pings(router, max(PING_WAIT, case.retransmit_timeout))
                 _, children = await asyncio.to_thread(charon.list_sas)
+                ike_spis = await asyncio.to_thread(charon.ike_spis)
             finally:
                 summary = await router.finish()
             record["spis_match"] = spis_match(children, spis_of_show(summary["show_ipsec_sa"]))
-            record["views_match"] = views_match(children, summary["views"])
+            record["views_match"] = views_match(children, ike_spis, summary["views"])
             charon.terminate()
             capture.stop()
             record["tshark_decrypted"] = tshark_check(capture.path, directory / "keylog")["decrypted"]

@@ -55,8 +55,11 @@ def attach(network: AttachedNetwork, router, netns: str, addresses=ADDRESSES) ->
 async def summary_of(router, attachment: HostAttachment, runtime: WallRuntime) -> dict:
     """The summary of a router run (see the module docstring)."""
     source = RouterViewSource(router)
-    views = dict(ios=await router.run("show crypto ipsec sa"), racoonctl=racoonctl.render(["show-sa", "esp"], source),
-                 tmsh=tmsh.render(["show", "net", "ipsec", "ipsec-sa"], source))
+    views = dict(ipsec=dict(ios=await router.run("show crypto ipsec sa"),
+                            racoonctl=racoonctl.render(["show-sa", "esp"], source),
+                            tmsh=tmsh.render(["show", "net", "ipsec", "ipsec-sa"], source)),
+                 ike=dict(racoonctl=racoonctl.render(["-ll", "show-sa", "isakmp"], source),
+                          tmsh=tmsh.render(["show", "net", "ipsec", "ike-sa", "all-properties"], source)))
     return dict(show_ipsec_sa=await router.run("show ipsec sa"), show_isakmp_sa=await router.run("show isakmp sa"),
                 views=views,
                 alg_ipsec=dict(router.kernel.alg.items()), attachment=dict(attachment.counters),

@@ -135,6 +135,12 @@ def parse_list_sas(text: str) -> tuple[list[str], list[SwanSa]]:
     return ike, children
 
 
+def parse_ike_spis(text: str) -> list[tuple[str, str]]:
+    """(initiator SPI, responder SPI) in hex of each IKEv1 SA in ``swanctl
+    --list-sas`` output: the ISAKMP cookies."""
+    return re.findall(r"^\S+: #\d+, \w+, IKEv1, ([0-9a-f]{16})_i\*? ([0-9a-f]{16})_r", text, re.M)
+
+
 def initiate_outcome(log: str) -> tuple[str, str]:
     """(phase1, phase2) from what ``swanctl --initiate`` printed: "established"
     or the failure seen."""
@@ -228,6 +234,10 @@ class Charon(Service):
 
     def list_sas(self) -> tuple[list[str], list[SwanSa]]:
         return parse_list_sas(self.swanctl("--list-sas").stdout)
+
+    def ike_spis(self) -> list[tuple[str, str]]:
+        """The IKE_SAs' cookies (:func:`parse_ike_spis`)."""
+        return parse_ike_spis(self.swanctl("--list-sas").stdout)
 
     def terminate(self) -> None:
         """Close the case's IKE_SA (and its CHILD_SAs), if there is one."""
