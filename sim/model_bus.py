@@ -27,7 +27,14 @@ __all__ = ["ModelBus", "HostMemory", "PciCosts", "COSTS"]
 
 async def _yield() -> None:
     """Let other tasks of the event loop run, where the RTL bus would wait
-    for its clock (every host transaction and interrupt wait)."""
+    for its clock (every host transaction and interrupt wait). Under
+    another scheduler (cocotb runs a model card beside the RTL one in the
+    differential and router co-simulations) there is no asyncio loop to
+    yield to, and the bus does not yield."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
     await asyncio.sleep(0)
 
 

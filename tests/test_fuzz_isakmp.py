@@ -178,7 +178,10 @@ def test_atheris_bounded_campaign_finds_nothing(tmp_path):
     """libFuzzer through Atheris, 3000 executions with a fixed seed, into
     the responder awaiting MM5: it ends normally (a finding would be a
     crash: non-zero status and a crash file)."""
+    # libFuzzer's RSS limit reads the peak RSS, which Linux carries across fork and exec: under a
+    # pytest worker that grew large it trips at once. The per-allocation limit stays.
     run = subprocess.run([sys.executable, "-m", "pacsim.sim.fuzz_atheris", "-runs=3000", "-seed=1",
+                          "-rss_limit_mb=0", "-malloc_limit_mb=2048",
                           f"-artifact_prefix={tmp_path}/", str(tmp_path / "corpus")],
                          capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-2000:]
