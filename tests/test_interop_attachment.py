@@ -26,8 +26,13 @@ from pacsim.sim.interop.namespaces import ADDRESSES, LabNamespaces
 from pacsim.sim.interop.router_config import ManualTunnel, configured_router, isakmp_lines, manual_router
 from pacsim.sim.wall_runtime import AttachedNetwork, WallRuntime
 
-pytestmark = [pytest.mark.slow, pytest.mark.interop,
-              pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces, raw sockets)")]
+pytestmark = [pytest.mark.slow, pytest.mark.interop]
+
+
+@pytest.fixture(autouse=True)
+def _as_root():
+    """These tests need root (network namespaces, raw sockets); CI runs as root. Fail, never skip, elsewhere."""
+    assert os.geteuid() == 0, "run the interop tests as root (network namespaces, raw sockets)"
 
 A = ADDRESSES
 SCAPY_CIPHER = {"aes128": "AES-CBC", "3desinner": "3DES", "des": "DES"}
