@@ -49,6 +49,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..firmware.ipsec.nat_original import PROTO_TCP, adjust_checksum
 from ..firmware.ipsec.packet import PROTO_ICMP, PROTO_UDP, MalformedPacket, ipv4_with_checksum, parse_ip
 from ..firmware.router.stack import decrement_ttl
 
@@ -56,7 +57,6 @@ __all__ = ["NatGateway", "Mapping", "NAT_COUNTERS", "INSIDE", "OUTSIDE", "PROTO_
            "TCP_TIMEOUT", "FIRST_PORT"]
 
 INSIDE, OUTSIDE = "inside", "outside"
-PROTO_TCP = 6
 #: Seconds an idle UDP (and ICMP) mapping lives: RFC 4787 REQ-5 asks for at
 #: least 120 s; 60 s, as many home gateways have, is short enough that the
 #: NAT-T keepalives (every 20 s) are what keeps an idle tunnel's mapping.
@@ -231,7 +231,7 @@ class NatGateway:
         old_sum = struct.unpack_from("!H", data, sum_at)[0]
         if not (ip.protocol == PROTO_UDP and old_sum == 0):
             new = (address.packed if covered else b"") + bytes(data[port_at:port_at + 2])
-            value = _adjust(old_sum, covered + old_port, new)
+            value = adjust_checksum(old_sum, covered + old_port, new)
             struct.pack_into("!H", data, sum_at, 0xFFFF if ip.protocol == PROTO_UDP and value == 0 else value)
         return decrement_ttl(ipv4_with_checksum(header) + bytes(data) + ip.trailer)
 
@@ -240,12 +240,3 @@ class NatGateway:
         self.on_drop(f"{self.name}: {reason}")
         return []
 
-
-def _adjust(checksum_value: int, old: bytes, new: bytes) -> int:
-    """RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') over the 16-bit words of ``old`` and ``new``."""
-    total = ~checksum_value & 0xFFFF
-    for i in range(0, len(old), 2):
-        total += (~struct.unpack_from("!H", old, i)[0] & 0xFFFF) + struct.unpack_from("!H", new, i)[0]
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
