@@ -18,12 +18,16 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 def run_scenario(name: str):
     """Run docs/NAME on a fresh network: (result, network)."""
+    return run_scenario_text((DOCS / name).read_text())
+
+
+def run_scenario_text(text: str):
+    """Run the network script ``text`` on a fresh network: (result, network)."""
     async def body():
         clock = VirtualClock()
         network = Network(clock)
         seeds = iter(range(1, 100))
-        result = await run_network_script((DOCS / name).read_text(),
-                                          lambda n: model_router(n, clock, seed=next(seeds)), network)
+        result = await run_network_script(text, lambda n: model_router(n, clock, seed=next(seeds)), network)
         return result, network
     return asyncio.run(body())
 
@@ -67,6 +71,19 @@ def test_scenario_a_as_printed():
     assert len(ike) >= 9 and all(p[UDP].sport == 500 for p in ike)
     # the system's other commands: config files are accepted and said to change nothing
     assert "the simulated router has no file system" in result.text
+
+
+def test_scenario_a_remote_with_3des_takes_the_first_proposal():
+    """A2: the head office's configuration "still works" when the remote gains 3DES: its first
+    proposal (ESP 3DES2KEY + AH SHA) is then the one accepted."""
+    printed = "remote: create ipsec sas=1 keymanagement=isakmp protocol=esp encalg=des hashalg=null"
+    text = (DOCS / "scenario-a.txt").read_text()
+    assert printed in text
+    result, network = run_scenario_text(text.replace(printed, printed.replace("encalg=des", "encalg=3des2key")))
+    assert result.failures == [] and (result.sent, result.arrived) == (6, 5), result.text
+    for name, spec in (("head", "2"), ("remote", "1")):
+        esp = command(network.routers[name], "show ipsec sa=0")
+        assert (field(esp, "Encryption algorithm"), field(esp, "SA Specification Used")) == ("3DES2KEY", spec), esp
 
 
 def check_natt(network: Network) -> None:

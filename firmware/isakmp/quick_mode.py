@@ -45,8 +45,8 @@ from .nat_oa import nat_oa_payloads, peer_original, wants_nat_oa
 from .payloads import (Hash, Identification, KeyExchange, Nonce, Notification, SecurityAssociation, decode_attributes,
                        encode_chain)
 from .phase1 import NONCE_BYTES, body
-from .phase2_proposal import (PROTOCOL_IDS, accept_answer, answer, auth_key_bytes, choose, id_bounds, keymat_bytes,
-                              lifetime_notify, offer, spi_bytes)
+from .phase2_proposal import (PROTOCOL_IDS, accept_answer, answer, auth_key_bytes, choose, cipher_key, id_bounds,
+                              keymat_bytes, lifetime_notify, offer, spi_bytes)
 from .rules import RULES, Role
 
 __all__ = ["Phase2Request", "Phase2Outcome", "QuickModeInitiator", "QuickModeResponder", "quick_mode_factory"]
@@ -175,7 +175,7 @@ class _QuickMode(Exchange):
                     material = await keymat(sa.crypto, sa.keys, protocol=PROTOCOL_IDS[protocol], spi=spi,
                                             ni=self.ni, nr=self.nr, length=length, gxy_qm=self.gxy)
                 split = length - auth_key_bytes(spec)
-                keys.append(KeyMaterial(material[:split], material[split:]))
+                keys.append(KeyMaterial(cipher_key(spec, material[:split]), material[split:]))
             pairs.append(SaPairSpec(spec.id, protocol, spec.mode, outbound, inbound, spec.encalg, spec.hashalg,
                                     spec.compalg, keys[1], keys[0], antireplay=protocol is not Protocol.IPCOMP,
                                     replay_window=spec.replaywindowsize))
