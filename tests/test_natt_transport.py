@@ -60,6 +60,13 @@ def test_transport_mode_nat_oa_and_checksum_fix_up():
     (remote_bundle,) = [b for b in remote.ipsec.sad.all_bundles() if b.nat_oa is not None]
     assert office_bundle.nat_oa == OriginalAddresses(a(REMOTE[0]), a(OFFICE[1]))
     assert remote_bundle.nat_oa == OriginalAddresses(a(OFFICE[0]), a(REMOTE[1]))
+    # and shows it (spec/show-outputs.md's show ipsec sa example), with the peer's mapped port
+    for router, oa, port in ((head, (REMOTE[0], OFFICE[1]), 20001), (remote, (OFFICE[0], REMOTE[1]), 4500)):
+        text = asyncio.run(router.run("show ipsec sa=0"))
+        rows = {line.split(" .")[0].split("..")[0].strip(): line.rsplit(" ", 1)[-1] for line in text.splitlines() if ".." in line}
+        assert rows["Mode"] == "UDP_ENCAP_TRANSPORT", text
+        assert (rows["Peer original source IP address"], rows["Peer original destination IP address"]) == oa, text
+        assert rows["NAPT remote port number"] == str(port), text
     # on the Internet: ESP in UDP 4500 (transport mode: the outer header is the translated original)
     internet = [IP(p.packet) for p in network.wan if p.interface == "outside"]
     esp = [ip for ip in internet if ip.haslayer(UDP) and 4500 in (ip[UDP].sport, ip[UDP].dport)

@@ -136,11 +136,13 @@ def test_scenario_b_through_two_nat_gateways():
     assert (result.sent, result.arrived) == (6, 6), result.text
     check_natt(network)
     check_xauth_and_heartbeats(result, network)
-    # B-4: one ESP SA pair, DES with HMAC-SHA, tunnel mode, no AH
+    # B-4, B-5: one ESP SA pair, DES with HMAC-SHA, tunnel mode in UDP, no AH
     for name in ("head", "remote"):
         esp = command(network.routers[name], "show ipsec sa=0")
         assert (field(esp, "Protocol"), field(esp, "Encryption algorithm"), field(esp, "Hash algorithm"),
-                field(esp, "Mode")) == ("ESP", "DES", "SHA", "TUNNEL"), esp
+                field(esp, "Mode")) == ("ESP", "DES", "SHA", "UDP_ENCAP_TUNNEL"), esp
+        # tunnel mode: no NAT-OA (the inner addresses are not translated)
+        assert field(esp, "Peer original source IP address") == "-"
         assert "Error" in command(network.routers[name], "show ipsec sa=1")
     # the system names are in the prompts
     assert network.routers["head"].console.prompt(network.routers["head"].site.system_name) == \
