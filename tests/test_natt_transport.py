@@ -4,8 +4,11 @@ the peer's original addresses with the bundle and correct the TCP/UDP
 checksums of what they decapsulate; scapy checks the wire and the
 checksums independently."""
 import asyncio
+import hashlib
 import ipaddress
+import struct
 
+from isakmp_capture import _cipher, payloads
 from scapy.layers.inet import IP, UDP
 
 from pacsim.firmware.ipsec.nat_original import OriginalAddresses
@@ -42,14 +45,46 @@ wait 5
 send remote {OFFICE[1]} udp 300 port=7001
 send head {REMOTE[1]} udp 200 port=7002
 """
+NAT_OA = 21          # RFC 3947 payload type
 
 
-def test_transport_mode_nat_oa_and_checksum_fix_up():
+def quick_mode_nat_oa(network: Network, keylog) -> list:
+    """The NAT-OA addresses of every quick-mode message on the Internet
+    link, decrypted here from the key log's phase-1 key (RFC 2409 appendix
+    B: a quick mode's IV is hash(last phase-1 IV | M-ID), the last phase-1
+    IV the last ciphertext block of the last phase-1 message)."""
+    cookie_hex, key_hex = (keylog / "ikev1_decryption_table").read_text().split("\n")[-2].split(",")
+    found, phase1_iv, chain = [], None, {}
+    for p in network.wan:
+        ip = IP(p.packet)
+        ports = (ip[UDP].sport, ip[UDP].dport) if ip.haslayer(UDP) else ()
+        if p.interface != "outside" or not {500, 4500} & set(ports):
+            continue
+        data = bytes(ip[UDP].payload)
+        data = data[4:] if 4500 in ports and data[:4] == bytes(4) else data
+        if len(data) < 28 or data[:8].hex() != cookie_hex or not data[19] & 1:
+            continue
+        first, exchange, msg_id, length = data[16], data[18], data[20:24], struct.unpack_from(">I", data, 24)[0]
+        ciphertext = data[28:length]
+        if exchange == 2:                                   # main mode: remember the last block
+            phase1_iv = ciphertext[-8:]
+            continue
+        iv = chain.get(msg_id) or hashlib.sha1(phase1_iv + msg_id).digest()[:8]
+        decryptor = _cipher(bytes.fromhex(key_hex), iv).decryptor()
+        plain = decryptor.update(ciphertext) + decryptor.finalize()
+        chain[msg_id] = ciphertext[-8:]
+        oa = [str(ipaddress.IPv4Address(body[4:8])) for kind, body, _ in payloads(first, plain) if kind == NAT_OA]
+        found.append((ip.src, oa))
+    return found
+
+
+def test_transport_mode_nat_oa_and_checksum_fix_up(tmp_path):
     async def body():
         clock = VirtualClock()
         network = Network(clock)
         seeds = iter(range(1, 9))
-        result = await run_network_script(SCRIPT, lambda n: model_router(n, clock, seed=next(seeds)), network)
+        text = SCRIPT.replace("remote: enable isakmp", f"remote: enable isakmp keylog={tmp_path}\nremote: enable isakmp")
+        result = await run_network_script(text, lambda n: model_router(n, clock, seed=next(seeds)), network)
         return result, network
     result, network = asyncio.run(body())
     assert result.failures == [], result.text
@@ -67,6 +102,10 @@ def test_transport_mode_nat_oa_and_checksum_fix_up():
         assert rows["Mode"] == "UDP_ENCAP_TRANSPORT", text
         assert (rows["Peer original source IP address"], rows["Peer original destination IP address"]) == oa, text
         assert rows["NAPT remote port number"] == str(port), text
+    # on the wire (decrypted here): QM1 from the remote carries NAT-OAi, NAT-OAr as it sees them,
+    # QM2 from the head office its view; QM3 none
+    assert quick_mode_nat_oa(network, tmp_path) == [(REMOTE[1], [REMOTE[0], OFFICE[1]]),
+                                                    (OFFICE[1], [REMOTE[1], OFFICE[0]]), (REMOTE[1], [])]
     # on the Internet: ESP in UDP 4500 (transport mode: the outer header is the translated original)
     internet = [IP(p.packet) for p in network.wan if p.interface == "outside"]
     esp = [ip for ip in internet if ip.haslayer(UDP) and 4500 in (ip[UDP].sport, ip[UDP].dport)
