@@ -43,7 +43,8 @@ def test_napt_both_ways_with_checksums_and_filtering():
         assert ok and (seen.src, seen.dst, seen.ttl) == (PUBLIC, PEER, 8)
         assert seen[proto].sport == FIRST_PORT + n and seen[proto].dport == layer.dport
         assert bytes(seen[proto].payload) == b"payload!"
-        back = through(gw, IP(src=PEER, dst=PUBLIC) / proto(sport=layer.dport, dport=seen[proto].sport) / b"ok", OUTSIDE)
+        answer = IP(src=PEER, dst=PUBLIC) / proto(sport=layer.dport, dport=seen[proto].sport) / b"ok"
+        back = through(gw, answer, OUTSIDE)
         seen, ok = valid(back[0][1])
         assert back[0][0] == INSIDE and ok and (seen.src, seen.dst, seen[proto].dport) == (PEER, HOST, layer.sport)
     # the same inside endpoint keeps its mapping towards another destination (endpoint-independent)

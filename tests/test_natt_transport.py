@@ -83,7 +83,8 @@ def test_transport_mode_nat_oa_and_checksum_fix_up(tmp_path):
         clock = VirtualClock()
         network = Network(clock)
         seeds = iter(range(1, 9))
-        text = SCRIPT.replace("remote: enable isakmp", f"remote: enable isakmp keylog={tmp_path}\nremote: enable isakmp")
+        text = SCRIPT.replace("remote: enable isakmp",
+                              f"remote: enable isakmp keylog={tmp_path}\nremote: enable isakmp")
         result = await run_network_script(text, lambda n: model_router(n, clock, seed=next(seeds)), network)
         return result, network
     result, network = asyncio.run(body())
@@ -98,7 +99,8 @@ def test_transport_mode_nat_oa_and_checksum_fix_up(tmp_path):
     # and shows it (spec/show-outputs.md's show ipsec sa example), with the peer's mapped port
     for router, oa, port in ((head, (REMOTE[0], OFFICE[1]), 20001), (remote, (OFFICE[0], REMOTE[1]), 4500)):
         text = asyncio.run(router.run("show ipsec sa=0"))
-        rows = {line.split(" .")[0].split("..")[0].strip(): line.rsplit(" ", 1)[-1] for line in text.splitlines() if ".." in line}
+        rows = {line.split(" .")[0].split("..")[0].strip(): line.rsplit(" ", 1)[-1]
+                for line in text.splitlines() if ".." in line}
         assert rows["Mode"] == "UDP_ENCAP_TRANSPORT", text
         assert (rows["Peer original source IP address"], rows["Peer original destination IP address"]) == oa, text
         assert rows["NAPT remote port number"] == str(port), text

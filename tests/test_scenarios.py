@@ -93,7 +93,8 @@ def check_natt(network: Network) -> None:
     assert internet and all(ip.proto == 17 for _, ip in internet)        # no bare ESP crosses a NAPT
     on_4500 = [(gw, ip) for gw, ip in internet if NAT_T_PORT in (ip[UDP].sport, ip[UDP].dport)]
     ike = [(gw, ip) for gw, ip in on_4500 if bytes(ip[UDP].payload)[:4] == b"\0\0\0\0"]
-    esp = [(gw, ip) for gw, ip in on_4500 if len(bytes(ip[UDP].payload)) > 8 and bytes(ip[UDP].payload)[:4] != bytes(4)]
+    esp = [(gw, ip) for gw, ip in on_4500
+           if len(bytes(ip[UDP].payload)) > 8 and bytes(ip[UDP].payload)[:4] != bytes(4)]
     keepalives = [ip for gw, ip in on_4500 if bytes(ip[UDP].payload) == b"\xff"]
     # the float: IKE after the non-ESP marker on 4500; ESP in UDP 4500 both ways
     assert ike and {gw for gw, _ in ike} == {"gw_office", "gw_remote"}
