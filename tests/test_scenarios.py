@@ -5,6 +5,7 @@ states checked on the routers and on the wire (scapy reads the packets)."""
 import asyncio
 from pathlib import Path
 
+import pytest
 from scapy.layers.inet import IP, UDP
 from scapy.layers.ipsec import AH
 
@@ -148,3 +149,45 @@ def test_scenario_b_through_two_nat_gateways():
     # the system names are in the prompts
     assert network.routers["head"].console.prompt(network.routers["head"].site.system_name) == \
         "Manager Head Office> "
+
+
+def without_gateways(text: str, keep_remote_gateway: bool) -> str:
+    """Scenario B's script with the head office's gateway (and, unless
+    ``keep_remote_gateway``, the remote's) taken out: a router without one
+    has its interconnect address as its Internet address (B-1)."""
+    text = text.replace("peer=203.0.113.1", "peer=192.168.1.2")
+    links = {"wan head vlan2 gw_office inside": None, "nat gw_office": None}
+    if keep_remote_gateway:
+        links["wan gw_office outside gw_remote outside"] = "wan head vlan2 gw_remote outside"
+    else:
+        text = text.replace("peer=198.51.100.2", "peer=192.168.2.2")
+        links.update({"wan gw_office outside gw_remote outside": "wan head vlan2 remote vlan2", "nat gw_remote": None,
+                      "wan gw_remote inside remote vlan2": None})
+    out = []
+    for line in text.splitlines():
+        start = next((k for k in links if line.startswith(k)), None)
+        if start is None:
+            out.append(line)
+        elif links[start] is not None:
+            out.append(links[start])
+    assert len(text.splitlines()) - len(out) == sum(v is None for v in links.values())
+    return "\n".join(out)
+
+
+@pytest.mark.parametrize("remote_gateway", [True, False], ids=["nat-at-initiator", "no-nat"])
+def test_scenario_b_with_a_nat_at_one_end_or_none(remote_gateway):
+    """B-1: the configuration works with a NAT at the initiator's end only, or with none; B-5: ESP
+    goes in UDP 4500 only when a NAT is detected."""
+    text = without_gateways((DOCS / "scenario-b.txt").read_text(), remote_gateway)
+    result, network = run_scenario_text(text)
+    assert result.failures == [] and result.refused == [], result.text
+    assert (result.sent, result.arrived) == (6, 6), result.text
+    head = [IP(p.packet) for p in network.wan if p.router == "head"]
+    esp_in_udp = [ip for ip in head if ip.haslayer(UDP) and ip[UDP].sport == NAT_T_PORT
+                  and bytes(ip[UDP].payload)[:4] not in (bytes(4), b"\xff")]
+    raw_esp = [ip for ip in head if ip.proto == 50]
+    sa = next(iter(network.routers["head"].isakmp_daemon.sas))
+    if remote_gateway:
+        assert esp_in_udp and not raw_esp and sa.nat.nat_peer and not sa.nat.nat_local
+    else:
+        assert raw_esp and not esp_in_udp and not sa.nat.detected and not sa.nat.floated
