@@ -28,8 +28,9 @@ crypto ...`` and ``clear crypto sa`` commands run beside the AlliedWare ones).
 :func:`standalone_console` is a console on a configuration of its own, for
 a console without a router.
 
-Commands of other router modules (VLANs, IP, firewall, config files,
-system name) are not part of the model: they fail as unknown commands.
+Commands of other router modules (IP, VLANs, firewall, config files,
+system name) are not on this console: the router adds them to its own
+(:meth:`pacsim.firmware.router.Router.open_console`, :mod:`.router.site_commands`).
 The ISAKMP configuration commands are stored; the daemon the router runs
 on them is not the console's.
 """

@@ -15,7 +15,10 @@ Topology: :meth:`Network.add_host` puts a host on a router interface's
 subnet (its gateway is that interface's address), with an IPv4 address, an
 IPv6 address on one of the interface's IPv6 prefixes, or both;
 :meth:`Network.join` joins two router interfaces with a point-to-point WAN
-link. A host sends UDP datagrams (DF set on request) and ICMP or ICMPv6
+link; :meth:`Network.add_gateway` adds a NAT gateway
+(:mod:`pacsim.sim.nat_gateway`) whose ``inside`` and ``outside`` interfaces
+are joined the same way (every link is captured, so the pcap shows a
+packet before and after translation). A host sends UDP datagrams (DF set on request) and ICMP or ICMPv6
 echo requests (``version=6``, or an IPv6 destination), records what it
 receives and answers echo requests. It reassembles fragments (RFC 791 and
 RFC 8200 4.5, with the router's
@@ -238,6 +241,8 @@ class Network:
         self.wan_latency, self.lan_latency = wan_latency, lan_latency
         self.routers: dict[str, Router] = {}
         self.hosts: dict[str, Host] = {}
+        #: NAT gateways (:class:`~pacsim.sim.nat_gateway.NatGateway`) by name.
+        self.gateways: dict = {}
         self.links: dict[tuple[str, str], tuple[str, str]] = {}
         #: Every packet that crossed a WAN link, in order.
         self.wan: list[WanPacket] = []
@@ -248,18 +253,29 @@ class Network:
     # -- topology -------------------------------------------------------------------------------------
 
     def add_router(self, router: Router) -> Router:
-        if router.name in self.routers or router.name in self.hosts:
-            raise ValueError(f"the network already has a node called {router.name}")
+        self._check_free(router.name)
         self.routers[router.name] = router
         return router
+
+    def add_gateway(self, gateway):
+        """A NAT gateway (:class:`~pacsim.sim.nat_gateway.NatGateway`): its
+        ``inside`` and ``outside`` interfaces are joined like a router's;
+        what it drops goes to :attr:`lost`."""
+        self._check_free(gateway.name)
+        gateway.on_drop = lambda reason: self.lost.append(Lost(self.clock.now, gateway.name, reason))
+        self.gateways[gateway.name] = gateway
+        return gateway
+
+    def _check_free(self, name: str) -> None:
+        if name in self.routers or name in self.hosts or name in self.gateways:
+            raise ValueError(f"the network already has a node called {name}")
 
     def add_host(self, name: str, router: str, interface: str, address=None, *, ipv6=None) -> Host:
         """A host ``name`` on the subnet of ``router``'s ``interface``: at
         IPv4 ``address``, at ``ipv6`` (an address on one of the interface's
         IPv6 prefixes), or both; an IPv6 ``address`` alone makes an
         IPv6-only host."""
-        if name in self.routers or name in self.hosts:
-            raise ValueError(f"the network already has a node called {name}")
+        self._check_free(name)
         r = self._router(router)
         if address is not None and ipv6 is None and ":" in str(address):
             address, ipv6 = None, address
@@ -298,13 +314,13 @@ class Network:
         return host
 
     def join(self, a: str, a_interface: str, b: str, b_interface: str) -> None:
-        """A WAN link between router ``a``'s and router ``b``'s interfaces."""
+        """A WAN link between router (or NAT gateway) ``a``'s and ``b``'s interfaces."""
         ends = [(a, a_interface.lower()), (b, b_interface.lower())]
         if ends[0] == ends[1]:
             raise ValueError(f"a WAN link joins two different router interfaces, not {a} {ends[0][1]} to itself")
         for router, interface in ends:
-            if not self._router(router).has_interface(interface):
-                raise ValueError(f"router {router} has no IP interface {interface}")
+            if not self._node(router).has_interface(interface):
+                raise ValueError(f"{router} has no interface {interface}")
             if (router, interface) in self.links:
                 raise ValueError(f"{router} {interface} is already linked")
             if any(h.router == router and h.interface == interface for h in self.hosts.values()):
@@ -317,6 +333,10 @@ class Network:
             return self.routers[name]
         except KeyError:
             raise ValueError(f"no router called {name}; routers: {', '.join(self.routers) or 'none'}") from None
+
+    def _node(self, name: str):
+        """The router or NAT gateway called ``name``."""
+        return self.gateways[name] if name in self.gateways else self._router(name)
 
     def host(self, name: str) -> Host:
         try:
@@ -403,19 +423,40 @@ class Network:
 
     async def wait(self, seconds: float) -> None:
         """Let ``seconds`` (0 to :data:`MAX_WAIT_SECONDS`) of virtual time
-        pass, then run the routers' timers; anything else is refused with a
+        pass, then run the routers' timers (with NAT gateways, each when it
+        is due: :meth:`_timers_until`); anything else is refused with a
         ValueError before the clock moves."""
         if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and 0 <= seconds <= MAX_WAIT_SECONDS):
             raise ValueError(f"wait of {seconds!r} seconds; expected 0 to {MAX_WAIT_SECONDS}")
-        await self.run(self.clock.now + seconds)
-        for name, router in self.routers.items():
-            self._emit(name, await router.poll())
+        end = self.clock.now + seconds
+        if self.gateways:
+            await self._timers_until(end)
+        await self.run(end)
+        for name, node in {**self.routers, **self.gateways}.items():
+            self._emit(name, await node.poll())
         await self.run()
+
+    async def _timers_until(self, end: float) -> None:
+        """With NAT gateways: poll each router when its timer is due (before
+        ``end``), so that what timers send (NAT-keepalives, retransmissions)
+        crosses the gateways on time and keeps their mappings; without
+        gateways :meth:`wait` polls once, at the end."""
+        while True:
+            due = [t for r in self.routers.values() if (t := r.next_timer()) is not None and t < end]
+            if not due:
+                return
+            step = max(min(due), self.clock.now)
+            await self.run(step)
+            for name, router in self.routers.items():
+                self._emit(name, await router.poll())
+            await self.run()
+            if any((t := r.next_timer()) is not None and t <= step for r in self.routers.values()):
+                return                                # a timer that stays due: leave it to the final poll
 
     async def _event(self, kind: str, *args) -> None:
         if kind == "router":
             name, interface, packet = args
-            self._emit(name, await self.routers[name].receive(packet, interface))
+            self._emit(name, await self._node(name).receive(packet, interface))
         elif kind == "origin":
             name, what = args
             router = self.routers[name]

@@ -8,6 +8,14 @@ One statement per line; ``#`` starts a comment line::
     NAME: console command            a command on router NAME's console
     wan A IFACE B IFACE              a WAN link between two router interfaces
     host NAME ROUTER IFACE ADDRESS   a host on the subnet of ROUTER's IFACE
+    nat NAME INSIDE PUBLIC [pinhole=udp|tcp/PORT/ADDRESS ...] [timeout=SECONDS]
+                                     a NAT gateway (sim/nat_gateway.py):
+                                     INSIDE its address on the inside link,
+                                     PUBLIC its outside address; a pinhole
+                                     forwards public PORT to ADDRESS's PORT;
+                                     timeout: idle UDP mapping lifetime
+                                     (default 60); join its ``inside`` and
+                                     ``outside`` interfaces with ``wan``
     send SRC DST udp|icmp SIZE [count=N] [port=P]
                                      SRC a host or a router, DST a host or an
                                      address; SIZE (0 to 65000) payload bytes
@@ -37,16 +45,17 @@ import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from ..firmware.ipsec.packet import PROTO_ICMP, parse_ip
+from ..firmware.ipsec.packet import PROTO_ICMP, PROTO_UDP, parse_ip
 from ..firmware.router import Router
 from ..firmware.router.icmpv6 import PROTO_ICMPV6
 from ..firmware.router.stack import echo_packet, udp_packet
+from .nat_gateway import PROTO_TCP, UDP_TIMEOUT, NatGateway
 from .network import MAX_WAIT_SECONDS, Network
 
 __all__ = ["run_network_script", "is_network_script", "check_name", "describe_refused", "ScriptError",
            "ScriptResult", "DIRECTIVES", "NAME_PATTERN", "MAX_SIZE", "MAX_COUNT"]
 
-DIRECTIVES = ("router", "wan", "host", "send", "wait")
+DIRECTIVES = ("router", "wan", "host", "nat", "send", "wait")
 #: A router or host name.
 NAME_PATTERN = r"[A-Za-z][\w-]*"
 _NAME = re.compile(NAME_PATTERN + r"\Z")
@@ -157,6 +166,8 @@ async def run_network_script(text: str, make_router: Callable[[str], Awaitable[R
             elif verb == "host":
                 _arity(args, 4, "host NAME ROUTER IFACE ADDRESS")
                 network.add_host(check_name(args[0], "host"), *args[1:])
+            elif verb == "nat":
+                network.add_gateway(_gateway(network, args))
             elif verb == "wait":
                 _arity(args, 1, "wait SECONDS")
                 await network.wait(_seconds(args[0]))
@@ -186,6 +197,31 @@ def _whole(text: str, what: str, low: int, high: int) -> int:
     if value is None or not low <= value <= high:
         raise ValueError(f"{what} {text!r}; expected a whole number from {low} to {high}")
     return value
+
+
+def _gateway(network: Network, args: list[str]) -> NatGateway:
+    """The NAT gateway of a ``nat`` statement's ``args``."""
+    syntax = "nat NAME INSIDE PUBLIC [pinhole=udp|tcp/PORT/ADDRESS ...] [timeout=SECONDS]"
+    if len(args) < 3:
+        raise ValueError(f"expected {syntax}")
+    pinholes, options = {}, {}
+    for option in args[3:]:
+        key, equals, value = option.partition("=")
+        key = key.lower()
+        if key == "pinhole" and equals:
+            parts = value.split("/")
+            if len(parts) != 3 or parts[0].lower() not in ("udp", "tcp"):
+                raise ValueError(f"pinhole {value!r}: expected udp|tcp/PORT/ADDRESS")
+            protocol = PROTO_UDP if parts[0].lower() == "udp" else PROTO_TCP
+            port = _whole(parts[1], "pinhole PORT", 1, 65535)
+            pinholes[(protocol, port)] = (network.address_of(parts[2], 4), port)
+        elif key == "timeout" and equals and key not in options:
+            options[key] = _seconds(value)
+        else:
+            raise ValueError(f"unknown or repeated nat option {option!r} ({syntax})")
+    inside, public = (network.address_of(a, 4) for a in args[1:3])
+    return NatGateway(check_name(args[0], "gateway"), public, inside, clock=network.clock, pinholes=pinholes,
+                      udp_timeout=options.get("timeout", UDP_TIMEOUT))
 
 
 def _seconds(text: str) -> float:

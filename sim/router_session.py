@@ -136,7 +136,7 @@ async def _console(name, input_fn, out, ask_password, control, options) -> None:
     try:
         while True:
             try:
-                line = await _read_line(loop, input_fn, router.console.prompt(name))
+                line = await _read_line(loop, input_fn, router.console.prompt(router.site.system_name or name))
             except (EOFError, KeyboardInterrupt):
                 out("")
                 break

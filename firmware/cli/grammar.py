@@ -51,13 +51,16 @@ class Param:
     """A word or parameter: its keyword, value type (None: takes no value),
     whether it is required, whether its value may be left out, the name
     (``dest``) it has in the parsed arguments, and whether its value may be
-    given as a bare word first after the command words (``positional``)."""
+    given as a bare word first after the command words (``positional``),
+    and whether it may be given again with the same value (``repeat``: the
+    manual's firewall rule 4 repeats ``policy=main ru=4``, spec §7 item 39)."""
     keyword: Keyword
     type: ValueType | None = None
     required: bool = False
     optional_value: bool = False
     dest: str = ""
     positional: bool = False
+    repeat: bool = False
 
     def __post_init__(self):
         if not self.dest:
@@ -77,10 +80,11 @@ class Param:
 
 
 def P(spelling: str | Keyword, type: ValueType | None = None, *, required: bool = False,
-      optional_value: bool = False, minimum: int = 0, dest: str = "", positional: bool = False) -> Param:
+      optional_value: bool = False, minimum: int = 0, dest: str = "", positional: bool = False,
+      repeat: bool = False) -> Param:
     """Shorthand for :class:`Param` from the manual's spelling."""
     kw = spelling if isinstance(spelling, Keyword) else Keyword(spelling, minimum)
-    return Param(kw, type, required, optional_value, dest, positional)
+    return Param(kw, type, required, optional_value, dest, positional, repeat)
 
 
 @dataclass(frozen=True)
@@ -173,6 +177,8 @@ class CommandTable:
             if tok.help and tok.value is None:
                 return self._help_params(command, tok, given)
             param = self._param(command, tok)
+            if param.dest in args and param.repeat and self._value(command, param, tok) == args[param.dest]:
+                continue
             if param.dest in args:
                 first = given[param.dest].keyword if param.dest in given else param.keyword.spelling
                 raise DuplicateParameter(f"Parameter {param.keyword.spelling} is given more than once "

@@ -44,6 +44,7 @@ from .packet import (PROTO_AH, PROTO_ESP, PROTO_IPCOMP, PROTO_IPV4, PROTO_IPV6, 
                      ipv4_header, ipv6_header, parse_ip)
 from .sa import Mode, Protocol, SaSetupError, SecurityAssociation
 from .spd import DfBit
+from .nat_original import OriginalAddresses, restore_checksum
 from .udp_encap import UDP_TUNNEL_PORT, MessageType, UdpTunnel, decapsulate
 
 __all__ = ["DfBit", "BundleProcessor", "Datapath", "spi_of"]
@@ -76,11 +77,14 @@ class BundleProcessor:
     (:func:`~.kernel.bundle_key`, None outside the SA kernel). ``next_id`` gives the Identification of
     each IPv4 outer header: the router's one counter, so that no two of its
     datagrams to a peer share one while fragments of them may be in flight
-    (RFC 791); by default the bundle counts on its own.
+    (RFC 791); by default the bundle counts on its own. ``original`` (the
+    peer's NAT-OA, :class:`~.nat_original.OriginalAddresses`) makes inbound
+    transport-mode packets have their TCP/UDP checksums fixed (R93).
     """
 
     def __init__(self, sas, *, bundle_id: int | None = None, key: tuple[str, int] | None = None, df_bit: DfBit = DfBit.CLEAR, ttl: int = 64,
-                 udp_tunnel: UdpTunnel | None = None, next_id: Callable[[], int] | None = None):
+                 udp_tunnel: UdpTunnel | None = None, next_id: Callable[[], int] | None = None,
+                 original: OriginalAddresses | None = None):
         self.sas = list(sas)
         if not self.sas:
             raise ValueError("a bundle of no SAs; expected 1 to 3 SA pairs (B14, B16)")
@@ -91,6 +95,7 @@ class BundleProcessor:
         self.df_bit = DfBit(df_bit)
         self.ttl = ttl
         self.udp_tunnel = udp_tunnel
+        self.original = original
         self.tunnels = self._plan_tunnels()
         #: ``{DropReason: packets}`` this bundle dropped (whichever SA dropped them).
         self.drops = collections.Counter()
@@ -193,6 +198,8 @@ class BundleProcessor:
                                f"({int(sa.protocol)})")
                 if tunnels:
                     ip = self._decapsulate(sa, ip)
+            if self.original is not None and not any(self.tunnels):     # NAT-T transport mode (R93)
+                return Outcome(restore_checksum(ip.packet, self.original), bundle=self)
             return Outcome(ip.packet, bundle=self)
         except Drop as drop:
             self.drops[drop.reason] += 1

@@ -300,7 +300,7 @@ class SaKernel:
                 tunnel = UdpTunnel(local_port=self.ipsec.udp_listen_port, remote_port=policy.udpport,
                                    heartbeats=policy.udpheartbeat, clock=self.clock)
             return BundleProcessor(sas, bundle_id=bundle.bundle_id, key=bundle_key(bundle), df_bit=policy.dfbit,
-                                   udp_tunnel=tunnel, next_id=self.next_id), None
+                                   udp_tunnel=tunnel, next_id=self.next_id, original=bundle.nat_oa), None
         except ValueError as error:
             return None, str(error)
 

@@ -184,6 +184,9 @@ class SaBundle:
     peer: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
     #: (local, remote) UDP ports of RFC 3948 ESP-in-UDP when negotiated across a NAT, else None.
     natt_ports: tuple[int, int] | None = None
+    #: The peer's original addresses (NAT-OA, :class:`~.nat_original.OriginalAddresses`) in
+    #: UDP-encapsulated transport mode, else None.
+    nat_oa: object = None
 
     @property
     def sa_ids(self) -> tuple[int, ...]:

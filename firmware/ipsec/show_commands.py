@@ -20,7 +20,7 @@ from ..cli.privilege import Privilege
 from ..cli.values import Choice, CommaList, Integer, Union
 from ..state.counters import CounterSnapshot
 from ..state.snapshots import (BundleSnapshot, OldSaChannels, PolicySnapshot, PolicyStatus, SaSnapshot,
-                               bundle_snapshots, module_snapshot, policy_snapshot, sa_snapshot)
+                               bundle_snapshots, module_snapshot, natt_fields, policy_snapshot, sa_snapshot)
 from ..views.alliedware.counters import (IPSEC_COUNTER_SCHEMAS, POLICY_COUNTERS, CounterValues, show_ipsec_counters,
                                          show_policy_counters, show_sa_counters)
 from ..views.alliedware.ipsec import (show_bundlespecification, show_bundlespecifications, show_ipsec, show_policies,
@@ -138,8 +138,9 @@ class IpsecShow:
         spd = self.module.spd
         policy = spd.policy(rec.policy_name) if spd.has_policy(rec.policy_name) else None
         bundle = next((b for b in self.bundles(rec.policy_name, now) if b.index == rec.bundle_id), None)
+        sad_bundle = next((b for b in self.module.sad.bundles(rec.policy_name) if b.bundle_id == rec.bundle_id), None)
         return sa_snapshot(rec, policy, bundle, counters=self.sa_counters(rec.sa_id),
-                           **self.runtime.sa_runtime(rec.sa_id))
+                           **natt_fields(sad_bundle, rec), **self.runtime.sa_runtime(rec.sa_id))
 
     # -- commands -----------------------------------------------------------------------------------
 

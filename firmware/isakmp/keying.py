@@ -200,6 +200,7 @@ class IsakmpKeying:
         ike = next((sa for sa in self.daemon.sas if sa.sa_id == outcome.ike_sa), None)
         if outcome.udp and ike is not None:                 # ESP in UDP on the IKE SA's (floated) ports
             bundle.natt_ports = (ike.local_port, ike.peer_port)
+            bundle.nat_oa = outcome.nat_oa                  # transport mode: checksums fixed with them (R93)
         if ike is not None:
             self._log_keys(outcome, ike)
         await self.kernel.add_bundle(bundle)

@@ -47,7 +47,7 @@ from .payloads import (Attribute, Identification, Notification, Proposal, Securi
 
 __all__ = ["Phase2Transform", "Choice", "ChosenPair", "PROTOCOL_IDS", "offer", "choose", "answer",
            "accept_answer", "transform_of", "lifetime_notify", "identities", "id_bounds", "host_id",
-           "auth_key_bytes", "keymat_bytes", "spi_bytes"]
+           "auth_key_bytes", "keymat_bytes", "cipher_key", "spi_bytes"]
 
 #: ISAKMP protocol ID of each IPsec protocol.
 PROTOCOL_IDS = {Protocol.ESP: ProtocolId.IPSEC_ESP, Protocol.AH: ProtocolId.IPSEC_AH,
@@ -298,6 +298,17 @@ def keymat_bytes(spec):
     if spec.protocol is Protocol.ESP and spec.encalg not in (None, EncAlg.NULL):
         enc = _TDES_KEY_BYTES if _ESP_IDS[spec.encalg][0] == EspTransformId.ESP_3DES else spec.encalg.key_bytes
     return enc + auth_key_bytes(spec)
+
+
+def cipher_key(spec, material: bytes) -> bytes:
+    """The cipher key of ``spec``'s SA from its KEYMAT share ``material``
+    (the encryption part, :func:`keymat_bytes` less the HMAC key): all of
+    it, except for 3DES2KEY, negotiated as ESP_3DES with three keys of
+    KEYMAT (RFC 2451), which keys the card's two-key 3DES with the first
+    two (K1, K2; K3 = K1), as both of our routers do."""
+    if spec.protocol is Protocol.ESP and spec.encalg is EncAlg.TDES2KEY:
+        return material[:spec.encalg.key_bytes]
+    return material
 
 
 # -- identities -----------------------------------------------------------------------------------------------

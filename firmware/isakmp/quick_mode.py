@@ -41,11 +41,12 @@ from .errors import MalformedMessage, Rejection
 from .exchange import Exchange, ExchangeFailed, MessageRejected
 from .keymat import keymat, quick_hash1, quick_hash2, quick_hash3
 from .message import EncryptedMessage
+from .nat_oa import nat_oa_payloads, peer_original, wants_nat_oa
 from .payloads import (Hash, Identification, KeyExchange, Nonce, Notification, SecurityAssociation, decode_attributes,
                        encode_chain)
 from .phase1 import NONCE_BYTES, body
-from .phase2_proposal import (PROTOCOL_IDS, accept_answer, answer, auth_key_bytes, choose, id_bounds, keymat_bytes,
-                              lifetime_notify, offer, spi_bytes)
+from .phase2_proposal import (PROTOCOL_IDS, accept_answer, answer, auth_key_bytes, choose, cipher_key, id_bounds,
+                              keymat_bytes, lifetime_notify, offer, spi_bytes)
 from .rules import RULES, Role
 
 __all__ = ["Phase2Request", "Phase2Outcome", "QuickModeInitiator", "QuickModeResponder", "quick_mode_factory"]
@@ -76,7 +77,8 @@ class Phase2Outcome:
     in bundle order, keys both ways), ``limits``
     (:class:`~..ipsec.sad.LifetimeLimits`), ``peer`` (address), ``udp``
     (ESP in UDP), ``nonces`` (Ni_b, Nr_b), ``ike_sa`` (the IKE SA's
-    number) and ``message_id``."""
+    number), ``message_id`` and ``nat_oa`` (the peer's original addresses
+    from its NAT-OA payloads, UDP-encapsulated transport mode; else None)."""
     policy_name: str
     role: SadRole
     pairs: tuple
@@ -86,6 +88,7 @@ class Phase2Outcome:
     nonces: tuple
     ike_sa: int
     message_id: int
+    nat_oa: object = None
 
 
 class _QuickMode(Exchange):
@@ -102,6 +105,7 @@ class _QuickMode(Exchange):
         self.ni = self.nr = self.private = None
         self.choice = None
         self.gxy = b""
+        self.nat_oa = None
         self.expected = 1
         self.msg_id = message_id.to_bytes(4, "big")
 
@@ -171,14 +175,14 @@ class _QuickMode(Exchange):
                     material = await keymat(sa.crypto, sa.keys, protocol=PROTOCOL_IDS[protocol], spi=spi,
                                             ni=self.ni, nr=self.nr, length=length, gxy_qm=self.gxy)
                 split = length - auth_key_bytes(spec)
-                keys.append(KeyMaterial(material[:split], material[split:]))
+                keys.append(KeyMaterial(cipher_key(spec, material[:split]), material[split:]))
             pairs.append(SaPairSpec(spec.id, protocol, spec.mode, outbound, inbound, spec.encalg, spec.hashalg,
                                     spec.compalg, keys[1], keys[0], antireplay=protocol is not Protocol.IPCOMP,
                                     replay_window=spec.replaywindowsize))
         limits = LifetimeLimits(choice.life_kbytes, choice.life_seconds)
         udp = choice.pairs[0].transform.udp
         return Phase2Outcome(request.policy.name, role, tuple(pairs), limits, sa.peer, udp, (self.ni, self.nr),
-                             sa.sa_id, self.message_id)
+                             sa.sa_id, self.message_id, self.nat_oa)
 
     async def _verify(self, expected, message, counter):
         received = message.payloads[0].data
@@ -203,7 +207,9 @@ class QuickModeInitiator(_QuickMode):
                          request.life_kbytes)
         self.ni, keying = await self._keying(request.group)
         ids = [i for i in request.ids if i is not None]
-        after = (proposal, *keying, *ids)
+        modes = (spec.mode for alternative in request.alternatives for pair in alternative for spec in pair)
+        nat_oa = nat_oa_payloads(self.sa, True) if wants_nat_oa(request.udp, modes) else ()
+        after = (proposal, *keying, *ids, *nat_oa)
         digest = await quick_hash1(self.sa.crypto, self.sa.keys, self.msg_id, encode_chain(after))
         self.count("startExchange")
         self.count("hashSaNonceSent")
@@ -231,6 +237,7 @@ class QuickModeInitiator(_QuickMode):
             raise ExchangeFailed("QM2 IDs differ from ours", NotifyType.INVALID_ID_INFORMATION,
                                  (self.GROUP + ".hashSaNonce", "idciBad"))
         self.gxy = await self._shared(request.group, opened)
+        self.nat_oa = peer_original(opened, peer_is_initiator=False)
         self.nr = opened.first(Nonce).data
         self.choice = _with_responder_lifetime(choice, opened)
         self.sa.accept(message)
@@ -297,10 +304,13 @@ class QuickModeResponder(_QuickMode):
         self.ni = opened.first(Nonce).data
         self.nr, keying = await self._keying(request.group)
         self.gxy = await self._shared(request.group, opened)
+        self.nat_oa = peer_original(opened, peer_is_initiator=True)
         sa.accept(message)
         self.spis = await self.host.spis({p.spec.protocol for p in choice.pairs})
         notifies = [lifetime_notify(choice, choice.pairs[0])] if choice.notify else []
-        after = (answer(opened.first(SecurityAssociation), choice, self.spis), *keying, *ids, *notifies)
+        chosen = choice.pairs[0]
+        nat_oa = nat_oa_payloads(sa, False) if wants_nat_oa(chosen.transform.udp, (chosen.spec.mode,)) else ()
+        after = (answer(opened.first(SecurityAssociation), choice, self.spis), *keying, *ids, *nat_oa, *notifies)
         digest = await quick_hash2(sa.crypto, sa.keys, self.msg_id, self.ni, encode_chain(after))
         reply = await sa.seal(self.EXCHANGE, self.message_id, (Hash(digest), *after))
         self.count("startExchange")

@@ -77,6 +77,7 @@ from .isakmp_gate import IsakmpGate
 from .ipv6 import IPV6_COMMANDS, Ipv6Commands, Ipv6Module
 from .mtu import MtuLayer
 from .runtime import MAIN_COUNTERS, RouterRuntime
+from .site_commands import SITE_COMMANDS, SiteCommands, SiteConfig
 
 __all__ = ["Router", "DroppedPacket"]
 
@@ -105,6 +106,8 @@ class Router(Forwarding, IpsecGate, IsakmpGate):
         self._init_forwarding()
         self._init_gate()
         self.ip = IpModule()
+        #: The system name, VLANs, firewall and configuration files (:mod:`.site_commands`).
+        self.site = SiteConfig()
         self.ipv6 = Ipv6Module(self.ip)
         self.enco = EncoService(device, card)
         self.runtime = RouterRuntime(self)
@@ -136,6 +139,7 @@ class Router(Forwarding, IpsecGate, IsakmpGate):
                                 view_source=RouterViewSource(self))
         console.cli.register(IP_COMMANDS, IpCommands(self.ip), IP_ERRORS)
         console.cli.register(IPV6_COMMANDS, Ipv6Commands(self.ipv6), IP_ERRORS)
+        console.cli.register(SITE_COMMANDS, SiteCommands(self.site, self.has_interface))
         return console
 
     def _local_end(self, policy):

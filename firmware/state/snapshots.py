@@ -38,7 +38,7 @@ from ..ipsec.transforms import Protocol
 from .counters import CounterSnapshot
 
 __all__ = ["ModuleSnapshot", "module_snapshot", "PolicyStatus", "BundleSnapshot", "bundle_snapshots",
-           "PolicySnapshot", "policy_snapshot", "SaSnapshot", "sa_snapshot", "ChannelSnapshot", "AlgUnitSnapshot",
+           "PolicySnapshot", "policy_snapshot", "SaSnapshot", "sa_snapshot", "natt_fields", "ChannelSnapshot", "AlgUnitSnapshot",
            "EncoSnapshot", "OldSaChannels", "DropCount", "drop_counts", "selector_address"]
 
 
@@ -212,6 +212,20 @@ def selector_address(sel, mask) -> tuple[str, str]:
     if sel.prefix is not None:
         return f"{sel.address}/{sel.prefix}", "-"
     return str(sel.address), str(mask) if mask is not None else "255.255.255.255"
+
+
+def natt_fields(bundle: SaBundle | None, record: SaRecord) -> dict:
+    """The NAT-T fields of SA ``record``'s snapshot from its SAD ``bundle``:
+    for an ESP SA of a bundle negotiated across a NAT, the mode
+    ``UDP_ENCAP_TUNNEL``/``UDP_ENCAP_TRANSPORT`` (spec/show-outputs.md's
+    example spelling), the peer's port (``napt_port``) and, in transport
+    mode, the peer's NAT-OA addresses; nothing otherwise."""
+    if bundle is None or bundle.natt_ports is None or record.pair.protocol is not Protocol.ESP:
+        return {}
+    fields = dict(mode=f"UDP_ENCAP_{record.pair.mode.value}", napt_port=bundle.natt_ports[1])
+    if bundle.nat_oa is not None:
+        fields.update(nat_oa_source=str(bundle.nat_oa.source), nat_oa_destination=str(bundle.nat_oa.destination))
+    return fields
 
 
 def sa_snapshot(record: SaRecord, policy: IpsecPolicy | None = None, bundle: BundleSnapshot | None = None,

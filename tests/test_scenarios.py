@@ -1,0 +1,193 @@
+"""The manual's scenarios A and B (spec/ipsec-commands.md §6) as the shipped
+network scripts docs/scenario-a.txt and docs/scenario-b.txt type them, on
+model cards in virtual time: every command accepted, the outcomes the text
+states checked on the routers and on the wire (scapy reads the packets)."""
+import asyncio
+from pathlib import Path
+
+import pytest
+from scapy.layers.inet import IP, UDP
+from scapy.layers.ipsec import AH
+
+from pacsim.firmware.isakmp.transport import NAT_T_PORT
+from pacsim.sim.nat_gateway import FIRST_PORT
+from pacsim.sim.network import Network, VirtualClock, model_router
+from pacsim.sim.network_script import run_network_script
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def run_scenario(name: str):
+    """Run docs/NAME on a fresh network: (result, network)."""
+    return run_scenario_text((DOCS / name).read_text())
+
+
+def run_scenario_text(text: str):
+    """Run the network script ``text`` on a fresh network: (result, network)."""
+    async def body():
+        clock = VirtualClock()
+        network = Network(clock)
+        seeds = iter(range(1, 100))
+        result = await run_network_script(text, lambda n: model_router(n, clock, seed=next(seeds)), network)
+        return result, network
+    return asyncio.run(body())
+
+
+def command(router, line: str) -> str:
+    return asyncio.run(router.run(line))
+
+
+def field(text: str, label: str) -> str:
+    """The value of ``label ..... value`` in a detailed display."""
+    line = next(x for x in text.splitlines() if x.strip().startswith(label))
+    return line.rsplit(".", 1)[-1].strip() if "...." in line else line.split()[-1]
+
+
+def test_scenario_a_as_printed():
+    result, network = run_scenario("scenario-a.txt")
+    assert result.failures == [] and result.refused == [], result.text
+    # A5: pc1's first packet waits for phase 1 and quick mode, then traffic both ways; A6: VPN only
+    assert (result.sent, result.arrived) == (6, 5), result.text
+    assert ("pc1 -> 202.78.65.4 ICMP 56 bytes: NOT answered; dropped at head ppp0 out: outNoPolicyFound"
+            in result.text)
+    head, remote = network.routers["head"], network.routers["remote"]
+    for router, peer, specs in ((head, "202.78.65.4", ("1", "3")), (remote, "202.45.12.8", ("1", "2"))):
+        isakmp = command(router, "show isakmp sa")
+        assert f"1 {peer}" in " ".join(isakmp.split()) and " DES " in isakmp and " SHA " in isakmp
+        # A1, A3: the bundle is ESP DES without authentication plus AH SHA: the head office's
+        # second proposal ("1 and 3"), the remote's only one ("1 and 2")
+        esp, ah = command(router, "show ipsec sa=0"), command(router, "show ipsec sa=1")
+        assert (field(esp, "Protocol"), field(esp, "Encryption algorithm"), field(esp, "SA Specification Used")) \
+            == ("ESP", "DES", specs[0]), esp
+        assert (field(ah, "Protocol"), field(ah, "Hash algorithm"), field(ah, "SA Specification Used")) \
+            == ("AH", "SHA", specs[1]), ah
+        # A8: the IPsec policy names no ISAKMP policy: found by the peer address
+        assert field(command(router, "show ipsec policy=office_vpn_ipsec"), "Isakmp Policy Name") == "-"
+    # A3 on the wire: outbound ESP is applied first, then AH (AH outside, carrying ESP), both ways
+    tunnel = [IP(p.packet) for p in network.wan if IP(p.packet).proto == 51]
+    assert {(p.src, p.dst) for p in tunnel} == {("202.45.12.8", "202.78.65.4"), ("202.78.65.4", "202.45.12.8")}
+    assert all(p[AH].nh == 50 for p in tunnel)
+    # A4: ISAKMP crossed on UDP 500 through the office_vpn_isakmp permit policy
+    ike = [IP(p.packet) for p in network.wan if IP(p.packet).haslayer(UDP) and IP(p.packet)[UDP].dport == 500]
+    assert len(ike) >= 9 and all(p[UDP].sport == 500 for p in ike)
+    # the system's other commands: config files are accepted and said to change nothing
+    assert "the simulated router has no file system" in result.text
+
+
+def test_scenario_a_remote_with_3des_takes_the_first_proposal():
+    """A2: the head office's configuration "still works" when the remote gains 3DES: its first
+    proposal (ESP 3DES2KEY + AH SHA) is then the one accepted."""
+    printed = "remote: create ipsec sas=1 keymanagement=isakmp protocol=esp encalg=des hashalg=null"
+    text = (DOCS / "scenario-a.txt").read_text()
+    assert printed in text
+    result, network = run_scenario_text(text.replace(printed, printed.replace("encalg=des", "encalg=3des2key")))
+    assert result.failures == [] and (result.sent, result.arrived) == (6, 5), result.text
+    for name, spec in (("head", "2"), ("remote", "1")):
+        esp = command(network.routers[name], "show ipsec sa=0")
+        assert (field(esp, "Encryption algorithm"), field(esp, "SA Specification Used")) == ("3DES2KEY", spec), esp
+
+
+def check_natt(network: Network) -> None:
+    """What NAT-T through the two gateways shows on the Internet link (the
+    gateways' outside interfaces) and in the routers' IKE SAs."""
+    internet = [(p.router, IP(p.packet)) for p in network.wan if p.interface == "outside"]
+    assert internet and all(ip.proto == 17 for _, ip in internet)        # no bare ESP crosses a NAPT
+    on_4500 = [(gw, ip) for gw, ip in internet if NAT_T_PORT in (ip[UDP].sport, ip[UDP].dport)]
+    ike = [(gw, ip) for gw, ip in on_4500 if bytes(ip[UDP].payload)[:4] == b"\0\0\0\0"]
+    esp = [(gw, ip) for gw, ip in on_4500
+           if len(bytes(ip[UDP].payload)) > 8 and bytes(ip[UDP].payload)[:4] != bytes(4)]
+    keepalives = [ip for gw, ip in on_4500 if bytes(ip[UDP].payload) == b"\xff"]
+    # the float: IKE after the non-ESP marker on 4500; ESP in UDP 4500 both ways
+    assert ike and {gw for gw, _ in ike} == {"gw_office", "gw_remote"}
+    assert {gw for gw, _ in esp} == {"gw_office", "gw_remote"}
+    # the remote's datagrams leave gw_remote from mapped ports, and the head office answers to them
+    from_remote = {ip[UDP].sport for gw, ip in on_4500 if gw == "gw_remote"}
+    assert from_remote and all(port >= FIRST_PORT for port in from_remote)
+    assert {ip[UDP].dport for gw, ip in on_4500 if gw == "gw_office"} <= from_remote
+    # NAT-keepalives every 20 s while idle from each side (both are behind a NAT)
+    for public in ("198.51.100.2", "203.0.113.1"):
+        assert sum(ip.src == public for ip in keepalives) >= 5, public
+    for name in ("head", "remote"):
+        sa = next(iter(network.routers[name].isakmp_daemon.sas))
+        assert sa.nat.supported and sa.nat.detected and sa.nat.floated, (name, sa.nat)
+    # gw_remote: the UDP 500 mapping expired once IKE floated; the 4500 one, made once, lives on
+    gateway = network.gateways["gw_remote"]
+    assert [(str(m.address), m.port) for m in gateway.mappings.values()] == [("192.168.2.2", NAT_T_PORT)]
+    assert (gateway.counters["mappingsCreated"], gateway.counters["mappingsExpired"]) == (2, 1)
+    assert gateway.counters["inNoMapping"] == gateway.counters["inFiltered"] == 0
+
+
+def check_xauth_and_heartbeats(result, network: Network) -> None:
+    """Scenario B's XAUTH and heartbeat lines (B-6, B-7) as configured: the
+    head office the XAUTH server with user remote, receiving heartbeats; the
+    remote the client, sending them. Extended with what the exchanges show
+    once XAUTH and heartbeats run."""
+    office = network.routers["head"].state.isakmp.policies["to_remote"]
+    remote = network.routers["remote"].state.isakmp.policies["to_office"]
+    assert (office.xauth, office.xauthtype, office.heartbeatmode) == ("server", "generic", "receive")
+    assert (remote.xauth, remote.xauthname, remote.xauthpasswd, remote.heartbeatmode) == \
+        ("client", "remote", "friend", "send")
+    assert network.routers["head"].console.users.get("remote") is not None
+
+
+def test_scenario_b_through_two_nat_gateways():
+    result, network = run_scenario("scenario-b.txt")
+    assert result.failures == [] and result.refused == [], result.text
+    # pc2's first packet starts the negotiation through both NATs; traffic both ways, also after
+    # two idle minutes (the keepalives keep gw_remote's mapping)
+    assert (result.sent, result.arrived) == (6, 6), result.text
+    check_natt(network)
+    check_xauth_and_heartbeats(result, network)
+    # B-4, B-5: one ESP SA pair, DES with HMAC-SHA, tunnel mode in UDP, no AH
+    for name in ("head", "remote"):
+        esp = command(network.routers[name], "show ipsec sa=0")
+        assert (field(esp, "Protocol"), field(esp, "Encryption algorithm"), field(esp, "Hash algorithm"),
+                field(esp, "Mode")) == ("ESP", "DES", "SHA", "UDP_ENCAP_TUNNEL"), esp
+        # tunnel mode: no NAT-OA (the inner addresses are not translated)
+        assert field(esp, "Peer original source IP address") == "-"
+        assert "Error" in command(network.routers[name], "show ipsec sa=1")
+    # the system names are in the prompts
+    assert network.routers["head"].console.prompt(network.routers["head"].site.system_name) == \
+        "Manager Head Office> "
+
+
+def without_gateways(text: str, keep_remote_gateway: bool) -> str:
+    """Scenario B's script with the head office's gateway (and, unless
+    ``keep_remote_gateway``, the remote's) taken out: a router without one
+    has its interconnect address as its Internet address (B-1)."""
+    text = text.replace("peer=203.0.113.1", "peer=192.168.1.2")
+    links = {"wan head vlan2 gw_office inside": None, "nat gw_office": None}
+    if keep_remote_gateway:
+        links["wan gw_office outside gw_remote outside"] = "wan head vlan2 gw_remote outside"
+    else:
+        text = text.replace("peer=198.51.100.2", "peer=192.168.2.2")
+        links.update({"wan gw_office outside gw_remote outside": "wan head vlan2 remote vlan2", "nat gw_remote": None,
+                      "wan gw_remote inside remote vlan2": None})
+    out = []
+    for line in text.splitlines():
+        start = next((k for k in links if line.startswith(k)), None)
+        if start is None:
+            out.append(line)
+        elif links[start] is not None:
+            out.append(links[start])
+    assert len(text.splitlines()) - len(out) == sum(v is None for v in links.values())
+    return "\n".join(out)
+
+
+@pytest.mark.parametrize("remote_gateway", [True, False], ids=["nat-at-initiator", "no-nat"])
+def test_scenario_b_with_a_nat_at_one_end_or_none(remote_gateway):
+    """B-1: the configuration works with a NAT at the initiator's end only, or with none; B-5: ESP
+    goes in UDP 4500 only when a NAT is detected."""
+    text = without_gateways((DOCS / "scenario-b.txt").read_text(), remote_gateway)
+    result, network = run_scenario_text(text)
+    assert result.failures == [] and result.refused == [], result.text
+    assert (result.sent, result.arrived) == (6, 6), result.text
+    head = [IP(p.packet) for p in network.wan if p.router == "head"]
+    esp_in_udp = [ip for ip in head if ip.haslayer(UDP) and ip[UDP].sport == NAT_T_PORT
+                  and bytes(ip[UDP].payload)[:4] not in (bytes(4), b"\xff")]
+    raw_esp = [ip for ip in head if ip.proto == 50]
+    sa = next(iter(network.routers["head"].isakmp_daemon.sas))
+    if remote_gateway:
+        assert esp_in_udp and not raw_esp and sa.nat.nat_peer and not sa.nat.nat_local
+    else:
+        assert raw_esp and not esp_in_udp and not sa.nat.detected and not sa.nat.floated
