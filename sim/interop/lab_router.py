@@ -15,25 +15,39 @@ Both run the router with its WAN attached in the router namespace
   is attached, ``ping-<sequence>`` requests, ``stop``; the summary comes
   back in the cocotb report.
 
+The model router serves its control socket (:meth:`WallRuntime.serve_control
+<pacsim.sim.wall_runtime.WallRuntime.serve_control>`, in a fresh 0700
+directory, announced on standard error) while the lab runs, so that
+``pacsim racoonctl|tmsh|ctl --socket PATH`` show its SAs; the lab reads
+the vendor views through it (:meth:`ModelLabRouter.views`).
+
 Interface: ``await start()``; ``await ping_peer(sequence)`` (the
 simulated LAN host pings the peer's host); ``echo_replies()``
-(``(ident, sequence)`` the host got); ``await finish()``: stop and
+(``(ident, sequence)`` the host got); ``await views()``: the vendor
+views' texts (:func:`~.view_facts.read_views`) read now through the
+control socket, or None (the RTL router: its views come in the
+summary); ``await finish()``: stop and
 return the summary, a dict with ``show_ipsec_sa`` and ``show_isakmp_sa``
-(the texts), ``alg_ipsec`` (the router's IPsec algorithm counters),
+(the texts), ``views`` (the vendor views' texts at the end, read
+in-process), ``alg_ipsec`` (the router's IPsec algorithm counters),
 ``attachment`` (its counters), ``failures`` (the runtime's),
 ``isakmp_debug`` (the router's ISAKMP debug lines).
 """
 import asyncio
 import json
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
-from ...firmware.router.view_source import RouterViewSource
-from ...firmware.views import racoonctl, tmsh
+from ...firmware.views.registry import VIEWS
 from ..attachment import HostAttachment
+from ..control.client import ControlClient
+from ..control.router_target import ControlSource
 from ..wall_runtime import AttachedNetwork, WallRuntime
 from .namespaces import ADDRESSES, LabError
-from .router_config import LAN_HOST, WAN_INTERFACE, configured_router
+from .router_config import LAN_HOST, ROUTER, WAN_INTERFACE, configured_router
+from .view_facts import read_views
 
 __all__ = ["ModelLabRouter", "RtlLabRouter", "JOB_ENV", "PING_IDENT", "summary_of", "attach"]
 
@@ -54,12 +68,8 @@ def attach(network: AttachedNetwork, router, netns: str, addresses=ADDRESSES) ->
 
 async def summary_of(router, attachment: HostAttachment, runtime: WallRuntime) -> dict:
     """The summary of a router run (see the module docstring)."""
-    source = RouterViewSource(router)
-    views = dict(ipsec=dict(ios=await router.run("show crypto ipsec sa"),
-                            racoonctl=racoonctl.render(["show-sa", "esp"], source),
-                            tmsh=tmsh.render(["show", "net", "ipsec", "ipsec-sa"], source)),
-                 ike=dict(racoonctl=racoonctl.render(["-ll", "show-sa", "isakmp"], source),
-                          tmsh=tmsh.render(["show", "net", "ipsec", "ike-sa", "all-properties"], source)))
+    source = ControlSource(router)
+    views = read_views(lambda view, argv: VIEWS[view](argv, source))
     return dict(show_ipsec_sa=await router.run("show ipsec sa"), show_isakmp_sa=await router.run("show isakmp sa"),
                 views=views,
                 alg_ipsec=dict(router.kernel.alg.items()), attachment=dict(attachment.counters),
@@ -72,13 +82,26 @@ class ModelLabRouter:
     def __init__(self, lines: list[str], netns: str, addresses=ADDRESSES):
         self.lines, self.netns, self.addresses = lines, netns, addresses
         self.network = self.router = self.attachment = self.runtime = None
+        self.control_dir = self.control = None
 
     async def start(self) -> None:
+        """Set the router up, attach it, start the runtime and serve the control socket (``control``)."""
+        self.control_dir = Path(tempfile.mkdtemp(prefix="pacsim-lab-"))
+        self.control = self.control_dir / "control" / f"{ROUTER}.sock"
         self.network = AttachedNetwork()
         self.router = await configured_router(self.network, self.lines, addresses=self.addresses)
         self.attachment = attach(self.network, self.router, self.netns, self.addresses)
         self.runtime = WallRuntime(self.network)
         self.runtime.start()
+        await self.runtime.serve_control({ROUTER: self.control})
+
+    async def views(self) -> dict[str, str]:
+        """The vendor views' texts, read through the control socket (the ``view`` requests of
+        ``pacsim racoonctl|tmsh|ctl``) from a thread while this loop serves them."""
+        def read():
+            with ControlClient(self.control) as client:
+                return read_views(lambda view, argv: client.request("view", name=view, argv=argv)["text"])
+        return await asyncio.to_thread(read)
 
     async def ping_peer(self, sequence: int) -> None:
         async def ping():
@@ -96,6 +119,7 @@ class ModelLabRouter:
             summary = await summary_of(self.router, self.attachment, self.runtime)
         finally:
             self.attachment.close()
+            shutil.rmtree(self.control_dir, ignore_errors=True)
         return summary
 
 
@@ -131,6 +155,10 @@ class RtlLabRouter:
 
     async def ping_peer(self, sequence: int) -> None:
         (self.control / f"ping-{sequence}").write_text("")
+
+    async def views(self) -> None:
+        """None: the RTL router's views come in its summary."""
+        return None
 
     def echo_replies(self) -> list:
         replies = self.control / "echo_replies.json"
