@@ -55,7 +55,7 @@ def list_sas_of(other) -> str:
             f"  established {int(ike['Seconds since creation'])}s ago, reauth in {ike_left}s\n"
             f"  case: #1, reqid 1, INSTALLED, TUNNEL-in-UDP, ESP:{esp}/HMAC_SHA1_96\n"
             f"    installed {age}s ago, rekeying in {hard * 9 // 10 - age}s, expires in {hard - age}s\n"
-            f"    in  {int(sa['Inbound SPI']):08x},  {bytes_in:5d} bytes,  {c['inProcessDone']:4d} packets,     0s ago\n"
+            f"    in  {int(sa['Inbound SPI']):08x},  {bytes_in:5d} bytes,  {c['inProcessDone']:4d} packets,  0s ago\n"
             f"    out {int(sa['Outbound SPI']):08x},      0 bytes,  {c['outProcessDone']:4d} packets,     0s ago\n"
             f"    local  10.2.1.0/24\n    remote 10.1.1.0/24\n")
 

@@ -1,4 +1,5 @@
-# Ref: issue 12 ("A real network attachment", the interop must-show); ../shared/interop/README.md §§2-6
+# Ref: issue 12 ("A real network attachment", the interop must-show); issue 13 (views agree with swanctl);
+#      ../shared/interop/README.md §§2-6
 """The interop lab: what ``pacsim interop strongswan|ike-scan`` runs.
 
 :class:`Lab` sets up the namespaces (:mod:`.namespaces`), a working
@@ -18,7 +19,11 @@ host sends to the peer's host, which makes the router ask its ISAKMP
 daemon for SAs. Then: both phases' outcome (from swanctl's output or
 ``--list-sas`` and charon's log), whether the CHILD_SA SPIs strongSwan
 lists are the mirror of those ``show ipsec sa`` shows, pings both ways
-through the tunnel, the packets the card encrypted and decrypted, and
+through the tunnel, whether every vendor view of the router (read through
+its control socket after the pings, :mod:`.view_facts`) agrees field by
+field with ``swanctl --list-sas`` read just before (:mod:`.agreement`:
+``views_match``, ``views_mismatch``; both texts kept in the case's
+directory), the packets the card encrypted and decrypted, and
 whether tshark decrypts the capture given only the router's key log
 (``enable isakmp keylog=DIR``: :mod:`pacsim.firmware.isakmp.key_log`).
 
