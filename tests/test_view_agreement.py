@@ -7,7 +7,7 @@ displays (the other end, read independently by views_support), and each
 kind of disagreement is named by its field."""
 import re
 
-from views_support import alliedware, carrying, seed
+from views_support import alliedware, carrying, inject_each_drop_class, seed
 
 from pacsim.firmware.views.registry import VIEWS
 from pacsim.sim.control.router_target import ControlSource
@@ -109,3 +109,30 @@ def test_every_view_agrees_with_the_far_end_and_each_disagreement_is_named():
 def b_packets(facts) -> int:
     """The packets strongSwan's "in" line counts: those router a sent."""
     return facts["alliedware"]["ipsec.packets_out"]
+
+
+def test_each_drop_class_counts_in_the_alliedware_totals_and_in_no_views_good_packets():
+    """Beside ``show crypto engine connections dropped-packet`` (test_views_ios): a packet of each class
+    (bad ICV, replay, unknown SPI, bad padding) counts once in AlliedWare's ``show ip counter`` ipsecDiscards
+    and its class's ``show ipsec counter`` total, and in none of the views' packets opened or bytes."""
+    network = carrying()
+    a = network.routers["a"]
+    source = ControlSource(a)
+
+    def read():
+        texts = read_views(lambda view, argv: VIEWS[view](argv, source))
+        totals = {name: int(value) for name, value in re.findall(
+            r"(\w+)\s+(\d+)", source.show("show ip counter") + source.show("show ipsec counter"))}
+        return view_facts(texts), totals
+    facts, totals = read()
+    inject_each_drop_class(network)
+    after, totals_after = read()
+    rise = {name: totals_after[name] - totals[name] for name in ("ipsecDiscards", "icvInvalid", "replayedPacket",
+                                                               "paddingInvalid")}
+    assert rise == {"ipsecDiscards": 4, "icvInvalid": 1, "replayedPacket": 1, "paddingInvalid": 1}
+    for view in SHOWN:
+        for field in ("ipsec.packets_in", "ipsec.packets_out", "ipsec.payload_bytes"):
+            assert after[view].get(field) == facts[view].get(field), (view, field)
+    dropped = source.show("show crypto engine connections dropped-packet")
+    assert re.findall(r"(bad ICV|replay|unknown SPI|bad padding)\s+(\d+)$", dropped, re.M) == [
+        ("bad ICV", "1"), ("replay", "1"), ("unknown SPI", "1"), ("bad padding", "1")]
