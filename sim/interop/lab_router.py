@@ -15,21 +15,22 @@ Both run the router with its WAN attached in the router namespace
   is attached, ``ping-<sequence>`` requests, ``stop``; the summary comes
   back in the cocotb report.
 
-The model router serves its control socket (:meth:`WallRuntime.serve_control
-<pacsim.sim.wall_runtime.WallRuntime.serve_control>`, in a fresh 0700
-directory, announced on standard error) while the lab runs, so that
-``pacsim racoonctl|tmsh|ctl --socket PATH`` show its SAs; the lab reads
-the vendor views through it (:meth:`ModelLabRouter.views`).
+Both serve the router's control socket while the lab runs (``control``,
+in a fresh 0700 directory, announced on standard error), so that ``pacsim
+racoonctl|tmsh|ctl --socket PATH`` show its SAs; the lab reads the vendor
+views through it (``views``). The model router serves it on the runtime
+(:meth:`WallRuntime.serve_control
+<pacsim.sim.wall_runtime.WallRuntime.serve_control>`); for the RTL
+router the lab process serves it and relays each request to the
+simulation (:mod:`.control_relay`).
 
 Interface: ``await start()``; ``await ping_peer(sequence)`` (the
 simulated LAN host pings the peer's host); ``echo_replies()``
 (``(ident, sequence)`` the host got); ``await views()``: the vendor
 views' texts (:func:`~.view_facts.read_views`) read now through the
-control socket, or None (the RTL router: its views come in the
-summary); ``await finish()``: stop and
+control socket; ``await finish()``: stop and
 return the summary, a dict with ``show_ipsec_sa`` and ``show_isakmp_sa``
-(the texts), ``views`` (the vendor views' texts at the end, read
-in-process), ``alg_ipsec`` (the router's IPsec algorithm counters),
+(the texts), ``alg_ipsec`` (the router's IPsec algorithm counters),
 ``attachment`` (its counters), ``failures`` (the runtime's),
 ``isakmp_debug`` (the router's ISAKMP debug lines).
 """
@@ -40,16 +41,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from ...firmware.views.registry import VIEWS
 from ..attachment import HostAttachment
 from ..control.client import ControlClient
-from ..control.router_target import ControlSource
+from ..control.server import ControlServer
+from ..control.serving import announce
 from ..wall_runtime import AttachedNetwork, WallRuntime
+from .control_relay import RelayTarget
 from .namespaces import ADDRESSES, LabError
 from .router_config import LAN_HOST, ROUTER, WAN_INTERFACE, configured_router
 from .view_facts import read_views
 
-__all__ = ["ModelLabRouter", "RtlLabRouter", "JOB_ENV", "PING_IDENT", "summary_of", "attach"]
+__all__ = ["ModelLabRouter", "RtlLabRouter", "JOB_ENV", "PING_IDENT", "summary_of", "attach", "views_through"]
 
 #: Environment variable with the RTL router's job (JSON).
 JOB_ENV = "PACSIM_INTEROP_JOB"
@@ -66,12 +68,24 @@ def attach(network: AttachedNetwork, router, netns: str, addresses=ADDRESSES) ->
     return attachment
 
 
+def control_socket() -> tuple[Path, Path]:
+    """(a fresh temporary directory, the router's control socket in a 0700 directory the server makes in it)."""
+    directory = Path(tempfile.mkdtemp(prefix="pacsim-lab-"))
+    return directory, directory / "control" / f"{ROUTER}.sock"
+
+
+async def views_through(socket: Path) -> dict[str, str]:
+    """The vendor views' texts (:func:`~.view_facts.read_views`), read through the control socket ``socket``
+    (the ``view`` requests of ``pacsim racoonctl|tmsh|ctl``) from a thread while this loop serves them."""
+    def read():
+        with ControlClient(socket) as client:
+            return read_views(lambda view, argv: client.request("view", name=view, argv=argv)["text"])
+    return await asyncio.to_thread(read)
+
+
 async def summary_of(router, attachment: HostAttachment, runtime: WallRuntime) -> dict:
     """The summary of a router run (see the module docstring)."""
-    source = ControlSource(router)
-    views = read_views(lambda view, argv: VIEWS[view](argv, source))
     return dict(show_ipsec_sa=await router.run("show ipsec sa"), show_isakmp_sa=await router.run("show isakmp sa"),
-                views=views,
                 alg_ipsec=dict(router.kernel.alg.items()), attachment=dict(attachment.counters),
                 failures=list(runtime.failures), isakmp_debug=list(router.isakmp_debug.lines))
 
@@ -86,8 +100,7 @@ class ModelLabRouter:
 
     async def start(self) -> None:
         """Set the router up, attach it, start the runtime and serve the control socket (``control``)."""
-        self.control_dir = Path(tempfile.mkdtemp(prefix="pacsim-lab-"))
-        self.control = self.control_dir / "control" / f"{ROUTER}.sock"
+        self.control_dir, self.control = control_socket()
         self.network = AttachedNetwork()
         self.router = await configured_router(self.network, self.lines, addresses=self.addresses)
         self.attachment = attach(self.network, self.router, self.netns, self.addresses)
@@ -96,12 +109,7 @@ class ModelLabRouter:
         await self.runtime.serve_control({ROUTER: self.control})
 
     async def views(self) -> dict[str, str]:
-        """The vendor views' texts, read through the control socket (the ``view`` requests of
-        ``pacsim racoonctl|tmsh|ctl``) from a thread while this loop serves them."""
-        def read():
-            with ControlClient(self.control) as client:
-                return read_views(lambda view, argv: client.request("view", name=view, argv=argv)["text"])
-        return await asyncio.to_thread(read)
+        return await views_through(self.control)
 
     async def ping_peer(self, sequence: int) -> None:
         async def ping():
@@ -124,48 +132,55 @@ class ModelLabRouter:
 
 
 class RtlLabRouter:
-    """The router on the RTL card (see the module docstring); ``control``: its control directory."""
+    """The router on the RTL card (see the module docstring); ``control``: its control directory (the
+    simulation's, not the control socket's: that is ``self.control``)."""
 
     def __init__(self, lines: list[str], netns: str, control: Path, addresses=ADDRESSES, simulator: str | None = None):
         self.job = dict(lines=lines, netns=netns, control=str(control), ident=PING_IDENT)
-        self.control, self.addresses, self.simulator = Path(control), addresses, simulator
+        self.directory, self.addresses, self.simulator = Path(control), addresses, simulator
+        self.control_dir = self.control = self.server = None
         self._thread: asyncio.Future | None = None
         self._report: dict = {}
 
     async def start(self) -> None:
-        self.control.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(parents=True, exist_ok=True)
         self._thread = asyncio.ensure_future(asyncio.to_thread(self._simulate))
         end = time.monotonic() + RTL_START_TIMEOUT
-        while not (self.control / "ready").exists():
+        while not (self.directory / "ready").exists():
             if self._thread.done():
                 error = self._thread.exception()
                 raise LabError(f"the RTL router did not come up: {error or 'the simulation ended'}")
             if time.monotonic() > end:
                 raise LabError(f"the RTL router did not come up in {RTL_START_TIMEOUT:.0f} s")
             await asyncio.sleep(0.1)
+        self.control_dir, self.control = control_socket()
+        self.server = await ControlServer(RelayTarget(self.directory), self.control).start()
+        announce(ROUTER, self.server)
 
     def _simulate(self) -> None:
         from ..build import BenchConfig, run, simulator_from_env
         from ..report import REPORT_ENV, read_report
-        report = self.control / "report.json"
+        report = self.directory / "report.json"
         config = BenchConfig(simulator=self.simulator or simulator_from_env(), cards=1)
         run(config, "pacsim.sim.cocotb_tests.interop_router",
             extra_env={JOB_ENV: json.dumps(self.job), REPORT_ENV: str(report)})
         self._report = read_report(report)
 
     async def ping_peer(self, sequence: int) -> None:
-        (self.control / f"ping-{sequence}").write_text("")
+        (self.directory / f"ping-{sequence}").write_text("")
 
-    async def views(self) -> None:
-        """None: the RTL router's views come in its summary."""
-        return None
+    async def views(self) -> dict[str, str]:
+        return await views_through(self.control)
 
     def echo_replies(self) -> list:
-        replies = self.control / "echo_replies.json"
+        replies = self.directory / "echo_replies.json"
         return [tuple(r) for r in json.loads(replies.read_text())] if replies.exists() else []
 
     async def finish(self) -> dict:
-        (self.control / "stop").write_text("")
+        if self.server is not None:
+            await self.server.close()
+            shutil.rmtree(self.control_dir, ignore_errors=True)
+        (self.directory / "stop").write_text("")
         if self._thread is not None:
             await self._thread
         return dict(self._report)
