@@ -40,11 +40,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from .agreement import LIFETIME_SLACK, mismatches, swan_facts
 from .cases import PSK, Case, IkeScanProbe
 from .lab_router import PING_IDENT, ModelLabRouter, RtlLabRouter
 from .namespaces import ADDRESSES, LabNamespaces, require_root
 from .router_config import isakmp_lines
-from .agreement import LIFETIME_SLACK, mismatches, swan_facts
 from .strongswan import Charon, initiate_outcome, parse_list_sas
 from .view_facts import view_facts
 from .wire_tools import Capture, probe, psk_cracked, tshark_check
