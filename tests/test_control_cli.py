@@ -12,6 +12,7 @@ import time
 import pytest
 
 from pacsim.firmware.views.registry import VIEWS
+from pacsim.sim.interop.view_facts import leader_values
 from pacsim.sim.isakmp_vpn import IsakmpVpn
 
 #: racoonctl's header line (../shared/seeds/000_*: racoonctl -ll show-sa isakmp).
@@ -90,6 +91,23 @@ def test_tmsh_and_ctl_against_the_running_router(held):
     refused = pacsim("ctl", "--socket", str(path), "command", "frobnicate", env=env)
     assert refused.returncode != 0 and len(refused.stderr.strip().splitlines()) == 1
     assert refused.stderr.startswith("pacsim ctl: router: ")
+
+
+def test_a_held_router_on_the_simulated_network_keeps_its_time_frozen(held):
+    """docs/control.md, "Serving": held after the script, the virtual clock moves only with the network's
+    events, so an SA's age and remaining lifetime stay as the script left them however long it serves."""
+    path, env, _ = held
+    mine = json.loads(pacsim("ctl", "--socket", str(path), "query", "ike_sas", "--json", env=env).stdout)
+
+    def shown():
+        text = pacsim("ctl", "--socket", str(path), "view", "alliedware", "show", "isakmp",
+                      f"sa={mine[0]['sa_id']}", env=env).stdout
+        return leader_values(text)
+    before = shown()
+    time.sleep(2.2)
+    after = shown()
+    assert before["Seconds since creation"] == after["Seconds since creation"]
+    assert int(before["Seconds since creation"]) <= 2                   # the script's "wait 1" and the negotiation
 
 
 def test_delete_through_racoonctl_reaches_the_peer(held):

@@ -5,7 +5,8 @@ verifies charon's aggressive-mode HASH_R with the lab's key only; teardown
 leaves no namespace, process or file; and ``pacsim interop strongswan|ike-scan
 --json`` run the lab and report every case: against strongSwan both
 phases established, the SPIs strongSwan lists the mirror of ``show ipsec
-sa``, pings both ways through the tunnel, packets through the card, and
+sa``, every vendor view agreeing with ``swanctl --list-sas`` field by field
+(``views_mismatch`` empty), pings both ways through the tunnel, packets through the card, and
 tshark decrypting the capture with the router's key log only (a subset of
 the cases: main and aggressive, either initiator, with and without PFS, one
 with the router on the RTL card, co-simulated; ``pacsim interop strongswan``
@@ -38,7 +39,7 @@ def _as_root():
     assert os.geteuid() == 0, "run the interop tests as root (network namespaces, charon)"
 
 STRONGSWAN_KEYS = {"peer", "case", "mode", "initiator", "encalg", "hashalg", "group", "pfs", "phase1", "phase2",
-                   "spis_match", "views_match", "ping_ok", "card_packets", "tshark_decrypted", "ms"}
+                   "spis_match", "views_match", "views_mismatch", "ping_ok", "card_packets", "tshark_decrypted", "ms"}
 IKE_SCAN_KEYS = {"peer", "case", "mode", "answered", "notify", "psk_cracked", "ms"}
 
 
@@ -107,6 +108,8 @@ def test_pacsim_interop_strongswan_reports_every_case(tmp_path):
         assert record["phase1"] == record["phase2"] == "established", record
         assert record["spis_match"] and record["views_match"] and record["ping_ok"] and record["tshark_decrypted"], \
             record
+        assert record["views_mismatch"] == [], record
+        assert (tmp_path / case.name / "list-sas.txt").exists() and (tmp_path / case.name / "views.txt").exists()
         assert record["card_packets"]["encrypted"] > 0 and record["card_packets"]["decrypted"] > 0, record
         assert not record["runtime_failures"], record
         # strongSwan's ISAKMP (AM2 and QM2 at least) and ESP in UDP reached the router

@@ -19,10 +19,10 @@ from router_support import run
 from pacsim.firmware.ipsec.packet import PROTO_ESP, ipv4_header
 from pacsim.firmware.ipsec.transforms import Protocol
 from pacsim.firmware.router.view_source import RouterViewSource
+from pacsim.sim.interop.view_facts import leader_values
 from pacsim.sim.isakmp_vpn import IsakmpVpn
 
 VPN = IsakmpVpn(specs={1: "protocol=esp encalg=aes128 hashalg=sha"})
-_LEADER = re.compile(r"^ *([^.]+?) ?\.+ ?(.*)$")
 
 
 def seed(prefix: str) -> str:
@@ -47,16 +47,6 @@ def carrying(count=3):
 def console(router, line: str) -> str:
     """``line``'s output on ``router``'s console."""
     return run(router.execute(line))
-
-
-def leader_values(text: str) -> dict[str, str]:
-    """{label: value} of an AlliedWare ``label ..... value`` display (first of each label)."""
-    out = {}
-    for line in text.splitlines():
-        m = _LEADER.match(line)
-        if m:
-            out.setdefault(m.group(1).strip(), m.group(2).strip())
-    return out
 
 
 def alliedware(router) -> dict:

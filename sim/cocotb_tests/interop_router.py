@@ -8,8 +8,11 @@ namespace and writes ``ready``. Then, until ``stop`` appears, it drives
 the wall-clock runtime with ``poll_once`` and lets simulated time run
 (``IDLE_NS`` at a time) when there is nothing to do; every
 ``CONTROL_INTERVAL`` seconds it takes ``ping-<sequence>`` requests (the
-simulated host pings the peer's host) and writes the host's echo replies
-to ``echo_replies.json``. The summary goes back in the report.
+simulated host pings the peer's host), writes the host's echo replies
+to ``echo_replies.json`` and answers the control socket's requests the
+lab relays (:func:`~pacsim.sim.interop.control_relay.answer_requests`,
+each run between packets and followed by the network). The summary goes
+back in the report.
 """
 import json
 import os
@@ -22,6 +25,8 @@ from cocotb.triggers import Timer
 from pacsim.firmware.router import Router
 from pacsim.host.device import PacDevice
 from pacsim.sim.build import simulator_from_env
+from pacsim.sim.control.router_target import RouterTarget
+from pacsim.sim.interop.control_relay import answer_requests
 from pacsim.sim.interop.lab_router import JOB_ENV, attach, summary_of
 from pacsim.sim.interop.namespaces import ADDRESSES
 from pacsim.sim.interop.router_config import LAN_HOST, ROUTER, configure
@@ -48,6 +53,15 @@ async def interop_router(dut):
     attachment = attach(network, router, job["netns"])
     runtime = WallRuntime(network)
     host = network.host(LAN_HOST)
+
+    async def emit(output):
+        network.emit(ROUTER, output)
+
+    async def serialise(work):
+        result = await work()
+        await network.run()
+        return result
+    target = RouterTarget(router, emit=emit, serialise=serialise)
     (control / "ready").write_text("ready")
     try:
         next_look, replies = 0.0, 0
@@ -62,6 +76,7 @@ async def interop_router(dut):
                     network.ping(LAN_HOST, ADDRESSES.peer_host, 32, ident=job["ident"],
                                  sequence=int(request.name.split("-")[1]))
                     await network.run()
+                await answer_requests(control, target)
                 if len(host.echo_replies) != replies:
                     replies = len(host.echo_replies)
                     (control / "echo_replies.json").write_text(json.dumps(host.echo_replies))

@@ -1,4 +1,5 @@
-# Ref: issue 12 ("A real network attachment", the interop must-show); ../shared/interop/README.md §§2-6
+# Ref: issue 12 ("A real network attachment", the interop must-show); issue 13 (views agree with swanctl);
+#      ../shared/interop/README.md §§2-6
 """The interop lab: what ``pacsim interop strongswan|ike-scan`` runs.
 
 :class:`Lab` sets up the namespaces (:mod:`.namespaces`), a working
@@ -18,7 +19,11 @@ host sends to the peer's host, which makes the router ask its ISAKMP
 daemon for SAs. Then: both phases' outcome (from swanctl's output or
 ``--list-sas`` and charon's log), whether the CHILD_SA SPIs strongSwan
 lists are the mirror of those ``show ipsec sa`` shows, pings both ways
-through the tunnel, the packets the card encrypted and decrypted, and
+through the tunnel, whether every vendor view of the router (read through
+its control socket after the pings, :mod:`.view_facts`) agrees field by
+field with ``swanctl --list-sas`` read just before (:mod:`.agreement`:
+``views_match``, ``views_mismatch``; both texts kept in the case's
+directory), the packets the card encrypted and decrypted, and
 whether tshark decrypts the capture given only the router's key log
 (``enable isakmp keylog=DIR``: :mod:`pacsim.firmware.isakmp.key_log`).
 
@@ -35,14 +40,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from .agreement import LIFETIME_SLACK, mismatches, swan_facts
 from .cases import PSK, Case, IkeScanProbe
 from .lab_router import PING_IDENT, ModelLabRouter, RtlLabRouter
 from .namespaces import ADDRESSES, LabNamespaces, require_root
 from .router_config import isakmp_lines
-from .strongswan import Charon, initiate_outcome
+from .strongswan import Charon, initiate_outcome, parse_list_sas
+from .view_facts import view_facts
 from .wire_tools import Capture, probe, psk_cracked, tshark_check
 
-__all__ = ["Lab", "NEGOTIATION_TIMEOUT", "spis_of_show", "spis_match", "views_match"]
+__all__ = ["Lab", "NEGOTIATION_TIMEOUT", "spis_of_show", "spis_match"]
 
 #: Seconds a negotiation may take: strongSwan's retransmissions (1 s, then 1.8 s and 3.2 s: it gives
 #: up after 6 s and says so) fit in it.
@@ -68,24 +75,6 @@ def spis_match(children, ours: list[tuple[int, int]]) -> bool:
     """Whether strongSwan lists CHILD_SAs (``children``: :class:`~.strongswan.SwanSa`) and each is the mirror of
     one of ``ours`` ((outbound, inbound) from :func:`spis_of_show`): its inbound SPI our outbound one."""
     return bool(children) and all((child.spi_in, child.spi_out) in ours for child in children)
-
-
-def views_match(children, ike_spis, views: dict) -> bool:
-    """Whether our other vendors' views of the router show what strongSwan
-    lists at the other end: every CHILD_SA's two SPIs (``children``) in each
-    IPsec view (``views["ipsec"]``: IOS ``show crypto ipsec sa``, racoonctl
-    ``show-sa esp``, tmsh ``show net ipsec ipsec-sa``; decimal or eight hex
-    digits) and every IKE_SA's cookies (``ike_spis``, hex) in each ISAKMP
-    view (``views["ike"]``: racoonctl ``-ll show-sa isakmp``, tmsh ``show net
-    ipsec ike-sa all-properties``)."""
-    def shows(text: str, spi: int) -> bool:
-        text = text.lower()
-        return str(spi) in text or f"{spi:08x}" in text
-    ipsec, ike = views.get("ipsec", {}), views.get("ike", {})
-    return bool(children and ike_spis and ipsec and ike) \
-        and all(shows(text, spi) for child in children for spi in (child.spi_in, child.spi_out)
-                for text in ipsec.values()) \
-        and all(cookie in text.lower() for pair in ike_spis for cookie in pair for text in ike.values())
 
 
 class Lab:
@@ -134,7 +123,7 @@ class Lab:
         start = time.monotonic()
         record = dict(peer="strongswan", case=case.name, mode=case.mode, initiator=case.initiator,
                       encalg=case.encalg, hashalg=case.hashalg, group=case.group, pfs=case.pfs, bus=case.bus,
-                      phase1=None, phase2=None, spis_match=False, views_match=False, ping_ok=False,
+                      phase1=None, phase2=None, spis_match=False, views_match=False, views_mismatch=[], ping_ok=False,
                       card_packets=dict(encrypted=0, decrypted=0), tshark_decrypted=False)
         directory = self.workdir / case.name
         directory.mkdir(exist_ok=True)
@@ -149,12 +138,17 @@ class Lab:
                 await self._negotiate(case, charon, router, record, timeout)
                 if record["phase2"] == "established":
                     record["ping_ok"] = await self._pings(router, max(PING_WAIT, case.retransmit_timeout))
-                _, children = await asyncio.to_thread(charon.list_sas)
-                ike_spis = await asyncio.to_thread(charon.ike_spis)
+                swan_read = time.monotonic()
+                listed = (await asyncio.to_thread(charon.swanctl, "--list-sas")).stdout
+                views = await router.views()
+                views_read = time.monotonic()
             finally:
                 summary = await router.finish()
+            _, children = parse_list_sas(listed)
             record["spis_match"] = spis_match(children, spis_of_show(summary["show_ipsec_sa"]))
-            record["views_match"] = views_match(children, ike_spis, summary["views"])
+            wrong = mismatches(swan_facts(listed), view_facts(views), views_read - swan_read + LIFETIME_SLACK)
+            record.update(views_match=not wrong, views_mismatch=wrong)
+            _keep(directory, listed, views)
             charon.terminate()
             capture.stop()
             record["tshark_decrypted"] = tshark_check(capture.path, directory / "keylog")["decrypted"]
@@ -223,6 +217,12 @@ class Lab:
                       psk_cracked=cracked if scan.mode == "aggressive" else None,
                       attachment=summary["attachment"])
         return dict(record, ms=round((time.monotonic() - start) * 1000))
+
+
+def _keep(directory: Path, listed: str, views: dict) -> None:
+    """What the views comparison read, in the case's directory: ``list-sas.txt``, ``views.txt``."""
+    (directory / "list-sas.txt").write_text(listed)
+    (directory / "views.txt").write_text("".join(f"### {key}\n{text}\n" for key, text in views.items()))
 
 
 def _responder_failure(log: str, addresses) -> str:

@@ -19,14 +19,17 @@ never by name).
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+
+from ...firmware.ipsec.spd import BundleSpecification
+from ...firmware.isakmp.policy_config import IsakmpPolicy
 
 from .cases import PSK, Case
 from .namespaces import ADDRESSES, LabAddresses, LabError, NamespaceProcess, Service, run
 
 __all__ = ["Charon", "strongswan_conf", "swanctl_conf", "SwanSa", "parse_list_sas", "initiate_outcome",
-           "CONNECTION", "CHARON"]
+           "CONNECTION", "CHARON", "IKE_LIFETIME", "CHILD_LIFETIME"]
 
 CHARON = "/usr/lib/ipsec/charon"
 CONNECTION = "case"
@@ -36,6 +39,14 @@ _CREDENTIAL_DIRS = ("x509", "x509ca", "x509ocsp", "x509aa", "x509ac", "x509crl",
                     "bliss", "pkcs8", "pkcs12")
 
 
+def _default(cls, name: str):
+    return next(f.default for f in fields(cls) if f.name == name)
+
+
+#: The router's default lifetimes (seconds), which the peer is given too, without jitter, so that both ends
+#: count the same lifetimes down (:mod:`.agreement` compares them): the ISAKMP SA's and the SA bundle's.
+IKE_LIFETIME = _default(IsakmpPolicy, "expiryseconds")
+CHILD_LIFETIME = _default(BundleSpecification, "expiryseconds")
 _LOG_LEVELS = "default = 1\n      ike = 2\n      chd = 2\n      knl = 1\n      cfg = 1\n      net = 2\n      enc = 1"
 
 
@@ -90,6 +101,9 @@ def swanctl_conf(case: Case, addresses: LabAddresses = ADDRESSES, psk: str = PSK
     remote_addrs = {addresses.pacsim_wan}
     encap = yes
     proposals = {case.ike_proposal}
+    reauth_time = {IKE_LIFETIME}s
+    rekey_time = 0s
+    rand_time = 0s
     local {{
       auth = psk
       id = {addresses.peer_wan}
@@ -102,6 +116,9 @@ def swanctl_conf(case: Case, addresses: LabAddresses = ADDRESSES, psk: str = PSK
         local_ts = {addresses.peer_net}
         remote_ts = {addresses.pacsim_net}
         esp_proposals = {case.esp_proposal}
+        life_time = {CHILD_LIFETIME}s
+        rekey_time = {CHILD_LIFETIME * 9 // 10}s
+        rand_time = 0s
         mode = tunnel
       }}
     }}
@@ -133,12 +150,6 @@ def parse_list_sas(text: str) -> tuple[list[str], list[SwanSa]]:
     for name, state, spi_in, spi_out in pattern.findall(text):
         children.append(SwanSa(name, state, int(spi_in, 16), int(spi_out, 16)))
     return ike, children
-
-
-def parse_ike_spis(text: str) -> list[tuple[str, str]]:
-    """(initiator SPI, responder SPI) in hex of each IKEv1 SA in ``swanctl
-    --list-sas`` output: the ISAKMP cookies."""
-    return re.findall(r"^\S+: #\d+, \w+, IKEv1, ([0-9a-f]{16})_i\*? ([0-9a-f]{16})_r", text, re.M)
 
 
 def initiate_outcome(log: str) -> tuple[str, str]:
@@ -234,10 +245,6 @@ class Charon(Service):
 
     def list_sas(self) -> tuple[list[str], list[SwanSa]]:
         return parse_list_sas(self.swanctl("--list-sas").stdout)
-
-    def ike_spis(self) -> list[tuple[str, str]]:
-        """The IKE_SAs' cookies (:func:`parse_ike_spis`)."""
-        return parse_ike_spis(self.swanctl("--list-sas").stdout)
 
     def terminate(self) -> None:
         """Close the case's IKE_SA (and its CHILD_SAs), if there is one."""
