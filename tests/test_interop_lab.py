@@ -44,9 +44,20 @@ IKE_SCAN_KEYS = {"peer", "case", "mode", "answered", "notify", "psk_cracked", "m
 
 
 def lab_processes() -> list[str]:
-    """charon, dumpcap and ike-scan processes of any lab (ours have a pacsim- namespace)."""
-    out = subprocess.run(["ps", "-eo", "comm="], capture_output=True, text=True).stdout.split()
-    return [name for name in out if name in ("charon", "dumpcap", "ike-scan")]
+    """charon, dumpcap and ike-scan processes this test process started (directly or not): the labs of other
+    tests running beside it (pytest-xdist) are theirs to check."""
+    table = [line.split(None, 2) for line in subprocess.run(["ps", "-eo", "pid=,ppid=,comm="], capture_output=True,
+                                                            text=True).stdout.splitlines()]
+    ours, grew = {os.getpid()}, True
+    while grew:
+        found = {int(pid) for pid, ppid, _ in table if int(ppid) in ours}
+        grew, ours = not found <= ours, ours | found
+    return sorted(name for pid, _, name in table if int(pid) in ours and name in ("charon", "dumpcap", "ike-scan"))
+
+
+def our_namespaces() -> list[str]:
+    """The lab namespaces this test process made (``pacsim-<pid>-a|b``)."""
+    return [name for name in LabNamespaces.existing() if name.startswith(f"pacsim-{os.getpid()}-")]
 
 
 def test_charon_answers_ike_scan_and_leaves_nothing_behind(tmp_path):
@@ -116,7 +127,7 @@ def test_pacsim_interop_strongswan_reports_every_case(tmp_path):
         assert record["attachment"]["isakmp_in"] >= 2 and record["attachment"]["natt_esp_in"] >= 2, record
         assert (tmp_path / case.name / "keylog" / "esp_sa").exists()
     assert (tmp_path / chosen[0].name / "wan.pcapng").stat().st_size > 0
-    assert lab_processes() == before and not [n for n in LabNamespaces.existing() if n.startswith("pacsim-")]
+    assert lab_processes() == before and not our_namespaces()
 
 
 def test_pacsim_interop_ike_scan_reports_every_probe():
