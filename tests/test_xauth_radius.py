@@ -6,112 +6,26 @@ User-Password hidden with MD5 on the card), then two routers whose XAUTH
 server asks it."""
 import hashlib
 import os
-import shutil
-import socket
-import subprocess
-import time
 
 import pytest
 
 from pacsim.firmware.isakmp.crypto import IkeCrypto, IkeHash
 from pacsim.firmware.users.radius import RadiusServers, authenticate, hide_password, udp_exchange
 from pacsim.host.device import PacDevice
+from pacsim.sim.interop.freeradius import FreeRadius
 from pacsim.sim.isakmp_vpn import IsakmpVpn
 from pacsim.sim.model_bus import ModelBus
 from isakmp_vpn_support import both_ways, sad_records, send, vpn_network
 from router_support import configure_router, run
 
 SECRET = "radius-loopback-secret"
-CONFIG = """prefix = /usr
-exec_prefix = /usr
-sysconfdir = /etc
-localstatedir = /var
-sbindir = /usr/sbin
-logdir = {d}
-raddbdir = {d}
-radacctdir = {d}
-name = radiusd
-confdir = {d}
-modconfdir = {d}
-run_dir = {d}
-db_dir = {d}
-libdir = /usr/lib/freeradius
-dictdir = /usr/share/freeradius
-pidfile = {d}/radiusd.pid
-max_request_time = 30
-cleanup_delay = 5
-max_requests = 1024
-hostname_lookups = no
-log {{
-  destination = stdout
-}}
-security {{
-  allow_core_dumps = no
-  max_attributes = 200
-  reject_delay = 0
-  status_server = no
-}}
-client localhost {{
-  ipaddr = 127.0.0.1
-  secret = {secret}
-}}
-modules {{
-  pap {{
-    normalise = yes
-  }}
-  files {{
-    filename = {d}/users
-  }}
-}}
-server default {{
-  listen {{
-    type = auth
-    ipaddr = 127.0.0.1
-    port = {port}
-  }}
-  authorize {{
-    files
-    pap
-  }}
-  authenticate {{
-    pap
-  }}
-}}
-"""
-
-
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def freeradius(tmp_path_factory):
-    """A FreeRADIUS on 127.0.0.1:port (yields the port) with user remote/friend."""
-    binary = shutil.which("freeradius")
-    assert binary, "FreeRADIUS is not installed (scripts/setup.sh installs freeradius)"
-    directory = tmp_path_factory.mktemp("freeradius")
-    port = _free_port()
-    (directory / "radiusd.conf").write_text(CONFIG.format(d=directory, secret=SECRET, port=port))
-    (directory / "users").write_text('remote Cleartext-Password := "friend"\n')
-    (directory / "dictionary").write_text("")
-    log = open(directory / "radiusd.log", "w+")
-    server = subprocess.Popen([binary, "-f", "-X", "-d", str(directory), "-n", "radiusd"], stdout=log,
-                              stderr=subprocess.STDOUT)
-    try:
-        for _ in range(100):
-            log.seek(0)
-            if "Ready to process requests" in log.read() or server.poll() is not None:
-                break
-            time.sleep(0.1)
-        log.seek(0)
-        assert server.poll() is None, f"FreeRADIUS did not start:\n{log.read()[-3000:]}"
-        yield port
-    finally:
-        server.terminate()
-        server.wait(10)
-        log.close()
+    """A FreeRADIUS of the lab's (:class:`~pacsim.sim.interop.freeradius.FreeRadius`) with user remote/friend; its port."""
+    with FreeRadius(tmp_path_factory.mktemp("freeradius"), {"remote": "friend"}, SECRET) as server:
+        yield server.port
 
 
 def _reference_hiding(password, secret, authenticator):
