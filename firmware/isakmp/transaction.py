@@ -8,7 +8,9 @@ answer over an established IKE SA, both protected::
 
 with HASH = prf(SKEYID_a, M-ID | ATTR) both ways (strongSwan's and
 racoon's reading of mode-cfg-05 section 3.2). Both messages share the
-message ID; the answer's identifier repeats the request's.
+message ID; the answer's identifier repeats the request's (a received
+answer's is not checked: strongSwan answers with 0; the message ID and
+HASH tie it to the request).
 
 * :class:`CfgInitiator` (``daemon``, ``sa``, ``message_id``, ``request``
   (a :class:`~.payloads.ConfigAttributes`), ``on_answer`` (async callable
@@ -92,8 +94,9 @@ class _Transaction(Exchange):
         self.count(SENT_COUNTER[ConfigType(payload.cfg_type)])
         return await sa.seal(self.EXCHANGE, self.message_id, (Hash(digest), payload))
 
-    async def open(self, message):
-        """The ConfigAttributes of a received message whose HASH verifies; the IV chain moves past it."""
+    async def open(self, message, expected_types):
+        """The ConfigAttributes of a received message whose HASH verifies and whose type is one of
+        ``expected_types``; only then does the IV chain move past it."""
         if not isinstance(message, EncryptedMessage):
             raise MalformedMessage(Rejection.PLAIN_UNEXPECTED, 19, "a transaction exchange must be encrypted")
         opened = await self.decrypted(message, _RULE)
@@ -106,8 +109,11 @@ class _Transaction(Exchange):
         if payload.cfg_type not in RECEIVED_COUNTER:
             raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, HEADER_LENGTH,
                                    f"attribute payload type {payload.cfg_type} unknown", ConfigAttributes.TYPE)
-        sa.accept(message)
         self.count(RECEIVED_COUNTER[ConfigType(payload.cfg_type)])
+        if payload.cfg_type not in expected_types:
+            self.count("unexpectedCfgMessage")
+            raise MessageRejected(f"attribute payload type {payload.cfg_type} is not one of {expected_types}")
+        sa.accept(message)
         return payload
 
 
@@ -126,12 +132,7 @@ class CfgInitiator(_Transaction):
     async def process(self, message, datagram, now):
         if self.done:
             raise MalformedMessage(Rejection.PLAIN_UNEXPECTED, 19, "the transaction is complete")
-        answer = await self.open(message)
-        if answer.cfg_type != ANSWER_OF[ConfigType(self.request.cfg_type)] or \
-                answer.identifier != self.request.identifier:
-            self.count("unexpectedCfgMessage")
-            raise MessageRejected(f"attribute payload type {answer.cfg_type} does not answer "
-                                  f"{ConfigType(self.request.cfg_type).name}")
+        answer = await self.open(message, (ANSWER_OF[ConfigType(self.request.cfg_type)],))
         self.finish(now)
         await self.on_answer(answer)
         return []
@@ -148,10 +149,7 @@ class CfgResponder(_Transaction):
     async def process(self, message, datagram, now):
         if self.done:
             raise MalformedMessage(Rejection.PLAIN_UNEXPECTED, 19, "the transaction is complete")
-        request = await self.open(message)
-        if request.cfg_type not in ANSWER_OF:
-            self.count("unexpectedCfgMessage")
-            raise MessageRejected(f"attribute payload type {request.cfg_type} starts no transaction")
+        request = await self.open(message, tuple(ANSWER_OF))
         reply = await self.seal(await self.answer(self.sa, request))
         self.transmitted(reply, now, expect_reply=False)
         self.finish(now)

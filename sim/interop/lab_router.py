@@ -21,7 +21,8 @@ simulated LAN host pings the peer's host); ``echo_replies()``
 return the summary, a dict with ``show_ipsec_sa`` and ``show_isakmp_sa``
 (the texts), ``alg_ipsec`` (the router's IPsec algorithm counters),
 ``attachment`` (its counters), ``failures`` (the runtime's),
-``isakmp_debug`` (the router's ISAKMP debug lines).
+``isakmp_debug`` (the router's ISAKMP debug lines), ``natt`` (an IKE SA
+floated to 4500 behind a detected NAT).
 """
 import asyncio
 import json
@@ -63,7 +64,9 @@ async def summary_of(router, attachment: HostAttachment, runtime: WallRuntime) -
     return dict(show_ipsec_sa=await router.run("show ipsec sa"), show_isakmp_sa=await router.run("show isakmp sa"),
                 views=views,
                 alg_ipsec=dict(router.kernel.alg.items()), attachment=dict(attachment.counters),
-                failures=list(runtime.failures), isakmp_debug=list(router.isakmp_debug.lines))
+                failures=list(runtime.failures), isakmp_debug=list(router.isakmp_debug.lines),
+                natt=any(sa.nat.floated and sa.nat.detected for sa in
+                         (router.isakmp_daemon.ike_sas() if router.isakmp_daemon is not None else ())))
 
 
 class ModelLabRouter:
