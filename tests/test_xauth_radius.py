@@ -23,7 +23,7 @@ SECRET = "radius-loopback-secret"
 
 @pytest.fixture(scope="module")
 def freeradius(tmp_path_factory):
-    """A FreeRADIUS of the lab's (:class:`~pacsim.sim.interop.freeradius.FreeRadius`) with user remote/friend; its port."""
+    """A FreeRADIUS of the lab's (:class:`~pacsim.sim.interop.freeradius.FreeRadius`), user remote/friend: its port."""
     with FreeRadius(tmp_path_factory.mktemp("freeradius"), {"remote": "friend"}, SECRET) as server:
         yield server.port
 

@@ -145,7 +145,8 @@ class XauthService:
             return user is not None, f"user {name} {'authenticated' if user else 'refused'} by the UAF"
         crypto = IkeCrypto(self.daemon.device)
         try:
-            outcome = await radius_authenticate(self.radius, name, password, lambda data: crypto.hash(IkeHash.MD5, data),
+            outcome = await radius_authenticate(self.radius, name, password,
+                                                lambda data: crypto.hash(IkeHash.MD5, data),
                                                 self.daemon.device.random, self.radius_exchange, sa.local)
         finally:
             await crypto.close()

@@ -20,7 +20,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .namespaces import LabError, Service
+from .namespaces import LabError, Service, stop_process
 
 __all__ = ["FreeRadius", "radiusd_conf", "FREERADIUS"]
 
@@ -133,11 +133,5 @@ class FreeRadius(Service):
 
     def stop(self) -> None:
         """Stop the process this object started (SIGTERM, then SIGKILL)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_process(self.process)
         self.process = None

@@ -22,7 +22,8 @@ from ..network import model_router
 from .cases import PSK, RADIUS_SECRET, XAUTH_PASSWORD, XAUTH_USER
 from .namespaces import ADDRESSES, LabAddresses
 
-__all__ = ["ManualTunnel", "manual_router", "base_lines", "isakmp_lines", "xauth_lines", "mode_config_pool", "configured_router", "configure", "ROUTER",
+__all__ = ["ManualTunnel", "manual_router", "base_lines", "isakmp_lines", "xauth_lines", "mode_config_pool",
+           "configured_router", "configure", "ROUTER",
            "WAN_INTERFACE", "LAN_HOST"]
 
 ROUTER = "pacsim"
