@@ -108,6 +108,7 @@ def test_pacsim_interop_strongswan_reports_every_case(tmp_path):
         assert (record["mode"], record["initiator"], record["pfs"], record["bus"]) == (case.mode, case.initiator,
                                                                                        case.pfs, case.bus)
         assert record["phase1"] == record["phase2"] == "established", record
+        assert (record["auth"], record["xauth"], record["natt"]) == ("psk", "none", True), record   # libipsec: UDP
         assert record["spis_match"] and record["views_match"] and record["ping_ok"] and record["tshark_decrypted"], \
             record
         assert record["card_packets"]["encrypted"] > 0 and record["card_packets"]["decrypted"] > 0, record
@@ -133,7 +134,9 @@ def test_pacsim_interop_strongswan_xauth_client(tmp_path):
         assert (record["auth"], record["xauth"], record["natt"]) == ("psk", case.xauth, True), record
         assert record["phase1"] == record["phase2"] == "established", record
         assert first <= ipaddress.IPv4Address(record["virtual_ip"]) <= last, record
-        assert record["spis_match"] and record["ping_ok"] and record["tshark_decrypted"], record
+        assert record["spis_match"] and record["views_match"] and record["ping_ok"] and record["tshark_decrypted"], \
+            record
+        assert record["card_packets"]["encrypted"] > 0 and record["card_packets"]["decrypted"] > 0, record
         assert not record["runtime_failures"], record
     radius_log = (tmp_path / chosen[1].name / "freeradius" / "radiusd.log").read_text()
     assert "Sent Access-Accept" in radius_log and f'User-Name = "{XAUTH_USER}"' in radius_log
