@@ -99,3 +99,27 @@ def test_wrong_password_is_counted_shown_and_not_retried():
     assert "user remote: FAILED" in shows[1] and "refused by the UAF" in shows[1]
     assert "FAILED" in shows[2] and "Leases\n    (none)" in shows[1]
     assert counter(shows[3], "outNoBundleFail") == 1
+
+
+def test_a_peer_that_never_answers_xauth_fails_it():
+    """The peer has no XAUTH (``xauth=none``) and ignores the server's REQUEST:
+    the REQUEST is retransmitted as the policy says, then XAUTH fails, the IKE
+    SA is deleted and no bundle is made (quick mode never got through)."""
+    async def scenario():
+        vpn = IsakmpVpn()
+        network = await vpn_network(vpn)
+        await configure_router(network.routers["b"], SERVER)
+        send(network, vpn, "a", 0)
+        await network.run()
+        for _ in range(12):
+            await network.wait(30)
+        return network, await network.routers["b"].execute("show isakmp modeconfig")
+    network, shown = run(scenario())
+    a, b = network.routers["a"], network.routers["b"]
+    assert a.isakmp_daemon.faults == [] and b.isakmp_daemon.faults == []
+    assert not sad_records(a) and not sad_records(b) and not list(b.isakmp_daemon.sas)
+    server = b.isakmp_daemon.counters
+    assert server.get("transaction", "reqSent") == 1 and server.get("transaction", "repRecv") == 0
+    assert server.get("general", "txRetryXchgTimedOut") >= 1 and server.get("general", "msgRxPhase2NoSa") >= 1
+    assert a.isakmp_daemon.counters.get("transaction", "reqRecv") >= 1      # a refused it: no XAUTH client
+    assert "user -: FAILED (the peer did not answer the XAUTH exchange)" in shown

@@ -14,8 +14,10 @@ HASH tie it to the request).
 
 * :class:`CfgInitiator` (``daemon``, ``sa``, ``message_id``, ``request``
   (a :class:`~.payloads.ConfigAttributes`), ``on_answer`` (async callable
-  taking the answer's ConfigAttributes), ``now``) sends the request and
-  hands the answer to ``on_answer``;
+  taking the answer's ConfigAttributes), ``now``, ``on_silence`` (called
+  with the SA when the exchange ends unanswered while the SA is still up:
+  the retransmissions ran out)) sends the request and hands the answer to
+  ``on_answer``;
 * :class:`CfgResponder` is made for a received request by the factory of
   :func:`responder_factory` (``answer(sa, request)``: async, returns the
   ConfigAttributes to send back, or raises
@@ -120,9 +122,13 @@ class _Transaction(Exchange):
 class CfgInitiator(_Transaction):
     """Sends a REQUEST or SET and takes its REPLY or ACK (see the module docstring)."""
 
-    def __init__(self, daemon, sa, message_id, request, on_answer, now):
+    def __init__(self, daemon, sa, message_id, request, on_answer, now, on_silence=None):
         super().__init__(daemon, sa, Role.INITIATOR, message_id, now)
-        self.request, self.on_answer = request, on_answer
+        self.request, self.on_answer, self.on_silence = request, on_answer, on_silence
+
+    def abandoned(self):
+        if not self.done and self.sa.state.usable and self.on_silence is not None:
+            self.on_silence(self.sa)
 
     async def start(self, now):
         message = await self.seal(self.request)

@@ -12,7 +12,8 @@
   (``xauthtype=generic``: :meth:`~..users.database.UserDatabase.authenticate`)
   or the RADIUS servers (``xauthtype=radius``: :mod:`..users.radius`, MD5
   on the card); a SET with XAUTH-STATUS OK (1) or FAIL (0) follows and
-  the client's ACK ends it. A failure deletes the IKE SA and is a phase-1
+  the client's ACK ends it. A client that never answers (the exchange's
+  retransmissions run out) fails XAUTH the same way. A failure deletes the IKE SA and is a phase-1
   failure (:class:`~.ike_sa.Phase1Failed`): counted ``authFailed``, never
   retried (R60), the held packets dropped. A client's REQUEST for mode
   config (after XAUTH) gets a REPLY with an address of the pool
@@ -98,7 +99,8 @@ class XauthService:
                 continue
             message_id = await self.daemon.new_message_id(sa)
             payload = ConfigAttributes(request[0], (await self.daemon.device.random(2))[0], request[1])
-            exchange = CfgInitiator(self.daemon, sa, message_id, payload, on_answer, self.daemon.clock())
+            exchange = CfgInitiator(self.daemon, sa, message_id, payload, on_answer, self.daemon.clock(),
+                                    self._silent)
             out += await self.daemon.start_exchange(exchange)
         return out
 
@@ -216,6 +218,12 @@ class XauthService:
         self.received[sa.policy.name] = config
 
     # -- shared -------------------------------------------------------------------------------------
+
+    def _silent(self, sa):
+        """A request of ours went unanswered (retransmissions exhausted): XAUTH failed (R60: no retry)."""
+        if self.pending(sa):
+            self._record(sa, "", False, "the peer did not answer the XAUTH exchange")
+            self._fail(sa, "the peer did not answer the XAUTH exchange")
 
     def _count_unsupported(self, found, known=_XAUTH_ATTRIBUTES):
         for kind, attributes in found.items():
