@@ -5,7 +5,12 @@ server checking the User Authentication Facility (``add user=remote
 password=friend``) and handing out a mode-config address (isakmp-commands.md
 section 7.2, R78-R83)."""
 import ipaddress
+import os
+import subprocess
+import sys
+from pathlib import Path
 
+from pacsim.firmware.isakmp.key_log import tshark_options
 from pacsim.firmware.isakmp.xauth import XauthDone
 from pacsim.sim.isakmp_vpn import IsakmpVpn
 from isakmp_vpn_support import both_ways, received, sad_records, send, vpn_network
@@ -123,3 +128,31 @@ def test_a_peer_that_never_answers_xauth_fails_it():
     assert server.get("general", "txRetryXchgTimedOut") >= 1 and server.get("general", "msgRxPhase2NoSa") >= 1
     assert a.isakmp_daemon.counters.get("transaction", "reqRecv") >= 1      # a refused it: no XAUTH client
     assert "user -: FAILED (the peer did not answer the XAUTH exchange)" in shown
+
+
+def test_xauth_network_script_runs_and_tshark_reads_the_transactions(tmp_path):
+    """docs/two-routers-xauth.txt runs as printed (--strict), ends with the
+    displays that show XAUTH passed and the address given out, and tshark (an
+    independent dissector), given only the routers' key log, decrypts the six
+    transaction messages in order with the credentials, the status and the
+    mode-config values."""
+    root = Path(__file__).resolve().parent.parent
+    pcap, keys = tmp_path / "wan.pcap", tmp_path / "keys"
+    result = subprocess.run([sys.executable, "-m", "pacsim.cli", "router", "--script", "docs/two-routers-xauth.txt",
+                             "--pcap", str(pcap), "--strict"], capture_output=True, text=True, timeout=300, cwd=root,
+                            env={**os.environ, "PACSIM_KEYLOG": str(keys)})
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "pc1 -> pc2 UDP 100 bytes: delivered" in out and out.count("UDP 1400 bytes #") == 3
+    assert "policy i from 202.78.65.4: address 192.168.200.1 netmask 255.255.255.255 DNS 10.2.1.53 subnets " \
+           "10.2.1.0/24" in out
+    assert "192.168.200.1 to 202.45.12.8" in out and "user remote: PASSED (user remote authenticated by the UAF)" in out
+    assert counter(out.split("b> show isakmp counters=transaction", 1)[1], "authGood") == 1
+    fields = ("isakmp.cfg.type", "isakmp.cfg.attr.xauth.user_name", "isakmp.cfg.attr.xauth.user_password",
+              "isakmp.cfg.attr.xauth.status", "isakmp.cfg.attr.internal_ip4_address", "isakmp.cfg.attr.internal_ip4_dns")
+    rows = subprocess.run(["tshark", "-r", str(pcap), *tshark_options(keys), "-Y", "isakmp.exchangetype == 6",
+                           "-T", "fields", *(x for f in fields for x in ("-e", f))],
+                          capture_output=True, text=True, check=True).stdout.splitlines()
+    assert [row.split("\t") for row in rows] == [
+        ["1", "", "", "", "", ""], ["2", "remote", "friend", "", "", ""], ["3", "", "", "1", "", ""],
+        ["4", "", "", "1", "", ""], ["1", "", "", "", "", ""], ["2", "", "", "", "192.168.200.1", "10.2.1.53"]]
