@@ -15,7 +15,8 @@ manual names none): the XAUTH server leases each client an address of the
 pool, and hands out the DNS servers and subnets, when the client asks
 after XAUTH. ``show isakmp modeconfig`` shows the pool and its leases,
 what this router received as a client, and the last XAUTH results. The
-secret is never shown.
+secret is never shown. The displays are formatted by
+:mod:`pacsim.firmware.views.alliedware.xauth`.
 """
 import ipaddress
 
@@ -24,6 +25,7 @@ from ..cli.grammar import Command, P
 from ..cli.privilege import Privilege
 from ..cli.values import CommaList, Integer, Ipv4Address, Text
 from ..users.radius import RADIUS_PORT, RadiusError
+from ..views.alliedware.xauth import show_modeconfig, show_radius
 from .commands import ISA
 from .mode_config import PoolError
 
@@ -80,9 +82,7 @@ class XauthCommands:
         return f"Info: RADIUS server {server} deleted."
 
     def show_radius(self):
-        lines = ["RADIUS servers", "  Server           Port", "  ---------------------"]
-        lines += [f"  {str(s.address):<16} {s.port}" for s in self.state.radius.servers] or ["  (none)"]
-        return "\n".join(lines)
+        return show_radius(self.state.radius.servers)
 
     def set_modeconfig(self, pool, dns=(), subnet=()):
         first, last = _range(pool)
@@ -90,22 +90,7 @@ class XauthCommands:
         return None
 
     def show_modeconfig(self):
-        pool = self.state.modeconfig
-        lines = ["ISAKMP mode config", "  Pool ........................ " +
-                 (f"{pool.first}-{pool.last}" if pool.first is not None else "none"),
-                 "  DNS ......................... " + (", ".join(map(str, pool.dns)) or "none"),
-                 "  Subnets ..................... " + (", ".join(map(str, pool.subnets)) or "none"),
-                 "  Leases"]
-        lines += [f"    {address} to {peer}" for address, peer in pool.leases.values()] or ["    (none)"]
         daemon = self.runtime.daemon() if self.runtime is not None else None
         service = daemon.phase1_5 if daemon is not None else None
-        lines.append("  Received (XAUTH client)")
-        received = service.received.values() if service is not None else ()
-        lines += [f"    policy {r.policy} from {r.peer}: address {r.address or 'none'} netmask {r.netmask or 'none'} "
-                  f"DNS {', '.join(map(str, r.dns)) or 'none'} subnets {', '.join(map(str, r.subnets)) or 'none'}"
-                  for r in received] or ["    (none)"]
-        lines.append("  XAUTH results")
-        results = service.results if service is not None else ()
-        lines += [f"    SA {r.sa.sa_id} peer {r.sa.peer} user {r.user or '-'}: "
-                  f"{'PASSED' if r.accepted else 'FAILED'} ({r.detail})" for r in results] or ["    (none)"]
-        return "\n".join(lines)
+        return show_modeconfig(self.state.modeconfig, service.received.values() if service is not None else (),
+                               service.results if service is not None else ())
