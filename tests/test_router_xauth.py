@@ -5,16 +5,13 @@ server checking the User Authentication Facility (``add user=remote
 password=friend``) and handing out a mode-config address (isakmp-commands.md
 section 7.2, R78-R83)."""
 import ipaddress
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 from pacsim.firmware.isakmp.key_log import tshark_options
 from pacsim.firmware.isakmp.xauth import XauthDone
 from pacsim.sim.isakmp_vpn import IsakmpVpn
 from isakmp_vpn_support import both_ways, received, sad_records, send, vpn_network
-from router_support import configure_router, counter, run
+from router_support import configure_router, counter, keyed_script_run, run
 
 SERVER = ["add user=remote password=friend",
           "set isakmp policy=i xauth=server xauthtype=generic",
@@ -136,11 +133,7 @@ def test_xauth_network_script_runs_and_tshark_reads_the_transactions(tmp_path):
     independent dissector), given only the routers' key log, decrypts the six
     transaction messages in order with the credentials, the status and the
     mode-config values."""
-    root = Path(__file__).resolve().parent.parent
-    pcap, keys = tmp_path / "wan.pcap", tmp_path / "keys"
-    result = subprocess.run([sys.executable, "-m", "pacsim.cli", "router", "--script", "docs/two-routers-xauth.txt",
-                             "--pcap", str(pcap), "--strict"], capture_output=True, text=True, timeout=300, cwd=root,
-                            env={**os.environ, "PACSIM_KEYLOG": str(keys)})
+    result, pcap, keys = keyed_script_run("docs/two-routers-xauth.txt", tmp_path)
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     assert "pc1 -> pc2 UDP 100 bytes: delivered" in out and out.count("UDP 1400 bytes #") == 3
