@@ -47,3 +47,15 @@ def test_mode_config_pool_is_set_shown_and_checked():
                 "pool=10.8.0.1 subnet=192.168.1.1/24"):
         assert console.run(f"set isakmp modeconfig {bad}").startswith("Error"), bad
     assert (str(pool.first), str(pool.last)) == ("10.8.0.1", "10.8.0.3")                   # unchanged
+
+
+def test_an_xauth_client_needs_its_credentials():
+    """R81: xauthname and xauthpasswd are required when the router is an XAUTH client."""
+    console = _console()
+    refused = console.run("create isakmp policy=p peer=192.0.2.9 key=1 xauth=client xauthname=remote")
+    assert refused.startswith("Error") and "XAUTHNAME and XAUTHPASSWD" in refused and not console.isakmp.policies
+    assert "Error" not in console.run("create isakmp policy=p peer=192.0.2.9 key=1 xauth=server")
+    assert console.run("set isakmp policy=p xauth=client").startswith("Error")
+    assert console.isakmp.policy("p").xauth == "server"
+    assert "Error" not in console.run("set isakmp policy=p xauth=client xauthname=remote xauthpass=friend")
+    assert (console.isakmp.policy("p").xauth, console.isakmp.policy("p").xauthname) == ("client", "remote")
