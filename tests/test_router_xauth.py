@@ -43,6 +43,7 @@ def test_xauth_and_mode_config_then_quick_mode():
 
     async def scenario():
         vpn, network = await xauth_network("friend", sad_at_xauth)
+        await configure_router(network.routers["b"], ["enable isakmp debug=trace"])
         send(network, vpn, "a", 999)
         await network.run()
         await both_ways(network, vpn, 2)
@@ -68,6 +69,8 @@ def test_xauth_and_mode_config_then_quick_mode():
     assert got.subnets == (ipaddress.IPv4Network("192.168.1.0/24"),)
     assert "address 192.168.200.1 netmask 255.255.255.255 DNS 10.0.0.53 subnets 192.168.1.0/24" in shows["a"]
     assert "192.168.200.1 to 202.45.12.8" in shows["b"] and "user remote: PASSED" in shows["b"]
+    assert "ISAKMP TRACE XAUTH over IKE SA 1 with 202.45.12.8: passed: user remote authenticated by the UAF" in \
+        b.isakmp_debug.lines
 
 
 def test_wrong_password_is_counted_shown_and_not_retried():

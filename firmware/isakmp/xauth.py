@@ -32,7 +32,7 @@ any length, a trailing NUL on the name and password, unknown attributes
 (ignored, counted ``unsupportedAttribute``). XAUTH-TYPE other than
 generic (0) is refused (FAIL). Events: :class:`XauthDone` (``sa``
 snapshot, ``user``, ``accepted``, ``detail``) in :attr:`results` and the
-daemon's events.
+daemon's events; the outcome also goes to the ISAKMP debug trace.
 """
 
 from collections import deque
@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 from .constants import ConfigAttribute as A, ConfigType, ExchangeType
 from .crypto import IkeCrypto, IkeHash
+from .debug import TraceDebug
 from .exchange import ExchangeFailed
 from .ike_sa import IkeSaDeleted, Phase1Established, Phase1Failed
 from .mode_config import SUPPORTED, received_config, reply_attributes, request_attributes
@@ -233,6 +234,8 @@ class XauthService:
 
     def _record(self, sa, user, accepted, detail):
         done = XauthDone(sa.snapshot(), user, accepted, detail)
+        self.daemon.debug(TraceDebug, f"XAUTH over IKE SA {sa.sa_id} with {sa.peer}: "
+                                      f"{'passed' if accepted else 'failed'}: {detail}")
         self.results.append(done)
         self.daemon.emit(done)
 
