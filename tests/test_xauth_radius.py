@@ -60,6 +60,10 @@ async def _client_outcomes(port):
     async def forged(address, port_, packet):                 # an answer whose authenticator is not the server's
         return bytes((2, packet[1])) + (20).to_bytes(2, "big") + bytes(16)
     outcomes["forged"] = await authenticate(servers, "remote", "friend", md5, device.random, forged)
+
+    async def unreachable(address, port_, packet):
+        raise OSError(101, "Network is unreachable")
+    outcomes["unreachable"] = await authenticate(servers, "remote", "friend", md5, device.random, unreachable)
     await crypto.close()
     return hidden, outcomes
 
@@ -74,6 +78,7 @@ def test_radius_client_against_freeradius(freeradius):
         assert not outcomes[key].accepted and "Access-Reject" in outcomes[key].detail
     assert not outcomes["wrong secret"].accepted and outcomes["wrong secret"].server is None   # answer not authentic
     assert not outcomes["forged"].accepted and outcomes["forged"].detail == "no RADIUS server answered"
+    assert not outcomes["unreachable"].accepted and outcomes["unreachable"].server is None
 
 
 def test_routers_xauth_with_radius(freeradius):

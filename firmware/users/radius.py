@@ -15,7 +15,7 @@ turn until one answers and returns a :class:`RadiusOutcome`:
 * ``exchange(address, port, packet)``: async, sends the packet (UDP)
   and returns the answer octets or None after its time-out
   (:func:`udp_exchange`: a host UDP socket, :data:`TRIES` sends
-  :data:`TIMEOUT` seconds apart).
+  :data:`TIMEOUT` seconds apart); a socket error counts as no answer.
 
 The answer counts only when its identifier matches and its Response
 Authenticator = MD5(Code | Identifier | Length | Request Authenticator |
@@ -127,8 +127,11 @@ async def authenticate(servers, name, password, md5, random_bytes, exchange, nas
         authenticator = await random_bytes(_AUTHENTICATOR)
         identifier = (await random_bytes(1))[0]
         packet = await access_request(identifier, authenticator, name, password, server.secret, md5, nas_address)
-        code = await _verified(await exchange(server.address, server.port, packet), identifier, authenticator,
-                               server.secret, md5)
+        try:
+            answer = await exchange(server.address, server.port, packet)
+        except OSError:                 # unreachable, refused: as if the server did not answer
+            answer = None
+        code = await _verified(answer, identifier, authenticator, server.secret, md5)
         if code is None:
             continue
         accepted = code == ACCESS_ACCEPT
