@@ -48,6 +48,8 @@ from .ipsec.show_commands import IPSEC_SHOW_COMMANDS, IpsecRuntime, IpsecShow
 from .isakmp.commands import ERRORS as ISAKMP_ERRORS
 from .isakmp.commands import ISAKMP_COMMANDS, IsakmpCommands
 from .isakmp.show_commands import ISAKMP_SHOW_COMMANDS, IsakmpRuntime, IsakmpShow
+from .isakmp.xauth_commands import ERRORS as XAUTH_ERRORS
+from .isakmp.xauth_commands import XAUTH_COMMANDS, XauthCommands
 from .state.configuration import RouterState
 from .state.snapshots import EncoSnapshot
 from .users.commands import ERRORS as USER_ERRORS
@@ -83,6 +85,7 @@ class RouterConsole:
         self.cli.register(ISAKMP_COMMANDS, IsakmpCommands(self.isakmp, isakmp_show.counters), ISAKMP_ERRORS)
         self.cli.register(ISAKMP_SHOW_COMMANDS, isakmp_show, ISAKMP_ERRORS)
         self.cli.register(USER_COMMANDS, UserCommands(self.session), USER_ERRORS)
+        self.cli.register(XAUTH_COMMANDS, XauthCommands(state, isakmp_runtime), XAUTH_ERRORS)
         if view_source is not None:         # the IOS show crypto / clear crypto commands (views.ios_commands)
             self.cli.register(IOS_COMMANDS, IosCommands(view_source, self.ipsec), IPSEC_ERRORS)
 

@@ -14,9 +14,11 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 # The IKEv1 interop lab (pacsim interop): strongSwan 5.9.8 with swanctl and the
 # extra plugins (libcharon-extra-plugins ships kernel-libipsec, the userspace
 # ESP the lab's peer needs: the kernel may have no ESP), ike-scan (with
-# psk-crack), ping; dumpcap comes with tshark. Their services are never started.
+# psk-crack), ping, FreeRADIUS (the XAUTH tests start their own on loopback with
+# their own configuration); dumpcap comes with tshark. Their services are never started.
 PKGS="iverilog gtkwave make g++ perl liblz4-dev zlib1g-dev tshark \
-  strongswan strongswan-swanctl libstrongswan-extra-plugins libcharon-extra-plugins ike-scan iputils-ping"
+  strongswan strongswan-swanctl libstrongswan-extra-plugins libcharon-extra-plugins ike-scan iputils-ping \
+  freeradius"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -1,6 +1,6 @@
 # Ref: RFC 2408 section 5 (message processing: a bad message is dropped and changes nothing)
 # Ref: RFC 2409 sections 5, 5.3 (main and aggressive mode, encrypted bodies); RFC 3706 (DPD)
-# Ref: ../shared/spec/isakmp-commands.md R6, R13-R14 (counters of dropped messages)
+# Ref: ../shared/spec/isakmp-commands.md R6, R13-R14 (counters of dropped messages), R78-R83 (XAUTH)
 """The ISAKMP fuzz campaign: mutated messages into IKEv1 daemons in every exchange state.
 
 Two :class:`~pacsim.firmware.isakmp.daemon.IsakmpDaemon` peers run on
@@ -19,6 +19,12 @@ the real message(s) to mutate:
   :func:`sa_survives` checks it after the campaign;
 * ``established-authentic``: the same with the HASH always recomputed
   (the forger holds the keys), to reach the informational logic.
+* ``xauth/...``: XAUTH and mode config after main mode (the responder the
+  XAUTH server with a user database and a mode-config pool, the
+  initiator the client), each receiver awaiting each transaction message
+  (REQUEST, REPLY, SET, ACK, mode-config REQUEST and REPLY), and
+  ``xauth-authentic``: every message both ways with the transaction HASH
+  always recomputed, to reach the attribute logic.
 
 A new exchange (quick mode) plugs in as more :class:`Target` rows of
 kind ``"state"`` whose ``build`` negotiates phase 1, then that exchange
@@ -62,10 +68,14 @@ from ..firmware.isakmp.errors import EncodingError, MalformedMessage
 from ..firmware.isakmp.ike_sa import DpdAcknowledged, IkeSaState
 from ..firmware.isakmp.keymat import informational_hash
 from ..firmware.isakmp.message import EncryptedMessage, decode_message, encode_message
+from ..firmware.isakmp.mode_config import ModeConfigPool
 from ..firmware.isakmp.payloads import Hash, Identification, encode_chain
 from ..firmware.isakmp.policy_config import IsakmpConfig, IsakmpPolicy
 from ..firmware.isakmp.rules import Role
 from ..firmware.isakmp.transport import Datagram, address, classify, frame
+from ..firmware.isakmp.xauth import XauthService
+from ..firmware.users.database import UserDatabase
+from ..firmware.users.radius import RadiusServers
 from ..host.device import PacDevice
 from .fuzz_mutators import mutate_bytes, mutate_payloads
 from .model_bus import ModelBus
@@ -77,6 +87,8 @@ ADDRESS_I, ADDRESS_R = "192.0.2.1", "192.0.2.2"
 PSK = b"pacsim-fuzz-psk"
 PSK_ID = 1
 POLICY = "p"
+#: The XAUTH targets' user and password.
+XAUTH_USER, XAUTH_PASSWORD = "remote", "friend"
 #: Octets of seed material the card's CTR_DRBG is instantiated with.
 SEED_BYTES = 48
 #: Most messages fed to one target before the campaign moves to the next
@@ -197,6 +209,32 @@ async def _established_state(target, peers):
     return record + [(peers.daemons[t.datagram.src], t.reversed()) for _, t in record]
 
 
+async def _xauth_state(target, peers):
+    """XAUTH after main mode (the responder the server, checking :data:`XAUTH_USER` in a user database, with a
+    mode-config pool; the initiator the client): negotiate up to message ``target.step`` (0-based; 6 is the
+    server's REQUEST) and stop before it when ``awaiting``; else every message both ways."""
+    users = UserDatabase()
+    users.add(XAUTH_USER, XAUTH_PASSWORD)
+    pool = ModeConfigPool()
+    pool.configure(address("10.9.0.1"), address("10.9.0.9"), (address("10.9.0.53"),))
+    for daemon, role in ((peers.initiator, {"xauth": "client", "xauthname": XAUTH_USER, "xauthpasswd": XAUTH_PASSWORD}),
+                         (peers.responder, {"xauth": "server"})):
+        daemon.config.policies[POLICY] = replace(daemon.config.policies[POLICY], **role)
+        XauthService(daemon, users, RadiusServers(), pool)
+    if target.awaiting:
+        return await _phase1_state(target, peers)
+    record = []
+    await peers.deliver(await peers.initiator.initiate(POLICY), record)
+    return record + [(peers.daemons[t.datagram.src], t.reversed()) for _, t in record]
+
+
+def _xauth_targets():
+    names = {6: "client/awaiting-request", 7: "server/awaiting-reply", 8: "client/awaiting-set",
+             9: "server/awaiting-ack", 10: "server/awaiting-cfg-request", 11: "client/awaiting-cfg-reply"}
+    return tuple(Target(f"xauth/{name}", _xauth_state, step=step, awaiting=True) for step, name in names.items()) + (
+        Target("xauth-authentic", _xauth_state, kind="authentic"),)
+
+
 def _phase1_targets():
     targets = []
     for mode, count in _PHASE1_MESSAGES.items():
@@ -213,7 +251,7 @@ def _phase1_targets():
 TARGETS = tuple(_phase1_targets()) + (
     Target("established", _established_state, _ESTABLISHED_POLICY, kind="survival"),
     Target("established-authentic", _established_state, _ESTABLISHED_POLICY, kind="authentic"),
-)
+) + _xauth_targets()
 
 
 def _established_sa(daemon):
@@ -251,7 +289,7 @@ async def _rehashed(receiver, header, payloads):
     at = next((i for i, p in enumerate(payloads) if isinstance(p, Hash)), None)
     if sa is None or sa.keys is None or at is None:
         return payloads
-    if header.exchange == ExchangeType.INFORMATIONAL:
+    if header.exchange in (ExchangeType.INFORMATIONAL, ExchangeType.TRANSACTION):
         digest = await informational_hash(sa.crypto, sa.keys, header.message_id.to_bytes(4, "big"),
                                           encode_chain(payloads[at + 1:]))
     else:
@@ -269,7 +307,8 @@ async def _forged(rng, receiver, template, corpus, rehash):
     message = _decoded(template.datagram)
     payloads = mutate_payloads(rng, template.payloads, corpus)
     header = message.header
-    if header.exchange == ExchangeType.INFORMATIONAL and header.encrypted:
+    if header.exchange == ExchangeType.INFORMATIONAL and header.encrypted or \
+            header.exchange == ExchangeType.TRANSACTION and rng.random() < 0.5:
         header = replace(header, message_id=rng.randrange(1, 1 << 32))     # a new exchange, not a repeat
     try:
         encode_chain(payloads)

@@ -3,8 +3,12 @@ cards joined by a WAN, configured by :class:`~pacsim.sim.manual_vpn.ManualVpn`
 through their consoles, and scapy's view of the WAN (scapy is a test tool
 here: an independent ESP/AH implementation). No tests of its own."""
 import asyncio
+import os
 import re
 import struct
+import subprocess
+import sys
+from pathlib import Path
 
 from scapy.layers.inet import IP, defragment
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment, defragment6
@@ -229,3 +233,13 @@ def counter(text: str, name: str, nth: int = 0) -> int:
     values = re.findall(rf"(?<![\w]){re.escape(name)}\s+(\d+)", text)
     assert len(values) > nth, f"{name} not in:\n{text}"
     return int(values[nth])
+
+
+def keyed_script_run(script: str, tmp_path):
+    """``pacsim router --script script --pcap --strict`` from the repository
+    root with ``PACSIM_KEYLOG`` set: (the completed process, the pcap, the key log directory)."""
+    pcap, keys = tmp_path / "wan.pcap", tmp_path / "keys"
+    result = subprocess.run([sys.executable, "-m", "pacsim.cli", "router", "--script", script, "--pcap", str(pcap),
+                             "--strict"], capture_output=True, text=True, timeout=300,
+                            cwd=Path(__file__).resolve().parent.parent, env={**os.environ, "PACSIM_KEYLOG": str(keys)})
+    return result, pcap, keys

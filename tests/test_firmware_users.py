@@ -15,6 +15,7 @@ from pacsim.firmware.ipsec.commands import IPSEC_COMMANDS
 from pacsim.firmware.ipsec.oldsa_commands import OLDSA_COMMANDS
 from pacsim.firmware.ipsec.show_commands import IPSEC_SHOW_COMMANDS
 from pacsim.firmware.isakmp.commands import ISAKMP_COMMANDS
+from pacsim.firmware.isakmp.xauth_commands import XAUTH_COMMANDS
 from pacsim.firmware.users import (USER_COMMANDS, LockoutRefused, PasswordHash, UserDatabase, UserExists,
                                    UserNotFound)
 from pacsim.firmware.users.database import DEFAULT_SECUREDELAY
@@ -259,7 +260,8 @@ def test_logged_off_console_runs_only_login():
 # -- the rule --------------------------------------------------------------------------------------------
 
 SECURITY_TABLES = {"ipsec": IPSEC_COMMANDS, "ipsec show": IPSEC_SHOW_COMMANDS, "old sa": OLDSA_COMMANDS,
-                   "isakmp": ISAKMP_COMMANDS, "enco": ENCO_COMMANDS, "user": USER_COMMANDS}
+                   "isakmp": ISAKMP_COMMANDS, "enco": ENCO_COMMANDS, "user": USER_COMMANDS,
+                   "xauth": XAUTH_COMMANDS}
 
 
 def test_every_configuration_command_is_marked():

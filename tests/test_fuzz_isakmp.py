@@ -125,6 +125,20 @@ def test_structure_aware_mutations_reach_the_deep_checks(tmp_path):
     assert result.escaped == 0 and result.dropped == result.counted
 
 
+def test_xauth_and_mode_config_attributes_are_fuzzed(tmp_path):
+    """The XAUTH and mode-config targets (each transaction step awaited, and
+    the whole exchange with HASH recomputed): nothing escapes, every drop is
+    counted, and re-hashed mutations reach the attribute logic (REQUEST,
+    REPLY, SET and ACK taken after their HASH verified, some refused as
+    answering nothing)."""
+    names = [t.name for t in TARGETS if t.name.startswith("xauth")]
+    result = run_campaign(600, SEED, tmp_path, _targets(*names))
+    assert result.escaped == 0 and result.findings == [] and result.dropped == result.counted
+    assert set(result.targets) == set(names) and len(names) == 7
+    for name in ("reqRecv", "repRecv", "setRecv", "hashInvalid", "unexpectedCfgMessage"):
+        assert result.reached[("transaction", name)] > 0, name
+
+
 def test_json_output(tmp_path, capsys):
     status = main(["fuzz", "isakmp", "--messages", "40", "--seed", "3", "--json", "--findings", str(tmp_path)])
     printed = json.loads(capsys.readouterr().out)

@@ -4,15 +4,18 @@ parses, and swanctl, ike-scan and ``show ipsec sa`` output is read right
 (samples in the tools' own formats, as strongSwan 5.9.8 and ike-scan 1.9.5
 print them)."""
 import asyncio
+import ipaddress
 
 import pytest
 
 from pacsim.firmware.isakmp.key_log import KeyLog, tshark_options
-from pacsim.sim.interop.cases import CASES, PROBES, Case
+from pacsim.sim.interop.cases import CASES, PROBES, RADIUS_SECRET, XAUTH_PASSWORD, XAUTH_USER, Case
 from pacsim.sim.interop.lab import spis_match, spis_of_show
-from pacsim.sim.interop.namespaces import LabError, LabNamespaces
-from pacsim.sim.interop.router_config import ManualTunnel, configured_router, isakmp_lines, manual_router
-from pacsim.sim.interop.strongswan import initiate_outcome, parse_list_sas, strongswan_conf, swanctl_conf
+from pacsim.sim.interop.namespaces import ADDRESSES, LabError, LabNamespaces
+from pacsim.sim.interop.router_config import (ManualTunnel, configured_router, isakmp_lines, manual_router,
+                                               mode_config_pool)
+from pacsim.sim.interop.strongswan import (initiate_outcome, parse_list_sas, strongswan_conf, swanctl_conf,
+                                           virtual_ip)
 from pacsim.sim.interop.wire_tools import parse_ike_scan
 from pacsim.sim.wall_runtime import AttachedNetwork
 
@@ -64,6 +67,34 @@ def test_swanctl_conf_has_one_setting_per_line(tmp_path):
     conf = strongswan_conf(tmp_path, tmp_path / "run", retransmit_timeout=30.0)
     assert ";" not in conf and "kernel-libipsec kernel-netlink" in conf and "retransmit_timeout = 30.0" in conf
     assert f"socket = unix://{tmp_path}/run/charon.vici" in conf and f"path = {tmp_path}/charon.log" in conf
+
+
+def test_xauth_cases_configure_both_ends():
+    """An XAUTH case: strongSwan a second round ``auth = xauth`` with the
+    user's secret and a virtual IP request; the router an XAUTH server on
+    the policy (its user, or the RADIUS server) and a pool inside the peer's
+    network; invalid combinations are refused."""
+    xauth = {c.xauth: c for c in CASES if c.xauth != "none"}
+    assert set(xauth) == {"generic", "radius"} and all(c.name.endswith(f"-xauth-{c.xauth}") for c in xauth.values())
+    for case in xauth.values():
+        text = swanctl_conf(case)
+        assert "auth = xauth\n" in text and f"xauth_id = {XAUTH_USER}\n" in text and "vips = 0.0.0.0\n" in text
+        assert f'id = {XAUTH_USER}\n    secret = "{XAUTH_PASSWORD}"' in text
+    assert "xauth" not in swanctl_conf(CASES[0]) and "vips" not in swanctl_conf(CASES[0])
+    generic = isakmp_lines(xauth["generic"])
+    radius = isakmp_lines(xauth["radius"], radius_port=18120)
+    assert f"add user={XAUTH_USER} password={XAUTH_PASSWORD}" in generic and not any("radius" in l for l in generic)
+    assert f"add radius server=127.0.0.1 secret={RADIUS_SECRET} port=18120" in radius
+    assert "set isakmp policy=peer xauth=server xauthtype=radius" in radius
+    first, last = (ipaddress.IPv4Address(a) for a in mode_config_pool())
+    assert f"set isakmp modeconfig pool={first}-{last}" in generic
+    assert first in ipaddress.IPv4Network(ADDRESSES.peer_net) and last in ipaddress.IPv4Network(ADDRESSES.peer_net)
+    assert ipaddress.IPv4Address(ADDRESSES.peer_host) not in (first, last)
+    for bad in (dict(xauth="chap"), dict(xauth="generic", initiator="pacsim"), dict(xauth="radius", bus="rtl")):
+        with pytest.raises(ValueError):
+            Case(**{**dict(mode="main", initiator="strongswan", encalg="des", hashalg="md5", group=1), **bad})
+    assert virtual_ip("12[IKE] <case|1> installing new virtual IP 198.51.100.240\n") == "198.51.100.240"
+    assert virtual_ip("nothing") is None
 
 
 def test_list_sas_and_show_ipsec_sa_agree():

@@ -16,6 +16,7 @@ aggressive-mode HASH_R with the lab's key.
 
 Needs root and the packages of scripts/setup.sh: marked ``interop``; CI runs as root."""
 import io
+import ipaddress
 import json
 import os
 import subprocess
@@ -25,9 +26,10 @@ from pathlib import Path
 import pytest
 
 from pacsim.cli import main
-from pacsim.sim.interop.cases import CASES, PROBES, PSK, IkeScanProbe
+from pacsim.sim.interop.cases import CASES, PROBES, PSK, XAUTH_USER, IkeScanProbe
 from pacsim.sim.interop.wire_tools import probe, psk_cracked
 from pacsim.sim.interop.namespaces import ADDRESSES, LabError, LabNamespaces
+from pacsim.sim.interop.router_config import mode_config_pool
 from pacsim.sim.interop.strongswan import Charon
 
 pytestmark = [pytest.mark.slow, pytest.mark.interop]
@@ -39,7 +41,8 @@ def _as_root():
     assert os.geteuid() == 0, "run the interop tests as root (network namespaces, charon)"
 
 STRONGSWAN_KEYS = {"peer", "case", "mode", "initiator", "encalg", "hashalg", "group", "pfs", "phase1", "phase2",
-                   "spis_match", "views_match", "views_mismatch", "ping_ok", "card_packets", "tshark_decrypted", "ms"}
+                   "spis_match", "views_match", "views_mismatch", "ping_ok", "card_packets", "tshark_decrypted", "ms",
+                   "auth", "xauth", "natt"}
 IKE_SCAN_KEYS = {"peer", "case", "mode", "answered", "notify", "psk_cracked", "ms"}
 
 
@@ -117,6 +120,7 @@ def test_pacsim_interop_strongswan_reports_every_case(tmp_path):
         assert (record["mode"], record["initiator"], record["pfs"], record["bus"]) == (case.mode, case.initiator,
                                                                                        case.pfs, case.bus)
         assert record["phase1"] == record["phase2"] == "established", record
+        assert (record["auth"], record["xauth"], record["natt"]) == ("psk", "none", True), record   # libipsec: UDP
         assert record["spis_match"] and record["views_match"] and record["ping_ok"] and record["tshark_decrypted"], \
             record
         assert record["views_mismatch"] == [], record
@@ -128,6 +132,28 @@ def test_pacsim_interop_strongswan_reports_every_case(tmp_path):
         assert (tmp_path / case.name / "keylog" / "esp_sa").exists()
     assert (tmp_path / chosen[0].name / "wan.pcapng").stat().st_size > 0
     assert lab_processes() == before and not our_namespaces()
+
+
+def test_pacsim_interop_strongswan_xauth_client(tmp_path):
+    """strongSwan as an XAUTH client (PSK + XAUTH, main mode) of the router's
+    XAUTH server, checking its user database and a FreeRADIUS the lab starts
+    on loopback: both phases up, a mode-config address of the router's pool
+    installed by strongSwan (virtual IP), traffic both ways, through NAT-T."""
+    chosen = [c for c in CASES if c.xauth != "none"]
+    assert [c.xauth for c in chosen] == ["generic", "radius"]
+    first, last = (ipaddress.IPv4Address(a) for a in mode_config_pool())
+    records = run_cli("strongswan", "--case", *(c.name for c in chosen), "--workdir", str(tmp_path))
+    assert [r["case"] for r in records] == [c.name for c in chosen]
+    for record, case in zip(records, chosen):
+        assert (record["auth"], record["xauth"], record["natt"]) == ("psk", case.xauth, True), record
+        assert record["phase1"] == record["phase2"] == "established", record
+        assert first <= ipaddress.IPv4Address(record["virtual_ip"]) <= last, record
+        assert record["spis_match"] and record["views_match"] and record["ping_ok"] and record["tshark_decrypted"], \
+            record
+        assert record["card_packets"]["encrypted"] > 0 and record["card_packets"]["decrypted"] > 0, record
+        assert not record["runtime_failures"], record
+    radius_log = (tmp_path / chosen[1].name / "freeradius" / "radiusd.log").read_text()
+    assert "Sent Access-Accept" in radius_log and f'User-Name = "{XAUTH_USER}"' in radius_log
 
 
 def test_pacsim_interop_ike_scan_reports_every_probe():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from router_support import run
+from router_support import keyed_script_run, run
 from pacsim.firmware.router.stack import udp_packet
 from pacsim.sim.manual_vpn import ManualVpn
 from pacsim.sim.network import LINKTYPE_RAW, MAX_WAIT_SECONDS, Network, VirtualClock, model_router
@@ -300,12 +300,8 @@ def test_isakmp_network_script_negotiates_and_tshark_reads_it(tmp_path):
     quick mode, traffic passes, and tshark (an independent dissector), given
     only the key log the routers wrote, sees both exchanges and opens the ESP
     with good ICVs."""
-    import os
     from pacsim.firmware.isakmp.key_log import tshark_options
-    pcap, keys = tmp_path / "wan.pcap", tmp_path / "keys"
-    result = subprocess.run([sys.executable, "-m", "pacsim.cli", "router", "--script", "docs/two-routers-isakmp.txt",
-                             "--pcap", str(pcap), "--strict"], capture_output=True, text=True, timeout=300, cwd=ROOT,
-                            env={**os.environ, "PACSIM_KEYLOG": str(keys)})
+    result, pcap, keys = keyed_script_run("docs/two-routers-isakmp.txt", tmp_path)
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     assert "pc1 -> pc2 UDP 100 bytes: delivered" in out and out.count("UDP 1400 bytes #") == 3

@@ -83,6 +83,8 @@ class IsakmpDaemon:
         self._next_exchange_id = 1
         self._keepalive_at = {}
         self.debug_sink = None
+        #: Phase 1.5 (XAUTH, :class:`~.xauth.XauthService`) when the router runs one: ``pending(sa)``, ``follow()``.
+        self.phase1_5 = None
 
     # -- hooks for the layers above ---------------------------------------------------------------
 
@@ -91,6 +93,15 @@ class IsakmpDaemon:
         SA with ``factory(daemon, sa, header, now)`` returning an
         :class:`~.exchange.Exchange` (its :meth:`process` gets the message)."""
         self._registry[exchange_type] = factory
+
+    def authenticating(self, sa):
+        """Whether ``sa`` waits for phase 1.5 (XAUTH, R18): no quick mode over it yet."""
+        return self.phase1_5 is not None and self.phase1_5.pending(sa)
+
+    async def _follow(self):
+        """The datagrams so far and those of what phase 1.5 starts after them."""
+        out = self._flush()
+        return out + (await self.phase1_5.follow() if self.phase1_5 is not None else [])
 
     def subscribe(self, callback):
         """Call ``callback(event)`` for every event (besides queueing it)."""
@@ -280,6 +291,9 @@ class IsakmpDaemon:
             self.count("general", "msgRxPhase2NoSa")
             return []
         factory = self._registry.get(header.exchange)
+        if header.exchange == ExchangeType.QUICK and self.authenticating(sa):
+            self.count("general", "msgRxPhase2NoSa")          # R18: phase 2 waits for XAUTH
+            return []
         if factory is None:
             self.count("general", "msgRxPh2UnkwonXchgType")
             return []
@@ -335,7 +349,7 @@ class IsakmpDaemon:
         for reply in replies:
             self.send(sa, reply)
         await self._lifetime(sa, now)
-        return self._flush()
+        return await self._follow()
 
     async def _reject(self, exchange, rejection, fresh_sa):
         sa = exchange.sa
@@ -520,7 +534,7 @@ class IsakmpDaemon:
                 self._keepalive_at[cky_i] = at + NAT_KEEPALIVE_INTERVAL
         for sa in list(self.sas):
             await self._lifetime(sa, now)
-        return self._flush()
+        return await self._follow()
 
     async def _lifetime(self, sa, now):
         """Expire ``sa`` at its lifetime (seconds, or kbytes protected) or,
@@ -577,6 +591,6 @@ def _card_failure(failure):
 
 
 def _count_phase2(exchange):
-    """Count a phase-2 exchange (not an informational one) on its SA, for ``phase2xchglimit``."""
-    if exchange.message_id and exchange.EXCHANGE != ExchangeType.INFORMATIONAL:
+    """Count a phase-2 exchange (not an informational or transaction one) on its SA, for ``phase2xchglimit``."""
+    if exchange.message_id and exchange.EXCHANGE not in (ExchangeType.INFORMATIONAL, ExchangeType.TRANSACTION):
         exchange.sa.phase2_exchanges += 1

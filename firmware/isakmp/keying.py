@@ -134,6 +134,8 @@ class IsakmpKeying:
             return []
         established = [sa for sa in self.daemon.sas.with_peer(peer)
                        if sa.state is IkeSaState.ESTABLISHED and sa.established is not None]
+        if any(self.daemon.authenticating(sa) for sa in established):
+            return []                                  # R18: quick mode waits for XAUTH (phase 1.5)
         ike = next((sa for sa in reversed(established) if not _exhausted(sa)), None)
         if ike is None:
             target = policy.isakmppolicy or str(peer)

@@ -12,6 +12,7 @@ when a command is entered:
 - heartbeatmode, hybridxauth, srcinterface and the xauth parameters
   cannot be specified with ipversion 6;
 - authtype preshared needs key; hybridxauth needs authtype rsasig;
+- xauth client needs xauthname and xauthpasswd (R81, L725-727);
 - dhexponentlength is at most 511, 767 or 1023 for groups 0, 1 and 2
   (1535 and 2047 for the extension groups 5 and 14);
 - retryikeattempts needs a specific peer address (not ANY);
@@ -152,6 +153,8 @@ class IsakmpConfig:
                 raise IsakmpConfigError(f"{what}: {', '.join(given)} cannot be specified when IPVERSION is 6")
         if p.authtype == "preshared" and p.key is None:
             raise IsakmpConfigError(f"{what}: AUTHTYPE=PRESHARED needs KEY (the ENCO key id of the shared key)")
+        if p.xauth == "client" and not (p.xauthname and p.xauthpasswd):
+            raise IsakmpConfigError(f"{what}: XAUTH=CLIENT needs XAUTHNAME and XAUTHPASSWD (the client's credentials)")
         if p.hybridxauth and p.authtype != "rsasig":
             raise IsakmpConfigError(f"{what}: HYBRIDXAUTH applies to AUTHTYPE=RSASIG only")
         if p.dhexponentlength > DH_MAX_EXPONENT[p.group]:

@@ -60,6 +60,9 @@ GROUPS = {0: None, 1: GroupDescription.MODP_768, 2: GroupDescription.MODP_1024, 
 GROUP_TYPE_MODP = 1
 #: policy ``authtype`` -> wire authentication method (only pre-shared keys are negotiated here).
 AUTH_METHODS = {"preshared": AuthMethod.PRE_SHARED_KEY}
+#: Wire methods a responder takes as another: XAUTHInitPreShared (draft-beaulieu-ike-xauth-02 section 7.2) is a
+#: pre-shared key whose initiator expects XAUTH (the answer echoes the method as received).
+AUTH_ALIASES = {AuthMethod.XAUTH_INIT_PRE_SHARED: AuthMethod.PRE_SHARED_KEY}
 
 
 class PolicyNotNegotiable(IsakmpError):
@@ -181,6 +184,7 @@ def parse_transform(transform):
                     None)
     group = _group_of(values, transform.attributes)
     auth = values.get(Phase1Attribute.AUTHENTICATION_METHOD)
+    auth = AUTH_ALIASES.get(auth, auth)
     if None in (cipher, ike_hash, group) or auth not in AUTH_METHODS.values():
         return None
     seconds, kbytes = _lifetimes(transform.attributes)

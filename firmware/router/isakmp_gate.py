@@ -43,6 +43,7 @@ from ..isakmp.debug import IsakmpDebug
 from ..isakmp.keying import IsakmpKeying
 from ..isakmp.show_commands import IsakmpRuntime as ShowRuntime
 from ..isakmp.transport import NAT_T_PORT, Datagram
+from ..isakmp.xauth import XauthService
 from ..views.alliedware.isakmp_debug import debug_lines
 from .stack import selector_of, udp_packet
 
@@ -105,6 +106,7 @@ class IsakmpGate:
             self.isakmp_daemon = IsakmpDaemon(config, self.state.keys, self.device, self._addresses(), self.clock)
             self.isakmp_debug.attach(self.isakmp_daemon)
             self.isakmp_keying = IsakmpKeying(self.isakmp_daemon, self.ipsec, self.kernel)
+            XauthService(self.isakmp_daemon, self.state.users, self.state.radius, self.state.modeconfig)
             self.ipsec.register_key_manager(KeyManagement.ISAKMP, self.isakmp_keying)
             self.ipsec.on_bundle_removed = self.isakmp_keying.bundle_removed
         out = []

@@ -12,12 +12,14 @@ consoles (:class:`~.console.RouterConsole`), which build nothing: several
 consoles on one router see and change the same configuration.
 """
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..enco.keys import KeyStore
 from ..ipsec.module import IpsecModule
+from ..isakmp.mode_config import ModeConfigPool
 from ..isakmp.policy_config import IsakmpConfig
 from ..users.database import UserDatabase
+from ..users.radius import RadiusServers
 
 __all__ = ["RouterState"]
 
@@ -25,12 +27,16 @@ __all__ = ["RouterState"]
 @dataclass(frozen=True)
 class RouterState:
     """The configuration a router's consoles share: ``keys``, ``ipsec``,
-    ``isakmp`` and ``users``, and the ``clock()`` (seconds) they run on."""
+    ``isakmp`` and ``users``, and the ``clock()`` (seconds) they run on;
+    ``radius`` (the RADIUS servers) and ``modeconfig`` (the XAUTH server's
+    mode-config pool)."""
     keys: KeyStore
     ipsec: IpsecModule
     isakmp: IsakmpConfig
     users: UserDatabase
     clock: Callable[[], float]
+    radius: RadiusServers = field(default_factory=RadiusServers)
+    modeconfig: ModeConfigPool = field(default_factory=ModeConfigPool)
 
     @classmethod
     def create(cls, clock: Callable[[], float], random_bytes: Callable[[int], bytes],

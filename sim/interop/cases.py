@@ -6,8 +6,12 @@ A :class:`Case` is one negotiation with the strongSwan peer: the phase-1
 ``strongswan``), the algorithms (the router's names: ``3desinner``,
 ``aes128``, ``aes256``, ``des``; ``sha``, ``md5``), the Oakley ``group``
 (1: MODP768, 2: MODP1024) for phase 1 and, with ``pfs``, for quick mode,
-and the ``bus`` the router's card is on (``rtl``: the co-simulated card,
-for which the peer's retransmission timeout is raised).
+the ``bus`` the router's card is on (``rtl``: the co-simulated card,
+for which the peer's retransmission timeout is raised), and ``xauth``:
+``none``, or strongSwan as an XAUTH client (PSK + XAUTH, user
+:data:`XAUTH_USER`) of the router's XAUTH server checking its user
+database (``generic``) or a FreeRADIUS (``radius``), asking for a
+mode-config address (a virtual IP).
 
 An :class:`IkeScanProbe` is one ike-scan probe at the router: its mode,
 the transform it offers (ike-scan's ``--trans`` attribute list, RFC 2409
@@ -15,15 +19,20 @@ appendix A numbers) or None for ike-scan's default offer, and whether the
 router should accept it.
 
 :data:`CASES` covers the must-show: both modes, both initiators, the four
-algorithm sets, with and without PFS, one case on the RTL bus.
+algorithm sets, with and without PFS, one case on the RTL bus, and
+strongSwan as an XAUTH client with generic and with RADIUS authentication.
 """
 from dataclasses import dataclass
 
 __all__ = ["Case", "IkeScanProbe", "CASES", "PROBES", "PSK", "ALGORITHM_SETS", "SWAN_CIPHER", "SWAN_HASH",
-           "SWAN_GROUP"]
+           "SWAN_GROUP", "XAUTH_USER", "XAUTH_PASSWORD", "XAUTH_TYPES", "RADIUS_SECRET"]
 
 #: The pre-shared key both ends use (any identity).
 PSK = "interop-test-psk"
+#: strongSwan's XAUTH credentials (the manual's user ``remote``), and the router's RADIUS secret.
+XAUTH_USER, XAUTH_PASSWORD = "remote", "interop-xauth-password"
+RADIUS_SECRET = "interop-radius-secret"
+XAUTH_TYPES = ("none", "generic", "radius")
 #: The router's algorithm names -> strongSwan's proposal keywords.
 SWAN_CIPHER = {"3desinner": "3des", "aes128": "aes128", "aes256": "aes256", "des": "des"}
 SWAN_HASH = {"sha": "sha1", "md5": "md5"}
@@ -50,17 +59,22 @@ class Case:
     group: int
     pfs: bool = False
     bus: str = "model"
+    xauth: str = "none"
 
     def __post_init__(self):
         if self.mode not in ("main", "aggressive") or self.initiator not in ("pacsim", "strongswan"):
             raise ValueError(f"case {self}: mode main|aggressive, initiator pacsim|strongswan")
         if self.encalg not in SWAN_CIPHER or self.hashalg not in SWAN_HASH or self.group not in SWAN_GROUP:
             raise ValueError(f"case {self}: unknown algorithm")
+        if self.xauth not in XAUTH_TYPES or self.xauth != "none" and (self.initiator, self.bus) != ("strongswan",
+                                                                                                   "model"):
+            raise ValueError(f"case {self}: xauth none|generic|radius, XAUTH with strongSwan initiating on the model")
 
     @property
     def name(self) -> str:
         return (f"{self.mode[:2]}-{self.initiator[:2]}-{SWAN_CIPHER[self.encalg]}-{SWAN_HASH[self.hashalg]}-"
-                f"g{self.group}{'-pfs' if self.pfs else ''}{'-rtl' if self.bus == 'rtl' else ''}")
+                f"g{self.group}{'-pfs' if self.pfs else ''}{'-rtl' if self.bus == 'rtl' else ''}"
+                f"{'' if self.xauth == 'none' else '-xauth-' + self.xauth}")
 
     @property
     def retransmit_timeout(self) -> float:
@@ -105,11 +119,13 @@ def _cases() -> tuple:
     cases += [Case("aggressive", "strongswan", "3desinner", "sha", 2),
               Case("aggressive", "pacsim", "aes128", "sha", 2, pfs=True),
               Case("aggressive", "strongswan", "des", "md5", 1, pfs=True),
-              Case("main", "strongswan", "aes128", "sha", 2, bus="rtl")]
+              Case("main", "strongswan", "aes128", "sha", 2, bus="rtl"),
+              Case("main", "strongswan", "aes128", "sha", 2, xauth="generic"),
+              Case("main", "strongswan", "3desinner", "sha", 2, pfs=True, xauth="radius")]
     return tuple(cases)
 
 
-#: The strongSwan cases (12).
+#: The strongSwan cases (14).
 CASES = _cases()
 
 #: The ike-scan probes: the default offer, each algorithm set, one the router must refuse, aggressive mode.

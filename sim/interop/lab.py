@@ -31,21 +31,33 @@ An ike-scan probe (:func:`Lab.ike_scan_probe`): ike-scan from the peer
 namespace at the router's WAN address, and psk-crack on an aggressive-mode
 answer.
 
-Each case gives one record (a dict, the JSON keys of the issue). A case
-that cannot run records why in ``phase1`` instead of raising.
+An XAUTH case (``xauth`` generic or radius) runs the same with the
+router as XAUTH server (its user database, or a FreeRADIUS of the case's
+own on loopback, :mod:`.freeradius`) and mode config; the record adds
+the virtual IP strongSwan installed (``virtual_ip``, from its log).
+
+Each case gives one record (a dict, the JSON keys of the issue), with
+``auth`` ("psk"), ``xauth`` (none|generic|radius) and ``natt``: IKE
+floated to 4500 behind a NAT the NAT-D payloads detected and ESP came in
+UDP/4500. In this lab that is always true: no NAT is on the path, but
+strongSwan's userspace ESP (kernel-libipsec) only does ESP in UDP, so
+``encap = yes`` makes it fake a NAT. A case that cannot run records why
+in ``phase1`` instead of raising.
 """
 import asyncio
+import contextlib
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
 from .agreement import LIFETIME_SLACK, mismatches, swan_facts
-from .cases import PSK, Case, IkeScanProbe
+from .cases import PSK, RADIUS_SECRET, XAUTH_PASSWORD, XAUTH_USER, Case, IkeScanProbe
+from .freeradius import FreeRadius
 from .lab_router import PING_IDENT, ModelLabRouter, RtlLabRouter
 from .namespaces import ADDRESSES, LabNamespaces, require_root
 from .router_config import isakmp_lines
-from .strongswan import Charon, initiate_outcome, parse_list_sas
+from .strongswan import Charon, initiate_outcome, parse_list_sas, virtual_ip
 from .view_facts import view_facts
 from .wire_tools import Capture, probe, psk_cracked, tshark_check
 
@@ -112,8 +124,8 @@ class Lab:
 
     # -- strongSwan -----------------------------------------------------------------------------------
 
-    def _lab_router(self, case: Case, directory: Path):
-        lines = isakmp_lines(case, self.addresses, keylog=directory / "keylog")
+    def _lab_router(self, case: Case, directory: Path, radius_port: int | None = None):
+        lines = isakmp_lines(case, self.addresses, keylog=directory / "keylog", radius_port=radius_port)
         if case.bus == "rtl":
             return RtlLabRouter(lines, self.namespaces.pacsim, directory / "rtl", self.addresses)
         return ModelLabRouter(lines, self.namespaces.pacsim, self.addresses)
@@ -123,12 +135,18 @@ class Lab:
         start = time.monotonic()
         record = dict(peer="strongswan", case=case.name, mode=case.mode, initiator=case.initiator,
                       encalg=case.encalg, hashalg=case.hashalg, group=case.group, pfs=case.pfs, bus=case.bus,
+                      auth="psk", xauth=case.xauth, natt=False, virtual_ip=None,
                       phase1=None, phase2=None, spis_match=False, views_match=False, views_mismatch=[], ping_ok=False,
                       card_packets=dict(encrypted=0, decrypted=0), tshark_decrypted=False)
         directory = self.workdir / case.name
         directory.mkdir(exist_ok=True)
-        router = self._lab_router(case, directory)
         timeout = max(self.timeout, case.retransmit_timeout * GIVE_UP_FACTOR)
+        with (FreeRadius(directory / "freeradius", {XAUTH_USER: XAUTH_PASSWORD}, RADIUS_SECRET)
+              if case.xauth == "radius" else contextlib.nullcontext()) as radius:
+            return await self._strongswan_case(case, record, directory, radius, timeout, start)
+
+    async def _strongswan_case(self, case, record, directory, radius, timeout, start) -> dict:
+        router = self._lab_router(case, directory, radius.port if radius is not None else None)
         with Charon(self.namespaces.peer, directory / "charon", retransmit_timeout=case.retransmit_timeout,
                     retransmit_tries=RETRANSMIT_TRIES) as charon, \
                 Capture(self.namespaces.pacsim, self.namespaces.pacsim_if, directory / "wan.pcapng") as capture:
@@ -152,7 +170,9 @@ class Lab:
             charon.terminate()
             capture.stop()
             record["tshark_decrypted"] = tshark_check(capture.path, directory / "keylog")["decrypted"]
+            record["virtual_ip"] = virtual_ip(charon.log())
         counters = summary["alg_ipsec"]
+        record["natt"] = summary["natt"] and summary["attachment"].get("natt_esp_in", 0) > 0
         record.update(card_packets=dict(encrypted=counters.get("ipsecEncodeGood", 0),
                                         decrypted=counters.get("ipsecDecodeGood", 0)),
                       attachment=summary["attachment"], runtime_failures=summary["failures"])

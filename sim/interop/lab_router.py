@@ -32,7 +32,8 @@ control socket; ``await finish()``: stop and
 return the summary, a dict with ``show_ipsec_sa`` and ``show_isakmp_sa``
 (the texts), ``alg_ipsec`` (the router's IPsec algorithm counters),
 ``attachment`` (its counters), ``failures`` (the runtime's),
-``isakmp_debug`` (the router's ISAKMP debug lines).
+``isakmp_debug`` (the router's ISAKMP debug lines), ``natt`` (an IKE SA
+floated to 4500 behind a detected NAT).
 """
 import asyncio
 import json
@@ -87,7 +88,9 @@ async def summary_of(router, attachment: HostAttachment, runtime: WallRuntime) -
     """The summary of a router run (see the module docstring)."""
     return dict(show_ipsec_sa=await router.run("show ipsec sa"), show_isakmp_sa=await router.run("show isakmp sa"),
                 alg_ipsec=dict(router.kernel.alg.items()), attachment=dict(attachment.counters),
-                failures=list(runtime.failures), isakmp_debug=list(router.isakmp_debug.lines))
+                failures=list(runtime.failures), isakmp_debug=list(router.isakmp_debug.lines),
+                natt=any(sa.nat.floated and sa.nat.detected for sa in
+                         (router.isakmp_daemon.ike_sas() if router.isakmp_daemon is not None else ())))
 
 
 class ModelLabRouter:

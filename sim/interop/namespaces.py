@@ -21,8 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["LabAddresses", "LabNamespaces", "LabError", "NamespaceProcess", "Service", "require_root", "run",
-           "ADDRESSES"]
+__all__ = ["LabAddresses", "LabNamespaces", "LabError", "NamespaceProcess", "stop_process", "Service", "require_root",
+           "run", "ADDRESSES"]
 
 
 class LabError(RuntimeError):
@@ -79,6 +79,18 @@ class Service:
         self.stop()
 
 
+def stop_process(process: subprocess.Popen | None, stop_signal: int = signal.SIGTERM) -> None:
+    """Stop ``process`` (one this code started; None: nothing) if it still runs: ``stop_signal``, then SIGKILL."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(stop_signal)
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
 class NamespaceProcess:
     """A daemon ``argv`` run inside namespace ``netns`` in a session of its
     own, its output in ``log``, with environment ``env`` (None: ours);
@@ -118,13 +130,7 @@ class NamespaceProcess:
 
     def stop(self) -> None:
         """Stop the process this object started, if it still runs."""
-        if self.running:
-            self.process.send_signal(self.stop_signal)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_process(self.process, self.stop_signal)
         self.process = None
 
 

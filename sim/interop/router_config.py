@@ -11,18 +11,19 @@ policy ``vpn`` between the two /25s with the peer's WAN address:
 - :class:`ManualTunnel`: manual keys (ENCO keys and SPIs given here, so a
   scapy peer can hold the other end);
 - :func:`isakmp_lines`: ``keymanagement=isakmp`` with a pre-shared key and
-  one ISAKMP policy per lab case (mode, algorithms, group, PFS), for the
-  ISAKMP daemon to negotiate.
+  one ISAKMP policy per lab case (mode, algorithms, group, PFS, XAUTH
+  server and mode-config pool), for the ISAKMP daemon to negotiate.
 """
 import ipaddress
 import random
 from dataclasses import dataclass, field
 
 from ..network import model_router
-from .cases import PSK
+from .cases import PSK, RADIUS_SECRET, XAUTH_PASSWORD, XAUTH_USER
 from .namespaces import ADDRESSES, LabAddresses
 
-__all__ = ["ManualTunnel", "manual_router", "base_lines", "isakmp_lines", "configured_router", "configure", "ROUTER",
+__all__ = ["ManualTunnel", "manual_router", "base_lines", "isakmp_lines", "xauth_lines", "mode_config_pool",
+           "configured_router", "configure", "ROUTER",
            "WAN_INTERFACE", "LAN_HOST"]
 
 ROUTER = "pacsim"
@@ -88,14 +89,35 @@ class ManualTunnel:
                 "enable ipsec"]
 
 
-def isakmp_lines(case, addresses: LabAddresses = ADDRESSES, psk: str = PSK, keylog=None) -> list[str]:
+def mode_config_pool(addresses: LabAddresses = ADDRESSES) -> tuple[str, str]:
+    """(first, last) of the XAUTH cases' mode-config pool: ten addresses at the top of the peer's network (so
+    that the peer's quick-mode IDs, its network, still match the tunnel policy)."""
+    net = ipaddress.IPv4Network(addresses.peer_net)
+    return str(net.broadcast_address - 15), str(net.broadcast_address - 6)
+
+
+def xauth_lines(case, radius_port: int | None = None, addresses: LabAddresses = ADDRESSES) -> list[str]:
+    """The XAUTH server of an XAUTH ``case`` on the ISAKMP policy ``peer``: the user (generic) or the RADIUS
+    server on 127.0.0.1:``radius_port`` (radius; None: 1812), and the mode-config pool (:func:`mode_config_pool`)."""
+    if case.xauth == "none":
+        return []
+    first, last = mode_config_pool(addresses)
+    check = ([f"add user={XAUTH_USER} password={XAUTH_PASSWORD}"] if case.xauth == "generic" else
+             [f"add radius server=127.0.0.1 secret={RADIUS_SECRET}" + (f" port={radius_port}" if radius_port else "")])
+    return [*check, f"set isakmp policy=peer xauth=server xauthtype={case.xauth}",
+            f"set isakmp modeconfig pool={first}-{last}"]
+
+
+def isakmp_lines(case, addresses: LabAddresses = ADDRESSES, psk: str = PSK, keylog=None,
+                 radius_port: int | None = None) -> list[str]:
     """The router for ``case`` (a :class:`~.cases.Case`): ``psk`` as ENCO
     key 1, one ISAKMP policy with the case's mode, algorithms and group
     (NAT traversal on: the peer's userspace ESP only does ESP in UDP;
     notifies on, so that a refused proposal is answered NO-PROPOSAL-CHOSEN),
     ISAKMP and NAT-T permitted on the WAN, and the tunnel policy with
-    ``usepfskey`` when the case has PFS (spec/ipsec-commands.md §6.1);
-    ``keylog``: the key log directory (None: none)."""
+    ``usepfskey`` when the case has PFS (spec/ipsec-commands.md §6.1), and
+    an XAUTH case's server (:func:`xauth_lines`, ``radius_port``: the
+    FreeRADIUS of a radius case); ``keylog``: the key log directory (None: none)."""
     pfs = f" usepfskey=true group={case.group}" if case.pfs else ""
     return [f"create enco key=1 type=general value={psk}",
             *base_lines(addresses),
@@ -108,6 +130,7 @@ def isakmp_lines(case, addresses: LabAddresses = ADDRESSES, psk: str = PSK, keyl
             f"create ipsec policy=natt int={WAN_INTERFACE} action=permit lport=4500 rport=4500",
             f"create ipsec policy=vpn int={WAN_INTERFACE} action=ipsec keymanagement=isakmp bundlespecification=1 "
             f"peer={addresses.peer_wan}{pfs}",
+            *xauth_lines(case, radius_port, addresses),
             _policy_selectors(addresses),
             "enable ipsec",
             *([f"enable isakmp keylog={keylog}"] if keylog is not None else []),

@@ -4,7 +4,9 @@
 Configuration is generated here from a :class:`~.cases.Case` (one
 connection ``case`` that both initiates to the router and answers it,
 UDP encapsulation forced with ``encap = yes``, a pre-shared key for any
-identity) and a strongswan.conf that loads an explicit plugin list
+identity; for an XAUTH case a second round ``auth = xauth`` with the
+case's user and password, the xauth-generic plugin, and ``vips = 0.0.0.0``
+asking the router's mode config for an address) and a strongswan.conf that loads an explicit plugin list
 (kernel-libipsec, userspace ESP, with kernel-netlink for routes; the lab's
 kernel has no ESP) and logs IKE and CHILD_SA details to ``charon.log``.
 
@@ -25,16 +27,16 @@ from pathlib import Path
 from ...firmware.ipsec.spd import BundleSpecification
 from ...firmware.isakmp.policy_config import IsakmpPolicy
 
-from .cases import PSK, Case
+from .cases import PSK, XAUTH_PASSWORD, XAUTH_USER, Case
 from .namespaces import ADDRESSES, LabAddresses, LabError, NamespaceProcess, Service, run
 
-__all__ = ["Charon", "strongswan_conf", "swanctl_conf", "SwanSa", "parse_list_sas", "initiate_outcome",
+__all__ = ["Charon", "strongswan_conf", "swanctl_conf", "SwanSa", "parse_list_sas", "initiate_outcome", "virtual_ip",
            "CONNECTION", "CHARON", "IKE_LIFETIME", "CHILD_LIFETIME"]
 
 CHARON = "/usr/lib/ipsec/charon"
 CONNECTION = "case"
 _PLUGINS = ("random nonce openssl gcrypt aes sha1 sha2 md5 hmac gmp kdf pem pkcs1 x509 pubkey curve25519 xcbc cmac "
-            "ctr ccm gcm kernel-libipsec kernel-netlink socket-default vici")
+            "ctr ccm gcm kernel-libipsec kernel-netlink socket-default vici xauth-generic")
 _CREDENTIAL_DIRS = ("x509", "x509ca", "x509ocsp", "x509aa", "x509ac", "x509crl", "pubkey", "private", "rsa", "ecdsa",
                     "bliss", "pkcs8", "pkcs12")
 
@@ -108,7 +110,7 @@ def swanctl_conf(case: Case, addresses: LabAddresses = ADDRESSES, psk: str = PSK
       auth = psk
       id = {addresses.peer_wan}
     }}
-    remote {{
+{_xauth_client(case)}    remote {{
       auth = psk
     }}
     children {{
@@ -127,9 +129,31 @@ def swanctl_conf(case: Case, addresses: LabAddresses = ADDRESSES, psk: str = PSK
 secrets {{
   ike-any {{
     secret = "{psk}"
-  }}
+  }}{_xauth_secret(case)}
 }}
 """
+
+
+def _xauth_client(case: Case) -> str:
+    """The second authentication round of an XAUTH case (strongSwan the XAUTH client) and its virtual IP request."""
+    if case.xauth == "none":
+        return ""
+    return f"""    local-xauth {{
+      auth = xauth
+      xauth_id = {XAUTH_USER}
+    }}
+    vips = 0.0.0.0
+"""
+
+
+def _xauth_secret(case: Case) -> str:
+    if case.xauth == "none":
+        return ""
+    return f"""
+  xauth-user {{
+    id = {XAUTH_USER}
+    secret = "{XAUTH_PASSWORD}"
+  }}"""
 
 
 @dataclass(frozen=True)
@@ -160,6 +184,12 @@ def initiate_outcome(log: str) -> tuple[str, str]:
         return phase1, "not attempted (phase 1 failed)"
     phase2 = "established" if re.search(r"CHILD_SA \S+ established", log) else _failure(log)
     return phase1, phase2
+
+
+def virtual_ip(log: str) -> str | None:
+    """The virtual IP charon installed (mode config, from its log), or None."""
+    found = re.search(r"installing new virtual IP (\S+)", log)
+    return found.group(1) if found else None
 
 
 def _failure(log: str) -> str:
