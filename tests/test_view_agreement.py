@@ -136,3 +136,27 @@ def test_each_drop_class_counts_in_the_alliedware_totals_and_in_no_views_good_pa
     dropped = source.show("show crypto engine connections dropped-packet")
     assert re.findall(r"(bad ICV|replay|unknown SPI|bad padding)\s+(\d+)$", dropped, re.M) == [
         ("bad ICV", "1"), ("replay", "1"), ("unknown SPI", "1"), ("bad padding", "1")]
+
+
+#: ``swanctl --list-sas`` of an XAUTH client with a mode-config address: the virtual IP (and an XAuth
+#: identity, when strongSwan shows one) follow the endpoint in brackets.
+XAUTH_LIST_SAS = """case: #1, ESTABLISHED, IKEv1, 58300d2e2a126a68_i* bb795b8b16d3d140_r
+  local  '192.0.2.2' @ 192.0.2.2[4500] [198.51.100.240]
+  remote '192.0.2.1' @ 192.0.2.1[4500]
+  AES_CBC-128/HMAC_SHA1_96/PRF_HMAC_SHA1/MODP_1024
+  established 0s ago, reauth in 86400s
+  case: #1, reqid 1, INSTALLED, TUNNEL-in-UDP, ESP:AES_CBC-128/HMAC_SHA1_96
+    installed 0s ago, rekeying in 25920s, expires in 28800s
+    in  94f67740,    288 bytes,     4 packets,     0s ago
+    out f5b16622,    288 bytes,     4 packets,     0s ago
+    local  198.51.100.128/25
+    remote 198.51.100.0/25
+"""
+
+
+def test_strongswan_facts_of_an_xauth_client_with_a_virtual_ip():
+    facts = swan_facts(XAUTH_LIST_SAS)
+    assert facts["ike.cookies"] == "58300d2e2a126a68:bb795b8b16d3d140"
+    assert (facts["ike.local"], facts["ike.remote"], facts["ike.dh_group"]) == ("192.0.2.1", "192.0.2.2", 2)
+    assert (facts["ipsec.spi_in"], facts["ipsec.spi_out"]) == (0xf5b16622, 0x94f67740)    # the router's side
+    assert (facts["ike.remaining"], facts["ipsec.remaining"]) == (86400, 28800)

@@ -37,7 +37,7 @@ LIFETIME_SLACK = 2.0
 SWAN_LIFETIMES = ("ike.remaining", "ipsec.remaining")
 _GROUPS = {"MODP_768": 1, "MODP_1024": 2, "MODP_1536": 5}
 _IKE = re.compile(r"^\S+: #\d+, (?P<state>\w+), IKEv1, (?P<i>[0-9a-f]{16})_i\*? (?P<r>[0-9a-f]{16})_r\*?\n"
-                  r"\s+local\s+'[^']*' @ (?P<local>[\d.]+)\[\d+\]\n\s+remote\s+'[^']*' @ (?P<remote>[\d.]+)\[\d+\]\n"
+                  r"\s+local\s+'[^']*' @ (?P<local>[\d.]+)\[\d+\][^\n]*\n\s+remote\s+'[^']*' @ (?P<remote>[\d.]+)\[\d+\][^\n]*\n"
                   r"\s+(?P<algs>\S+)\n\s+established \d+s ago(?:, \w+ in (?P<left>\d+)s)?", re.M)
 _CHILD = re.compile(r"^\s+\S+: #\d+, reqid \d+, (?P<state>\w+), [\w-]+, ESP:(?P<algs>\S+)\n"
                     r"\s+installed \d+s ago(?:, rekeying in \d+s)?(?:, expires in (?P<left>\d+)s)?\n"
