@@ -23,7 +23,7 @@ from .exchange import ExchangeFailed
 from .ike_sa import IkeSaState
 from .informational import notify_message
 from .message import EncryptedMessage, encode_message
-from .payloads import Hash, Identification, Nonce, SecurityAssociation
+from .payloads import Identification, Nonce, SecurityAssociation
 from .phase1 import Phase1Exchange, body
 from .proposal import answer, lifetime_notify, select
 from .rules import Role
@@ -50,7 +50,8 @@ class AggressiveModeInitiator(_AggressiveMode):
         ke, nonce = await self.keying()
         self.ke_i, self.ni = ke.data, nonce.data
         self.own_id = self.identification()
-        message = encode_message(sa.header(self.EXCHANGE), (proposal, ke, nonce, self.own_id, *self.vendor_ids()))
+        message = encode_message(sa.header(self.EXCHANGE), (proposal, ke, nonce, self.own_id,
+                                                            *self.certificate_requests(), *self.vendor_ids()))
         self.count("initSendSAKE")
         sa.state, self.expected = IkeSaState.AG_INIT_EXCH, 2
         return self.transmit(1, message, now)
@@ -76,7 +77,7 @@ class AggressiveModeInitiator(_AggressiveMode):
             self.count("initRecvNatD")
             self.count("initSendNatD")
         start_float(sa)
-        payloads = (Hash(await self.authentication(True, self.own_id)), *natd, *self.initial_contact())
+        payloads = (*await self.proof(True, self.own_id), *natd, *self.initial_contact())
         reply = await sa.seal(self.EXCHANGE, 0, payloads)
         self.count("initSendAUTH")
         self.transmit(3, reply, now, expect_reply=False)
@@ -111,8 +112,8 @@ class AggressiveModeResponder(_AggressiveMode):
         natd = await self.nat_discovery()
         if natd:
             self.count("respSendNatD")
-        payloads = (answer(proposal, selection), ke, nonce, identification,
-                    Hash(await self.authentication(False, identification)), *natd, *self.vendor_ids())
+        payloads = (answer(proposal, selection), ke, nonce, identification, *await self.proof(False, identification),
+                    *self.certificate_requests(), *natd, *self.vendor_ids())
         self.count("respSendSAKEAUTH")
         sa.state, self.expected = IkeSaState.AG_AUTH, 3
         return [self.transmit(2, encode_message(sa.header(self.EXCHANGE), payloads), now)]

@@ -22,7 +22,7 @@ from .constants import ExchangeType, NotifyType
 from .exchange import ExchangeFailed
 from .ike_sa import IkeSaState
 from .message import encode_message
-from .payloads import Hash, Nonce, SecurityAssociation
+from .payloads import Nonce, SecurityAssociation
 from .phase1 import Phase1Exchange, body
 from .proposal import answer, lifetime_notify, select
 from .rules import Role
@@ -66,7 +66,8 @@ class MainModeInitiator(_MainMode):
             self.count("initSendNatD")
         self.count("initSendKE")
         sa.state, self.expected = IkeSaState.MM_KEY_EXCH, 4
-        return [self.transmit(3, encode_message(sa.header(self.EXCHANGE), (ke, nonce, *natd)), now)]
+        payloads = (ke, nonce, *self.certificate_requests(), *natd)
+        return [self.transmit(3, encode_message(sa.header(self.EXCHANGE), payloads), now)]
 
     async def _mm4(self, message, datagram, now):
         message = self.checked(message, 4)
@@ -80,7 +81,7 @@ class MainModeInitiator(_MainMode):
             self.count("initRecvNatD")
         start_float(sa)
         identification = self.identification()
-        payloads = (identification, Hash(await self.authentication(True, identification)), *self.initial_contact())
+        payloads = (identification, *await self.proof(True, identification), *self.initial_contact())
         self.count("initSendAUTH")
         self.count("encryptIDiiGood")
         sa.state, self.expected = IkeSaState.MM_KEY_AUTH, 6
@@ -137,7 +138,8 @@ class MainModeResponder(_MainMode):
             self.count("respSendNatD")
         self.count("respSendKE")
         sa.state, self.expected = IkeSaState.MM_KEY_EXCH, 5
-        return [self.transmit(4, encode_message(sa.header(self.EXCHANGE), (ke, nonce, *natd)), now)]
+        payloads = (ke, nonce, *self.certificate_requests(), *natd)
+        return [self.transmit(4, encode_message(sa.header(self.EXCHANGE), payloads), now)]
 
     async def _mm5(self, message, datagram, now):
         opened = await self.opened(message, 5)
@@ -147,7 +149,7 @@ class MainModeResponder(_MainMode):
         self.count("respRecvAUTH")
         self.count("decryptIDiiGood")
         identification = self.identification()
-        payloads = [identification, Hash(await self.authentication(False, identification))]
+        payloads = [identification, *await self.proof(False, identification)]
         if self.notify_lifetime:
             payloads.append(lifetime_notify(sa.cookies, sa.transform))
         reply = await sa.seal(self.EXCHANGE, 0, payloads)

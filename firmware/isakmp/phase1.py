@@ -31,12 +31,13 @@ import hmac
 import ipaddress
 from dataclasses import replace
 
-from .constants import GENERIC_HEADER_LENGTH, HEADER_LENGTH, Doi, IdType, NotifyType, ProtocolId
+from . import rsa_signature
+from .constants import GENERIC_HEADER_LENGTH, HEADER_LENGTH, AuthMethod, Doi, IdType, NotifyType, ProtocolId
 from .crypto import InvalidPublicValue, group_of
 from .errors import MalformedMessage, Rejection
 from .exchange import Exchange, ExchangeFailed, MessageRejected
 from .informational import act_on_phase1_notify
-from .keymat import IvChain, hash_i, hash_r, phase1_keys
+from .keymat import AuthMethod as SkeyidMethod, IvChain, hash_i, hash_r, phase1_keys
 from .message import EncryptedMessage
 from .payloads import Hash, Identification, KeyExchange, Nonce, Notification, VendorId, VendorIds, encode_chain
 from .proposal import PolicyNotNegotiable, offer, policy_transform
@@ -47,6 +48,9 @@ __all__ = ["Phase1Exchange", "NONCE_BYTES", "body"]
 
 #: Octets of our nonces (RFC 2409 section 5: 8..256).
 NONCE_BYTES = 16
+#: The SKEYID of each negotiated authentication method (RFC 2409 section 5).
+SKEYID_METHODS = {AuthMethod.PRE_SHARED_KEY: SkeyidMethod.PRE_SHARED_KEY,
+                  AuthMethod.RSA_SIGNATURES: SkeyidMethod.SIGNATURE}
 
 
 def body(payload):
@@ -177,8 +181,8 @@ class Phase1Exchange(Exchange):
     async def derive(self, peer_ke):
         """g^xy from the peer's KE (checked) and the phase-1 keys; sets ``sa.keys`` and ``sa.ivs``."""
         sa = self.sa
-        psk = self.daemon.psk(sa.policy)
-        if not psk:
+        psk = self.daemon.psk(sa.policy) if self.pre_shared else b""
+        if self.pre_shared and not psk:
             raise ExchangeFailed(f"pre-shared key {sa.policy.key} of policy {sa.policy.name} does not exist",
                                  counter=(self.GROUP, "cantLoadSharedKey"))
         try:
@@ -188,13 +192,19 @@ class Phase1Exchange(Exchange):
             raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, HEADER_LENGTH, str(error), KeyExchange.TYPE) from None
         self.count("generateSharedSecretGood")
         sa.keys = await phase1_keys(sa.crypto, sa.transform.hash, sa.transform.cipher, ni=self.ni, nr=self.nr,
-                                    gxi=self.ke_i, gxr=self.ke_r, gxy=gxy, cky_i=sa.cky_i, cky_r=sa.cky_r, psk=psk)
+                                    gxi=self.ke_i, gxr=self.ke_r, gxy=gxy, cky_i=sa.cky_i, cky_r=sa.cky_r, psk=psk,
+                                    auth=SKEYID_METHODS[sa.transform.auth])
         sa.ivs = IvChain(sa.crypto, sa.keys)
         self.count("generateKeysGood")
 
     def identification(self):
-        """Our ID payload (see the module docstring)."""
+        """Our ID payload (see the module docstring; with RSA signatures the
+        default is our certificate's DN, :mod:`.rsa_signature`)."""
         localid = self.sa.policy.localid
+        if not localid and not self.pre_shared:
+            own = rsa_signature.own_identification(self)
+            if own is not None:
+                return own
         try:
             local = ipaddress.ip_address(localid) if localid else self.sa.local
         except ValueError:
@@ -237,14 +247,33 @@ class Phase1Exchange(Exchange):
         return await compute(sa.crypto, sa.keys, gxi=self.ke_i, gxr=self.ke_r, cky_i=sa.cky_i, cky_r=sa.cky_r,
                              sai=self.sai_b, id_body=body(identification))
 
+    @property
+    def pre_shared(self):
+        """Whether the negotiated (or, before MM2, offered) method is pre-shared keys (else RSA signatures)."""
+        return self.sa.transform.auth is AuthMethod.PRE_SHARED_KEY
+
+    async def proof(self, initiator, identification):
+        """Our authentication payloads: HASH_I (``initiator``) or HASH_R over
+        ``identification``, or with RSA signatures [CERT,] SIG of it."""
+        digest = await self.authentication(initiator, identification)
+        if self.pre_shared:
+            return [Hash(digest)]
+        return await rsa_signature.signature_payloads(self, digest)
+
+    def certificate_requests(self):
+        """CR payloads to send with our KE when we authenticate with RSA signatures, else none."""
+        return [] if self.pre_shared else rsa_signature.certificate_requests(self)
+
     async def verify(self, message, initiator, identification=None):
-        """Check the peer's HASH_I/HASH_R in ``message`` over its ID
-        (``identification``, else the message's ID payload); ExchangeFailed
-        AUTHENTICATION-FAILED when it differs or is a signature."""
+        """Check the peer's HASH_I/HASH_R (or SIG, :mod:`.rsa_signature`) in
+        ``message`` over its ID (``identification``, else the message's ID
+        payload); MessageRejected AUTHENTICATION-FAILED when it differs."""
         identification = identification or message.first(Identification)
         received = message.first(Hash)
         expected = await self.authentication(initiator, identification)
-        if received is None or not hmac.compare_digest(received.data, expected):
+        if not self.pre_shared:
+            await rsa_signature.verify_signature(self, message, expected, identification)
+        elif received is None or not hmac.compare_digest(received.data, expected):
             raise MessageRejected(f"HASH_{'I' if initiator else 'R'} does not verify: the pre-shared keys differ",
                                  NotifyType.AUTHENTICATION_FAILED, (self.GROUP, "authFailed"))
         self.check_peer_id(identification)
