@@ -37,8 +37,8 @@ def _as_root():
     """These tests need root (network namespaces, charon); CI runs as root. Fail, never skip, elsewhere."""
     assert os.geteuid() == 0, "run the interop tests as root (network namespaces, charon)"
 
-STRONGSWAN_KEYS = {"peer", "case", "mode", "initiator", "encalg", "hashalg", "group", "pfs", "phase1", "phase2",
-                   "spis_match", "views_match", "ping_ok", "card_packets", "tshark_decrypted", "ms"}
+STRONGSWAN_KEYS = {"peer", "case", "mode", "initiator", "encalg", "hashalg", "group", "pfs", "auth", "phase1",
+                   "phase2", "spis_match", "views_match", "ping_ok", "card_packets", "tshark_decrypted", "ms"}
 IKE_SCAN_KEYS = {"peer", "case", "mode", "answered", "notify", "psk_cracked", "ms"}
 
 
@@ -101,7 +101,7 @@ def test_pacsim_interop_strongswan_reports_every_case(tmp_path):
     records = run_cli("strongswan", "--case", *(c.name for c in chosen), "--workdir", str(tmp_path))
     assert [r["case"] for r in records] == [c.name for c in chosen]
     for record, case in zip(records, chosen):
-        assert STRONGSWAN_KEYS <= set(record) and record["peer"] == "strongswan"
+        assert STRONGSWAN_KEYS <= set(record) and record["peer"] == "strongswan" and record["auth"] == "psk"
         assert (record["mode"], record["initiator"], record["pfs"], record["bus"]) == (case.mode, case.initiator,
                                                                                        case.pfs, case.bus)
         assert record["phase1"] == record["phase2"] == "established", record

@@ -36,6 +36,7 @@ import time
 from pathlib import Path
 
 from .cases import PSK, Case, IkeScanProbe
+from .lab_certificates import LabCredentials
 from .lab_router import PING_IDENT, ModelLabRouter, RtlLabRouter
 from .namespaces import ADDRESSES, LabNamespaces, require_root
 from .router_config import isakmp_lines
@@ -123,8 +124,8 @@ class Lab:
 
     # -- strongSwan -----------------------------------------------------------------------------------
 
-    def _lab_router(self, case: Case, directory: Path):
-        lines = isakmp_lines(case, self.addresses, keylog=directory / "keylog")
+    def _lab_router(self, case: Case, directory: Path, credentials=None):
+        lines = isakmp_lines(case, self.addresses, keylog=directory / "keylog", credentials=credentials)
         if case.bus == "rtl":
             return RtlLabRouter(lines, self.namespaces.pacsim, directory / "rtl", self.addresses)
         return ModelLabRouter(lines, self.namespaces.pacsim, self.addresses)
@@ -134,15 +135,19 @@ class Lab:
         start = time.monotonic()
         record = dict(peer="strongswan", case=case.name, mode=case.mode, initiator=case.initiator,
                       encalg=case.encalg, hashalg=case.hashalg, group=case.group, pfs=case.pfs, bus=case.bus,
+                      auth=case.auth,
                       phase1=None, phase2=None, spis_match=False, views_match=False, ping_ok=False,
                       card_packets=dict(encrypted=0, decrypted=0), tshark_decrypted=False)
         directory = self.workdir / case.name
         directory.mkdir(exist_ok=True)
-        router = self._lab_router(case, directory)
+        credentials = LabCredentials(directory / "pki", self.addresses) if case.auth == "rsasig" else None
+        router = self._lab_router(case, directory, credentials)
         timeout = max(self.timeout, case.retransmit_timeout * GIVE_UP_FACTOR)
         with Charon(self.namespaces.peer, directory / "charon", retransmit_timeout=case.retransmit_timeout,
                     retransmit_tries=RETRANSMIT_TRIES) as charon, \
                 Capture(self.namespaces.pacsim, self.namespaces.pacsim_if, directory / "wan.pcapng") as capture:
+            if credentials is not None:
+                credentials.write_peer(charon.directory)
             charon.load(case, self.addresses)
             await router.start()
             try:
