@@ -187,3 +187,16 @@ def test_atheris_bounded_campaign_finds_nothing(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     assert "Done 3000 runs" in run.stderr
     assert not list(tmp_path.glob("crash-*"))
+
+
+def test_rsasig_targets_reach_the_certificate_and_signature_checks(tmp_path):
+    """The CR/CERT/SIG messages of RSA-signature phase 1, mutated: malformed
+    and untrusted certificates (cantFindPeerRSAKey), signatures that do not
+    verify (verifySigFailed) and intact ones (authGood), nothing escaping."""
+    targets = [t for t in TARGETS if t.name.startswith("rsasig/")]
+    assert {t.params["mode"] for t in targets} == {"main", "aggressive"} and len(targets) == 7
+    result = run_campaign(700, 11, tmp_path, targets)
+    assert result.escaped == 0 and result.findings == [] and result.dropped == result.counted
+    for mode in ("main", "aggressive"):
+        for counter in ("cantFindPeerRSAKey", "verifySigFailed", "authGood", "signGood", "certSent"):
+            assert result.reached[(mode, counter)] > 0, (mode, counter)

@@ -23,14 +23,18 @@ from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import rsa as _rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from .rsa_keys import RsaKey
+from .rsa_keys import RsaKey, RsaKeyError
 
 __all__ = ["StoredCertificate", "CertificateStore", "CertificateError", "parse_certificate", "NAME_LENGTH"]
 
 NAME_LENGTH = 24
+#: What ``cryptography`` raises for a malformed certificate or a field it cannot represent.
+_PARSE_ERRORS = (ValueError, TypeError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType,
+                 UnsupportedAlgorithm)
 
 
 class CertificateError(ValueError):
@@ -81,19 +85,23 @@ def parse_certificate(der: bytes, name: str = "-", trusted: bool = False) -> Sto
         certificate = (x509.load_pem_x509_certificate(data) if data.lstrip().startswith(b"-----")
                        else x509.load_der_x509_certificate(data))
         public = certificate.public_key()
+        if not isinstance(public, _rsa.RSAPublicKey):
+            raise CertificateError(f"the certificate of {certificate.subject.rfc4514_string()} has no RSA key")
+        numbers = public.public_numbers()
+        key = RsaKey(numbers.n, numbers.e).check(f"the key of {certificate.subject.rfc4514_string()}")
         hash_alg = certificate.signature_hash_algorithm
-        validity = certificate.not_valid_before_utc, certificate.not_valid_after_utc
-        alt_names = _alt_names(certificate)
-    except (ValueError, TypeError, x509.UnsupportedGeneralNameType) as error:
+        return StoredCertificate(
+            name, certificate.public_bytes(Encoding.DER), certificate.subject.rfc4514_string(),
+            certificate.issuer.rfc4514_string(), certificate.subject.public_bytes(),
+            certificate.issuer.public_bytes(), key, certificate.not_valid_before_utc,
+            certificate.not_valid_after_utc, certificate.tbs_certificate_bytes, certificate.signature,
+            hash_alg.name if hash_alg is not None else "none", _alt_names(certificate), trusted)
+    except CertificateError:
+        raise
+    except RsaKeyError as error:
+        raise CertificateError(str(error)) from None
+    except _PARSE_ERRORS as error:       # fields are parsed when first read: any of them may be malformed
         raise CertificateError(f"not a usable X.509 certificate ({error})") from None
-    if not isinstance(public, _rsa.RSAPublicKey):
-        raise CertificateError(f"the certificate of {certificate.subject.rfc4514_string()} has no RSA key")
-    numbers = public.public_numbers()
-    return StoredCertificate(
-        name, certificate.public_bytes(Encoding.DER), certificate.subject.rfc4514_string(),
-        certificate.issuer.rfc4514_string(), certificate.subject.public_bytes(), certificate.issuer.public_bytes(),
-        RsaKey(numbers.n, numbers.e), *validity, certificate.tbs_certificate_bytes, certificate.signature,
-        hash_alg.name if hash_alg is not None else "none", alt_names, trusted)
 
 
 class CertificateStore:
@@ -104,14 +112,18 @@ class CertificateStore:
 
     def add(self, name: str, location, trusted: bool = False) -> StoredCertificate:
         """``add pki certificate=name location=file [trusted=yes]``: the PEM or DER certificate in ``location``."""
-        if not 1 <= len(name) <= NAME_LENGTH:
-            raise CertificateError(f'certificate name "{name}": expected 1 to {NAME_LENGTH} characters')
-        if name in self._certificates:
-            raise CertificateError(f'certificate "{name}" already exists (delete it first)')
         try:
             data = Path(location).read_bytes()
         except OSError as error:
             raise CertificateError(f"cannot read certificate file {location}: {error.strerror}") from None
+        return self.insert(name, data, trusted)
+
+    def insert(self, name: str, data: bytes, trusted: bool = False) -> StoredCertificate:
+        """Add the PEM or DER certificate ``data`` as ``name`` (what :meth:`add` does after reading the file)."""
+        if not 1 <= len(name) <= NAME_LENGTH:
+            raise CertificateError(f'certificate name "{name}": expected 1 to {NAME_LENGTH} characters')
+        if name in self._certificates:
+            raise CertificateError(f'certificate "{name}" already exists (delete it first)')
         stored = parse_certificate(data, name, trusted)
         self._certificates[name] = stored
         return stored

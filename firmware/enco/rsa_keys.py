@@ -69,6 +69,15 @@ class RsaKey:
         """The public half."""
         return RsaKey(self.n, self.e)
 
+    def check(self, what: str = "RSA key") -> "RsaKey":
+        """This key if the card can use it (an odd modulus of at most
+        max(:data:`RSA_BITS`) bits, 3 <= e < n); :class:`RsaKeyError` otherwise."""
+        if self.n % 2 == 0 or not 3 <= self.e < self.n or self.bits > max(RSA_BITS) or self.bits < min(RSA_BITS):
+            raise RsaKeyError(f"{what}: a {self.bits}-bit modulus (odd: {self.n % 2 == 1}) and exponent of "
+                              f"{self.e.bit_length()} bits; the card takes odd moduli of {min(RSA_BITS)} to "
+                              f"{max(RSA_BITS)} bits and 3 <= e < n")
+        return self
+
     def matches(self, other) -> bool:
         """Whether ``other`` (an RsaKey) has the same public key."""
         return (self.n, self.e) == (other.n, other.e)
@@ -145,9 +154,7 @@ def load_rsa(path) -> RsaKey:
         key = RsaKey(numbers.n, numbers.e)
     else:
         raise RsaKeyError(f"{path} holds no unencrypted RSA key (expected a PEM or DER RSA private or public key)")
-    if key.bits > max(RSA_BITS):
-        raise RsaKeyError(f"{path}: an RSA key of {key.bits} bits; the card takes at most {max(RSA_BITS)}")
-    return key
+    return key.check(str(path))
 
 
 def _padded(key: RsaKey, block_type: int, data: bytes, filler: bytes) -> int:
