@@ -19,6 +19,8 @@ the real message(s) to mutate:
   :func:`sa_survives` checks it after the campaign;
 * ``established-authentic``: the same with the HASH always recomputed
   (the forger holds the keys), to reach the informational logic;
+* ``rsaencr/...``: MM3/MM4 and AM1/AM2 with RSA-encrypted ID and nonce
+  bodies (each peer's policy KEY the other's public key);
 * ``rsasig/...``: the messages that carry CR, CERT and SIG payloads in
   phase 1 with RSA signatures (MM3-MM6, AM1-AM3), each peer with a
   512-bit RSA key from its seeded key store and a certificate from a CA
@@ -121,13 +123,18 @@ class Peers:
             await device.rng_instantiate(random.Random(f"{card_seed}/{local}").randbytes(SEED_BYTES))
             keys = KeyStore(random.Random(f"{card_seed}/{local}/keys").randbytes)
             keys.create(PSK_ID, KeyType.GENERAL, value=PSK)
-            if authority is not None:
+            if params.get("authtype") in ("rsasig", "rsaencr"):
                 rsa = keys.create_rsa(RSA_KEY_ID, bits=RSA_BITS).rsa
+            if authority is not None:
                 keys.certificates.insert("own", authority.issue(f"fuzz {local}", rsa, [local]))
                 keys.certificates.insert("ca", authority.pem(), trusted=True)
             config = IsakmpConfig(policies={POLICY: IsakmpPolicy(POLICY, peer=peer, key=PSK_ID, **params)})
             peers.daemons[address(local)] = IsakmpDaemon(config, keys, device, [local], lambda: peers.now)
         peers.initiator, peers.responder = peers.daemons[address(ADDRESS_I)], peers.daemons[address(ADDRESS_R)]
+        if params.get("authtype") == "rsaencr":      # each holds the other's public key as its policy's KEY
+            for one, other in ((peers.initiator, peers.responder), (peers.responder, peers.initiator)):
+                one.keys.destroy(PSK_ID)
+                one.keys.create_rsa(PSK_ID, public=other.keys.rsa(RSA_KEY_ID).public())
         return peers
 
     async def deliver(self, datagrams, record=None):
@@ -223,17 +230,19 @@ def _phase1_targets():
     return targets
 
 
-def _rsasig_targets():
-    """The receivers of the messages with CR, CERT or SIG (awaiting them) under RSA signatures."""
-    steps = {"main": (2, 3, 4, 5), "aggressive": (0, 1, 2)}
-    return [Target(f"rsasig/{mode}/{'responder' if step % 2 == 0 else 'initiator'}/awaiting-{step + 1}",
-                   _phase1_state, {"mode": mode, "authtype": "rsasig", "localrsakey": RSA_KEY_ID}, step=step,
+def _rsa_targets():
+    """The receivers of the messages with CR, CERT or SIG under RSA signatures, and of the
+    RSA-encrypted IDs and nonces (MM3/MM4, AM1/AM2) under RSA encryption, awaiting them."""
+    steps = {("rsasig", "main"): (2, 3, 4, 5), ("rsasig", "aggressive"): (0, 1, 2),
+             ("rsaencr", "main"): (2, 3), ("rsaencr", "aggressive"): (0, 1)}
+    return [Target(f"{auth}/{mode}/{'responder' if step % 2 == 0 else 'initiator'}/awaiting-{step + 1}",
+                   _phase1_state, {"mode": mode, "authtype": auth, "localrsakey": RSA_KEY_ID}, step=step,
                    awaiting=True)
-            for mode, numbers in steps.items() for step in numbers]
+            for (auth, mode), numbers in steps.items() for step in numbers]
 
 
 #: Every target of a campaign, visited in this order in batches of :data:`BATCH`.
-TARGETS = tuple(_phase1_targets()) + tuple(_rsasig_targets()) + (
+TARGETS = tuple(_phase1_targets()) + tuple(_rsa_targets()) + (
     Target("established", _established_state, _ESTABLISHED_POLICY, kind="survival"),
     Target("established-authentic", _established_state, _ESTABLISHED_POLICY, kind="authentic"),
 )

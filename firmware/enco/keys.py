@@ -167,18 +167,22 @@ class KeyStore:
         return key
 
     def create_rsa(self, key_id: int, *, bits: int | None = None, file: str | None = None,
-                   description: str | None = None) -> EncoKey:
+                   public: RsaKey | None = None, description: str | None = None) -> EncoKey:
         """``create enco key=N type=rsa [length=bits | file=FILE]``: a key
-        generated with ``random_bytes`` (``bits``, default 1024) or loaded from ``file``."""
+        generated with ``random_bytes`` (``bits``, default 1024), loaded from
+        ``file``, or (from code) the given ``public`` key of a peer."""
         self._check_new(key_id)
-        if bits is not None and file is not None:
+        if sum(x is not None for x in (bits, file, public)) > 1:
             raise InvalidKey("give either LENGTH=bits or FILE=key-file for an RSA key, not both")
         try:
-            rsa = load_rsa(file) if file is not None else generate_rsa(1024 if bits is None else bits,
-                                                                        self.random_bytes)
+            if public is not None:
+                rsa = public.public().check("public key")
+            else:
+                rsa = load_rsa(file) if file is not None else generate_rsa(1024 if bits is None else bits,
+                                                                            self.random_bytes)
         except RsaKeyError as error:
             raise InvalidKey(str(error)) from None
-        key = EncoKey(key_id, KeyType.RSA, rsa.n.to_bytes(rsa.octets, "big"), random=file is None,
+        key = EncoKey(key_id, KeyType.RSA, rsa.n.to_bytes(rsa.octets, "big"), random=file is None and public is None,
                       description=description, rsa=rsa)
         self._keys[key_id] = key
         return key

@@ -23,7 +23,7 @@ from .exchange import ExchangeFailed
 from .ike_sa import IkeSaState
 from .informational import notify_message
 from .message import EncryptedMessage, encode_message
-from .payloads import Identification, Nonce, SecurityAssociation
+from .payloads import Identification, SecurityAssociation
 from .phase1 import Phase1Exchange, body
 from .proposal import answer, lifetime_notify, select
 from .rules import Role
@@ -50,7 +50,8 @@ class AggressiveModeInitiator(_AggressiveMode):
         ke, nonce = await self.keying()
         self.ke_i, self.ni = ke.data, nonce.data
         self.own_id = self.identification()
-        message = encode_message(sa.header(self.EXCHANGE), (proposal, ke, nonce, self.own_id,
+        message = encode_message(sa.header(self.EXCHANGE), (proposal, ke, *await self.nonce_payloads(True, nonce,
+                                                                                                       self.own_id),
                                                             *self.certificate_requests(), *self.vendor_ids()))
         self.count("initSendSAKE")
         sa.state, self.expected = IkeSaState.AG_INIT_EXCH, 2
@@ -65,9 +66,9 @@ class AggressiveModeInitiator(_AggressiveMode):
         ke_r = self.peer_ke(message)
         sa = self.sa
         sa.cky_r, sa.transform = message.header.responder_cookie, selection.chosen
-        self.ke_r, self.nr = ke_r, message.first(Nonce).data
+        self.ke_r, self.nr = ke_r, await self.peer_nonce(False, message)
         await self.derive(ke_r)
-        await self.verify(message, False)
+        await self.verify(message, False, self.peer_id)
         self.note_peer(message)
         self.count("initRecvSAKEAUTH")
         natd = []
@@ -103,8 +104,9 @@ class AggressiveModeResponder(_AggressiveMode):
         ke_i = self.peer_ke(message)
         self.sai_b, self.notify_lifetime = body(proposal), selection.notify_lifetime
         self.peer_id = message.first(Identification)
+        ni = await self.peer_nonce(True, message)
         ke, nonce = await self.keying()
-        self.ke_i, self.ni, self.ke_r, self.nr = ke_i, message.first(Nonce).data, ke.data, nonce.data
+        self.ke_i, self.ni, self.ke_r, self.nr = ke_i, ni, ke.data, nonce.data
         await self.derive(ke_i)
         self.note_peer(message)
         self.count("respRecvSAKE")
@@ -112,7 +114,8 @@ class AggressiveModeResponder(_AggressiveMode):
         natd = await self.nat_discovery()
         if natd:
             self.count("respSendNatD")
-        payloads = (answer(proposal, selection), ke, nonce, identification, *await self.proof(False, identification),
+        payloads = (answer(proposal, selection), ke, *await self.nonce_payloads(False, nonce, identification),
+                    *await self.proof(False, identification),
                     *self.certificate_requests(), *natd, *self.vendor_ids())
         self.count("respSendSAKEAUTH")
         sa.state, self.expected = IkeSaState.AG_AUTH, 3

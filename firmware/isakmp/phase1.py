@@ -31,7 +31,7 @@ import hmac
 import ipaddress
 from dataclasses import replace
 
-from . import rsa_signature
+from . import rsa_encryption, rsa_signature
 from .constants import GENERIC_HEADER_LENGTH, HEADER_LENGTH, AuthMethod, Doi, IdType, NotifyType, ProtocolId
 from .crypto import InvalidPublicValue, group_of
 from .errors import MalformedMessage, Rejection
@@ -50,7 +50,8 @@ __all__ = ["Phase1Exchange", "NONCE_BYTES", "body"]
 NONCE_BYTES = 16
 #: The SKEYID of each negotiated authentication method (RFC 2409 section 5).
 SKEYID_METHODS = {AuthMethod.PRE_SHARED_KEY: SkeyidMethod.PRE_SHARED_KEY,
-                  AuthMethod.RSA_SIGNATURES: SkeyidMethod.SIGNATURE}
+                  AuthMethod.RSA_SIGNATURES: SkeyidMethod.SIGNATURE,
+                  AuthMethod.RSA_ENCRYPTION: SkeyidMethod.PUBLIC_KEY_ENCRYPTION}
 
 
 def body(payload):
@@ -78,6 +79,7 @@ class Phase1Exchange(Exchange):
         self.expected = 1
         self.last_number = 0
         self.sai_b = self.private = self.ke_i = self.ke_r = self.ni = self.nr = self.offered = None
+        self.own_id = self.peer_id = None
         self.notify_lifetime = False
 
     def state_name(self):
@@ -134,9 +136,14 @@ class Phase1Exchange(Exchange):
 
     # -- checks of received messages ---------------------------------------------------------------
 
+    def rule(self, number):
+        """The rule of message ``number`` (RSA encryption moves main mode's IDs: :mod:`.rsa_encryption`)."""
+        key = (self.EXCHANGE, number)
+        return rsa_encryption.RSAENCR_RULES.get(key, RULES[key]) if self.encrypted_ids else RULES[key]
+
     def checked(self, message, number):
         """``message`` (clear) after the rules of message ``number``; MalformedMessage otherwise."""
-        rule = RULES[(self.EXCHANGE, number)]
+        rule = self.rule(number)
         problem = check_header(rule, message.header) or check_payloads(rule, message)
         if problem:
             raise problem
@@ -146,7 +153,7 @@ class Phase1Exchange(Exchange):
         """The decrypted message ``number`` (the IV chain not moved yet).
         A body that does not decode is an authentication failure (see the
         module docstring); a header or payload-rule fault is a drop."""
-        return await self.decrypted(encrypted, RULES[(self.EXCHANGE, number)],
+        return await self.decrypted(encrypted, self.rule(number),
                                     lambda problem: self._undecodable(number, problem))
 
     def _undecodable(self, number, problem):
@@ -201,7 +208,7 @@ class Phase1Exchange(Exchange):
         """Our ID payload (see the module docstring; with RSA signatures the
         default is our certificate's DN, :mod:`.rsa_signature`)."""
         localid = self.sa.policy.localid
-        if not localid and not self.pre_shared:
+        if not localid and self.signed:
             own = rsa_signature.own_identification(self)
             if own is not None:
                 return own
@@ -248,21 +255,57 @@ class Phase1Exchange(Exchange):
                              sai=self.sai_b, id_body=body(identification))
 
     @property
+    def method(self):
+        """The negotiated (or, before MM2, offered) authentication method; None before the responder chose."""
+        return None if self.sa.transform is None else self.sa.transform.auth
+
+    @property
     def pre_shared(self):
-        """Whether the negotiated (or, before MM2, offered) method is pre-shared keys (else RSA signatures)."""
-        return self.sa.transform.auth is AuthMethod.PRE_SHARED_KEY
+        """Whether the method is pre-shared keys."""
+        return self.method is AuthMethod.PRE_SHARED_KEY
+
+    @property
+    def signed(self):
+        """Whether it is RSA signatures (:mod:`.rsa_signature`)."""
+        return self.method is AuthMethod.RSA_SIGNATURES
+
+    @property
+    def encrypted_ids(self):
+        """Whether it is RSA encryption (:mod:`.rsa_encryption`)."""
+        return self.method is AuthMethod.RSA_ENCRYPTION
 
     async def proof(self, initiator, identification):
         """Our authentication payloads: HASH_I (``initiator``) or HASH_R over
         ``identification``, or with RSA signatures [CERT,] SIG of it."""
         digest = await self.authentication(initiator, identification)
-        if self.pre_shared:
+        if not self.signed:
             return [Hash(digest)]
         return await rsa_signature.signature_payloads(self, digest)
 
     def certificate_requests(self):
         """CR payloads to send with our KE when we authenticate with RSA signatures, else none."""
-        return [] if self.pre_shared else rsa_signature.certificate_requests(self)
+        return rsa_signature.certificate_requests(self) if self.signed else []
+
+    async def nonce_payloads(self, initiator, nonce, identification=None):
+        """What carries our nonce (and, in aggressive mode, ``identification``):
+        ``[nonce, identification]``, or with RSA encryption our ID (default
+        :meth:`identification`, kept as ``own_id``) and nonce encrypted to the peer."""
+        if self.encrypted_ids:
+            self.own_id = identification or self.identification()
+            return await rsa_encryption.sealed(self, initiator, self.own_id, nonce)
+        return [nonce, *([identification] if identification else [])]
+
+    async def peer_nonce(self, initiator, message):
+        """The peer's nonce data in ``message`` (sent by the initiator when
+        ``initiator``); with RSA encryption decrypted, and its ID kept as ``peer_id``."""
+        if self.encrypted_ids:
+            nonce, self.peer_id = await rsa_encryption.opened(self, initiator, message)
+            return nonce
+        return message.first(Nonce).data
+
+    def id_payloads(self, identification):
+        """Main mode's MM5/MM6 ID: ``[identification]``, none with RSA encryption (it went in MM3/MM4)."""
+        return [] if self.encrypted_ids else [identification]
 
     async def verify(self, message, initiator, identification=None):
         """Check the peer's HASH_I/HASH_R (or SIG, :mod:`.rsa_signature`) in
@@ -271,7 +314,7 @@ class Phase1Exchange(Exchange):
         identification = identification or message.first(Identification)
         received = message.first(Hash)
         expected = await self.authentication(initiator, identification)
-        if not self.pre_shared:
+        if self.signed:
             await rsa_signature.verify_signature(self, message, expected, identification)
         elif received is None or not hmac.compare_digest(received.data, expected):
             raise MessageRejected(f"HASH_{'I' if initiator else 'R'} does not verify: the pre-shared keys differ",

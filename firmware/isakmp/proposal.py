@@ -58,8 +58,9 @@ GROUPS = {0: None, 1: GroupDescription.MODP_768, 2: GroupDescription.MODP_1024, 
           14: GroupDescription.MODP_2048}
 #: GROUP-TYPE value of a MODP group (RFC 2409 appendix A).
 GROUP_TYPE_MODP = 1
-#: policy ``authtype`` -> wire authentication method (pre-shared keys and RSA signatures are negotiated here).
-AUTH_METHODS = {"preshared": AuthMethod.PRE_SHARED_KEY, "rsasig": AuthMethod.RSA_SIGNATURES}
+#: policy ``authtype`` -> wire authentication method (RFC 2409 appendix A).
+AUTH_METHODS = {"preshared": AuthMethod.PRE_SHARED_KEY, "rsasig": AuthMethod.RSA_SIGNATURES,
+                "rsaencr": AuthMethod.RSA_ENCRYPTION}
 
 
 class PolicyNotNegotiable(IsakmpError):

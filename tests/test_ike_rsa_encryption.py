@@ -1,0 +1,105 @@
+"""Phase 1 with RSA encryption (authtype=rsaencr, RFC 2409 section 5.2)
+between two ISAKMP daemons on behavioural-model cards in virtual time:
+each has its own private key (generated in its ENCO store) and the other's
+public key (loaded from a PEM file as ENCO key ``key``).
+
+Checked independently with ``cryptography``/``hmac``: the ID and nonce
+bodies on the wire decrypt (PKCS#1 v1.5) with the receiver's private key
+to the ID and nonce the exchange used, SKEYID = prf(hash(Ni_b | Nr_b),
+CKY-I | CKY-R), and the IDs never appear in the clear. A peer that
+encrypts to the wrong key is counted and fails without an SA or an
+exception. strongSwan does not implement this method.
+"""
+import hashlib
+import hmac
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from ike_peers import ADDRESS_I, ADDRESS_R, VirtualNetwork, run
+from isakmp_capture import ID, NONCE, payload
+
+from pacsim.firmware.isakmp.ike_sa import IkeSaState, Phase1Established
+from pacsim.firmware.isakmp.policy_config import IsakmpPolicy
+
+OWN, PEER = 3, 4
+
+
+def _private(key):
+    """A cryptography private key of an RsaKey (its primes recovered from n, e, d)."""
+    p, q = rsa.rsa_recover_prime_factors(key.n, key.e, key.d)
+    public = rsa.RSAPublicNumbers(key.e, key.n)
+    return rsa.RSAPrivateNumbers(p, q, key.d, rsa.rsa_crt_dmp1(key.d, p), rsa.rsa_crt_dmq1(key.d, q),
+                                 rsa.rsa_crt_iqmp(p, q), public).private_key()
+
+
+def _public_pem(key, folder, name):
+    path = folder / f"{name}.pem"
+    path.write_bytes(rsa.RSAPublicNumbers(key.e, key.n).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return path
+
+
+async def _negotiate(folder, mode, wrong_key=False):
+    network = VirtualNetwork()
+    daemons = []
+    for local, peer in ((ADDRESS_I, ADDRESS_R), (ADDRESS_R, ADDRESS_I)):
+        policy = IsakmpPolicy("p", peer=peer, authtype="rsaencr", localrsakey=OWN, key=PEER, mode=mode,
+                              encalg="aes128", hashalg="sha", group=2, sendnotify=True)
+        daemon = await network.add(local, [policy])
+        daemon.keys.create_rsa(OWN, bits=1024)
+        daemons.append(daemon)
+    initiator, responder = daemons
+    stranger = responder.keys.create_rsa(9, bits=1024).rsa
+    initiator.keys.create_rsa(PEER, file=_public_pem(stranger if wrong_key else responder.keys.rsa(OWN), folder,
+                                                     "responder"))
+    responder.keys.create_rsa(PEER, file=_public_pem(initiator.keys.rsa(OWN), folder, "initiator"))
+    await network.deliver(await initiator.initiate("p"))
+    await network.run(until=400)
+    return network, initiator, responder
+
+
+@pytest.mark.parametrize("mode", ["main", "aggressive"])
+def test_rsaencr_establishes_with_ids_and_nonces_encrypted(tmp_path, mode):
+    network, initiator, responder = run(_negotiate(tmp_path, mode))
+    assert initiator.faults == responder.faults == []
+    (sa_i,), (sa_r,) = list(initiator.sas), list(responder.sas)
+    assert sa_i.state is sa_r.state is IkeSaState.ESTABLISHED and sa_i.keys == sa_r.keys
+    assert all(any(isinstance(e, Phase1Established) for e in d.events) for d in (initiator, responder))
+    group = "main" if mode == "main" else "aggressive"
+    ids = 2 if mode == "main" else 1        # main mode also counts MM5/MM6, encrypted under SKEYID_e, as IDii/IDir
+    assert [responder.counters.get(group, n) for n in ("decryptIDiiGood", "decryptNiGood", "encryptIDirGood",
+                                                        "authGood")] == [ids, 1, ids, 1]
+    assert [initiator.counters.get(group, n) for n in ("decryptIDirGood", "decryptNrGood", "encryptIDiiGood",
+                                                        "authGood")] == [ids, 1, ids, 1]
+    messages = [(d.data[16], d.data[28:]) for _, d in network.log if not d.data[19] & 1]
+    first, second = [m for m in messages if payload(m[0], m[1], NONCE)][:2]
+    key_r, key_i = _private(responder.keys.rsa(OWN)), _private(initiator.keys.rsa(OWN))
+    ni = key_r.decrypt(payload(first[0], first[1], NONCE), padding.PKCS1v15())
+    idii_b = key_r.decrypt(payload(first[0], first[1], ID), padding.PKCS1v15())
+    nr = key_i.decrypt(payload(second[0], second[1], NONCE), padding.PKCS1v15())
+    idir_b = key_i.decrypt(payload(second[0], second[1], ID), padding.PKCS1v15())
+    assert idii_b == b"\x01\x00\x00\x00" + bytes(map(int, ADDRESS_I.split(".")))
+    assert idir_b == b"\x01\x00\x00\x00" + bytes(map(int, ADDRESS_R.split(".")))
+    assert len(ni) == len(nr) == 16
+    cookies = sa_i.cky_i + sa_i.cky_r
+    assert sa_i.keys.skeyid == hmac.new(hashlib.sha1(ni + nr).digest(), cookies, hashlib.sha1).digest()
+    clear = b"".join(data for _, data in messages)
+    assert bytes(map(int, ADDRESS_I.split("."))) not in clear and len(payload(first[0], first[1], NONCE)) == 128
+
+
+@pytest.mark.parametrize("mode", ["main", "aggressive"])
+def test_rsaencr_to_the_wrong_key_is_counted_and_fails(tmp_path, mode):
+    """The initiator encrypts to a key that is not the responder's: the
+    responder counts the bodies it cannot decrypt, before any DH work."""
+    network, initiator, responder = run(_negotiate(tmp_path, mode, wrong_key=True))
+    group = "main" if mode == "main" else "aggressive"
+    assert len(initiator.sas) == len(responder.sas) == 0
+    assert initiator.faults == responder.faults == []
+    assert responder.counters.get(group, "decryptIDiiFailed") >= 1
+    assert responder.counters.get(group, "decryptNiFailed") >= 1
+    assert responder.counters.get(group, "authFailed") >= 1
+    # main mode notifies AUTHENTICATION-FAILED once; a rejected AM1 is dropped without a trace (it made no SA)
+    assert responder.counters.get("info", "txNotifyMsg") == (1 if mode == "main" else 0)
+    assert responder.counters.get(group, "generateLocalDHGood") == 0
+    assert not [e for d in (initiator, responder) for e in d.events if isinstance(e, Phase1Established)]
