@@ -228,3 +228,24 @@ def test_card_checks_certificate_signature_like_cryptography(authority):
     assert ok is None and "does not verify" in bad and operations == 2
     with pytest.raises(InvalidSignature):
         authority.certificate.public_key().verify(forged.signature, forged.tbs, padding.PKCS1v15(), hashes.SHA1())
+
+
+def test_remoteid_as_a_distinguished_name(authority, tmp_path):
+    """REMOTEID given as the manual writes a DN (L3563-3584: "cn=user, o=mycompany") matches the peer
+    certificate's subject in any order and case; another DN fails with badIDirPayLoad."""
+    for n, remoteid in enumerate((f"o=pacsim, cn=router {ADDRESS_I}", "cn=someone else, o=pacsim")):
+        folder = tmp_path / str(n)
+        folder.mkdir()
+
+        async def body():
+            network = VirtualNetwork()
+            params = {"mode": "main", "encalg": "des", "hashalg": "sha", "group": 1}
+            initiator = await _router(network, ADDRESS_I, ADDRESS_R, authority, folder, params)
+            responder = await _router(network, ADDRESS_R, ADDRESS_I, authority, folder, {**params,
+                                                                                         "remoteid": remoteid})
+            await network.deliver(await initiator.initiate("p"))
+            await network.run(until=400)
+            return initiator, responder
+        initiator, responder = run(body())
+        assert initiator.faults == responder.faults == []
+        assert len(responder.sas) == (1 - n) and responder.counters.get("main", "badIDirPayLoad") == n

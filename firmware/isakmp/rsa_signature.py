@@ -24,7 +24,9 @@ be signed by a trusted authority (issuer DN and an RSA signature with
 SHA-1 or MD5: the digest is a HASH job on the card and the signature a
 public-key modexp on the card), be valid now (wall-clock UTC) and name
 the peer's ID (its subject DN, or an FQDN, user FQDN or address among its
-alternative names). A certificate that fails counts ``cantFindPeerRSAKey``
+alternative names); a ``remoteid`` given as a DN (``cn=user, o=co``) must
+be that subject (attributes in any order and case, else
+INVALID-ID-INFORMATION, ``badIDirPayLoad``). A certificate that fails counts ``cantFindPeerRSAKey``
 and a SIG that does not verify ``verifySigFailed``; either is an
 AUTHENTICATION-FAILED (``authFailed``) that leaves no SA.
 """
@@ -151,11 +153,22 @@ async def _peer_certificate(exchange, message, identification):
     else:
         problem = await certificate_problem(exchange.sa.crypto, found, store.trusted())
         if problem is None and not names_peer(found, identification):
-            problem = f"the peer's ID (type {identification.id_type}) is not a name of the certificate of {found.subject}"
+            problem = f"the peer's ID (type {identification.id_type}) is not a name of the certificate of " \
+                      f"{found.subject}"
     if problem:
         exchange.count("cantFindPeerRSAKey")
         raise MessageRejected(problem, NotifyType.AUTHENTICATION_FAILED, (exchange.GROUP, "authFailed"))
+    remoteid = exchange.sa.policy.remoteid
+    if identification.id_type == IdType.ID_DER_ASN1_DN and remoteid and _dn_parts(remoteid) != _dn_parts(
+            found.subject):
+        raise ExchangeFailed(f"peer DN {found.subject} is not REMOTEID {remoteid}", NotifyType.INVALID_ID_INFORMATION,
+                             (exchange.GROUP, "badIDirPayLoad"))
     return found
+
+
+def _dn_parts(text):
+    """A DN's attributes as a set of ``type=value`` in lower case (``cn=user, o=co`` equals ``O=co,CN=user``)."""
+    return {part.strip().lower() for part in text.split(",")}
 
 
 async def verify_signature(exchange, message, digest, identification):
