@@ -18,19 +18,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from ike_peers import ADDRESS_I, ADDRESS_R, VirtualNetwork, run
 from isakmp_capture import ID, NONCE, payload
+from rsa_reference import private_key
 
 from pacsim.firmware.isakmp.ike_sa import IkeSaState, Phase1Established
 from pacsim.firmware.isakmp.policy_config import IsakmpPolicy
 
 OWN, PEER = 3, 4
-
-
-def _private(key):
-    """A cryptography private key of an RsaKey (its primes recovered from n, e, d)."""
-    p, q = rsa.rsa_recover_prime_factors(key.n, key.e, key.d)
-    public = rsa.RSAPublicNumbers(key.e, key.n)
-    return rsa.RSAPrivateNumbers(p, q, key.d, rsa.rsa_crt_dmp1(key.d, p), rsa.rsa_crt_dmq1(key.d, q),
-                                 rsa.rsa_crt_iqmp(p, q), public).private_key()
 
 
 def _public_pem(key, folder, name):
@@ -74,7 +67,7 @@ def test_rsaencr_establishes_with_ids_and_nonces_encrypted(tmp_path, mode):
                                                         "authGood")] == [ids, 1, ids, 1]
     messages = [(d.data[16], d.data[28:]) for _, d in network.log if not d.data[19] & 1]
     first, second = [m for m in messages if payload(m[0], m[1], NONCE)][:2]
-    key_r, key_i = _private(responder.keys.rsa(OWN)), _private(initiator.keys.rsa(OWN))
+    key_r, key_i = private_key(responder.keys.rsa(OWN)), private_key(initiator.keys.rsa(OWN))
     ni = key_r.decrypt(payload(first[0], first[1], NONCE), padding.PKCS1v15())
     idii_b = key_r.decrypt(payload(first[0], first[1], ID), padding.PKCS1v15())
     nr = key_i.decrypt(payload(second[0], second[1], NONCE), padding.PKCS1v15())

@@ -25,6 +25,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
+from ...firmware.isakmp.transport import is_address
+
 __all__ = ["CertificateAuthority", "name_of"]
 
 #: Validity of the certificates issued: from a day ago (clock skew) for ``VALID_DAYS``.
@@ -72,7 +74,7 @@ class CertificateAuthority:
                    .not_valid_after(not_after or now + datetime.timedelta(days=VALID_DAYS))
                    .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
         if alt_names:
-            general = [x509.IPAddress(ipaddress.ip_address(n)) if _is_address(n) else x509.DNSName(n)
+            general = [x509.IPAddress(ipaddress.ip_address(n)) if is_address(n) else x509.DNSName(n)
                        for n in alt_names]
             builder = builder.add_extension(x509.SubjectAlternativeName(general), critical=False)
         signer = signer or self.key
@@ -103,11 +105,3 @@ class CertificateAuthority:
         """A cryptography private key as unencrypted PKCS#8 PEM."""
         return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                  serialization.NoEncryption())
-
-
-def _is_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
