@@ -22,6 +22,7 @@ from rsa_reference import private_key
 
 from pacsim.firmware.isakmp.ike_sa import IkeSaState, Phase1Established
 from pacsim.firmware.isakmp.policy_config import IsakmpPolicy
+from pacsim.firmware.views.ios import show_crypto_isakmp_sa
 
 OWN, PEER = 3, 4
 
@@ -77,6 +78,11 @@ def test_rsaencr_establishes_with_ids_and_nonces_encrypted(tmp_path, mode):
     assert len(ni) == len(nr) == 16
     cookies = sa_i.cky_i + sa_i.cky_r
     assert sa_i.keys.skeyid == hmac.new(hashlib.sha1(ni + nr).digest(), cookies, hashlib.sha1).digest()
+    # IOS's "show crypto isakmp sa detail" names the method in its Auth column
+    view = type("View", (), {"ike_sas": lambda self: (sa_i.snapshot(),), "now": lambda self: 0.0})()
+    (row,) = [line for line in show_crypto_isakmp_sa(view, detail=True).splitlines() if line.startswith(
+        f"{sa_i.sa_id} ")]
+    assert row.split()[6] == "renc", row
     clear = b"".join(data for _, data in messages)
     assert bytes(map(int, ADDRESS_I.split("."))) not in clear and len(payload(first[0], first[1], NONCE)) == 128
 
