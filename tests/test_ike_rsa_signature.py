@@ -43,12 +43,14 @@ def authority():
 
 
 def _policy(peer, **params):
-    return IsakmpPolicy("p", peer=peer, authtype="rsasig", localrsakey=KEY_ID, sendnotify=True, **params)
+    return IsakmpPolicy("p", peer=peer, **{"authtype": "rsasig", "localrsakey": KEY_ID, "sendnotify": True, **params})
 
 
 async def _router(network, address, peer, authority, folder, params, certificate=None, trust=True, bits=1024):
     """A daemon with a generated RSA key, its certificate from ``authority`` and the CA trusted."""
     daemon = await network.add(address, [_policy(peer, **params)])
+    if daemon.config.policies["p"].localrsakey is None:     # the default of enable isakmp localrsakey
+        daemon.config.localrsakey = KEY_ID
     key = daemon.keys.create_rsa(KEY_ID, bits=bits)
     path = folder / f"{address}.pem"
     path.write_bytes(certificate(key.rsa) if certificate else authority.issue(f"router {address}", key.rsa,
@@ -87,7 +89,10 @@ def _recovered(certificate_der, signature):
 
 @pytest.mark.parametrize("mode", ["main", "aggressive"])
 def test_rsasig_establishes_and_signatures_verify_independently(authority, tmp_path, mode):
-    network, initiator, responder, private = run(_negotiate(authority, tmp_path, mode))
+    """The initiator's policy has no LOCALRSAKEY: ``enable isakmp localrsakey`` gives it."""
+    network, initiator, responder, private = run(_negotiate(authority, tmp_path, mode,
+                                                            initiator_params={"localrsakey": None}))
+    assert initiator.config.policies["p"].localrsakey is None
     assert initiator.faults == responder.faults == []
     (sa_i,), (sa_r,) = list(initiator.sas), list(responder.sas)
     assert sa_i.state is sa_r.state is IkeSaState.ESTABLISHED and sa_i.keys == sa_r.keys
