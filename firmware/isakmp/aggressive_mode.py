@@ -1,6 +1,8 @@
 # Ref: RFC 2409 sections 5 and 5.4 (aggressive mode with pre-shared keys), RFC 2408 section 4.7
 # Ref: RFC 3947 sections 3-4 (NAT-D in AM2/AM3, float with AM3); ../shared/spec/isakmp-commands.md R25
-"""Aggressive mode with pre-shared keys, both sides.
+"""Aggressive mode, both sides: shown with pre-shared keys; RSA signatures
+put ``[CERT,] SIG`` where HASH is and CR in AM1/AM2, RSA encryption
+encrypts the ID and nonce bodies of AM1/AM2 (:mod:`.phase1`'s hooks).
 
 ::
 

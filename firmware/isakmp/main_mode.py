@@ -1,6 +1,8 @@
 # Ref: RFC 2409 section 5 and 5.4 (main mode with pre-shared keys), RFC 2408 section 4.5 (identity protection)
 # Ref: RFC 3947 sections 3-4 (NAT-D in MM3/MM4, float from MM5); ../shared/spec/isakmp-commands.md R25-R27
-"""Main mode (identity protection) with pre-shared keys, both sides.
+"""Main mode (identity protection), both sides: shown with pre-shared keys;
+RSA signatures put ``[CERT,] SIG`` where HASH is and CR beside KE, RSA
+encryption moves the IDs, encrypted, to MM3/MM4 (:mod:`.phase1`'s hooks).
 
 ::
 

@@ -1,4 +1,4 @@
-# Ref: RFC 2409 sections 5 (SKEYID for pre-shared keys, HASH_I/HASH_R), 5.4 (phase 1 with pre-shared keys)
+# Ref: RFC 2409 sections 5 (SKEYID, HASH_I/HASH_R), 5.1-5.2 (signatures, public key encryption), 5.4 (pre-shared keys)
 # Ref: RFC 2407 sections 4.6.2 (phase-1 ID payload), 4.6.3.3 (INITIAL-CONTACT); RFC 3706 section 5 (DPD VID)
 # Ref: ../shared/spec/isakmp-commands.md R6, R25-R27, R34-R37, R49, R87
 """What main and aggressive mode share: the policy's transform, the
@@ -19,6 +19,14 @@ does not move), payload rules, KE length and value. An authentication
 message whose HASH does not verify, or whose decrypted body does not
 even decode (the two signs of a different key: a wrong pre-shared key),
 fails the exchange with AUTHENTICATION-FAILED and leaves no SA.
+
+The authentication method is the policy's ``authtype``: pre-shared keys
+here, RSA signatures (``[CERT,] SIG`` instead of HASH, CR with the KE:
+:mod:`.rsa_signature`) and RSA encryption (ID and nonce bodies encrypted
+to the peer's key: :mod:`.rsa_encryption`) through the hooks
+:meth:`Phase1Exchange.proof`, :meth:`~Phase1Exchange.certificate_requests`,
+:meth:`~Phase1Exchange.nonce_payloads`, :meth:`~Phase1Exchange.peer_nonce`,
+:meth:`~Phase1Exchange.id_payloads` and :meth:`~Phase1Exchange.rule`.
 
 The local ID (R49): ID_IPV4_ADDR/ID_IPV6_ADDR of the local address
 unless ``localid`` is set, then that address, ID_USER_FQDN (with an
