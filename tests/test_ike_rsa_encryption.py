@@ -23,6 +23,7 @@ from rsa_reference import private_key
 from pacsim.firmware.isakmp.ike_sa import IkeSaState, Phase1Established
 from pacsim.firmware.isakmp.policy_config import IsakmpPolicy
 from pacsim.firmware.views.ios import show_crypto_isakmp_sa
+from pacsim.sim.interop.certificate_authority import CertificateAuthority
 
 OWN, PEER = 3, 4
 
@@ -34,11 +35,11 @@ def _public_pem(key, folder, name):
     return path
 
 
-async def _negotiate(folder, mode, wrong_key=False):
+async def _negotiate(folder, mode, wrong_key=False, responder_key=PEER, found_by="description"):
     network = VirtualNetwork()
     daemons = []
-    for local, peer in ((ADDRESS_I, ADDRESS_R), (ADDRESS_R, ADDRESS_I)):
-        policy = IsakmpPolicy("p", peer=peer, authtype="rsaencr", localrsakey=OWN, key=PEER, mode=mode,
+    for local, peer, key in ((ADDRESS_I, ADDRESS_R, PEER), (ADDRESS_R, ADDRESS_I, responder_key)):
+        policy = IsakmpPolicy("p", peer=peer, authtype="rsaencr", localrsakey=OWN, key=key, mode=mode,
                               encalg="aes128", hashalg="sha", group=2, sendnotify=True)
         daemon = await network.add(local, [policy])
         daemon.keys.create_rsa(OWN, bits=1024)
@@ -47,7 +48,11 @@ async def _negotiate(folder, mode, wrong_key=False):
     stranger = responder.keys.create_rsa(9, bits=1024).rsa
     initiator.keys.create_rsa(PEER, file=_public_pem(stranger if wrong_key else responder.keys.rsa(OWN), folder,
                                                      "responder"))
-    responder.keys.create_rsa(PEER, file=_public_pem(initiator.keys.rsa(OWN), folder, "initiator"))
+    responder.keys.create_rsa(PEER, file=_public_pem(initiator.keys.rsa(OWN), folder, "initiator"),
+                              description=ADDRESS_I if found_by == "description" else None)
+    if found_by == "certificate":
+        issued = CertificateAuthority(bits=1024).issue("initiator", initiator.keys.rsa(OWN), [ADDRESS_I])
+        responder.keys.certificates.insert("initiator", issued)
     await network.deliver(await initiator.initiate("p"))
     await network.run(until=400)
     return network, initiator, responder
@@ -102,3 +107,15 @@ def test_rsaencr_to_the_wrong_key_is_counted_and_fails(tmp_path, mode):
     assert responder.counters.get("info", "txNotifyMsg") == (1 if mode == "main" else 0)
     assert responder.counters.get(group, "generateLocalDHGood") == 0
     assert not [e for d in (initiator, responder) for e in d.events if isinstance(e, Phase1Established)]
+
+
+def test_rsaencr_without_key_finds_the_peers_key_by_its_address(tmp_path):
+    """The responder's policy has no KEY: the ENCO RSA key described by the
+    initiator's address, else a loaded certificate naming that address, is
+    used (§2.1 "a key matching the IP address of the peer"); without either
+    the failure is counted (cantFindPeerRSAKey)."""
+    for found_by in ("description", "certificate", None):
+        network, initiator, responder = run(_negotiate(tmp_path, "main", responder_key=None, found_by=found_by))
+        assert initiator.faults == responder.faults == []
+        assert len(responder.sas) == int(found_by is not None), found_by
+        assert responder.counters.get("main", "cantFindPeerRSAKey") == int(found_by is None)

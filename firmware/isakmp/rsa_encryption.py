@@ -23,9 +23,11 @@ rules below do not allow it).
 
 Keys: our private key is ``localrsakey`` (or ``enable isakmp
 localrsakey``); the peer's public key is the policy's ``key`` (an ENCO RSA
-key, private or public: ``create enco key=N type=rsa file=peer-public.pem``;
-the manual's search for a key matching the peer's address when ``key``
-is not given is not implemented). Missing keys count
+key, private or public: ``create enco key=N type=rsa file=peer-public.pem``)
+or, when ``key`` is not given, "a key matching the IP address of the peer"
+(§2.1): an ENCO RSA key whose DESCRIPTION is the peer's address, else the
+key of a loaded (untrusted) certificate with that address among its
+alternative names. Missing keys count
 ``cantFindLocalRSAKey``/``cantFindPeerRSAKey``; a body that does not
 decrypt counts ``decryptIDiiFailed``/``decryptNiFailed`` (responder) or
 ``decryptIDirFailed``/``decryptNrFailed`` (initiator) and is an
@@ -63,11 +65,18 @@ _NAMES = {True: ("IDii", "Ni"), False: ("IDir", "Nr")}
 
 
 def _peer_key(exchange):
-    """The peer's public key: the policy's KEY (an ENCO RSA key); ExchangeFailed (``cantFindPeerRSAKey``)."""
-    policy = exchange.sa.policy
-    key = exchange.daemon.keys.rsa(policy.key)
+    """The peer's public key (see the module docstring); ExchangeFailed (``cantFindPeerRSAKey``)."""
+    policy, keys, peer = exchange.sa.policy, exchange.daemon.keys, str(exchange.sa.peer)
+    if policy.key is not None:
+        key = keys.rsa(policy.key)
+    else:
+        by_description = [k.rsa for k in keys.keys() if k.rsa is not None and k.description == peer]
+        by_certificate = [c.public_key for c in keys.certificates.certificates()
+                          if not c.trusted and peer in c.alt_names]
+        key = next(iter(by_description + by_certificate), None)
     if key is None:
-        raise ExchangeFailed(f"KEY {policy.key} of policy {policy.name} is not the peer's RSA key",
+        what = f"KEY {policy.key}" if policy.key is not None else f"no RSA key or certificate for {peer}"
+        raise ExchangeFailed(f"{what} of policy {policy.name}: not the peer's RSA key",
                              counter=(exchange.GROUP, "cantFindPeerRSAKey"))
     return key.public()
 
