@@ -18,7 +18,15 @@ the real message(s) to mutate:
   both ways, into an established pair that is never rebuilt, so
   :func:`sa_survives` checks it after the campaign;
 * ``established-authentic``: the same with the HASH always recomputed
-  (the forger holds the keys), to reach the informational logic.
+  (the forger holds the keys), to reach the informational logic;
+* ``rsaencr/...``: MM3/MM4 and AM1/AM2 with RSA-encrypted ID and nonce
+  bodies (each peer's policy KEY the other's public key);
+* ``rsasig/...``: the messages that carry CR, CERT and SIG payloads in
+  phase 1 with RSA signatures (MM3-MM6, AM1-AM3), each peer with a
+  512-bit RSA key from its seeded key store and a certificate from a CA
+  made for the target (:class:`~.interop.certificate_authority.CertificateAuthority`;
+  its keys and validity come from ``cryptography`` and the clock, so a
+  reproducer rebuilds the same states with other certificate octets);
 * ``xauth/...``: XAUTH and mode config after main mode (the responder the
   XAUTH server with a user database and a mode-config pool, the
   initiator the client), each receiver awaiting each transaction message
@@ -78,6 +86,7 @@ from ..firmware.users.database import UserDatabase
 from ..firmware.users.radius import RadiusServers
 from ..host.device import PacDevice
 from .fuzz_mutators import mutate_bytes, mutate_payloads
+from .interop.certificate_authority import CertificateAuthority
 from .model_bus import ModelBus
 
 __all__ = ["Peers", "Template", "Target", "TARGETS", "LiveTarget", "forger", "FuzzResult", "fuzz_isakmp", "run_campaign", "replay",
@@ -86,6 +95,8 @@ __all__ = ["Peers", "Template", "Target", "TARGETS", "LiveTarget", "forger", "Fu
 ADDRESS_I, ADDRESS_R = "192.0.2.1", "192.0.2.2"
 PSK = b"pacsim-fuzz-psk"
 PSK_ID = 1
+#: ENCO key number and modulus bits of each peer's RSA key on the rsasig targets.
+RSA_KEY_ID, RSA_BITS = 2, 512
 POLICY = "p"
 #: The XAUTH targets' user and password.
 XAUTH_USER, XAUTH_PASSWORD = "remote", "friend"
@@ -118,14 +129,24 @@ class Peers:
     async def create(cls, card_seed, params):
         """The two daemons, ready (nothing sent yet)."""
         peers = cls()
+        authority = CertificateAuthority("fuzz CA", bits=1024) if params.get("authtype") == "rsasig" else None
         for local, peer in ((ADDRESS_I, ADDRESS_R), (ADDRESS_R, ADDRESS_I)):
             device = await PacDevice.probe(ModelBus())
             await device.rng_instantiate(random.Random(f"{card_seed}/{local}").randbytes(SEED_BYTES))
-            keys = KeyStore()
+            keys = KeyStore(random.Random(f"{card_seed}/{local}/keys").randbytes)
             keys.create(PSK_ID, KeyType.GENERAL, value=PSK)
+            if params.get("authtype") in ("rsasig", "rsaencr"):
+                rsa = keys.create_rsa(RSA_KEY_ID, bits=RSA_BITS).rsa
+            if authority is not None:
+                keys.certificates.insert("own", authority.issue(f"fuzz {local}", rsa, [local]))
+                keys.certificates.insert("ca", authority.pem(), trusted=True)
             config = IsakmpConfig(policies={POLICY: IsakmpPolicy(POLICY, peer=peer, key=PSK_ID, **params)})
             peers.daemons[address(local)] = IsakmpDaemon(config, keys, device, [local], lambda: peers.now)
         peers.initiator, peers.responder = peers.daemons[address(ADDRESS_I)], peers.daemons[address(ADDRESS_R)]
+        if params.get("authtype") == "rsaencr":      # each holds the other's public key as its policy's KEY
+            for one, other in ((peers.initiator, peers.responder), (peers.responder, peers.initiator)):
+                one.keys.destroy(PSK_ID)
+                one.keys.create_rsa(PSK_ID, public=other.keys.rsa(RSA_KEY_ID).public())
         return peers
 
     async def deliver(self, datagrams, record=None):
@@ -247,8 +268,19 @@ def _phase1_targets():
     return targets
 
 
+def _rsa_targets():
+    """The receivers of the messages with CR, CERT or SIG under RSA signatures, and of the
+    RSA-encrypted IDs and nonces (MM3/MM4, AM1/AM2) under RSA encryption, awaiting them."""
+    steps = {("rsasig", "main"): (2, 3, 4, 5), ("rsasig", "aggressive"): (0, 1, 2),
+             ("rsaencr", "main"): (2, 3), ("rsaencr", "aggressive"): (0, 1)}
+    return [Target(f"{auth}/{mode}/{'responder' if step % 2 == 0 else 'initiator'}/awaiting-{step + 1}",
+                   _phase1_state, {"mode": mode, "authtype": auth, "localrsakey": RSA_KEY_ID}, step=step,
+                   awaiting=True)
+            for (auth, mode), numbers in steps.items() for step in numbers]
+
+
 #: Every target of a campaign, visited in this order in batches of :data:`BATCH`.
-TARGETS = tuple(_phase1_targets()) + (
+TARGETS = tuple(_phase1_targets()) + tuple(_rsa_targets()) + (
     Target("established", _established_state, _ESTABLISHED_POLICY, kind="survival"),
     Target("established-authentic", _established_state, _ESTABLISHED_POLICY, kind="authentic"),
 ) + _xauth_targets()

@@ -51,7 +51,8 @@ def _targets(*names):
 def test_campaign_over_every_target(tmp_path):
     """3000 messages (with the strongSwan capture spliced in): nothing
     escapes, every drop moved a specific counter, the established SA
-    still answers DPD, and every target was fuzzed."""
+    still answers DPD, and every target was fuzzed (the RSA ones reaching
+    their certificate, signature and decryption checks)."""
     result = run_campaign(3000, SEED, tmp_path, corpus=[data for _, data, _ in capture_messages()])
     assert result.messages == 3000
     assert result.escaped == 0 and result.findings == [] and list(tmp_path.iterdir()) == []
@@ -59,6 +60,14 @@ def test_campaign_over_every_target(tmp_path):
     assert result.dropped + result.accepted == result.messages
     assert result.sa_survived
     assert set(result.targets) == {t.name for t in TARGETS}
+    # the RSA targets (CR/CERT/SIG of rsasig, encrypted IDs and nonces of rsaencr, both modes) reach their checks:
+    # malformed and untrusted certificates, signatures that do not verify, bodies that do not decrypt, intact ones
+    assert {(t.params.get("authtype"), t.params["mode"]) for t in TARGETS if "authtype" in t.params} == {
+        (a, m) for a in ("rsasig", "rsaencr") for m in ("main", "aggressive")}
+    for mode in ("main", "aggressive"):
+        for counter in ("cantFindPeerRSAKey", "verifySigFailed", "signGood", "certSent", "decryptNiFailed",
+                        "decryptNiGood", "decryptIDirFailed", "decryptIDirGood"):
+            assert result.reached[(mode, counter)] > 0, (mode, counter)
 
 
 def test_mutators_change_the_message_and_follow_the_seed():
@@ -201,3 +210,4 @@ def test_atheris_bounded_campaign_finds_nothing(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     assert "Done 3000 runs" in run.stderr
     assert not list(tmp_path.glob("crash-*"))
+

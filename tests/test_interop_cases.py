@@ -10,6 +10,7 @@ import pytest
 
 from pacsim.firmware.isakmp.key_log import KeyLog, tshark_options
 from pacsim.sim.interop.cases import CASES, PROBES, RADIUS_SECRET, XAUTH_PASSWORD, XAUTH_USER, Case
+from pacsim.sim.interop.lab_certificates import ROUTER_KEY_ID, LabCredentials
 from pacsim.sim.interop.lab import spis_match, spis_of_show
 from pacsim.sim.interop.namespaces import ADDRESSES, LabError, LabNamespaces
 from pacsim.sim.interop.router_config import (ManualTunnel, configured_router, isakmp_lines, manual_router,
@@ -49,6 +50,8 @@ def test_cases_cover_the_must_show():
     rtl = next(c for c in CASES if c.bus == "rtl")
     assert rtl.retransmit_timeout > max(c.retransmit_timeout for c in CASES if c.bus == "model")
     assert {p.mode for p in PROBES} == {"main", "aggressive"} and any(not p.acceptable for p in PROBES)
+    assert {c.initiator for c in CASES if c.auth == "rsasig" and c.mode == "main"} == {"pacsim", "strongswan"}
+    assert {c.auth for c in CASES} == {"psk", "rsasig"}
 
 
 def test_proposals_and_ike_scan_transforms():
@@ -64,6 +67,8 @@ def test_swanctl_conf_has_one_setting_per_line(tmp_path):
         assert ";" not in text and f"proposals = {case.ike_proposal}\n" in text
         assert f"esp_proposals = {case.esp_proposal}\n" in text and "encap = yes\n" in text
         assert ("aggressive = yes" in text) == (case.mode == "aggressive")
+        assert text.count("auth = pubkey") == (2 if case.auth == "rsasig" else 0), text
+        assert ("certs = peer.pem" in text) == (case.auth == "rsasig")
     conf = strongswan_conf(tmp_path, tmp_path / "run", retransmit_timeout=30.0)
     assert ";" not in conf and "kernel-libipsec kernel-netlink" in conf and "retransmit_timeout = 30.0" in conf
     assert f"socket = unix://{tmp_path}/run/charon.vici" in conf and f"path = {tmp_path}/charon.log" in conf
@@ -144,10 +149,16 @@ def test_key_log_uat_formats(tmp_path):
             '","HMAC-SHA-1-96 [RFC2404]","0x' + "00" * 20 + '"') in options
 
 
-def test_router_configurations_are_accepted():
+def test_router_configurations_are_accepted(tmp_path):
+    credentials = LabCredentials(tmp_path)
+
     async def body():
         for case in CASES:
-            await configured_router(AttachedNetwork(), isakmp_lines(case))
+            router = await configured_router(AttachedNetwork(), isakmp_lines(case, credentials=credentials))
+            if case.auth == "rsasig":       # the lab's RSA key and both certificates loaded, the CA trusted
+                shown = await router.run("show pki certificate")
+                assert "own" in shown and "labca" in shown and "CN=pacsim router,O=pacsim" in shown, shown
+                assert "RSA" in await router.run(f"show enco key={ROUTER_KEY_ID}")
         for encalg, hashalg in (("aes128", "sha"), ("3desinner", "md5"), ("des", "md5"), ("aes256", "sha")):
             router = await manual_router(AttachedNetwork(), ManualTunnel(encalg=encalg, hashalg=hashalg))
             assert spis_of_show(await router.run("show ipsec sa")) == [(0x4001, 0x3001)]

@@ -116,7 +116,7 @@ def test_pacsim_interop_strongswan_reports_every_case(tmp_path):
     records = run_cli("strongswan", "--case", *(c.name for c in chosen), "--workdir", str(tmp_path))
     assert [r["case"] for r in records] == [c.name for c in chosen]
     for record, case in zip(records, chosen):
-        assert STRONGSWAN_KEYS <= set(record) and record["peer"] == "strongswan"
+        assert STRONGSWAN_KEYS <= set(record) and record["peer"] == "strongswan" and record["auth"] == "psk"
         assert (record["mode"], record["initiator"], record["pfs"], record["bus"]) == (case.mode, case.initiator,
                                                                                        case.pfs, case.bus)
         assert record["phase1"] == record["phase2"] == "established", record

@@ -19,6 +19,13 @@ sources, so these rules are ours:
   ``show enco key`` prints it back in that form (random keys in hex), so a
   value shown on one router can be typed into another (§6.0 step 3).
 
+RSA keys (type RSA, ours too: see :mod:`.rsa_keys`) are made by
+:meth:`KeyStore.create_rsa`, generated (``length`` in bits, 1024 by
+default) or loaded from a key file; their value is the modulus and
+:attr:`EncoKey.rsa` the :class:`~.rsa_keys.RsaKey`. The X.509
+certificates that vouch for RSA keys are kept beside them in
+:attr:`KeyStore.certificates` (:mod:`.certificates`).
+
 Other modules may refuse the destruction of a key they use: register a
 ``user(key_id) -> str | None`` with :meth:`KeyStore.add_user` returning a
 description of the use.
@@ -28,6 +35,9 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from .certificates import CertificateStore
+from .rsa_keys import RsaKey, RsaKeyError, generate_rsa, load_rsa
 
 __all__ = ["KeyType", "EncoKey", "KeyStore", "EncoKeyError", "KeyNotFound", "KeyExists", "InvalidKey", "KeyInUse",
            "parse_key_value", "MAX_KEY_ID"]
@@ -60,10 +70,11 @@ class KeyType(enum.Enum):
     DES = "DES"
     TDES = "3DES"
     AES = "AES"
+    RSA = "RSA"
 
     @property
     def lengths(self) -> tuple[int, ...]:
-        """Allowed lengths in bytes."""
+        """Allowed lengths in bytes (not RSA: see :meth:`KeyStore.create_rsa`)."""
         return {"GENERAL": tuple(range(1, 129)), "DES": (8,), "3DES": (16, 24), "AES": (16, 24, 32)}[self.value]
 
     @property
@@ -75,13 +86,15 @@ class KeyType(enum.Enum):
 @dataclass(frozen=True)
 class EncoKey:
     """One key: ``id``, ``type``, ``value`` (bytes), ``text`` (whether it was
-    entered as characters rather than hex), ``random`` and ``description``."""
+    entered as characters rather than hex), ``random``, ``description`` and,
+    for an RSA key, ``rsa`` (the :class:`~.rsa_keys.RsaKey`; ``value`` is its modulus)."""
     id: int
     type: KeyType
     value: bytes
     text: bool = False
     random: bool = False
     description: str | None = None
+    rsa: RsaKey | None = None
 
     @property
     def length(self) -> int:
@@ -119,6 +132,7 @@ class KeyStore:
         self.random_bytes = random_bytes
         self._keys: dict[int, EncoKey] = {}
         self._users: list[Callable[[int], str | None]] = []
+        self.certificates = CertificateStore()
 
     def add_user(self, user: Callable[[int], str | None]) -> None:
         """Register a check that says how a key is used (None: not used)."""
@@ -126,11 +140,11 @@ class KeyStore:
 
     def create(self, key_id: int, key_type: KeyType, *, random: bool = False, value: str | bytes | None = None,
                length: int | None = None, description: str | None = None) -> EncoKey:
-        """``create enco key``: exactly one of ``random`` and ``value``."""
-        if not 0 <= key_id <= MAX_KEY_ID:
-            raise InvalidKey(f"key id {key_id} is out of range 0..{MAX_KEY_ID}")
-        if key_id in self._keys:
-            raise KeyExists(f"ENCO key {key_id} already exists (destroy it first)")
+        """``create enco key``: exactly one of ``random`` and ``value`` (RSA keys: :meth:`create_rsa`)."""
+        self._check_new(key_id)
+        if key_type is KeyType.RSA:
+            raise InvalidKey("an RSA key is generated (LENGTH=512|1024|2048 bits) or loaded (FILE=), not RANDOM or "
+                             "VALUE")
         if random == (value is not None):
             raise InvalidKey("give either RANDOM or VALUE=key-value")
         if random:
@@ -151,6 +165,33 @@ class KeyStore:
         key = EncoKey(key_id, key_type, data, text, random, description)
         self._keys[key_id] = key
         return key
+
+    def create_rsa(self, key_id: int, *, bits: int | None = None, file: str | None = None,
+                   public: RsaKey | None = None, description: str | None = None) -> EncoKey:
+        """``create enco key=N type=rsa [length=bits | file=FILE]``: a key
+        generated with ``random_bytes`` (``bits``, default 1024), loaded from
+        ``file``, or (from code) the given ``public`` key of a peer."""
+        self._check_new(key_id)
+        if sum(x is not None for x in (bits, file, public)) > 1:
+            raise InvalidKey("give either LENGTH=bits or FILE=key-file for an RSA key, not both")
+        try:
+            if public is not None:
+                rsa = public.public().check("public key")
+            else:
+                rsa = load_rsa(file) if file is not None else generate_rsa(1024 if bits is None else bits,
+                                                                            self.random_bytes)
+        except RsaKeyError as error:
+            raise InvalidKey(str(error)) from None
+        key = EncoKey(key_id, KeyType.RSA, rsa.n.to_bytes(rsa.octets, "big"), random=file is None and public is None,
+                      description=description, rsa=rsa)
+        self._keys[key_id] = key
+        return key
+
+    def _check_new(self, key_id: int) -> None:
+        if not 0 <= key_id <= MAX_KEY_ID:
+            raise InvalidKey(f"key id {key_id} is out of range 0..{MAX_KEY_ID}")
+        if key_id in self._keys:
+            raise KeyExists(f"ENCO key {key_id} already exists (destroy it first)")
 
     @staticmethod
     def _check_length(key_type: KeyType, n: int) -> None:
@@ -187,6 +228,11 @@ class KeyStore:
         """The bytes of key ``key_id``, or None."""
         key = self._keys.get(key_id)
         return None if key is None else key.value
+
+    def rsa(self, key_id: int | None) -> RsaKey | None:
+        """The :class:`~.rsa_keys.RsaKey` of key ``key_id``, or None when there is no such RSA key."""
+        key = self._keys.get(key_id)
+        return None if key is None else key.rsa
 
     def keys(self) -> list[EncoKey]:
         """All keys by id."""

@@ -1,6 +1,8 @@
 # Ref: RFC 2409 sections 5 and 5.4 (aggressive mode with pre-shared keys), RFC 2408 section 4.7
 # Ref: RFC 3947 sections 3-4 (NAT-D in AM2/AM3, float with AM3); ../shared/spec/isakmp-commands.md R25
-"""Aggressive mode with pre-shared keys, both sides.
+"""Aggressive mode, both sides: shown with pre-shared keys; RSA signatures
+put ``[CERT,] SIG`` where HASH is and CR in AM1/AM2, RSA encryption
+encrypts the ID and nonce bodies of AM1/AM2 (:mod:`.phase1`'s hooks).
 
 ::
 
@@ -23,7 +25,7 @@ from .exchange import ExchangeFailed
 from .ike_sa import IkeSaState
 from .informational import notify_message
 from .message import EncryptedMessage, encode_message
-from .payloads import Hash, Identification, Nonce, SecurityAssociation
+from .payloads import Identification, SecurityAssociation
 from .phase1 import Phase1Exchange, body
 from .proposal import answer, lifetime_notify, select
 from .rules import Role
@@ -50,7 +52,9 @@ class AggressiveModeInitiator(_AggressiveMode):
         ke, nonce = await self.keying()
         self.ke_i, self.ni = ke.data, nonce.data
         self.own_id = self.identification()
-        message = encode_message(sa.header(self.EXCHANGE), (proposal, ke, nonce, self.own_id, *self.vendor_ids()))
+        message = encode_message(sa.header(self.EXCHANGE), (proposal, ke, *await self.nonce_payloads(True, nonce,
+                                                                                                       self.own_id),
+                                                            *self.certificate_requests(), *self.vendor_ids()))
         self.count("initSendSAKE")
         sa.state, self.expected = IkeSaState.AG_INIT_EXCH, 2
         return self.transmit(1, message, now)
@@ -64,9 +68,9 @@ class AggressiveModeInitiator(_AggressiveMode):
         ke_r = self.peer_ke(message)
         sa = self.sa
         sa.cky_r, sa.transform = message.header.responder_cookie, selection.chosen
-        self.ke_r, self.nr = ke_r, message.first(Nonce).data
+        self.ke_r, self.nr = ke_r, await self.peer_nonce(False, message)
         await self.derive(ke_r)
-        await self.verify(message, False)
+        await self.verify(message, False, self.peer_id)
         self.note_peer(message)
         self.count("initRecvSAKEAUTH")
         natd = []
@@ -76,7 +80,7 @@ class AggressiveModeInitiator(_AggressiveMode):
             self.count("initRecvNatD")
             self.count("initSendNatD")
         start_float(sa)
-        payloads = (Hash(await self.authentication(True, self.own_id)), *natd, *self.initial_contact())
+        payloads = (*await self.proof(True, self.own_id), *natd, *self.initial_contact())
         reply = await sa.seal(self.EXCHANGE, 0, payloads)
         self.count("initSendAUTH")
         self.transmit(3, reply, now, expect_reply=False)
@@ -102,8 +106,9 @@ class AggressiveModeResponder(_AggressiveMode):
         ke_i = self.peer_ke(message)
         self.sai_b, self.notify_lifetime = body(proposal), selection.notify_lifetime
         self.peer_id = message.first(Identification)
+        ni = await self.peer_nonce(True, message)
         ke, nonce = await self.keying()
-        self.ke_i, self.ni, self.ke_r, self.nr = ke_i, message.first(Nonce).data, ke.data, nonce.data
+        self.ke_i, self.ni, self.ke_r, self.nr = ke_i, ni, ke.data, nonce.data
         await self.derive(ke_i)
         self.note_peer(message)
         self.count("respRecvSAKE")
@@ -111,8 +116,9 @@ class AggressiveModeResponder(_AggressiveMode):
         natd = await self.nat_discovery()
         if natd:
             self.count("respSendNatD")
-        payloads = (answer(proposal, selection), ke, nonce, identification,
-                    Hash(await self.authentication(False, identification)), *natd, *self.vendor_ids())
+        payloads = (answer(proposal, selection), ke, *await self.nonce_payloads(False, nonce, identification),
+                    *await self.proof(False, identification),
+                    *self.certificate_requests(), *natd, *self.vendor_ids())
         self.count("respSendSAKEAUTH")
         sa.state, self.expected = IkeSaState.AG_AUTH, 3
         return [self.transmit(2, encode_message(sa.header(self.EXCHANGE), payloads), now)]

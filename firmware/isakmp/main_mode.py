@@ -1,6 +1,8 @@
 # Ref: RFC 2409 section 5 and 5.4 (main mode with pre-shared keys), RFC 2408 section 4.5 (identity protection)
 # Ref: RFC 3947 sections 3-4 (NAT-D in MM3/MM4, float from MM5); ../shared/spec/isakmp-commands.md R25-R27
-"""Main mode (identity protection) with pre-shared keys, both sides.
+"""Main mode (identity protection), both sides: shown with pre-shared keys;
+RSA signatures put ``[CERT,] SIG`` where HASH is and CR beside KE, RSA
+encryption moves the IDs, encrypted, to MM3/MM4 (:mod:`.phase1`'s hooks).
 
 ::
 
@@ -22,7 +24,7 @@ from .constants import ExchangeType, NotifyType
 from .exchange import ExchangeFailed
 from .ike_sa import IkeSaState
 from .message import encode_message
-from .payloads import Hash, Nonce, SecurityAssociation
+from .payloads import SecurityAssociation
 from .phase1 import Phase1Exchange, body
 from .proposal import answer, lifetime_notify, select
 from .rules import Role
@@ -66,21 +68,23 @@ class MainModeInitiator(_MainMode):
             self.count("initSendNatD")
         self.count("initSendKE")
         sa.state, self.expected = IkeSaState.MM_KEY_EXCH, 4
-        return [self.transmit(3, encode_message(sa.header(self.EXCHANGE), (ke, nonce, *natd)), now)]
+        payloads = (ke, *await self.nonce_payloads(True, nonce), *self.certificate_requests(), *natd)
+        return [self.transmit(3, encode_message(sa.header(self.EXCHANGE), payloads), now)]
 
     async def _mm4(self, message, datagram, now):
         message = self.checked(message, 4)
         ke_r = self.peer_ke(message)
         sa = self.sa
-        self.ke_r, self.nr = ke_r, message.first(Nonce).data
+        self.ke_r, self.nr = ke_r, await self.peer_nonce(False, message)
         await self.derive(ke_r)
         self.count("initRecvKE")
         if sa.nat.supported:
             sa.nat = await detect(sa, message, datagram)
             self.count("initRecvNatD")
         start_float(sa)
-        identification = self.identification()
-        payloads = (identification, Hash(await self.authentication(True, identification)), *self.initial_contact())
+        identification = self.own_id or self.identification()
+        payloads = (*self.id_payloads(identification), *await self.proof(True, identification),
+                    *self.initial_contact())
         self.count("initSendAUTH")
         self.count("encryptIDiiGood")
         sa.state, self.expected = IkeSaState.MM_KEY_AUTH, 6
@@ -88,7 +92,7 @@ class MainModeInitiator(_MainMode):
 
     async def _mm6(self, message, datagram, now):
         opened = await self.opened(message, 6)
-        await self.verify(opened, False)
+        await self.verify(opened, False, self.peer_id)
         self.sa.accept(message)
         self.count("initRecvAUTH")
         self.count("decryptIDirGood")
@@ -125,8 +129,9 @@ class MainModeResponder(_MainMode):
         message = self.checked(message, 3)
         ke_i = self.peer_ke(message)
         sa = self.sa
+        ni = await self.peer_nonce(True, message)
         ke, nonce = await self.keying()
-        self.ke_i, self.ni, self.ke_r, self.nr = ke_i, message.first(Nonce).data, ke.data, nonce.data
+        self.ke_i, self.ni, self.ke_r, self.nr = ke_i, ni, ke.data, nonce.data
         await self.derive(ke_i)
         self.count("respRecvKE")
         natd = []
@@ -137,17 +142,18 @@ class MainModeResponder(_MainMode):
             self.count("respSendNatD")
         self.count("respSendKE")
         sa.state, self.expected = IkeSaState.MM_KEY_EXCH, 5
-        return [self.transmit(4, encode_message(sa.header(self.EXCHANGE), (ke, nonce, *natd)), now)]
+        payloads = (ke, *await self.nonce_payloads(False, nonce), *self.certificate_requests(), *natd)
+        return [self.transmit(4, encode_message(sa.header(self.EXCHANGE), payloads), now)]
 
     async def _mm5(self, message, datagram, now):
         opened = await self.opened(message, 5)
-        await self.verify(opened, True)
+        await self.verify(opened, True, self.peer_id)
         sa = self.sa
         sa.accept(message)
         self.count("respRecvAUTH")
         self.count("decryptIDiiGood")
-        identification = self.identification()
-        payloads = [identification, Hash(await self.authentication(False, identification))]
+        identification = self.own_id or self.identification()
+        payloads = [*self.id_payloads(identification), *await self.proof(False, identification)]
         if self.notify_lifetime:
             payloads.append(lifetime_notify(sa.cookies, sa.transform))
         reply = await sa.seal(self.EXCHANGE, 0, payloads)

@@ -1,4 +1,4 @@
-# Ref: RFC 2409 sections 5 (SKEYID for pre-shared keys, HASH_I/HASH_R), 5.4 (phase 1 with pre-shared keys)
+# Ref: RFC 2409 sections 5 (SKEYID, HASH_I/HASH_R), 5.1-5.2 (signatures, public key encryption), 5.4 (pre-shared keys)
 # Ref: RFC 2407 sections 4.6.2 (phase-1 ID payload), 4.6.3.3 (INITIAL-CONTACT); RFC 3706 section 5 (DPD VID)
 # Ref: ../shared/spec/isakmp-commands.md R6, R25-R27, R34-R37, R49, R87
 """What main and aggressive mode share: the policy's transform, the
@@ -20,6 +20,14 @@ message whose HASH does not verify, or whose decrypted body does not
 even decode (the two signs of a different key: a wrong pre-shared key),
 fails the exchange with AUTHENTICATION-FAILED and leaves no SA.
 
+The authentication method is the policy's ``authtype``: pre-shared keys
+here, RSA signatures (``[CERT,] SIG`` instead of HASH, CR with the KE:
+:mod:`.rsa_signature`) and RSA encryption (ID and nonce bodies encrypted
+to the peer's key: :mod:`.rsa_encryption`) through the hooks
+:meth:`Phase1Exchange.proof`, :meth:`~Phase1Exchange.certificate_requests`,
+:meth:`~Phase1Exchange.nonce_payloads`, :meth:`~Phase1Exchange.peer_nonce`,
+:meth:`~Phase1Exchange.id_payloads` and :meth:`~Phase1Exchange.rule`.
+
 The local ID (R49): ID_IPV4_ADDR/ID_IPV6_ADDR of the local address
 unless ``localid`` is set, then that address, ID_USER_FQDN (with an
 ``@``) or ID_FQDN. The peer's ID is checked against ``remoteid`` when
@@ -31,12 +39,13 @@ import hmac
 import ipaddress
 from dataclasses import replace
 
-from .constants import GENERIC_HEADER_LENGTH, HEADER_LENGTH, Doi, IdType, NotifyType, ProtocolId
+from . import rsa_encryption, rsa_signature
+from .constants import GENERIC_HEADER_LENGTH, HEADER_LENGTH, AuthMethod, Doi, IdType, NotifyType, ProtocolId
 from .crypto import InvalidPublicValue, group_of
 from .errors import MalformedMessage, Rejection
 from .exchange import Exchange, ExchangeFailed, MessageRejected
 from .informational import act_on_phase1_notify
-from .keymat import IvChain, hash_i, hash_r, phase1_keys
+from .keymat import AuthMethod as SkeyidMethod, IvChain, hash_i, hash_r, phase1_keys
 from .message import EncryptedMessage
 from .payloads import Hash, Identification, KeyExchange, Nonce, Notification, VendorId, VendorIds, encode_chain
 from .proposal import PolicyNotNegotiable, offer, policy_transform
@@ -47,6 +56,10 @@ __all__ = ["Phase1Exchange", "NONCE_BYTES", "body"]
 
 #: Octets of our nonces (RFC 2409 section 5: 8..256).
 NONCE_BYTES = 16
+#: The SKEYID of each negotiated authentication method (RFC 2409 section 5).
+SKEYID_METHODS = {AuthMethod.PRE_SHARED_KEY: SkeyidMethod.PRE_SHARED_KEY,
+                  AuthMethod.RSA_SIGNATURES: SkeyidMethod.SIGNATURE,
+                  AuthMethod.RSA_ENCRYPTION: SkeyidMethod.PUBLIC_KEY_ENCRYPTION}
 
 
 def body(payload):
@@ -74,6 +87,7 @@ class Phase1Exchange(Exchange):
         self.expected = 1
         self.last_number = 0
         self.sai_b = self.private = self.ke_i = self.ke_r = self.ni = self.nr = self.offered = None
+        self.own_id = self.peer_id = None
         self.notify_lifetime = False
 
     def state_name(self):
@@ -130,9 +144,14 @@ class Phase1Exchange(Exchange):
 
     # -- checks of received messages ---------------------------------------------------------------
 
+    def rule(self, number):
+        """The rule of message ``number`` (RSA encryption moves main mode's IDs: :mod:`.rsa_encryption`)."""
+        key = (self.EXCHANGE, number)
+        return rsa_encryption.RSAENCR_RULES.get(key, RULES[key]) if self.encrypted_ids else RULES[key]
+
     def checked(self, message, number):
         """``message`` (clear) after the rules of message ``number``; MalformedMessage otherwise."""
-        rule = RULES[(self.EXCHANGE, number)]
+        rule = self.rule(number)
         problem = check_header(rule, message.header) or check_payloads(rule, message)
         if problem:
             raise problem
@@ -142,7 +161,7 @@ class Phase1Exchange(Exchange):
         """The decrypted message ``number`` (the IV chain not moved yet).
         A body that does not decode is an authentication failure (see the
         module docstring); a header or payload-rule fault is a drop."""
-        return await self.decrypted(encrypted, RULES[(self.EXCHANGE, number)],
+        return await self.decrypted(encrypted, self.rule(number),
                                     lambda problem: self._undecodable(number, problem))
 
     def _undecodable(self, number, problem):
@@ -177,8 +196,8 @@ class Phase1Exchange(Exchange):
     async def derive(self, peer_ke):
         """g^xy from the peer's KE (checked) and the phase-1 keys; sets ``sa.keys`` and ``sa.ivs``."""
         sa = self.sa
-        psk = self.daemon.psk(sa.policy)
-        if not psk:
+        psk = self.daemon.psk(sa.policy) if self.pre_shared else b""
+        if self.pre_shared and not psk:
             raise ExchangeFailed(f"pre-shared key {sa.policy.key} of policy {sa.policy.name} does not exist",
                                  counter=(self.GROUP, "cantLoadSharedKey"))
         try:
@@ -188,13 +207,19 @@ class Phase1Exchange(Exchange):
             raise MalformedMessage(Rejection.PAYLOAD_MALFORMED, HEADER_LENGTH, str(error), KeyExchange.TYPE) from None
         self.count("generateSharedSecretGood")
         sa.keys = await phase1_keys(sa.crypto, sa.transform.hash, sa.transform.cipher, ni=self.ni, nr=self.nr,
-                                    gxi=self.ke_i, gxr=self.ke_r, gxy=gxy, cky_i=sa.cky_i, cky_r=sa.cky_r, psk=psk)
+                                    gxi=self.ke_i, gxr=self.ke_r, gxy=gxy, cky_i=sa.cky_i, cky_r=sa.cky_r, psk=psk,
+                                    auth=SKEYID_METHODS[sa.transform.auth])
         sa.ivs = IvChain(sa.crypto, sa.keys)
         self.count("generateKeysGood")
 
     def identification(self):
-        """Our ID payload (see the module docstring)."""
+        """Our ID payload (see the module docstring; with RSA signatures the
+        default is our certificate's DN, :mod:`.rsa_signature`)."""
         localid = self.sa.policy.localid
+        if not localid and self.signed:
+            own = rsa_signature.own_identification(self)
+            if own is not None:
+                return own
         try:
             local = ipaddress.ip_address(localid) if localid else self.sa.local
         except ValueError:
@@ -205,6 +230,8 @@ class Phase1Exchange(Exchange):
     def check_peer_id(self, identification):
         """The peer's ID against ``remoteid`` (ExchangeFailed) and its address (counted only)."""
         remoteid, peer = self.sa.policy.remoteid, self.sa.peer
+        if identification.id_type == IdType.ID_DER_ASN1_DN:
+            return          # a DN is checked against the certificate's subject (rsa_signature)
         if identification.id_type in (IdType.ID_IPV4_ADDR, IdType.ID_IPV6_ADDR):
             value = identification.data
             if value != peer.packed:
@@ -237,14 +264,69 @@ class Phase1Exchange(Exchange):
         return await compute(sa.crypto, sa.keys, gxi=self.ke_i, gxr=self.ke_r, cky_i=sa.cky_i, cky_r=sa.cky_r,
                              sai=self.sai_b, id_body=body(identification))
 
+    @property
+    def method(self):
+        """The negotiated (or, before MM2, offered) authentication method; None before the responder chose."""
+        return None if self.sa.transform is None else self.sa.transform.auth
+
+    @property
+    def pre_shared(self):
+        """Whether the method is pre-shared keys."""
+        return self.method is AuthMethod.PRE_SHARED_KEY
+
+    @property
+    def signed(self):
+        """Whether it is RSA signatures (:mod:`.rsa_signature`)."""
+        return self.method is AuthMethod.RSA_SIGNATURES
+
+    @property
+    def encrypted_ids(self):
+        """Whether it is RSA encryption (:mod:`.rsa_encryption`)."""
+        return self.method is AuthMethod.RSA_ENCRYPTION
+
+    async def proof(self, initiator, identification):
+        """Our authentication payloads: HASH_I (``initiator``) or HASH_R over
+        ``identification``, or with RSA signatures [CERT,] SIG of it."""
+        digest = await self.authentication(initiator, identification)
+        if not self.signed:
+            return [Hash(digest)]
+        return await rsa_signature.signature_payloads(self, digest)
+
+    def certificate_requests(self):
+        """CR payloads to send with our KE when we authenticate with RSA signatures, else none."""
+        return rsa_signature.certificate_requests(self) if self.signed else []
+
+    async def nonce_payloads(self, initiator, nonce, identification=None):
+        """What carries our nonce (and, in aggressive mode, ``identification``):
+        ``[nonce, identification]``, or with RSA encryption our ID (default
+        :meth:`identification`, kept as ``own_id``) and nonce encrypted to the peer."""
+        if self.encrypted_ids:
+            self.own_id = identification or self.identification()
+            return await rsa_encryption.sealed(self, initiator, self.own_id, nonce)
+        return [nonce, *([identification] if identification else [])]
+
+    async def peer_nonce(self, initiator, message):
+        """The peer's nonce data in ``message`` (sent by the initiator when
+        ``initiator``); with RSA encryption decrypted, and its ID kept as ``peer_id``."""
+        if self.encrypted_ids:
+            nonce, self.peer_id = await rsa_encryption.opened(self, initiator, message)
+            return nonce
+        return message.first(Nonce).data
+
+    def id_payloads(self, identification):
+        """Main mode's MM5/MM6 ID: ``[identification]``, none with RSA encryption (it went in MM3/MM4)."""
+        return [] if self.encrypted_ids else [identification]
+
     async def verify(self, message, initiator, identification=None):
-        """Check the peer's HASH_I/HASH_R in ``message`` over its ID
-        (``identification``, else the message's ID payload); ExchangeFailed
-        AUTHENTICATION-FAILED when it differs or is a signature."""
+        """Check the peer's HASH_I/HASH_R (or SIG, :mod:`.rsa_signature`) in
+        ``message`` over its ID (``identification``, else the message's ID
+        payload); MessageRejected AUTHENTICATION-FAILED when it differs."""
         identification = identification or message.first(Identification)
         received = message.first(Hash)
         expected = await self.authentication(initiator, identification)
-        if received is None or not hmac.compare_digest(received.data, expected):
+        if self.signed:
+            await rsa_signature.verify_signature(self, message, expected, identification)
+        elif received is None or not hmac.compare_digest(received.data, expected):
             raise MessageRejected(f"HASH_{'I' if initiator else 'R'} does not verify: the pre-shared keys differ",
                                  NotifyType.AUTHENTICATION_FAILED, (self.GROUP, "authFailed"))
         self.check_peer_id(identification)

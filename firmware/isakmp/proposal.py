@@ -58,8 +58,9 @@ GROUPS = {0: None, 1: GroupDescription.MODP_768, 2: GroupDescription.MODP_1024, 
           14: GroupDescription.MODP_2048}
 #: GROUP-TYPE value of a MODP group (RFC 2409 appendix A).
 GROUP_TYPE_MODP = 1
-#: policy ``authtype`` -> wire authentication method (only pre-shared keys are negotiated here).
-AUTH_METHODS = {"preshared": AuthMethod.PRE_SHARED_KEY}
+#: policy ``authtype`` -> wire authentication method (RFC 2409 appendix A).
+AUTH_METHODS = {"preshared": AuthMethod.PRE_SHARED_KEY, "rsasig": AuthMethod.RSA_SIGNATURES,
+                "rsaencr": AuthMethod.RSA_ENCRYPTION}
 #: Wire methods a responder takes as another: XAUTHInitPreShared (draft-beaulieu-ike-xauth-02 section 7.2) is a
 #: pre-shared key whose initiator expects XAUTH (the answer echoes the method as received).
 AUTH_ALIASES = {AuthMethod.XAUTH_INIT_PRE_SHARED: AuthMethod.PRE_SHARED_KEY}

@@ -100,7 +100,7 @@ def show_crypto_isakmp_sa(source: ViewSource, detail: bool = False) -> str:
             t = s.transform
             left = "-" if s.expires is None else _clock(max(math.ceil(s.expires - now), 0))
             caps = ("D" if s.peer_dpd else "") + ("N" if s.nat.detected else "")
-            auth = "psk" if t is None or t.auth.name == "PRE_SHARED_KEY" else "rsig"
+            auth = "psk" if t is None else {"RSA_SIGNATURES": "rsig", "RSA_ENCRYPTION": "renc"}.get(t.auth.name, "psk")
             encr = _IKE_CIPHER.get(ike_cipher(s), "-")
             lines += [f"{s.sa_id:<5} {str(s.local):<15} {str(s.peer):<15} {'':<6} {_status(s):<6} {encr:<4} "
                       f"{ike_hash(s):<6} {auth:<4} {'-' if t is None else t.group:<2} {left:<8} {caps}",

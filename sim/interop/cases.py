@@ -7,11 +7,15 @@ A :class:`Case` is one negotiation with the strongSwan peer: the phase-1
 ``aes128``, ``aes256``, ``des``; ``sha``, ``md5``), the Oakley ``group``
 (1: MODP768, 2: MODP1024) for phase 1 and, with ``pfs``, for quick mode,
 the ``bus`` the router's card is on (``rtl``: the co-simulated card,
-for which the peer's retransmission timeout is raised), and ``xauth``:
+for which the peer's retransmission timeout is raised), ``xauth``:
 ``none``, or strongSwan as an XAUTH client (PSK + XAUTH, user
 :data:`XAUTH_USER`) of the router's XAUTH server checking its user
 database (``generic``) or a FreeRADIUS (``radius``), asking for a
-mode-config address (a virtual IP).
+mode-config address (a virtual IP), and ``auth``, the
+phase-1 authentication (:data:`AUTHS`: ``psk``, a pre-shared key, or
+``rsasig``, RSA signatures with certificates from a CA made for the run,
+:mod:`.lab_certificates`; strongSwan has no IKEv1 RSA encryption, so
+``rsaencr`` runs between two pacsim routers only).
 
 An :class:`IkeScanProbe` is one ike-scan probe at the router: its mode,
 the transform it offers (ike-scan's ``--trans`` attribute list, RFC 2409
@@ -19,12 +23,13 @@ appendix A numbers) or None for ike-scan's default offer, and whether the
 router should accept it.
 
 :data:`CASES` covers the must-show: both modes, both initiators, the four
-algorithm sets, with and without PFS, one case on the RTL bus, and
-strongSwan as an XAUTH client with generic and with RADIUS authentication.
+algorithm sets, with and without PFS, one case on the RTL bus,
+strongSwan as an XAUTH client with generic and with RADIUS authentication,
+and RSA signatures in main mode both ways and in aggressive mode.
 """
 from dataclasses import dataclass
 
-__all__ = ["Case", "IkeScanProbe", "CASES", "PROBES", "PSK", "ALGORITHM_SETS", "SWAN_CIPHER", "SWAN_HASH",
+__all__ = ["Case", "IkeScanProbe", "CASES", "PROBES", "PSK", "AUTHS", "ALGORITHM_SETS", "SWAN_CIPHER", "SWAN_HASH",
            "SWAN_GROUP", "XAUTH_USER", "XAUTH_PASSWORD", "XAUTH_TYPES", "RADIUS_SECRET"]
 
 #: The pre-shared key both ends use (any identity).
@@ -37,6 +42,8 @@ XAUTH_TYPES = ("none", "generic", "radius")
 SWAN_CIPHER = {"3desinner": "3des", "aes128": "aes128", "aes256": "aes256", "des": "des"}
 SWAN_HASH = {"sha": "sha1", "md5": "md5"}
 SWAN_GROUP = {1: "modp768", 2: "modp1024"}
+#: Phase-1 authentications of the cases (the JSON rows' ``auth``).
+AUTHS = ("psk", "rsasig")
 #: RFC 2409 appendix A attribute values: encryption (1), key length (14), hash (2), group (4).
 _IKE_CIPHER = {"des": "1=1", "3desinner": "1=5", "aes128": "1=7,14=128", "aes256": "1=7,14=256"}
 _IKE_HASH = {"md5": "2=1", "sha": "2=2"}
@@ -60,6 +67,7 @@ class Case:
     pfs: bool = False
     bus: str = "model"
     xauth: str = "none"
+    auth: str = "psk"
 
     def __post_init__(self):
         if self.mode not in ("main", "aggressive") or self.initiator not in ("pacsim", "strongswan"):
@@ -69,12 +77,15 @@ class Case:
         if self.xauth not in XAUTH_TYPES or self.xauth != "none" and (self.initiator, self.bus) != ("strongswan",
                                                                                                    "model"):
             raise ValueError(f"case {self}: xauth none|generic|radius, XAUTH with strongSwan initiating on the model")
+        if self.auth not in AUTHS:
+            raise ValueError(f"case {self}: auth {' or '.join(AUTHS)}")
 
     @property
     def name(self) -> str:
         return (f"{self.mode[:2]}-{self.initiator[:2]}-{SWAN_CIPHER[self.encalg]}-{SWAN_HASH[self.hashalg]}-"
                 f"g{self.group}{'-pfs' if self.pfs else ''}{'-rtl' if self.bus == 'rtl' else ''}"
-                f"{'' if self.xauth == 'none' else '-xauth-' + self.xauth}")
+                f"{'' if self.xauth == 'none' else '-xauth-' + self.xauth}"
+                f"{'-rsasig' if self.auth == 'rsasig' else ''}")
 
     @property
     def retransmit_timeout(self) -> float:
@@ -121,11 +132,14 @@ def _cases() -> tuple:
               Case("aggressive", "strongswan", "des", "md5", 1, pfs=True),
               Case("main", "strongswan", "aes128", "sha", 2, bus="rtl"),
               Case("main", "strongswan", "aes128", "sha", 2, xauth="generic"),
-              Case("main", "strongswan", "3desinner", "sha", 2, pfs=True, xauth="radius")]
+              Case("main", "strongswan", "3desinner", "sha", 2, pfs=True, xauth="radius"),
+              Case("main", "strongswan", "aes128", "sha", 2, auth="rsasig"),
+              Case("main", "pacsim", "3desinner", "sha", 2, pfs=True, auth="rsasig"),
+              Case("aggressive", "strongswan", "aes256", "sha", 2, auth="rsasig")]
     return tuple(cases)
 
 
-#: The strongSwan cases (14).
+#: The strongSwan cases (17).
 CASES = _cases()
 
 #: The ike-scan probes: the default offer, each algorithm set, one the router must refuse, aggressive mode.

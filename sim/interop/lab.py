@@ -54,6 +54,7 @@ from pathlib import Path
 from .agreement import LIFETIME_SLACK, mismatches, swan_facts
 from .cases import PSK, RADIUS_SECRET, XAUTH_PASSWORD, XAUTH_USER, Case, IkeScanProbe
 from .freeradius import FreeRadius
+from .lab_certificates import LabCredentials
 from .lab_router import PING_IDENT, ModelLabRouter, RtlLabRouter
 from .namespaces import ADDRESSES, LabNamespaces, require_root
 from .router_config import isakmp_lines
@@ -124,8 +125,9 @@ class Lab:
 
     # -- strongSwan -----------------------------------------------------------------------------------
 
-    def _lab_router(self, case: Case, directory: Path, radius_port: int | None = None):
-        lines = isakmp_lines(case, self.addresses, keylog=directory / "keylog", radius_port=radius_port)
+    def _lab_router(self, case: Case, directory: Path, radius_port: int | None = None, credentials=None):
+        lines = isakmp_lines(case, self.addresses, keylog=directory / "keylog", radius_port=radius_port,
+                             credentials=credentials)
         if case.bus == "rtl":
             return RtlLabRouter(lines, self.namespaces.pacsim, directory / "rtl", self.addresses)
         return ModelLabRouter(lines, self.namespaces.pacsim, self.addresses)
@@ -135,21 +137,24 @@ class Lab:
         start = time.monotonic()
         record = dict(peer="strongswan", case=case.name, mode=case.mode, initiator=case.initiator,
                       encalg=case.encalg, hashalg=case.hashalg, group=case.group, pfs=case.pfs, bus=case.bus,
-                      auth="psk", xauth=case.xauth, natt=False, virtual_ip=None,
+                      auth=case.auth, xauth=case.xauth, natt=False, virtual_ip=None,
                       phase1=None, phase2=None, spis_match=False, views_match=False, views_mismatch=[], ping_ok=False,
                       card_packets=dict(encrypted=0, decrypted=0), tshark_decrypted=False)
         directory = self.workdir / case.name
         directory.mkdir(exist_ok=True)
+        credentials = LabCredentials(directory / "pki", self.addresses) if case.auth == "rsasig" else None
         timeout = max(self.timeout, case.retransmit_timeout * GIVE_UP_FACTOR)
         with (FreeRadius(directory / "freeradius", {XAUTH_USER: XAUTH_PASSWORD}, RADIUS_SECRET)
               if case.xauth == "radius" else contextlib.nullcontext()) as radius:
-            return await self._strongswan_case(case, record, directory, radius, timeout, start)
+            return await self._strongswan_case(case, record, directory, radius, credentials, timeout, start)
 
-    async def _strongswan_case(self, case, record, directory, radius, timeout, start) -> dict:
-        router = self._lab_router(case, directory, radius.port if radius is not None else None)
+    async def _strongswan_case(self, case, record, directory, radius, credentials, timeout, start) -> dict:
+        router = self._lab_router(case, directory, radius.port if radius is not None else None, credentials)
         with Charon(self.namespaces.peer, directory / "charon", retransmit_timeout=case.retransmit_timeout,
                     retransmit_tries=RETRANSMIT_TRIES) as charon, \
                 Capture(self.namespaces.pacsim, self.namespaces.pacsim_if, directory / "wan.pcapng") as capture:
+            if credentials is not None:
+                credentials.write_peer(charon.directory)
             charon.load(case, self.addresses)
             await router.start()
             try:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from ..network import model_router
 from .cases import PSK, RADIUS_SECRET, XAUTH_PASSWORD, XAUTH_USER
+from .lab_certificates import ROUTER_KEY_ID
 from .namespaces import ADDRESSES, LabAddresses
 
 __all__ = ["ManualTunnel", "manual_router", "base_lines", "isakmp_lines", "xauth_lines", "mode_config_pool",
@@ -109,9 +110,11 @@ def xauth_lines(case, radius_port: int | None = None, addresses: LabAddresses = 
 
 
 def isakmp_lines(case, addresses: LabAddresses = ADDRESSES, psk: str = PSK, keylog=None,
-                 radius_port: int | None = None) -> list[str]:
+                 radius_port: int | None = None, credentials=None) -> list[str]:
     """The router for ``case`` (a :class:`~.cases.Case`): ``psk`` as ENCO
-    key 1, one ISAKMP policy with the case's mode, algorithms and group
+    key 1 (with ``auth=rsasig``: the RSA key and certificates of
+    ``credentials``, a :class:`~.lab_certificates.LabCredentials`, and
+    ``authtype=rsasig localrsakey=2``), one ISAKMP policy with the case's mode, algorithms and group
     (NAT traversal on: the peer's userspace ESP only does ESP in UDP;
     notifies on, so that a refused proposal is answered NO-PROPOSAL-CHOSEN),
     ISAKMP and NAT-T permitted on the WAN, and the tunnel policy with
@@ -119,9 +122,12 @@ def isakmp_lines(case, addresses: LabAddresses = ADDRESSES, psk: str = PSK, keyl
     an XAUTH case's server (:func:`xauth_lines`, ``radius_port``: the
     FreeRADIUS of a radius case); ``keylog``: the key log directory (None: none)."""
     pfs = f" usepfskey=true group={case.group}" if case.pfs else ""
+    rsa = case.auth == "rsasig"
+    auth = f"authtype=rsasig localrsakey={ROUTER_KEY_ID}" if rsa else "authtype=preshared key=1"
     return [f"create enco key=1 type=general value={psk}",
+            *(credentials.router_lines() if rsa else []),
             *base_lines(addresses),
-            f"create isakmp policy=peer peer={addresses.peer_wan} authtype=preshared key=1 encalg={case.encalg} "
+            f"create isakmp policy=peer peer={addresses.peer_wan} {auth} encalg={case.encalg} "
             f"hashalg={case.hashalg} group={case.group} mode={case.mode} nattraversal=on sendnotify=true",
             f"create ipsec saspecification=1 keymanagement=isakmp protocol=esp encalg={case.encalg} "
             f"hashalg={case.hashalg}",

@@ -4,7 +4,9 @@
 Configuration is generated here from a :class:`~.cases.Case` (one
 connection ``case`` that both initiates to the router and answers it,
 UDP encapsulation forced with ``encap = yes``, a pre-shared key for any
-identity; for an XAUTH case a second round ``auth = xauth`` with the
+identity, or RSA signatures with the case's certificates, written by
+:class:`~.lab_certificates.LabCredentials` into the credential folders;
+for an XAUTH case a second round ``auth = xauth`` with the
 case's user and password, the xauth-generic plugin, and ``vips = 0.0.0.0``
 asking the router's mode config for an address) and a strongswan.conf that loads an explicit plugin list
 (kernel-libipsec, userspace ESP, with kernel-netlink for routes; the lab's
@@ -93,8 +95,18 @@ def strongswan_conf(directory: Path, run_dir: Path, *, retransmit_timeout: float
 """
 
 
+def _auth_sections(case: Case, addresses: LabAddresses) -> tuple[str, str]:
+    """The ``local`` and ``remote`` sections: a pre-shared key (our ID the
+    WAN address), or RSA signatures (``pubkey``; our certificate
+    ``peer.pem``, whose DN is our ID; any peer ID its certificate names)."""
+    if case.auth == "rsasig":
+        return ("auth = pubkey\n      certs = peer.pem", "auth = pubkey\n      id = %any")
+    return f"auth = psk\n      id = {addresses.peer_wan}", "auth = psk"
+
+
 def swanctl_conf(case: Case, addresses: LabAddresses = ADDRESSES, psk: str = PSK) -> str:
     """The connection ``case`` for ``case`` (see the module docstring)."""
+    local, remote = _auth_sections(case, addresses)
     return f"""connections {{
   {CONNECTION} {{
     version = 1
@@ -107,11 +119,10 @@ def swanctl_conf(case: Case, addresses: LabAddresses = ADDRESSES, psk: str = PSK
     rekey_time = 0s
     rand_time = 0s
     local {{
-      auth = psk
-      id = {addresses.peer_wan}
+      {local}
     }}
 {_xauth_client(case)}    remote {{
-      auth = psk
+      {remote}
     }}
     children {{
       {CONNECTION} {{

@@ -64,18 +64,18 @@ class Capture(Service):
 
 def tshark_check(pcap: Path, key_log: Path) -> dict:
     """What tshark makes of ``pcap`` with the key log in directory ``key_log`` only: counts of encrypted
-    ISAKMP messages (and how many it decrypted), ESP packets (and how many
+    ISAKMP messages (and how many it decrypted: a HASH or, with RSA signatures, a SIG read), ESP packets (and how many
     with a good ICV), and ``decrypted``: all of both, and at least one. Packets quoted in ICMP errors
     (e.g. the peer's Deletes after the router left: port unreachable) are truncated and not counted."""
     fields = ["-T", "fields", "-E", "separator=|", "-e", "isakmp.flags", "-e", "isakmp.hash", "-e", "esp.spi",
-              "-e", "esp.icv_good"]
+              "-e", "esp.icv_good", "-e", "isakmp.sig"]
     done = run(["tshark", "-r", str(pcap), *tshark_options(key_log), "-Y", _NOT_ICMP_ERRORS, *fields], timeout=120)
     counts = dict(isakmp_encrypted=0, isakmp_decrypted=0, esp=0, esp_good=0)
     for line in done.stdout.splitlines():
-        flags, hashes, spi, icv_good = (line.split("|") + ["", "", "", ""])[:4]
+        flags, hashes, spi, icv_good, signature = (line.split("|") + ["", "", "", "", ""])[:5]
         if flags and int(flags.split(",")[0], 0) & 1:
             counts["isakmp_encrypted"] += 1
-            counts["isakmp_decrypted"] += bool(hashes)
+            counts["isakmp_decrypted"] += bool(hashes or signature)
         if spi:
             counts["esp"] += 1
             counts["esp_good"] += icv_good.split(",")[0] == "1"

@@ -24,9 +24,13 @@ def show_enco_keys(keys: Iterable[EncoKey]) -> str:
     """``show enco key`` (summary)."""
     lines = ["ENCO Keys", "", "Id     Type      Length  Entered  Description", "-" * 60]
     for k in keys:
-        entered = "RANDOM" if k.random else ("TEXT" if k.text else "HEX")
-        lines.append(columns([k.id, k.type.value, k.length, entered, k.description or "-"], [7, 10, 8, 9, 0]))
+        lines.append(columns([k.id, k.type.value, k.length, _entered(k), k.description or "-"], [7, 10, 8, 9, 0]))
     return join_lines(lines)
+
+
+def _entered(k: EncoKey) -> str:
+    """How the key was made: RANDOM (an RSA key: generated), FILE (an RSA key loaded), TEXT or HEX."""
+    return "RANDOM" if k.random else ("FILE" if k.rsa else "TEXT" if k.text else "HEX")
 
 
 def show_enco_key(k: EncoKey) -> str:
@@ -34,7 +38,7 @@ def show_enco_key(k: EncoKey) -> str:
     return join_lines([
         "ENCO Key", "",
         leader("Id", k.id, 23), leader("Type", k.type.value, 23), leader("Length (bytes)", k.length, 23),
-        leader("Entered", "RANDOM" if k.random else ("TEXT" if k.text else "HEX"), 23),
+        leader("Entered", _entered(k), 23),
         leader("Value", k.display_value(), 23), leader("Description", k.description or "-", 23),
     ])
 
