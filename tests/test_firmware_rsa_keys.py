@@ -96,3 +96,19 @@ def test_card_rsa_operations_agree_with_cryptography():
     assert private.public_key().recover_data_from_signature(signature, padding.PKCS1v15(), None) == digest
     assert private.decrypt(ciphertext, padding.PKCS1v15()) == digest and decrypted == digest
     assert good and not bad and junk is None and operations == 6
+
+
+def test_a_certificate_with_an_unknown_string_type_in_its_name_is_refused():
+    """A name attribute whose ASN.1 string tag ``cryptography`` does not know (the fuzz campaign's CERT
+    payload with tag 51 in the subject) is a CertificateError, never a KeyError out of the daemon."""
+    from cryptography import x509
+
+    from pacsim.firmware.enco.certificates import CertificateError, parse_certificate
+    authority = CertificateAuthority(bits=1024)
+    pem = authority.issue("zqzq", rsa.generate_private_key(65537, 1024).public_key())
+    der = x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
+    assert parse_certificate(der).subject.startswith("CN=zqzq")
+    value = der.index(b"zqzq") - 2                      # the UTF8String's tag, before its length
+    assert der[value] == 0x0C
+    with pytest.raises(CertificateError, match="not a usable X.509 certificate"):
+        parse_certificate(der[:value] + bytes([51]) + der[value + 1:])
