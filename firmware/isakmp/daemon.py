@@ -42,6 +42,7 @@ from .crypto import IkeCrypto
 from .debug import PacketDebug, StateDebug, TraceDebug, ValueDebug
 from .errors import MalformedMessage, Rejection
 from .exchange import ExchangeFailed, MessageRejected, Repeat
+from .heartbeat import Heartbeats
 from .ike_sa import (KBYTE, ZERO_COOKIE, IkeSa, IkeSaDatabase, IkeSaDeleted, IkeSaState, Phase1Established,
                      Phase1Failed, Phase1Mode)
 from .informational import (InformationalExchange, clear_notify, delete_message, dpd_message, notify_message,
@@ -83,6 +84,7 @@ class IsakmpDaemon:
         self._next_exchange_id = 1
         self._keepalive_at = {}
         self.debug_sink = None
+        self.heartbeats = Heartbeats(self)
 
     # -- hooks for the layers above ---------------------------------------------------------------
 
@@ -374,6 +376,7 @@ class IsakmpDaemon:
         sa.state = IkeSaState.ESTABLISHED
         sa.established = now
         self.schedule_lifetime(sa)
+        self.heartbeats.start(sa, now)
         if sa.nat.nat_local:
             self._keepalive_at[sa.cky_i] = now + NAT_KEEPALIVE_INTERVAL
         self.count("general", "doneGood")
@@ -494,13 +497,13 @@ class IsakmpDaemon:
         """The earliest time (seconds) :meth:`on_timer` has work, or None."""
         times = [e.deadline() for e in self._exchanges.values()]
         times += [t for sa in self.sas for t in (sa.rekey_at, sa.expires)]
-        times += list(self._keepalive_at.values())
+        times += list(self._keepalive_at.values()) + [self.heartbeats.next_timer()]
         times = [t for t in times if t is not None]
         return min(times) if times else None
 
     async def on_timer(self, now):
         """Run every timer due at ``now``: retransmissions, exchange timeouts
-        and deletions, NAT-keepalives, rekeys and expiries. Returns the datagrams."""
+        and deletions, NAT-keepalives, heartbeats, rekeys and expiries. Returns the datagrams."""
         for exchange in list(self._exchanges.values()):
             what = exchange.due(now)
             if what == "retransmit":
@@ -518,6 +521,7 @@ class IsakmpDaemon:
             if sa is not None and now >= at:
                 self._outbox.append(keepalive(sa))
                 self._keepalive_at[cky_i] = at + NAT_KEEPALIVE_INTERVAL
+        await self.heartbeats.on_timer(now)
         for sa in list(self.sas):
             await self._lifetime(sa, now)
         return self._flush()

@@ -10,7 +10,9 @@ UDP it hands it and the packets that wait for a negotiation.
   addresses, the router's clock) and registers an
   :class:`~..isakmp.keying.IsakmpKeying` as the IPsec module's ISAKMP key
   manager; ``disable isakmp`` (R99) deletes every ISAKMP SA and exchange
-  and drops the daemon (IPsec bundles stay and keep working);
+  and drops the daemon (IPsec bundles stay and keep working); while it
+  runs, the data plane's unknown-SPI packets go to a
+  :class:`~..isakmp.bad_spi.BadSpiResponder` (``respondbadspi``, R75-R77);
   ``reset isakmp policy`` (R100) and ``destroy isakmp policy`` delete
   that policy's SAs; ``reset isakmp counters`` clears the daemon's
   counters. What those send (Deletes) leaves with the router's next
@@ -38,6 +40,7 @@ import collections
 from ..ipsec.packet import PROTO_UDP, MalformedPacket, parse_ip, parse_udp
 from ..ipsec.spd import KeyManagement
 from ..ipsec.udp_encap import natt_decapsulate
+from ..isakmp.bad_spi import BadSpiResponder
 from ..isakmp.daemon import IsakmpDaemon
 from ..isakmp.debug import IsakmpDebug
 from ..isakmp.keying import IsakmpKeying
@@ -82,6 +85,7 @@ class IsakmpGate:
     def _init_isakmp(self):
         self.isakmp_daemon = None
         self.isakmp_keying = None
+        self.isakmp_bad_spi = None
         self._held = collections.defaultdict(collections.deque)
         self._pumping = False
         self.state.isakmp.runtime = IsakmpRuntime(self)
@@ -107,6 +111,8 @@ class IsakmpGate:
             self.isakmp_keying = IsakmpKeying(self.isakmp_daemon, self.ipsec, self.kernel)
             self.ipsec.register_key_manager(KeyManagement.ISAKMP, self.isakmp_keying)
             self.ipsec.on_bundle_removed = self.isakmp_keying.bundle_removed
+            self.isakmp_bad_spi = BadSpiResponder(self.isakmp_daemon, self.ipsec.spd)
+            self.datapath.on_unknown_spi = self.isakmp_bad_spi.unknown_spi
         out = []
         daemon = self.isakmp_daemon
         if daemon is not None:
@@ -116,7 +122,8 @@ class IsakmpGate:
                 out += await daemon.delete_sa(sa, "local")
             self.ipsec.key_managers.pop(KeyManagement.ISAKMP, None)
             self.ipsec.on_bundle_removed = lambda bundle: None
-            self.isakmp_daemon = self.isakmp_keying = None
+            self.datapath.on_unknown_spi = None
+            self.isakmp_daemon = self.isakmp_keying = self.isakmp_bad_spi = None
         runtime = config.runtime
         for name in runtime.reset_policies:
             for sa in list(daemon.sas) if daemon is not None and self.isakmp_daemon is not None else ():
@@ -170,6 +177,7 @@ class IsakmpGate:
         try:
             daemon = self.isakmp_daemon
             out = await self._send_datagrams(await self.isakmp_keying.pump())
+            out += await self._send_datagrams(await self.isakmp_bad_spi.pump())
             timer = daemon.next_timer()
             if timer is not None and timer <= self.clock():
                 out += await self._send_datagrams(await daemon.on_timer(self.clock()))
