@@ -52,6 +52,7 @@ from .main_mode import MainModeInitiator, MainModeResponder
 from .message import decode_message
 from .payloads import Delete
 from .policy_config import PEER_ANY
+from .prenegotiation import source_address
 from .rules import Role, rule_for
 from .transport import (NAT_KEEPALIVE_INTERVAL, NAT_T_PORT, DatagramKind, address, classify, float_ports, frame,
                         is_address, keepalive)
@@ -85,6 +86,8 @@ class IsakmpDaemon:
         self._keepalive_at = {}
         self.debug_sink = None
         self.heartbeats = Heartbeats(self)
+        #: ``interface_address(name)``: the IPv4 address of a router interface, or None (set by the router).
+        self.interface_address = None
 
     # -- hooks for the layers above ---------------------------------------------------------------
 
@@ -172,9 +175,9 @@ class IsakmpDaemon:
         """The pre-shared key of ``policy`` (ENCO key bytes), or None when the key does not exist."""
         return None if policy.key is None else self.keys.bytes(policy.key)
 
-    def local_address_for(self, peer):
-        """Our address towards ``peer``: the first local address of its IP version."""
-        return next((a for a in self.local_addresses if a.version == address(peer).version), None)
+    def local_address_for(self, peer, policy=None):
+        """Our address towards ``peer`` (``policy``'s SRCINTERFACE first): see :func:`.prenegotiation.source_address`."""
+        return source_address(self, policy, peer)
 
     # -- initiating --------------------------------------------------------------------------------------
 
@@ -193,9 +196,12 @@ class IsakmpDaemon:
         if replaces is None and self.sas.with_peer(peer, usable_only=False):
             self.count("general", "acquireEquivFound")
             return []
+        local = self.local_address_for(peer, policy)
+        if local is None:
+            return []
         mode = Phase1Mode.AGGRESSIVE if policy.mode == "aggressive" else Phase1Mode.MAIN
         sa = IkeSa(self.sas.new_id(), await self._cookie(), ZERO_COOKIE, Role.INITIATOR, mode, policy,
-                   self.local_address_for(peer), self.config.udpport, peer, self.config.udpport,
+                   local, self.config.udpport, peer, self.config.udpport,
                    IkeCrypto(self.device), now)
         sa.replaces = replaces
         exchange = _INITIATORS[mode](self, sa, now)

@@ -9,7 +9,8 @@ UDP it hands it and the packets that wait for a negotiation.
   :class:`~..isakmp.daemon.IsakmpDaemon` (on the router's card, its
   addresses, the router's clock) and registers an
   :class:`~..isakmp.keying.IsakmpKeying` as the IPsec module's ISAKMP key
-  manager; ``disable isakmp`` (R99) deletes every ISAKMP SA and exchange
+  manager, then starts phase 1 for the prenegotiating policies
+  (:mod:`~..isakmp.prenegotiation`, R64); ``disable isakmp`` (R99) deletes every ISAKMP SA and exchange
   and drops the daemon (IPsec bundles stay and keep working); while it
   runs, the data plane's unknown-SPI packets go to a
   :class:`~..isakmp.bad_spi.BadSpiResponder` (``respondbadspi``, R75-R77);
@@ -44,6 +45,7 @@ from ..isakmp.bad_spi import BadSpiResponder
 from ..isakmp.daemon import IsakmpDaemon
 from ..isakmp.debug import IsakmpDebug
 from ..isakmp.keying import IsakmpKeying
+from ..isakmp.prenegotiation import prenegotiate
 from ..isakmp.show_commands import IsakmpRuntime as ShowRuntime
 from ..isakmp.transport import NAT_T_PORT, Datagram
 from ..views.alliedware.isakmp_debug import debug_lines
@@ -105,8 +107,10 @@ class IsakmpGate:
     async def _isakmp_sync(self):
         """Follow the ISAKMP configuration after a command (see the module docstring)."""
         config = self.state.isakmp
-        if config.enabled and self.isakmp_daemon is None:
+        created = config.enabled and self.isakmp_daemon is None
+        if created:
             self.isakmp_daemon = IsakmpDaemon(config, self.state.keys, self.device, self._addresses(), self.clock)
+            self.isakmp_daemon.interface_address = self._interface_address
             self.isakmp_debug.attach(self.isakmp_daemon)
             self.isakmp_keying = IsakmpKeying(self.isakmp_daemon, self.ipsec, self.kernel)
             self.ipsec.register_key_manager(KeyManagement.ISAKMP, self.isakmp_keying)
@@ -124,6 +128,8 @@ class IsakmpGate:
             self.ipsec.on_bundle_removed = lambda bundle: None
             self.datapath.on_unknown_spi = None
             self.isakmp_daemon = self.isakmp_keying = self.isakmp_bad_spi = None
+        if daemon is not None and created:
+            out += await prenegotiate(daemon)
         runtime = config.runtime
         for name in runtime.reset_policies:
             for sa in list(daemon.sas) if daemon is not None and self.isakmp_daemon is not None else ():
@@ -131,6 +137,11 @@ class IsakmpGate:
                     out += await daemon.delete_sa(sa, "local")
         runtime.reset_policies.clear()
         return await self._send_datagrams(out)
+
+    def _interface_address(self, name):
+        """The IPv4 address of interface ``name``, or None (the daemon's SRCINTERFACE look-up)."""
+        iface = self.ip.interfaces.get(name.lower())
+        return iface.address.ip if iface is not None else None
 
     async def _send_datagrams(self, datagrams):
         out = []
