@@ -139,7 +139,8 @@ class IkeSa:
     ``protected_bytes`` the octets it encrypted and decrypted (for
     ``expirykbytes``), ``replaces`` the number of the SA it rekeys (or
     None), ``dpd_sequence`` the last R-U-THERE sequence number sent and
-    ``heartbeat`` its :class:`~.heartbeat.HeartbeatState` once established.
+    ``heartbeat`` its :class:`~.heartbeat.HeartbeatState` once established;
+    ``peer_id`` the peer's phase-1 Identification once checked.
     """
 
     def __init__(self, sa_id, cky_i, cky_r, role, mode, policy, local, local_port, peer, peer_port, crypto, created):
@@ -157,6 +158,7 @@ class IkeSa:
         self.replaces = None
         self.dpd_sequence = 0
         self.heartbeat = None
+        self.peer_id = None
 
     @property
     def cookies(self):

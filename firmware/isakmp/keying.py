@@ -32,7 +32,8 @@
   policy has ``senddeletes``.
 
 The responder side: :meth:`responder_offer` finds the ISAKMP IPsec
-policy of the peer (its PEERADDRESS, or ANY/DYNAMIC) whose selectors
+policy that admits the IKE SA (:func:`.dynamic_peer.admits`: its
+ISAKMPPOLICY, PEERADDRESS, or ANY/DYNAMIC with RNAME) whose selectors
 cover the peer's IDs (host to host without IDs) and gives its
 :class:`~.quick_mode.Phase2Request`; the bundle's tunnel end is then the
 peer it was negotiated with.
@@ -44,6 +45,7 @@ from ..ipsec.sad import BundleState, Expiry, Role
 from ..ipsec.spd import Action, KeyManagement, PeerWildcard
 from ..ipsec.transforms import Protocol
 from .constants import ExchangeType
+from .dynamic_peer import admits
 from .exchange import ExchangeFailed
 from .heartbeat import HEARTBEAT_LOST
 from .ike_sa import IkeSaDeleted, IkeSaState, PeerDeleted, Phase1Failed
@@ -186,7 +188,7 @@ class IsakmpKeying:
         for policy in self.ipsec.spd.policies():
             if policy.action is not Action.IPSEC or policy.keymanagement is not KeyManagement.ISAKMP:
                 continue
-            if not isinstance(policy.peeraddress, PeerWildcard) and policy.peeraddress != ike.peer:
+            if not admits(policy, ike, self.ipsec.sad):
                 continue
             selectors = policy.selectors()
             if _covers(selectors.remote, remote) and _covers(selectors.local, local):
