@@ -13,9 +13,8 @@ import pytest
 from pacsim.firmware.isakmp.constants import IdType
 from pacsim.firmware.isakmp.dynamic_peer import admits
 from pacsim.sim.isakmp_vpn import IsakmpVpn
-from pacsim.sim.network import Network, model_router
-from isakmp_vpn_support import both_ways, received, send
-from router_support import configure_router, run
+from isakmp_vpn_support import both_ways, received, send, vpn_network
+from router_support import run
 
 
 def head_office_lines(vpn, ipsec_extra):
@@ -33,19 +32,12 @@ def head_office_lines(vpn, ipsec_extra):
 
 
 async def dynamic_vpn(vpn, localid, ipsec_extra, b_first=()):
-    network = Network()
-    for seed, name in enumerate(("a", "b"), 1):
-        router = await model_router(name, network.clock, seed=seed)
-        network.add_router(router)
-        if name == "a":
-            lines = [f"{line} localid={localid}" if line.startswith("create isakmp policy=i") else line
-                     for line in vpn.router_lines("a")]
-        else:
-            lines = [*b_first, *head_office_lines(vpn, ipsec_extra)]
-        await configure_router(router, lines)
-    network.join("a", "ppp0", "b", "ppp0")
-    for name in ("a", "b"):
-        network.add_host(vpn.site(name).host, name, "eth0", vpn.host_address(name))
+    def lines(name):
+        if name == "b":
+            return [*b_first, *head_office_lines(vpn, ipsec_extra)]
+        return [f"{line} localid={localid}" if line.startswith("create isakmp policy=i") else line
+                for line in vpn.router_lines("a")]
+    network = await vpn_network(vpn, lines=lines)
     send(network, vpn, "a", 999)
     await network.run()
     return network

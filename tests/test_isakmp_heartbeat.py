@@ -140,14 +140,3 @@ def test_bad_heartbeats_are_counted_and_do_not_restart_the_watch():
     assert heard[1] == heard[0] and heard[5] == heard[0] and heard[6] > heard[0]
     assert b.isakmp_daemon.faults == []
 
-
-def test_heartbeatmode_is_refused_with_ipversion_6():
-    vpn = IsakmpVpn(ip_version=6)
-
-    async def scenario():
-        network = await vpn_network(vpn, connect=False)
-        a = network.routers["a"]
-        return await a.run("set isakmp policy=i heartbeatmode=send"), a.state.isakmp.policy("i").heartbeatmode
-    out, mode = run(scenario())
-    assert "HEARTBEATMODE cannot be specified when IPVERSION is 6" in out
-    assert mode == "none"

@@ -10,8 +10,7 @@ from pacsim.firmware.ipsec.packet import parse_ip
 from pacsim.firmware.isakmp.ike_sa import IkeSaState
 from pacsim.firmware.isakmp.rules import Role
 from pacsim.sim.isakmp_vpn import IsakmpVpn
-from pacsim.sim.network import Network, model_router
-from isakmp_vpn_support import both_ways
+from isakmp_vpn_support import both_ways, vpn_network
 from router_support import configure_router, run
 
 LAN_A = "10.1.1.1"          # a's eth0 (sim/manual_vpn.py)
@@ -20,19 +19,12 @@ LAN_A = "10.1.1.1"          # a's eth0 (sim/manual_vpn.py)
 async def network_with(vpn, a_params, b_lines=()):
     """Routers a and b joined; a's ISAKMP policy gets ``a_params`` and a's
     ``enable isakmp`` is left out (the test runs it); ``b_lines`` run on b last."""
-    network = Network()
-    for seed, name in enumerate(("a", "b"), 1):
-        router = await model_router(name, network.clock, seed=seed)
-        network.add_router(router)
-        lines = vpn.router_lines(name)
-        if name == "a":
-            lines = [f"{line} {a_params}" if line.startswith("create isakmp policy") else line
-                     for line in lines if line != "enable isakmp"]
-        await configure_router(router, [*lines, *(b_lines if name == "b" else ())])
-    network.join("a", "ppp0", "b", "ppp0")
-    for name in ("a", "b"):
-        network.add_host(vpn.site(name).host, name, "eth0", vpn.host_address(name))
-    return network
+    def lines(name):
+        if name == "b":
+            return [*vpn.router_lines("b"), *b_lines]
+        return [f"{line} {a_params}" if line.startswith("create isakmp policy") else line
+                for line in vpn.router_lines("a") if line != "enable isakmp"]
+    return await vpn_network(vpn, lines=lines)
 
 
 def isakmp_sources(network, sender):
