@@ -31,10 +31,10 @@ def head_office_lines(vpn, ipsec_extra):
     return lines
 
 
-async def dynamic_vpn(vpn, localid, ipsec_extra, b_first=()):
+async def dynamic_vpn(vpn, localid, ipsec_extra, b_first=(), b_last=()):
     def lines(name):
         if name == "b":
-            return [*b_first, *head_office_lines(vpn, ipsec_extra)]
+            return [*b_first, *head_office_lines(vpn, ipsec_extra), *b_last]
         return [f"{line} localid={localid}" if line.startswith("create isakmp policy=i") else line
                 for line in vpn.router_lines("a")]
     network = await vpn_network(vpn, lines=lines)
@@ -84,3 +84,23 @@ def test_a_peer_the_dynamic_policy_does_not_admit_gets_no_bundle(localid, ipsec_
     assert not b.ipsec.sad.bundles("vpn") and not received(network, vpn, "b")
     assert b.isakmp_daemon.counters.get("quick.responder.errors", "respAcquireNoPolicy") >= 1
     assert a.isakmp_daemon.faults == b.isakmp_daemon.faults == []
+
+
+def test_aggressive_mode_picks_the_peer_any_policy_whose_remoteid_is_the_initiators_name():
+    """Two ``peer=any`` policies with their own keys: the initiator's name in
+    AM1 chooses the one whose REMOTEID it is (the first, another peer's,
+    would have the wrong key)."""
+    vpn = IsakmpVpn(isakmp_params="mode=aggressive")
+    other = ("create enco key=2 type=general value=0x6f746865722d706565722d736563726574",
+             "create isakmp policy=other peer=any key=2 mode=aggressive remoteid=someone_else")
+
+    async def scenario():
+        network = await dynamic_vpn(vpn, "remote_site", "rname=remote_site", other,
+                                    ("set isakmp policy=i remoteid=remote_site",))
+        await both_ways(network, vpn, 2)
+        return network
+    network = run(scenario())
+    b = network.routers["b"]
+    (ike_b,) = b.isakmp_daemon.sas
+    assert ike_b.policy.name == "i" and ike_b.mode.name == "AGGRESSIVE"
+    assert b.isakmp_daemon.counters.get("aggressive", "authFailed") == 0

@@ -41,6 +41,7 @@ from .counters import IsakmpCounters, rejection_counters
 from .crypto import IkeCrypto
 from .debug import PacketDebug, StateDebug, TraceDebug, ValueDebug
 from .errors import MalformedMessage, Rejection
+from .dynamic_peer import responder_policy
 from .exchange import ExchangeFailed, MessageRejected, Repeat
 from .heartbeat import Heartbeats
 from .ike_sa import (KBYTE, ZERO_COOKIE, IkeSa, IkeSaDatabase, IkeSaDeleted, IkeSaState, Phase1Established,
@@ -299,7 +300,7 @@ class IsakmpDaemon:
         if self.sas.get(message.header.initiator_cookie) is not None:
             self.count(group, "unexpectedMessage")      # a replayed or forged first message: CKY-I is taken
             return []
-        policy = self.policy_for_peer(datagram.src)
+        policy = responder_policy(self, message, address(datagram.src), mode is Phase1Mode.AGGRESSIVE)
         if policy is None:
             self.count(group, "noPolicy")
             return []

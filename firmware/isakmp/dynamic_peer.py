@@ -21,11 +21,21 @@ for the responder's choice of IPsec policy (:mod:`.keying`):
   bundle with one address, another address is refused.
 
 The bundle made is then bound to the learnt address (its tunnel end).
+
+:func:`responder_policy` picks the ISAKMP policy for an aggressive-mode
+initiator, whose first message carries its ID in the clear: among the
+``peer=any`` policies (of its IP version, in creation order) the first
+whose ``remoteid`` is that ID, so that each named peer gets its own
+pre-shared key; without one, the policy of its address or the first
+``peer=any`` one (R47). Main mode chooses by address only (its ID comes
+encrypted under a key that depends on the choice).
 """
 from ..ipsec.spd import PeerWildcard
 from .constants import IdType
+from .payloads import Identification
+from .policy_config import PEER_ANY
 
-__all__ = ["admits", "peer_name", "NAME_TYPES"]
+__all__ = ["admits", "peer_name", "responder_policy", "NAME_TYPES"]
 
 #: Phase-1 ID types that carry a name rather than an address.
 NAME_TYPES = (IdType.ID_FQDN, IdType.ID_USER_FQDN, IdType.ID_KEY_ID)
@@ -33,10 +43,26 @@ NAME_TYPES = (IdType.ID_FQDN, IdType.ID_USER_FQDN, IdType.ID_KEY_ID)
 
 def peer_name(ike):
     """The name ``ike``'s peer gave in phase 1 (text), or None when it sent an address."""
-    identification = ike.peer_id
+    return _name(ike.peer_id)
+
+
+def _name(identification):
     if identification is None or identification.id_type not in NAME_TYPES:
         return None
     return identification.data.decode("utf-8", "replace")
+
+
+def responder_policy(daemon, message, peer, aggressive):
+    """The ISAKMP policy (or None) for a phase 1 that ``peer`` starts with
+    ``message`` (its first, decoded); ``aggressive``: aggressive mode."""
+    name = _name(message.first(Identification)) if aggressive else None
+    if name is not None:
+        named = [p for p in daemon.config.policies.values()
+                 if p.peer == PEER_ANY and p.ipversion == peer.version and p.remoteid == name]
+        if named:
+            daemon.count("spd", "getPolicyByPeerGood")
+            return named[0]
+    return daemon.policy_for_peer(peer)
 
 
 def admits(policy, ike, sad):
