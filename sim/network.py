@@ -403,14 +403,26 @@ class Network:
 
     async def wait(self, seconds: float) -> None:
         """Let ``seconds`` (0 to :data:`MAX_WAIT_SECONDS`) of virtual time
-        pass, then run the routers' timers; anything else is refused with a
-        ValueError before the clock moves."""
+        pass, polling the routers at each of their timers on the way
+        (:meth:`Router.next_timer`) and at the end; anything else is refused
+        with a ValueError before the clock moves."""
         if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and 0 <= seconds <= MAX_WAIT_SECONDS):
             raise ValueError(f"wait of {seconds!r} seconds; expected 0 to {MAX_WAIT_SECONDS}")
-        await self.run(self.clock.now + seconds)
+        end = self.clock.now + seconds
+        while (due := self._next_timer(end)) is not None:      # each router timer on time (ISAKMP heartbeats)
+            await self.run(due)
+            for name, router in self.routers.items():
+                self._emit(name, await router.poll())
+        await self.run(end)
         for name, router in self.routers.items():
             self._emit(name, await router.poll())
         await self.run()
+
+    def _next_timer(self, end: float) -> float | None:
+        """The earliest router timer (:meth:`Router.next_timer`) after now and before ``end``, or None."""
+        times = [t for t in (r.next_timer() for r in self.routers.values())
+                 if t is not None and self.clock.now < t < end]
+        return min(times) if times else None
 
     async def _event(self, kind: str, *args) -> None:
         if kind == "router":
