@@ -151,3 +151,24 @@ def test_a_long_wait_runs_every_heartbeat_on_time():
     b = network.routers["b"]
     assert len(b.isakmp_daemon.sas) == 1 and b.ipsec.sad.bundles("vpn")
     assert b.isakmp_daemon.counters.get("heartbeat", "respXchgComplete") == 200 // HEARTBEAT_INTERVAL
+
+
+def test_heartbeats_over_the_peers_new_sa_keep_the_peer_alive():
+    """a replaces its ISAKMP SA (no Delete: senddeletes is off), so b holds
+    the old SA, which hears nothing more, beside the new one: the peer is
+    watched as a whole and nothing is deleted."""
+    async def scenario():
+        vpn, network = await heartbeat_vpn("send", "receive")
+        a, b = network.routers["a"], network.routers["b"]
+        (old,) = a.isakmp_daemon.sas
+        network.originate("a", a._send_datagrams(await a.isakmp_daemon.initiate("i", replaces=old.sa_id)))
+        await network.run()
+        await network.wait(150)
+        await both_ways(network, vpn, 2, first=50)
+        return a, b, old
+    a, b, old = run(scenario())
+    (new,) = a.isakmp_daemon.sas
+    assert new.sa_id != old.sa_id
+    assert {sa.cookies for sa in b.isakmp_daemon.sas} == {old.cookies, new.cookies}
+    assert b.isakmp_daemon.counters.get("heartbeat", "respXchgComplete") >= 150 // HEARTBEAT_INTERVAL
+    assert b.isakmp_daemon.counters.get("sad", "deleteGood") == 0

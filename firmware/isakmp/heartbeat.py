@@ -17,9 +17,10 @@ established IKE SA (``sa.heartbeat``, set by :meth:`Heartbeats.start`):
 - ``send`` and ``both``: a heartbeat every :data:`HEARTBEAT_INTERVAL`
   seconds after establishment (a late timer sends one, never a burst);
 - ``receive`` and ``both``: a heartbeat with a higher sequence number than
-  the last one restarts the watch; when :data:`HEARTBEATS_MISSED`
-  intervals (plus :data:`HEARTBEAT_GRACE` for the network) pass without
-  one, every IKE SA with that peer is deleted (reason
+  the last one over that SA restarts the watch of its peer; when
+  :data:`HEARTBEATS_MISSED` intervals (plus :data:`HEARTBEAT_GRACE` for
+  the network) pass without one over any SA with the peer, every IKE SA
+  with that peer is deleted (reason
   :data:`HEARTBEAT_LOST`) and, with them, the IPsec bundles negotiated
   with the peer (:mod:`.keying` acts on the reason): the manual's "SAs
   belonging to the sending peer" (R68) deleted "to avoid SA out of step
@@ -99,25 +100,33 @@ class Heartbeats:
     def _watched(self):
         return [sa for sa in self.daemon.sas if sa.state.usable and sa.heartbeat is not None]
 
+    def _deadlines(self):
+        """``{peer: seconds}``: when each watched peer's heartbeats count as
+        lost. A heartbeat over any SA with the peer counts (a peer that
+        rekeyed sends over its new SA only), so the latest deadline of its SAs."""
+        deadlines = {}
+        for sa in self._watched():
+            deadline = sa.heartbeat.deadline()
+            if deadline is not None:
+                deadlines[sa.peer] = max(deadline, deadlines.get(sa.peer, deadline))
+        return deadlines
+
     def next_timer(self):
         """The earliest heartbeat to send or deadline to check (seconds), or None."""
-        times = [t for sa in self._watched() for t in (sa.heartbeat.next_send, sa.heartbeat.deadline())
-                 if t is not None]
+        times = [sa.heartbeat.next_send for sa in self._watched() if sa.heartbeat.next_send is not None]
+        times += self._deadlines().values()
         return min(times) if times else None
 
     async def on_timer(self, now):
         """Send the heartbeats due at ``now`` and delete the SAs of peers
         whose heartbeats stopped; the messages go to the daemon's outbox."""
-        lost = []
         for sa in self._watched():
             state = sa.heartbeat
             if state.next_send is not None and now >= state.next_send:
                 await self._send(sa, state)
                 while state.next_send <= now:
                     state.next_send += HEARTBEAT_INTERVAL
-            if state.deadline() is not None and now >= state.deadline() and sa.peer not in lost:
-                lost.append(sa.peer)
-        for peer in lost:
+        for peer in [peer for peer, deadline in self._deadlines().items() if now >= deadline]:
             self.daemon.debug(TraceDebug, f"{HEARTBEATS_MISSED} heartbeats missed from {peer}: its SAs are deleted")
             for sa in self.daemon.sas.with_peer(peer, usable_only=False):
                 await self.daemon.remove_sa(sa, HEARTBEAT_LOST)
