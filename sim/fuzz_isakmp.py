@@ -14,8 +14,8 @@ the real message(s) to mutate:
 * main mode messages 1-6 and aggressive mode messages 1-3, each into its
   receiver (responder or initiator) while it awaits the message and
   again after it took it (its next state);
-* ``established``: every message of a negotiation and a DPD round trip,
-  both ways, into an established pair that is never rebuilt, so
+* ``established``: every message of a negotiation, a DPD round trip and
+  a heartbeat (:mod:`..firmware.isakmp.heartbeat`), both ways, into an established pair that is never rebuilt, so
   :func:`sa_survives` checks it after the campaign;
 * ``established-authentic``: the same with the HASH always recomputed
   (the forger holds the keys), to reach the informational logic;
@@ -73,6 +73,7 @@ from ..firmware.enco.keys import KeyStore, KeyType
 from ..firmware.isakmp.constants import ExchangeType
 from ..firmware.isakmp.daemon import IsakmpDaemon
 from ..firmware.isakmp.errors import EncodingError, MalformedMessage
+from ..firmware.isakmp.heartbeat import HEARTBEAT_INTERVAL
 from ..firmware.isakmp.ike_sa import DpdAcknowledged, IkeSaState
 from ..firmware.isakmp.keymat import informational_hash
 from ..firmware.isakmp.message import EncryptedMessage, decode_message, encode_message
@@ -110,7 +111,7 @@ GENERIC_COUNTERS = frozenset({("network", "rx"), ("general", "msgRxd"), ("genera
                               ("general", "msgRxEncrypted")})
 #: Whether targets are restored by fork (POSIX) rather than rebuilt.
 FORK = hasattr(os, "fork")
-_ESTABLISHED_POLICY = {"nattraversal": True, "sendnotify": True, "senddeletes": True}
+_ESTABLISHED_POLICY = {"nattraversal": True, "sendnotify": True, "senddeletes": True, "heartbeatmode": "both"}
 _PHASE1_MESSAGES = {"main": 6, "aggressive": 3}
 
 
@@ -223,10 +224,13 @@ async def _phase1_state(target, peers):
 
 
 async def _established_state(target, peers):
-    """A complete main mode and a DPD round trip; every message both ways."""
+    """A complete main mode, a DPD round trip and a heartbeat (20 s later); every message both ways."""
     record = []
     await peers.deliver(await peers.initiator.initiate(POLICY), record)
     await peers.deliver(await peers.initiator.send_dpd(_established_sa(peers.initiator)), record)
+    peers.now += HEARTBEAT_INTERVAL                # both send their first heartbeat: none is due while fuzzing
+    for daemon in (peers.initiator, peers.responder):
+        await peers.deliver(await daemon.on_timer(peers.now), record)
     return record + [(peers.daemons[t.datagram.src], t.reversed()) for _, t in record]
 
 

@@ -423,35 +423,28 @@ class Network:
 
     async def wait(self, seconds: float) -> None:
         """Let ``seconds`` (0 to :data:`MAX_WAIT_SECONDS`) of virtual time
-        pass, then run the routers' timers (with NAT gateways, each when it
-        is due: :meth:`_timers_until`); anything else is refused with a
-        ValueError before the clock moves."""
+        pass, polling the routers at each of their timers on the way
+        (:meth:`Router.next_timer`: ISAKMP heartbeats and retransmissions,
+        NAT-keepalives that must cross the NAT gateways on time to keep
+        their mappings) and the routers and gateways at the end; anything
+        else is refused with a ValueError before the clock moves."""
         if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and 0 <= seconds <= MAX_WAIT_SECONDS):
             raise ValueError(f"wait of {seconds!r} seconds; expected 0 to {MAX_WAIT_SECONDS}")
         end = self.clock.now + seconds
-        if self.gateways:
-            await self._timers_until(end)
+        while (due := self._next_timer(end)) is not None:      # each router timer on time
+            await self.run(due)
+            for name, router in self.routers.items():
+                self._emit(name, await router.poll())
         await self.run(end)
         for name, node in {**self.routers, **self.gateways}.items():
             self._emit(name, await node.poll())
         await self.run()
 
-    async def _timers_until(self, end: float) -> None:
-        """With NAT gateways: poll each router when its timer is due (before
-        ``end``), so that what timers send (NAT-keepalives, retransmissions)
-        crosses the gateways on time and keeps their mappings; without
-        gateways :meth:`wait` polls once, at the end."""
-        while True:
-            due = [t for r in self.routers.values() if (t := r.next_timer()) is not None and t < end]
-            if not due:
-                return
-            step = max(min(due), self.clock.now)
-            await self.run(step)
-            for name, router in self.routers.items():
-                self._emit(name, await router.poll())
-            await self.run()
-            if any((t := r.next_timer()) is not None and t <= step for r in self.routers.values()):
-                return                                # a timer that stays due: leave it to the final poll
+    def _next_timer(self, end: float) -> float | None:
+        """The earliest router timer (:meth:`Router.next_timer`) after now and before ``end``, or None."""
+        times = [t for t in (r.next_timer() for r in self.routers.values())
+                 if t is not None and self.clock.now < t < end]
+        return min(times) if times else None
 
     async def _event(self, kind: str, *args) -> None:
         if kind == "router":

@@ -25,13 +25,14 @@ ISAKMP_PROTOCOL = {Protocol.ESP: 3, Protocol.AH: 2, Protocol.IPCOMP: 4}
 PRF_HASH = {"sha": hashlib.sha1, "md5": hashlib.md5}
 
 
-async def vpn_network(vpn, *, connect=True) -> Network:
-    """Routers ``a`` and ``b`` configured by ``vpn`` (every line must succeed), the WAN and the hosts."""
+async def vpn_network(vpn, *, connect=True, lines=None) -> Network:
+    """Routers ``a`` and ``b`` configured by ``vpn`` (or by ``lines(name)``,
+    a router's console lines; every line must succeed), the WAN and the hosts."""
     network = Network()
     for seed, name in enumerate(("a", "b"), 1):
         router = await model_router(name, network.clock, seed=seed)
         network.add_router(router)
-        await configure_router(router, vpn.router_lines(name))
+        await configure_router(router, (lines or vpn.router_lines)(name))
     if connect:
         network.join("a", "ppp0", "b", "ppp0")
         for name in ("a", "b"):

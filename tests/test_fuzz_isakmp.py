@@ -126,9 +126,10 @@ def test_survival_check_fails_when_the_sa_is_gone():
 
 def test_structure_aware_mutations_reach_the_deep_checks(tmp_path):
     """Re-encrypted, re-hashed mutations pass decryption and authentication:
-    the informational HASH(1) and MM5's HASH_I verify for some of them."""
+    the informational HASH(1) (heartbeats among them) and MM5's HASH_I verify for some of them."""
     result = run_campaign(400, SEED, tmp_path, _targets("established-authentic", "main/responder/awaiting-5"))
     assert result.reached[("info", "rxMsgHashSuccess")] > 0
+    assert result.reached[("heartbeat", "rxMsg")] > 0
     assert result.reached[("main", "authGood")] > 0
     assert result.reached[("general", "rxDecryptGood")] > 0
     assert result.escaped == 0 and result.dropped == result.counted

@@ -316,6 +316,7 @@ class NotifyType(IntEnum):
     INITIAL_CONTACT = 24578
     R_U_THERE = 36136
     R_U_THERE_ACK = 36137
+    PACSIM_HEARTBEAT = 40500          # private-use status: our heartbeat (firmware/isakmp/heartbeat.py)
 
 
 class ConfigType(IntEnum):

@@ -41,7 +41,9 @@ from .counters import IsakmpCounters, rejection_counters
 from .crypto import IkeCrypto
 from .debug import PacketDebug, StateDebug, TraceDebug, ValueDebug
 from .errors import MalformedMessage, Rejection
+from .dynamic_peer import responder_policy
 from .exchange import ExchangeFailed, MessageRejected, Repeat
+from .heartbeat import Heartbeats
 from .ike_sa import (KBYTE, ZERO_COOKIE, IkeSa, IkeSaDatabase, IkeSaDeleted, IkeSaState, Phase1Established,
                      Phase1Failed, Phase1Mode)
 from .informational import (InformationalExchange, clear_notify, delete_message, dpd_message, notify_message,
@@ -51,6 +53,7 @@ from .main_mode import MainModeInitiator, MainModeResponder
 from .message import decode_message
 from .payloads import Delete
 from .policy_config import PEER_ANY
+from .prenegotiation import source_address
 from .rules import Role, rule_for
 from .transport import (NAT_KEEPALIVE_INTERVAL, NAT_T_PORT, DatagramKind, address, classify, float_ports, frame,
                         is_address, keepalive)
@@ -85,6 +88,9 @@ class IsakmpDaemon:
         self.debug_sink = None
         #: Phase 1.5 (XAUTH, :class:`~.xauth.XauthService`) when the router runs one: ``pending(sa)``, ``follow()``.
         self.phase1_5 = None
+        self.heartbeats = Heartbeats(self)
+        #: ``interface_address(name)``: the IPv4 address of a router interface, or None (set by the router).
+        self.interface_address = None
 
     # -- hooks for the layers above ---------------------------------------------------------------
 
@@ -181,9 +187,9 @@ class IsakmpDaemon:
         """The pre-shared key of ``policy`` (ENCO key bytes), or None when the key does not exist."""
         return None if policy.key is None else self.keys.bytes(policy.key)
 
-    def local_address_for(self, peer):
-        """Our address towards ``peer``: the first local address of its IP version."""
-        return next((a for a in self.local_addresses if a.version == address(peer).version), None)
+    def local_address_for(self, peer, policy=None):
+        """Our address towards ``peer`` (``policy``'s SRCINTERFACE first): see :func:`.prenegotiation.source_address`."""
+        return source_address(self, policy, peer)
 
     # -- initiating --------------------------------------------------------------------------------------
 
@@ -202,9 +208,12 @@ class IsakmpDaemon:
         if replaces is None and self.sas.with_peer(peer, usable_only=False):
             self.count("general", "acquireEquivFound")
             return []
+        local = self.local_address_for(peer, policy)
+        if local is None:
+            return []
         mode = Phase1Mode.AGGRESSIVE if policy.mode == "aggressive" else Phase1Mode.MAIN
         sa = IkeSa(self.sas.new_id(), await self._cookie(), ZERO_COOKIE, Role.INITIATOR, mode, policy,
-                   self.local_address_for(peer), self.config.udpport, peer, self.config.udpport,
+                   local, self.config.udpport, peer, self.config.udpport,
                    IkeCrypto(self.device), now)
         sa.replaces = replaces
         exchange = _INITIATORS[mode](self, sa, now)
@@ -305,7 +314,7 @@ class IsakmpDaemon:
         if self.sas.get(message.header.initiator_cookie) is not None:
             self.count(group, "unexpectedMessage")      # a replayed or forged first message: CKY-I is taken
             return []
-        policy = self.policy_for_peer(datagram.src)
+        policy = responder_policy(self, message, address(datagram.src), mode is Phase1Mode.AGGRESSIVE)
         if policy is None:
             self.count(group, "noPolicy")
             return []
@@ -388,6 +397,7 @@ class IsakmpDaemon:
         sa.state = IkeSaState.ESTABLISHED
         sa.established = now
         self.schedule_lifetime(sa)
+        self.heartbeats.start(sa, now)
         if sa.nat.nat_local:
             self._keepalive_at[sa.cky_i] = now + NAT_KEEPALIVE_INTERVAL
         self.count("general", "doneGood")
@@ -508,13 +518,13 @@ class IsakmpDaemon:
         """The earliest time (seconds) :meth:`on_timer` has work, or None."""
         times = [e.deadline() for e in self._exchanges.values()]
         times += [t for sa in self.sas for t in (sa.rekey_at, sa.expires)]
-        times += list(self._keepalive_at.values())
+        times += list(self._keepalive_at.values()) + [self.heartbeats.next_timer()]
         times = [t for t in times if t is not None]
         return min(times) if times else None
 
     async def on_timer(self, now):
         """Run every timer due at ``now``: retransmissions, exchange timeouts
-        and deletions, NAT-keepalives, rekeys and expiries. Returns the datagrams."""
+        and deletions, NAT-keepalives, heartbeats, rekeys and expiries. Returns the datagrams."""
         for exchange in list(self._exchanges.values()):
             what = exchange.due(now)
             if what == "retransmit":
@@ -532,6 +542,7 @@ class IsakmpDaemon:
             if sa is not None and now >= at:
                 self._outbox.append(keepalive(sa))
                 self._keepalive_at[cky_i] = at + NAT_KEEPALIVE_INTERVAL
+        await self.heartbeats.on_timer(now)
         for sa in list(self.sas):
             await self._lifetime(sa, now)
         return await self._follow()

@@ -97,7 +97,8 @@ class NatTraversal:
 @dataclass(frozen=True)
 class IkeSaSnapshot:
     """A read-only copy of an :class:`IkeSa` for displays (no key material
-    beyond what ``show isakmp sa`` prints: none)."""
+    beyond what ``show isakmp sa`` prints: none); ``heartbeat_sent`` and
+    ``heartbeat_received`` are the last heartbeat sequence numbers."""
     sa_id: int
     cky_i: bytes
     cky_r: bytes
@@ -117,6 +118,8 @@ class IkeSaSnapshot:
     phase2_exchanges: int
     kbytes: int
     peer_dpd: bool
+    heartbeat_sent: int = 0
+    heartbeat_received: int = 0
 
 
 class IkeSa:
@@ -135,7 +138,9 @@ class IkeSa:
     ``phase2_exchanges`` counts phase-2 exchanges started over it,
     ``protected_bytes`` the octets it encrypted and decrypted (for
     ``expirykbytes``), ``replaces`` the number of the SA it rekeys (or
-    None) and ``dpd_sequence`` the last R-U-THERE sequence number sent.
+    None), ``dpd_sequence`` the last R-U-THERE sequence number sent and
+    ``heartbeat`` its :class:`~.heartbeat.HeartbeatState` once established;
+    ``peer_id`` the peer's phase-1 Identification once checked.
     """
 
     def __init__(self, sa_id, cky_i, cky_r, role, mode, policy, local, local_port, peer, peer_port, crypto, created):
@@ -152,6 +157,8 @@ class IkeSa:
         self.protected_bytes = 0
         self.replaces = None
         self.dpd_sequence = 0
+        self.heartbeat = None
+        self.peer_id = None
 
     @property
     def cookies(self):
@@ -199,7 +206,8 @@ class IkeSa:
         return IkeSaSnapshot(self.sa_id, self.cky_i, self.cky_r, self.role, self.mode, self.state, self.policy.name,
                              self.local, self.local_port, self.peer, self.peer_port, self.transform, self.nat,
                              self.created, self.established, self.expires, self.phase2_exchanges, self.kbytes,
-                             self.peer_dpd)
+                             self.peer_dpd, *((self.heartbeat.sent, self.heartbeat.received) if self.heartbeat
+                                              else ()))
 
     async def close(self):
         """Free the SA's card channels (its keys are gone)."""

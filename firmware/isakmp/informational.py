@@ -108,6 +108,7 @@ class InformationalExchange(Exchange):
 
     def __init__(self, daemon, sa, header, now):
         super().__init__(daemon, sa, Role.RESPONDER, header.message_id, now)
+        self.others = 0               # payloads beside HASH(1) and the one being acted on
 
     async def process(self, encrypted, datagram, now):
         daemon, sa = self.daemon, self.sa
@@ -137,6 +138,7 @@ class InformationalExchange(Exchange):
         daemon.count("info", "rxMsgHashSuccess")
         sa.accept(encrypted)
         sa.ivs.forget(message_id)              # one message per exchange: its IV is never needed again
+        self.others = len(message.payloads) - 2
         for payload in message.payloads[1:]:
             await self._act(payload)
         daemon.count("info", "rxMsgProcessingComplete")
@@ -156,6 +158,9 @@ class InformationalExchange(Exchange):
     async def _notify(self, notification):
         daemon, sa = self.daemon, self.sa
         if await act_on_phase1_notify(daemon, sa, notification):
+            return
+        if notification.notify_type == NotifyType.PACSIM_HEARTBEAT:
+            daemon.heartbeats.received(sa, notification, self.others)
             return
         if notification.notify_type == NotifyType.R_U_THERE and notification.spi == sa.cookies:
             if sa.peer_dpd:

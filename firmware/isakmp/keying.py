@@ -26,11 +26,14 @@
   the other stops carrying outbound traffic at once and is deleted after
   the grace;
 - a received Delete of phase-2 SPIs removes the bundle whose outbound SPI
-  it names; a bundle we remove is announced with a Delete when the ISAKMP
+  it names; an IKE SA deleted for missed heartbeats or the peer's
+  INITIAL-CONTACT (:data:`PEER_LOST_REASONS`) takes with it the bundles
+  negotiated with that peer over SAs no longer usable; a bundle we remove is announced with a Delete when the ISAKMP
   policy has ``senddeletes``.
 
 The responder side: :meth:`responder_offer` finds the ISAKMP IPsec
-policy of the peer (its PEERADDRESS, or ANY/DYNAMIC) whose selectors
+policy that admits the IKE SA (:func:`.dynamic_peer.admits`: its
+ISAKMPPOLICY, PEERADDRESS, or ANY/DYNAMIC with RNAME) whose selectors
 cover the peer's IDs (host to host without IDs) and gives its
 :class:`~.quick_mode.Phase2Request`; the bundle's tunnel end is then the
 peer it was negotiated with.
@@ -42,12 +45,18 @@ from ..ipsec.sad import BundleState, Expiry, Role
 from ..ipsec.spd import Action, KeyManagement, PeerWildcard
 from ..ipsec.transforms import Protocol
 from .constants import ExchangeType
+from .dynamic_peer import admits
 from .exchange import ExchangeFailed
-from .ike_sa import IkeSaState, PeerDeleted, Phase1Failed
+from .heartbeat import HEARTBEAT_LOST
+from .ike_sa import IkeSaDeleted, IkeSaState, PeerDeleted, Phase1Failed
 from .phase2_proposal import PROTOCOL_IDS, host_id, id_bounds, identities, spi_bytes
 from .quick_mode import Phase2Request, QuickModeInitiator, quick_mode_factory
 
-__all__ = ["IsakmpKeying", "OLD_BUNDLE_GRACE"]
+__all__ = ["IsakmpKeying", "OLD_BUNDLE_GRACE", "PEER_LOST_REASONS"]
+
+#: IKE SA deletions that take the peer's IPsec bundles with them: missed
+#: heartbeats (R68, R73) and the peer's INITIAL-CONTACT (R77: "remove all SAs for the router").
+PEER_LOST_REASONS = (HEARTBEAT_LOST, "initial contact")
 
 #: Seconds a replaced bundle stays after its successor is up (packets sealed with it may still be in flight).
 OLD_BUNDLE_GRACE = 10
@@ -64,6 +73,7 @@ class IsakmpKeying:
         self._negotiating = set()     # policy names with a quick mode in progress
         self._retire = deque()        # (time, policy name, bundle id) of replaced bundles
         self._deleted = deque()       # PeerDeleted events to act on
+        self._lost = deque()          # peers whose bundles go (PEER_LOST_REASONS)
         self._announce = deque()      # bundles we removed, to announce with a Delete
         self._quiet = False           # removing because the peer deleted: nothing to announce
         #: The :class:`~.quick_mode.Phase2Outcome` of each bundle in the SAD, by (policy name, bundle id).
@@ -102,6 +112,8 @@ class IsakmpKeying:
         for deleted in list(self._deleted):
             self._deleted.remove(deleted)
             self._peer_deleted(deleted)
+        while self._lost:
+            self._peer_lost(self._lost.popleft())
         now = self.daemon.clock()
         for name in list(self._wanted):
             out += await self._negotiate(name)
@@ -178,7 +190,7 @@ class IsakmpKeying:
         for policy in self.ipsec.spd.policies():
             if policy.action is not Action.IPSEC or policy.keymanagement is not KeyManagement.ISAKMP:
                 continue
-            if not isinstance(policy.peeraddress, PeerWildcard) and policy.peeraddress != ike.peer:
+            if not admits(policy, ike, self.ipsec.sad):
                 continue
             selectors = policy.selectors()
             if _covers(selectors.remote, remote) and _covers(selectors.local, local):
@@ -242,6 +254,8 @@ class IsakmpKeying:
     def _event(self, event):
         if isinstance(event, PeerDeleted):
             self._deleted.append(event)
+        elif isinstance(event, IkeSaDeleted) and event.reason in PEER_LOST_REASONS:
+            self._lost.append(event.sa.peer)
         elif isinstance(event, Phase1Failed):          # no retry (RETRYIKEATTEMPTS 0): the next packet acquires
             for name in list(self._wanted):
                 policy = self.ipsec.spd.policy(name) if self.ipsec.spd.has_policy(name) else None
@@ -255,6 +269,18 @@ class IsakmpKeying:
             for bundle in list(self.ipsec.sad.all_bundles()):
                 if any(rec.pair.protocol is protocol and spi_bytes(protocol, rec.pair.outbound_spi) in event.spis
                        for rec in bundle.sas):
+                    self.ipsec.destroy_policy(bundle.policy_name, bundle.bundle_id)
+        finally:
+            self._quiet = False
+
+    def _peer_lost(self, peer):
+        """Remove the bundles negotiated with ``peer`` over IKE SAs that are no longer usable (nothing announced)."""
+        live = {sa.sa_id for sa in self.daemon.sas.with_peer(peer)}
+        self._quiet = True
+        try:
+            for bundle in list(self.ipsec.sad.all_bundles()):
+                outcome = self.negotiated.get((bundle.policy_name, bundle.bundle_id))
+                if outcome is not None and bundle.peer == peer and outcome.ike_sa not in live:
                     self.ipsec.destroy_policy(bundle.policy_name, bundle.bundle_id)
         finally:
             self._quiet = False

@@ -230,6 +230,7 @@ class Phase1Exchange(Exchange):
     def check_peer_id(self, identification):
         """The peer's ID against ``remoteid`` (ExchangeFailed) and its address (counted only)."""
         remoteid, peer = self.sa.policy.remoteid, self.sa.peer
+        self.sa.peer_id = identification          # the learnt peer's name (.dynamic_peer)
         if identification.id_type == IdType.ID_DER_ASN1_DN:
             return          # a DN is checked against the certificate's subject (rsa_signature)
         if identification.id_type in (IdType.ID_IPV4_ADDR, IdType.ID_IPV6_ADDR):

@@ -9,8 +9,11 @@ UDP it hands it and the packets that wait for a negotiation.
   :class:`~..isakmp.daemon.IsakmpDaemon` (on the router's card, its
   addresses, the router's clock) and registers an
   :class:`~..isakmp.keying.IsakmpKeying` as the IPsec module's ISAKMP key
-  manager; ``disable isakmp`` (R99) deletes every ISAKMP SA and exchange
-  and drops the daemon (IPsec bundles stay and keep working);
+  manager, then starts phase 1 for the prenegotiating policies
+  (:mod:`~..isakmp.prenegotiation`, R64); ``disable isakmp`` (R99) deletes every ISAKMP SA and exchange
+  and drops the daemon (IPsec bundles stay and keep working); while it
+  runs, the data plane's unknown-SPI packets go to a
+  :class:`~..isakmp.bad_spi.BadSpiResponder` (``respondbadspi``, R75-R77);
   ``reset isakmp policy`` (R100) and ``destroy isakmp policy`` delete
   that policy's SAs; ``reset isakmp counters`` clears the daemon's
   counters. What those send (Deletes) leaves with the router's next
@@ -38,9 +41,11 @@ import collections
 from ..ipsec.packet import PROTO_UDP, MalformedPacket, parse_ip, parse_udp
 from ..ipsec.spd import KeyManagement
 from ..ipsec.udp_encap import natt_decapsulate
+from ..isakmp.bad_spi import BadSpiResponder
 from ..isakmp.daemon import IsakmpDaemon
 from ..isakmp.debug import IsakmpDebug
 from ..isakmp.keying import IsakmpKeying
+from ..isakmp.prenegotiation import prenegotiate
 from ..isakmp.show_commands import IsakmpRuntime as ShowRuntime
 from ..isakmp.transport import NAT_T_PORT, Datagram
 from ..isakmp.xauth import XauthService
@@ -83,6 +88,7 @@ class IsakmpGate:
     def _init_isakmp(self):
         self.isakmp_daemon = None
         self.isakmp_keying = None
+        self.isakmp_bad_spi = None
         self._held = collections.defaultdict(collections.deque)
         self._pumping = False
         self.state.isakmp.runtime = IsakmpRuntime(self)
@@ -102,13 +108,17 @@ class IsakmpGate:
     async def _isakmp_sync(self):
         """Follow the ISAKMP configuration after a command (see the module docstring)."""
         config = self.state.isakmp
-        if config.enabled and self.isakmp_daemon is None:
+        created = config.enabled and self.isakmp_daemon is None
+        if created:
             self.isakmp_daemon = IsakmpDaemon(config, self.state.keys, self.device, self._addresses(), self.clock)
+            self.isakmp_daemon.interface_address = self._interface_address
             self.isakmp_debug.attach(self.isakmp_daemon)
             self.isakmp_keying = IsakmpKeying(self.isakmp_daemon, self.ipsec, self.kernel)
             XauthService(self.isakmp_daemon, self.state.users, self.state.radius, self.state.modeconfig)
             self.ipsec.register_key_manager(KeyManagement.ISAKMP, self.isakmp_keying)
             self.ipsec.on_bundle_removed = self.isakmp_keying.bundle_removed
+            self.isakmp_bad_spi = BadSpiResponder(self.isakmp_daemon, self.ipsec.spd)
+            self.datapath.on_unknown_spi = self.isakmp_bad_spi.unknown_spi
         out = []
         daemon = self.isakmp_daemon
         if daemon is not None:
@@ -118,7 +128,10 @@ class IsakmpGate:
                 out += await daemon.delete_sa(sa, "local")
             self.ipsec.key_managers.pop(KeyManagement.ISAKMP, None)
             self.ipsec.on_bundle_removed = lambda bundle: None
-            self.isakmp_daemon = self.isakmp_keying = None
+            self.datapath.on_unknown_spi = None
+            self.isakmp_daemon = self.isakmp_keying = self.isakmp_bad_spi = None
+        if daemon is not None and created:
+            out += await prenegotiate(daemon)
         runtime = config.runtime
         for name in runtime.reset_policies:
             for sa in list(daemon.sas) if daemon is not None and self.isakmp_daemon is not None else ():
@@ -126,6 +139,11 @@ class IsakmpGate:
                     out += await daemon.delete_sa(sa, "local")
         runtime.reset_policies.clear()
         return await self._send_datagrams(out)
+
+    def _interface_address(self, name):
+        """The IPv4 address of interface ``name``, or None (the daemon's SRCINTERFACE look-up)."""
+        iface = self.ip.interfaces.get(name.lower())
+        return iface.address.ip if iface is not None else None
 
     async def _send_datagrams(self, datagrams):
         out = []
@@ -172,6 +190,7 @@ class IsakmpGate:
         try:
             daemon = self.isakmp_daemon
             out = await self._send_datagrams(await self.isakmp_keying.pump())
+            out += await self._send_datagrams(await self.isakmp_bad_spi.pump())
             timer = daemon.next_timer()
             if timer is not None and timer <= self.clock():
                 out += await self._send_datagrams(await daemon.on_timer(self.clock()))

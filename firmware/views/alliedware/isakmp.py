@@ -195,9 +195,9 @@ def show_isakmp_sa(s: IkeSaSnapshot, policy: IsakmpPolicy | None, now: float) ->
             ("NAT-T enabled", "YES" if setting("nattraversal") == "TRUE" else "NO"),
             ("Peer NAT-T capable", "YES" if nat.supported else "NO"),
             ("NAT discovered", discovered[(nat.nat_local, nat.nat_peer)]), ("Heartbeat information:", None),
-            ("Send Heartbeats", "YES" if heartbeat in ("send", "both") else "NO"), ("Next sequence number tx", 1),
+            ("Send Heartbeats", "YES" if heartbeat in ("send", "both") else "NO"), ("Next sequence number tx", s.heartbeat_sent + 1),
             ("Receive Heartbeats", "YES" if heartbeat in ("receive", "both") else "NO"),
-            ("Last sequence number rx", 0)]
+            ("Last sequence number rx", s.heartbeat_received)]
     lines += [label if value is None else leader(label, value, 40, 2) for label, value in rows]
     return join_lines(lines)
 
