@@ -21,10 +21,10 @@ What runs where:
   takes IV1 from the packet, so one channel per key serves every IV of the
   phase-1 and per-message-ID chains (kept by :class:`~.keymat.IvChain`).
 
-Diffie-Hellman groups are the router's (``host/pk.py`` :data:`GROUPS`):
+Diffie-Hellman groups are the router's (``reference/modp.py`` :data:`GROUPS`):
 ``group=0`` is the manual's MODP512 ("MODP Group 0", spec/isakmp-commands.md
 section 4: ``show isakmp`` prints MODP512 and the private exponent is at
-most 511 bits; the manual gives no prime, so ``host/pk.py`` has a
+most 511 bits; the manual gives no prime, so ``reference/modp.py`` has a
 simulation-only one), ``group=1`` and ``group=2`` are the Oakley groups of
 RFC 2409 (MODP768, MODP1024, the same numbers as IKE's group
 descriptions), 5 and 14 those of RFC 3526.
@@ -39,7 +39,7 @@ import enum
 from collections import Counter
 
 from ...contract.codes import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, MAC_DIGEST_BYTES, CipherAlg, Direction, MacAlg
-from ...reference.modp import GROUPS, ModpGroup
+from ...reference.modp import ModpGroup, modp_group
 
 __all__ = ["IkeCrypto", "IkeHash", "IKE_CIPHERS", "IkeCryptoError", "InvalidPublicValue", "InvalidCipherInput",
            "UnknownAlgorithm", "group_of"]
@@ -87,14 +87,10 @@ class UnknownAlgorithm(IkeCryptoError):
 
 
 def group_of(group) -> ModpGroup:
-    """The :class:`~pacsim.host.pk.ModpGroup` of a router group number (0, 1,
-    2, 5, 14) or the group itself; :class:`UnknownAlgorithm` otherwise."""
-    if isinstance(group, ModpGroup):
-        return group
-    try:
-        return GROUPS[group]
-    except (KeyError, TypeError):
-        raise UnknownAlgorithm(f"Diffie-Hellman group {group!r}: expected one of {sorted(GROUPS)}") from None
+    """The :class:`~pacsim.reference.modp.ModpGroup` of a router group number
+    (0, 1, 2, 5, 14) or the group itself; :class:`UnknownAlgorithm` otherwise
+    (the lookup is the driver's: :func:`~pacsim.reference.modp.modp_group`)."""
+    return modp_group(group, UnknownAlgorithm)
 
 
 def _hash_of(alg) -> IkeHash:
