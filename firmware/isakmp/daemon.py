@@ -36,6 +36,7 @@ from collections import deque
 
 from ...host.errors import PacError
 from .aggressive_mode import AggressiveModeInitiator, AggressiveModeResponder
+from .collision import UNANNOUNCED, PhaseOneCollisions
 from .constants import Doi, ExchangeType
 from .counters import IsakmpCounters, rejection_counters
 from .crypto import IkeCrypto
@@ -64,6 +65,8 @@ REKEY_FRACTION = 0.9
 _INITIATORS = {Phase1Mode.MAIN: MainModeInitiator, Phase1Mode.AGGRESSIVE: AggressiveModeInitiator}
 _RESPONDERS = {Phase1Mode.MAIN: MainModeResponder, Phase1Mode.AGGRESSIVE: AggressiveModeResponder}
 _COOKIE_BYTES = 8
+#: IkeSaDeleted reasons of a removal the peer knows of already or does itself: no Delete is sent.
+_UNANNOUNCED = ("peer delete", "initial contact", UNANNOUNCED)
 
 
 class IsakmpDaemon:
@@ -83,6 +86,7 @@ class IsakmpDaemon:
         self._next_exchange_id = 1
         self._keepalive_at = {}
         self.debug_sink = None
+        self.collisions = PhaseOneCollisions(self)
 
     # -- hooks for the layers above ---------------------------------------------------------------
 
@@ -335,6 +339,7 @@ class IsakmpDaemon:
         for reply in replies:
             self.send(sa, reply)
         await self._lifetime(sa, now)
+        await self.collisions.reap(now)
         return self._flush()
 
     async def _reject(self, exchange, rejection, fresh_sa):
@@ -394,6 +399,7 @@ class IsakmpDaemon:
             if previous is not None:
                 previous.state = IkeSaState.DYING
                 await self.remove_sa(previous, "rekeyed")
+        await self.collisions.established(sa, now)
 
     def schedule_lifetime(self, sa):
         """Set ``sa``'s expiry (and, as initiator, its rekey) from its transform's life in seconds."""
@@ -416,10 +422,10 @@ class IsakmpDaemon:
         when the policy sends deletes and the SA is usable (not when the
         peer deleted it or sent INITIAL-CONTACT); ``reason`` goes into the
         :class:`~.events.IkeSaDeleted` event."""
-        if sa.state.usable and sa.policy.senddeletes and reason not in ("peer delete", "initial contact"):
+        if sa.state.usable and sa.policy.senddeletes and reason not in _UNANNOUNCED:
             self.send(sa, await delete_message(self, sa))
             self.count("info", "txDeleteMsg")
-        elif sa.state.usable and reason not in ("peer delete", "initial contact"):
+        elif sa.state.usable and reason not in _UNANNOUNCED:
             self.count("info", "txMsgDeleteDenyIkmpPolicy")
         sa.state = state
         self._drop_sa(sa)
@@ -494,7 +500,7 @@ class IsakmpDaemon:
         """The earliest time (seconds) :meth:`on_timer` has work, or None."""
         times = [e.deadline() for e in self._exchanges.values()]
         times += [t for sa in self.sas for t in (sa.rekey_at, sa.expires)]
-        times += list(self._keepalive_at.values())
+        times += list(self._keepalive_at.values()) + [self.collisions.next_timer()]
         times = [t for t in times if t is not None]
         return min(times) if times else None
 
@@ -520,6 +526,7 @@ class IsakmpDaemon:
                 self._keepalive_at[cky_i] = at + NAT_KEEPALIVE_INTERVAL
         for sa in list(self.sas):
             await self._lifetime(sa, now)
+        await self.collisions.reap(now)
         return self._flush()
 
     async def _lifetime(self, sa, now):
@@ -538,11 +545,13 @@ class IsakmpDaemon:
 
     def _add_sa(self, sa):
         self.sas.add(sa)
+        self.collisions.added(sa)
         self.count("sad", "createGood")
 
     def _drop_sa(self, sa):
         self.count("sad", "deleteGood" if self.sas.get(sa.cky_i) is sa else "deleteFailed")
         self.sas.remove(sa)
+        self.collisions.forget(sa)
 
     def _frame(self, sa, message):
         self.count("general", "msgTx")
@@ -560,6 +569,10 @@ class IsakmpDaemon:
     def ike_sas(self):
         """Frozen snapshots of every IKE SA (negotiating ones included), by SA number."""
         return tuple(sorted((sa.snapshot() for sa in self.sas), key=lambda s: s.sa_id))
+
+    def exchanges_of(self, sa):
+        """The exchanges (objects, running or in their deletedelay) over ``sa``."""
+        return [e for e in self._exchanges.values() if e.sa is sa]
 
     def exchanges(self):
         """Frozen snapshots of every exchange in progress or in its deletedelay."""

@@ -268,7 +268,8 @@ class Phase1Failed:
 @dataclass(frozen=True)
 class IkeSaDeleted:
     """An IKE SA is gone: ``sa`` (state DELETED or EXPIRED), ``reason``
-    (``"expired"``, ``"rekeyed"``, ``"peer delete"``, ``"initial contact"``,
+    (``"expired"``, ``"rekeyed"``, ``"peer delete"``, ``"initial contact"``, ``"collision"`` and
+    :data:`~.collision.UNANNOUNCED` (:mod:`.collision`),
     ``"local"``)."""
     sa: object
     reason: str
