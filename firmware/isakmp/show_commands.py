@@ -56,6 +56,11 @@ class IsakmpRuntime:
         """The :class:`~.daemon.IsakmpDaemon`, or None when ISAKMP does not run."""
         return None
 
+    def debug_to(self, terminal):
+        """``enable isakmp debug`` ran on the console whose ``terminal``
+        (``line -> None``, or None) should print the debug lines from now
+        on; without a daemon there is nothing to print."""
+
 
 class IsakmpShow:
     """Carries out :data:`ISAKMP_SHOW_COMMANDS` on ``config`` and the

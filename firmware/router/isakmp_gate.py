@@ -30,8 +30,9 @@ UDP it hands it and the packets that wait for a negotiation.
 - the console's displays (``show isakmp sa`` ...) read the running daemon
   through :class:`IsakmpRuntime` (``daemon()``); the daemon's debug records
   go to :attr:`isakmp_debug` (an :class:`~..isakmp.debug.IsakmpDebug`
-  whose ``lines`` are the router's ISAKMP debug log, ``write`` an optional
-  output for them).
+  whose ``lines`` are the router's ISAKMP debug log and whose ``write`` is
+  the terminal of the console that last ran ``enable isakmp debug``:
+  the lines are printed there as they happen).
 """
 import collections
 
@@ -68,6 +69,10 @@ class IsakmpRuntime(ShowRuntime):
     def reset_policy(self, name):
         """``reset isakmp policy`` (and ``destroy isakmp policy``): its SAs are deleted after the command."""
         self.reset_policies.append(name)
+
+    def debug_to(self, terminal):
+        """``enable isakmp debug`` on a console with ``terminal``: print the debug lines there."""
+        self.gate.isakmp_debug.write = terminal
 
     def reset_counters(self, groups):
         """``reset isakmp counters``: the daemon's counters (all or ``groups``)."""
