@@ -134,8 +134,12 @@ def _cbc_alg(alg, key: bytes, iv: bytes, data: bytes) -> CipherAlg:
 class IkeCrypto:
     """The card's cryptography for one IKE SA (an async context manager).
 
-    ``device``: the :class:`~pacsim.host.device.PacDevice`. Channels opened
-    for this SA's keys are listed in :attr:`channels` until :meth:`close`.
+    ``device``: the :class:`~pacsim.host.device.PacDevice` (or the router's
+    :class:`~pacsim.firmware.enco.service.EncoService` in front of it);
+    ``owner``: who the channels belong to (``ISAKMP SA 3``; the IKE SA sets
+    it). Channels opened for this SA's keys are listed in :attr:`channels`
+    until :meth:`close`; with an ENCO service each is labelled ``owner``
+    plus its use (``prf``, ``hash`` or ``cipher``) for ``show enco``.
     A PSK main mode plus quick modes holds six: the prf under SKEYID,
     SKEYID_a and SKEYID_d, the plain hash, and an ENCODE and a DECODE
     cipher channel under Ka (:meth:`release_key` frees a prf key early,
@@ -143,8 +147,9 @@ class IkeCrypto:
     :attr:`refused` counts the inputs refused, by error class name.
     """
 
-    def __init__(self, device):
+    def __init__(self, device, owner: str = ""):
         self.device = device
+        self.owner = owner
         self._channels = {}
         self.refused = Counter()
 
@@ -178,6 +183,9 @@ class IkeCrypto:
         channel = self._channels.get(kind)
         if channel is None:
             channel = self._channels[kind] = await opener()
+            label = getattr(self.device, "label", None)     # the ENCO service names owners; a bare PacDevice cannot
+            if label is not None and self.owner:
+                label([channel], f"{self.owner} {kind[0]}")
         return channel
 
     # -- random values and Diffie-Hellman ---------------------------------------------

@@ -6,7 +6,8 @@ UDP it hands it and the packets that wait for a negotiation.
 :class:`IsakmpGate` is mixed into :class:`~.router.Router`:
 
 - after each command (:meth:`_isakmp_sync`): ``enable isakmp`` creates the
-  :class:`~..isakmp.daemon.IsakmpDaemon` (on the router's card, its
+  :class:`~..isakmp.daemon.IsakmpDaemon` (on the router's card through its
+  ENCO service, which counts its channels and labels their owner, its
   addresses, the router's clock) and registers an
   :class:`~..isakmp.keying.IsakmpKeying` as the IPsec module's ISAKMP key
   manager; ``disable isakmp`` (R99) deletes every ISAKMP SA and exchange
@@ -107,7 +108,7 @@ class IsakmpGate:
         """Follow the ISAKMP configuration after a command (see the module docstring)."""
         config = self.state.isakmp
         if config.enabled and self.isakmp_daemon is None:
-            self.isakmp_daemon = IsakmpDaemon(config, self.state.keys, self.device, self._addresses(), self.clock)
+            self.isakmp_daemon = IsakmpDaemon(config, self.state.keys, self.enco, self._addresses(), self.clock)
             self.isakmp_debug.attach(self.isakmp_daemon)
             self.isakmp_keying = IsakmpKeying(self.isakmp_daemon, self.ipsec, self.kernel)
             self.ipsec.register_key_manager(KeyManagement.ISAKMP, self.isakmp_keying)
