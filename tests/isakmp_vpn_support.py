@@ -122,8 +122,9 @@ def open_wan(network, vpn, sender):
     return opened, seen
 
 
-def check_keymat(router, prf="sha"):
-    """Every SA of ``router``'s SAD has the KEYMAT of RFC 2409 5.5 for its SPIs and the nonces exchanged."""
+def check_keymat(router, prf="sha", gxy_qm=b""):
+    """Every SA of ``router``'s SAD has the KEYMAT of RFC 2409 5.5 for its
+    SPIs, the nonces exchanged and (with PFS) the quick mode's g^xy ``gxy_qm``."""
     daemon, keying = router.isakmp_daemon, router.isakmp_keying
     checked = 0
     for bundle in router.ipsec.sad.all_bundles():
@@ -138,6 +139,6 @@ def check_keymat(router, prf="sha"):
                     assert material == b""
                     continue
                 assert material == reference_keymat(PRF_HASH[prf], ike.keys.skeyid_d, ISAKMP_PROTOCOL[pair.protocol],
-                                                     spi, ni, nr, len(material)), f"KEYMAT of SPI {spi}"
+                                                     spi, ni, nr, len(material), gxy_qm), f"KEYMAT of SPI {spi}"
                 checked += 1
     return checked

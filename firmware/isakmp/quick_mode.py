@@ -135,7 +135,7 @@ class _QuickMode(Exchange):
         crypto = self.sa.crypto
         nonce = await crypto.nonce(NONCE_BYTES)
         payloads = [Nonce(nonce)]
-        if group:
+        if group is not None:          # group 0 (the manual's MODP512) is PFS too
             self.private, public = await crypto.dh_keypair(group)
             payloads.append(KeyExchange(crypto.public_bytes(group, public)))
         return nonce, payloads
@@ -143,7 +143,7 @@ class _QuickMode(Exchange):
     async def _shared(self, group, message):
         """g(qm)^xy from the peer's KE with PFS (b"" without); MalformedMessage for a missing or bad KE."""
         ke = message.first(KeyExchange)
-        if not group:
+        if group is None:
             if ke is not None:
                 raise MalformedMessage(Rejection.UNEXPECTED_PAYLOAD, HEADER_LENGTH, "KE without PFS", KeyExchange.TYPE)
             return b""
