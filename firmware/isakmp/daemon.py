@@ -256,7 +256,7 @@ class IsakmpDaemon:
             self.count("general", "deleteDelayPktsRxd" if exchange.done else "txRetryTxd")
             if exchange.cached_reply is not None:
                 if exchange.done:
-                    self.count("general", "deleteDelayRetrySent")
+                    self.count("general", "deleteDelayConSent" if exchange.connected_sent else "deleteDelayRetrySent")
                 self.send(exchange.sa, exchange.cached_reply)
             return self._flush()
         if repeat == Repeat.EARLIER or exchange.done:

@@ -159,6 +159,7 @@ class Exchange:
         self.earlier = set()
         self.done = False
         self.delete_at = None
+        self.connected_sent = False       # the last message sent is a CONNECTED notify (commit bit, QM4)
 
     @property
     def key(self):
