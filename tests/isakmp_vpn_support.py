@@ -142,3 +142,17 @@ def check_keymat(router, prf="sha", gxy_qm=b""):
                                                      spi, ni, nr, len(material), gxy_qm), f"KEYMAT of SPI {spi}"
                 checked += 1
     return checked
+
+
+async def wait_following_timers(network, seconds):
+    """Let ``seconds`` of virtual time pass, polling the routers at each of
+    their timers (``Router.next_timer()``, as the wall-clock runtime does),
+    not only at the end as ``Network.wait`` does."""
+    end = network.clock.now + seconds
+    while True:
+        timers = [t for t in (r.next_timer() for r in network.routers.values()) if t is not None]
+        due = min(timers, default=None)
+        if due is None or due >= end:
+            await network.wait(max(0.0, end - network.clock.now))
+            return
+        await network.wait(max(0.0, due - network.clock.now))

@@ -71,6 +71,11 @@ class IsakmpRuntime(ShowRuntime):
         """``reset isakmp policy`` (and ``destroy isakmp policy``): its SAs are deleted after the command."""
         self.reset_policies.append(name)
 
+    def retries(self):
+        """The ISAKMP key manager's :class:`~..isakmp.retry.IkeRetries` (``retryikeattempts``), or None."""
+        keying = self.gate.isakmp_keying
+        return None if keying is None else keying.retries
+
     def debug_to(self, terminal):
         """``enable isakmp debug`` on a console with ``terminal``: print the debug lines there."""
         self.gate.isakmp_debug.write = terminal
@@ -94,8 +99,12 @@ class IsakmpGate:
         self.isakmp_debug = IsakmpDebug(self.state.isakmp, debug_lines)
 
     def next_timer(self):
-        """When (router clock, seconds) the ISAKMP daemon's next timer is due, or None: poll then."""
-        return self.isakmp_daemon.next_timer() if self.isakmp_daemon is not None else None
+        """When (router clock, seconds) the ISAKMP daemon's next timer or a
+        ``retryikeattempts`` re-attempt is due, or None: poll then."""
+        if self.isakmp_daemon is None:
+            return None
+        times = [t for t in (self.isakmp_daemon.next_timer(), self.isakmp_keying.retries.next_timer()) if t is not None]
+        return min(times, default=None)
 
     def _addresses(self):
         """The router's IPv4 and IPv6 addresses, those of interfaces with IPsec policies first (the
