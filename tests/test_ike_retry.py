@@ -112,3 +112,25 @@ def test_a_failed_quick_mode_is_reattempted_over_a_new_ike_sa():
     assert counters.get("quick.initiator", "startExchange") == 2
     assert counters.get("general", "doneGood") == 2 == phase1_starts(network)     # the retry made a new IKE SA
     assert not a.ipsec.sad.bundles("vpn")
+
+
+@pytest.mark.parametrize("retry", (0, 1))
+def test_the_peers_delete_of_the_last_bundle_is_reattempted(retry):
+    vpn = IsakmpVpn(isakmp_params="senddeletes=true")
+
+    async def scenario():
+        network = await vpn_network(vpn)
+        a, b = network.routers["a"], network.routers["b"]
+        assert "Error" not in await a.execute(f"set isakmp policy=i retryikeattempts={retry}")
+        send(network, vpn, "a", 1)
+        await network.run()
+        (bundle,) = b.ipsec.sad.bundles("vpn")
+        assert "Error" not in await b.execute(f"destroy ipsec policy=vpn sabundle={bundle.bundle_id}")
+        await wait_following_timers(network, 5)
+        return network
+    network = run(scenario())
+    a, b = network.routers["a"], network.routers["b"]
+    assert a.isakmp_daemon.counters.get("info", "processDelete") == 1
+    assert a.isakmp_daemon.counters.get("quick.initiator", "startExchange") == 1 + retry
+    for router in (a, b):
+        assert len(router.ipsec.sad.bundles("vpn")) == retry
