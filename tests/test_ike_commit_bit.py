@@ -5,6 +5,8 @@ notify, and the initiator installs its bundle only once that came (the
 packets waiting for the bundle wait for it too); a lost QM4 is recovered
 by the initiator's QM3 retransmission and the responder's resend during
 its deletedelay. Without it, quick mode is three messages as before."""
+import re
+
 import pytest
 from isakmp_vpn_support import both_ways, check_keymat, received, send, vpn_network
 from router_support import pattern, run
@@ -43,9 +45,18 @@ def test_commit_bit_adds_the_connected_message(commit_on):
         send(network, vpn, "a", 999)
         await network.run()
         await both_ways(network, vpn, 2)
-        return vpn, network
-    vpn, network = run(scenario())
+        shown = {}
+        for name, router in network.routers.items():        # the quick modes are in their deletedelay still
+            (quick,) = [e for e in router.isakmp_daemon.exchanges() if e.exchange == ExchangeType.QUICK]
+            shown[name] = await router.execute(f"show isakmp exchange={quick.exchange_id}")
+        return vpn, network, shown
+    vpn, network, shown = run(scenario())
     a, b = network.routers["a"], network.routers["b"]
+    flags = {name: re.findall(r"(Set Commit bit|Commit bit received) \.+ (TRUE|FALSE)", text)
+             for name, text in shown.items()}
+    on = "TRUE" if commit_on else "FALSE"
+    assert flags["a"] == [("Set Commit bit", on), ("Commit bit received", on)]          # QM3 echoes it
+    assert flags["b"] == [("Set Commit bit", on), ("Commit bit received", "TRUE" if "a" in commit_on else "FALSE")]
     messages = quick_messages(network)
     if not commit_on:
         assert messages == [("a", False), ("b", False), ("a", False)]

@@ -83,7 +83,7 @@ class PhaseOneCollisions:
 
     def _busy(self, sa):
         """Whether a quick mode (or another phase-2 exchange) over ``sa`` is still running."""
-        return any(e.sa is sa and e.message_id and not e.done for e in self.daemon.exchanges_of(sa))
+        return any(e.message_id and not e.done for e in self.daemon.exchanges_of(sa))
 
     async def reap(self, now):
         """Delete the losing SAs whose time has come (see the module docstring)."""

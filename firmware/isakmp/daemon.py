@@ -26,6 +26,9 @@ snapshots. Phase-2 exchanges plug in with :meth:`register_exchange`
 (``factory(daemon, sa, header, now) -> Exchange`` for a received first
 message of that exchange type) and :meth:`start_exchange` (initiator).
 
+Both routers starting phase 1 to each other at once is resolved by
+:attr:`collisions` (:mod:`.collision`: the higher CKY-I is kept).
+
 Debugging: with a :attr:`debug_sink` (:class:`~.debug.IsakmpDebug`) the
 daemon publishes :mod:`.debug` records as things happen, for the enabled
 classes only. Keys: on establishment the phase-1 encryption key goes to

@@ -214,7 +214,7 @@ class QuickModeInitiator(_QuickMode):
         self.count("startExchange")
         self.count("hashSaNonceSent")
         self.expected = 2
-        self.commit = self.sa.policy.setcommitbit
+        self.commit = self.commit_sent = self.sa.policy.setcommitbit
         message = await self.sa.seal(self.EXCHANGE, self.message_id, (Hash(digest), *after), commit_flags(self.commit))
         self.transmitted(message, now)
         return message
@@ -244,7 +244,8 @@ class QuickModeInitiator(_QuickMode):
         self.choice = _with_responder_lifetime(choice, opened)
         self.sa.accept(message)
         self.count("hashSaNonceRcvdGood")
-        self.commit = commit_requested(message)
+        self.commit = self.commit_received = commit_requested(message)
+        self.commit_sent = self.commit_sent or self.commit
         self.pending = await self.outcome(SadRole.INITIATOR)
         if not self.commit:
             await self.host.installed(self.pending)
@@ -330,7 +331,8 @@ class QuickModeResponder(_QuickMode):
         notifies = [lifetime_notify(choice, choice.pairs[0])] if choice.notify else []
         after = (answer(opened.first(SecurityAssociation), choice, self.spis), *keying, *ids, *notifies)
         digest = await quick_hash2(sa.crypto, sa.keys, self.msg_id, self.ni, encode_chain(after))
-        self.commit = sa.policy.setcommitbit or commit_requested(message)
+        self.commit_received = commit_requested(message)
+        self.commit = self.commit_sent = sa.policy.setcommitbit or self.commit_received
         reply = await sa.seal(self.EXCHANGE, self.message_id, (Hash(digest), *after), commit_flags(self.commit))
         self.count("startExchange")
         self.count("hashSaNonceRcvdGood")
