@@ -269,9 +269,9 @@ class Phase1Failed:
 @dataclass(frozen=True)
 class IkeSaDeleted:
     """An IKE SA is gone: ``sa`` (state DELETED or EXPIRED), ``reason``
-    (``"expired"``, ``"rekeyed"``, ``"peer delete"``, ``"initial contact"``, ``"collision"`` and
-    :data:`~.collision.UNANNOUNCED` (:mod:`.collision`),
-    ``"local"``)."""
+    (``"expired"``, ``"rekeyed"``, ``"peer delete"``, ``"initial contact"``,
+    ``"retry"`` (:mod:`.retry`), ``"collision"`` and
+    :data:`~.collision.UNANNOUNCED` (:mod:`.collision`), ``"local"``)."""
     sa: object
     reason: str
 
