@@ -66,7 +66,10 @@ class RouterConsole:
     :class:`~.state.RouterState`; ``keys``, ``ipsec``, ``isakmp`` and
     ``users`` are its parts; ``session`` the console's login session;
     ``cli`` the command line. ``ask_password(prompt)`` answers ``login``
-    without PASSWORD= on an interactive console."""
+    without PASSWORD= on an interactive console. :attr:`terminal`
+    (``line -> None``, or None) is where the console prints what happens
+    between commands: ``enable isakmp debug`` on this console sends the
+    ISAKMP debug lines there, as they happen."""
 
     def __init__(self, state: RouterState, *, runtime: IpsecRuntime | None = None,
                  isakmp_runtime: IsakmpRuntime | None = None,
@@ -75,6 +78,7 @@ class RouterConsole:
         self.state = state
         self.keys, self.ipsec, self.isakmp, self.users = state.keys, state.ipsec, state.isakmp, state.users
         self.session = ConsoleSession(self.users, state.clock, ask_password)
+        self.terminal = None
         self.cli = CommandLine(authorize=self.session.authorize)
         errors = IPSEC_ERRORS + ENCO_ERRORS
         self.cli.register(ENCO_COMMANDS, EncoCommands(self.keys, enco_status), errors)
@@ -82,7 +86,7 @@ class RouterConsole:
         self.cli.register(IPSEC_SHOW_COMMANDS, IpsecShow(self.ipsec, runtime), errors)
         self.cli.register(OLDSA_COMMANDS, OldSaCommands(self.ipsec), errors)
         isakmp_show = IsakmpShow(self.isakmp, isakmp_runtime)
-        self.cli.register(ISAKMP_COMMANDS, IsakmpCommands(self.isakmp, isakmp_show.counters), ISAKMP_ERRORS)
+        self.cli.register(ISAKMP_COMMANDS, IsakmpCommands(self.isakmp, isakmp_show.counters, lambda: self.terminal), ISAKMP_ERRORS)
         self.cli.register(ISAKMP_SHOW_COMMANDS, isakmp_show, ISAKMP_ERRORS)
         self.cli.register(USER_COMMANDS, UserCommands(self.session), USER_ERRORS)
         self.cli.register(XAUTH_COMMANDS, XauthCommands(state, isakmp_runtime), XAUTH_ERRORS)

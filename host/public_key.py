@@ -14,7 +14,7 @@ from .arguments import timeout
 from .errors import CardTimeout, InvalidArgument, PacError, PkFailed
 from .job_queue import TIMEOUT_BASE_CLOCKS
 from .pk import value_of, words_of
-from ..reference.modp import GROUPS, ModpGroup
+from ..reference.modp import modp_group
 
 __all__ = ["PublicKeyUnit", "DH_PRIVATE_BITS"]
 
@@ -122,25 +122,16 @@ class PublicKeyUnit:
             if not self.bus.interrupt_asserted(self._device):
                 await self.bus.wait_interrupt(remaining, self._device)
 
-    @staticmethod
-    def _group(group) -> ModpGroup:
-        if isinstance(group, ModpGroup):
-            return group
-        try:
-            return GROUPS[group]
-        except (KeyError, TypeError):
-            raise InvalidArgument(f"Diffie-Hellman group {group!r}: expected one of {sorted(GROUPS)}") from None
-
     async def dh_keypair(self, group, *, private_bits: int | None = None) -> tuple:
         """A Diffie-Hellman key pair ``(private, public)`` in MODP ``group``
-        (a number of :data:`~.pk.GROUPS` or a :class:`~.pk.ModpGroup`).
+        (a number of :data:`~pacsim.reference.modp.GROUPS` or a :class:`~pacsim.reference.modp.ModpGroup`).
 
         The private exponent has exactly ``private_bits`` bits (default
         :data:`DH_PRIVATE_BITS`, 256, at most the prime's bits - 1): random
         bits from the card's generator (:meth:`random`) with the top bit set;
         ``public = g ** private mod p`` on the public-key unit.
         """
-        group = self._group(group)
+        group = modp_group(group, InvalidArgument)
         bits = min(DH_PRIVATE_BITS, group.bits - 1) if private_bits is None else private_bits
         if isinstance(bits, bool) or not isinstance(bits, int) or not 2 <= bits <= group.bits - 1:
             raise InvalidArgument(f"private exponent of {bits!r} bits: expected 2 to {group.bits - 1} bits "
@@ -155,7 +146,7 @@ class PublicKeyUnit:
         prime's byte length (as ``cryptography``'s ``exchange`` returns it).
         ``peer_public`` must lie in 2 .. p - 2, ``private`` in 1 .. p - 2
         (:class:`InvalidArgument` otherwise)."""
-        group = self._group(group)
+        group = modp_group(group, InvalidArgument)
         p = group.prime
         if isinstance(peer_public, bool) or not isinstance(peer_public, int) or not 2 <= peer_public <= p - 2:
             raise InvalidArgument(f"peer public value of group {group.number} out of range: expected "

@@ -35,7 +35,7 @@ Diffie-Hellman is breakable: it exists because the router offers group 0.
 """
 from dataclasses import dataclass
 
-__all__ = ["GROUPS", "ModpGroup"]
+__all__ = ["GROUPS", "ModpGroup", "modp_group"]
 
 
 @dataclass(frozen=True)
@@ -109,3 +109,15 @@ GROUPS = {
         15728E5A 8AACAA68 FFFFFFFF FFFFFFFF"""), 2, 124476,
         "RFC 3526 section 3 (2048-bit MODP Group)"),
 }
+
+
+def modp_group(group, error: type[Exception] = LookupError) -> ModpGroup:
+    """The :class:`ModpGroup` of a router group number (0, 1, 2, 5, 14), or
+    ``group`` itself when it is one; otherwise raises ``error`` (the caller's
+    exception class, e.g. the driver's InvalidArgument) saying which numbers exist."""
+    if isinstance(group, ModpGroup):
+        return group
+    try:
+        return GROUPS[group]
+    except (KeyError, TypeError):
+        raise error(f"Diffie-Hellman group {group!r}: expected one of {sorted(GROUPS)}") from None

@@ -9,7 +9,7 @@ Diffie-Hellman exponent and the group's prime, and returns
 ``(SKEYID, SKEYID_d, SKEYID_a, SKEYID_e, Ka, IV)`` with the SHA-1 prf and
 a ``key_bytes``-byte Ka (at most 20: no appendix B expansion needed) and a
 ``block``-byte IV. :func:`keymat_reference` is the quick mode's KEYMAT
-(RFC 2409 section 5.5, no PFS) from SKEYID_d, the SPI and the nonces;
+(RFC 2409 section 5.5; with PFS, g(qm)^xy first) from SKEYID_d, the SPI and the nonces;
 :func:`phase2_keys_match` checks a quick mode's outcome against it.
 """
 import hashlib
@@ -58,12 +58,15 @@ def phase1_reference(messages, psk: bytes, private: int, prime: int, key_bytes: 
     return skeyid, skeyid_d, skeyid_a, skeyid_e, skeyid_e[:key_bytes], hashlib.sha1(gxi + gxr).digest()[:block]
 
 
-def keymat_reference(prf_hash, skeyid_d: bytes, protocol: int, spi: int, ni: bytes, nr: bytes, length: int) -> bytes:
-    """RFC 2409 5.5 KEYMAT without PFS, by ``hmac`` with ``prf_hash`` (a
-    ``hashlib`` constructor): ``length`` bytes of K1 | K2 | ..., where
-    Kn = prf(SKEYID_d, Kn-1 | protocol | SPI | Ni_b | Nr_b); ``protocol``
-    is the ISAKMP protocol number (ESP 3, AH 2), ``spi`` the 32-bit SPI."""
-    seed = bytes([protocol]) + spi.to_bytes(4, "big") + ni + nr
+def keymat_reference(prf_hash, skeyid_d: bytes, protocol: int, spi: int, ni: bytes, nr: bytes, length: int,
+                     gxy_qm: bytes = b"") -> bytes:
+    """RFC 2409 5.5 KEYMAT, by ``hmac`` with ``prf_hash`` (a ``hashlib``
+    constructor): ``length`` bytes of K1 | K2 | ..., where
+    Kn = prf(SKEYID_d, Kn-1 | [g(qm)^xy |] protocol | SPI | Ni_b | Nr_b);
+    ``protocol`` is the ISAKMP protocol number (ESP 3, AH 2), ``spi`` the
+    32-bit SPI, ``gxy_qm`` the quick mode's Diffie-Hellman secret with PFS
+    (left-padded to the prime's length; empty without PFS)."""
+    seed = gxy_qm + bytes([protocol]) + spi.to_bytes(4, "big") + ni + nr
     out, block = b"", b""
     while len(out) < length:
         block = hmac.new(skeyid_d, block + seed, prf_hash).digest()

@@ -31,7 +31,9 @@ Router and host names start with a letter, then letters, digits, ``_`` or
 
 Console commands print their output under a ``NAME> command`` line; each
 ``send`` prints one line per packet saying whether it arrived (and for an
-echo, whether the reply came back) or where and why it was dropped. A
+echo, whether the reply came back) or where and why it was dropped. What a
+router prints between commands (its ISAKMP debug lines, once a console
+command ran ``enable isakmp debug``) comes as it happens, as ``NAME| line``. A
 console command that answers ``Error:`` is a failure
 (:attr:`ScriptResult.failures`). A statement that cannot be carried out
 (wrong syntax, a value out of range, an unknown node) is refused: it does
@@ -136,7 +138,9 @@ async def run_network_script(text: str, make_router: Callable[[str], Awaitable[R
 
     async def router(name: str) -> Router:
         if name not in network.routers:
-            network.add_router(await make_router(check_name(name, "router")))
+            made = await make_router(check_name(name, "router"))
+            made.console.terminal = lambda line: say(f"{name}| {line}")     # its debug output, as it happens
+            network.add_router(made)
         return network.routers[name]
 
     for number, raw in enumerate(text.splitlines(), first_line):

@@ -127,6 +127,7 @@ async def _console(name, input_fn, out, ask_password, control, options) -> None:
     loop = asyncio.get_running_loop()
     router = await model_router(name, VirtualClock(), **options)
     router.console.session.ask_password = ask_password      # "login NAME" without PASSWORD=
+    router.console.terminal = out                            # ISAKMP debug lines as they happen
     target = RouterTarget(router)
     server = await ControlServer(target, control).start() if control is not None else None
     out(f"pacsim router {name}: {router.enco.card}, {router.device.identity.channels} channels. "

@@ -123,8 +123,9 @@ def open_wan(network, vpn, sender):
     return opened, seen
 
 
-def check_keymat(router, prf="sha"):
-    """Every SA of ``router``'s SAD has the KEYMAT of RFC 2409 5.5 for its SPIs and the nonces exchanged."""
+def check_keymat(router, prf="sha", gxy_qm=b""):
+    """Every SA of ``router``'s SAD has the KEYMAT of RFC 2409 5.5 for its
+    SPIs, the nonces exchanged and (with PFS) the quick mode's g^xy ``gxy_qm``."""
     daemon, keying = router.isakmp_daemon, router.isakmp_keying
     checked = 0
     for bundle in router.ipsec.sad.all_bundles():
@@ -139,6 +140,20 @@ def check_keymat(router, prf="sha"):
                     assert material == b""
                     continue
                 assert material == reference_keymat(PRF_HASH[prf], ike.keys.skeyid_d, ISAKMP_PROTOCOL[pair.protocol],
-                                                     spi, ni, nr, len(material)), f"KEYMAT of SPI {spi}"
+                                                     spi, ni, nr, len(material), gxy_qm), f"KEYMAT of SPI {spi}"
                 checked += 1
     return checked
+
+
+async def wait_following_timers(network, seconds):
+    """Let ``seconds`` of virtual time pass, polling the routers at each of
+    their timers (``Router.next_timer()``, as the wall-clock runtime does),
+    not only at the end as ``Network.wait`` does."""
+    end = network.clock.now + seconds
+    while True:
+        timers = [t for t in (r.next_timer() for r in network.routers.values()) if t is not None]
+        due = min(timers, default=None)
+        if due is None or due >= end:
+            await network.wait(max(0.0, end - network.clock.now))
+            return
+        await network.wait(max(0.0, due - network.clock.now))

@@ -145,3 +145,19 @@ def test_words_of_and_value_of():
         words_of(-1, 2)
     with pytest.raises(InvalidArgument):
         value_of([1 << 32])
+
+
+def test_one_group_lookup_for_the_driver_and_isakmp():
+    """The driver and the ISAKMP daemon look groups up with one function
+    (``reference.modp.modp_group``), each raising its own layer's error."""
+    from pacsim.firmware.isakmp.crypto import UnknownAlgorithm, group_of
+    from pacsim.reference.modp import modp_group
+    for number, group in GROUPS.items():
+        assert modp_group(number) is group and group_of(number) is group and modp_group(group) is group
+    for bad in (3, "2", None, 2.5):
+        with pytest.raises(LookupError, match=r"expected one of \[0, 1, 2, 5, 14\]"):
+            modp_group(bad)
+        with pytest.raises(UnknownAlgorithm, match=r"expected one of \[0, 1, 2, 5, 14\]"):
+            group_of(bad)
+        with pytest.raises(InvalidArgument, match=r"expected one of \[0, 1, 2, 5, 14\]"):
+            modp_group(bad, InvalidArgument)

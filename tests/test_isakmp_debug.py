@@ -93,3 +93,49 @@ def test_no_debug_line_carries_key_material():
     for secret in (sa.keys.skeyid, sa.keys.skeyid_d, sa.keys.skeyid_a, sa.keys.skeyid_e, sa.keys.enc_key):
         assert secret.hex() not in text
     assert "ISAKMP VALUE SA 1: Ka calculated (8 octets)" in lines
+
+
+def test_debug_lines_print_on_the_enabling_console_as_they_happen():
+    """``pacsim router --script``: the debug lines of router a (which ran
+    ``enable isakmp debug``) print as ``a| ...`` while the traffic that
+    negotiates runs, after the command and before the next ``wait`` line;
+    b enabled nothing and prints none. The router's stored log holds the
+    same lines. A second console that enables debug takes the output over."""
+    from pathlib import Path
+
+    from pacsim.sim.router_session import model_factory, run_script
+    text = (Path(__file__).parent.parent / "docs" / "two-routers-isakmp.txt").read_text()
+    text = text.replace("\nsend pc1 pc2 udp 100\n", "\na: enable isakmp debug=state,trace\nsend pc1 pc2 udp 100\n")
+
+    async def body():
+        result = await run_script(text, model_factory())
+        return result
+    result = run(body())
+    lines = result.lines
+    enabled = lines.index("a> enable isakmp debug=state,trace")
+    first_wait = next(i for i, line in enumerate(lines) if line.startswith("# ") and i > enabled)
+    printed = [line for line in lines if line.startswith("a| ")]
+    assert printed and not [line for line in lines if line.startswith("b| ")]
+    between = [line for line in lines[enabled:first_wait] if line.startswith("a| ")]
+    assert any(line.startswith("a| ISAKMP STATE ") for line in between)
+    assert any(line.startswith("a| ISAKMP TRACE IKE SA 1 established") for line in between), between
+    assert {line[3:].split()[1] for line in printed} == {"STATE", "TRACE"}
+
+    async def consoles():
+        from pacsim.sim.isakmp_vpn import IsakmpVpn
+        from isakmp_vpn_support import send, vpn_network
+        vpn = IsakmpVpn()
+        network = await vpn_network(vpn)
+        a = network.routers["a"]
+        first, second = [], []
+        a.console.terminal = first.append
+        other = a.open_console()
+        other.terminal = second.append
+        await a.run("enable isakmp debug=trace")
+        other.run("enable isakmp debug=trace")
+        send(network, vpn, "a", 1)
+        await network.run()
+        return first, second, list(a.isakmp_debug.lines)
+    first, second, stored = run(consoles())
+    assert first == [] and second and second == stored
+    assert any(line.startswith("ISAKMP TRACE IKE SA 1 established") for line in second)

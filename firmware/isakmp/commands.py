@@ -10,7 +10,9 @@ counters. Without a router (a console on a bare configuration) no daemon
 runs: ``reset isakmp policy`` says so (:data:`NOT_RUNNING`) and ``reset
 isakmp counters`` clears the idle counters the displays show.
 ``enable/disable isakmp debug`` store the expanded debug classes
-(:func:`.debug.debug_classes`); ``enable/disable isakmp keylog`` are ours,
+(:func:`.debug.debug_classes`), and ``enable`` sends the debug lines to
+the terminal of the console that ran it (``terminal()``, through the
+runtime's ``debug_to``); ``enable/disable isakmp keylog`` are ours,
 not the manual's: the key log (:mod:`.key_log`) for Wireshark.
 
 Booleans are ``{ON|OFf|TRue|FAlse}`` (§0.1). ``set`` takes XAUth
@@ -109,10 +111,13 @@ ISAKMP_COMMANDS = (
 class IsakmpCommands:
     """Carries out :data:`ISAKMP_COMMANDS` on an :class:`IsakmpConfig`;
     ``counters()`` returns the :class:`~.counters.IsakmpCounters` that
-    ``reset isakmp counters`` clears (default: counters of its own)."""
+    ``reset isakmp counters`` clears (default: counters of its own);
+    ``terminal()`` the console's terminal (``line -> None``, or None), where
+    ``enable isakmp debug`` sends the debug lines."""
 
-    def __init__(self, config: IsakmpConfig | None = None, counters=None):
+    def __init__(self, config: IsakmpConfig | None = None, counters=None, terminal=lambda: None):
         self.config = config if config is not None else IsakmpConfig()
+        self.terminal = terminal
         own = IsakmpCounters()
         self.counters = counters or (lambda: own)
 
@@ -144,6 +149,8 @@ class IsakmpCommands:
 
     def enable_debug(self, debug=None):
         self.config.debug = self.config.debug | debug_classes(debug)
+        if self.config.runtime is not None:
+            self.config.runtime.debug_to(self.terminal())
 
     def disable_debug(self, debug=None):
         self.config.debug = self.config.debug - debug_classes(debug)

@@ -21,10 +21,10 @@ What runs where:
   takes IV1 from the packet, so one channel per key serves every IV of the
   phase-1 and per-message-ID chains (kept by :class:`~.keymat.IvChain`).
 
-Diffie-Hellman groups are the router's (``host/pk.py`` :data:`GROUPS`):
+Diffie-Hellman groups are the router's (``reference/modp.py`` :data:`GROUPS`):
 ``group=0`` is the manual's MODP512 ("MODP Group 0", spec/isakmp-commands.md
 section 4: ``show isakmp`` prints MODP512 and the private exponent is at
-most 511 bits; the manual gives no prime, so ``host/pk.py`` has a
+most 511 bits; the manual gives no prime, so ``reference/modp.py`` has a
 simulation-only one), ``group=1`` and ``group=2`` are the Oakley groups of
 RFC 2409 (MODP768, MODP1024, the same numbers as IKE's group
 descriptions), 5 and 14 those of RFC 3526.
@@ -39,7 +39,7 @@ import enum
 from collections import Counter
 
 from ...contract.codes import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, MAC_DIGEST_BYTES, CipherAlg, Direction, MacAlg
-from ...reference.modp import GROUPS, ModpGroup
+from ...reference.modp import ModpGroup, modp_group
 
 __all__ = ["IkeCrypto", "IkeHash", "IKE_CIPHERS", "IkeCryptoError", "InvalidPublicValue", "InvalidCipherInput",
            "UnknownAlgorithm", "group_of"]
@@ -87,14 +87,10 @@ class UnknownAlgorithm(IkeCryptoError):
 
 
 def group_of(group) -> ModpGroup:
-    """The :class:`~pacsim.host.pk.ModpGroup` of a router group number (0, 1,
-    2, 5, 14) or the group itself; :class:`UnknownAlgorithm` otherwise."""
-    if isinstance(group, ModpGroup):
-        return group
-    try:
-        return GROUPS[group]
-    except (KeyError, TypeError):
-        raise UnknownAlgorithm(f"Diffie-Hellman group {group!r}: expected one of {sorted(GROUPS)}") from None
+    """The :class:`~pacsim.reference.modp.ModpGroup` of a router group number
+    (0, 1, 2, 5, 14) or the group itself; :class:`UnknownAlgorithm` otherwise
+    (the lookup is the driver's: :func:`~pacsim.reference.modp.modp_group`)."""
+    return modp_group(group, UnknownAlgorithm)
 
 
 def _hash_of(alg) -> IkeHash:
@@ -138,8 +134,12 @@ def _cbc_alg(alg, key: bytes, iv: bytes, data: bytes) -> CipherAlg:
 class IkeCrypto:
     """The card's cryptography for one IKE SA (an async context manager).
 
-    ``device``: the :class:`~pacsim.host.device.PacDevice`. Channels opened
-    for this SA's keys are listed in :attr:`channels` until :meth:`close`.
+    ``device``: the :class:`~pacsim.host.device.PacDevice` (or the router's
+    :class:`~pacsim.firmware.enco.service.EncoService` in front of it);
+    ``owner``: who the channels belong to (``ISAKMP SA 3``; the IKE SA sets
+    it). Channels opened for this SA's keys are listed in :attr:`channels`
+    until :meth:`close`; with an ENCO service each is labelled ``owner``
+    plus its use (``prf``, ``hash`` or ``cipher``) for ``show enco``.
     A PSK main mode plus quick modes holds six: the prf under SKEYID,
     SKEYID_a and SKEYID_d, the plain hash, and an ENCODE and a DECODE
     cipher channel under Ka (:meth:`release_key` frees a prf key early,
@@ -147,8 +147,9 @@ class IkeCrypto:
     :attr:`refused` counts the inputs refused, by error class name.
     """
 
-    def __init__(self, device):
+    def __init__(self, device, owner: str = ""):
         self.device = device
+        self.owner = owner
         self._channels = {}
         self.refused = Counter()
 
@@ -182,6 +183,9 @@ class IkeCrypto:
         channel = self._channels.get(kind)
         if channel is None:
             channel = self._channels[kind] = await opener()
+            label = getattr(self.device, "label", None)     # the ENCO service names owners; a bare PacDevice cannot
+            if label is not None and self.owner:
+                label([channel], f"{self.owner} {kind[0]}")
         return channel
 
     # -- random values and Diffie-Hellman ---------------------------------------------

@@ -26,6 +26,9 @@ snapshots. Phase-2 exchanges plug in with :meth:`register_exchange`
 (``factory(daemon, sa, header, now) -> Exchange`` for a received first
 message of that exchange type) and :meth:`start_exchange` (initiator).
 
+Both routers starting phase 1 to each other at once is resolved by
+:attr:`collisions` (:mod:`.collision`: the higher CKY-I is kept).
+
 Debugging: with a :attr:`debug_sink` (:class:`~.debug.IsakmpDebug`) the
 daemon publishes :mod:`.debug` records as things happen, for the enabled
 classes only. Keys: on establishment the phase-1 encryption key goes to
@@ -36,6 +39,7 @@ from collections import deque
 
 from ...host.errors import PacError
 from .aggressive_mode import AggressiveModeInitiator, AggressiveModeResponder
+from .collision import UNANNOUNCED, PhaseOneCollisions
 from .constants import Doi, ExchangeType
 from .counters import IsakmpCounters, rejection_counters
 from .crypto import IkeCrypto
@@ -67,6 +71,8 @@ REKEY_FRACTION = 0.9
 _INITIATORS = {Phase1Mode.MAIN: MainModeInitiator, Phase1Mode.AGGRESSIVE: AggressiveModeInitiator}
 _RESPONDERS = {Phase1Mode.MAIN: MainModeResponder, Phase1Mode.AGGRESSIVE: AggressiveModeResponder}
 _COOKIE_BYTES = 8
+#: IkeSaDeleted reasons of a removal the peer knows of already or does itself: no Delete is sent.
+_UNANNOUNCED = ("peer delete", "initial contact", UNANNOUNCED)
 
 
 class IsakmpDaemon:
@@ -91,6 +97,7 @@ class IsakmpDaemon:
         self.heartbeats = Heartbeats(self)
         #: ``interface_address(name)``: the IPv4 address of a router interface, or None (set by the router).
         self.interface_address = None
+        self.collisions = PhaseOneCollisions(self)
 
     # -- hooks for the layers above ---------------------------------------------------------------
 
@@ -272,7 +279,7 @@ class IsakmpDaemon:
             self.count("general", "deleteDelayPktsRxd" if exchange.done else "txRetryTxd")
             if exchange.cached_reply is not None:
                 if exchange.done:
-                    self.count("general", "deleteDelayRetrySent")
+                    self.count("general", "deleteDelayConSent" if exchange.connected_sent else "deleteDelayRetrySent")
                 self.send(exchange.sa, exchange.cached_reply)
             return self._flush()
         if repeat == Repeat.EARLIER or exchange.done:
@@ -358,6 +365,7 @@ class IsakmpDaemon:
         for reply in replies:
             self.send(sa, reply)
         await self._lifetime(sa, now)
+        await self.collisions.reap(now)
         return await self._follow()
 
     async def _reject(self, exchange, rejection, fresh_sa):
@@ -418,6 +426,7 @@ class IsakmpDaemon:
             if previous is not None:
                 previous.state = IkeSaState.DYING
                 await self.remove_sa(previous, "rekeyed")
+        await self.collisions.established(sa, now)
 
     def schedule_lifetime(self, sa):
         """Set ``sa``'s expiry (and, as initiator, its rekey) from its transform's life in seconds."""
@@ -440,10 +449,10 @@ class IsakmpDaemon:
         when the policy sends deletes and the SA is usable (not when the
         peer deleted it or sent INITIAL-CONTACT); ``reason`` goes into the
         :class:`~.events.IkeSaDeleted` event."""
-        if sa.state.usable and sa.policy.senddeletes and reason not in ("peer delete", "initial contact"):
+        if sa.state.usable and sa.policy.senddeletes and reason not in _UNANNOUNCED:
             self.send(sa, await delete_message(self, sa))
             self.count("info", "txDeleteMsg")
-        elif sa.state.usable and reason not in ("peer delete", "initial contact"):
+        elif sa.state.usable and reason not in _UNANNOUNCED:
             self.count("info", "txMsgDeleteDenyIkmpPolicy")
         sa.state = state
         self._drop_sa(sa)
@@ -518,7 +527,7 @@ class IsakmpDaemon:
         """The earliest time (seconds) :meth:`on_timer` has work, or None."""
         times = [e.deadline() for e in self._exchanges.values()]
         times += [t for sa in self.sas for t in (sa.rekey_at, sa.expires)]
-        times += list(self._keepalive_at.values()) + [self.heartbeats.next_timer()]
+        times += list(self._keepalive_at.values()) + [self.heartbeats.next_timer(), self.collisions.next_timer()]
         times = [t for t in times if t is not None]
         return min(times) if times else None
 
@@ -545,6 +554,7 @@ class IsakmpDaemon:
         await self.heartbeats.on_timer(now)
         for sa in list(self.sas):
             await self._lifetime(sa, now)
+        await self.collisions.reap(now)
         return await self._follow()
 
     async def _lifetime(self, sa, now):
@@ -563,11 +573,13 @@ class IsakmpDaemon:
 
     def _add_sa(self, sa):
         self.sas.add(sa)
+        self.collisions.added(sa)
         self.count("sad", "createGood")
 
     def _drop_sa(self, sa):
         self.count("sad", "deleteGood" if self.sas.get(sa.cky_i) is sa else "deleteFailed")
         self.sas.remove(sa)
+        self.collisions.forget(sa)
 
     def _frame(self, sa, message):
         self.count("general", "msgTx")
@@ -585,6 +597,10 @@ class IsakmpDaemon:
     def ike_sas(self):
         """Frozen snapshots of every IKE SA (negotiating ones included), by SA number."""
         return tuple(sorted((sa.snapshot() for sa in self.sas), key=lambda s: s.sa_id))
+
+    def exchanges_of(self, sa):
+        """The exchanges (objects, running or in their deletedelay) over ``sa``."""
+        return [e for e in self._exchanges.values() if e.sa is sa]
 
     def exchanges(self):
         """Frozen snapshots of every exchange in progress or in its deletedelay."""

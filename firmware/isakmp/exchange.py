@@ -100,7 +100,8 @@ class Repeat:
 @dataclass(frozen=True)
 class ExchangeSnapshot:
     """A read-only view of an exchange for ``show isakmp exchange``
-    (times left in seconds, None when no timer runs)."""
+    (times left in seconds, None when no timer runs; ``commit_sent`` and
+    ``commit_received``: the commit bit in its messages, :mod:`.commit`)."""
     exchange_id: int
     exchange: object
     state: str
@@ -122,6 +123,8 @@ class ExchangeSnapshot:
     delete_left: float | None
     initial_timeout: float
     retry_left: float | None
+    commit_sent: bool = False
+    commit_received: bool = False
 
 
 class Exchange:
@@ -159,6 +162,8 @@ class Exchange:
         self.earlier = set()
         self.done = False
         self.delete_at = None
+        self.connected_sent = False       # the last message sent is a CONNECTED notify (commit bit, QM4)
+        self.commit_sent = self.commit_received = False       # the commit bit in our / the peer's messages
 
     @property
     def key(self):
@@ -272,4 +277,5 @@ class Exchange:
             self.role is Role.INITIATOR, sa.policy.name, sa.sa_id, sa.peer, sa.local, sa.keys is not None,
             self.awaiting, sa.cky_i, sa.cky_r, self.message_id, self.schedule.limit,
             self.schedule.limit - self.retransmissions, self.schedule.incremental, sa.policy.deletedelay,
-            left(self.delete_at), self.schedule.timeout, left(self.retransmit_at))
+            left(self.delete_at), self.schedule.timeout, left(self.retransmit_at), self.commit_sent,
+            self.commit_received)

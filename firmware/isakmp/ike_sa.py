@@ -148,6 +148,7 @@ class IkeSa:
         self.role, self.mode, self.policy = role, mode, policy
         self.local, self.local_port, self.peer, self.peer_port = local, local_port, peer, peer_port
         self.crypto, self.created = crypto, created
+        crypto.owner = f"ISAKMP SA {sa_id}"          # its channels' owner in show enco
         self.state = IkeSaState.MM_NO_STATE if mode is Phase1Mode.MAIN else IkeSaState.AG_NO_STATE
         self.transform = self.keys = self.ivs = None
         self.nat = NatTraversal()
@@ -277,7 +278,8 @@ class Phase1Failed:
 class IkeSaDeleted:
     """An IKE SA is gone: ``sa`` (state DELETED or EXPIRED), ``reason``
     (``"expired"``, ``"rekeyed"``, ``"peer delete"``, ``"initial contact"``,
-    ``"local"``)."""
+    ``"retry"`` (:mod:`.retry`), ``"collision"`` and
+    :data:`~.collision.UNANNOUNCED` (:mod:`.collision`), ``"local"``)."""
     sa: object
     reason: str
 

@@ -28,8 +28,11 @@
 - a received Delete of phase-2 SPIs removes the bundle whose outbound SPI
   it names; an IKE SA deleted for missed heartbeats or the peer's
   INITIAL-CONTACT (:data:`PEER_LOST_REASONS`) takes with it the bundles
-  negotiated with that peer over SAs no longer usable; a bundle we remove is announced with a Delete when the ISAKMP
-  policy has ``senddeletes``.
+  negotiated with that peer over SAs no longer usable; a bundle we remove
+  is announced with a Delete when the ISAKMP policy has ``senddeletes``;
+- ``retryikeattempts`` (:mod:`.retry`, :attr:`retries`): a failed phase 1,
+  a failed quick mode (then over a new IKE SA) or the peer's Delete of a
+  policy's last bundle is re-attempted at :meth:`pump` when it is due.
 
 The responder side: :meth:`responder_offer` finds the ISAKMP IPsec
 policy that admits the IKE SA (:func:`.dynamic_peer.admits`: its
@@ -51,6 +54,7 @@ from .heartbeat import HEARTBEAT_LOST
 from .ike_sa import IkeSaDeleted, IkeSaState, PeerDeleted, Phase1Failed
 from .phase2_proposal import PROTOCOL_IDS, host_id, id_bounds, identities, spi_bytes
 from .quick_mode import Phase2Request, QuickModeInitiator, quick_mode_factory
+from .retry import IkeRetries
 
 __all__ = ["IsakmpKeying", "OLD_BUNDLE_GRACE", "PEER_LOST_REASONS"]
 
@@ -78,6 +82,8 @@ class IsakmpKeying:
         self._quiet = False           # removing because the peer deleted: nothing to announce
         #: The :class:`~.quick_mode.Phase2Outcome` of each bundle in the SAD, by (policy name, bundle id).
         self.negotiated = {}
+        #: The re-attempts of ``retryikeattempts`` (:class:`~.retry.IkeRetries`).
+        self.retries = IkeRetries(daemon.config)
         daemon.register_exchange(ExchangeType.QUICK, quick_mode_factory(self))
         daemon.subscribe(self._event)
 
@@ -115,6 +121,13 @@ class IsakmpKeying:
         while self._lost:
             self._peer_lost(self._lost.popleft())
         now = self.daemon.clock()
+        for name, renew_ike in self.retries.due(now):
+            if not self.ipsec.spd.has_policy(name):
+                continue
+            if renew_ike:                  # R61: a failed quick mode is attempted over a new IKE SA
+                for ike in self.daemon.sas.with_peer(self.ipsec.spd.policy(name).peeraddress):
+                    out += await self.daemon.delete_sa(ike, "retry")
+            self._wanted.add(name)
         for name in list(self._wanted):
             out += await self._negotiate(name)
         for entry in [e for e in self._retire if e[0] is not None and e[0] <= now]:
@@ -132,8 +145,11 @@ class IsakmpKeying:
         return name in self._wanted or name in self._negotiating
 
     def failed(self, request):
-        """The quick mode of ``request`` ended without a bundle: the next packet acquires again."""
+        """The quick mode of ``request`` ended without a bundle: re-attempted
+        when its ISAKMP policy has ``retryikeattempts``, else the next packet acquires again."""
         self._negotiating.discard(request.policy.name)
+        self.retries.failed((request.policy.name,), self.retries.isakmp_policy(request.policy), self.daemon.clock(),
+                            renew_ike=True)
 
     async def _negotiate(self, name):
         if not self.ipsec.spd.has_policy(name):
@@ -217,6 +233,7 @@ class IsakmpKeying:
             bundle.nat_oa = outcome.nat_oa                  # transport mode: checksums fixed with them (R93)
         if ike is not None:
             self._log_keys(outcome, ike)
+            self.retries.succeeded(ike.policy.name)
         await self.kernel.add_bundle(bundle)
         self.negotiated[(name, bundle.bundle_id)] = outcome
         now = self.daemon.clock()
@@ -256,22 +273,31 @@ class IsakmpKeying:
             self._deleted.append(event)
         elif isinstance(event, IkeSaDeleted) and event.reason in PEER_LOST_REASONS:
             self._lost.append(event.sa.peer)
-        elif isinstance(event, Phase1Failed):          # no retry (RETRYIKEATTEMPTS 0): the next packet acquires
+        elif isinstance(event, Phase1Failed):          # re-attempted (retryikeattempts), else the next packet acquires
+            failed = []
             for name in list(self._wanted):
                 policy = self.ipsec.spd.policy(name) if self.ipsec.spd.has_policy(name) else None
                 if policy is None or policy.peeraddress == event.peer:
                     self._wanted.discard(name)
+                    failed += [name] if policy is not None else []
+            self.retries.failed(failed, self.daemon.config.policies.get(event.policy), self.daemon.clock())
 
     def _peer_deleted(self, event):
         protocol = next((p for p, i in PROTOCOL_IDS.items() if i == event.protocol), None)
         self._quiet = True
+        removed = set()
         try:
             for bundle in list(self.ipsec.sad.all_bundles()):
                 if any(rec.pair.protocol is protocol and spi_bytes(protocol, rec.pair.outbound_spi) in event.spis
                        for rec in bundle.sas):
                     self.ipsec.destroy_policy(bundle.policy_name, bundle.bundle_id)
+                    removed.add(bundle.policy_name)
         finally:
             self._quiet = False
+        for name in sorted(removed):       # R59: the peer deleted the policy's most recent (last) bundle
+            if self.ipsec.spd.has_policy(name) and not self._live(name) and not self.pending(name):
+                self.retries.failed((name,), self.retries.isakmp_policy(self.ipsec.spd.policy(name)),
+                                    self.daemon.clock())
 
     def _peer_lost(self, peer):
         """Remove the bundles negotiated with ``peer`` over IKE SAs that are no longer usable (nothing announced)."""

@@ -11,7 +11,12 @@ are proposal payloads of that number, one per protocol (ESP+AH,
 ESP+IPComp); the OR choices of a pair are transforms of its proposal
 payload. Every transform carries the encapsulation mode (UDP-encapsulated
 when a NAT is on the path), the bundle specification's lifetimes (seconds
-and kilobytes) and, with ``usepfskey``, the policy's group.
+and kilobytes) and, with ``usepfskey``, the policy's group. The IPsec DOI
+has only GROUP-DESCRIPTION for it (RFC 2407 4.5), and the manual's group 0
+(MODP512) has no description number: it is sent as
+:data:`PFS_GROUP_0_DESCRIPTION`, from RFC 2409's private-use range, which
+only another pacsim router understands (groups 1, 2, 5 and 14 are their
+own numbers).
 
 - :func:`offer` builds the SA payload from ``(spec, alternatives)`` and
   the inbound SPIs (one per protocol, ``{Protocol: spi}``);
@@ -53,6 +58,8 @@ __all__ = ["Phase2Transform", "Choice", "ChosenPair", "PROTOCOL_IDS", "offer", "
 PROTOCOL_IDS = {Protocol.ESP: ProtocolId.IPSEC_ESP, Protocol.AH: ProtocolId.IPSEC_AH,
                 Protocol.IPCOMP: ProtocolId.IPCOMP}
 _PROTOCOLS = {v: k for k, v in PROTOCOL_IDS.items()}
+#: GROUP-DESCRIPTION of PFS with the manual's group 0 (MODP512): RFC 2409 appendix A's private-use range.
+PFS_GROUP_0_DESCRIPTION = 32768
 #: ESP transform ID and key length (bits, AES only) of each encryption algorithm.
 _ESP_IDS = {EncAlg.DES: (EspTransformId.ESP_DES, None), EncAlg.TDESINNER: (EspTransformId.ESP_3DES, None),
             EncAlg.TDESOUTER: (EspTransformId.ESP_3DES, None), EncAlg.TDES2KEY: (EspTransformId.ESP_3DES, None),
@@ -102,8 +109,9 @@ class Phase2Transform:
     def attributes(self):
         """The SA attributes (RFC 2407 4.5) of this transform."""
         out = _life_attributes(self.life_seconds, self.life_kbytes)
-        if self.group:
-            out.append(Attribute.of(Phase2Attribute.GROUP_DESCRIPTION, self.group))
+        if self.group is not None:
+            out.append(Attribute.of(Phase2Attribute.GROUP_DESCRIPTION,
+                                    PFS_GROUP_0_DESCRIPTION if self.group == 0 else self.group))
         out.append(Attribute.of(Phase2Attribute.ENCAPSULATION_MODE, _ENCAPSULATION[(self.mode, self.udp)]))
         if self.auth is not None:
             out.append(Attribute.of(Phase2Attribute.AUTHENTICATION_ALGORITHM, self.auth))
@@ -151,9 +159,10 @@ def _received(protocol, transform):
     if encapsulation not in _MODES:
         return None
     mode, udp = _MODES[encapsulation]
+    group = transform.value(Phase2Attribute.GROUP_DESCRIPTION)
     return Phase2Transform(protocol, transform.transform_id, transform.value(Phase2Attribute.KEY_LENGTH),
                            transform.value(Phase2Attribute.AUTHENTICATION_ALGORITHM), mode, udp,
-                           transform.value(Phase2Attribute.GROUP_DESCRIPTION), seconds, kbytes)
+                           0 if group == PFS_GROUP_0_DESCRIPTION else group, seconds, kbytes)
 
 
 def spi_bytes(protocol, spi):

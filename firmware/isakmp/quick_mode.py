@@ -8,6 +8,7 @@
     QM1  HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr]  -->
                               <--  QM2  HDR*, HASH(2), SA, Nr [, KE] [, IDci, IDcr] [, N(RESPONDER-LIFETIME)]
     QM3  HDR*, HASH(3)                                -->
+                              <--  QM4  HDR*, HASH(4), N(CONNECTED)   (commit bit only: :mod:`.commit`)
 
 HASH(1) = prf(SKEYID_a, M-ID | everything after HASH), HASH(2) =
 prf(SKEYID_a, M-ID | Ni_b | everything after HASH), HASH(3) =
@@ -23,7 +24,9 @@ INFORMATION). Both take inbound SPIs from ``await host.spis(protocols)``
 (released with ``host.release(spis)`` when the exchange fails) and hand
 the result, a :class:`Phase2Outcome` (SA pairs with KEYMAT for each
 direction), to ``await host.installed(outcome)``: the initiator on QM2,
-before it sends QM3, the responder on a verified QM3. No commit bit.
+before it sends QM3, the responder on a verified QM3; with the commit
+bit (``setcommitbit``, :mod:`.commit`) the initiator waits for QM4
+(CONNECTED) before it installs.
 
 Received messages are checked (rules, decryption, HASH) before anything
 changes; a HASH that does not verify is dropped and counted
@@ -36,6 +39,7 @@ from dataclasses import dataclass, replace
 from ..ipsec.sad import KeyMaterial, LifetimeLimits, Role as SadRole, SaPairSpec
 from ..ipsec.transforms import Protocol
 from .constants import HEADER_LENGTH, ExchangeType, LifeType, NotifyType, Phase2Attribute
+from .commit import check_connected, commit_flags, commit_requested, connected_message
 from .crypto import InvalidPublicValue, group_of
 from .errors import MalformedMessage, Rejection
 from .exchange import Exchange, ExchangeFailed, MessageRejected
@@ -108,11 +112,13 @@ class _QuickMode(Exchange):
         self.nat_oa = None
         self.expected = 1
         self.msg_id = message_id.to_bytes(4, "big")
+        self.commit = False           # the commit bit is in force (:mod:`.commit`)
+        self.pending = None           # initiator with the commit bit: the outcome installed on QM4
 
     def state_name(self):
         if self.done:
             return "DELETEDELAY"
-        return {1: "IDLE", 2: "QM1SENT", 3: "QM2SENT"}.get(self.expected, "IDLE")
+        return {1: "IDLE", 2: "QM1SENT", 3: "QM2SENT", 4: "QM3SENT"}.get(self.expected, "IDLE")
 
     def count(self, name):
         """Increment counter ``name`` of this side's quick-mode group."""
@@ -139,7 +145,7 @@ class _QuickMode(Exchange):
         crypto = self.sa.crypto
         nonce = await crypto.nonce(NONCE_BYTES)
         payloads = [Nonce(nonce)]
-        if group:
+        if group is not None:          # group 0 (the manual's MODP512) is PFS too
             self.private, public = await crypto.dh_keypair(group)
             payloads.append(KeyExchange(crypto.public_bytes(group, public)))
         return nonce, payloads
@@ -147,7 +153,7 @@ class _QuickMode(Exchange):
     async def _shared(self, group, message):
         """g(qm)^xy from the peer's KE with PFS (b"" without); MalformedMessage for a missing or bad KE."""
         ke = message.first(KeyExchange)
-        if not group:
+        if group is None:
             if ke is not None:
                 raise MalformedMessage(Rejection.UNEXPECTED_PAYLOAD, HEADER_LENGTH, "KE without PFS", KeyExchange.TYPE)
             return b""
@@ -214,11 +220,14 @@ class QuickModeInitiator(_QuickMode):
         self.count("startExchange")
         self.count("hashSaNonceSent")
         self.expected = 2
-        message = await self.sa.seal(self.EXCHANGE, self.message_id, (Hash(digest), *after))
+        self.commit = self.commit_sent = self.sa.policy.setcommitbit
+        message = await self.sa.seal(self.EXCHANGE, self.message_id, (Hash(digest), *after), commit_flags(self.commit))
         self.transmitted(message, now)
         return message
 
     async def process(self, message, datagram, now):
+        if self.expected == 4:
+            return await self._connected(message, now)
         if self.expected != 2:
             raise MalformedMessage(Rejection.PLAIN_UNEXPECTED, 19, "quick mode expects no more messages")
         opened = await self.opened(message, 2)
@@ -242,14 +251,34 @@ class QuickModeInitiator(_QuickMode):
         self.choice = _with_responder_lifetime(choice, opened)
         self.sa.accept(message)
         self.count("hashSaNonceRcvdGood")
-        await self.host.installed(await self.outcome(SadRole.INITIATOR))
+        self.commit = self.commit_received = commit_requested(message)
+        self.commit_sent = self.commit_sent or self.commit
+        self.pending = await self.outcome(SadRole.INITIATOR)
+        if not self.commit:
+            await self.host.installed(self.pending)
         digest = await quick_hash3(self.sa.crypto, self.sa.keys, self.msg_id, self.ni, self.nr)
-        reply = await self.sa.seal(self.EXCHANGE, self.message_id, (Hash(digest),))
+        reply = await self.sa.seal(self.EXCHANGE, self.message_id, (Hash(digest),), commit_flags(self.commit))
         self.count("hashSent")
+        if self.commit:                      # the bundle waits for the responder's CONNECTED (QM4)
+            self.expected = 4
+            self.transmitted(reply, now)
+            return [reply]
         self.count("exchangeGood")
         self.transmitted(reply, now, expect_reply=False)
         self.finish(now)
         return [reply]
+
+    async def _connected(self, message, now):
+        """QM4 (commit bit): verify the CONNECTED notify, then install the bundle."""
+        opened = await self.opened(message, 4)
+        self.count("connectedReceived")
+        await check_connected(self, opened)
+        self.sa.accept(message)
+        self.count("connectedReceivedGood")
+        await self.host.installed(self.pending)
+        self.count("exchangeGood")
+        self.finish(now)
+        return []
 
 
 def _with_responder_lifetime(choice, message):
@@ -312,7 +341,9 @@ class QuickModeResponder(_QuickMode):
         nat_oa = nat_oa_payloads(sa, False) if wants_nat_oa(chosen.transform.udp, (chosen.spec.mode,)) else ()
         after = (answer(opened.first(SecurityAssociation), choice, self.spis), *keying, *ids, *nat_oa, *notifies)
         digest = await quick_hash2(sa.crypto, sa.keys, self.msg_id, self.ni, encode_chain(after))
-        reply = await sa.seal(self.EXCHANGE, self.message_id, (Hash(digest), *after))
+        self.commit_received = commit_requested(message)
+        self.commit = self.commit_sent = sa.policy.setcommitbit or self.commit_received
+        reply = await sa.seal(self.EXCHANGE, self.message_id, (Hash(digest), *after), commit_flags(self.commit))
         self.count("startExchange")
         self.count("hashSaNonceRcvdGood")
         self.count("hashSaNonceSent")
@@ -329,8 +360,14 @@ class QuickModeResponder(_QuickMode):
         self.count("hashReceivedGood")
         await self.host.installed(await self.outcome(SadRole.RESPONDER))
         self.count("exchangeGood")
+        if not self.commit:
+            self.finish(now)
+            return []
+        connected = await connected_message(self)         # QM4: the initiator may use the bundle now
+        self.transmitted(connected, now, expect_reply=False)
+        self.connected_sent = True
         self.finish(now)
-        return []
+        return [connected]
 
 
 def quick_mode_factory(host):

@@ -56,6 +56,15 @@ class IsakmpRuntime:
         """The :class:`~.daemon.IsakmpDaemon`, or None when ISAKMP does not run."""
         return None
 
+    def retries(self):
+        """The running key manager's :class:`~.retry.IkeRetries`, or None."""
+        return None
+
+    def debug_to(self, terminal):
+        """``enable isakmp debug`` ran on the console whose ``terminal``
+        (``line -> None``, or None) should print the debug lines from now
+        on; without a daemon there is nothing to print."""
+
 
 class IsakmpShow:
     """Carries out :data:`ISAKMP_SHOW_COMMANDS` on ``config`` and the
@@ -88,7 +97,10 @@ class IsakmpShow:
     def show_policy(self, policy=None):
         if policy is None:
             return show_isakmp_policies(self.config.policies.values())
-        return show_isakmp_policy(self.config.policy(policy))
+        retries = self.runtime.retries()
+        if retries is None:
+            return show_isakmp_policy(self.config.policy(policy))
+        return show_isakmp_policy(self.config.policy(policy), retries.current(policy), retries.waiting(policy))
 
     def show_sa(self, sa=None):
         daemon = self.runtime.daemon()

@@ -6,7 +6,8 @@ UDP it hands it and the packets that wait for a negotiation.
 :class:`IsakmpGate` is mixed into :class:`~.router.Router`:
 
 - after each command (:meth:`_isakmp_sync`): ``enable isakmp`` creates the
-  :class:`~..isakmp.daemon.IsakmpDaemon` (on the router's card, its
+  :class:`~..isakmp.daemon.IsakmpDaemon` (on the router's card through its
+  ENCO service, which counts its channels and labels their owner, its
   addresses, the router's clock) and registers an
   :class:`~..isakmp.keying.IsakmpKeying` as the IPsec module's ISAKMP key
   manager, then starts phase 1 for the prenegotiating policies
@@ -33,8 +34,9 @@ UDP it hands it and the packets that wait for a negotiation.
 - the console's displays (``show isakmp sa`` ...) read the running daemon
   through :class:`IsakmpRuntime` (``daemon()``); the daemon's debug records
   go to :attr:`isakmp_debug` (an :class:`~..isakmp.debug.IsakmpDebug`
-  whose ``lines`` are the router's ISAKMP debug log, ``write`` an optional
-  output for them).
+  whose ``lines`` are the router's ISAKMP debug log and whose ``write`` is
+  the terminal of the console that last ran ``enable isakmp debug``:
+  the lines are printed there as they happen).
 """
 import collections
 
@@ -75,6 +77,15 @@ class IsakmpRuntime(ShowRuntime):
         """``reset isakmp policy`` (and ``destroy isakmp policy``): its SAs are deleted after the command."""
         self.reset_policies.append(name)
 
+    def retries(self):
+        """The ISAKMP key manager's :class:`~..isakmp.retry.IkeRetries` (``retryikeattempts``), or None."""
+        keying = self.gate.isakmp_keying
+        return None if keying is None else keying.retries
+
+    def debug_to(self, terminal):
+        """``enable isakmp debug`` on a console with ``terminal``: print the debug lines there."""
+        self.gate.isakmp_debug.write = terminal
+
     def reset_counters(self, groups):
         """``reset isakmp counters``: the daemon's counters (all or ``groups``)."""
         daemon = self.gate.isakmp_daemon
@@ -95,8 +106,12 @@ class IsakmpGate:
         self.isakmp_debug = IsakmpDebug(self.state.isakmp, debug_lines)
 
     def next_timer(self):
-        """When (router clock, seconds) the ISAKMP daemon's next timer is due, or None: poll then."""
-        return self.isakmp_daemon.next_timer() if self.isakmp_daemon is not None else None
+        """When (router clock, seconds) the ISAKMP daemon's next timer or a
+        ``retryikeattempts`` re-attempt is due, or None: poll then."""
+        if self.isakmp_daemon is None:
+            return None
+        times = [t for t in (self.isakmp_daemon.next_timer(), self.isakmp_keying.retries.next_timer()) if t is not None]
+        return min(times, default=None)
 
     def _addresses(self):
         """The router's IPv4 and IPv6 addresses, those of interfaces with IPsec policies first (the
@@ -110,7 +125,7 @@ class IsakmpGate:
         config = self.state.isakmp
         created = config.enabled and self.isakmp_daemon is None
         if created:
-            self.isakmp_daemon = IsakmpDaemon(config, self.state.keys, self.device, self._addresses(), self.clock)
+            self.isakmp_daemon = IsakmpDaemon(config, self.state.keys, self.enco, self._addresses(), self.clock)
             self.isakmp_daemon.interface_address = self._interface_address
             self.isakmp_debug.attach(self.isakmp_daemon)
             self.isakmp_keying = IsakmpKeying(self.isakmp_daemon, self.ipsec, self.kernel)

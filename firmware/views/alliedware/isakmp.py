@@ -92,8 +92,10 @@ def show_isakmp_policies(policies: Iterable[IsakmpPolicy]) -> str:
     return join_lines(lines)
 
 
-def show_isakmp_policy(p: IsakmpPolicy) -> str:
-    """``show isakmp policy=name`` (detail, Figure 48-41)."""
+def show_isakmp_policy(p: IsakmpPolicy, retries: int = 0, retry_pending: bool = False) -> str:
+    """``show isakmp policy=name`` (detail, Figure 48-41); ``retries``: the
+    re-attempts made (``retryikeattempts``), ``retry_pending``: one waits
+    (it starts with phase 1)."""
     rows = [("Name", p.name), ("Peer Address", _peer(p.peer)),
             ("Phase1 Mode", "IDPROT" if p.mode == "main" else "AGGR"),
             ("Authentication Type", p.authtype.upper()), ("Extended Authentication", p.xauth.upper()),
@@ -110,8 +112,8 @@ def show_isakmp_policy(p: IsakmpPolicy) -> str:
             ("Exchange Delete Delay", p.deletedelay), ("Source Interface", dash_or(p.srcinterface)),
             ("VPN Client Policy File Name", dash_or(p.policyfilename)), ("Local ID", dash_or(p.localid)),
             ("Remote ID", dash_or(p.remoteid)), ("DebugFlag", _NO_DEBUG),
-            ("Retry IKE Attempts", p.retryikeattempts), ("Current IKE Retries", 0),
-            ("Required IKE Retry Phase", "No Phases")]
+            ("Retry IKE Attempts", p.retryikeattempts), ("Current IKE Retries", retries),
+            ("Required IKE Retry Phase", "Phase 1" if retry_pending else "No Phases")]
     lines = ["ISAKMP Policy"] + [leader(label, value, 42, 2) for label, value in rows]
     rows = [("Encryption Algorithm", _ENC_LONG[p.encalg]), ("Hash Algorithm", p.hashalg.upper()),
             ("Group Description", p.group), ("DH Private Exponent Bits", p.dhexponentlength),
@@ -253,8 +255,8 @@ def show_isakmp_exchange(e: ExchangeSnapshot, policy: IsakmpPolicy | None, trans
             ("SA", e.sa_id), ("Peer IP Address", e.peer), ("Local IP Address", e.local),
             ("Encrypted", flag(e.encrypted)), ("Expecting message", flag(e.expecting)), ("Has SA", "TRUE"),
             ("Initiator Cookie", _hex(e.cky_i)), ("Responder Cookie", _hex(e.cky_r)),
-            ("Message Id", f"{e.message_id:08x}"), ("Set Commit bit", setting("setcommitbit")),
-            ("Commit bit received", "FALSE"), ("Send notifies", setting("sendnotify")),
+            ("Message Id", f"{e.message_id:08x}"), ("Set Commit bit", flag(e.commit_sent)),
+            ("Commit bit received", flag(e.commit_received)), ("Send notifies", setting("sendnotify")),
             ("Send deletes", setting("senddeletes")), ("Message Retry Limit", e.retry_limit),
             ("Packet Retry Counter", e.retries_left), ("Message Back-off", _backoff(e.incremental)),
             ("Delete Delay Time (s)", e.delete_delay),
