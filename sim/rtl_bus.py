@@ -26,7 +26,7 @@ from ..hdl.pci_master import MasterStatus
 from ..hdl.pci_protocol import PciCommand
 from ..host.bus import DmaBuffer, MasterAbort, PciBus, RetryLimit, TargetAbort
 from .allocator import Allocator
-from .annotations import annotation_port
+from .annotations import ANNOTATIONS, annotation_port
 from .testbench import BRIDGE_BURST_WORDS, CARD_DEVICES, HOSTMEM_BASE, MEMORY_STATS, MMIO_WINDOW
 from .vip.rules import Rule
 
@@ -70,6 +70,8 @@ class RtlBus(PciBus):
         dut.hb_par_invert.value = 0
         bus.configure_memory(**memory_config)
         dut.arb_preempt.value = 0
+        for name in ANNOTATIONS:         # driven from time 0 (else X/Z on 4-state simulators)
+            getattr(dut, annotation_port(name)).value = 0
         dut.chk_clear.value = 1          # forget earlier tests' verdicts before RST#, so that
         await RisingEdge(dut.clk)        # the reset itself is checked (PCI 2.3 section 2.2.1)
         dut.chk_clear.value = 0

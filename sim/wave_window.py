@@ -51,12 +51,20 @@ def _read(handle):
 
 
 @asynccontextmanager
-async def failure_window(bus, folder=None, clocks: int = 256, top: str = "pacsim_tb"):
+async def failure_window(bus, folder=None, clocks: int = 256, groups=None, top: str = "pacsim_tb"):
     """Keep the last ``clocks`` clocks of ``bus``'s bench (an
     :class:`~.rtl_bus.RtlBus`) while the block runs; on an exception write
-    them into ``folder`` (default ``$PACSIM_TEST_DIR``) and re-raise."""
+    them into ``folder`` (default ``$PACSIM_TEST_DIR``) and re-raise.
+    ``groups``: names of :func:`~.waves.signal_groups` to keep (default
+    all; fewer sample faster); the phase annotation is always kept."""
     dut = bus.dut
-    signals = [(path, width) for group in signal_groups(bus.cards).values() for path, width in group if path != "clk"]
+    every = signal_groups(bus.cards)
+    groups = list(every) if groups is None else list(groups)
+    if set(groups) - set(every):
+        raise ValueError(f"unknown signal groups {sorted(set(groups) - set(every))}; expected some of {list(every)}")
+    if "Job" not in groups:             # the failure's marker is the phase annotation
+        groups.append("Job")
+    signals = [(path, width) for name in groups for path, width in every[name] if path != "clk"]
     handles = [_handle(dut, path) for path, _ in signals]
     ring = deque(maxlen=clocks)
 
@@ -71,12 +79,12 @@ async def failure_window(bus, folder=None, clocks: int = 256, top: str = "pacsim
         yield ring
     except BaseException:
         task.cancel()
-        _write(Path(folder or os.environ["PACSIM_TEST_DIR"]), list(ring), signals, top, bus.cards)
+        _write(Path(folder or os.environ["PACSIM_TEST_DIR"]), list(ring), signals, top, bus.cards, groups)
         raise
     task.cancel()
 
 
-def _write(folder: Path, samples: list, signals: list, top: str, cards: int) -> Path:
+def _write(folder: Path, samples: list, signals: list, top: str, cards: int, groups: list) -> Path:
     from vcd import VCDWriter
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -97,5 +105,5 @@ def _write(folder: Path, samples: list, signals: list, top: str, cards: int) -> 
             for variable, value in zip(variables, values):
                 vcd.change(variable, time, value)
             vcd.change(clk, time + half, 0)
-    write_save_file(folder / "pacsim.gtkw", dump, top=top, cards=cards)
+    write_save_file(folder / "pacsim.gtkw", dump, top=top, cards=cards, groups=groups)
     return dump

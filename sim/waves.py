@@ -122,15 +122,17 @@ def _view(markers, time_unit_ps: float):
     return start, zoom, first
 
 
-def write_save_file(path, dump_file, top: str = "pacsim_tb", cards: int = 1, build_dir=None) -> Path:
+def write_save_file(path, dump_file, top: str = "pacsim_tb", cards: int = 1, build_dir=None,
+                    groups=None) -> Path:
     """Write a GTKWave ``.gtkw`` file at ``path`` that opens ``dump_file``
     of a bench of ``cards`` cards, with translate filters in ``filters/``
     beside it; ``build_dir`` (the bench's build) caches the design's value
-    names. Markers and the first view need ``dump_file`` to exist."""
+    names; ``groups``: the names of the groups to show (default all).
+    Markers and the first view need ``dump_file`` to exist."""
     from .wave_markers import read_markers
 
     path, dump_file = Path(path), Path(dump_file)
-    groups = signal_groups(cards)
+    groups = {name: signals for name, signals in signal_groups(cards).items() if groups is None or name in groups}
     widths = {signal: width for signals in groups.values() for signal, width in signals}
     values = signal_values(cards, Path(build_dir) / "wave_values.json" if build_dir else None)
     filters = write_filters(path.parent / "filters", {s: values[s] for s in widths if s in values}, widths)

@@ -11,7 +11,7 @@ mac_channel}, ...]`` in submission order, checked against ``hashlib``.
 for cocotb): a test-only fault
 (the host bridge's write-data parity inverted) breaks the protocol checker's
 PARITY rule inside a :func:`~pacsim.sim.wave_window.failure_window` of
-:data:`WINDOW_CLOCKS` clocks, which must leave the dump of those clocks.
+:data:`WINDOW_CLOCKS` clocks of :data:`WINDOW_GROUPS`, which must leave the dump of those clocks.
 """
 import hashlib
 import hmac
@@ -32,6 +32,8 @@ from pacsim.sim.wave_window import failure_window
 HOSTILE = {"devsel_speed": 1, "seed": 99, "wait_rate": 32, "retry_rate": 96, "disconnect_rate": 64}
 #: Clocks the failure window keeps (set by the pytest side).
 WINDOW_CLOCKS = int(os.environ.get("PACSIM_WINDOW_CLOCKS", "200"))
+#: The signal groups it keeps (the job annotations come with them).
+WINDOW_GROUPS = ("PCI bus", "Transaction", "Protocol checker")
 
 
 @cocotb.test()
@@ -75,7 +77,7 @@ async def jobs_on_the_bus(dut):
 async def fault_leaves_a_window(dut):
     bus = await RtlBus.start(dut)
     device = await PacDevice.probe(bus)
-    async with failure_window(bus, clocks=WINDOW_CLOCKS):
+    async with failure_window(bus, clocks=WINDOW_CLOCKS, groups=WINDOW_GROUPS):
         bus.annotate(phase=BenchPhase.COPIES)
         src, dst = bus.alloc(512), bus.alloc(512)
         await device.copy(src, dst, 512)

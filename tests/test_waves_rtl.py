@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+import pywellen
 from vcd.gtkw import GTKWFlag
 
 from pacsim.contract.codes import Opcode
@@ -153,6 +154,12 @@ def test_a_failed_check_leaves_a_dump_of_the_clocks_before_it_with_markers(tmp_p
     assert cycles[0][1] > 2 * WINDOW_CLOCKS           # the run was longer than the window
     assert markers[-1].time == rising[-1]
     assert re.findall(r"^\[markername\] [A-Z](.*)$", save.read_text(), re.M) == labels
+    # only the chosen groups (and the job annotations) were kept and are shown
+    kept = {var.full_name for var in pywellen.Waveform(str(dump)).all_vars()}
+    assert f"{TOP}.mon.termination" in kept and f"{TOP}.ann_phase" in kept
+    assert f"{TOP}.card.core.target.target_state" not in kept
+    shown = re.findall(r"^@\w+\n-(.+)$", save.read_text(), re.M)
+    assert set(shown) == {"PCI bus", "Transaction", "Job", "Protocol checker"}
 
 
 #: GTKWave Tcl: the view, the cursor, and every trace's value at the cursor as shown (translated), then a
