@@ -18,6 +18,7 @@ to ``(filter name, {value: label})``; :func:`write_filters` writes one
 file per filter name into a folder, in the hex format the save file shows.
 """
 import json
+import os
 from pathlib import Path
 
 from vcd.gtkw import make_translation_filter
@@ -83,8 +84,10 @@ def design_values(cards: int = 1, cache: Path | None = None) -> dict:
                 found[path] = (fmt._name, dict(fmt._variants))
             elif signal.decoder is not None:       # an FSM's state: "NAME/value"
                 found[path] = (f"fsm_{name}", _fsm_states(signal))
-    if cache is not None:
-        Path(cache).write_text(json.dumps(found, indent=1, sort_keys=True))
+    if cache is not None:         # written whole, then renamed: parallel runs share the build
+        partial = Path(f"{cache}.{os.getpid()}")
+        partial.write_text(json.dumps(found, indent=1, sort_keys=True))
+        partial.replace(cache)
     return found
 
 

@@ -6,7 +6,8 @@ address phase), every phase the bench announced (``ann_phase``, see
 :mod:`.annotations`), every protocol-checker rule seen broken (a bit newly
 set in ``chk_violations``, named after its :class:`~.vip.rules.Rule`) and
 every failed check the bench marked (``ann_phase`` = FAULT). Times are in
-the dump's units; :func:`read_markers` also returns that unit in ps.
+the dump's units; :func:`read_markers` also returns that unit in ps. Past
+:data:`MAX_MARKERS`, failures and violations are kept before phases.
 """
 from dataclasses import dataclass
 
@@ -14,7 +15,10 @@ from .annotations import BenchPhase, annotation_port
 from .vip.rules import Rule
 from .vip.transactions import BusPhase
 
-__all__ = ["Marker", "read_markers", "signal_changes"]
+__all__ = ["Marker", "MAX_MARKERS", "read_markers", "signal_changes"]
+
+#: Named markers a GTKWave save file holds (A-Z).
+MAX_MARKERS = 26
 
 _PS = {"fs": 1e-3, "ps": 1.0, "ns": 1e3, "us": 1e6, "ms": 1e9, "s": 1e12}
 
@@ -60,4 +64,7 @@ def read_markers(dump, top: str = "pacsim_tb") -> tuple:
             if value >> rule & 1 and not seen >> rule & 1:
                 markers.append(Marker(time, f"violation {rule.name}"))
         seen |= value
-    return sorted(markers, key=lambda m: m.time), unit_ps
+    # GTKWave names 26 markers: failures and violations first, then the first transaction, then phases
+    kept = sorted(markers, key=lambda m: (not m.label.startswith(("FAILED", "violation")),
+                                          m.label != "first transaction", m.time))[:MAX_MARKERS]
+    return sorted(kept, key=lambda m: m.time), unit_ps

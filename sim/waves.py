@@ -147,8 +147,8 @@ def write_save_file(path, dump_file, top: str = "pacsim_tb", cards: int = 1, bui
         save.size(1600, 900)
         save.signals_width(320)
         save.sst_expanded(True)
-        save.zoom_markers(zoom, cursor, **{chr(ord("a") + k): m.time for k, m in enumerate(markers[:26])})
-        for k, marker in enumerate(markers[:26]):
+        save.zoom_markers(zoom, cursor, **{chr(ord("a") + k): m.time for k, m in enumerate(markers)})
+        for k, marker in enumerate(markers):
             out.write(f"[markername] {chr(ord('A') + k)}{marker.label}\n")
         for group, signals in groups.items():
             with save.group(group, closed=group not in OPEN_GROUPS):
@@ -171,5 +171,5 @@ def waves_guide(dump_file, save_file, top: str = "pacsim_tb") -> str:
              f"GTKWave save file: {save_file} (value names in {save_file.parent / 'filters'})",
              f"open with: gtkwave {save_file}",
              "it opens zoomed on the first bus transaction, cursor there; named markers (Markers menu) at:"]
-    lines += [f"  {chr(ord('A') + k)}  {m.time * unit_ps / 1e6:10.3f} us  {m.label}" for k, m in enumerate(markers[:26])]
+    lines += [f"  {chr(ord('A') + k)}  {m.time * unit_ps / 1e6:10.3f} us  {m.label}" for k, m in enumerate(markers)]
     return "\n".join(lines)

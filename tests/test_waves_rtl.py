@@ -100,8 +100,8 @@ def test_waves_name_the_jobs_decode_every_value_and_open_on_the_first_transactio
     # FSM states by name, and the decoded transaction row against the raw bus
     target = labels_of[f"{TOP}.card.core.target.target_state[1:0]"]
     assert {"IDLE", "DATA"} <= set(target.values())
-    raw = signal_changes(dump, [f"{TOP}.bus_cbe_n[3:0]".replace("[3:0]", ""), f"{TOP}.mon.phase",
-                                f"{TOP}.mon.command", f"{TOP}.mon.termination"])
+    raw = signal_changes(dump, [f"{TOP}.bus_cbe_n", f"{TOP}.bus_ad", f"{TOP}.mon.phase", f"{TOP}.mon.command",
+                                f"{TOP}.mon.address", f"{TOP}.mon.termination"])
     phase_names = labels_of[f"{TOP}.mon.phase[1:0]"]
     command_names = labels_of[f"{TOP}.mon.command[3:0]"]
     addresses = [t for t, v in raw[f"{TOP}.mon.phase"] if phase_names[v] == "ADDRESS"]
@@ -109,6 +109,7 @@ def test_waves_name_the_jobs_decode_every_value_and_open_on_the_first_transactio
     for time in addresses:
         cbe = _value_at(raw[f"{TOP}.bus_cbe_n"], time)
         assert command_names[_value_at(raw[f"{TOP}.mon.command"], time)] == PciCommand(cbe).name
+        assert _value_at(raw[f"{TOP}.mon.address"], time) == _value_at(raw[f"{TOP}.bus_ad"], time)
     ended = {labels_of[f"{TOP}.mon.termination[2:0]"][v] for _, v in raw[f"{TOP}.mon.termination"]}
     assert {"COMPLETED", "RETRY", "MASTER_ABORT"} <= ended
     assert {"DISCONNECT_WITH_DATA", "DISCONNECT_WITHOUT_DATA"} & ended

@@ -80,7 +80,7 @@ class TransactionMonitor(Elaboratable):
         idle_before = Signal(init=1)        # the previous edge was idle
         active = Signal()                   # between the address edge and the idle edge
         devsel_seen, aborted, stopped, stop_with_data = Signal(), Signal(), Signal(), Signal()
-        command, address = Signal(4), Signal(32)
+        command_q, address_q = Signal(4), Signal(32)   # the address phase's, held after it
 
         idle = self.frame_n & self.irdy_n
         address_edge = ~self.frame_n & idle_before
@@ -88,11 +88,11 @@ class TransactionMonitor(Elaboratable):
         m.d.sync += idle_before.eq(idle)
         m.d.comb += [
             self.phase.eq(Mux(address_edge, BusPhase.ADDRESS, Mux(active, BusPhase.DATA, BusPhase.IDLE))),
-            self.command.eq(Mux(address_edge, self.cbe_n, command)),
-            self.address.eq(Mux(address_edge, self.ad, address)),
+            self.command.eq(Mux(address_edge, self.cbe_n, command_q)),
+            self.address.eq(Mux(address_edge, self.ad, address_q)),
         ]
         with m.If(address_edge):
-            m.d.sync += [active.eq(1), command.eq(self.cbe_n), address.eq(self.ad),
+            m.d.sync += [active.eq(1), command_q.eq(self.cbe_n), address_q.eq(self.ad),
                          self.initiator.eq(self.frame_drv), self.words.eq(0), self.count.eq(self.count + 1),
                          self.termination.eq(Termination.NONE), devsel_seen.eq(0), aborted.eq(0),
                          stopped.eq(0), stop_with_data.eq(0)]
