@@ -142,6 +142,12 @@ class PciBus(abc.ABC):
     def interrupt_asserted(self, device: int | None = None) -> bool:
         """``device``'s INTA# level now (any line asserted, for None)."""
 
+    def annotate(self, **fields) -> None:
+        """Tell the waveform which job, channel, packet or phase the bus
+        traffic from now on serves (names and shapes:
+        ``pacsim.sim.annotations.ANNOTATIONS``, e.g. ``job=tag,
+        opcode=Opcode.COPY``). Buses without waveforms ignore it."""
+
     @abc.abstractmethod
     def clocks(self) -> int:
         """PCI clocks elapsed since the bus was created."""

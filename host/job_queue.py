@@ -183,6 +183,8 @@ class JobQueue:
             self._next_tag = self._next_tag % 0xFFFF_FFFF + 1
             placed.append((self._place("SRC", sources), self._place("DST", destinations)))
         for job, (command, _, _), (sources, destinations) in zip(jobs, planned, placed):
+            self.bus.annotate(job=job.tag, opcode=job.opcode, cipher_channel=channel_number(job.cipher),
+                              mac_channel=channel_number(job.mac))
             self._place("CMD", [{**command, "CONTROL": command["CONTROL"] | CMD.CONTROL.encode(own=1),
                                  "TAG": CMD.TAG.encode(tag=job.tag)}])
             data = sum(n for _, n in job.source_segments()) + sum(n for _, n in job.destination_segments())

@@ -107,7 +107,7 @@ def cmd_demo(args) -> int:
     from rich.table import Table
 
     from .contract.regmap import CONFIG
-    from .sim.waves import write_save_file
+    from .sim.waves import waves_guide
 
     console = _console()
     waves_dir = Path(args.waves).resolve() if args.waves else None
@@ -154,9 +154,7 @@ def cmd_demo(args) -> int:
     console.print("config status: " + ", ".join(f"{k}={v}" for k, v in report["config_status"].items() if v))
     console.print(report["checker"])
     if waves_dir:
-        dump = waves_dir / "pacsim_tb.fst"
-        save = write_save_file(waves_dir / "pacsim.gtkw", dump)
-        console.print(f"waveform: {dump}\nGTKWave save file: {save}\nopen with: gtkwave {save}")
+        console.print(waves_guide(waves_dir / "pacsim_tb.fst", waves_dir / "pacsim.gtkw"))
     return 0
 
 

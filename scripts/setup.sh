@@ -16,9 +16,10 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 # ESP the lab's peer needs: the kernel may have no ESP), ike-scan (with
 # psk-crack), ping, FreeRADIUS (the XAUTH tests start their own on loopback with
 # their own configuration); dumpcap comes with tshark. Their services are never started.
+# Xvfb and ImageMagick (import) for the test that screenshots GTKWave.
 PKGS="iverilog gtkwave make g++ perl liblz4-dev zlib1g-dev tshark \
   strongswan strongswan-swanctl libstrongswan-extra-plugins libcharon-extra-plugins ike-scan iputils-ping \
-  freeradius"
+  freeradius xvfb imagemagick"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -129,6 +129,7 @@ class IkePair:
             datagram = queue.pop(0)
             delivered += 1
             self.log.append((self.now, datagram))
+            self._by_address[datagram.dst].device.bus.annotate(packet=len(self.log))   # for the waveform
             queue += await self._by_address[datagram.dst].receive(datagram)
         return delivered
 

@@ -89,7 +89,8 @@ def _source_digest() -> str:
     digest = hashlib.sha256(amaranth.__version__.encode())
     sources = [*(_PACKAGE_ROOT / "hdl").rglob("*.py"), *(_PACKAGE_ROOT / "contract").rglob("*.py"),
                *(_PACKAGE_ROOT / "reference").rglob("*.py"), *(_PACKAGE_ROOT / "sim" / "vip").rglob("*"),
-               _PACKAGE_ROOT / "sim" / "testbench.py", Path(__file__), ICARUS_DUMP]
+               _PACKAGE_ROOT / "sim" / "testbench.py", _PACKAGE_ROOT / "sim" / "annotations.py", Path(__file__),
+               ICARUS_DUMP]
     for path in sorted(p for p in sources if p.suffix in (".py", ".v")):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
@@ -205,14 +206,15 @@ def run(config: BenchConfig, test_module: str, testcase=None, *, test_dir=None,
     added = tests_dir not in sys.path
     if added:
         sys.path.append(tests_dir)
-    if config.waves:
-        from .waves import write_save_file
-        write_save_file(test_dir / "pacsim.gtkw", test_dir / f"{TOPLEVEL}.fst", cards=config.cards)
     try:
         results = runner.test(**kwargs)
     finally:
         if added:
             sys.path.remove(tests_dir)
+        if config.waves:
+            from .waves import write_save_file
+            write_save_file(test_dir / "pacsim.gtkw", test_dir / f"{TOPLEVEL}.fst", cards=config.cards,
+                            build_dir=build_dir)
     tests, failed = get_results(results)
     if check and (failed or tests == 0):
         log_tail = (test_dir / "sim.log").read_text(errors="replace")[-6000:]

@@ -15,6 +15,8 @@ Use inside a cocotb test::
     ...
     await bus.finish()                     # fails on any protocol violation
 """
+from collections import deque
+
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, First, Lock, ReadOnly, RisingEdge, Timer
@@ -24,6 +26,7 @@ from ..hdl.pci_master import MasterStatus
 from ..hdl.pci_protocol import PciCommand
 from ..host.bus import DmaBuffer, MasterAbort, PciBus, RetryLimit, TargetAbort
 from .allocator import Allocator
+from .annotations import ANNOTATIONS, annotation_port
 from .testbench import BRIDGE_BURST_WORDS, CARD_DEVICES, HOSTMEM_BASE, MEMORY_STATS, MMIO_WINDOW
 from .vip.rules import Rule
 
@@ -51,6 +54,8 @@ class RtlBus(PciBus):
         self.cards = len(dut.inta_n)
         self.allocator = Allocator(HOSTMEM_BASE, self.hostmem_size)
         self._bridge = Lock()    # one host transaction at a time
+        self._annotations = deque()
+        self._annotating = False
 
     @classmethod
     async def start(cls, dut, **memory_config):
@@ -65,6 +70,8 @@ class RtlBus(PciBus):
         dut.hb_par_invert.value = 0
         bus.configure_memory(**memory_config)
         dut.arb_preempt.value = 0
+        for name in ANNOTATIONS:         # driven from time 0 (else X/Z on 4-state simulators)
+            getattr(dut, annotation_port(name)).value = 0
         dut.chk_clear.value = 1          # forget earlier tests' verdicts before RST#, so that
         await RisingEdge(dut.clk)        # the reset itself is checked (PCI 2.3 section 2.2.1)
         dut.chk_clear.value = 0
@@ -255,6 +262,24 @@ class RtlBus(PciBus):
 
     def clocks(self) -> int:
         return int(get_sim_time("ns")) // PCI_CLOCK_NS
+
+    def annotate(self, **fields) -> None:
+        """Drive the bench's ``ann_<name>`` inputs (:mod:`.annotations`) with
+        ``fields``, from the next falling CLK edge; calls made at one moment
+        are played one clock apart, in order."""
+        ports = {annotation_port(name): int(value) for name, value in fields.items()}
+        self._annotations.append(ports)
+        if not self._annotating:
+            self._annotating = True
+            cocotb.start_soon(self._play_annotations())
+
+    async def _play_annotations(self):
+        while self._annotations:
+            await FallingEdge(self.dut.clk)
+            for port, value in self._annotations.popleft().items():
+                handle = getattr(self.dut, port)
+                handle.value = value & ((1 << len(handle)) - 1)
+        self._annotating = False
 
     # --- the protocol checker's verdict
 

@@ -56,7 +56,13 @@ port                  dir   width meaning
 ``inta_n``            Out   n     INTA# of card k (bit k) at the interrupt
                                   controller
 ``chk_*``             Out         protocol checker status; ``chk_clear`` In
+``ann_*``             In          bench-only annotations (:mod:`.annotations`):
+                                  the job, channel, packet and phase being
+                                  served; nothing reads them
 ===================== ===== ===== ============================================
+
+The submodule ``mon`` (:class:`~.vip.transactions.TransactionMonitor`)
+decodes each bus transaction for the waveforms; it drives nothing.
 """
 from amaranth import Cat, ClockDomain, ClockSignal, Elaboratable, Module, Mux, ResetSignal, Signal
 from amaranth.lib.memory import Memory
@@ -65,11 +71,13 @@ from ..contract.build import BUILD
 from ..hdl.card import PacCard
 from ..hdl.pci_master import PciMaster
 from ..hdl.pci_port import OPEN_DRAIN_SIGNALS, TRISTATE_SIGNALS
+from .annotations import ANNOTATIONS, annotation_port
 from .vip.arbiter import Arbiter
 from .vip.checker import ProtocolChecker
 from .vip.hostmem import HostMemory
 from .vip.resolution import BusResolver, PciBusSignature, connect_agent
 from .vip.rules import Rule
+from .vip.transactions import TransactionMonitor
 
 __all__ = ["PciTestbench", "CARD_DEVICES", "MAX_CARDS", "HOSTMEM_BASE", "MMIO_WINDOW", "BRIDGE_BURST_WORDS",
            "MEMORY_CONFIG", "MEMORY_STATS"]
@@ -133,11 +141,12 @@ class PciTestbench(Elaboratable):
         self.mem_config = {name: Signal(len(getattr(self.hostmem, name)), name=f"mem_{name}")
                            for name in MEMORY_CONFIG}
         self.mem_stats = {name: Signal(32, name=f"mem_{name}") for name in MEMORY_STATS}
+        self.annotations = {name: Signal(shape, name=annotation_port(name)) for name, shape in ANNOTATIONS.items()}
 
     def ports(self):
         inputs = [self.clk, self.rst, self.hb_start, self.hb_command, self.hb_write,
                   self.hb_address, self.hb_words, self.hb_byte_enables, self.hb_par_invert,
-                  self.arb_preempt, self.chk_clear, *self.mem_config.values()]
+                  self.arb_preempt, self.chk_clear, *self.mem_config.values(), *self.annotations.values()]
         outputs = [self.hb_busy, self.hb_status, self.hb_retries, self.hb_disconnects, self.inta_n, self.chk_violations,
                    self.chk_first_rule, self.chk_first_cycle, self.chk_count, self.chk_cycle,
                    *self.mem_stats.values()]
@@ -242,6 +251,10 @@ class PciTestbench(Elaboratable):
             self.chk_first_cycle.eq(checker.first_cycle), self.chk_count.eq(checker.count),
             self.chk_cycle.eq(checker.cycle),
         ]
+        m.submodules.mon = mon = TransactionMonitor(n + 2)
+        for name in ("frame_n", "irdy_n", "trdy_n", "devsel_n", "stop_n", "ad", "cbe_n"):
+            m.d.comb += getattr(mon, name).eq(getattr(res.bus, name))
+        m.d.comb += mon.frame_drv.eq(res.bus.frame_n_drv)
         if self.xcheck:
             from .vip.xcheck import XCheck
             m.submodules.xcheck = xcheck = XCheck(n_agents=n + 2)

@@ -22,6 +22,7 @@ from pacsim.contract.regmap import CONFIG
 from pacsim.host.device import PacDevice
 from pacsim.host.errors import JobFailed
 from pacsim.reference.modp import GROUPS
+from pacsim.sim.annotations import BenchPhase
 from pacsim.sim.bench_ike import PSK, IkePair, negotiate
 from pacsim.sim.ike_reference import phase1_reference, phase2_keys_match, wire_chain
 from pacsim.sim.report import write_report
@@ -47,6 +48,7 @@ async def esp_round_trip(device, rng) -> dict:
     header, iv, payload = rng.randbytes(8), rng.randbytes(16), rng.randbytes(1024)
     packet = header + iv + payload
     cipher, mac = channels[Direction.ENCODE]
+    device.bus.annotate(packet=1)
     sealed = await device.encode(packet, skip=24, cipher=cipher, mac=mac)
     encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
     expected = header + iv + encryptor.update(payload) + encryptor.finalize()
@@ -55,6 +57,7 @@ async def esp_round_trip(device, rng) -> dict:
     opened = await device.decode(sealed, skip=24, cipher=cipher, mac=mac)
     tampered = bytearray(sealed)
     tampered[-1] ^= 1
+    device.bus.annotate(packet=2)
     try:
         await device.decode(bytes(tampered), skip=24, cipher=cipher, mac=mac)
         refused = "the card accepted a corrupted ICV"
@@ -114,12 +117,14 @@ async def negotiation_on_the_card(device) -> dict:
 @cocotb.test()
 async def demo(dut):
     bus = await RtlBus.start(dut)
+    bus.annotate(phase=BenchPhase.PROBE)
     device = await PacDevice.probe(bus)
     header = {}
     for reg in CONFIG:
         header[reg.name] = {"offset": reg.offset, "value": await bus.config_read(device.device, reg.offset)}
     copies = []
     rng = random.Random(2026)
+    bus.annotate(phase=BenchPhase.COPIES)
     for size in COPY_SIZES:
         src, dst = bus.alloc(size), bus.alloc(size)
         data = rng.randbytes(size)
@@ -131,13 +136,17 @@ async def demo(dut):
                        "verified": bus.host_read(dst.address, size) == data})
         bus.free(src)
         bus.free(dst)
+    bus.annotate(phase=BenchPhase.REFUSED_JOB)
     try:
         await device.copy(0x1002, 0x2000, 64)
         rejected = "the card accepted an unaligned source"
     except JobFailed as error:
         rejected = str(error)
+    bus.annotate(phase=BenchPhase.ESP)
     esp = await esp_round_trip(device, random.Random(4303))
+    bus.annotate(phase=BenchPhase.IKE, packet=0)
     ike = await negotiation_on_the_card(device)
+    bus.annotate(phase=BenchPhase.COUNTERS)
     counters = await device.counters()
     await bus.finish()
     write_report({
