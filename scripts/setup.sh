@@ -15,8 +15,11 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 # extra plugins (libcharon-extra-plugins ships kernel-libipsec, the userspace
 # ESP the lab's peer needs: the kernel may have no ESP), ike-scan (with
 # psk-crack), ping; dumpcap comes with tshark. Their services are never started.
+# libssl3: the model card and the driver hash from HMAC pad states with its
+# libcrypto (SHA1_Update/MD5_Update on a filled SHA_CTX/MD5_CTX).
 PKGS="iverilog gtkwave make g++ perl liblz4-dev zlib1g-dev tshark \
-  strongswan strongswan-swanctl libstrongswan-extra-plugins libcharon-extra-plugins ike-scan iputils-ping"
+  strongswan strongswan-swanctl libstrongswan-extra-plugins libcharon-extra-plugins ike-scan iputils-ping \
+  libssl3"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
