@@ -78,6 +78,15 @@ def _dwords_bytes(words) -> bytes:
     return struct.pack(f"<{len(words)}I", *words)
 
 
+#: ``(Command attribute, dword index, shift, mask)`` of each command field.
+_COMMAND_FIELDS = tuple((f.name, reg.offset // 4, f.offset, (1 << f.width) - 1)
+                        for reg, names in ((CMD.CONTROL, ("own", "opcode", "cipher_channel", "mac_channel",
+                                                          "comp_channel")),
+                                           (CMD.LENGTH, ("length",)), (CMD.SKIP, ("skip",)), (CMD.TAG, ("tag",)))
+                        for f in (getattr(reg, name) for name in names))
+_CONTROL_WORD = CMD.CONTROL.offset // 4
+
+
 @dataclass(frozen=True)
 class Command:
     """A command descriptor as the card read it (``control``: its first dword)."""
@@ -93,12 +102,8 @@ class Command:
 
     @classmethod
     def decode(cls, words) -> "Command":
-        word = {reg.name: words[reg.offset // 4] for reg in CMD}
-        control = CMD.CONTROL.decode(word["CONTROL"])
-        return cls(control=word["CONTROL"], own=control["own"], opcode=control["opcode"],
-                   cipher_channel=control["cipher_channel"], mac_channel=control["mac_channel"],
-                   comp_channel=control["comp_channel"], length=CMD.LENGTH.decode(word["LENGTH"])["length"],
-                   skip=CMD.SKIP.decode(word["SKIP"])["skip"], tag=CMD.TAG.decode(word["TAG"])["tag"])
+        values = {name: (words[index] >> shift) & mask for name, index, shift, mask in _COMMAND_FIELDS}
+        return cls(control=words[_CONTROL_WORD], **values)
 
     @property
     def channels(self) -> list:
