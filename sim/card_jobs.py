@@ -59,7 +59,7 @@ from ..reference.lzs import LzsBadOffset, LzsError, LzsOverflow, LzsTruncated, d
 from .card_crypto import CipherStream, DesMacStream, HmacStream
 from .lzs_model import hardware_compress
 
-__all__ = ["Command", "Context", "validate", "JobStream", "ChainStream", "LzsStream", "RandomStream", "job_stream",
+__all__ = ["Command", "Context", "JobContexts", "validate", "JobStream", "ChainStream", "LzsStream", "RandomStream", "job_stream",
            "LZS_OPCODES"]
 
 #: Opcodes that use only the compression slot.
@@ -188,6 +188,34 @@ class Context:
         """HMAC state words (SHA-1 H0..H4, MD5 A..D) packed as the hash cores take them."""
         count = MAC_DIGEST_BYTES[MacAlg(self.alg)] // 4
         return sum(w << 32 * (count - 1 - i) for i, w in enumerate(words[:count]))
+
+
+class JobContexts:
+    """The channel contexts one job sees, as :class:`Context` objects:
+    ``words`` the card's context words (``{register name: word}`` per
+    channel); the channels ``named`` (``(service, number)`` pairs) are
+    taken when the command is read, any other on first use, and the job
+    keeps what it took. ``cache`` is the card's ``{channel: Context}``,
+    which every write into a context entry clears for that channel: a
+    context is decoded once per change, not once per job."""
+
+    def __init__(self, words: list, named, cache: dict):
+        self._words, self._cache = words, cache
+        self._decoded = {number: self._fetch(number) for _, number in named if number < len(words)}
+
+    def _fetch(self, number: int) -> Context:
+        context = self._cache.get(number)
+        if context is None:
+            context = self._cache[number] = Context.decode(self._words[number])
+        return context
+
+    def __len__(self) -> int:
+        return len(self._words)
+
+    def __getitem__(self, number: int) -> Context:
+        if number not in self._decoded:
+            self._decoded[number] = self._fetch(number)
+        return self._decoded[number]
 
 
 def _slot_contexts(command: Command, contexts) -> tuple:

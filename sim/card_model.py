@@ -70,7 +70,7 @@ from ..contract.codes import MAX_SEGMENTS, AlgUnit, Opcode, ResultStatus, outcom
 from ..contract.layouts import ALG_COUNTERS, CHANNEL_COUNTERS, CMD, CONTEXT, RESULT, SEG
 from ..contract.pk import ModExpSlot
 from ..contract.regmap import BAR0, CONFIG, MAX_CHANNELS, RING_ALIGN, RING_SIZES, WINDOWS
-from .card_jobs import Command, Context, RandomStream, job_stream, validate
+from .card_jobs import Command, JobContexts, RandomStream, job_stream, validate
 from .card_registers import REGISTERS, Bar0Decoder, field, lanes, set_fields, store
 from .card_units import PkUnit, RngUnit
 from .pci_costs import COSTS, PciCosts
@@ -168,34 +168,6 @@ def _words(layout, **values) -> list:
     for name, word in values.items():
         words[getattr(layout, name).offset // 4] = word
     return words
-
-
-class _JobContexts:
-    """The channel contexts one job sees, as :class:`Context` objects: the
-    channels the command names are decoded when the command is read (as
-    decoding all of them was, but without decoding the 64 contexts per
-    job), any other on first use. ``decoded`` is the card's cache of
-    decoded contexts (``{channel: Context}``), which every write into a
-    context entry clears for that channel: a context is decoded once per
-    change, not once per job."""
-
-    def __init__(self, words: list, named, cache: dict):
-        self._words, self._cache = words, cache
-        self._decoded = {number: self._fetch(number) for _, number in named if number < len(words)}
-
-    def _fetch(self, number: int) -> Context:
-        context = self._cache.get(number)
-        if context is None:
-            context = self._cache[number] = Context.decode(self._words[number])
-        return context
-
-    def __len__(self) -> int:
-        return len(self._words)
-
-    def __getitem__(self, number: int) -> Context:
-        if number not in self._decoded:
-            self._decoded[number] = self._fetch(number)
-        return self._decoded[number]
 
 
 class CardModel:
@@ -328,6 +300,29 @@ class CardModel:
             return self._pk.read_word(*operand)
         storage, reg = self._locate(offset)
         return 0 if reg is None else storage[reg.name]
+
+    def _operand_run(self, address: int, count: int):
+        """``(slot, first word)`` when ``count`` dwords at bus ``address`` all
+        fall in one slot of the PK operand window, else None."""
+        offset = address - self.bar0
+        first, last = self._pk_operand(offset), self._pk_operand(offset + 4 * (count - 1))
+        return first if first is not None and last == (first[0], first[1] + count - 1) else None
+
+    def burst_read(self, address: int, count: int) -> list:
+        """``count`` consecutive BAR0 dwords from bus ``address``, as :meth:`mem_read` reads each."""
+        run = self._operand_run(address, count)
+        if run is not None:
+            return self._pk.read_words(*run, count)
+        return [self.mem_read(address + 4 * i) for i in range(count)]
+
+    def burst_write(self, address: int, values: list, byte_enables: int = 0xF) -> None:
+        """Consecutive BAR0 dwords from bus ``address``, as :meth:`mem_write` writes each, in order."""
+        run = self._operand_run(address, len(values))
+        if run is not None:
+            self._pk.write_words(*run, values, lanes(byte_enables))
+            return
+        for i, value in enumerate(values):
+            self.mem_write(address + 4 * i, value, byte_enables)
 
     def mem_write(self, address: int, value: int, byte_enables: int = 0xF) -> None:
         """Write the BAR0 dword at bus ``address``; W1S fields trigger their action."""
@@ -521,7 +516,7 @@ class CardModel:
         if command.opcode != Opcode.RANDOM:                   # RANDOM has no source segments
             source, source_good = yield from self._segments("SRC")
         destination, destination_good = yield from self._segments("DST")
-        contexts = _JobContexts(self._contexts, command.channels, self._decoded_contexts)
+        contexts = JobContexts(self._contexts, command.channels, self._decoded_contexts)
         status = ResultStatus.BAD_DESCRIPTOR
         if source_good and destination_good:
             status = validate(command, sum(n for _, n in source), sum(n for _, n in destination), contexts)
