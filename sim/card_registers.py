@@ -74,7 +74,7 @@ def store(reg, old: int, value: int, byte_enables: int) -> tuple:
     return new, [name for name, mask in w1s if value & mask]
 
 
-def set_fields(word: int, reg, **fields) -> int:
+def set_fields(word: int, reg, /, **fields) -> int:
     """``word`` of ``reg`` with the named fields set to the given values
     (ints or int enums that fit their fields: the model's own values)."""
     rules = _rules(reg).fields
