@@ -49,6 +49,7 @@ Decisions where docs/rings.md is silent (the RTL follows them):
   blocks; a refusal is ``RNG_FAILED`` with nothing written. Not counted per
   channel or unit.
 """
+import functools
 import struct
 from dataclasses import dataclass
 
@@ -69,6 +70,9 @@ _OPCODES = {int(op) for op in Opcode}
 _DIRECTION = {Opcode.ENCODE: Direction.ENCODE, Opcode.DECODE: Direction.DECODE, Opcode.HASH: Direction.ENCODE,
               Opcode.COMPRESS: Direction.ENCODE, Opcode.DECOMPRESS: Direction.DECODE}
 _ALGS = {Service.CIPHER: CipherAlg, Service.MAC: MacAlg, Service.COMPRESSION: CompAlg}
+#: The algorithm values of each service, and the cipher mode values (checked on every job).
+_ALG_VALUES = {int(service): frozenset(int(a) for a in algs) for service, algs in _ALGS.items()}
+_MODE_VALUES = frozenset(int(m) for m in CipherMode)
 #: The card's decompression errors, by the reference's exception.
 _STREAM_STATUS = {LzsBadOffset: ResultStatus.STREAM_BAD_OFFSET, LzsTruncated: ResultStatus.STREAM_TRUNCATED,
                   LzsOverflow: ResultStatus.OUTPUT_OVERFLOW}
@@ -165,8 +169,7 @@ class Context:
     @property
     def known_alg(self) -> bool:
         """Whether ``alg`` names an algorithm of the channel's service."""
-        kinds = _ALGS.get(self.service)
-        return kinds is not None and self.alg in {int(a) for a in kinds}
+        return self.alg in _ALG_VALUES.get(self.service, ())
 
     def valid(self) -> bool:
         """The ``BAD_CONTEXT`` check: known algorithm and mode; a MAC's
@@ -175,19 +178,26 @@ class Context:
         if not self.known_alg:
             return False
         if self.service == Service.CIPHER:
-            return self.mode in {int(m) for m in CipherMode}
+            return self.mode in _MODE_VALUES
         if self.service == Service.COMPRESSION:
             return True
         return self.icv_bytes % 4 == 0 and 4 <= self.icv_bytes <= MAC_DIGEST_BYTES[MacAlg(self.alg)]
 
+    @functools.cached_property
     def unit(self):
-        """The :class:`AlgUnit` counting this channel's jobs, or None."""
+        """The :class:`AlgUnit` counting this channel's jobs, or None
+        (found once: a Context is kept until its words change)."""
         return alg_unit(Service(self.service), self.alg) if self.known_alg else None
 
     def packed(self, words: tuple) -> int:
         """HMAC state words (SHA-1 H0..H4, MD5 A..D) packed as the hash cores take them."""
         count = MAC_DIGEST_BYTES[MacAlg(self.alg)] // 4
         return sum(w << 32 * (count - 1 - i) for i, w in enumerate(words[:count]))
+
+    @functools.cached_property
+    def pad_states(self) -> tuple:
+        """``(inner, outer)`` HMAC states packed (:meth:`packed`), computed once per decoded context."""
+        return self.packed(self.inner), self.packed(self.outer)
 
 
 class JobContexts:
@@ -388,7 +398,7 @@ class JobStream:
     def _make_mac(self):
         if self.mac.alg == MacAlg.DES_MAC:
             return DesMacStream(self.mac.key)
-        return HmacStream(MacAlg(self.mac.alg), self.mac.packed(self.mac.inner), self.mac.packed(self.mac.outer))
+        return HmacStream(MacAlg(self.mac.alg), *self.mac.pad_states)
 
     def _make_cipher(self) -> CipherStream:
         alg = CipherAlg(self.cipher.alg)

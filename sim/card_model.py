@@ -146,6 +146,13 @@ _RING_FIELDS = {name: tuple((reg, getattr(reg, field)) for reg, field in
                 for name in _ENTRY}
 
 
+def _earlier(first, second):
+    """The earlier of two PCI clocks, either of which may be None (no event)."""
+    if first is None:
+        return second
+    return first if second is None or first <= second else second
+
+
 class _Aborted(Exception):
     """A transfer ended by an abort after ``words`` dwords, at ``address``."""
 
@@ -436,11 +443,9 @@ class CardModel:
     def next_event(self) -> int | None:
         """PCI clock of the card's next step (ring engine or coalescing timeout), or None."""
         first = self._engine_at
-        for t in (self._coalesce_deadline() if self._unsignalled else None, self._pk.next_event(),
-                  self._rng.next_event()):
-            if t is not None and (first is None or t < first):
-                first = t
-        return first
+        if self._unsignalled:
+            first = _earlier(first, self._coalesce_deadline())
+        return _earlier(_earlier(first, self._pk.next_event()), self._rng.next_event())
 
     def advance_to(self, clock: int) -> None:
         """Run the card's steps due up to PCI clock ``clock``."""
@@ -654,7 +659,7 @@ class CardModel:
             self._add(counters, getattr(CHANNEL_COUNTERS, kind.upper()), 1)
             if stream is not None and kind == "good":
                 self._add(counters, CHANNEL_COUNTERS.BYTES, stream.payload_bytes)
-        units = {contexts[number].unit() for service, number in named
+        units = {contexts[number].unit for service, number in named
                  if contexts[number].open and contexts[number].service == service}
         for unit in units - {None}:
             self._add(self._alg_counters[unit], getattr(ALG_COUNTERS, f"{direction}_{kind}".upper()), 1)
