@@ -447,9 +447,18 @@ class CardModel:
             first = _earlier(first, self._coalesce_deadline())
         return _earlier(_earlier(first, self._pk.next_event()), self._rng.next_event())
 
-    def advance_to(self, clock: int) -> None:
-        """Run the card's steps due up to PCI clock ``clock``."""
+    def advance_to(self, clock: int, until_interrupt: bool = False) -> int | None:
+        """Run the card's steps due up to PCI clock ``clock``. With
+        ``until_interrupt``, stop once INTA# is asserted (at once, running
+        nothing, if it is): the steps due at the clock it was asserted run,
+        later ones wait; returns that clock (None when INTA# is not asserted
+        by ``clock``). :meth:`ModelBus.wait_interrupt` waits with it."""
+        if until_interrupt and self.inta:
+            return self._now                      # already asserted: nothing runs
+        asserted = None
         while (event := self.next_event()) is not None and event <= clock:
+            if asserted is not None and event > asserted:
+                break
             self._now = max(self._now, event)
             self._complete_units()
             deadline = self._coalesce_deadline() if self._unsignalled else None
@@ -462,7 +471,10 @@ class CardModel:
                     self._engine = None
                     delay = _WAIT
                 self._engine_at = None if delay is _WAIT else self._now + delay
-        self._now = max(self._now, clock)
+            if until_interrupt and asserted is None and self.inta:
+                asserted = self._now
+        self._now = max(self._now, clock if asserted is None else asserted)
+        return asserted
 
     # -- ring engine -----------------------------------------------------------
 
@@ -636,6 +648,8 @@ class CardModel:
             yield burst.clocks
             data.extend(burst.data)
             done += burst.phases
+            if burst.termination is Termination.COMPLETED:
+                continue
             if burst.termination in _ABORT_STATUS:
                 status = _ABORT_STATUS[burst.termination]
                 self._config_flag(_ABORT_CONFIG_BIT[status])

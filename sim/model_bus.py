@@ -233,13 +233,12 @@ class ModelBus(PciBus):
             raise ValueError(f"timeout_clocks {timeout_clocks}: expected >= 0")
         await _yield()
         deadline = self._clock + timeout_clocks
-        while not self.interrupt_asserted(device):
-            event = None if self.card is None or device not in (None, self.card_device) else self.card.next_event()
-            if event is None or event > deadline:
-                self._spend(deadline - self._clock)
-                return False
-            self._spend(max(event - self._clock, 0))
-        return True
+        if self.card is None or device not in (None, self.card_device):
+            self._spend(timeout_clocks)                 # no card there: nothing asserts INTA#
+            return False
+        asserted = self.card.advance_to(deadline, until_interrupt=True)
+        self._clock = deadline if asserted is None else max(asserted, self._clock)
+        return asserted is not None
 
     # -- host memory ---------------------------------------------------------
 
