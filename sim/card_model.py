@@ -137,13 +137,15 @@ _BAR0_ADDRESS = CONFIG.BAR0.address.mask
 # Register storage (``_config``, ``_regs``, contexts, counters) is keyed by
 # register name, unique in each map: a Register is a frozen dataclass whose
 # hash walks all its fields, on every dict lookup.
-#: The registers of each ring with the field the ring engine reads:
-#: ``((RING_BASE, address), (RING_SIZE, entries), (RING_INDEX, index))``.
-_RING_FIELDS = {name: tuple((reg, getattr(reg, field)) for reg, field in
-                            ((getattr(BAR0, f"{name}_RING_BASE"), "address"),
-                             (getattr(BAR0, f"{name}_RING_SIZE"), "entries"),
-                             (getattr(BAR0, f"{name}_RING_INDEX"), "index")))
+#: The registers of each ring with the field the ring engine reads, as
+#: ``(register, register name, shift, mask)`` of RING_BASE.address,
+#: RING_SIZE.entries and RING_INDEX.index.
+_RING_FIELDS = {name: tuple((reg, reg.name, getattr(reg, field).offset, (1 << getattr(reg, field).width) - 1)
+                            for reg, field in ((getattr(BAR0, f"{name}_RING_BASE"), "address"),
+                                               (getattr(BAR0, f"{name}_RING_SIZE"), "entries"),
+                                               (getattr(BAR0, f"{name}_RING_INDEX"), "index")))
                 for name in _ENTRY}
+_RING_SIZES = frozenset(RING_SIZES)
 
 
 def _earlier(first, second):
@@ -499,12 +501,13 @@ class CardModel:
     def _ring(self, name: str) -> tuple:
         """``(base, entries, index)`` of a ring; a misprogrammed ring stops the rings."""
         regs = self._regs
-        (base_reg, address), (size_reg, size), (index_reg, position) = _RING_FIELDS[name]
-        base = address.extract(regs[base_reg.name])
-        entries = size.extract(regs[size_reg.name])
-        if base % RING_ALIGN or entries not in RING_SIZES:
+        (_, base_name, base_shift, base_mask), (_, size_name, size_shift, size_mask), \
+            (_, index_name, index_shift, index_mask) = _RING_FIELDS[name]
+        base = regs[base_name] >> base_shift & base_mask
+        entries = regs[size_name] >> size_shift & size_mask
+        if base % RING_ALIGN or entries not in _RING_SIZES:
             raise _RingAbort(ResultStatus.BAD_DESCRIPTOR)
-        return base, entries, position.extract(regs[index_reg.name])
+        return base, entries, regs[index_name] >> index_shift & index_mask
 
     def _advance(self, name: str) -> None:
         _, entries, index = self._ring(name)
