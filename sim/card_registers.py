@@ -1,4 +1,4 @@
-# Ref: contract/regmap.py (registers, fields, access types); docs/rings.md "Registers"
+# Ref: contract/regmap.py (registers, fields, access types; README.md "Register map"); docs/rings.md "Counters", "Channels"
 """The behavioural card's register words, precompiled from the contract:
 write semantics by access type, field updates and reads, and the decode of
 a BAR0 offset into its storage.
