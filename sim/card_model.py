@@ -71,7 +71,7 @@ from ..contract.layouts import ALG_COUNTERS, CHANNEL_COUNTERS, CMD, CONTEXT, RES
 from ..contract.pk import ModExpSlot
 from ..contract.regmap import BAR0, CONFIG, MAX_CHANNELS, RING_ALIGN, RING_SIZES, WINDOWS
 from .card_jobs import Command, JobContexts, RandomStream, job_stream, validate
-from .card_registers import REGISTERS, Bar0Decoder, field, lanes, set_fields, store
+from .card_registers import REGISTERS, Bar0Decoder, descriptor_words, field, lanes, set_fields, store
 from .card_units import PkUnit, RngUnit
 from .pci_costs import COSTS, PciCosts
 
@@ -169,14 +169,6 @@ class _RingAbort(Exception):
     def __init__(self, status: ResultStatus):
         super().__init__(status)
         self.status = status
-
-
-def _words(layout, **values) -> list:
-    """A descriptor's dwords in address order from ``{register name: word}``."""
-    words = [0] * (layout.size // 4)
-    for name, word in values.items():
-        words[getattr(layout, name).offset // 4] = word
-    return words
 
 
 class CardModel:
@@ -547,7 +539,7 @@ class CardModel:
         written, address = 0, 0
         if stream is not None:
             status, written, address = yield from self._run(stream, source, destination)
-        result = _words(RESULT,
+        result = descriptor_words(RESULT,
                         STATUS=set_fields(0, RESULT.STATUS, status=status, cipher_channel=command.cipher_channel,
                                           mac_channel=command.mac_channel, opcode=command.opcode),
                         TAG=set_fields(0, RESULT.TAG, tag=command.tag),

@@ -15,7 +15,7 @@ bits outside its register's fields.
 - :func:`store`: a register write by access type (RW stored, RW1C cleared
   by 1s, W1S triggered, RO kept) with active-high byte enables;
 - :func:`set_fields`, :func:`field`: hardware-side update and read of
-  fields of a stored word;
+  fields of a stored word; :func:`descriptor_words`: a descriptor's dwords;
 - :class:`Bar0Decoder`: a BAR0 byte offset to ``(window, entry, register)``
   for the registers and the counter and context windows of a card with a
   given channel count.
@@ -24,7 +24,8 @@ from ..contract.codes import AlgUnit
 from ..contract.layouts import ALG_COUNTERS, CHANNEL_COUNTERS, CONTEXT
 from ..contract.regmap import BAR0, WINDOWS, Access
 
-__all__ = ["store", "set_fields", "field", "lanes", "Bar0Decoder", "REGISTERS", "COUNTER_WINDOWS"]
+__all__ = ["store", "set_fields", "field", "lanes", "descriptor_words", "Bar0Decoder", "REGISTERS",
+           "COUNTER_WINDOWS"]
 
 #: Bit mask of the byte lanes of each 4-bit active-high byte-enable value.
 _LANES = tuple(sum(0xFF << (8 * byte) for byte in range(4) if enables >> byte & 1) for enables in range(16))
@@ -88,6 +89,14 @@ def field(word: int, reg, name: str) -> int:
     """The value of field ``name`` of ``reg`` in ``word``."""
     offset, mask = _rules(reg).fields[name]
     return (word & mask) >> offset
+
+
+def descriptor_words(layout, **values) -> list:
+    """A descriptor's dwords in address order from ``{register name: word}``."""
+    words = [0] * (layout.size // 4)
+    for name, word in values.items():
+        words[getattr(layout, name).offset // 4] = word
+    return words
 
 
 class Bar0Decoder:
