@@ -8,13 +8,14 @@ Compression channels hold only ``CONFIG`` (open, direction, service, alg).
 Key and IV bytes go into the context in order, byte *i* at context byte
 ``KEY0.offset + i`` (each dword little-endian). HMAC channels hold no key,
 only the compression states after K ⊕ ipad and K ⊕ opad, computed here with
-:func:`~pacsim.reference.digests.hmac_pad_states`.
+:func:`~pacsim.reference.chained_digest.hmac_pad_states` (libcrypto from the
+standard IV; the same states as :func:`pacsim.reference.digests.hmac_pad_states`).
 """
 import hashlib
 import struct
 from dataclasses import dataclass
 
-from ..reference.digests import hmac_pad_states
+from ..reference.chained_digest import hmac_pad_states
 from ..contract.codes import (CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, MAC_DIGEST_BYTES, CipherAlg, CipherMode, CompAlg,
                               Direction, IvSource, MacAlg, Service)
 from ..contract.layouts import CONTEXT

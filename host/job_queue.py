@@ -16,7 +16,7 @@ proves it did); at most one job per result slot is in flight, so the
 result ring never fills by itself. Segment entries are given back (zeroed)
 when their job's result is collected. ``RING_CTRL.enable`` stays 1.
 """
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..contract.codes import ResultStatus
 from ..contract.layouts import CMD, RESULT, SEG
@@ -54,9 +54,8 @@ def default_timeout(data_bytes: int) -> int:
     return TIMEOUT_BASE_CLOCKS + TIMEOUT_CLOCKS_PER_WORD * (max(data_bytes, 0) // 4)
 
 
-@dataclass(frozen=True)
-class _InFlight:
-    """A submitted job and the ring entries it holds."""
+class _InFlight(NamedTuple):
+    """A submitted job and the ring entries it holds (a named tuple: one per job)."""
     job: Job
     sources: tuple
     destinations: tuple

@@ -45,14 +45,16 @@ def encode_fields(reg, what: str, **values) -> int:
     """``reg.encode(**values)``; :class:`InvalidArgument` naming ``what``
     (and the field, when there are several) and the field's range for a
     value that is not an integer or does not fit its field."""
+    word = 0
     for name, value in values.items():
-        width = getattr(reg, name).width
-        label = what if len(values) == 1 else f"{what} {name}"
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidArgument(f"{label} {value!r}: expected an integer from 0 to {(1 << width) - 1}")
-        if not 0 <= value < 1 << width:
-            raise InvalidArgument(f"{label} {value} does not fit {width} bits; expected 0 to {(1 << width) - 1}")
-    return reg.encode(**values)
+        f = getattr(reg, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << f.width:
+            label = what if len(values) == 1 else f"{what} {name}"
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidArgument(f"{label} {value!r}: expected an integer from 0 to {(1 << f.width) - 1}")
+            raise InvalidArgument(f"{label} {value} does not fit {f.width} bits; expected 0 to {(1 << f.width) - 1}")
+        word |= int(value) << f.offset
+    return word
 
 
 def _pci_bus(bus) -> PciBus:

@@ -8,6 +8,8 @@ reaches it by DMA. ``head`` is the driver's next entry (to write, or for
 the result ring to read) and ``used`` counts entries handed to the card and
 not yet given back by a collected result.
 """
+import struct
+
 from ..contract.layouts import RESULT
 from ..contract.regmap import RING_ALIGN
 from .bus import PciBus
@@ -26,6 +28,8 @@ class Ring:
         self.buffer = bus.alloc(layout.size * entries, align=RING_ALIGN)
         self.head = 0
         self.used = 0
+        self._offsets = {reg.name: reg.offset for reg in layout}      # looked up on every entry written
+        self._entry = struct.Struct(f"<{layout.size // 4}I")
 
     def address(self, index: int) -> int:
         """Bus byte address of entry ``index``."""
@@ -35,14 +39,13 @@ class Ring:
         """Store entry ``index`` from ``{register name: word}`` (others 0)."""
         data = bytearray(self.layout.size)
         for name, word in words.items():
-            offset = getattr(self.layout, name).offset
-            data[offset:offset + 4] = word.to_bytes(4, "little")
+            struct.pack_into("<I", data, self._offsets[name], word)
         self.bus.host_write(self.address(index), bytes(data))
 
     def read(self, index: int) -> dict:
         """Entry ``index`` as ``{register name: word}``."""
-        data = self.bus.host_read(self.address(index), self.layout.size)
-        return {reg.name: int.from_bytes(data[reg.offset:reg.offset + 4], "little") for reg in self.layout}
+        words = self._entry.unpack(self.bus.host_read(self.address(index), self.layout.size))
+        return {name: words[offset // 4] for name, offset in self._offsets.items()}
 
     def take(self, count: int) -> list:
         """The next ``count`` entry indices, handed to the card."""

@@ -10,14 +10,15 @@ compression functions, and the driver computes a MAC channel's pad states with
   :func:`md5_word_index`: the algorithms' constants, states packed as the
   cores' ``iv`` port (SHA-1 ``H0<<128 | ... | H4``, MD5 ``A<<96 | ... | D``);
 - :func:`sha1_compress`, :func:`md5_compress`: one compression of a 64-byte block;
-- :func:`hmac_pad_states`: ``(inner, outer)`` chaining states of a key.
+- :func:`hmac_pad_blocks`: the two pad blocks of a key; :func:`hmac_pad_states`:
+  ``(inner, outer)`` chaining states of a key.
 """
 import hashlib
 import math
 import struct
 
 __all__ = ["SHA1_IV", "SHA1_K", "MD5_IV", "MD5_T", "MD5_S", "HMAC_BLOCK_BYTES", "md5_word_index",
-           "sha1_compress", "md5_compress", "hmac_pad_states"]
+           "sha1_compress", "md5_compress", "hmac_pad_blocks", "hmac_pad_states"]
 
 #: The FIPS 180-4 initial hash value H(0), packed as the ``iv`` port.
 SHA1_IV = 0x67452301_EFCDAB89_98BADCFE_10325476_C3D2E1F0
@@ -91,21 +92,23 @@ def md5_compress(state: int, block: bytes) -> int:
     return _pack([(p + q) & _MASK for p, q in zip(h, (a, b, c, d))])
 
 
-def hmac_pad_states(algorithm: str, key: bytes) -> tuple[int, int]:
-    """``(inner_iv, outer_iv)`` for the card's HMAC engine (a MAC channel's
-    ``INNER``/``OUTER`` context words): the ``algorithm`` state
-    after compressing (K ^ ipad) and (K ^ opad), RFC 2104 section 2. A key
-    longer than 64 bytes is hashed first; a shorter one is zero-padded."""
-    if algorithm == "sha1":
-        compress, iv = sha1_compress, SHA1_IV
-    elif algorithm == "md5":
-        compress, iv = md5_compress, MD5_IV
-    else:
+def hmac_pad_blocks(algorithm: str, key: bytes) -> tuple[bytes, bytes]:
+    """``(K ^ ipad, K ^ opad)``, the two 64-byte blocks HMAC hashes first
+    (RFC 2104 section 2): a key longer than 64 bytes is hashed with
+    ``algorithm`` ("sha1" or "md5") first; a shorter one is zero-padded."""
+    if algorithm not in ("sha1", "md5"):
         raise ValueError(f"algorithm must be 'sha1' or 'md5', not {algorithm!r}")
     key = bytes(key)
     if len(key) > HMAC_BLOCK_BYTES:
         key = hashlib.new(algorithm, key).digest()
     key = key.ljust(HMAC_BLOCK_BYTES, b"\0")
-    inner = compress(iv, bytes(k ^ 0x36 for k in key))
-    outer = compress(iv, bytes(k ^ 0x5C for k in key))
-    return inner, outer
+    return bytes(k ^ 0x36 for k in key), bytes(k ^ 0x5C for k in key)
+
+
+def hmac_pad_states(algorithm: str, key: bytes) -> tuple[int, int]:
+    """``(inner_iv, outer_iv)`` for the card's HMAC engine (a MAC channel's
+    ``INNER``/``OUTER`` context words): the ``algorithm`` state
+    after compressing (K ^ ipad) and (K ^ opad) of :func:`hmac_pad_blocks`."""
+    ipad, opad = hmac_pad_blocks(algorithm, key)
+    compress, iv = (sha1_compress, SHA1_IV) if algorithm == "sha1" else (md5_compress, MD5_IV)
+    return compress(iv, ipad), compress(iv, opad)

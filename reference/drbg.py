@@ -110,6 +110,7 @@ class CtrDrbg:
         if not 1 <= reseed_interval <= 1 << 48:
             raise InvalidInput(f"reseed interval {reseed_interval}: expected 1 .. 2^48 requests")
         self.reseed_interval = reseed_interval
+        self._cipher_key = self._encryptor = None
         self._instantiate(entropy_input, personalization)
 
     # -- SP 800-90A 10.2.1.2 -------------------------------------------------
@@ -117,8 +118,18 @@ class CtrDrbg:
     def _block(self) -> bytes:
         """Increment ``V`` (ctr_len = blocklen) and encrypt it under ``Key``."""
         self.v = ((int.from_bytes(self.v, "big") + 1) % (1 << 128)).to_bytes(BLOCK_BYTES, "big")
-        encryptor = Cipher(algorithms.AES(self.key), modes.ECB()).encryptor()
-        return encryptor.update(self.v) + encryptor.finalize()
+        return self._cipher().update(self.v)
+
+    def __getstate__(self) -> dict:
+        """The working state for copies and pickles; the key schedule is rebuilt from ``Key``."""
+        return dict(self.__dict__, _cipher_key=None, _encryptor=None)
+
+    def _cipher(self):
+        """AES-256 ECB under ``Key``, kept while ``Key`` is (the four blocks of
+        a GENERATE and its update share one key schedule)."""
+        if self._cipher_key != self.key:
+            self._cipher_key, self._encryptor = self.key, Cipher(algorithms.AES(self.key), modes.ECB()).encryptor()
+        return self._encryptor
 
     def _update(self, provided_data: bytes) -> None:
         """CTR_DRBG_Update: ``Key || V`` from three cipher blocks XOR ``provided_data`` (seedlen)."""
@@ -175,6 +186,7 @@ class CtrDrbg:
     def uninstantiate(self) -> None:
         """Zeroize the working state; the instance can no longer be used."""
         self.key = self.v = None
+        self._cipher_key = self._encryptor = None
         self.reseed_counter = 0
 
     @property

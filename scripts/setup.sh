@@ -17,9 +17,11 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 # psk-crack), ping, FreeRADIUS (the XAUTH tests start their own on loopback with
 # their own configuration); dumpcap comes with tshark. Their services are never started.
 # Xvfb and ImageMagick (import) for the test that screenshots GTKWave.
+# libssl3: the model card and the driver hash from HMAC pad states with its
+# libcrypto (SHA1_Update/MD5_Update on a filled SHA_CTX/MD5_CTX).
 PKGS="iverilog gtkwave make g++ perl liblz4-dev zlib1g-dev tshark \
   strongswan strongswan-swanctl libstrongswan-extra-plugins libcharon-extra-plugins ike-scan iputils-ping \
-  freeradius xvfb imagemagick"
+  freeradius xvfb imagemagick libssl3"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -5,19 +5,17 @@ context holds (keys, IVs, HMAC pad states), as docs/rings.md defines them.
 Ciphers come from ``cryptography`` (DES is 3DES with K1 = K2 = K3; 3DES
 outer CBC is three single-DES CBC passes), HMAC from the channel's pad
 states with the compression functions of :mod:`pacsim.hdl.engines.hmac`
-(a channel holds no key; computed by their faster equivalents in
-:mod:`.fast_digest`), DES-MAC is the last block of DES-CBC with a zero
+(a channel holds no key; computed by libcrypto continued from those
+states, :mod:`pacsim.reference.chained_digest`), DES-MAC is the last block of DES-CBC with a zero
 IV, a plain SHA-1/MD5 the same hash from the standard IV with no key and no
 outer pass. Every stream takes data in any pieces and returns output for the
 complete blocks seen so far, as the card's engines produce it.
 """
-import struct
-
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from ..contract.codes import CIPHER_BLOCK_BYTES, CIPHER_KEY_BYTES, CipherAlg, CipherMode, MacAlg
-from .fast_digest import MD5_IV_WORDS, SHA1_IV_WORDS, md5_blocks, sha1_blocks, state_words
+from ..reference.chained_digest import DIGEST_WORDS, MD5_IV_WORDS, SHA1_IV_WORDS, ChainedHash, state_words
 
 __all__ = ["CipherStream", "HmacStream", "DesMacStream"]
 
@@ -77,49 +75,32 @@ class HmacStream:
     ``outer``. States are packed as :func:`~pacsim.reference.digests.hmac_pad_states`
     returns them (SHA-1 ``H0<<128 | … | H4``, MD5 ``A<<96 | … | D``).
     For ``MacAlg.SHA1``/``MD5`` it is the plain hash: ``inner`` and ``outer``
-    are ignored."""
+    are ignored. The hash runs in :class:`~pacsim.reference.chained_digest.ChainedHash`
+    (libcrypto continued from the channel's state)."""
 
     _BLOCK = 64
-    #: Input is buffered and compressed once this many bytes are waiting (or
-    #: at :meth:`digest`): many blocks per call are faster (:mod:`.fast_digest`).
-    _CHUNK = 4096
 
     def __init__(self, alg: MacAlg, inner: int, outer: int):
         alg = MacAlg(alg)
-        sha1 = alg in (MacAlg.HMAC_SHA1, MacAlg.SHA1)
+        self._name = "sha1" if alg in (MacAlg.HMAC_SHA1, MacAlg.SHA1) else "md5"
         self._keyed = alg in (MacAlg.HMAC_SHA1, MacAlg.HMAC_MD5)
-        self._blocks = sha1_blocks if sha1 else md5_blocks     # compress whole blocks of a buffer
-        words = 5 if sha1 else 4
-        self._order = "big" if sha1 else "little"   # of the length field and of the digest words
-        self._digest_format = struct.Struct((">" if sha1 else "<") + f"{words}I")
-        # States are word tuples (H0..H4, A..D) between blocks: :mod:`.fast_digest`.
+        words = DIGEST_WORDS[self._name]
         self._outer = state_words(outer, words)
-        self._state = state_words(inner, words) if self._keyed else (SHA1_IV_WORDS if sha1 else MD5_IV_WORDS)
-        self._buffer = bytearray()                          # input not compressed yet
-        self._length = self._BLOCK if self._keyed else 0    # the pad block already hashed
-
-    def _digest_bytes(self, state: tuple) -> bytes:
-        return self._digest_format.pack(*state)
-
-    def _finish(self, state: tuple, tail: bytes, length: int) -> tuple:
-        """``state`` after ``tail`` (the input not compressed yet, any length)
-        and the padding of a message of ``length`` bytes."""
-        padded = tail + b"\x80" + bytes(-(len(tail) + 9) % self._BLOCK) + (8 * length).to_bytes(8, self._order)
-        return self._blocks(state, padded)
+        if self._keyed:
+            self._inner = ChainedHash(self._name, state_words(inner, words), self._BLOCK)
+        else:
+            self._inner = ChainedHash(self._name, SHA1_IV_WORDS if self._name == "sha1" else MD5_IV_WORDS)
 
     def update(self, data: bytes) -> None:
-        self._length += len(data)
-        self._buffer += data
-        if len(self._buffer) >= self._CHUNK:
-            whole = len(self._buffer) - len(self._buffer) % self._BLOCK
-            self._state = self._blocks(self._state, self._buffer, 0, whole)
-            del self._buffer[:whole]
+        self._inner.update(data)
 
     def digest(self) -> bytes:
-        inner = self._digest_bytes(self._finish(self._state, self._buffer, self._length))
+        inner = self._inner.digest()
         if not self._keyed:
             return inner
-        return self._digest_bytes(self._finish(self._outer, inner, self._BLOCK + len(inner)))
+        outer = ChainedHash(self._name, self._outer, self._BLOCK)
+        outer.update(inner)
+        return outer.digest()
 
 
 class DesMacStream:

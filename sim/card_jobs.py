@@ -49,6 +49,7 @@ Decisions where docs/rings.md is silent (the RTL follows them):
   blocks; a refusal is ``RNG_FAILED`` with nothing written. Not counted per
   channel or unit.
 """
+import functools
 import struct
 from dataclasses import dataclass
 
@@ -59,7 +60,7 @@ from ..reference.lzs import LzsBadOffset, LzsError, LzsOverflow, LzsTruncated, d
 from .card_crypto import CipherStream, DesMacStream, HmacStream
 from .lzs_model import hardware_compress
 
-__all__ = ["Command", "Context", "validate", "JobStream", "ChainStream", "LzsStream", "RandomStream", "job_stream",
+__all__ = ["Command", "Context", "JobContexts", "validate", "JobStream", "ChainStream", "LzsStream", "RandomStream", "job_stream",
            "LZS_OPCODES"]
 
 #: Opcodes that use only the compression slot.
@@ -69,6 +70,9 @@ _OPCODES = {int(op) for op in Opcode}
 _DIRECTION = {Opcode.ENCODE: Direction.ENCODE, Opcode.DECODE: Direction.DECODE, Opcode.HASH: Direction.ENCODE,
               Opcode.COMPRESS: Direction.ENCODE, Opcode.DECOMPRESS: Direction.DECODE}
 _ALGS = {Service.CIPHER: CipherAlg, Service.MAC: MacAlg, Service.COMPRESSION: CompAlg}
+#: The algorithm values of each service, and the cipher mode values (checked on every job).
+_ALG_VALUES = {int(service): frozenset(int(a) for a in algs) for service, algs in _ALGS.items()}
+_MODE_VALUES = frozenset(int(m) for m in CipherMode)
 #: The card's decompression errors, by the reference's exception.
 _STREAM_STATUS = {LzsBadOffset: ResultStatus.STREAM_BAD_OFFSET, LzsTruncated: ResultStatus.STREAM_TRUNCATED,
                   LzsOverflow: ResultStatus.OUTPUT_OVERFLOW}
@@ -76,6 +80,15 @@ _STREAM_STATUS = {LzsBadOffset: ResultStatus.STREAM_BAD_OFFSET, LzsTruncated: Re
 
 def _dwords_bytes(words) -> bytes:
     return struct.pack(f"<{len(words)}I", *words)
+
+
+#: ``(Command attribute, dword index, shift, mask)`` of each command field.
+_COMMAND_FIELDS = tuple((f.name, reg.offset // 4, f.offset, (1 << f.width) - 1)
+                        for reg, names in ((CMD.CONTROL, ("own", "opcode", "cipher_channel", "mac_channel",
+                                                          "comp_channel")),
+                                           (CMD.LENGTH, ("length",)), (CMD.SKIP, ("skip",)), (CMD.TAG, ("tag",)))
+                        for f in (getattr(reg, name) for name in names))
+_CONTROL_WORD = CMD.CONTROL.offset // 4
 
 
 @dataclass(frozen=True)
@@ -93,12 +106,8 @@ class Command:
 
     @classmethod
     def decode(cls, words) -> "Command":
-        word = {reg.name: words[reg.offset // 4] for reg in CMD}
-        control = CMD.CONTROL.decode(word["CONTROL"])
-        return cls(control=word["CONTROL"], own=control["own"], opcode=control["opcode"],
-                   cipher_channel=control["cipher_channel"], mac_channel=control["mac_channel"],
-                   comp_channel=control["comp_channel"], length=CMD.LENGTH.decode(word["LENGTH"])["length"],
-                   skip=CMD.SKIP.decode(word["SKIP"])["skip"], tag=CMD.TAG.decode(word["TAG"])["tag"])
+        values = {name: (words[index] >> shift) & mask for name, index, shift, mask in _COMMAND_FIELDS}
+        return cls(control=words[_CONTROL_WORD], **values)
 
     @property
     def channels(self) -> list:
@@ -160,8 +169,7 @@ class Context:
     @property
     def known_alg(self) -> bool:
         """Whether ``alg`` names an algorithm of the channel's service."""
-        kinds = _ALGS.get(self.service)
-        return kinds is not None and self.alg in {int(a) for a in kinds}
+        return self.alg in _ALG_VALUES.get(self.service, ())
 
     def valid(self) -> bool:
         """The ``BAD_CONTEXT`` check: known algorithm and mode; a MAC's
@@ -170,19 +178,54 @@ class Context:
         if not self.known_alg:
             return False
         if self.service == Service.CIPHER:
-            return self.mode in {int(m) for m in CipherMode}
+            return self.mode in _MODE_VALUES
         if self.service == Service.COMPRESSION:
             return True
         return self.icv_bytes % 4 == 0 and 4 <= self.icv_bytes <= MAC_DIGEST_BYTES[MacAlg(self.alg)]
 
+    @functools.cached_property
     def unit(self):
-        """The :class:`AlgUnit` counting this channel's jobs, or None."""
+        """The :class:`AlgUnit` counting this channel's jobs, or None
+        (found once: a Context is kept until its words change)."""
         return alg_unit(Service(self.service), self.alg) if self.known_alg else None
 
     def packed(self, words: tuple) -> int:
         """HMAC state words (SHA-1 H0..H4, MD5 A..D) packed as the hash cores take them."""
         count = MAC_DIGEST_BYTES[MacAlg(self.alg)] // 4
         return sum(w << 32 * (count - 1 - i) for i, w in enumerate(words[:count]))
+
+    @functools.cached_property
+    def pad_states(self) -> tuple:
+        """``(inner, outer)`` HMAC states packed (:meth:`packed`), computed once per decoded context."""
+        return self.packed(self.inner), self.packed(self.outer)
+
+
+class JobContexts:
+    """The channel contexts one job sees, as :class:`Context` objects:
+    ``words`` the card's context words (``{register name: word}`` per
+    channel); the channels ``named`` (``(service, number)`` pairs) are
+    taken when the command is read, any other on first use, and the job
+    keeps what it took. ``cache`` is the card's ``{channel: Context}``,
+    which every write into a context entry clears for that channel: a
+    context is decoded once per change, not once per job."""
+
+    def __init__(self, words: list, named, cache: dict):
+        self._words, self._cache = words, cache
+        self._decoded = {number: self._fetch(number) for _, number in named if number < len(words)}
+
+    def _fetch(self, number: int) -> Context:
+        context = self._cache.get(number)
+        if context is None:
+            context = self._cache[number] = Context.decode(self._words[number])
+        return context
+
+    def __len__(self) -> int:
+        return len(self._words)
+
+    def __getitem__(self, number: int) -> Context:
+        if number not in self._decoded:
+            self._decoded[number] = self._fetch(number)
+        return self._decoded[number]
 
 
 def _slot_contexts(command: Command, contexts) -> tuple:
@@ -355,7 +398,7 @@ class JobStream:
     def _make_mac(self):
         if self.mac.alg == MacAlg.DES_MAC:
             return DesMacStream(self.mac.key)
-        return HmacStream(MacAlg(self.mac.alg), self.mac.packed(self.mac.inner), self.mac.packed(self.mac.outer))
+        return HmacStream(MacAlg(self.mac.alg), *self.mac.pad_states)
 
     def _make_cipher(self) -> CipherStream:
         alg = CipherAlg(self.cipher.alg)

@@ -63,15 +63,15 @@ Where docs/rings.md is silent, the model does this (the RTL follows it):
 """
 import enum
 import struct
-from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import NamedTuple, Protocol, Sequence
 
 from ..contract.build import BUILD
 from ..contract.codes import MAX_SEGMENTS, AlgUnit, Opcode, ResultStatus, outcome
 from ..contract.layouts import ALG_COUNTERS, CHANNEL_COUNTERS, CMD, CONTEXT, RESULT, SEG
 from ..contract.pk import ModExpSlot
-from ..contract.regmap import BAR0, CONFIG, MAX_CHANNELS, RING_ALIGN, RING_SIZES, WINDOWS, Access
-from .card_jobs import Command, Context, RandomStream, job_stream, validate
+from ..contract.regmap import BAR0, CONFIG, MAX_CHANNELS, RING_ALIGN, RING_SIZES, WINDOWS
+from .card_jobs import Command, JobContexts, RandomStream, job_stream, validate
+from .card_registers import REGISTERS, Bar0Decoder, descriptor_words, field, lanes, set_fields, store
 from .card_units import PkUnit, RngUnit
 from .pci_costs import COSTS, PciCosts
 
@@ -86,11 +86,11 @@ class Termination(enum.Enum):
     TARGET_ABORT = "target_abort"  #: the target aborted after ``phases`` data phases
 
 
-@dataclass(frozen=True)
-class Burst:
+class Burst(NamedTuple):
     """Outcome of one card-initiated transaction: ``phases`` data phases
     completed (dwords), ``data`` the dwords read (reads only), ``clocks`` the
-    PCI clocks the transaction occupied the bus."""
+    PCI clocks the transaction occupied the bus. (A named tuple: one is
+    made per transaction, and a frozen dataclass costs several times more.)"""
     termination: Termination
     phases: int
     clocks: int
@@ -111,6 +111,8 @@ _ABORT_STATUS = {Termination.MASTER_ABORT: ResultStatus.MASTER_ABORT,
                  Termination.TARGET_ABORT: ResultStatus.TARGET_ABORT}
 _ABORT_CONFIG_BIT = {ResultStatus.MASTER_ABORT: "received_master_abort",
                      ResultStatus.TARGET_ABORT: "received_target_abort"}
+#: A segment descriptor's dwords and where its words are among them.
+_SEG_WORDS, _SEG_CONTROL, _SEG_ADDRESS = SEG.size // 4, SEG.CONTROL.offset // 4, SEG.ADDRESS.offset // 4
 #: Descriptor layout of each ring.
 _ENTRY = {"CMD": CMD, "SRC": SEG, "DST": SEG, "RES": RESULT}
 #: Yielded by the ring engine: wait for a kick.
@@ -122,6 +124,12 @@ _RNG_OUTPUTS = tuple(getattr(BAR0, f"RNG_OUTPUT{i}") for i in range(4))
 _RNG_SEEDS = tuple(reg for reg in BAR0 if reg.name.startswith("RNG_SEED"))
 #: Read on every bus access (claims, INTA#): the configuration words and fields, looked up once.
 _COMMAND_STATUS, _BAR0 = CONFIG.COMMAND_STATUS.name, CONFIG.BAR0.name
+_DMA_TRANSACTIONS = BAR0.DMA_TRANSACTIONS
+#: ``{counter register name: (1 in its count field, the field's mask)}``.
+_COUNT_FIELDS = {reg.name: (1 << reg.count.offset, reg.count.mask) for reg in BAR0
+                 if [f.name for f in reg.fields] == ["count"]}
+_COALESCE, _RING_CTRL, _INT_STATUS, _INT_ENABLE = (BAR0.COALESCE.name, BAR0.RING_CTRL.name, BAR0.INT_STATUS.name,
+                                                  BAR0.INT_ENABLE.name)
 _COMMAND_FIELDS = {f.name: f for f in CONFIG.COMMAND_STATUS.fields}
 _BAR0_ADDRESS = CONFIG.BAR0.address.mask
 #: The public-key operand window: base offset, bytes per slot, slots.
@@ -129,13 +137,22 @@ _BAR0_ADDRESS = CONFIG.BAR0.address.mask
 # Register storage (``_config``, ``_regs``, contexts, counters) is keyed by
 # register name, unique in each map: a Register is a frozen dataclass whose
 # hash walks all its fields, on every dict lookup.
-#: The registers of each ring with the field the ring engine reads:
-#: ``((RING_BASE, address), (RING_SIZE, entries), (RING_INDEX, index))``.
-_RING_FIELDS = {name: tuple((reg, getattr(reg, field)) for reg, field in
-                            ((getattr(BAR0, f"{name}_RING_BASE"), "address"),
-                             (getattr(BAR0, f"{name}_RING_SIZE"), "entries"),
-                             (getattr(BAR0, f"{name}_RING_INDEX"), "index")))
+#: The registers of each ring with the field the ring engine reads, as
+#: ``(register, register name, shift, mask)`` of RING_BASE.address,
+#: RING_SIZE.entries and RING_INDEX.index.
+_RING_FIELDS = {name: tuple((reg, reg.name, getattr(reg, field).offset, (1 << getattr(reg, field).width) - 1)
+                            for reg, field in ((getattr(BAR0, f"{name}_RING_BASE"), "address"),
+                                               (getattr(BAR0, f"{name}_RING_SIZE"), "entries"),
+                                               (getattr(BAR0, f"{name}_RING_INDEX"), "index")))
                 for name in _ENTRY}
+_RING_SIZES = frozenset(RING_SIZES)
+
+
+def _earlier(first, second):
+    """The earlier of two PCI clocks, either of which may be None (no event)."""
+    if first is None:
+        return second
+    return first if second is None or first <= second else second
 
 
 class _Aborted(Exception):
@@ -152,57 +169,6 @@ class _RingAbort(Exception):
     def __init__(self, status: ResultStatus):
         super().__init__(status)
         self.status = status
-
-
-#: Bit mask of the byte lanes of each 4-bit active-high byte-enable value.
-_LANES = tuple(sum(0xFF << (8 * byte) for byte in range(4) if enables >> byte & 1) for enables in range(16))
-
-
-def _lanes(byte_enables: int) -> int:
-    """Bit mask of the byte lanes enabled by active-high ``byte_enables``."""
-    return _LANES[byte_enables & 0xF]
-
-
-def _store(reg, old: int, value: int, byte_enables: int) -> tuple:
-    """Apply a register write by access type: ``(new word, names of W1S fields triggered)``."""
-    lanes = _lanes(byte_enables)
-    new, triggered = old, []
-    for f in reg.fields:
-        bits = value & f.mask & lanes
-        if f.access is Access.RW:
-            new = (new & ~(f.mask & lanes)) | bits
-        elif f.access is Access.RW1C:
-            new &= ~bits
-        elif f.access is Access.W1S and bits:
-            triggered.append(f.name)
-    return new, triggered
-
-
-def _words(layout, **values) -> list:
-    """A descriptor's dwords in address order from ``{register name: word}``."""
-    words = [0] * (layout.size // 4)
-    for name, word in values.items():
-        words[getattr(layout, name).offset // 4] = word
-    return words
-
-
-class _JobContexts:
-    """The channel contexts one job sees, as :class:`Context` objects: the
-    channels the command names are decoded when the command is read (as
-    decoding all of them was, but without decoding the 64 contexts per
-    job), any other on first use."""
-
-    def __init__(self, words: list, named):
-        self._words = words
-        self._decoded = {number: Context.decode(words[number]) for _, number in named if number < len(words)}
-
-    def __len__(self) -> int:
-        return len(self._words)
-
-    def __getitem__(self, number: int) -> Context:
-        if number not in self._decoded:
-            self._decoded[number] = Context.decode(self._words[number])
-        return self._decoded[number]
 
 
 class CardModel:
@@ -232,6 +198,7 @@ class CardModel:
         self._build = {BAR0.CAPS.name: BAR0.CAPS.encode(**{**caps, "burst_words": burst_words}),
                        BAR0.CHANNELS.name: BAR0.CHANNELS.encode(count=channels)}
         self._now = 0
+        self._decoder = Bar0Decoder(channels)
         self._pk = PkUnit(costs, pk_words)
         self._rng = RngUnit(costs, rng_reseed_interval)
         self.power_on_reset()
@@ -242,6 +209,7 @@ class CardModel:
         """RST#: configuration space, BAR0, channel contexts and engines to their reset state."""
         self._config = {reg.name: reg.reset_value for reg in CONFIG}
         self._contexts = [{reg.name: reg.reset_value for reg in CONTEXT} for _ in range(self._channel_count)]
+        self._decoded_contexts = {}
         self._pk.power_on_reset()
         self._reset_bar0()
 
@@ -278,7 +246,7 @@ class CardModel:
         """Write a configuration dword: RO bits kept, RW1C bits cleared by 1s."""
         reg = CONFIG.at(offset)
         if reg is not None:
-            self._config[reg.name], _ = _store(reg, self._config[reg.name], value, byte_enables)
+            self._config[reg.name], _ = store(reg, self._config[reg.name], value, byte_enables)
             if reg is CONFIG.COMMAND_STATUS:
                 self._wake()
 
@@ -309,21 +277,21 @@ class CardModel:
         slot, inner = divmod(offset - _PK_BASE, _PK_SLOT_BYTES)
         return (slot, inner // 4) if 0 <= offset - _PK_BASE and slot < _PK_SLOTS else None
 
-    def _locate(self, offset: int) -> tuple:
+    def _locate(self, offset: int, written: bool = False) -> tuple:
         """``(storage dict, register)`` of the BAR0 dword at ``offset``, or
-        ``(None, None)``; the storage is keyed by register name."""
-        reg = BAR0.at(offset)
-        if reg is not None:
+        ``(None, None)``; the storage is keyed by register name. ``written``:
+        the caller writes the dword (a context entry's cached decoding is dropped)."""
+        located = self._decoder.locate(offset)
+        if located is None:
+            return None, None
+        window, index, reg = located
+        if window == REGISTERS:
             return self._regs, reg
-        for name, layout, entries in (("ALG_COUNTERS", ALG_COUNTERS, self._alg_counters),
-                                      ("CHANNEL_COUNTERS", CHANNEL_COUNTERS, self._channel_counters),
-                                      ("CONTEXT", CONTEXT, self._contexts)):
-            base, size = WINDOWS[name]
-            index, inner = divmod(offset - base, size)
-            if 0 <= index < len(entries):
-                reg = layout.at(inner)
-                return (entries[index], reg) if reg is not None else (None, None)
-        return None, None
+        if window == "CONTEXT":
+            if written:
+                self._decoded_contexts.pop(index, None)
+            return self._contexts[index], reg
+        return (self._alg_counters if window == "ALG_COUNTERS" else self._channel_counters)[index], reg
 
     def mem_read(self, address: int) -> int:
         """BAR0 dword at bus ``address`` (which the card claims); unimplemented dwords read 0."""
@@ -334,17 +302,42 @@ class CardModel:
         storage, reg = self._locate(offset)
         return 0 if reg is None else storage[reg.name]
 
+    def _operand_run(self, address: int, count: int):
+        """``(slot, first word)`` when ``count`` dwords at bus ``address`` all
+        fall in one slot of the PK operand window, else None."""
+        offset = address - self.bar0
+        first, last = self._pk_operand(offset), self._pk_operand(offset + 4 * (count - 1))
+        return first if first is not None and last == (first[0], first[1] + count - 1) else None
+
+    def burst_read(self, address: int, count: int) -> list:
+        """``count`` consecutive BAR0 dwords from bus ``address``, as :meth:`mem_read` reads each."""
+        run = self._operand_run(address, count)
+        if run is not None:
+            return self._pk.read_words(*run, count)
+        return [self.mem_read(address + 4 * i) for i in range(count)]
+
+    def burst_write(self, address: int, values: list, byte_enables: int = 0xF) -> None:
+        """Consecutive BAR0 dwords from bus ``address``, as :meth:`mem_write` writes each, in order."""
+        run = self._operand_run(address, len(values))
+        if run is not None:
+            self._pk.write_words(*run, values, lanes(byte_enables))
+            return
+        for i, value in enumerate(values):
+            self.mem_write(address + 4 * i, value, byte_enables)
+
     def mem_write(self, address: int, value: int, byte_enables: int = 0xF) -> None:
         """Write the BAR0 dword at bus ``address``; W1S fields trigger their action."""
         offset = address - self.bar0
         operand = self._pk_operand(offset)
         if operand is not None:
-            self._pk.write_word(*operand, value, _lanes(byte_enables))
+            self._pk.write_word(*operand, value, lanes(byte_enables))
             return
-        storage, reg = self._locate(offset)
+        storage, reg = self._locate(offset, written=True)
         if reg is None:
             return
-        storage[reg.name], triggered = _store(reg, storage[reg.name], value, byte_enables)
+        storage[reg.name], triggered = store(reg, storage[reg.name], value, byte_enables)
+        if storage is not self._regs:
+            return                          # a counter or context word: no action
         if reg is BAR0.CONTROL and "reset" in triggered:
             self._reset_bar0()
         if reg is BAR0.RING_CTRL:
@@ -383,6 +376,9 @@ class CardModel:
 
     def _complete_units(self) -> None:
         """End the units' operations that are due now."""
+        pk_at, rng_at = self._pk.next_event(), self._rng.next_event()
+        if (pk_at is None or pk_at > self._now) and (rng_at is None or rng_at > self._now):
+            return                                          # neither is due: nothing to do
         pk_ended = self._pk.complete(self._now)
         if pk_ended:
             self._set(BAR0.INT_STATUS, pk=1)
@@ -393,21 +389,19 @@ class CardModel:
         return reg.decode(self._regs[reg.name])
 
     def _set(self, reg, **fields) -> None:
-        values = reg.decode(self._regs[reg.name])
-        values.update(fields)
-        self._regs[reg.name] = reg.encode(**values)
+        self._regs[reg.name] = set_fields(self._regs[reg.name], reg, **fields)
 
     def _bump(self, counter) -> None:
         """Count one event in a counter register (wraps at its width). Its
         other fields are kept (a stored word has no bits outside its fields)."""
-        word, count = self._regs[counter.name], counter.count
-        value = (count.extract(word) + 1) % (1 << count.width)
-        self._regs[counter.name] = (word & ~count.mask) | (value << count.offset)
+        one, mask = _COUNT_FIELDS[counter.name]
+        word = self._regs[counter.name]
+        self._regs[counter.name] = (word & ~mask) | ((word & mask) + one) & mask
 
     # -- interrupt -----------------------------------------------------------
 
     def _interrupt_pending(self) -> bool:
-        return bool(self._regs[BAR0.INT_STATUS.name] & self._regs[BAR0.INT_ENABLE.name])
+        return bool(self._regs[_INT_STATUS] & self._regs[_INT_ENABLE])
 
     @property
     def inta(self) -> bool:
@@ -417,7 +411,7 @@ class CardModel:
     def _coalesce_deadline(self) -> int | None:
         if not self._unsignalled:
             return None
-        timeout = self._get(BAR0.COALESCE)["timeout"]
+        timeout = field(self._regs[_COALESCE], BAR0.COALESCE, "timeout")
         return self._first_unsignalled + timeout if timeout else None
 
     def _result_written(self) -> None:
@@ -425,7 +419,7 @@ class CardModel:
         if not self._unsignalled:
             self._first_unsignalled = self._now
         self._unsignalled += 1
-        if self._unsignalled >= max(self._get(BAR0.COALESCE)["count"], 1):
+        if self._unsignalled >= max(field(self._regs[_COALESCE], BAR0.COALESCE, "count"), 1):
             self._signal_results()
 
     def _signal_results(self) -> None:
@@ -443,17 +437,25 @@ class CardModel:
     def next_event(self) -> int | None:
         """PCI clock of the card's next step (ring engine or coalescing timeout), or None."""
         first = self._engine_at
-        for t in (self._coalesce_deadline(), self._pk.next_event(), self._rng.next_event()):
-            if t is not None and (first is None or t < first):
-                first = t
-        return first
+        if self._unsignalled:
+            first = _earlier(first, self._coalesce_deadline())
+        return _earlier(_earlier(first, self._pk.next_event()), self._rng.next_event())
 
-    def advance_to(self, clock: int) -> None:
-        """Run the card's steps due up to PCI clock ``clock``."""
+    def advance_to(self, clock: int, until_interrupt: bool = False) -> int | None:
+        """Run the card's steps due up to PCI clock ``clock``. With
+        ``until_interrupt``, stop once INTA# is asserted (at once, running
+        nothing, if it is): the steps due at the clock it was asserted run,
+        later ones wait; returns that clock (None when INTA# is not asserted
+        by ``clock``). :meth:`ModelBus.wait_interrupt` waits with it."""
+        if until_interrupt and self.inta:
+            return self._now                      # already asserted: nothing runs
+        asserted = None
         while (event := self.next_event()) is not None and event <= clock:
+            if asserted is not None and event > asserted:
+                break
             self._now = max(self._now, event)
             self._complete_units()
-            deadline = self._coalesce_deadline()
+            deadline = self._coalesce_deadline() if self._unsignalled else None
             if deadline is not None and deadline <= self._now:
                 self._signal_results()
             if self._engine_at is not None and self._engine_at <= self._now:
@@ -463,12 +465,15 @@ class CardModel:
                     self._engine = None
                     delay = _WAIT
                 self._engine_at = None if delay is _WAIT else self._now + delay
-        self._now = max(self._now, clock)
+            if until_interrupt and asserted is None and self.inta:
+                asserted = self._now
+        self._now = max(self._now, clock if asserted is None else asserted)
+        return asserted
 
     # -- ring engine -----------------------------------------------------------
 
     def _runnable(self) -> bool:
-        return bool(self._get(BAR0.RING_CTRL)["enable"] and self._command_bit("bus_master"))
+        return bool(field(self._regs[_RING_CTRL], BAR0.RING_CTRL, "enable") and self._command_bit("bus_master"))
 
     def _rings(self):
         """The ring engine: a generator yielding the PCI clocks of each step,
@@ -488,12 +493,13 @@ class CardModel:
     def _ring(self, name: str) -> tuple:
         """``(base, entries, index)`` of a ring; a misprogrammed ring stops the rings."""
         regs = self._regs
-        (base_reg, address), (size_reg, size), (index_reg, position) = _RING_FIELDS[name]
-        base = address.extract(regs[base_reg.name])
-        entries = size.extract(regs[size_reg.name])
-        if base % RING_ALIGN or entries not in RING_SIZES:
+        (_, base_name, base_shift, base_mask), (_, size_name, size_shift, size_mask), \
+            (_, index_name, index_shift, index_mask) = _RING_FIELDS[name]
+        base = regs[base_name] >> base_shift & base_mask
+        entries = regs[size_name] >> size_shift & size_mask
+        if base % RING_ALIGN or entries not in _RING_SIZES:
             raise _RingAbort(ResultStatus.BAD_DESCRIPTOR)
-        return base, entries, position.extract(regs[index_reg.name])
+        return base, entries, regs[index_name] >> index_shift & index_mask
 
     def _advance(self, name: str) -> None:
         _, entries, index = self._ring(name)
@@ -522,7 +528,7 @@ class CardModel:
         if command.opcode != Opcode.RANDOM:                   # RANDOM has no source segments
             source, source_good = yield from self._segments("SRC")
         destination, destination_good = yield from self._segments("DST")
-        contexts = _JobContexts(self._contexts, command.channels)
+        contexts = JobContexts(self._contexts, command.channels, self._decoded_contexts)
         status = ResultStatus.BAD_DESCRIPTOR
         if source_good and destination_good:
             status = validate(command, sum(n for _, n in source), sum(n for _, n in destination), contexts)
@@ -533,13 +539,12 @@ class CardModel:
         written, address = 0, 0
         if stream is not None:
             status, written, address = yield from self._run(stream, source, destination)
-        result = _words(RESULT,
-                        STATUS=RESULT.STATUS.encode(status=status, cipher_channel=command.cipher_channel,
-                                                    mac_channel=command.mac_channel, opcode=command.opcode),
-                        TAG=RESULT.TAG.encode(tag=command.tag),
-                        BYTES=RESULT.BYTES.encode(bytes=written % (1 << RESULT.BYTES.bytes.width),
-                                                  comp_channel=command.comp_channel),
-                        ADDRESS=RESULT.ADDRESS.encode(address=address))
+        result = descriptor_words(RESULT,
+                        STATUS=set_fields(0, RESULT.STATUS, status=status, cipher_channel=command.cipher_channel,
+                                          mac_channel=command.mac_channel, opcode=command.opcode),
+                        TAG=set_fields(0, RESULT.TAG, tag=command.tag),
+                        BYTES=set_fields(0, RESULT.BYTES, bytes=written, comp_channel=command.comp_channel),
+                        ADDRESS=set_fields(0, RESULT.ADDRESS, address=address))
         yield from self._descriptor("RES", words=result)
         yield from self._descriptor("CMD", words=[command.control & ~CMD.CONTROL.own.mask])
         self._advance("CMD")
@@ -555,17 +560,17 @@ class CardModel:
         _, entries, _ = self._ring(name)
         segments, accepted = [], True
         for count in range(1, entries + 1):
-            word = dict(zip((reg.name for reg in SEG), (yield from self._descriptor(name, count=SEG.size // 4))))
-            control = SEG.CONTROL.decode(word["CONTROL"])
-            address = SEG.ADDRESS.decode(word["ADDRESS"])["address"]
-            if not control["own"]:
+            words = yield from self._descriptor(name, count=_SEG_WORDS)
+            control = words[_SEG_CONTROL]
+            address = field(words[_SEG_ADDRESS], SEG.ADDRESS, "address")
+            if not field(control, SEG.CONTROL, "own"):
                 return segments, False            # not consumed
             self._advance(name)
-            length = control["length"]
+            length = field(control, SEG.CONTROL, "length")
             if length == 0 or length % 4 or address % 4 or count > MAX_SEGMENTS:
                 accepted = False
             segments.append((address, length))
-            if control["last"]:
+            if field(control, SEG.CONTROL, "last"):
                 return segments, accepted
         return segments, False
 
@@ -574,7 +579,7 @@ class CardModel:
         while True:
             self._kick = False
             (word,) = yield from self._descriptor("RES", count=1)
-            if RESULT.STATUS.decode(word)["own"]:
+            if field(word, RESULT.STATUS, "own"):
                 return
             self._set(BAR0.RING_STATUS, result_full=1)
             while not self._kick:
@@ -633,11 +638,13 @@ class CardModel:
             at = (address + 4 * done) & 0xFFFF_FFFF
             burst = (self._target.burst_read(at, count - done) if words is None
                      else self._target.burst_write(at, words[done:]))
-            self._bump(BAR0.DMA_TRANSACTIONS)
+            self._bump(_DMA_TRANSACTIONS)
             self._dma_clocks += burst.clocks
             yield burst.clocks
             data.extend(burst.data)
             done += burst.phases
+            if burst.termination is Termination.COMPLETED:
+                continue
             if burst.termination in _ABORT_STATUS:
                 status = _ABORT_STATUS[burst.termination]
                 self._config_flag(_ABORT_CONFIG_BIT[status])
@@ -661,7 +668,7 @@ class CardModel:
             self._add(counters, getattr(CHANNEL_COUNTERS, kind.upper()), 1)
             if stream is not None and kind == "good":
                 self._add(counters, CHANNEL_COUNTERS.BYTES, stream.payload_bytes)
-        units = {contexts[number].unit() for service, number in named
+        units = {contexts[number].unit for service, number in named
                  if contexts[number].open and contexts[number].service == service}
         for unit in units - {None}:
             self._add(self._alg_counters[unit], getattr(ALG_COUNTERS, f"{direction}_{kind}".upper()), 1)

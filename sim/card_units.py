@@ -95,6 +95,18 @@ class PkUnit:
             old = self.operands[slot][word]
             self.operands[slot][word] = (old & ~lanes) | (value & lanes)
 
+    def read_words(self, slot: int, word: int, count: int) -> list:
+        """``count`` words from ``word`` on, as :meth:`read_word` gives each."""
+        return [self.read_word(slot, k) for k in range(word, word + count)]
+
+    def write_words(self, slot: int, word: int, values, lanes: int) -> None:
+        """Consecutive host writes from ``word`` on, as :meth:`write_word` takes each."""
+        if self.busy:
+            return
+        operands = self.operands[slot]
+        for k, value in enumerate(values[:max(self.max_words - word, 0)], word):
+            operands[k] = (operands[k] & ~lanes) | (value & lanes)
+
     def _value(self, slot: ModExpSlot, words: int) -> int:
         return sum(w << (32 * k) for k, w in enumerate(self.operands[slot][:words]))
 

@@ -200,7 +200,7 @@ class ModelBus(PciBus):
         await _yield()
         self._claim(address, count, "memory read")
         self._spend(self.costs.transaction(count))
-        return [self.card.mem_read(address + 4 * i) for i in range(count)]
+        return self.card.burst_read(address, count)
 
     async def mem_write(self, address: int, values, byte_enables: int = 0xF) -> None:
         """Write consecutive dwords of the card's BAR0 in one burst (same byte enables each)."""
@@ -208,8 +208,7 @@ class ModelBus(PciBus):
         values = list(values)
         self._claim(address, len(values), "memory write")
         self._spend(self.costs.transaction(len(values)))
-        for i, value in enumerate(values):
-            self.card.mem_write(address + 4 * i, value, byte_enables)
+        self.card.burst_write(address, values, byte_enables)
 
     def mmio_window(self) -> tuple:
         """``(base, size)`` of the address range the host may assign to BARs."""
@@ -234,13 +233,12 @@ class ModelBus(PciBus):
             raise ValueError(f"timeout_clocks {timeout_clocks}: expected >= 0")
         await _yield()
         deadline = self._clock + timeout_clocks
-        while not self.interrupt_asserted(device):
-            event = None if self.card is None or device not in (None, self.card_device) else self.card.next_event()
-            if event is None or event > deadline:
-                self._spend(deadline - self._clock)
-                return False
-            self._spend(max(event - self._clock, 0))
-        return True
+        if self.card is None or device not in (None, self.card_device):
+            self._spend(timeout_clocks)                 # no card there: nothing asserts INTA#
+            return False
+        asserted = self.card.advance_to(deadline, until_interrupt=True)
+        self._clock = deadline if asserted is None else max(asserted, self._clock)
+        return asserted is not None
 
     # -- host memory ---------------------------------------------------------
 
