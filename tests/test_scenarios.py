@@ -278,3 +278,28 @@ def test_scenario_b_with_a_nat_at_one_end_or_none(remote_gateway):
         assert esp_in_udp and not raw_esp and sa.nat.nat_peer and not sa.nat.nat_local
     else:
         assert raw_esp and not esp_in_udp and not sa.nat.detected and not sa.nat.floated
+
+
+def test_scenario_b_with_the_head_office_taking_a_dynamic_peer():
+    """B-10: the head office's "OR" lines typed instead (the IPsec policy's
+    peer=dynamic, the ISAKMP policy's peer=any): the remote, whose address the
+    head office no longer knows, gets the same outcomes through both NATs:
+    NAT-T, XAUTH as user remote, heartbeats, and the SAs deleted after three
+    missed heartbeats once the WAN is cut."""
+    text = (DOCS / "scenario-b.txt").read_text()
+    for printed, alternative in (
+            ("peer=198.51.100.2 isa=to_remote", "peer=dynamic isa=to_remote"),
+            ("head: create isakmp policy=to_remote peer=198.51.100.2 key=1",
+             "head: create isakmp policy=to_remote peer=any key=1")):
+        assert text.count(printed) == 1
+        text = text.replace(printed, alternative)
+    assert "198.51.100.2" not in "\n".join(x for x in text.splitlines() if x.startswith("head:"))
+    result, network = run_scenario_text(text)
+    assert result.failures == [] and result.refused == [], result.text
+    assert (result.sent, result.arrived) == (6, 6), result.text
+    head = network.routers["head"]
+    assert (field(command(head, "show isakmp policy=to_remote"), "Peer Address"),
+            field(command(head, "show ipsec policy=remote_site"), "Peer IP Address Dynamic")) == ("ANY", "TRUE")
+    check_natt(network)
+    check_xauth_and_heartbeats(result, network)
+    check_wan_cut(result, network)
