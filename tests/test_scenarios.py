@@ -91,6 +91,10 @@ def test_scenario_a_as_printed():
             == ("ESP", "DES", specs[0]), esp
         assert (field(ah, "Protocol"), field(ah, "Hash algorithm"), field(ah, "SA Specification Used")) \
             == ("AH", "SHA", specs[1]), ah
+        # no XAUTH: the SA detail's XAUTH lines as the manual's figure prints them
+        detail = command(router, "show isakmp sa=1")
+        assert (field(detail, "Do Xauth"), field(detail, "Xauth Finished"), field(detail, "Status")) == \
+            ("FALSE", "TRUE", "FAIL"), detail
         # A8: the IPsec policy names no ISAKMP policy: found by the peer address
         assert field(command(router, "show ipsec policy=office_vpn_ipsec"), "Isakmp Policy Name") == "-"
     # A3 on the wire: outbound ESP is applied first, then AH (AH outside, carrying ESP), both ways
@@ -180,6 +184,9 @@ def check_xauth_and_heartbeats(result, network: Network) -> None:
     for sa in (office_sa, remote_sa):
         assert (field(sa, "State"), field(sa, "Commit bit set"), field(sa, "NAT discovered")) == \
             ("ACTIVE", "TRUE", "BOTH"), sa
+        # the SA detail's XAUTH information: authenticated with XAUTH, finished, passed
+        assert (field(sa, "Do Xauth"), field(sa, "Xauth Finished"), field(sa, "Status"), field(sa, "Type")) == \
+            ("TRUE", "TRUE", "OK", "Generic"), sa
 
 
 def check_wan_cut(result, network: Network) -> None:
