@@ -9,6 +9,7 @@ import pytest
 from scapy.layers.inet import IP, UDP
 from scapy.layers.ipsec import AH
 
+from pacsim.firmware.isakmp.constants import IdType
 from pacsim.firmware.isakmp.heartbeat import HEARTBEAT_INTERVAL, HEARTBEAT_LOST, HEARTBEATS_MISSED
 from pacsim.firmware.isakmp.ike_sa import IkeSaDeleted
 from pacsim.firmware.isakmp.transport import NAT_T_PORT
@@ -220,6 +221,9 @@ def check_wan_cut(result, network: Network) -> None:
     assert {x.where for x in lost} == {"gw_remote outside", "gw_office outside"} and all(x.time > cut_at for x in lost)
     assert sum(x.where == "gw_remote outside" for x in lost) >= beats
     assert "203.0.113.1" in display(result, "remote> show isakmp sa", 1) and list(remote.isakmp_daemon.sas)
+    # localid through the NATs: the remote identified the head office by its name, an FQDN ID
+    peer_id = ike_sa(remote).peer_id
+    assert (IdType(peer_id.id_type), peer_id.data) == (IdType.ID_FQDN, b"head_office")
 
 
 def test_scenario_b_through_two_nat_gateways():
