@@ -15,7 +15,9 @@ Topology: :meth:`Network.add_host` puts a host on a router interface's
 subnet (its gateway is that interface's address), with an IPv4 address, an
 IPv6 address on one of the interface's IPv6 prefixes, or both;
 :meth:`Network.join` joins two router interfaces with a point-to-point WAN
-link; :meth:`Network.add_gateway` adds a NAT gateway
+link, :meth:`Network.cut` cuts one (what is sent onto it is lost, recorded
+in :attr:`Network.lost` as "link cut") and :meth:`Network.restore` mends
+it; :meth:`Network.add_gateway` adds a NAT gateway
 (:mod:`pacsim.sim.nat_gateway`) whose ``inside`` and ``outside`` interfaces
 are joined the same way (every link is captured, so the pcap shows a
 packet before and after translation). A host sends UDP datagrams (DF set on request) and ICMP or ICMPv6
@@ -244,6 +246,8 @@ class Network:
         #: NAT gateways (:class:`~pacsim.sim.nat_gateway.NatGateway`) by name.
         self.gateways: dict = {}
         self.links: dict[tuple[str, str], tuple[str, str]] = {}
+        #: The ends (node, interface) of the links that are cut.
+        self.cut_ends: set[tuple[str, str]] = set()
         #: Every packet that crossed a WAN link, in order.
         self.wan: list[WanPacket] = []
         self.lost: list[Lost] = []
@@ -327,6 +331,34 @@ class Network:
                 raise ValueError(f"{router} {interface} has hosts; a WAN link joins two router interfaces")
         self.links[ends[0]] = ends[1]
         self.links[ends[1]] = ends[0]
+
+    def cut(self, node: str, interface: str) -> tuple[str, str]:
+        """Cut the WAN link at ``node``'s ``interface`` (either end names it):
+        from now on every packet sent onto it, either way, is lost. Returns
+        the far end; ValueError if there is no such link or it is cut."""
+        near, far = self._link(node, interface)
+        if near in self.cut_ends:
+            raise ValueError(f"the link {near[0]} {near[1]} - {far[0]} {far[1]} is already cut")
+        self.cut_ends.update((near, far))
+        return far
+
+    def restore(self, node: str, interface: str) -> tuple[str, str]:
+        """Mend the cut WAN link at ``node``'s ``interface``; returns the far
+        end; ValueError if there is no such link or it is not cut."""
+        near, far = self._link(node, interface)
+        if near not in self.cut_ends:
+            raise ValueError(f"the link {near[0]} {near[1]} - {far[0]} {far[1]} is not cut")
+        self.cut_ends.difference_update((near, far))
+        return far
+
+    def _link(self, node: str, interface: str) -> tuple[tuple[str, str], tuple[str, str]]:
+        """The (near, far) ends of the WAN link at ``node``'s ``interface``."""
+        near = (node, interface.lower())
+        if not self._node(node).has_interface(near[1]):
+            raise ValueError(f"{node} has no interface {interface}")
+        if near not in self.links:
+            raise ValueError(f"{node} {near[1]} has no WAN link")
+        return near, self.links[near]
 
     def _router(self, name: str) -> Router:
         try:
@@ -461,6 +493,9 @@ class Network:
     def _emit(self, router: str, output) -> None:
         for interface, packet in output:
             peer = self.links.get((router, interface))
+            if peer is not None and (router, interface) in self.cut_ends:
+                self.lost.append(Lost(self.clock.now, f"{router} {interface}", "link cut"))
+                continue
             if peer is not None:
                 self.wan.append(WanPacket(self.clock.now, router, interface, packet))
                 if self.pcap is not None:

@@ -16,6 +16,13 @@ One statement per line; ``#`` starts a comment line::
                                      timeout: idle UDP mapping lifetime
                                      (default 60); join its ``inside`` and
                                      ``outside`` interfaces with ``wan``
+    cut NODE IFACE                   cut the WAN link at NODE's (a router's or a
+                                     NAT gateway's) IFACE: what is sent onto
+                                     it, either way, is lost ("link cut" in
+                                     the losses); a link not there or already
+                                     cut is refused
+    restore NODE IFACE               mend the cut link at NODE's IFACE (one not
+                                     cut is refused)
     send SRC DST udp|icmp SIZE [count=N] [port=P]
                                      SRC a host or a router, DST a host or an
                                      address; SIZE (0 to 65000) payload bytes
@@ -57,7 +64,7 @@ from .network import MAX_WAIT_SECONDS, Network
 __all__ = ["run_network_script", "is_network_script", "check_name", "describe_refused", "ScriptError",
            "ScriptResult", "DIRECTIVES", "NAME_PATTERN", "MAX_SIZE", "MAX_COUNT"]
 
-DIRECTIVES = ("router", "wan", "host", "nat", "send", "wait")
+DIRECTIVES = ("router", "wan", "host", "nat", "cut", "restore", "send", "wait")
 #: A router or host name.
 NAME_PATTERN = r"[A-Za-z][\w-]*"
 _NAME = re.compile(NAME_PATTERN + r"\Z")
@@ -172,6 +179,11 @@ async def run_network_script(text: str, make_router: Callable[[str], Awaitable[R
                 network.add_host(check_name(args[0], "host"), *args[1:])
             elif verb == "nat":
                 network.add_gateway(_gateway(network, args))
+            elif verb in ("cut", "restore"):
+                _arity(args, 2, f"{verb} NODE IFACE")
+                far = getattr(network, verb)(*args)
+                say(f"# {network.clock.now:.3f} s: link {args[0]} {args[1].lower()} - {far[0]} {far[1]} "
+                    f"{'cut' if verb == 'cut' else 'restored'}")
             elif verb == "wait":
                 _arity(args, 1, "wait SECONDS")
                 await network.wait(_seconds(args[0]))

@@ -110,7 +110,8 @@ class IsakmpShow:
         found = next((s for s in sas if s.sa_id == sa), None)
         if found is None:
             raise NoSuchEntry(f"ISAKMP SA {sa} does not exist")
-        return show_isakmp_sa(found, self.config.policies.get(found.policy), self._now(daemon))
+        xauth = None if daemon.phase1_5 is None else daemon.phase1_5.sa_status(found.cky_i)
+        return show_isakmp_sa(found, self.config.policies.get(found.policy), self._now(daemon), xauth)
 
     def show_exchange(self, exchange=None):
         daemon = self.runtime.daemon()

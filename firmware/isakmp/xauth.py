@@ -32,7 +32,8 @@ any length, a trailing NUL on the name and password, unknown attributes
 (ignored, counted ``unsupportedAttribute``). XAUTH-TYPE other than
 generic (0) is refused (FAIL). Events: :class:`XauthDone` (``sa``
 snapshot, ``user``, ``accepted``, ``detail``) in :attr:`results` and the
-daemon's events; the outcome also goes to the ISAKMP debug trace.
+daemon's events; the outcome also goes to the ISAKMP debug trace;
+:meth:`XauthService.sa_status` gives it per SA for ``show isakmp sa=N``.
 """
 
 from collections import deque
@@ -48,7 +49,7 @@ from .payloads import ConfigAttributes
 from .transaction import CfgInitiator, attribute_of, integer, responder_factory, text, values
 from ..users.radius import authenticate as radius_authenticate, udp_exchange
 
-__all__ = ["XauthService", "XauthDone", "XAUTH_GENERIC", "STATUS_OK", "STATUS_FAIL"]
+__all__ = ["XauthService", "XauthDone", "XauthSaStatus", "XAUTH_GENERIC", "STATUS_OK", "STATUS_FAIL"]
 
 XAUTH_GENERIC = 0
 STATUS_FAIL, STATUS_OK = 0, 1
@@ -62,6 +63,14 @@ class XauthDone:
     user: str
     accepted: bool
     detail: str
+
+
+@dataclass(frozen=True)
+class XauthSaStatus:
+    """XAUTH over one IKE SA as ``show isakmp sa=N`` shows it: ``finished``
+    (an outcome was reached), ``passed`` (the outcome was OK)."""
+    finished: bool
+    passed: bool
 
 
 class XauthService:
@@ -82,6 +91,11 @@ class XauthService:
         daemon.phase1_5 = self
 
     # -- what the daemon and the key manager ask ----------------------------------------------------
+
+    def sa_status(self, cky_i: bytes) -> XauthSaStatus:
+        """XAUTH over the IKE SA with initiator cookie ``cky_i`` (8 octets)."""
+        passed = cky_i in self.passed
+        return XauthSaStatus(passed or any(done.sa.cky_i == cky_i for done in self.results), passed)
 
     def pending(self, sa):
         """Whether ``sa`` waits for XAUTH (its policy has XAUTH and it has not passed)."""

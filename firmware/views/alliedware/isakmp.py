@@ -162,9 +162,16 @@ def show_isakmp_sas(sas: Iterable[IkeSaSnapshot], now: float) -> str:
     return join_lines(lines)
 
 
-def show_isakmp_sa(s: IkeSaSnapshot, policy: IsakmpPolicy | None, now: float) -> str:
+def show_isakmp_sa(s: IkeSaSnapshot, policy: IsakmpPolicy | None, now: float, xauth=None) -> str:
     """``show isakmp sa=id`` (detail, Figure 48-43) at time ``now``; ``policy``
-    the SA's policy (None when destroyed since: its settings print ``-``)."""
+    the SA's policy (None when destroyed since: its settings print ``-``);
+    ``xauth`` the SA's :class:`~pacsim.firmware.isakmp.xauth.XauthSaStatus`
+    (None: no XAUTH service). An SA of a policy with XAUTH prints "Do Xauth
+    TRUE", "Xauth Finished" once it has an outcome and Status ``OK`` once
+    it passed (the manual shows only ``FAIL``: ``OK`` is the XAUTH-STATUS
+    name); otherwise the figure's FALSE, TRUE and FAIL."""
+    do_xauth = policy is not None and policy.xauth != "none" and xauth is not None
+    finished, passed = (xauth.finished, xauth.passed) if do_xauth else (True, False)
     hard_b, soft_b, seen, hard_s, soft_s, age = (dash_or(v) for v in _limits(s, now))
 
     def setting(name, show=flag):
@@ -178,9 +185,9 @@ def show_isakmp_sa(s: IkeSaSnapshot, policy: IsakmpPolicy | None, now: float) ->
             ("Send deletes", setting("senddeletes")), ("Message Retry Limit", setting("msgretrylimit", str)),
             ("Initial Message Retry Timeout (s)", setting("msgtimeout", str)),
             ("Message Back-off", setting("msgbackoff", lambda v: _backoff(v == "incremental"))),
-            ("Exchange Delete Delay (s)", setting("deletedelay", str)), ("Do Xauth", "FALSE")]
+            ("Exchange Delete Delay (s)", setting("deletedelay", str)), ("Do Xauth", flag(do_xauth))]
     lines += [leader(label, value, 40, 2) for label, value in rows]
-    lines.append(leader("Xauth Finished", "TRUE", 40, 4))
+    lines.append(leader("Xauth Finished", flag(finished), 40, 4))
     rows = [("Expiry Limit (bytes)", hard_b), ("Soft Expiry Limit (bytes)", soft_b), ("Bytes seen", seen),
             ("Expiry Limit (seconds)", hard_s), ("Soft Expiry Limit (seconds)", soft_s),
             ("Seconds since creation", age), ("Number of Phase 2 exchanges allowed",
@@ -191,7 +198,7 @@ def show_isakmp_sa(s: IkeSaSnapshot, policy: IsakmpPolicy | None, now: float) ->
     nat = s.nat
     discovered = {(False, False): "NO", (True, False): "LOCAL", (False, True): "REMOTE", (True, True): "BOTH"}
     heartbeat = DASH if policy is None else policy.heartbeatmode
-    rows = [("XAuth Information:", None), ("Id", 0), ("Next Message", "UNKNOWN"), ("Status", "FAIL"),
+    rows = [("XAuth Information:", None), ("Id", 0), ("Next Message", "UNKNOWN"), ("Status", "OK" if passed else "FAIL"),
             ("Type", "Generic"), ("Max Failed Attempts", 0), ("Failed Attempts", 0),
             ("NAT-Traversal Information:", None),
             ("NAT-T enabled", "YES" if setting("nattraversal") == "TRUE" else "NO"),
