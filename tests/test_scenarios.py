@@ -3,6 +3,7 @@ network scripts docs/scenario-a.txt and docs/scenario-b.txt type them, on
 model cards in virtual time: every command accepted, the outcomes the text
 states checked on the routers and on the wire (scapy reads the packets)."""
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -234,6 +235,9 @@ def test_scenario_b_through_two_nat_gateways():
     assert (result.sent, result.arrived) == (6, 6), result.text
     check_natt(network)
     check_xauth_and_heartbeats(result, network)
+    # setc=true: the remote took the head office's QM4 CONNECTED before installing its bundle
+    quick = command(network.routers["remote"], "show isakmp counters=quick")
+    assert re.search(r"connectedReceivedGood\s+1\b", quick), quick
     check_wan_cut(result, network)
     # B-4, B-5: one ESP SA pair, DES with HMAC-SHA, tunnel mode in UDP, no AH
     for name in ("head", "remote"):
