@@ -15,8 +15,9 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 # extra plugins (libcharon-extra-plugins ships kernel-libipsec, the userspace
 # ESP the lab's peer needs: the kernel may have no ESP), ike-scan (with
 # psk-crack), ping; dumpcap comes with tshark. Their services are never started.
+# chromium: the headless browser the test of `pacsim regress`'s HTML report screenshots it with.
 PKGS="iverilog gtkwave make g++ perl liblz4-dev zlib1g-dev tshark \
-  strongswan strongswan-swanctl libstrongswan-extra-plugins libcharon-extra-plugins ike-scan iputils-ping"
+  strongswan strongswan-swanctl libstrongswan-extra-plugins libcharon-extra-plugins ike-scan iputils-ping chromium"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
