@@ -9,10 +9,10 @@ import json
 import pytest
 
 from pacsim.sim.build import BenchConfig, run
-from pacsim.sim.regress.memory import MEMORY_PROFILES
+from pacsim.sim.regress.campaign import MEMORY_PROFILES
 
 #: Host-memory behaviours the driver and the card must survive unchanged
-#: (their settings: :data:`pacsim.sim.regress.memory.MEMORY_PROFILES`).
+#: (their settings: :data:`pacsim.sim.regress.campaign.MEMORY_PROFILES`).
 HOSTILE = MEMORY_PROFILES
 
 

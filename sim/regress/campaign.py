@@ -1,4 +1,4 @@
-# Ref: docs/regress.md "Campaign files"
+# Ref: docs/regress.md "Campaign files"; sim/vip/hostmem.py (the host-memory target's settings)
 """Campaigns declared as data: one TOML file per campaign in ``campaigns/``.
 
 A campaign file holds ``description``, ``seeds`` (the default of
@@ -14,15 +14,22 @@ at most that many seeds for the family (RTL cells are costly).
 A cell is one point of simulator x build x memory x seed of a family; its
 id ``CAMPAIGN/FAMILY/SIMULATOR/BUILD/MEMORY/SEED`` is unique in a campaign
 and is all ``pacsim regress --rerun`` needs.
+
+The memory axis (:data:`MEMORY_PROFILES`, settings of
+:meth:`RtlBus.configure_memory`, see ``sim/vip/hostmem.py``): ``zero_wait``,
+every transaction accepted at once; ``slow_random``, slow DEVSEL#, random
+wait states, some retries and disconnects; ``medium_retry_disconnect``, a
+storm of retries and disconnects. The model bus has only ``zero_wait`` (its
+costs are fixed: :mod:`pacsim.sim.pci_costs`). Target aborts are not a
+whole-run behaviour (every job would fail): the checks that need them set an
+``abort_range`` themselves.
 """
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .memory import MEMORY_PROFILES, MODEL_MEMORY
-
-__all__ = ["CAMPAIGN_DIR", "KINDS", "SIMULATORS", "Campaign", "Cell", "campaign_names", "load_campaign",
-           "cell_from_id"]
+__all__ = ["CAMPAIGN_DIR", "KINDS", "SIMULATORS", "MEMORY_PROFILES", "MODEL_MEMORY", "Campaign", "Cell",
+           "campaign_names", "load_campaign", "cell_from_id", "memory_settings"]
 
 #: Where the campaign files live.
 CAMPAIGN_DIR = Path(__file__).with_name("campaigns")
@@ -33,6 +40,28 @@ SIMULATORS = ("model", "verilator", "icarus")
 #: Build parameters each simulator takes.
 BUILD_PARAMETERS = {"model": ("burst_words", "channels"), "verilator": ("burst_words", "hostmem_kib"),
                     "icarus": ("burst_words", "hostmem_kib")}
+
+#: Settings of each behaviour; ``seed`` is the profile's default LFSR seed.
+MEMORY_PROFILES = {
+    "zero_wait": {},
+    "slow_random": {"devsel_speed": 2, "seed": 7, "wait_rate": 96, "initial_wait": 3,
+                    "retry_rate": 48, "disconnect_rate": 24},
+    "medium_retry_disconnect": {"devsel_speed": 1, "seed": 1234, "wait_rate": 32,
+                                "retry_rate": 128, "disconnect_rate": 64},
+}
+#: The one behaviour the model bus has.
+MODEL_MEMORY = "zero_wait"
+
+
+def memory_settings(name: str, seed: int | None = None) -> dict:
+    """The settings of behaviour ``name``; a cell's ``seed`` (an int) replaces
+    the profile's LFSR seed, so each cell sees other waits and retries."""
+    if name not in MEMORY_PROFILES:
+        raise ValueError(f"unknown host-memory behaviour {name!r}; expected one of {', '.join(MEMORY_PROFILES)}")
+    settings = dict(MEMORY_PROFILES[name])
+    if settings and seed is not None:
+        settings["seed"] = 1 + seed % 0xFFFF
+    return settings
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from pathlib import Path
 from ..seed import SEED_ENV
 from ..test_fault import kill_worker_once
 from .coverage import bins_of, fuzz_samples, job_sample
-from .memory import memory_settings
+from .campaign import memory_settings
 
 __all__ = ["run_cell", "cell_result", "TESTS_DIR", "COVERAGE_FILE_ENV", "CHECKS_ENV", "MEMORY_NAME_ENV", "versions"]
 
@@ -71,23 +71,23 @@ def versions() -> dict:
     return found
 
 
+def _apply(values: dict) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @contextlib.contextmanager
 def _environment(values: dict):
     """``os.environ`` with ``values`` set (None: removed) for the block."""
     saved = {name: os.environ.get(name) for name in values}
     try:
-        for name, value in values.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _apply(values)
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _apply(saved)
 
 
 def _tests_on_path() -> None:

@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 from ...contract.codes import CipherAlg, MacAlg, Opcode, ResultStatus
-from .memory import MEMORY_PROFILES
+from .campaign import MEMORY_PROFILES
 
 __all__ = ["BINS", "IMPOSSIBLE", "CROSSES", "LENGTH_CLASSES", "MAX_LENGTH", "length_class", "segment_class",
            "job_sample", "fuzz_samples", "bins_of", "coverage_fraction", "holes"]

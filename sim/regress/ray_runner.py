@@ -1,7 +1,10 @@
 # Ref: Ray Core API (ray.init, ray.remote max_retries, ray.wait); docs/regress.md "On Ray"
 """A campaign's cells on Ray: a local instance of ``workers`` CPUs by default,
 or the cluster at ``address`` (``ray start --head`` prints it; ``auto``
-finds a cluster started on this machine).
+finds a cluster started on this machine). Ray 2.5x clusters require a
+token: joining one, the token that ``ray start`` saved in
+``~/.ray/auth_token`` is used (``RAY_AUTH_MODE=token``) unless
+``RAY_AUTH_MODE`` says otherwise.
 
 Each cell is one task (one CPU); results come back as they finish
 (:func:`ray.wait`), in any order. A task whose worker process dies is run
@@ -13,11 +16,14 @@ build per configuration under a file lock), so a configuration is compiled
 once per machine, whatever the number of workers.
 """
 import os
+from pathlib import Path
 
 from .cells import cell_result, run_cell
 
 __all__ = ["MAX_RETRIES", "run_on_ray"]
 
+#: Where ``ray start`` saves the cluster's authentication token on this machine.
+TOKEN_FILE = Path.home() / ".ray" / "auth_token"
 #: Times a cell is run again after its worker process died.
 MAX_RETRIES = 3
 
@@ -30,7 +36,7 @@ def _start(workers: int, address: str | None) -> None:
     if address:
         ray.init(address=address, **options)
     else:
-        ray.init(num_cpus=workers, include_dashboard=False, **options)
+        ray.init(address="local", num_cpus=workers, include_dashboard=False, **options)   # never an existing one
 
 
 def run_on_ray(cells, *, workers: int, address: str | None = None, env: dict | None = None):
@@ -38,6 +44,8 @@ def run_on_ray(cells, *, workers: int, address: str | None = None, env: dict | N
 
     ``env``: environment handed to every cell (the test-only variables).
     """
+    if address and "RAY_AUTH_MODE" not in os.environ and TOKEN_FILE.exists():
+        os.environ["RAY_AUTH_MODE"] = "token"      # read when ray is imported: `ray start` saved its token there
     import ray
     from ray.exceptions import RayError
 
