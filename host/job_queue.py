@@ -27,7 +27,7 @@ from .errors import CardTimeout, InvalidArgument, PacError, RingAborted, RingFul
 from .jobs import DriverStatus, Job, JobResult, channel_number
 from .probe import encode_fields
 
-__all__ = ["JobQueue", "default_timeout", "TIMEOUT_BASE_CLOCKS", "TIMEOUT_CLOCKS_PER_WORD", "RESET_CHECK_CLOCKS"]
+__all__ = ["JobQueue", "RESULT_OBSERVERS", "default_timeout", "TIMEOUT_BASE_CLOCKS", "TIMEOUT_CLOCKS_PER_WORD", "RESET_CHECK_CLOCKS"]
 
 #: Default timeout of waiting for results: a fixed allowance plus a
 #: per-dword allowance for the data in flight, in PCI clocks; several times
@@ -47,6 +47,9 @@ _STATUS_BITS_OF_RESULT = {
 }
 #: Statuses whose RESULT.ADDRESS is meaningful.
 _ADDRESSED = (ResultStatus.MASTER_ABORT, ResultStatus.TARGET_ABORT)
+#: Callables each given every :class:`JobResult` the driver collects (the
+#: functional coverage of ``pacsim regress``); empty unless a campaign samples.
+RESULT_OBSERVERS: list = []
 
 
 def default_timeout(data_bytes: int) -> int:
@@ -291,6 +294,9 @@ class JobQueue:
         if bits:
             await self.clear_config_errors(*bits)
         self.driver_counters["results_collected"] += len(results)
+        for observer in RESULT_OBSERVERS:
+            for result in results:
+                observer(result)
         return results
 
     def _release(self, entry: _InFlight) -> None:

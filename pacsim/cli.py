@@ -8,7 +8,8 @@ an ESP packet and an IKE main mode + quick mode on it),
 traffic), ``ctl``/``racoonctl``/``tmsh`` (a running router's control
 socket), ``lzs`` (a file through the LZS unit), ``synth`` (area),
 ``interop strongswan|ike-scan`` (the IKEv1 interop lab), ``fuzz isakmp``
-(mutated ISAKMP messages into the daemon), ``verilog`` (the card's
+(mutated ISAKMP messages into the daemon), ``regress`` (a regression
+campaign on Ray: :mod:`pacsim.sim.regress.command`), ``verilog`` (the card's
 Verilog), ``regmap`` (the register map as Markdown).
 """
 import argparse
@@ -550,6 +551,9 @@ def main(argv=None) -> int:
                    help="where an escaping input is saved as a reproducer (default %(default)s)")
     p.add_argument("--replay", metavar="FILE", help="re-run one saved reproducer instead of a campaign")
     p.set_defaults(func=cmd_fuzz)
+
+    from .sim.regress.command import add_parser as add_regress
+    add_regress(sub)
 
     args = parser.parse_args(argv)
     if args.command == "bench":

@@ -19,9 +19,10 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 # Xvfb and ImageMagick (import) for the test that screenshots GTKWave.
 # libssl3: the model card and the driver hash from HMAC pad states with its
 # libcrypto (SHA1_Update/MD5_Update on a filled SHA_CTX/MD5_CTX).
+# chromium: the headless browser the test of `pacsim regress`'s HTML report screenshots it with.
 PKGS="iverilog gtkwave make g++ perl liblz4-dev zlib1g-dev tshark \
   strongswan strongswan-swanctl libstrongswan-extra-plugins libcharon-extra-plugins ike-scan iputils-ping \
-  freeradius xvfb imagemagick libssl3"
+  freeradius xvfb imagemagick libssl3 chromium"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

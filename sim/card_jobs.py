@@ -58,6 +58,7 @@ from ..contract.codes import (CIPHER_BLOCK_BYTES, MAC_DIGEST_BYTES, NO_CHANNEL, 
 from ..contract.layouts import CMD, CONTEXT
 from ..reference.lzs import LzsBadOffset, LzsError, LzsOverflow, LzsTruncated, decompress
 from .card_crypto import CipherStream, DesMacStream, HmacStream
+from .test_fault import faulty_cipher_output
 from .lzs_model import hardware_compress
 
 __all__ = ["Command", "Context", "JobContexts", "validate", "JobStream", "ChainStream", "LzsStream", "RandomStream", "job_stream",
@@ -438,9 +439,12 @@ class JobStream:
         if self.cipher is None:
             self._authenticate(piece)
             return piece
-        if self._cipher_stream is None:
+        first = self._cipher_stream is None
+        if first:
             self._cipher_stream = self._make_cipher()
         result = self._cipher_stream.update(piece)
+        if first:
+            result = faulty_cipher_output(result, self.payload_bytes)
         self._authenticate(piece if self.decode else result)   # the MAC covers the ciphertext
         return result
 

@@ -380,6 +380,7 @@ class FuzzResult:
     findings: list = field(default_factory=list)
     targets: dict = field(default_factory=dict)
     reached: Counter = field(default_factory=Counter)
+    outcomes: Counter = field(default_factory=Counter)   #: messages per ``(target name, outcome of feed)``
 
     def as_dict(self):
         """The JSON object ``pacsim fuzz isakmp --json`` prints."""
@@ -536,6 +537,7 @@ class _Campaign:
         result.reached.update(moved)
         result.messages += 1
         result.targets[target.name] = result.targets.get(target.name, 0) + 1
+        result.outcomes[target.name, outcome] += 1
         if outcome == "escaped":
             result.escaped += 1
             result.findings.append(self._save(entry, datagram, detail))

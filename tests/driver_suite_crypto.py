@@ -6,7 +6,7 @@ exhaustion and the channel and algorithm counters.
 
 Each ``check_<name>(bus)`` is one check of :data:`driver_suite.CHECKS`.
 """
-import random
+from pacsim.sim.seed import seeded_random
 
 from crypto_reference import (FIPS81_DES_CBC, FIPS113_DES_MAC, hash_vectors, mac_reference, nist_cipher_vectors,
                               rfc2202_vectors)
@@ -55,7 +55,7 @@ async def check_cipher_round_trips(bus):
     """Every CipherAlg in CBC (IV from the packet and from the context) and
     ECB: ENCODE matches the reference, DECODE gives the packet back."""
     dev = await fresh_device(bus)
-    rng = random.Random(24)
+    rng = seeded_random(24)
     for alg in CipherAlg:
         block = CIPHER_BLOCK_BYTES[alg]
         for mode, iv_source in CIPHER_VARIANTS:
@@ -109,7 +109,7 @@ async def check_hash_jobs(bus):
     bytes) and its algorithm unit; a HASH on a DECODE channel is
     CHANNEL_MISMATCH."""
     dev = await fresh_device(bus)
-    rng = random.Random(28)
+    rng = seeded_random(28)
     keys = {MacAlg.HMAC_SHA1: rng.randbytes(20), MacAlg.HMAC_MD5: rng.randbytes(16), MacAlg.DES_MAC: rng.randbytes(8),
             MacAlg.SHA1: b"", MacAlg.MD5: b""}
     lengths = (0, 1, 2, 3, 5, 55, 56, 57, 64, 119, 300)
@@ -152,7 +152,7 @@ async def check_mac_round_trips_and_mismatch(bus):
     ciphertext): ENCODE matches the reference ICV, DECODE restores the
     packet, an altered ICV or ciphertext gives MAC_MISMATCH."""
     dev = await fresh_device(bus)
-    rng = random.Random(25)
+    rng = seeded_random(25)
     for alg in MacAlg:
         key_sizes = {MacAlg.DES_MAC: (8,), MacAlg.SHA1: (0,), MacAlg.MD5: (0,)}.get(alg, (MAC_DIGEST_BYTES[alg], 80))
         for key_bytes in key_sizes:
@@ -183,7 +183,7 @@ async def check_channel_exhaustion(bus):
     """Channels are allocated lowest first; with all open, opening raises
     ChannelsExhausted naming the card's count; a closed number is reused."""
     dev = await fresh_device(bus)
-    rng = random.Random(26)
+    rng = seeded_random(26)
     usable = min(dev.identity.channels, NO_CHANNEL)
     opened = [await dev.open_mac_channel(MacAlg.DES_MAC, Direction.ENCODE, rng.randbytes(8), icv_bytes=4)
               for _ in range(usable)]
@@ -207,7 +207,7 @@ async def check_channel_and_alg_counters(bus):
     and in its own slot; COPY and unknown opcodes count in neither; a
     channel's counters outlive its closing."""
     dev = await fresh_device(bus)
-    rng = random.Random(27)
+    rng = seeded_random(27)
     expected = {number: dict.fromkeys(("good", "fail", "discard", "bytes"), 0)
                 for number in range(dev.identity.channels)}
     units = {unit: dict.fromkeys(COUNTER_KINDS, 0) for unit in AlgUnit}

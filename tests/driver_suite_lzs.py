@@ -7,7 +7,7 @@ counters.
 
 Each ``check_<name>(bus)`` is one check of :data:`driver_suite.CHECKS`.
 """
-import random
+from pacsim.sim.seed import seeded_random
 
 from crypto_reference import cipher_reference, mac_reference
 from test_lzs_reference import HAND_STREAMS, bitstream, corpus, mutate, outcome
@@ -53,7 +53,7 @@ async def check_lzs_round_trips(bus):
     the exact output length, zero-padded to the dword, nothing written past
     it."""
     dev = await fresh_device(bus)
-    rng = random.Random(40)
+    rng = seeded_random(40)
     encoder, decoder = await open_comp_pair(dev)
     sizes = (0, 1, 2, 3, 4, 5, 7, 64, 257, 1000, 1500, 1499)
     packets = lzs_packets(rng, sizes)
@@ -135,7 +135,7 @@ async def check_lzs_stream_errors(bus):
     dword) and nothing past the destination; COMPRESS into a destination too
     small writes what fits and reports OUTPUT_OVERFLOW; each counts as FAIL."""
     dev = await fresh_device(bus)
-    rng = random.Random(41)
+    rng = seeded_random(41)
     encoder, decoder = await open_comp_pair(dev)
     literals = " ".join(f"0 {b:08b}" for b in b"ABCDEFGH")
     run_of_100 = lzs_compress(bytes(100))
@@ -200,7 +200,7 @@ async def check_lzs_mutated_streams(bus):
     bytes decoded), nothing is written past its output, and the card takes
     the next good job."""
     dev = await fresh_device(bus)
-    rng = random.Random(49)
+    rng = seeded_random(49)
     decoder = await dev.open_comp_channel(Direction.DECODE)
     streams = [mutate(rng, lzs_compress(corpus(rng, rng.choice(("text", "binary", "zeros")), rng.randrange(1, 300))))
                for _ in range(24)]
@@ -242,7 +242,7 @@ async def check_chained_compression(bus):
     OUTPUT_OVERFLOW; the compression channel counts the jobs. At most
     three channels are open at a time (one direction's)."""
     dev = await fresh_device(bus)
-    rng = random.Random(50)
+    rng = seeded_random(50)
     for alg, use_cipher, use_mac in ((CipherAlg.AES128, True, True), (CipherAlg.TDES_INNER, True, True),
                                      (CipherAlg.AES128, False, True), (CipherAlg.AES128, True, False)):
         what = f"{alg.name if use_cipher else 'no cipher'}{' + HMAC-SHA1-96' if use_mac else ''} + LZS"
@@ -306,7 +306,7 @@ async def check_lzs_validation(bus):
     mismatch); refused jobs write nothing; other opcodes ignore the
     compression slot; RESULT echoes it."""
     dev = await fresh_device(bus)
-    rng = random.Random(42)
+    rng = seeded_random(42)
     encoder, decoder = await open_comp_pair(dev)
     mac = await dev.open_mac_channel(MacAlg.SHA1, Direction.ENCODE)
     spare = await dev.open_comp_channel(Direction.ENCODE)
@@ -379,7 +379,7 @@ async def check_lzs_counters(bus):
     compression channel (BYTES += length of good jobs) and on AlgUnit.LZS:
     good, fail (stream errors, overflow) and discard (refused)."""
     dev = await fresh_device(bus)
-    rng = random.Random(43)
+    rng = seeded_random(43)
     encoder, decoder = await open_comp_pair(dev)
     channels = {encoder.number: dict.fromkeys(("good", "fail", "discard", "bytes"), 0),
                 decoder.number: dict.fromkeys(("good", "fail", "discard", "bytes"), 0)}

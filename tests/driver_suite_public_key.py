@@ -6,7 +6,7 @@ Diffie-Hellman against ``cryptography``.
 
 Each ``check_<name>(bus)`` is one check of :data:`driver_suite.CHECKS`.
 """
-import random
+from pacsim.sim.seed import seeded_random
 
 from cryptography.hazmat.primitives.asymmetric import dh
 
@@ -44,7 +44,7 @@ async def check_modexp_against_pow(bus):
     with 0..160-bit exponents, a base at or above the modulus, equals
     Python's pow; the driver refuses what the unit cannot take."""
     dev = await fresh_device(bus)
-    rng = random.Random(44)
+    rng = seeded_random(44)
     assert dev.identity.pk_words >= 24, f"PK_STATUS.max_words = {dev.identity.pk_words}"
     n512, n768 = odd_modulus(rng, 512), odd_modulus(rng, 768)
     cases = [
@@ -76,7 +76,7 @@ async def check_modexp_statuses_and_interrupt(bus):
     ABORTED; the operand window is read-only while busy; afterwards the unit
     works."""
     dev = await fresh_device(bus)
-    rng = random.Random(45)
+    rng = seeded_random(45)
     modulus, base, exponent = odd_modulus(rng, 512), rng.getrandbits(500), rng.getrandbits(64) | 1 << 63
     await pk_raw_start(dev, base=base, exponent=exponent, modulus=modulus, words=16, exp_bits=64)
     assert await bus.wait_interrupt(2 * modexp_clocks(512, 64) + POLL_CLOCKS), \

@@ -6,7 +6,7 @@ BAR0 registers (scratch, unimplemented offsets, read-only, RW1C and W1S fields, 
 
 Each ``check_<name>(bus)`` is one check of :data:`driver_suite.CHECKS`.
 """
-import random
+from pacsim.sim.seed import seeded_random
 
 from pacsim.contract.codes import AlgUnit, CipherAlg, Direction, MacAlg, Opcode, ResultStatus
 from pacsim.contract.layouts import ALG_COUNTERS, CHANNEL_COUNTERS, CONTEXT, RESULT
@@ -163,7 +163,7 @@ async def check_command_bits(bus):
 async def check_scratch_read_write(bus):
     """SCRATCH stores every value; byte enables write only the selected bytes."""
     dev = await fresh_device(bus)
-    rng = random.Random(1)
+    rng = seeded_random(1)
     for value in (0, 0xFFFF_FFFF, 0xA5A5_5A5A, *(rng.getrandbits(32) for _ in range(8))):
         await dev.write("SCRATCH", value)
         assert await dev.read("SCRATCH") == value, f"SCRATCH lost {value:#010x}"
@@ -208,7 +208,7 @@ async def check_unimplemented_bar0_offsets(bus):
         base, size = WINDOWS[name]
         for n in {0, entries - 1, entries, entries + 1} & set(range(MAX_CHANNELS)):
             candidates |= set(range(base + n * size, base + (n + 1) * size, 4))
-    rng = random.Random(20)
+    rng = seeded_random(20)
     candidates |= {4 * rng.randrange(BAR0.size // 4) for _ in range(128)} | {BAR0.size - 4}
     holes = sorted(offset for offset in candidates if offset not in implemented and offset < BAR0.size)
     for offset in holes:
@@ -225,7 +225,7 @@ async def check_unimplemented_bar0_offsets(bus):
 async def check_read_only_registers_ignore_writes(bus):
     """Registers made of RO fields, and the counter windows, keep their value when written."""
     dev = await fresh_device(bus)
-    await copy_and_verify(dev, random.Random(21), 64)
+    await copy_and_verify(dev, seeded_random(21), 64)
     for reg in BAR0:
         if all(f.access is Access.RO for f in reg.fields):
             value = await dev.read(reg.name)
@@ -247,7 +247,7 @@ async def check_int_status_rw1c(bus):
     cleared only by writing 1; INTA# and COMMAND_STATUS.interrupt_status
     follow INT_STATUS & INT_ENABLE."""
     dev = await fresh_device(bus)
-    rng = random.Random(22)
+    rng = seeded_random(22)
     await dev.write("INT_ENABLE", 0)
     async with Buffers(bus) as buffers:
         src, dst = buffers.filled(rng.randbytes(64)), buffers.alloc(64)
@@ -306,7 +306,7 @@ async def check_w1s_fields_read_zero(bus):
 
     await dev.kick()
     assert await dev.read_fields("RING_CTRL") == {"kick": 0, "enable": 1}, "RING_CTRL.kick reads back 1"
-    await copy_and_verify(dev, random.Random(23), 64)
+    await copy_and_verify(dev, seeded_random(23), 64)
 
 
 async def check_control_reset_restores_registers(bus):
@@ -316,7 +316,7 @@ async def check_control_reset_restores_registers(bus):
     after its self-test), keeps channel contexts, and leaves configuration
     space alone."""
     dev = await fresh_device(bus)
-    rng = random.Random(2)
+    rng = seeded_random(2)
     key, mac_key = cipher_key(rng, CipherAlg.AES128), rng.randbytes(20)
     cipher = await dev.open_cipher_channel(CipherAlg.AES128, Direction.ENCODE, key)
     mac = await dev.open_mac_channel(MacAlg.HMAC_SHA1, Direction.ENCODE, mac_key)

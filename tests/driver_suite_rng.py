@@ -6,7 +6,7 @@ RANDOM jobs and fault injection.
 
 Each ``check_<name>(bus)`` is one check of :data:`driver_suite.CHECKS`.
 """
-import random
+from pacsim.sim.seed import seeded_random
 
 from pacsim.contract.codes import RANDOM_MAX_BYTES, Opcode, ResultStatus
 from pacsim.contract.rng import DrbgCommand, DrbgFault, DrbgStatus
@@ -33,7 +33,7 @@ async def check_rng_against_reference(bus):
     little-endian dwords with RNG_STATUS.valid; UNINSTANTIATE clears ready
     and valid; the driver instantiates the generator itself after a reset."""
     dev = await fresh_device(bus)
-    rng = random.Random(46)
+    rng = seeded_random(46)
     seed, reseed = rng.randbytes(48), rng.randbytes(48)
     status = await rng_command(dev, DrbgCommand.GENERATE)
     assert (status["status"], status["ready"], status["valid"]) == (DrbgStatus.NOT_INSTANTIATED, 0, 0), status
@@ -74,7 +74,7 @@ async def check_random_jobs(bus):
     past it); the RNG registers interleave with jobs on one generator; bad
     lengths are BAD_LENGTH."""
     dev = await fresh_device(bus)
-    rng = random.Random(47)
+    rng = seeded_random(47)
     seed = rng.randbytes(48)
     async with Buffers(bus) as buffers:
         destination = buffers.alloc(128)
@@ -136,7 +136,7 @@ async def check_rng_fault_injection(bus):
     which also clears TEST_CONTROL; the generator then matches the reference
     DRBG again."""
     dev = await fresh_device(bus)
-    rng = random.Random(48)
+    rng = seeded_random(48)
     seed = rng.randbytes(48)
     assert await dev.read_fields("TEST_CONTROL") == {"rng_fault": DrbgFault.NONE}
     async with Buffers(bus) as buffers:

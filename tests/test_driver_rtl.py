@@ -9,15 +9,11 @@ import json
 import pytest
 
 from pacsim.sim.build import BenchConfig, run
+from pacsim.sim.regress.campaign import MEMORY_PROFILES
 
-#: Host-memory behaviours the driver and the card must survive unchanged.
-HOSTILE = {
-    "zero_wait": {},
-    "slow_random": {"devsel_speed": 2, "seed": 7, "wait_rate": 96, "initial_wait": 3,
-                    "retry_rate": 48, "disconnect_rate": 24},
-    "medium_retry_disconnect": {"devsel_speed": 1, "seed": 1234, "wait_rate": 32,
-                                "retry_rate": 128, "disconnect_rate": 64},
-}
+#: Host-memory behaviours the driver and the card must survive unchanged
+#: (their settings: :data:`pacsim.sim.regress.campaign.MEMORY_PROFILES`).
+HOSTILE = MEMORY_PROFILES
 
 
 @pytest.mark.parametrize("memory", HOSTILE, ids=list(HOSTILE))
