@@ -1,0 +1,41 @@
+"""``pacsim bench sim --json`` (sim/bench_sim.py, sim/cocotb_tests/bench_sim.py):
+one tiny run on cocotb + Verilator gives a row per workload with the keys
+of the contract, clocks that match the workloads' sizes and a build time;
+sizes that cannot run are refused before anything is built.
+"""
+import json
+
+import pytest
+
+from pacsim.cli import main
+from pacsim.sim.bench_sim import bench_sim_rows
+
+KEYS = {"bench", "workload", "runner", "clocks", "wall_s", "clocks_per_s", "ratio_vs_cpp", "build_s",
+        "build_cached"}
+
+
+@pytest.mark.slow
+def test_bench_sim_json_rows_on_verilator(capsys):
+    assert main(["bench", "sim", "--json", "--runners", "verilator", "--bytes", "2048",
+                 "--alg", "aes128-cbc+hmac-sha1-96", "--sizes", "64"]) == 0
+    out = capsys.readouterr().out
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert [row["workload"] for row in rows] == ["dma-2048", "crypto-aes128-cbc+hmac-sha1-96-64"]
+    for row in rows:
+        assert set(row) == KEYS
+        assert row["bench"] == "sim" and row["runner"] == "cocotb-verilator"
+        assert row["ratio_vs_cpp"] is None           # no C++ harness yet: no made-up ratio
+        assert row["wall_s"] > 0 and row["build_s"] > 0
+        assert abs(row["clocks_per_s"] - row["clocks"] / row["wall_s"]) <= 0.01 * row["clocks_per_s"] + 1
+    # a 2 KiB copy moves 512 dwords: at least one PCI clock per data phase, read and write
+    dma, crypto = rows
+    assert 1024 <= dma["clocks"] < 20 * 1024
+    assert crypto["clocks"] > 0
+
+
+@pytest.mark.parametrize("size, packet_bytes", [(0, 64), (4096, 0), (-1, 64)])
+def test_bench_sim_refuses_empty_workloads(size, packet_bytes):
+    def never(*args, **kwargs):
+        raise AssertionError("nothing may run for a refused size")
+    with pytest.raises(ValueError, match="sizes must be positive"):
+        bench_sim_rows(never, ("verilator",), size=size, alg="aes128-cbc+hmac-sha1-96", packet_bytes=packet_bytes)
