@@ -1,7 +1,10 @@
-"""``pacsim bench sim --json`` (sim/bench_sim.py, sim/cocotb_tests/bench_sim.py):
-one tiny run on cocotb + Verilator gives a row per workload with the keys
-of the contract, clocks that match the workloads' sizes and a build time;
-sizes that cannot run are refused before anything is built.
+"""``pacsim bench sim --json`` (sim/bench_sim.py, sim/cocotb_tests/bench_sim.py,
+sim/host_script.py, sim/cpp_harness.py, sim/host_script.cpp): one tiny run
+on cocotb + Verilator gives a row per workload with the keys of the
+contract, clocks that match the workloads' sizes and a build time, and the
+C++ harness replays the DMA workload to the same clock count and host
+memory (it exits non-zero otherwise); sizes that cannot run are refused
+before anything is built.
 """
 import json
 
@@ -20,17 +23,19 @@ def test_bench_sim_json_rows_on_verilator(capsys):
                  "--alg", "aes128-cbc+hmac-sha1-96", "--sizes", "64"]) == 0
     out = capsys.readouterr().out
     rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    assert [row["workload"] for row in rows] == ["dma-2048", "crypto-aes128-cbc+hmac-sha1-96-64"]
+    assert [(row["workload"], row["runner"]) for row in rows] == [
+        ("dma-2048", "cocotb-verilator"), ("crypto-aes128-cbc+hmac-sha1-96-64", "cocotb-verilator"),
+        ("dma-2048", "cpp-verilator")]
     for row in rows:
-        assert set(row) == KEYS
-        assert row["bench"] == "sim" and row["runner"] == "cocotb-verilator"
-        assert row["ratio_vs_cpp"] is None           # no C++ harness yet: no made-up ratio
+        assert set(row) == KEYS and row["bench"] == "sim"
         assert row["wall_s"] > 0 and row["build_s"] > 0
         assert abs(row["clocks_per_s"] - row["clocks"] / row["wall_s"]) <= 0.01 * row["clocks_per_s"] + 1
     # a 2 KiB copy moves 512 dwords: at least one PCI clock per data phase, read and write
-    dma, crypto = rows
-    assert 1024 <= dma["clocks"] < 20 * 1024
-    assert crypto["clocks"] > 0
+    dma, crypto, cpp = rows
+    assert 1024 <= dma["clocks"] < 20 * 1024 and crypto["clocks"] > 0
+    assert cpp["clocks"] == dma["clocks"] and cpp["ratio_vs_cpp"] == 1.0
+    assert dma["ratio_vs_cpp"] == round(dma["clocks_per_s"] / cpp["clocks_per_s"], 3)
+    assert crypto["ratio_vs_cpp"] is None        # the harness replays the DMA workload only
 
 
 @pytest.mark.parametrize("size, packet_bytes", [(0, 64), (4096, 0), (-1, 64)])
