@@ -79,5 +79,5 @@ def bench_sim_rows(run_rtl, runners=RUNNERS, *, size: int, alg: str, packet_byte
 
 def _row(runner: str, figures: dict, build_s: float, cached: bool) -> dict:
     return {"bench": "sim", "workload": figures["workload"], "runner": runner, "clocks": figures["clocks"],
-            "wall_s": round(figures["wall_s"], 3), "clocks_per_s": round(figures["clocks"] / figures["wall_s"]),
+            "wall_s": round(figures["wall_s"], 6), "clocks_per_s": round(figures["clocks"] / figures["wall_s"]),
             "ratio_vs_cpp": None, "build_s": build_s, "build_cached": cached}

@@ -44,3 +44,20 @@ def test_bench_sim_refuses_empty_workloads(size, packet_bytes):
         raise AssertionError("nothing may run for a refused size")
     with pytest.raises(ValueError, match="sizes must be positive"):
         bench_sim_rows(never, ("verilator",), size=size, alg="aes128-cbc+hmac-sha1-96", packet_bytes=packet_bytes)
+
+
+@pytest.mark.slow
+def test_cpp_harness_compares_host_memory(tmp_path):
+    """The player checks the words a script expects: a store it saw passes, a word nobody wrote fails."""
+    from pacsim.sim.build import BenchConfig, build
+    from pacsim.sim.cpp_harness import play
+
+    build_dir = build(BenchConfig(simulator="verilator", waves=False))
+    script = tmp_path / "ok.script"
+    script.write_text("W 5 3735928559\nM\nT 0 10 0 2048 1 15\nE\nC 5 3735928559\n")
+    figures = play(build_dir, script)
+    assert figures["checked"] == 1 and figures["mismatches"] == 0 and figures["violations"] == 0
+    assert figures["clocks"] > 1                     # one configuration read over the bus
+    script.write_text("W 5 1\nC 5 2\n")
+    with pytest.raises(RuntimeError, match='"mismatches": 1'):
+        play(build_dir, script)
