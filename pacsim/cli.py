@@ -218,6 +218,10 @@ def cmd_bench(args) -> int:
         if args.bus in ("model", "both"):
             rows.append(asyncio.run(bench_ike_model(args.negotiations)))
         rows = beside_strongswan(rows, args.negotiations)
+    elif args.what == "sim":
+        from .sim.bench_sim import bench_sim_rows
+        rows += bench_sim_rows(lambda module, sim, env: _run_rtl(module, sim, progress=not args.json, env=env),
+                               args.runners, size=args.bytes, alg=args.alg[0], packet_bytes=args.sizes[0])
     elif args.what == "dma":
         if args.bus in ("rtl", "both"):
             rows.append(_run_rtl("pacsim.sim.cocotb_tests.bench_dma", args.sim, progress=not args.json,
@@ -478,7 +482,7 @@ def main(argv=None) -> int:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("bench", help="measure throughput")
-    p.add_argument("what", choices=["dma", "crypto", "pk", "lzs", "ipsec", "ike"])
+    p.add_argument("what", choices=["dma", "crypto", "pk", "lzs", "ipsec", "ike", "sim"])
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--bus", choices=["rtl", "model", "both"], default=None,
                    help="default both (ipsec: the model bus only; ike: the model bus)")
@@ -494,6 +498,8 @@ def main(argv=None) -> int:
     p.add_argument("--packets", type=int, default=500, help="ipsec: 1400-byte packets to seal (default 500)")
     p.add_argument("--negotiations", type=int, default=DEFAULT_NEGOTIATIONS,
                    help=f"ike: negotiations on each side (default {DEFAULT_NEGOTIATIONS})")
+    p.add_argument("--runners", nargs="+", choices=SIMULATORS, default=list(SIMULATORS),
+                   help="sim: simulators to time (DMA of --bytes, crypto of the first --alg and --sizes)")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("router", help="a router's console, or a script of routers, a WAN and traffic")

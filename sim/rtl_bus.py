@@ -56,6 +56,7 @@ class RtlBus(PciBus):
         self._bridge = Lock()    # one host transaction at a time
         self._annotations = deque()
         self._annotating = False
+        self.script = None       # a HostScript recording the host side (sim/host_script.py)
 
     @classmethod
     async def start(cls, dut, **memory_config):
@@ -121,6 +122,9 @@ class RtlBus(PciBus):
         dut.hb_words.value = words
         dut.hb_byte_enables.value = byte_enables
         dut.hb_start.value = 1
+        if self.script:
+            self.script.transaction(int(command.value) if command is not None else 0, write, address, words,
+                                    byte_enables, [value & 0xFFFF_FFFF for value in data])
         await RisingEdge(dut.clk)
         dut.hb_start.value = 0
         idle = FallingEdge(dut.hb_busy)
@@ -136,6 +140,8 @@ class RtlBus(PciBus):
         else:
             values = []
         await RisingEdge(dut.clk)
+        if self.script:
+            self.script.done()
         if status is MasterStatus.MASTER_ABORT:
             raise MasterAbort(f"no device claimed the access at {address:#010x}")
         if status is MasterStatus.TARGET_ABORT:
@@ -209,7 +215,9 @@ class RtlBus(PciBus):
         buf[address - start:address - start + len(data)] = data
         mem = self.dut.hostmem.mem
         for i in range(0, len(buf), 4):
-            mem[first + i // 4].value = int.from_bytes(buf[i:i + 4], "little")
+            mem[first + i // 4].value = word = int.from_bytes(buf[i:i + 4], "little")
+            if self.script:
+                self.script.store(first + i // 4, word)
 
     def host_read(self, address: int, length: int) -> bytes:
         if length <= 0:
