@@ -20,11 +20,10 @@ when a resource exceeds the device; then there is no fmax).
 import json
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from .synth import design, yosys
+from .synth import TOP, design_folder, yosys
 
 __all__ = ["DEVICE", "PACKAGE", "PCI_MHZ", "place_and_route"]
 
@@ -49,16 +48,8 @@ def _nextpnr(folder) -> subprocess.CompletedProcess:
 
 def place_and_route(name: str) -> dict:
     """Synthesise, place and route one design by name for the ECP5; return its figures."""
-    from amaranth.back import rtlil
-
-    top = "top"
-    text = rtlil.convert(design(name), name=top)
-    with tempfile.TemporaryDirectory() as folder:
-        # WebAssembly tools see only their working directory: relative paths.
-        Path(folder, "design.il").write_text(text)
-        started = time.perf_counter()
-        yosys(f"read_rtlil design.il; synth_ecp5 -top {top} -json design.json", folder)
-        synth_s = time.perf_counter() - started
+    with design_folder(name) as folder:
+        synth_s = yosys(f"read_rtlil design.il; synth_ecp5 -top {TOP} -json design.json", folder)
         started = time.perf_counter()
         run = _nextpnr(folder)
         pnr_s = time.perf_counter() - started
