@@ -132,6 +132,7 @@ def test_synth_fpga_ecp5_places_and_routes_des():
     assert row["bram"] == 0 and row["dsp"] == 0
     assert 5 < row["fmax_mhz"] < 500 and row["meets_33mhz"] == (row["fmax_mhz"] >= 33)
     assert row["synth_s"] > 0 and row["pnr_s"] > 0
+    assert re.fullmatch(r"\S+ -> \S+ \([1-9][0-9]* logic levels\)", row["critical_path"])
 
 
 @pytest.mark.slow
