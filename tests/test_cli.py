@@ -9,6 +9,7 @@ import pytest
 from required_tools import required_tool
 from pacsim.contract.regmap import BAR0, CONFIG
 from pacsim.hdl.pci_port import PciSignature
+from pacsim.sim.synth import synthesise
 from pacsim.sim.waves import SIGNAL_GROUPS, signal_path
 
 
@@ -116,6 +117,22 @@ def test_synth_reports_area():
     assert [row["synth"] for row in rows] == ["pci_target", "des"]
     for row in rows:
         assert row["cells"] > row["flip_flops"] > 0
+
+
+@pytest.mark.slow
+def test_synth_fpga_ecp5_places_and_routes_des():
+    """DES on the ECP5: the issue's keys; its 16 S-box rounds need LUTs and
+    flip-flops but no block RAM or multiplier; its clock is known."""
+    (row,) = [json.loads(line) for line in pacsim("synth", "--fpga", "ecp5", "--json", "des").splitlines()]
+    assert row["synth"] == "des" and row["fpga"] == "LFE5UM-85F-CABGA381" and row["fits"] is True
+    generic = synthesise("des")
+    # every generic flip-flop maps to one ECP5 register; LUT4s: at least one per 4 generic cells
+    assert row["registers"] == generic["flip_flops"]
+    assert generic["cells"] / 4 < row["luts"] < 84_000 - 1
+    assert row["bram"] == 0 and row["dsp"] == 0
+    assert 5 < row["fmax_mhz"] < 500 and row["meets_33mhz"] == (row["fmax_mhz"] >= 33)
+    assert row["synth_s"] > 0 and row["pnr_s"] > 0
+    assert re.fullmatch(r"\S+ -> \S+ \([1-9][0-9]* logic levels\)", row["critical_path"])
 
 
 @pytest.mark.slow
