@@ -25,8 +25,8 @@ ignored as if lost, and counted. Access-Accept authenticates;
 Access-Reject and Access-Challenge (XAUTH has no way to carry a challenge
 on) do not; any other code is ignored as if lost, and counted.
 
-Every server has a :class:`RadiusCounters` (``RadiusServers.counters``,
-keyed by address; ``show radius`` prints them), named after RFC 4668's
+Every server has counters (``RadiusServers.counters``, keyed by address,
+each ``{name: packets}``; ``show radius`` prints them), named after RFC 4668's
 radiusAuthClientExtTable: requests, accepts, rejects, challenges,
 timeouts, and the bad answers: ``malformedAccessResponses`` (shorter than
 the 20-octet header, or a Length field below 20 or past the datagram),
@@ -39,7 +39,7 @@ import asyncio
 import ipaddress
 from dataclasses import dataclass, field
 
-__all__ = ["RadiusServer", "RadiusServers", "RadiusCounters", "RadiusOutcome", "RadiusError", "authenticate", "access_request",
+__all__ = ["RadiusServer", "RadiusServers", "RADIUS_COUNTERS", "RadiusOutcome", "RadiusError", "authenticate", "access_request",
            "hide_password", "udp_exchange", "ACCESS_REQUEST", "ACCESS_ACCEPT", "ACCESS_REJECT", "RADIUS_PORT"]
 
 ACCESS_REQUEST, ACCESS_ACCEPT, ACCESS_REJECT, ACCESS_CHALLENGE = 1, 2, 3, 11
@@ -64,25 +64,15 @@ class RadiusServer:
     port: int = RADIUS_PORT
 
 
-@dataclass
-class RadiusCounters:
-    """One server's counters (RFC 4668 section 3, radiusAuthClientExt...;
-    see the module docstring): each a count of packets."""
-    accessRequests: int = 0
-    accessAccepts: int = 0
-    accessRejects: int = 0
-    accessChallenges: int = 0
-    timeouts: int = 0
-    malformedAccessResponses: int = 0
-    badAuthenticators: int = 0
-    unknownTypes: int = 0
-    packetsDropped: int = 0
+#: Each server's counters (RFC 4668 section 3, radiusAuthClientExt...; see the module docstring), in packets.
+RADIUS_COUNTERS = ("accessRequests", "accessAccepts", "accessRejects", "accessChallenges", "timeouts",
+                   "malformedAccessResponses", "badAuthenticators", "unknownTypes", "packetsDropped")
 
 
 @dataclass
 class RadiusServers:
     """The configured servers, in the order added; ``counters``: address ->
-    :class:`RadiusCounters`."""
+    ``{name: packets}`` (:data:`RADIUS_COUNTERS`)."""
     servers: list = field(default_factory=list)
     counters: dict = field(default_factory=dict)
 
@@ -91,7 +81,7 @@ class RadiusServers:
             raise RadiusError(f"RADIUS server {address} already exists")
         server = RadiusServer(address, secret, port)
         self.servers.append(server)
-        self.counters[address] = RadiusCounters()
+        self.counters[address] = dict.fromkeys(RADIUS_COUNTERS, 0)
         return server
 
     def delete(self, address):
@@ -143,7 +133,7 @@ _ANSWER_COUNTERS = {ACCESS_ACCEPT: "accessAccepts", ACCESS_REJECT: "accessReject
 
 async def _verified(answer, identifier, authenticator, secret, md5):
     """``(code, counter)``: the code of a well-formed, authentic answer to
-    our request (else None) and the :class:`RadiusCounters` field it counts in."""
+    our request (else None) and the :data:`RADIUS_COUNTERS` name it counts in."""
     if answer is None:
         return None, "timeouts"
     length = int.from_bytes(answer[2:4], "big") if len(answer) >= _HEADER else 0
@@ -168,14 +158,14 @@ async def authenticate(servers, name, password, md5, random_bytes, exchange, nas
         authenticator = await random_bytes(_AUTHENTICATOR)
         identifier = (await random_bytes(1))[0]
         packet = await access_request(identifier, authenticator, name, password, server.secret, md5, nas_address)
-        counters = servers.counters.setdefault(server.address, RadiusCounters())
-        counters.accessRequests += 1
+        counters = servers.counters.setdefault(server.address, dict.fromkeys(RADIUS_COUNTERS, 0))
+        counters["accessRequests"] += 1
         try:
             answer = await exchange(server.address, server.port, packet)
         except OSError:                 # unreachable, refused: as if the server did not answer
             answer = None
         code, counter = await _verified(answer, identifier, authenticator, server.secret, md5)
-        setattr(counters, counter, getattr(counters, counter) + 1)
+        counters[counter] += 1
         if code is None:
             continue
         accepted = code == ACCESS_ACCEPT

@@ -3,7 +3,7 @@
 ``show isakmp modeconfig``.
 
 * :func:`show_radius` (``servers``: RadiusServer entries, ``counters``:
-  address -> RadiusCounters) lists address and port, never the secret, then
+  address -> {counter name: packets}) lists address and port, never the secret, then
   each server's counters (RFC 4668 names, packets)::
 
       RADIUS servers
@@ -30,12 +30,12 @@ def _names(items):
 
 def show_radius(servers, counters):
     """``show radius``: ``servers`` (RadiusServer list), ``counters`` (address
-    -> RadiusCounters): each server's line, then its counters."""
+    -> {counter name: packets}): each server's line, then its counters."""
     lines = ["RADIUS servers", "  Server           Port", "  ---------------------"]
     lines += [f"  {str(s.address):<16} {s.port}" for s in servers] or ["  (none)"]
     for server in servers:
         lines.append(f"  Counters of {server.address}")
-        lines += [f"    {name:<26} {value}" for name, value in vars(counters[server.address]).items()]
+        lines += [f"    {name:<26} {value}" for name, value in counters[server.address].items()]
     return "\n".join(lines)
 
 
