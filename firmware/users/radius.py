@@ -40,7 +40,8 @@ import ipaddress
 from dataclasses import dataclass, field
 
 __all__ = ["RadiusServer", "RadiusServers", "RADIUS_COUNTERS", "RadiusOutcome", "RadiusError", "authenticate",
-           "access_request", "hide_password", "udp_exchange", "ACCESS_REQUEST", "ACCESS_ACCEPT", "ACCESS_REJECT", "RADIUS_PORT"]
+           "access_request", "hide_password", "udp_exchange", "ACCESS_REQUEST", "ACCESS_ACCEPT", "ACCESS_REJECT",
+           "RADIUS_PORT"]
 
 ACCESS_REQUEST, ACCESS_ACCEPT, ACCESS_REJECT, ACCESS_CHALLENGE = 1, 2, 3, 11
 USER_NAME, USER_PASSWORD, NAS_IP_ADDRESS, NAS_IDENTIFIER = 1, 2, 4, 32
