@@ -112,3 +112,19 @@ def test_a_certificate_with_an_unknown_string_type_in_its_name_is_refused():
     assert der[value] == 0x0C
     with pytest.raises(CertificateError, match="not a usable X.509 certificate"):
         parse_certificate(der[:value] + bytes([51]) + der[value + 1:])
+
+
+def test_a_certificate_with_an_undefined_version_is_refused():
+    """A version field other than v1-v3 (RFC 5280 section 4.1.2.1: INTEGER 0-2; the fuzz campaign's CERT
+    payloads carried 3 and 57) is a CertificateError, never cryptography's InvalidVersion out of the daemon."""
+    from cryptography import x509
+
+    from pacsim.firmware.enco.certificates import CertificateError, parse_certificate
+    authority = CertificateAuthority(bits=1024)
+    pem = authority.issue("zqzq", rsa.generate_private_key(65537, 1024).public_key())
+    der = x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
+    assert parse_certificate(der).subject.startswith("CN=zqzq")
+    version = der.index(bytes.fromhex("a003020102")) + 4      # [0] EXPLICIT INTEGER 2 (v3): its value octet
+    for undefined in (3, 57, 255):
+        with pytest.raises(CertificateError, match="not a usable X.509 certificate"):
+            parse_certificate(der[:version] + bytes([undefined]) + der[version + 1:])

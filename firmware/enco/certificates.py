@@ -34,7 +34,7 @@ __all__ = ["StoredCertificate", "CertificateStore", "CertificateError", "parse_c
 NAME_LENGTH = 24
 #: What ``cryptography`` raises for a malformed certificate or a field it cannot represent.
 _PARSE_ERRORS = (ValueError, TypeError, KeyError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType,
-                 UnsupportedAlgorithm)
+                 x509.InvalidVersion, UnsupportedAlgorithm)
 
 
 class CertificateError(ValueError):

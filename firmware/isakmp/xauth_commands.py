@@ -82,7 +82,7 @@ class XauthCommands:
         return f"Info: RADIUS server {server} deleted."
 
     def show_radius(self):
-        return show_radius(self.state.radius.servers)
+        return show_radius(self.state.radius.servers, self.state.radius.counters)
 
     def set_modeconfig(self, pool, dns=(), subnet=()):
         first, last = _range(pool)

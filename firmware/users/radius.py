@@ -1,4 +1,5 @@
 # Ref: RFC 2865 sections 3 (packet format), 4.1-4.3 (Access-Request/Accept/Reject), 5.1-5.2, 5.4, 5.32
+# Ref: RFC 4668 section 3 (radiusAuthClientExtTable: the per-server counters)
 # Ref: ../shared/spec/isakmp-commands.md R80 (``add radius server=... secret=...``, xauthtype=radius)
 """A RADIUS client: the router's RADIUS servers and an Access-Request
 with PAP (User-Password hiding), for ``xauthtype=radius``.
@@ -20,16 +21,27 @@ turn until one answers and returns a :class:`RadiusOutcome`:
 The answer counts only when its identifier matches and its Response
 Authenticator = MD5(Code | Identifier | Length | Request Authenticator |
 Attributes | Secret) verifies (RFC 2865 section 3); anything else is
-ignored as if lost. Access-Accept authenticates; Access-Reject and
-Access-Challenge (XAUTH has no way to carry a challenge on) do not.
+ignored as if lost, and counted. Access-Accept authenticates;
+Access-Reject and Access-Challenge (XAUTH has no way to carry a challenge
+on) do not; any other code is ignored as if lost, and counted.
+
+Every server has counters (``RadiusServers.counters``, keyed by address,
+each ``{name: packets}``; ``show radius`` prints them), named after RFC 4668's
+radiusAuthClientExtTable: requests, accepts, rejects, challenges,
+timeouts, and the bad answers: ``malformedAccessResponses`` (shorter than
+the 20-octet header, or a Length field below 20 or past the datagram),
+``badAuthenticators``, ``unknownTypes`` (a code that does not answer an
+Access-Request), ``packetsDropped`` (an identifier that is not our
+request's).
 """
 
 import asyncio
 import ipaddress
 from dataclasses import dataclass, field
 
-__all__ = ["RadiusServer", "RadiusServers", "RadiusOutcome", "RadiusError", "authenticate", "access_request",
-           "hide_password", "udp_exchange", "ACCESS_REQUEST", "ACCESS_ACCEPT", "ACCESS_REJECT", "RADIUS_PORT"]
+__all__ = ["RadiusServer", "RadiusServers", "RADIUS_COUNTERS", "RadiusOutcome", "RadiusError", "authenticate",
+           "access_request", "hide_password", "udp_exchange", "ACCESS_REQUEST", "ACCESS_ACCEPT", "ACCESS_REJECT",
+           "RADIUS_PORT"]
 
 ACCESS_REQUEST, ACCESS_ACCEPT, ACCESS_REJECT, ACCESS_CHALLENGE = 1, 2, 3, 11
 USER_NAME, USER_PASSWORD, NAS_IP_ADDRESS, NAS_IDENTIFIER = 1, 2, 4, 32
@@ -53,16 +65,24 @@ class RadiusServer:
     port: int = RADIUS_PORT
 
 
+#: Each server's counters (RFC 4668 section 3, radiusAuthClientExt...; see the module docstring), in packets.
+RADIUS_COUNTERS = ("accessRequests", "accessAccepts", "accessRejects", "accessChallenges", "timeouts",
+                   "malformedAccessResponses", "badAuthenticators", "unknownTypes", "packetsDropped")
+
+
 @dataclass
 class RadiusServers:
-    """The configured servers, in the order added."""
+    """The configured servers, in the order added; ``counters``: address ->
+    ``{name: packets}`` (:data:`RADIUS_COUNTERS`)."""
     servers: list = field(default_factory=list)
+    counters: dict = field(default_factory=dict)
 
     def add(self, address, secret, port=RADIUS_PORT):
         if any(s.address == address for s in self.servers):
             raise RadiusError(f"RADIUS server {address} already exists")
         server = RadiusServer(address, secret, port)
         self.servers.append(server)
+        self.counters[address] = dict.fromkeys(RADIUS_COUNTERS, 0)
         return server
 
     def delete(self, address):
@@ -70,6 +90,7 @@ class RadiusServers:
         if not found:
             raise RadiusError(f"RADIUS server {address} does not exist")
         self.servers.remove(found[0])
+        self.counters.pop(address, None)
 
 
 @dataclass(frozen=True)
@@ -107,16 +128,27 @@ async def access_request(identifier, authenticator, name, password, secret, md5,
     return bytes((ACCESS_REQUEST, identifier)) + length.to_bytes(2, "big") + authenticator + attributes
 
 
+_ANSWER_COUNTERS = {ACCESS_ACCEPT: "accessAccepts", ACCESS_REJECT: "accessRejects",
+                    ACCESS_CHALLENGE: "accessChallenges"}
+
+
 async def _verified(answer, identifier, authenticator, secret, md5):
-    """The code of a well-formed, authentic answer to our request, or None."""
-    if answer is None or len(answer) < _HEADER or answer[1] != identifier:
-        return None
-    length = int.from_bytes(answer[2:4], "big")
+    """``(code, counter)``: the code of a well-formed, authentic answer to
+    our request (else None) and the :data:`RADIUS_COUNTERS` name it counts in."""
+    if answer is None:
+        return None, "timeouts"
+    length = int.from_bytes(answer[2:4], "big") if len(answer) >= _HEADER else 0
     if not _HEADER <= length <= len(answer):
-        return None
+        return None, "malformedAccessResponses"
+    if answer[1] != identifier:
+        return None, "packetsDropped"
     answer = answer[:length]
     expected = await md5(answer[:4] + authenticator + answer[_HEADER:] + secret.encode())
-    return answer[0] if expected == answer[4:_HEADER] else None
+    if expected != answer[4:_HEADER]:
+        return None, "badAuthenticators"
+    if answer[0] not in _ANSWER_COUNTERS:
+        return None, "unknownTypes"
+    return answer[0], _ANSWER_COUNTERS[answer[0]]
 
 
 async def authenticate(servers, name, password, md5, random_bytes, exchange, nas_address=None):
@@ -127,11 +159,14 @@ async def authenticate(servers, name, password, md5, random_bytes, exchange, nas
         authenticator = await random_bytes(_AUTHENTICATOR)
         identifier = (await random_bytes(1))[0]
         packet = await access_request(identifier, authenticator, name, password, server.secret, md5, nas_address)
+        counters = servers.counters.setdefault(server.address, dict.fromkeys(RADIUS_COUNTERS, 0))
+        counters["accessRequests"] += 1
         try:
             answer = await exchange(server.address, server.port, packet)
         except OSError:                 # unreachable, refused: as if the server did not answer
             answer = None
-        code = await _verified(answer, identifier, authenticator, server.secret, md5)
+        code, counter = await _verified(answer, identifier, authenticator, server.secret, md5)
+        counters[counter] += 1
         if code is None:
             continue
         accepted = code == ACCESS_ACCEPT

@@ -2,13 +2,18 @@
 """XAUTH displays (ours: the manual prints none): ``show radius`` and
 ``show isakmp modeconfig``.
 
-* :func:`show_radius` (``servers``: RadiusServer entries) lists address and
-  port, never the secret::
+* :func:`show_radius` (``servers``: RadiusServer entries, ``counters``:
+  address -> {counter name: packets}) lists address and port, never the secret, then
+  each server's counters (RFC 4668 names, packets)::
 
       RADIUS servers
         Server           Port
         ---------------------
         127.0.0.1        1812
+        Counters of 127.0.0.1
+          accessRequests             1
+          accessAccepts              1
+          ...
 
 * :func:`show_modeconfig` (``pool``: the ModeConfigPool, ``received``:
   ModeConfigReceived entries of an XAUTH client, ``results``: XauthDone
@@ -23,10 +28,14 @@ def _names(items):
     return ", ".join(map(str, items)) or "none"
 
 
-def show_radius(servers):
-    """``show radius``."""
+def show_radius(servers, counters):
+    """``show radius``: ``servers`` (RadiusServer list), ``counters`` (address
+    -> {counter name: packets}): each server's line, then its counters."""
     lines = ["RADIUS servers", "  Server           Port", "  ---------------------"]
     lines += [f"  {str(s.address):<16} {s.port}" for s in servers] or ["  (none)"]
+    for server in servers:
+        lines.append(f"  Counters of {server.address}")
+        lines += [f"    {name:<26} {value}" for name, value in counters[server.address].items()]
     return "\n".join(lines)
 
 
