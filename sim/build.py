@@ -26,6 +26,10 @@ TOPLEVEL = "pacsim_tb"
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 #: Waveform dump module for Icarus (the runner's own needs SystemVerilog).
 ICARUS_DUMP = Path(__file__).with_name("icarus_dump.v")
+#: Every Verilator build can trace (FST, structs as fields); cocotb's main
+#: opens the dump only when a run asks for waves (``--trace``), so untraced
+#: and traced runs share one build.
+TRACE_ARGS = ["--trace-fst", "--trace-structs"]
 
 
 class BuildError(RuntimeError):
@@ -43,9 +47,10 @@ class BenchConfig:
     ``burst_words``: the card's DMA buffer (dwords); ``hostmem_kib``: host
     memory behind the host bridge (KiB); ``cards``: PACs on the bus
     (:data:`~.testbench.MAX_CARDS` at most); ``simulator``: one of
-    :data:`SIMULATORS`; ``waves``: compile with tracing and write
-    ``pacsim_tb.fst`` plus ``pacsim.gtkw`` into each run's folder (default:
-    the ``WAVES`` environment variable).
+    :data:`SIMULATORS`; ``waves``: write ``pacsim_tb.fst``
+    plus ``pacsim.gtkw`` into each run's folder (default: the ``WAVES``
+    environment variable); on Verilator this is a run-time switch of the
+    one trace-capable build, on Icarus a build with a dump module.
     """
     simulator: str = "verilator"
     burst_words: int = 128
@@ -112,7 +117,10 @@ def build(config: BenchConfig, log=None) -> Path:
     from .testbench import PciTestbench
 
     say = log or (lambda message: None)
-    key = "-".join(f"{k}{v}" for k, v in asdict(config).items() if k != "simulator")
+    # Verilator builds are always trace-capable (tracing is switched on per
+    # run), so ``waves`` is no part of their key; Icarus links a dump module.
+    keyed = ("simulator", "waves") if config.simulator == "verilator" else ("simulator",)
+    key = "-".join(f"{k}{v}" for k, v in asdict(config).items() if k not in keyed)
     build_dir = build_root() / f"{config.simulator}-{key}-{_source_digest()}"
     build_dir.mkdir(parents=True, exist_ok=True)
     stamp = build_dir / "built.ok"
@@ -148,12 +156,11 @@ def build(config: BenchConfig, log=None) -> Path:
         if config.simulator == "verilator":
             build_args = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-O3",
                           "--x-assign", "fast", "--x-initial", "fast"]
-            if config.waves:
-                build_args += ["--trace-fst", "--trace-structs"]
+            build_args += TRACE_ARGS
         try:
             runner.build(sources=sources, hdl_toplevel=TOPLEVEL, build_dir=build_dir,
                          build_args=build_args, timescale=("1ns", "1ps"),
-                         waves=config.waves and config.simulator == "verilator",
+                         waves=config.simulator == "verilator",
                          log_file=build_dir / "build.log")
         except (SystemExit, Exception) as error:  # noqa: BLE001
             raise BuildError(f"{config.simulator} build failed; see {build_dir / 'build.log'}") from error

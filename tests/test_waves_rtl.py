@@ -23,7 +23,7 @@ from vcd.gtkw import GTKWFlag
 from pacsim.contract.codes import Opcode
 from pacsim.hdl.pci_protocol import PciCommand
 from pacsim.sim.annotations import BenchPhase
-from pacsim.sim.build import BenchConfig, run
+from pacsim.sim.build import BenchConfig, build, run
 from pacsim.sim.rtl_bus import PCI_CLOCK_NS
 from pacsim.sim.wave_markers import read_markers, signal_changes
 from pacsim.sim.wave_window import WINDOW_DUMP
@@ -136,6 +136,16 @@ def test_waves_name_the_jobs_decode_every_value_and_open_on_the_first_transactio
     assert {name for name, flags in begins.items() if not flags & GTKWFlag.closed} == set(OPEN_GROUPS)
     assert begins["Card rings"] & GTKWFlag.closed
 
+
+
+@pytest.mark.slow
+def test_traced_and_untraced_runs_share_one_trace_capable_build(traced_run):
+    """Tracing is a run-time switch: the traced run's build is the untraced one (no second
+    compile); the untraced run on it writes no FST (``test_a_failed_check_...`` below)."""
+    traced = build(BenchConfig(simulator="verilator", waves=True))
+    assert build(BenchConfig(simulator="verilator", waves=False)) == traced
+    assert (traced_run / f"{TOP}.fst").stat().st_size > 0
+    assert "VM_TRACE_FST = 1" in (traced / "Vtop_classes.mk").read_text()
 
 @pytest.mark.slow
 def test_a_failed_check_leaves_a_dump_of_the_clocks_before_it_with_markers(tmp_path):
