@@ -17,8 +17,10 @@ __all__ = ["PLAYER_SOURCE", "build_player", "play"]
 
 #: The C++ script player.
 PLAYER_SOURCE = Path(__file__).with_name("host_script.cpp")
-#: Verilator runtime objects of a cocotb build that the player links against.
-RUNTIME_OBJECTS = ("verilated.o", "verilated_dpi.o", "verilated_vpi.o", "verilated_threads.o", "Vtop__ALL.a")
+#: Verilator runtime objects of a cocotb build that the player links against (every build is trace-capable:
+#: its model refers to the FST writer, linked too, with zlib and lz4, though the player never opens a dump).
+RUNTIME_OBJECTS = ("verilated.o", "verilated_dpi.o", "verilated_vpi.o", "verilated_threads.o", "verilated_fst_c.o",
+                   "Vtop__ALL.a")
 DEFINES = ("VERILATOR=1", "VM_COVERAGE=0", "VM_SC=0", "VM_TIMING=0", "VM_TRACE=0", "VM_TRACE_FST=0",
            "VM_TRACE_VCD=0", "VM_TRACE_SAIF=0")
 
@@ -39,7 +41,7 @@ def build_player(build_dir: Path) -> Path:
     objects = [str(build_dir / name) for name in RUNTIME_OBJECTS]
     partial = binary.with_suffix(".partial")
     command = ["c++", "-Os", f"-I{build_dir}", f"-I{include}", f"-I{include / 'vltstd'}",
-               *(f"-D{define}" for define in DEFINES), str(PLAYER_SOURCE), *objects, "-lpthread", "-o", str(partial)]
+               *(f"-D{define}" for define in DEFINES), str(PLAYER_SOURCE), *objects, "-lpthread", "-lz", "-llz4", "-o", str(partial)]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode:
         raise RuntimeError(f"the C++ harness did not compile:\n{result.stderr[-4000:]}")
