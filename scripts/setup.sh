@@ -21,7 +21,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 # libcrypto (SHA1_Update/MD5_Update on a filled SHA_CTX/MD5_CTX).
 PKGS="iverilog gtkwave make g++ perl liblz4-dev zlib1g-dev tshark \
   strongswan strongswan-swanctl libstrongswan-extra-plugins libcharon-extra-plugins ike-scan iputils-ping \
-  freeradius xvfb imagemagick libssl3"
+  freeradius xvfb imagemagick libssl3 nftables"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
