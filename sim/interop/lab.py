@@ -42,9 +42,11 @@ Each case gives one record (a dict, the JSON keys of the issue), with
 ``auth`` ("psk"), ``xauth`` (none|generic|radius), ``nat`` (the case's),
 ``router_nat_detected`` (the router's NAT-D found a NAT and IKE floated
 to 4500), ``udp_encap`` (ESP came to the router in UDP/4500),
-``peer_behind_nat`` (strongSwan's own NAT-D found its host behind a NAT,
-not faked) and ``natt``: all three, i.e. a real NAT was detected and ESP
-went in UDP/4500. Without a NAT ``natt`` is false but ``udp_encap`` true:
+``peer_behind_nat`` (charon's log says its NAT-D found its host behind a
+NAT and not that it faked one; as aggressive-mode responder with ``encap
+= yes`` it says so without a NAT too) and ``natt``: a real NAT on the path
+(the case's ``nat``), the router's NAT-D detected it and ESP went in
+UDP/4500. Without a NAT ``natt`` is false but ``udp_encap`` true:
 strongSwan's userspace ESP (kernel-libipsec) only does ESP in UDP, so
 ``encap = yes`` makes it fake a NAT (its NAT-D hashes are bogus, which
 the router also takes for a NAT). A case that cannot run records why
@@ -190,7 +192,7 @@ class Lab:
         counters = summary["alg_ipsec"]
         udp_encap = summary["attachment"].get("natt_esp_in", 0) > 0
         record.update(nat=case.nat, udp_encap=udp_encap, router_nat_detected=summary["natt"],
-                      peer_behind_nat=swan_behind_nat, natt=summary["natt"] and udp_encap and swan_behind_nat)
+                      peer_behind_nat=swan_behind_nat, natt=case.nat and summary["natt"] and udp_encap)
         record.update(card_packets=dict(encrypted=counters.get("ipsecEncodeGood", 0),
                                         decrypted=counters.get("ipsecDecodeGood", 0)),
                       attachment=summary["attachment"], runtime_failures=summary["failures"])

@@ -204,7 +204,8 @@ def initiate_outcome(log: str) -> tuple[str, str]:
 
 
 def behind_nat(log: str) -> bool:
-    """Whether charon's NAT-D found its own host behind a NAT (not a faked NAT of ``encap = yes``)."""
+    """Whether charon's log says its NAT-D found its own host behind a NAT and not that it faked one for ``encap =
+    yes`` (as aggressive-mode responder it fakes one without saying so)."""
     return "local host is behind NAT" in log and "faking NAT situation" not in log
 
 
