@@ -43,7 +43,7 @@ def _as_root():
 
 STRONGSWAN_KEYS = {"peer", "case", "mode", "initiator", "encalg", "hashalg", "group", "pfs", "phase1", "phase2",
                    "spis_match", "views_match", "views_mismatch", "ping_ok", "card_packets", "tshark_decrypted", "ms",
-                   "auth", "xauth", "natt"}
+                   "auth", "xauth", "natt", "nat", "udp_encap", "router_nat_detected", "peer_behind_nat"}
 IKE_SCAN_KEYS = {"peer", "case", "mode", "answered", "notify", "psk_cracked", "ms"}
 
 
@@ -154,6 +154,7 @@ def test_pacsim_interop_strongswan_through_a_nat(tmp_path):
     assert [r["case"] for r in records] == [c.name for c in chosen]
     low, high = map(int, NAT_PORTS.split("-"))
     for record, case in zip(records, chosen):
+        assert STRONGSWAN_KEYS <= set(record), record
         assert (record["auth"], record["xauth"], record["nat"], record["natt"]) == ("psk", case.xauth, True, True), \
             record
         assert record["udp_encap"] and record["router_nat_detected"] and record["peer_behind_nat"], record
