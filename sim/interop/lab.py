@@ -49,7 +49,7 @@ NAT and not that it faked one; as aggressive-mode responder with ``encap
 UDP/4500. Without a NAT ``natt`` is false but ``udp_encap`` true:
 strongSwan's userspace ESP (kernel-libipsec) only does ESP in UDP, so
 ``encap = yes`` makes it fake a NAT (its NAT-D hashes are bogus, which
-the router also takes for a NAT). A case that cannot run records why
+the router mostly, not always, takes for a NAT). A case that cannot run records why
 in ``phase1`` instead of raising.
 """
 import asyncio
