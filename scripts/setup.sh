@@ -22,7 +22,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 # chromium: the headless browser the test of `pacsim regress`'s HTML report screenshots it with.
 PKGS="iverilog gtkwave make g++ perl liblz4-dev zlib1g-dev tshark \
   strongswan strongswan-swanctl libstrongswan-extra-plugins libcharon-extra-plugins ike-scan iputils-ping \
-  freeradius xvfb imagemagick libssl3 chromium"
+  freeradius xvfb imagemagick libssl3 chromium nftables"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -65,7 +65,13 @@ def test_swanctl_conf_has_one_setting_per_line(tmp_path):
     for case in CASES:
         text = swanctl_conf(case)
         assert ";" not in text and f"proposals = {case.ike_proposal}\n" in text
-        assert f"esp_proposals = {case.esp_proposal}\n" in text and "encap = yes\n" in text
+        assert f"esp_proposals = {case.esp_proposal}\n" in text
+        # a faked NAT (libipsec's ESP in UDP) without the lab's NAT; behind it strongSwan's private address
+        assert ("encap = yes\n" in text) != case.nat
+        if case.auth == "psk":                  # behind the NAT the router permits any (translated) source port
+            assert ("rport=500" in " ".join(isakmp_lines(case))) != case.nat
+        assert f"local_addrs = {ADDRESSES.natted_peer if case.nat else ADDRESSES.peer_wan}\n" in text
+        assert f"id = {ADDRESSES.peer_wan}\n" in text or case.auth == "rsasig"
         assert ("aggressive = yes" in text) == (case.mode == "aggressive")
         assert text.count("auth = pubkey") == (2 if case.auth == "rsasig" else 0), text
         assert ("certs = peer.pem" in text) == (case.auth == "rsasig")
@@ -80,7 +86,8 @@ def test_xauth_cases_configure_both_ends():
     the policy (its user, or the RADIUS server) and a pool inside the peer's
     network; invalid combinations are refused."""
     xauth = {c.xauth: c for c in CASES if c.xauth != "none"}
-    assert set(xauth) == {"generic", "radius"} and all(c.name.endswith(f"-xauth-{c.xauth}") for c in xauth.values())
+    assert set(xauth) == {"generic", "radius"} and all(c.name.endswith(f"-xauth-{c.xauth}-nat") for c in xauth.values())
+    assert all(c.nat for c in xauth.values()) and any(c.nat and c.xauth == "none" for c in CASES)
     for case in xauth.values():
         text = swanctl_conf(case)
         assert "auth = xauth\n" in text and f"xauth_id = {XAUTH_USER}\n" in text and "vips = 0.0.0.0\n" in text

@@ -29,6 +29,7 @@ from pacsim.cli import main
 from pacsim.sim.interop.cases import CASES, PROBES, PSK, XAUTH_USER, IkeScanProbe
 from pacsim.sim.interop.wire_tools import probe, psk_cracked
 from pacsim.sim.interop.namespaces import ADDRESSES, LabError, LabNamespaces
+from pacsim.sim.interop.nat import NAT_PORTS
 from pacsim.sim.interop.router_config import mode_config_pool
 from pacsim.sim.interop.strongswan import Charon
 
@@ -42,7 +43,7 @@ def _as_root():
 
 STRONGSWAN_KEYS = {"peer", "case", "mode", "initiator", "encalg", "hashalg", "group", "pfs", "phase1", "phase2",
                    "spis_match", "views_match", "views_mismatch", "ping_ok", "card_packets", "tshark_decrypted", "ms",
-                   "auth", "xauth", "natt"}
+                   "auth", "xauth", "natt", "nat", "udp_encap", "router_nat_detected", "peer_behind_nat"}
 IKE_SCAN_KEYS = {"peer", "case", "mode", "answered", "notify", "psk_cracked", "ms"}
 
 
@@ -59,7 +60,7 @@ def lab_processes() -> list[str]:
 
 
 def our_namespaces() -> list[str]:
-    """The lab namespaces this test process made (``pacsim-<pid>-a|b``)."""
+    """The lab namespaces this test process made (``pacsim-<pid>-a|b|n``)."""
     return [name for name in LabNamespaces.existing() if name.startswith(f"pacsim-{os.getpid()}-")]
 
 
@@ -120,7 +121,9 @@ def test_pacsim_interop_strongswan_reports_every_case(tmp_path):
         assert (record["mode"], record["initiator"], record["pfs"], record["bus"]) == (case.mode, case.initiator,
                                                                                        case.pfs, case.bus)
         assert record["phase1"] == record["phase2"] == "established", record
-        assert (record["auth"], record["xauth"], record["natt"]) == ("psk", "none", True), record   # libipsec: UDP
+        # no NAT: not natt, though libipsec's ESP in UDP (encap = yes fakes a NAT)
+        assert (record["auth"], record["xauth"], record["nat"], record["natt"]) == ("psk", "none", False, False), record
+        assert record["udp_encap"], record
         assert record["spis_match"] and record["views_match"] and record["ping_ok"] and record["tshark_decrypted"], \
             record
         assert record["views_mismatch"] == [], record
@@ -134,24 +137,45 @@ def test_pacsim_interop_strongswan_reports_every_case(tmp_path):
     assert lab_processes() == before and not our_namespaces()
 
 
-def test_pacsim_interop_strongswan_xauth_client(tmp_path):
-    """strongSwan as an XAUTH client (PSK + XAUTH, main mode) of the router's
-    XAUTH server, checking its user database and a FreeRADIUS the lab starts
-    on loopback: both phases up, a mode-config address of the router's pool
-    installed by strongSwan (virtual IP), traffic both ways, through NAT-T."""
-    chosen = [c for c in CASES if c.xauth != "none"]
-    assert [c.xauth for c in chosen] == ["generic", "radius"]
+def test_pacsim_interop_strongswan_through_a_nat(tmp_path):
+    """The cases behind the lab's real NAT (issue 14): strongSwan as an XAUTH
+    client (PSK + XAUTH, main mode) of the router's XAUTH server, checking
+    its user database and a FreeRADIUS the lab starts on loopback, and one
+    plain PSK case: both phases up, both ends' NAT-D detecting the NAT (for
+    strongSwan not faked), ESP in UDP/4500, the capture on the router's side
+    showing only the NAT's address with translated source ports, a
+    mode-config address of the router's pool installed by strongSwan
+    (virtual IP), traffic both ways, and the NAT's namespace gone after."""
+    chosen = [c for c in CASES if c.nat]
+    assert [c.xauth for c in chosen] == ["generic", "radius", "none"]
     first, last = (ipaddress.IPv4Address(a) for a in mode_config_pool())
+    before = lab_processes()
     records = run_cli("strongswan", "--case", *(c.name for c in chosen), "--workdir", str(tmp_path))
     assert [r["case"] for r in records] == [c.name for c in chosen]
+    low, high = map(int, NAT_PORTS.split("-"))
     for record, case in zip(records, chosen):
-        assert (record["auth"], record["xauth"], record["natt"]) == ("psk", case.xauth, True), record
+        assert STRONGSWAN_KEYS <= set(record), record
+        assert (record["auth"], record["xauth"], record["nat"], record["natt"]) == ("psk", case.xauth, True, True), \
+            record
+        assert record["udp_encap"] and record["router_nat_detected"] and record["peer_behind_nat"], record
         assert record["phase1"] == record["phase2"] == "established", record
-        assert first <= ipaddress.IPv4Address(record["virtual_ip"]) <= last, record
+        if case.xauth != "none":
+            assert first <= ipaddress.IPv4Address(record["virtual_ip"]) <= last, record
         assert record["spis_match"] and record["views_match"] and record["ping_ok"] and record["tshark_decrypted"], \
             record
         assert record["card_packets"]["encrypted"] > 0 and record["card_packets"]["decrypted"] > 0, record
         assert not record["runtime_failures"], record
+        assert record["views_mismatch"] == [] and record["attachment"]["natt_esp_in"] >= 2, record
+        assert "local host is behind NAT" in (tmp_path / case.name / "charon" / "charon.log").read_text()
+        wanted = f"udp && !icmp && ip.dst == {ADDRESSES.pacsim_wan}"
+        seen = subprocess.run(["tshark", "-r", str(tmp_path / case.name / "wan.pcapng"), "-Y", wanted, "-T", "fields",
+                               "-e", "ip.src", "-e", "udp.srcport", "-e", "udp.dstport"],
+                              capture_output=True, text=True, check=True)
+        rows = [line.split("\t") for line in seen.stdout.splitlines()]
+        assert {row[0] for row in rows} == {ADDRESSES.peer_wan}, rows              # never the private address
+        assert all(low <= int(row[1]) <= high for row in rows), rows               # translated source ports
+        assert {row[2] for row in rows} == {"500", "4500"}, rows                    # IKE floated to 4500
+    assert lab_processes() == before and not our_namespaces()
     radius_log = (tmp_path / chosen[1].name / "freeradius" / "radiusd.log").read_text()
     assert "Sent Access-Accept" in radius_log and f'User-Name = "{XAUTH_USER}"' in radius_log
 

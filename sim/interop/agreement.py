@@ -6,7 +6,8 @@
 ``--list-sas`` into the fields of :mod:`.view_facts`, turned to the
 router's side: strongSwan's local address is the router's remote one,
 its inbound SPI the router's outbound SPI, its packets in the router's
-packets out. Two conversions are stated here:
+packets out (behind a NAT the router's remote address is the NAT's,
+``peer_address``). Two conversions are stated here:
 
 - bytes: strongSwan counts whole inner IP packets, the router's SAD the
   inner packets' payloads; with IPv4 inner packets without options, the
@@ -57,17 +58,20 @@ def _algorithms(prefix: str, text: str) -> dict:
     return facts
 
 
-def swan_facts(text: str) -> dict:
-    """The router-side fields of the first IKEv1 SA and CHILD_SA of ``swanctl --list-sas`` (module docstring)."""
+def swan_facts(text: str, peer_address: str | None = None) -> dict:
+    """The router-side fields of the first IKEv1 SA and CHILD_SA of ``swanctl --list-sas`` (module docstring);
+    ``peer_address``: the address the router sees strongSwan at when a NAT translates it (None: strongSwan's
+    local address)."""
     facts = {}
     ike = _IKE.search(text)
     if ike:
+        remote = peer_address or ike["local"]
         facts.update({"ike.state": ESTABLISHED if ike["state"] == "ESTABLISHED" else ike["state"],
                       "ike.cookies": f"{ike['i']}:{ike['r']}", "ike.local": ike["remote"],
-                      "ike.remote": ike["local"], **_algorithms("ike", ike["algs"])})
+                      "ike.remote": remote, **_algorithms("ike", ike["algs"])})
         if ike["left"] is not None:
             facts["ike.remaining"] = int(ike["left"])
-        facts.update({"ipsec.local": ike["remote"], "ipsec.remote": ike["local"]})
+        facts.update({"ipsec.local": ike["remote"], "ipsec.remote": remote})
     child = _CHILD.search(text)
     if child:
         packets = int(child["packets_in"]) + int(child["packets_out"])

@@ -11,7 +11,8 @@ for which the peer's retransmission timeout is raised), ``xauth``:
 ``none``, or strongSwan as an XAUTH client (PSK + XAUTH, user
 :data:`XAUTH_USER`) of the router's XAUTH server checking its user
 database (``generic``) or a FreeRADIUS (``radius``), asking for a
-mode-config address (a virtual IP), and ``auth``, the
+mode-config address (a virtual IP), ``nat``: strongSwan behind a real
+NAT (:mod:`.nat`; the XAUTH cases and one plain PSK case), and ``auth``, the
 phase-1 authentication (:data:`AUTHS`: ``psk``, a pre-shared key, or
 ``rsasig``, RSA signatures with certificates from a CA made for the run,
 :mod:`.lab_certificates`; strongSwan has no IKEv1 RSA encryption, so
@@ -24,7 +25,8 @@ router should accept it.
 
 :data:`CASES` covers the must-show: both modes, both initiators, the four
 algorithm sets, with and without PFS, one case on the RTL bus,
-strongSwan as an XAUTH client with generic and with RADIUS authentication,
+strongSwan as an XAUTH client with generic and with RADIUS authentication
+(both through a NAT, as one plain PSK case is),
 and RSA signatures in main mode both ways and in aggressive mode.
 """
 from dataclasses import dataclass
@@ -68,6 +70,7 @@ class Case:
     bus: str = "model"
     xauth: str = "none"
     auth: str = "psk"
+    nat: bool = False
 
     def __post_init__(self):
         if self.mode not in ("main", "aggressive") or self.initiator not in ("pacsim", "strongswan"):
@@ -85,7 +88,7 @@ class Case:
         return (f"{self.mode[:2]}-{self.initiator[:2]}-{SWAN_CIPHER[self.encalg]}-{SWAN_HASH[self.hashalg]}-"
                 f"g{self.group}{'-pfs' if self.pfs else ''}{'-rtl' if self.bus == 'rtl' else ''}"
                 f"{'' if self.xauth == 'none' else '-xauth-' + self.xauth}"
-                f"{'-rsasig' if self.auth == 'rsasig' else ''}")
+                f"{'-rsasig' if self.auth == 'rsasig' else ''}{'-nat' if self.nat else ''}")
 
     @property
     def retransmit_timeout(self) -> float:
@@ -131,15 +134,16 @@ def _cases() -> tuple:
               Case("aggressive", "pacsim", "aes128", "sha", 2, pfs=True),
               Case("aggressive", "strongswan", "des", "md5", 1, pfs=True),
               Case("main", "strongswan", "aes128", "sha", 2, bus="rtl"),
-              Case("main", "strongswan", "aes128", "sha", 2, xauth="generic"),
-              Case("main", "strongswan", "3desinner", "sha", 2, pfs=True, xauth="radius"),
+              Case("main", "strongswan", "aes128", "sha", 2, xauth="generic", nat=True),
+              Case("main", "strongswan", "3desinner", "sha", 2, pfs=True, xauth="radius", nat=True),
+              Case("main", "strongswan", "aes256", "sha", 2, pfs=True, nat=True),
               Case("main", "strongswan", "aes128", "sha", 2, auth="rsasig"),
               Case("main", "pacsim", "3desinner", "sha", 2, pfs=True, auth="rsasig"),
               Case("aggressive", "strongswan", "aes256", "sha", 2, auth="rsasig")]
     return tuple(cases)
 
 
-#: The strongSwan cases (17).
+#: The strongSwan cases (18).
 CASES = _cases()
 
 #: The ike-scan probes: the default offer, each algorithm set, one the router must refuse, aggressive mode.

@@ -36,12 +36,20 @@ router as XAUTH server (its user database, or a FreeRADIUS of the case's
 own on loopback, :mod:`.freeradius`) and mode config; the record adds
 the virtual IP strongSwan installed (``virtual_ip``, from its log).
 
+A case with ``nat`` puts strongSwan behind a real NAT (:mod:`.nat`).
+
 Each case gives one record (a dict, the JSON keys of the issue), with
-``auth`` ("psk"), ``xauth`` (none|generic|radius) and ``natt``: IKE
-floated to 4500 behind a NAT the NAT-D payloads detected and ESP came in
-UDP/4500. In this lab that is always true: no NAT is on the path, but
+``auth`` ("psk"), ``xauth`` (none|generic|radius), ``nat`` (the case's),
+``router_nat_detected`` (the router's NAT-D found a NAT and IKE floated
+to 4500), ``udp_encap`` (ESP came to the router in UDP/4500),
+``peer_behind_nat`` (charon's log says its NAT-D found its host behind a
+NAT and not that it faked one; as aggressive-mode responder with ``encap
+= yes`` it says so without a NAT too) and ``natt``: a real NAT on the path
+(the case's ``nat``), the router's NAT-D detected it and ESP went in
+UDP/4500. Without a NAT ``natt`` is false but ``udp_encap`` true:
 strongSwan's userspace ESP (kernel-libipsec) only does ESP in UDP, so
-``encap = yes`` makes it fake a NAT. A case that cannot run records why
+``encap = yes`` makes it fake a NAT (its NAT-D hashes are bogus, which
+the router mostly, not always, takes for a NAT). A case that cannot run records why
 in ``phase1`` instead of raising.
 """
 import asyncio
@@ -57,8 +65,9 @@ from .freeradius import FreeRadius
 from .lab_certificates import LabCredentials
 from .lab_router import PING_IDENT, ModelLabRouter, RtlLabRouter
 from .namespaces import ADDRESSES, LabNamespaces, require_root
+from .nat import NatSegment
 from .router_config import isakmp_lines
-from .strongswan import Charon, initiate_outcome, parse_list_sas, virtual_ip
+from .strongswan import Charon, behind_nat, initiate_outcome, parse_list_sas, virtual_ip
 from .view_facts import view_facts
 from .wire_tools import Capture, probe, psk_cracked, tshark_check
 
@@ -145,12 +154,14 @@ class Lab:
         credentials = LabCredentials(directory / "pki", self.addresses) if case.auth == "rsasig" else None
         timeout = max(self.timeout, case.retransmit_timeout * GIVE_UP_FACTOR)
         with (FreeRadius(directory / "freeradius", {XAUTH_USER: XAUTH_PASSWORD}, RADIUS_SECRET)
-              if case.xauth == "radius" else contextlib.nullcontext()) as radius:
+              if case.xauth == "radius" else contextlib.nullcontext()) as radius, \
+                (NatSegment(self.namespaces) if case.nat else contextlib.nullcontext()):
             return await self._strongswan_case(case, record, directory, radius, credentials, timeout, start)
 
     async def _strongswan_case(self, case, record, directory, radius, credentials, timeout, start) -> dict:
         router = self._lab_router(case, directory, radius.port if radius is not None else None, credentials)
-        with Charon(self.namespaces.peer, directory / "charon", retransmit_timeout=case.retransmit_timeout,
+        swan_ns = self.namespaces.natted if case.nat else self.namespaces.peer
+        with Charon(swan_ns, directory / "charon", retransmit_timeout=case.retransmit_timeout,
                     retransmit_tries=RETRANSMIT_TRIES) as charon, \
                 Capture(self.namespaces.pacsim, self.namespaces.pacsim_if, directory / "wan.pcapng") as capture:
             if credentials is not None:
@@ -160,7 +171,7 @@ class Lab:
             try:
                 await self._negotiate(case, charon, router, record, timeout)
                 if record["phase2"] == "established":
-                    record["ping_ok"] = await self._pings(router, max(PING_WAIT, case.retransmit_timeout))
+                    record["ping_ok"] = await self._pings(router, swan_ns, max(PING_WAIT, case.retransmit_timeout))
                 swan_read = time.monotonic()
                 listed = (await asyncio.to_thread(charon.swanctl, "--list-sas")).stdout
                 views = await router.views()
@@ -169,15 +180,19 @@ class Lab:
                 summary = await router.finish()
             _, children = parse_list_sas(listed)
             record["spis_match"] = spis_match(children, spis_of_show(summary["show_ipsec_sa"]))
-            wrong = mismatches(swan_facts(listed), view_facts(views), views_read - swan_read + LIFETIME_SLACK)
+            seen_at = self.addresses.peer_wan if case.nat else None      # the NAT's outside address
+            wrong = mismatches(swan_facts(listed, seen_at), view_facts(views), views_read - swan_read + LIFETIME_SLACK)
             record.update(views_match=not wrong, views_mismatch=wrong)
             _keep(directory, listed, views)
             charon.terminate()
             capture.stop()
             record["tshark_decrypted"] = tshark_check(capture.path, directory / "keylog")["decrypted"]
             record["virtual_ip"] = virtual_ip(charon.log())
+            swan_behind_nat = behind_nat(charon.log())
         counters = summary["alg_ipsec"]
-        record["natt"] = summary["natt"] and summary["attachment"].get("natt_esp_in", 0) > 0
+        udp_encap = summary["attachment"].get("natt_esp_in", 0) > 0
+        record.update(nat=case.nat, udp_encap=udp_encap, router_nat_detected=summary["natt"],
+                      peer_behind_nat=swan_behind_nat, natt=case.nat and summary["natt"] and udp_encap)
         record.update(card_packets=dict(encrypted=counters.get("ipsecEncodeGood", 0),
                                         decrypted=counters.get("ipsecDecodeGood", 0)),
                       attachment=summary["attachment"], runtime_failures=summary["failures"])
@@ -205,11 +220,11 @@ class Lab:
             record["phase2"] = "established" if any(c.state == "INSTALLED" for c in children) else \
                 _responder_failure(charon.log(), self.addresses)
 
-    async def _pings(self, router, wait: float) -> bool:
-        """Traffic both ways: the peer's host pings ours (ping in the peer
-        namespace), ours pings the peer's host (echo replies come back)."""
+    async def _pings(self, router, swan_ns: str, wait: float) -> bool:
+        """Traffic both ways: the peer's host pings ours (ping in strongSwan's
+        namespace ``swan_ns``), ours pings the peer's host (echo replies come back)."""
         a = self.addresses
-        done = await asyncio.to_thread(self.namespaces.run_in, self.namespaces.peer,
+        done = await asyncio.to_thread(self.namespaces.run_in, swan_ns,
                                        ["ping", "-c", "2", "-i", "0.2", "-W", str(round(wait)), "-I", a.peer_host,
                                         a.pacsim_host],
                                        check=False, timeout=2 * wait + 10)

@@ -34,7 +34,10 @@ class LabAddresses:
     """Addresses of the lab (RFC 5737): the router's WAN (``pacsim_wan``),
     the peer's (``peer_wan``), their /``prefix``; the router's LAN
     (``pacsim_lan`` on ``pacsim_net``) and its simulated host; the peer's
-    protected network and the host on it (on the peer namespace's lo)."""
+    protected network and the host on it (on the peer namespace's lo); for
+    a case behind the NAT (:mod:`.nat`) the NAT's inside address
+    (``nat_inside``) and the peer's private one (``natted_peer``) on a
+    /``private_prefix`` (RFC 1918)."""
     pacsim_wan: str = "192.0.2.1"
     peer_wan: str = "192.0.2.2"
     prefix: int = 24
@@ -43,6 +46,9 @@ class LabAddresses:
     pacsim_host: str = "198.51.100.10"
     peer_net: str = "198.51.100.128/25"
     peer_host: str = "198.51.100.129"
+    nat_inside: str = "10.1.0.1"
+    natted_peer: str = "10.1.0.2"
+    private_prefix: int = 24
 
 
 ADDRESSES = LabAddresses()
@@ -143,9 +149,12 @@ class LabNamespaces:
         self.addresses = addresses
         self.pacsim = f"pacsim-{tag}-a"
         self.peer = f"pacsim-{tag}-b"
+        self.natted = f"pacsim-{tag}-n"
         # IFNAMSIZ: at most 15 characters
         self.pacsim_if = f"pcs{tag}a"[-15:]
         self.peer_if = f"pcs{tag}b"[-15:]
+        self.nat_inside_if = f"pcs{tag}m"[-15:]
+        self.natted_if = f"pcs{tag}n"[-15:]
         self._up = False
 
     def __enter__(self):
@@ -181,12 +190,12 @@ class LabNamespaces:
             raise
 
     def down(self) -> None:
-        """Delete both namespaces (their veth ends go with them); idempotent."""
+        """Delete the namespaces, the NAT's private one too (their veth ends go with them); idempotent."""
         if not self._up:
             return
         self._up = False
         existing = self.existing()
-        for ns in (self.pacsim, self.peer):
+        for ns in (self.pacsim, self.peer, self.natted):
             if ns in existing:
                 run(["ip", "netns", "del", ns], check=False)
         atexit.unregister(self.down)

@@ -117,7 +117,8 @@ def isakmp_lines(case, addresses: LabAddresses = ADDRESSES, psk: str = PSK, keyl
     ``authtype=rsasig localrsakey=2``), one ISAKMP policy with the case's mode, algorithms and group
     (NAT traversal on: the peer's userspace ESP only does ESP in UDP;
     notifies on, so that a refused proposal is answered NO-PROPOSAL-CHOSEN),
-    ISAKMP and NAT-T permitted on the WAN, and the tunnel policy with
+    ISAKMP and NAT-T permitted on the WAN (from any remote port for a case
+    behind the lab's NAT, which translates source ports), and the tunnel policy with
     ``usepfskey`` when the case has PFS (spec/ipsec-commands.md §6.1), and
     an XAUTH case's server (:func:`xauth_lines`, ``radius_port``: the
     FreeRADIUS of a radius case); ``keylog``: the key log directory (None: none)."""
@@ -132,8 +133,8 @@ def isakmp_lines(case, addresses: LabAddresses = ADDRESSES, psk: str = PSK, keyl
             f"create ipsec saspecification=1 keymanagement=isakmp protocol=esp encalg={case.encalg} "
             f"hashalg={case.hashalg}",
             'create ipsec bundlespecification=1 keymanagement=isakmp string="1"',
-            f"create ipsec policy=isakmp int={WAN_INTERFACE} action=permit lport=500 rport=500",
-            f"create ipsec policy=natt int={WAN_INTERFACE} action=permit lport=4500 rport=4500",
+            f"create ipsec policy=isakmp int={WAN_INTERFACE} action=permit lport=500{_rport(case, 500)}",
+            f"create ipsec policy=natt int={WAN_INTERFACE} action=permit lport=4500{_rport(case, 4500)}",
             f"create ipsec policy=vpn int={WAN_INTERFACE} action=ipsec keymanagement=isakmp bundlespecification=1 "
             f"peer={addresses.peer_wan}{pfs}",
             *xauth_lines(case, radius_port, addresses),
@@ -141,6 +142,11 @@ def isakmp_lines(case, addresses: LabAddresses = ADDRESSES, psk: str = PSK, keyl
             "enable ipsec",
             *([f"enable isakmp keylog={keylog}"] if keylog is not None else []),
             "enable isakmp"]
+
+
+def _rport(case, port: int) -> str:
+    """The permit policies' remote port: ``port``, or any behind the lab's NAT (it translates source ports)."""
+    return "" if getattr(case, "nat", False) else f" rport={port}"
 
 
 async def configured_router(network, lines: list[str], *, seed: int = 1, addresses: LabAddresses = ADDRESSES):

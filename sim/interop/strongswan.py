@@ -3,7 +3,9 @@
 
 Configuration is generated here from a :class:`~.cases.Case` (one
 connection ``case`` that both initiates to the router and answers it,
-UDP encapsulation forced with ``encap = yes``, a pre-shared key for any
+UDP encapsulation forced with ``encap = yes`` unless the case is behind
+the lab's NAT (:mod:`.nat`: there strongSwan's own NAT-D detects it, from
+its private address; its ID stays the NAT's address), a pre-shared key for any
 identity, or RSA signatures with the case's certificates, written by
 :class:`~.lab_certificates.LabCredentials` into the credential folders;
 for an XAUTH case a second round ``auth = xauth`` with the
@@ -33,7 +35,7 @@ from .cases import PSK, XAUTH_PASSWORD, XAUTH_USER, Case
 from .namespaces import ADDRESSES, LabAddresses, LabError, NamespaceProcess, Service, run
 
 __all__ = ["Charon", "strongswan_conf", "swanctl_conf", "SwanSa", "parse_list_sas", "initiate_outcome", "virtual_ip",
-           "CONNECTION", "CHARON", "IKE_LIFETIME", "CHILD_LIFETIME"]
+           "behind_nat", "CONNECTION", "CHARON", "IKE_LIFETIME", "CHILD_LIFETIME"]
 
 CHARON = "/usr/lib/ipsec/charon"
 CONNECTION = "case"
@@ -111,10 +113,9 @@ def swanctl_conf(case: Case, addresses: LabAddresses = ADDRESSES, psk: str = PSK
   {CONNECTION} {{
     version = 1
     aggressive = {"yes" if case.mode == "aggressive" else "no"}
-    local_addrs = {addresses.peer_wan}
+    local_addrs = {addresses.natted_peer if case.nat else addresses.peer_wan}
     remote_addrs = {addresses.pacsim_wan}
-    encap = yes
-    proposals = {case.ike_proposal}
+{_encap(case)}    proposals = {case.ike_proposal}
     reauth_time = {IKE_LIFETIME}s
     rekey_time = 0s
     rand_time = 0s
@@ -143,6 +144,11 @@ secrets {{
   }}{_xauth_secret(case)}
 }}
 """
+
+
+def _encap(case: Case) -> str:
+    """``encap = yes`` (a faked NAT, for libipsec's ESP in UDP) unless the case is behind the lab's real NAT."""
+    return "" if case.nat else "    encap = yes\n"
 
 
 def _xauth_client(case: Case) -> str:
@@ -195,6 +201,12 @@ def initiate_outcome(log: str) -> tuple[str, str]:
         return phase1, "not attempted (phase 1 failed)"
     phase2 = "established" if re.search(r"CHILD_SA \S+ established", log) else _failure(log)
     return phase1, phase2
+
+
+def behind_nat(log: str) -> bool:
+    """Whether charon's log says its NAT-D found its own host behind a NAT and not that it faked one for ``encap =
+    yes`` (as aggressive-mode responder it fakes one without saying so)."""
+    return "local host is behind NAT" in log and "faking NAT situation" not in log
 
 
 def virtual_ip(log: str) -> str | None:
