@@ -17,7 +17,9 @@ import pytest
 pytestmark = pytest.mark.slow
 
 SEEDS = "2"
-RAY = Path(sys.executable).with_name("ray")
+#: Ray's command line as `ray` (its console script may live in a bin folder other than the interpreter's: pip as
+#: root on Debian puts scripts in /usr/local/bin).
+RAY = [sys.executable, "-m", "ray.scripts.scripts"]
 
 
 def _campaign(folder: Path, *options) -> dict:
@@ -42,7 +44,7 @@ def test_one_and_two_workers_and_a_cluster(tmp_path):
     port = _free_port()
     log = tmp_path / "ray-head.log"
     with open(log, "w") as output:
-        head = subprocess.Popen([str(RAY), "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
+        head = subprocess.Popen([*RAY, "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
                                  "--include-dashboard=false", "--disable-usage-stats"],
                                 stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     try:
