@@ -12,6 +12,7 @@ import ipaddress
 import os
 import socket
 import time
+from pathlib import Path
 
 import pytest
 from scapy.layers.inet import ICMP, IP, UDP
@@ -271,3 +272,32 @@ def test_bad_router_output_is_counted_not_sent(lab):
         assert "IPv6 is not attached" in attachment.errors[-1]
     finally:
         attachment.close()
+
+
+def test_tshark_check_counts_a_retransmission_once(tmp_path):
+    """A retransmitted ISAKMP message (the same datagram again: RFC 2408 retransmits what it sent) is counted as
+    a retransmission, not as a message tshark failed to decrypt: tshark takes the copy's IV from the message
+    it saw last and cannot read it. Checked on the strongSwan capture of ../shared/interop/samples with a
+    quick-mode message sent twice."""
+    from scapy.layers.inet import UDP
+    from scapy.utils import rdpcap, wrpcap
+    samples = Path(__file__).resolve().parents[2] / "shared" / "interop" / "samples"
+    capture, keys = samples / "strongswan-ikev1-demo.pcapng", samples / "wireshark-profile-ikt"
+    before = tshark_check(capture, keys)
+    assert before["decrypted"], before
+    packets = list(rdpcap(str(capture)))
+    def isakmp(packet) -> bytes:                         # the ISAKMP message of a datagram, or b""
+        if UDP not in packet or packet[UDP].dport not in (500, 4500):
+            return b""
+        data = bytes(packet[UDP].payload)
+        if packet[UDP].dport == 4500:
+            if data[:4] != bytes(4):                     # ESP in UDP
+                return b""
+            data = data[4:]                              # the non-ESP marker
+        return data if len(data) >= 28 else b""
+    encrypted = [i for i, p in enumerate(packets) if len(isakmp(p)) >= 28 and isakmp(p)[19] & 1]
+    copy = encrypted[len(encrypted) // 2]
+    wrpcap(str(tmp_path / "retransmitted.pcap"), packets[:copy + 1] + [packets[copy]] + packets[copy + 1:])
+    after = tshark_check(tmp_path / "retransmitted.pcap", keys)
+    assert after["decrypted"] and after["isakmp_retransmitted"] == before["isakmp_retransmitted"] + 1, after
+    assert after["isakmp_encrypted"] == after["isakmp_decrypted"] == before["isakmp_encrypted"]

@@ -84,6 +84,14 @@ async def views_through(socket: Path) -> dict[str, str]:
     return await asyncio.to_thread(read)
 
 
+async def request_through(socket: Path, kind: str, **fields):
+    """One control request (``pacsim ctl``'s path) through ``socket``, from a thread while this loop serves it."""
+    def ask():
+        with ControlClient(socket) as client:
+            return client.request(kind, **fields)
+    return await asyncio.to_thread(ask)
+
+
 async def summary_of(router, attachment: HostAttachment, runtime: WallRuntime) -> dict:
     """The summary of a router run (see the module docstring)."""
     return dict(show_ipsec_sa=await router.run("show ipsec sa"), show_isakmp_sa=await router.run("show isakmp sa"),
@@ -113,6 +121,10 @@ class ModelLabRouter:
 
     async def views(self) -> dict[str, str]:
         return await views_through(self.control)
+
+    async def request(self, kind: str, **fields):
+        """A control request to the router (:func:`request_through`)."""
+        return await request_through(self.control, kind, **fields)
 
     async def ping_peer(self, sequence: int) -> None:
         async def ping():
@@ -174,6 +186,10 @@ class RtlLabRouter:
 
     async def views(self) -> dict[str, str]:
         return await views_through(self.control)
+
+    async def request(self, kind: str, **fields):
+        """A control request to the router (:func:`request_through`)."""
+        return await request_through(self.control, kind, **fields)
 
     def echo_replies(self) -> list:
         replies = self.directory / "echo_replies.json"

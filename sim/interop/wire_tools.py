@@ -66,13 +66,21 @@ def tshark_check(pcap: Path, key_log: Path) -> dict:
     """What tshark makes of ``pcap`` with the key log in directory ``key_log`` only: counts of encrypted
     ISAKMP messages (and how many it decrypted: a HASH or, with RSA signatures, a SIG read), ESP packets (and how many
     with a good ICV), and ``decrypted``: all of both, and at least one. Packets quoted in ICMP errors
-    (e.g. the peer's Deletes after the router left: port unreachable) are truncated and not counted."""
+    (e.g. the peer's Deletes after the router left: port unreachable) are truncated and not counted. A
+    retransmission (a datagram the same, octet for octet, as an earlier one: RFC 2408 retransmits the message
+    as sent) is counted in ``isakmp_retransmitted`` only: tshark takes the IV of a message ID's next message
+    from the last one it saw, so it cannot decrypt the copy."""
     fields = ["-T", "fields", "-E", "separator=|", "-e", "isakmp.flags", "-e", "isakmp.hash", "-e", "esp.spi",
-              "-e", "esp.icv_good", "-e", "isakmp.sig"]
+              "-e", "esp.icv_good", "-e", "isakmp.sig", "-e", "udp.payload"]
     done = run(["tshark", "-r", str(pcap), *tshark_options(key_log), "-Y", _NOT_ICMP_ERRORS, *fields], timeout=120)
-    counts = dict(isakmp_encrypted=0, isakmp_decrypted=0, esp=0, esp_good=0)
+    counts = dict(isakmp_encrypted=0, isakmp_decrypted=0, isakmp_retransmitted=0, esp=0, esp_good=0)
+    seen = set()
     for line in done.stdout.splitlines():
-        flags, hashes, spi, icv_good, signature = (line.split("|") + ["", "", "", "", ""])[:5]
+        flags, hashes, spi, icv_good, signature, payload = (line.split("|") + [""] * 6)[:6]
+        if flags and payload in seen:
+            counts["isakmp_retransmitted"] += 1
+            continue
+        seen.add(payload)
         if flags and int(flags.split(",")[0], 0) & 1:
             counts["isakmp_encrypted"] += 1
             counts["isakmp_decrypted"] += bool(hashes or signature)
